@@ -1,0 +1,51 @@
+"""Backends: what turns a captured GraphModule into the callable that runs it.
+
+Accepted exactly as torch.compile accepts them: "eager" (run the GraphModule's
+own code), "inductor", the name of any backend registered with
+torch._dynamo, or a callable `backend(gm, example_inputs) -> callable`.
+"""
+from __future__ import annotations
+
+from tracer.errors import BackendError
+
+
+def _eager(gm, example_inputs):
+    return gm.forward
+
+
+def _inductor(gm, example_inputs):
+    from torch._inductor.compile_fx import compile_fx
+
+    return compile_fx(gm, example_inputs)
+
+
+def resolve_backend(backend):
+    """The compiler function for `backend`; raises TypeError/ValueError for a bad name or type."""
+    if callable(backend):
+        return backend
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a string or a callable(gm, example_inputs), not {type(backend).__name__}")
+    if backend == "eager":
+        return _eager
+    if backend == "inductor":
+        return _inductor
+    from torch._dynamo.backends.registry import list_backends, lookup_backend
+
+    try:
+        return lookup_backend(backend)
+    except Exception:
+        raise ValueError(f"unknown backend {backend!r}; choose 'eager', 'inductor', one of "
+                         f"{sorted(list_backends(exclude_tags=()))} or pass a callable") from None
+
+
+def compile_with(backend, name: str, gm, example_inputs):
+    """Run the backend; a failure is reported as BackendError naming the backend and the graph."""
+    compiler = resolve_backend(backend)
+    label = backend if isinstance(backend, str) else getattr(backend, "__name__", repr(backend))
+    try:
+        compiled = compiler(gm, list(example_inputs))
+    except Exception as exc:
+        raise BackendError(f"backend {label!r} failed to compile {name}: {type(exc).__name__}: {exc}") from exc
+    if not callable(compiled):
+        raise BackendError(f"backend {label!r} returned a {type(compiled).__name__} for {name}, not a callable")
+    return compiled

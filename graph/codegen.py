@@ -1,0 +1,151 @@
+"""Bytecode for the functions that stand in for the user's function.
+
+Every generated function has the user's own signature (argument names,
+defaults, *args/**kwargs), so CPython binds the arguments and raises its usual
+TypeError for a bad call.  An *entry* checks the guards, then either runs the
+compiled graph and rebuilds the return value in its eager structure, or (for a
+capture that stopped at a break) calls the original function.  A failed guard
+returns the `MISS` sentinel so the dispatcher tries the next entry.
+"""
+from __future__ import annotations
+
+import builtins
+import types
+
+import attrs
+from bytecode import Bytecode, CompilerFlags, Instr, Label
+
+MISS = type("Miss", (), {"__repr__": lambda self: "<snaptrace MISS>"})()
+
+_OUT = "__snaptrace_out"
+
+
+@attrs.frozen
+class Signature:
+    """The argument layout of a code object, copied onto generated code."""
+
+    argcount: int
+    posonlyargcount: int
+    kwonlyargcount: int
+    argnames: tuple
+    varargs: str | None
+    varkw: str | None
+    name: str
+    qualname: str
+    filename: str
+    firstlineno: int
+
+    @classmethod
+    def of(cls, code: types.CodeType) -> "Signature":
+        count = code.co_argcount + code.co_kwonlyargcount
+        names = list(code.co_varnames[:count])
+        varargs = varkw = None
+        if code.co_flags & CompilerFlags.VARARGS:
+            varargs = code.co_varnames[count]
+            count += 1
+        if code.co_flags & CompilerFlags.VARKEYWORDS:
+            varkw = code.co_varnames[count]
+            count += 1
+        return cls(code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
+                   tuple(code.co_varnames[:count]), varargs, varkw, code.co_name, code.co_qualname,
+                   code.co_filename, code.co_firstlineno)
+
+    @property
+    def positional(self) -> tuple:
+        return self.argnames[:self.argcount]
+
+    @property
+    def keyword_only(self) -> tuple:
+        return self.argnames[self.argcount:self.argcount + self.kwonlyargcount]
+
+
+def assemble(signature: Signature, body: list, namespace: dict, fn) -> types.FunctionType:
+    """A function with `signature` whose code is `body`, globals `namespace`, defaults of `fn`."""
+    code = Bytecode([Instr("RESUME", 0), *body])
+    code.argcount = signature.argcount
+    code.posonlyargcount = signature.posonlyargcount
+    code.kwonlyargcount = signature.kwonlyargcount
+    code.argnames = list(signature.argnames)
+    flags = CompilerFlags.OPTIMIZED | CompilerFlags.NEWLOCALS
+    if signature.varargs:
+        flags |= CompilerFlags.VARARGS
+    if signature.varkw:
+        flags |= CompilerFlags.VARKEYWORDS
+    code.flags = flags
+    code.name = signature.name
+    code.qualname = signature.qualname
+    code.filename = f"<snaptrace entry for {signature.filename}>"
+    code.first_lineno = signature.firstlineno
+    namespace = dict(namespace, __builtins__=builtins)
+    out = types.FunctionType(code.to_code(), namespace, signature.name, fn.__defaults__)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    out.__qualname__ = signature.qualname
+    return out
+
+
+def _call(name: str, args: list, argc: int) -> list:
+    return [Instr("LOAD_GLOBAL", (True, name)), *args, Instr("PRECALL", argc), Instr("CALL", argc)]
+
+
+def binder(fn) -> types.FunctionType:
+    """A function with fn's signature returning its bound arguments as a tuple, in argnames order."""
+    signature = Signature.of(fn.__code__)
+    body = [Instr("LOAD_FAST", name) for name in signature.argnames]
+    body += [Instr("BUILD_TUPLE", len(signature.argnames)), Instr("RETURN_VALUE")]
+    return assemble(signature, body, {}, fn)
+
+
+def _guard_prologue(signature: Signature) -> list:
+    passed = Label()
+    return [
+        *_call("__snaptrace_guard", [Instr("LOAD_FAST", n) for n in signature.argnames], len(signature.argnames)),
+        Instr("POP_JUMP_FORWARD_IF_TRUE", passed),
+        Instr("LOAD_GLOBAL", (False, "__snaptrace_MISS")), Instr("RETURN_VALUE"),
+        passed,
+    ]
+
+
+def _shared_namespace(fn, guard) -> dict:
+    return {"__snaptrace_guard": guard, "__snaptrace_MISS": MISS, "__snaptrace_G": fn.__globals__,
+            "__snaptrace_B": vars(builtins)}
+
+
+def eager_entry(fn, guard) -> types.FunctionType:
+    """An entry that checks `guard` and then calls `fn` itself with the same arguments."""
+    signature = Signature.of(fn.__code__)
+    args = [Instr("LOAD_FAST", name) for name in signature.positional]
+    args.append(Instr("BUILD_LIST", len(signature.positional)))
+    if signature.varargs:
+        args += [Instr("LOAD_FAST", signature.varargs), Instr("LIST_EXTEND", 1)]
+    args.append(Instr("LIST_TO_TUPLE"))
+    keywords = signature.keyword_only
+    has_kwargs = bool(keywords or signature.varkw)
+    if has_kwargs:
+        args += [Instr("LOAD_FAST", name) for name in keywords]
+        args += [Instr("LOAD_CONST", tuple(keywords)), Instr("BUILD_CONST_KEY_MAP", len(keywords))]
+        if signature.varkw:
+            args += [Instr("LOAD_FAST", signature.varkw), Instr("DICT_MERGE", 1)]
+    body = _guard_prologue(signature) + [
+        Instr("LOAD_GLOBAL", (True, "__snaptrace_fn")), *args,
+        Instr("CALL_FUNCTION_EX", int(has_kwargs)), Instr("RETURN_VALUE"),
+    ]
+    return assemble(signature, body, dict(_shared_namespace(fn, guard), __snaptrace_fn=fn), fn)
+
+
+def graph_entry(fn, guard, compiled, input_sources: tuple, result: list) -> types.FunctionType:
+    """An entry that checks `guard`, calls `compiled` on the inputs and returns `result`.
+
+    `result` is bytecode that builds the return value; it reads graph outputs
+    from the local `__snaptrace_out` (see `load_output`).
+    """
+    signature = Signature.of(fn.__code__)
+    body = _guard_prologue(signature)
+    if compiled is not None:
+        loads = [instr for source in input_sources for instr in source.emit()]
+        body += _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
+    body += result + [Instr("RETURN_VALUE")]
+    return assemble(signature, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled), fn)
+
+
+def load_output(position: int) -> list:
+    return [Instr("LOAD_FAST", _OUT), Instr("LOAD_CONST", position), Instr("BINARY_SUBSCR")]

@@ -1,0 +1,69 @@
+"""The graph log, interpreted once into a `torch.fx.GraphModule`.
+
+Placeholders come first (in the order the trace first read them), then the
+computation in log order, then one output node returning a tuple.  Nodes
+carry the user's file and line in `node.meta`.  Dead nodes are removed, and
+so are placeholders nothing reads (inputs used only for their shape).
+"""
+from __future__ import annotations
+
+import linecache
+import re
+
+import attrs
+import torch
+import torch.fx
+
+from graph.log import map_refs
+
+
+@attrs.frozen
+class BuiltGraph:
+    """A lint-clean GraphModule plus what the wrapper needs to call it."""
+
+    module: torch.fx.GraphModule
+    input_sources: tuple  # one Source per placeholder, in order
+    input_nodes: tuple  # graph-log index of each placeholder
+    output_nodes: tuple  # graph-log index of each output, in order
+
+
+def _placeholder_name(source) -> str:
+    return re.sub(r"\W", "_", source.placeholder_name())
+
+
+def build_graph(log, output_nodes: tuple, name: str) -> BuiltGraph | None:
+    """fx.GraphModule computing the log's nodes `output_nodes`; None if nothing is computed."""
+    graph = torch.fx.Graph()
+    fx_nodes = {}
+    for index, node in enumerate(log):
+        if node.op == "placeholder":
+            fx_nodes[index] = graph.placeholder(_placeholder_name(node.target))
+            fx_nodes[index].meta["example_value"] = node.example
+    for index, node in enumerate(log):
+        if node.op == "placeholder":
+            continue
+        args = map_refs(node.args, lambda ref: fx_nodes[ref.index])
+        kwargs = map_refs(dict(node.kwargs), lambda ref: fx_nodes[ref.index])
+        if node.op == "call_method":
+            fx_node = graph.call_method(node.target, args, kwargs)
+        else:
+            fx_node = graph.call_function(node.target, args, kwargs)
+        line = linecache.getline(node.filename, node.lineno).strip()
+        fx_node.meta.update(filename=node.filename, lineno=node.lineno, example_value=node.example,
+                            stack_trace=f'  File "{node.filename}", line {node.lineno}\n    {line}\n')
+        fx_nodes[index] = fx_node
+    graph.output(tuple(fx_nodes[index] for index in output_nodes))
+    graph.eliminate_dead_code()
+    kept = []
+    for index, node in enumerate(log):
+        if node.op == "placeholder":
+            fx_node = fx_nodes[index]
+            if fx_node.users:
+                kept.append(index)
+            else:
+                graph.erase_node(fx_node)
+    if all(node.op in ("placeholder", "output") for node in graph.nodes):
+        return None
+    graph.lint()
+    module = torch.fx.GraphModule(torch.nn.Module(), graph, class_name=name)
+    return BuiltGraph(module, tuple(log[index].target for index in kept), tuple(kept), tuple(output_nodes))

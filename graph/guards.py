@@ -1,0 +1,200 @@
+"""Guards: what must hold of the inputs for a capture to be reused.
+
+Each guard is a frozen record with a readable `str()` and a Python expression
+over the traced function's arguments (by name), its globals `G` and builtins
+`B`.  All guards of a capture are joined into one generated function, so a
+cache hit costs one Python call and a chain of cheap comparisons.
+"""
+from __future__ import annotations
+
+import math
+
+import attrs
+import torch
+
+
+class _Namespace:
+    """Collects the objects a guard expression refers to, under fresh names."""
+
+    def __init__(self):
+        self.values = {}
+        self._ids = {}
+
+    def ref(self, obj, hint: str) -> str:
+        key = id(obj)
+        if key not in self._ids:
+            name = f"_{hint}{len(self.values)}"
+            self._ids[key] = name
+            self.values[name] = obj
+        return self._ids[key]
+
+
+@attrs.frozen(slots=True)
+class TensorMatch:
+    """A tensor input has the same type, dtype, device, shape, strides and requires_grad."""
+
+    source: object
+    python_type: type
+    dtype: torch.dtype
+    device: torch.device
+    shape: tuple
+    stride: tuple
+    requires_grad: bool
+
+    @classmethod
+    def of(cls, source, tensor: torch.Tensor) -> "TensorMatch":
+        return cls(source, type(tensor), tensor.dtype, tensor.device, tuple(tensor.shape),
+                   tuple(tensor.stride()), tensor.requires_grad)
+
+    def key(self):
+        return ("tensor", self.source)
+
+    def expr(self, ns: _Namespace) -> str:
+        x = self.source.expr()
+        return (f"type({x}) is {ns.ref(self.python_type, 'type')}"
+                f" and {x}.dtype is {ns.ref(self.dtype, 'dtype')}"
+                f" and {x}.device == {ns.ref(self.device, 'device')}"
+                f" and {x}.shape == {self.shape!r}"
+                f" and {x}.stride() == {self.stride!r}"
+                f" and {x}.requires_grad is {self.requires_grad!r}")
+
+    def __str__(self):
+        return (f"{self.source.expr()}: {self.python_type.__name__}(dtype={self.dtype}, "
+                f"device={self.device}, shape={self.shape}, stride={self.stride}, "
+                f"requires_grad={self.requires_grad})")
+
+
+@attrs.frozen(slots=True)
+class ConstantMatch:
+    """A Python scalar input has the same type and value (NaN matches NaN)."""
+
+    source: object
+    value: object = attrs.field(eq=False)
+    value_key: object = attrs.field(default=None)
+
+    @classmethod
+    def of(cls, source, value) -> "ConstantMatch":
+        return cls(source, value, (type(value), repr(value)))
+
+    def key(self):
+        return ("constant", self.source)
+
+    def expr(self, ns: _Namespace) -> str:
+        x = self.source.expr()
+        kind = type(self.value)
+        if self.value is None or kind is bool:
+            return f"{x} is {self.value!r}"
+        type_ref = ns.ref(kind, "type")
+        if kind is float and math.isnan(self.value):
+            return f"type({x}) is {type_ref} and {x} != {x}"
+        return f"type({x}) is {type_ref} and {x} == {ns.ref(self.value, 'const')}"
+
+    def __str__(self):
+        return f"{self.source.expr()}: {type(self.value).__name__} == {self.value!r}"
+
+
+@attrs.frozen(slots=True)
+class IdMatch:
+    """An object (module, function, ...) is the very same object as at capture."""
+
+    source: object
+    obj: object = attrs.field(eq=False)
+    description: str = ""
+
+    def key(self):
+        return ("id", self.source)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"{self.source.expr()} is {ns.ref(self.obj, 'obj')}"
+
+    def __str__(self):
+        return f"{self.source.expr()} is {self.description or repr(self.obj)}"
+
+
+@attrs.frozen(slots=True)
+class BuiltinMatch:
+    """A global name resolves to the same builtin: not shadowed in the module, not replaced."""
+
+    name: str
+    obj: object = attrs.field(eq=False)
+
+    def key(self):
+        return ("builtin", self.name)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"{self.name!r} not in G and B[{self.name!r}] is {ns.ref(self.obj, 'builtin')}"
+
+    def __str__(self):
+        return f"{self.name} is the builtin {self.name} (not shadowed by a global)"
+
+
+@attrs.frozen(slots=True)
+class GlobalStateMatch:
+    """Torch's global modes that change what ops produce: grad mode and default dtype."""
+
+    grad_enabled: bool
+    default_dtype: torch.dtype
+
+    @classmethod
+    def now(cls) -> "GlobalStateMatch":
+        return cls(torch.is_grad_enabled(), torch.get_default_dtype())
+
+    def key(self):
+        return ("global-state",)
+
+    def expr(self, ns: _Namespace) -> str:
+        return (f"{ns.ref(torch.is_grad_enabled, 'fn')}() is {self.grad_enabled!r}"
+                f" and {ns.ref(torch.get_default_dtype, 'fn')}() is {ns.ref(self.default_dtype, 'dtype')}")
+
+    def __str__(self):
+        return f"torch.is_grad_enabled() is {self.grad_enabled}, default dtype is {self.default_dtype}"
+
+
+def compile_guards(guards, arg_names: tuple, fn_globals: dict, builtins: dict, name: str):
+    """Build one function `check(*arg_names) -> bool` that tests every guard in order."""
+    ns = _Namespace()
+    clauses = [f"({g.expr(ns)})" for g in guards] or ["True"]
+    params = ", ".join(arg_names)
+    body = "\n        and ".join(clauses)
+    src = f"def __guard_{name}({params}):\n    return (\n        {body}\n    )\n"
+    scope = dict(ns.values, G=fn_globals, B=builtins)
+    exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)
+    check = scope[f"__guard_{name}"]
+    check.source = src
+    return check
+
+
+@attrs.frozen(slots=True)
+class SameObject:
+    """Two inputs are one object (the trace used one placeholder for both)."""
+
+    source: object
+    other: object
+
+    def key(self):
+        return ("same", self.source)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"{self.source.expr()} is {self.other.expr()}"
+
+    def __str__(self):
+        return f"{self.source.expr()} is {self.other.expr()} (the same object)"
+
+
+@attrs.frozen(slots=True)
+class SequenceMatch:
+    """A tuple input has the same type and length (its items have guards of their own)."""
+
+    source: object
+    python_type: type
+    length: int
+
+    def key(self):
+        return ("sequence", self.source)
+
+    def expr(self, ns: _Namespace) -> str:
+        x = self.source.expr()
+        return f"type({x}) is {ns.ref(self.python_type, 'type')} and len({x}) == {self.length}"
+
+    def __str__(self):
+        return f"{self.source.expr()}: {self.python_type.__name__} of length {self.length}"

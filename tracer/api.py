@@ -1,0 +1,124 @@
+"""The public API: trace, compile, explain.
+
+`Traced` is the compiled function: a list of entries (one per capture), each
+guarding itself.  A call tries them in order and captures again when none
+matches, up to `RECAPTURE_LIMIT` captures, after which the function runs
+eagerly.  This per-function entry list is the compile cache.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+import warnings
+
+from graph.backends import resolve_backend
+from graph.codegen import MISS
+from tracer.capture import capture
+from tracer.errors import NotTraceableError, RecaptureLimitWarning
+
+RECAPTURE_LIMIT = 8
+
+
+def _check_traceable(fn) -> types.FunctionType:
+    """The plain Python function behind `fn`, or a NotTraceableError that says what is wrong."""
+    if isinstance(fn, Traced):
+        fn = fn.fn
+    if not callable(fn):
+        raise NotTraceableError(f"snaptrace traces Python functions; got a {type(fn).__name__} ({fn!r:.60})")
+    if not isinstance(fn, types.FunctionType):
+        kind = "builtin function" if isinstance(fn, types.BuiltinFunctionType) else type(fn).__name__
+        raise NotTraceableError(f"snaptrace traces Python functions defined with `def` or `lambda`; "
+                                f"{fn!r:.60} is a {kind}")
+    if inspect.isgeneratorfunction(fn):
+        raise NotTraceableError(f"{fn.__qualname__} is a generator function; snaptrace traces functions "
+                                "that return a value (call it inside a traced function instead)")
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        raise NotTraceableError(f"{fn.__qualname__} is an async function; snaptrace cannot trace coroutines")
+    return fn
+
+
+class Traced:
+    """A function with its captures; calling it runs the matching capture or captures anew."""
+
+    def __init__(self, fn, backend="eager"):
+        self.fn = _check_traceable(fn)
+        resolve_backend(backend)  # a bad backend fails here, before any call
+        self.backend = backend
+        self.captures = []
+        self._entries = []
+        self._warned = False
+        functools.update_wrapper(self, self.fn)
+
+    def __call__(self, *args, **kwargs):
+        for entry in self._entries:
+            out = entry(*args, **kwargs)
+            if out is not MISS:
+                return out
+        return self._capture_and_run(args, kwargs)
+
+    def _capture_and_run(self, args, kwargs):
+        if len(self.captures) >= RECAPTURE_LIMIT:
+            if not self._warned:
+                self._warned = True
+                warnings.warn(f"{self.fn.__qualname__} was captured {RECAPTURE_LIMIT} times (guards keep "
+                              "failing); it now runs eagerly for inputs that match no capture",
+                              RecaptureLimitWarning, stacklevel=3)
+            return self.fn(*args, **kwargs)
+        self.add_capture(args, kwargs)
+        out = self._entries[-1](*args, **kwargs)
+        if out is MISS:  # guards derived from these very arguments must hold; stay correct regardless
+            return self.fn(*args, **kwargs)
+        return out
+
+    def add_capture(self, args: tuple, kwargs: dict | None = None):
+        """Trace the function on these arguments and add the capture to the cache."""
+        new = capture(self.fn, tuple(args), dict(kwargs or {}), self.backend, len(self.captures))
+        self.captures.append(new)
+        self._entries.append(new.entry)
+        return new
+
+    @property
+    def graphs(self) -> list:
+        return [gm for c in self.captures for gm in c.graphs]
+
+    @property
+    def graph_breaks(self) -> list:
+        return [b for c in self.captures for b in c.graph_breaks]
+
+    @property
+    def guards(self) -> list:
+        return [g for c in self.captures for g in c.guards]
+
+    def __repr__(self):
+        return (f"<snaptrace {self.fn.__qualname__}: {len(self.captures)} capture(s), "
+                f"{len(self.graphs)} graph(s), {len(self.graph_breaks)} break(s)>")
+
+
+def trace(fn, example_inputs=(), *, backend="eager") -> Traced:
+    """Capture `fn(*example_inputs)` now; the result is callable and recaptures on guard failures."""
+    traced = Traced(fn, backend)
+    if not isinstance(example_inputs, (tuple, list)):
+        raise TypeError(f"example_inputs must be a tuple of positional arguments, "
+                        f"not {type(example_inputs).__name__}")
+    traced.add_capture(tuple(example_inputs))
+    return traced
+
+
+def compile(fn=None, *, backend="eager"):
+    """Decorator form: `@compile`, `@compile(backend="inductor")` or `compile(fn, backend=...)`.
+
+    Nothing is traced until the first call; each new kind of input is captured on its first call.
+    """
+    if fn is None:
+        return lambda f: Traced(f, backend)
+    return Traced(fn, backend)
+
+
+def explain(fn, *args, **kwargs):
+    """Trace `fn(*args, **kwargs)` and describe the graphs, guards and breaks, readably."""
+    from tracer.explain import Explanation
+
+    traced = Traced(fn, "eager")
+    traced.add_capture(args, kwargs)
+    return Explanation(traced)

@@ -1,0 +1,116 @@
+"""One capture: trace a function on concrete arguments and build its entry.
+
+This is where the final interpreters meet: the graph log becomes an FX graph
+(`graph.fx_build`) compiled by the backend, the guards become one check
+function (`graph.guards`), and the return value becomes bytecode
+(`graph.reconstruct`, `graph.codegen`).  A capture that stops at a graph break
+yields an entry that runs the function eagerly under the guards gathered so
+far, which keeps every call correct.
+"""
+from __future__ import annotations
+
+import builtins
+import os
+
+import attrs
+from torch._subclasses.fake_tensor import FakeTensorMode
+
+from graph.backends import compile_with
+from graph.codegen import binder, eager_entry, graph_entry
+from graph.fx_build import build_graph
+from graph.guards import GlobalStateMatch, compile_guards
+from graph.reconstruct import graph_outputs, rebuild
+from tracer.errors import BackendError
+from tracer.state import Env, decode, initial_state
+from tracer.step import run
+from tracer.stops import GraphBreak, Returned
+from vt.lazy import LazyVariable
+from vt.outcome import BreakKind
+from vt.sources import LocalSource
+
+STRICT = os.environ.get("SNAPTRACE_STRICT", "") not in ("", "0")
+"""Re-raise the tracer's own bugs instead of falling back to eager (the test suite sets this)."""
+
+
+@attrs.frozen
+class Capture:
+    """The result of tracing one call: its entry function and everything a user may inspect."""
+
+    entry: object
+    graphs: tuple
+    guards: tuple
+    graph_breaks: tuple
+    guard_source: str
+    steps: int = 0
+
+
+def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
+    """The parameter values CPython would bind, or the TypeError it would raise."""
+    return binder(fn)(*args, **kwargs)
+
+
+def initial_locals(fn, bound: tuple) -> list:
+    code = fn.__code__
+    values = [None] * code.co_nlocals
+    for position, value in enumerate(bound):
+        values[position] = LazyVariable(LocalSource(code.co_varnames[position]), value)
+    return values
+
+
+def capture(fn, args: tuple, kwargs: dict, backend, number: int) -> Capture:
+    """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails."""
+    bound = bind_arguments(fn, args, kwargs)
+    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode())
+    state = initial_state(decode(fn.__code__), initial_locals(fn, bound), env)
+    state = state.add_guard(GlobalStateMatch.now())
+    try:
+        final, stop = run(state)
+        if type(stop) is Returned:
+            return _graph_capture(fn, final, stop.value, backend, number)
+        return _eager_capture(fn, final, stop, number)
+    except BackendError:
+        raise
+    except Exception as exc:
+        if STRICT:
+            raise
+        problem = GraphBreak(BreakKind.UNSUPPORTED_OPERATION,
+                             f"internal tracer error {type(exc).__name__}: {exc} (please report it)",
+                             fn.__code__.co_filename, fn.__code__.co_firstlineno)
+        return _eager_capture(fn, state, problem, number)
+
+
+def _guard_function(fn, state, number: int):
+    guards = tuple(state.guards.values())
+    check = compile_guards(guards, _argnames(fn), fn.__globals__, vars(builtins), f"{fn.__name__}_{number}")
+    return guards, check
+
+
+def _argnames(fn) -> tuple:
+    from graph.codegen import Signature
+
+    return Signature.of(fn.__code__).argnames
+
+
+def _eager_capture(fn, state, stop: GraphBreak, number: int) -> Capture:
+    guards, check = _guard_function(fn, state, number)
+    return Capture(eager_entry(fn, check), (), guards, (stop,), check.source)
+
+
+def _graph_capture(fn, state, value, backend, number: int) -> Capture:
+    outputs = graph_outputs(state, value)
+    built = build_graph(state.graph, outputs, f"{fn.__name__}_graph_{number}")
+    positions = {node: position for position, node in enumerate(outputs)}
+    result = rebuild(state, value, positions)
+    if type(result) is not list:
+        filename, _ = state.location()
+        stop = GraphBreak(result.kind, result.reason, filename, state.frame.instruction.lineno, result.hint,
+                          "RETURN_VALUE")
+        return _eager_capture(fn, state, stop, number)
+    guards, check = _guard_function(fn, state, number)
+    compiled, graphs, sources = None, (), ()
+    if built is not None:
+        examples = [state.graph[index].value for index in built.input_nodes]
+        compiled = compile_with(backend, f"graph {number} of {fn.__qualname__}", built.module, examples)
+        graphs, sources = (built.module,), built.input_sources
+    entry = graph_entry(fn, check, compiled, sources, result)
+    return Capture(entry, graphs, guards, (), check.source)

@@ -1,0 +1,96 @@
+"""Operators: BINARY_OP, COMPARE_OP, IS_OP, CONTAINS_OP, unary ops and subscripts."""
+from __future__ import annotations
+
+import operator
+
+from tracer.registry import handles
+from vt.base import NOT_CONSTANT
+from vt.builtin import BINARY_OPS, COMPARE_OPS, binary_operation, call_constant_fn, unary_operation
+from vt.constant import ConstantVariable
+from vt.lists import subscript_sequence
+from vt.outcome import BreakKind, unsupported
+from vt.tensor import record_op
+
+
+def _replace_top(state, out, pop):
+    if type(out) is not tuple:
+        return out
+    state, value = out
+    return state.advance(pop=pop, push=(value,))
+
+
+@handles("BINARY_OP")
+def binary_op(state, ins):
+    symbol, fn, _, plain = BINARY_OPS[ins.arg]
+    out = binary_operation(state, fn, state.peek(2), state.peek(1), symbol, plain)
+    return _replace_top(state, out, 2)
+
+
+@handles("COMPARE_OP")
+def compare_op(state, ins):
+    symbol = ins.argval
+    fn = COMPARE_OPS[symbol]
+    return _replace_top(state, binary_operation(state, fn, state.peek(2), state.peek(1), symbol), 2)
+
+
+@handles("UNARY_NEGATIVE", "UNARY_POSITIVE", "UNARY_INVERT", "UNARY_NOT")
+def unary(state, ins):
+    return _replace_top(state, unary_operation(state, ins.opname, state.peek()), 1)
+
+
+@handles("IS_OP")
+def is_op(state, ins):
+    a, b = state.peek(2), state.peek(1)
+    same = identical(a, b)
+    if same is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"`is` between {a.describe()} and {b.describe()} is not known while tracing")
+    return state.advance(pop=2, push=(ConstantVariable(same != bool(ins.arg)),))
+
+
+def identical(a, b):
+    """Whether two VTs are the same object at run time: True, False, or None if unknown."""
+    if a.family == "constant" and b.family == "constant":
+        return a.constant_value() is b.constant_value()
+    if a.family == "constant" or b.family == "constant":
+        constant = a if a.family == "constant" else b
+        # A constant (None, True, an int...) is never a tensor, list or tuple VT.
+        return False if constant.constant_value() in (None, True, False) else None
+    if a.family == "tensor" and b.family == "tensor":
+        return True if a.node == b.node else None
+    if getattr(a, "oid", None) is not None and getattr(b, "oid", None) is not None:
+        return a.oid == b.oid
+    return None
+
+
+@handles("CONTAINS_OP")
+def contains_op(state, ins):
+    item, container = state.peek(2), state.peek(1)
+    if item.family == "constant":
+        items = container.unpack(state, None)
+        if items is not None and all(entry.family == "constant" for entry in items):
+            found = item.constant_value() in tuple(entry.constant_value() for entry in items)
+            return state.advance(pop=2, push=(ConstantVariable(found != bool(ins.arg)),))
+    if item.family == "constant" and container.family == "constant":
+        fn = operator.contains
+        out = call_constant_fn(state, lambda c, i: fn(c, i) != bool(ins.arg), "`in`", (container, item), {})
+        return _replace_top(state, out, 2)
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                       f"`in` with {item.describe()} and {container.describe()} is not modelled")
+
+
+@handles("BINARY_SUBSCR")
+def binary_subscr(state, ins):
+    container, index = state.peek(2), state.peek(1)
+    family = container.family
+    if family == "tensor":
+        out = record_op(state, "call_function", operator.getitem, (container, index), {}, "tensor indexing")
+    elif family == "constant":
+        out = call_constant_fn(state, operator.getitem, "indexing", (container, index), {})
+    elif family in ("tuple", "list"):
+        out = subscript_sequence(state, container, index)
+    elif family == "dict" and index.constant_value() is not NOT_CONSTANT:
+        out = container.lookup(state, index.constant_value())
+    else:
+        out = unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {container.describe()} is not modelled")
+    return _replace_top(state, out, 2)

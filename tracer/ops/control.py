@@ -1,0 +1,77 @@
+"""Control flow: jumps on conditions known while tracing, loops over iterators, return."""
+from __future__ import annotations
+
+from tracer.registry import handles
+from tracer.stops import Returned
+from vt.base import NOT_CONSTANT
+from vt.outcome import BreakKind, unsupported
+
+
+@handles("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT")
+def jump(state, ins):
+    return state.jump(ins.target)
+
+
+def _truth(state, value):
+    truth = value.truth(state)
+    if truth is NOT_CONSTANT:
+        return unsupported(BreakKind.DATA_DEPENDENT,
+                           f"branching on a {value.describe()} depends on values only known at run time",
+                           "use torch.where or torch.cond instead of a Python `if` on tensor values")
+    return truth
+
+
+@handles("POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_TRUE",
+         "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_BACKWARD_IF_FALSE")
+def pop_jump_if(state, ins):
+    truth = _truth(state, state.peek())
+    if type(truth) is not bool:
+        return truth
+    if truth == ins.opname.endswith("TRUE"):
+        return state.jump(ins.target, pop=1)
+    return state.advance(pop=1)
+
+
+@handles("POP_JUMP_FORWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NONE",
+         "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE")
+def pop_jump_if_none(state, ins):
+    value = state.peek()
+    is_none = value.family == "constant" and value.constant_value() is None
+    if is_none != ins.opname.endswith("NOT_NONE"):
+        return state.jump(ins.target, pop=1)
+    return state.advance(pop=1)
+
+
+@handles("JUMP_IF_TRUE_OR_POP", "JUMP_IF_FALSE_OR_POP")
+def jump_if_or_pop(state, ins):
+    truth = _truth(state, state.peek())
+    if type(truth) is not bool:
+        return truth
+    if truth == (ins.opname == "JUMP_IF_TRUE_OR_POP"):
+        return state.jump(ins.target)
+    return state.advance(pop=1)
+
+
+@handles("GET_ITER")
+def get_iter(state, ins):
+    out = state.peek().iterate(state)
+    if type(out) is not tuple:
+        return out
+    state, iterator = out
+    return state.advance(pop=1, push=(iterator,))
+
+
+@handles("FOR_ITER")
+def for_iter(state, ins):
+    """Push the next item above the (advanced) iterator, or pop the iterator and leave the loop."""
+    iterator = state.peek()
+    following = iterator.next_item(state)
+    if following is None:
+        return state.jump(ins.target, pop=1)
+    value, advanced = following
+    return state.advance(pop=1, push=(advanced, value))
+
+
+@handles("RETURN_VALUE")
+def return_value(state, ins):
+    return Returned(state.peek())

@@ -1,0 +1,84 @@
+"""Loads and stores: locals, constants, globals, attributes and methods."""
+from __future__ import annotations
+
+from tracer.registry import handles
+from vt.base import NULL
+from vt.builder import wrap_value
+from vt.constant import ConstantVariable, is_constant_value
+from vt.lazy import LazyVariable
+from vt.outcome import BreakKind, unsupported
+from vt.sources import BuiltinSource, GlobalSource
+
+
+@handles("LOAD_FAST")
+def load_fast(state, ins):
+    value = state.frame.locals[ins.arg]
+    if value is None:
+        return unsupported(BreakKind.PYTHON_EXCEPTION,
+                           f"local variable {ins.argval!r} referenced before assignment (UnboundLocalError)")
+    if type(value) is LazyVariable:
+        out = value.realize(state)
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        frame = state.frame
+        return state.next_with(stack=frame.stack.append(value), locals=frame.locals.set(ins.arg, value))
+    return state.advance(push=(value,))
+
+
+@handles("STORE_FAST")
+def store_fast(state, ins):
+    return state.store_local(ins.arg, state.peek())
+
+
+@handles("DELETE_FAST")
+def delete_fast(state, ins):
+    if state.frame.locals[ins.arg] is None:
+        return unsupported(BreakKind.PYTHON_EXCEPTION,
+                           f"local variable {ins.argval!r} deleted before assignment (UnboundLocalError)")
+    return state.store_local(ins.arg, None, pop=0)
+
+
+@handles("LOAD_CONST")
+def load_const(state, ins):
+    if not is_constant_value(ins.argval):
+        return unsupported(BreakKind.UNSUPPORTED_VALUE,
+                           f"constant of type {type(ins.argval).__name__} is not modelled")
+    return state.advance(push=(ConstantVariable(ins.argval),))
+
+
+@handles("LOAD_GLOBAL")
+def load_global(state, ins):
+    name = ins.argval
+    env = state.env
+    if name in env.globals:
+        out = wrap_value(state, env.globals[name], GlobalSource(name))
+    elif name in env.builtins:
+        out = wrap_value(state, env.builtins[name], BuiltinSource(name))
+    else:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"name {name!r} is not defined (NameError)")
+    if type(out) is not tuple:
+        return out
+    state, value = out
+    return state.advance(push=(NULL, value) if ins.arg & 1 else (value,))
+
+
+@handles("LOAD_ATTR")
+def load_attr(state, ins):
+    out = state.peek().getattr(state, ins.argval)
+    if type(out) is not tuple:
+        return out
+    state, value = out
+    return state.advance(pop=1, push=(value,))
+
+
+@handles("LOAD_METHOD")
+def load_method(state, ins):
+    """Pushes (method, self) when a method was found, else (NULL, attribute), as CPython does."""
+    out = state.peek().load_method(state, ins.argval)
+    if type(out) is not tuple:
+        return out
+    state, (method, receiver) = out
+    if receiver is NULL:
+        return state.advance(pop=1, push=(NULL, method))
+    return state.advance(pop=1, push=(method, receiver))

@@ -1,0 +1,100 @@
+"""The opcode handler registry.
+
+Handlers are plain module-level functions `(state, instruction) -> State |
+Stop | Unsupported`, registered by opcode name.  Registration checks that the
+name is a real 3.11 opcode and that nobody registers it twice; opcodes with no
+handler are listed in `UNSUPPORTED` with the reason, and a test checks that the
+two together cover `dis.opmap`.
+"""
+from __future__ import annotations
+
+import dis
+
+HANDLERS: dict = {}
+
+UNSUPPORTED = {
+    # Functions, closures and classes (the functions issue).
+    "MAKE_FUNCTION": "creating functions (lambdas, nested functions, comprehensions) is not traced yet",
+    "MAKE_CELL": "closures are not traced yet",
+    "COPY_FREE_VARS": "closures are not traced yet",
+    "LOAD_CLOSURE": "closures are not traced yet",
+    "LOAD_DEREF": "closures are not traced yet",
+    "STORE_DEREF": "closures are not traced yet",
+    "DELETE_DEREF": "closures are not traced yet",
+    "LOAD_CLASSDEREF": "class bodies are not traced",
+    "LOAD_BUILD_CLASS": "defining classes inside a traced function is not supported",
+    "STORE_ATTR": "attribute writes are not traced yet",
+    "DELETE_ATTR": "attribute deletes are not traced yet",
+    "STORE_GLOBAL": "writes to globals are not traced yet",
+    "DELETE_GLOBAL": "deleting globals is not traced yet",
+    "STORE_SUBSCR": "item assignment is not traced yet",
+    "DELETE_SUBSCR": "item deletion is not traced yet",
+    "CALL_FUNCTION_EX": "calls with *args/**kwargs are not traced yet",
+    # Containers (the data-model issue).
+    "LIST_APPEND": "list comprehensions are not traced yet",
+    "SET_ADD": "sets are not traced yet",
+    "SET_UPDATE": "sets are not traced yet",
+    "BUILD_SET": "sets are not traced yet",
+    "MAP_ADD": "dict comprehensions are not traced yet",
+    "DICT_UPDATE": "dict unpacking is not traced yet",
+    "DICT_MERGE": "dict unpacking is not traced yet",
+    "UNPACK_EX": "starred unpacking is not traced yet",
+    "FORMAT_VALUE": "f-strings are not traced yet",
+    "BUILD_STRING": "f-strings are not traced yet",
+    "GET_LEN": "match statements are not traced yet",
+    "MATCH_CLASS": "match statements are not traced",
+    "MATCH_MAPPING": "match statements are not traced",
+    "MATCH_SEQUENCE": "match statements are not traced",
+    "MATCH_KEYS": "match statements are not traced",
+    "COPY_DICT_WITHOUT_KEYS": "match statements are not traced",
+    "PRINT_EXPR": "interactive-mode printing is not traced",
+    "SETUP_ANNOTATIONS": "annotations in module or class bodies are not traced",
+    "IMPORT_NAME": "imports inside a traced function are not traced yet",
+    "IMPORT_FROM": "imports inside a traced function are not traced yet",
+    "IMPORT_STAR": "star imports are not allowed in functions",
+    "LOAD_NAME": "name lookups outside functions (module or class bodies) are not traced",
+    "STORE_NAME": "name stores outside functions are not traced",
+    "DELETE_NAME": "name deletes outside functions are not traced",
+    # Exceptions and context managers (the graph-breaks issue).
+    "RAISE_VARARGS": "raising exceptions is not modelled yet",
+    "RERAISE": "exception handlers are not modelled yet",
+    "PUSH_EXC_INFO": "exception handlers are not modelled yet",
+    "POP_EXCEPT": "exception handlers are not modelled yet",
+    "CHECK_EXC_MATCH": "exception handlers are not modelled yet",
+    "CHECK_EG_MATCH": "except* handlers are not modelled",
+    "PREP_RERAISE_STAR": "except* handlers are not modelled",
+    "LOAD_ASSERTION_ERROR": "failing asserts are not modelled yet",
+    "BEFORE_WITH": "with-blocks are not traced yet",
+    "BEFORE_ASYNC_WITH": "async code is not traced",
+    "WITH_EXCEPT_START": "with-blocks are not traced yet",
+    # Generators and async (the graph-breaks issue).
+    "RETURN_GENERATOR": "generator functions are not traced yet",
+    "YIELD_VALUE": "generators are not traced yet",
+    "SEND": "generators are not traced yet",
+    "GET_YIELD_FROM_ITER": "generators are not traced yet",
+    "ASYNC_GEN_WRAP": "async generators are not traced",
+    "GET_AWAITABLE": "async code is not traced",
+    "GET_AITER": "async code is not traced",
+    "GET_ANEXT": "async code is not traced",
+    "END_ASYNC_FOR": "async code is not traced",
+    # Never produced inside a function body that reaches the tracer.
+    "CACHE": "inline cache entries are skipped by the decoder, never executed",
+    "INTERPRETER_EXIT": "internal to the interpreter",
+}
+
+
+def handles(*opnames: str):
+    """Register the decorated function as the handler of each named opcode."""
+
+    def register(fn):
+        for name in opnames:
+            if name not in dis.opmap:
+                raise ValueError(f"{name} is not a CPython 3.11 opcode")
+            if name in HANDLERS:
+                raise ValueError(f"{name} already has a handler: {HANDLERS[name].__qualname__}")
+            if name in UNSUPPORTED:
+                raise ValueError(f"{name} is listed as unsupported; remove it from UNSUPPORTED first")
+            HANDLERS[name] = fn
+        return fn
+
+    return register

@@ -1,0 +1,179 @@
+"""The tracer's whole state at one instruction, as one immutable value.
+
+`State` and `Frame` are frozen records over pyrsistent containers.  Handlers
+never change them; they build the next one with the small constructors below
+(`advance`, `jump`, ...), which create exactly one new `Frame` and one new
+`State` per step.  Keeping an old `State` is therefore a complete snapshot:
+speculation and rollback are just "use the old value again".
+"""
+from __future__ import annotations
+
+import dis
+import types
+
+import attrs
+from pyrsistent import pmap, pvector
+
+from graph.log import GraphNode
+
+
+@attrs.frozen(slots=True)
+class Instruction:
+    """One decoded 3.11 instruction; jump targets are instruction indices, not offsets."""
+
+    opname: str
+    opcode: int
+    arg: object
+    argval: object
+    index: int
+    offset: int
+    lineno: int
+    target: int
+
+
+@attrs.frozen(slots=True, eq=False)
+class CodeInfo:
+    """A code object decoded once per trace; compared by identity."""
+
+    code: types.CodeType
+    instructions: tuple
+    varnames: tuple
+
+    @property
+    def filename(self) -> str:
+        return self.code.co_filename
+
+    @property
+    def name(self) -> str:
+        return self.code.co_qualname
+
+
+def decode(code: types.CodeType) -> CodeInfo:
+    """Decode `code` into instructions whose jumps name instruction indices."""
+    raw = list(dis.get_instructions(code))
+    index_of = {ins.offset: i for i, ins in enumerate(raw)}
+    lineno = code.co_firstlineno
+    out = []
+    for i, ins in enumerate(raw):
+        if ins.positions is not None and ins.positions.lineno is not None:
+            lineno = ins.positions.lineno
+        target = index_of.get(ins.argval, -1) if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs else -1
+        argval = code.co_consts[ins.arg] if ins.opname == "KW_NAMES" else ins.argval
+        out.append(Instruction(ins.opname, ins.opcode, ins.arg, argval, i, ins.offset, lineno, target))
+    return CodeInfo(code, tuple(out), code.co_varnames)
+
+
+@attrs.frozen(slots=True)
+class Frame:
+    """One Python frame being traced: where it is, its value stack and its locals."""
+
+    code: CodeInfo
+    ip: int
+    stack: object  # PVector of VTs
+    locals: object  # PVector of VTs, indexed like co_varnames; None means unbound
+    kw_names: tuple = ()
+
+    @property
+    def instruction(self) -> Instruction:
+        return self.code.instructions[self.ip]
+
+
+@attrs.frozen(slots=True)
+class Env:
+    """Per-trace facts that never change during the trace; not part of equality."""
+
+    fn: object
+    globals: dict
+    builtins: dict
+    fake_mode: object
+
+
+@attrs.frozen(slots=True)
+class State:
+    """Everything the tracer knows at one instruction."""
+
+    frame: Frame
+    parents: object  # PVector of caller Frames (inlined calls)
+    heap: object  # PMap oid -> VT: current contents of mutable objects
+    graph: object  # PVector of GraphNode
+    guards: object  # PMap guard key -> Guard
+    effects: object  # PVector of effect records
+    next_oid: int
+    env: Env = attrs.field(eq=False, repr=False)
+
+    # -- moving the top frame ---------------------------------------------------------
+    def with_frame(self, frame: Frame) -> "State":
+        return State(frame, self.parents, self.heap, self.graph, self.guards,
+                     self.effects, self.next_oid, self.env)
+
+    def advance(self, pop: int = 0, push: tuple = ()) -> "State":
+        """Pop `pop` values, push `push`, go to the next instruction."""
+        f = self.frame
+        stack = f.stack
+        if pop:
+            stack = stack[:len(stack) - pop]
+        if push:
+            stack = stack.extend(push)
+        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals, ()))
+
+    def jump(self, target: int, pop: int = 0, push: tuple = ()) -> "State":
+        f = self.frame
+        stack = f.stack
+        if pop:
+            stack = stack[:len(stack) - pop]
+        if push:
+            stack = stack.extend(push)
+        return self.with_frame(Frame(f.code, target, stack, f.locals, f.kw_names))
+
+    def store_local(self, index: int, value, pop: int = 1) -> "State":
+        f = self.frame
+        stack = f.stack[:len(f.stack) - pop] if pop else f.stack
+        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals.set(index, value), ()))
+
+    def next_with(self, stack=None, locals=None) -> "State":
+        """Go to the next instruction with a new stack and/or new locals."""
+        f = self.frame
+        return self.with_frame(Frame(f.code, f.ip + 1, f.stack if stack is None else stack,
+                                     f.locals if locals is None else locals, ()))
+
+    def with_kw_names(self, names: tuple) -> "State":
+        f = self.frame
+        return self.with_frame(Frame(f.code, f.ip + 1, f.stack, f.locals, names))
+
+    def peek(self, depth: int = 1):
+        return self.frame.stack[-depth]
+
+    # -- graph, guards, heap -------------------------------------------------------------
+    def location(self) -> tuple:
+        f = self.frame
+        return f.code.filename, f.code.instructions[f.ip].lineno
+
+    def add_node(self, op: str, target, args: tuple, kwargs: tuple, example, value=None) -> tuple:
+        """Append a node to the graph log; returns (state, node index)."""
+        filename, lineno = self.location()
+        node = GraphNode(op, target, args, kwargs, filename, lineno, example, value)
+        return attrs.evolve(self, graph=self.graph.append(node)), len(self.graph)
+
+    def add_guard(self, guard) -> "State":
+        key = guard.key()
+        if key in self.guards:
+            return self
+        return attrs.evolve(self, guards=self.guards.set(key, guard))
+
+    def allocate(self, vt_factory) -> tuple:
+        """Give a new mutable object an id; vt_factory(oid) builds its VT."""
+        oid = self.next_oid
+        vt = vt_factory(oid)
+        return attrs.evolve(self, heap=self.heap.set(oid, vt), next_oid=oid + 1), vt
+
+    def update_object(self, vt) -> "State":
+        return attrs.evolve(self, heap=self.heap.set(vt.oid, vt))
+
+    def current(self, vt):
+        """The latest contents of a mutable object, given any VT that refers to it."""
+        return self.heap[vt.oid]
+
+
+def initial_state(code: CodeInfo, local_values: list, env: Env) -> State:
+    frame = Frame(code, 0, pvector(), pvector(local_values), ())
+    return State(frame, pvector(), pmap(), pvector(), pmap(), pvector(), 0, env)

@@ -1,0 +1,75 @@
+"""One step of the tracer, and the loop that runs steps until a stop.
+
+`step` is the pure, public form: State in, `Result[State, Stop]` out.  `run`
+uses the same handlers without wrapping each step in a `Result`, which keeps
+the hot loop to a list index, a dict lookup and a call.
+"""
+from __future__ import annotations
+
+import dis
+import os
+
+from returns.result import Failure, Result, Success
+
+import tracer.ops  # noqa: F401  (registers every handler)
+from tracer.registry import HANDLERS, UNSUPPORTED
+from tracer.state import State
+from tracer.stops import break_at
+from vt.outcome import BreakKind, Unsupported
+
+CHECK_STACK_EFFECTS = os.environ.get("SNAPTRACE_DEBUG", "") not in ("", "0")
+
+
+def _missing(state, instruction):
+    reason = UNSUPPORTED.get(instruction.opname, "this opcode has no handler")
+    return Unsupported(BreakKind.UNSUPPORTED_OPCODE, f"{instruction.opname}: {reason}")
+
+
+def advance(state: State):
+    """Run the instruction at the top frame's ip: the next State, or a stop record."""
+    frame = state.frame
+    instruction = frame.code.instructions[frame.ip]
+    out = HANDLERS.get(instruction.opname, _missing)(state, instruction)
+    if type(out) is Unsupported:
+        return break_at(state, instruction, out)
+    return out
+
+
+def step(state: State) -> Result:
+    """Pure: the state after one instruction (Success) or why tracing stops (Failure)."""
+    out = advance(state)
+    return Success(out) if type(out) is State else Failure(out)
+
+
+def run(state: State):
+    """Step until a stop; returns (last state, stop).  The last state is the snapshot before the stop."""
+    if CHECK_STACK_EFFECTS:
+        return _run_checked(state)
+    handlers = HANDLERS
+    while True:
+        frame = state.frame
+        instruction = frame.code.instructions[frame.ip]
+        out = handlers.get(instruction.opname, _missing)(state, instruction)
+        if type(out) is not State:
+            if type(out) is Unsupported:
+                out = break_at(state, instruction, out)
+            return state, out
+        state = out
+
+
+def _run_checked(state: State):
+    """The same loop, checking every stack depth change against `dis.stack_effect`."""
+    while True:
+        out = advance(state)
+        if type(out) is not State:
+            return state, out
+        before, after = state.frame, out.frame
+        if after.code is before.code:
+            instruction = before.code.instructions[before.ip]
+            jumped = after.ip != before.ip + 1
+            arg = instruction.arg if instruction.opcode >= dis.HAVE_ARGUMENT else None
+            expected = dis.stack_effect(instruction.opcode, arg, jump=jumped)
+            actual = len(after.stack) - len(before.stack)
+            if expected != actual:
+                raise AssertionError(f"{instruction.opname} changed the stack by {actual}, expected {expected}")
+        state = out

@@ -1,0 +1,45 @@
+"""How a run of the tracer ends: the function returned, or it hit a graph break."""
+from __future__ import annotations
+
+import linecache
+
+import attrs
+
+from vt.outcome import BreakKind, Unsupported
+
+
+@attrs.frozen(slots=True)
+class Returned:
+    """RETURN_VALUE in the traced function's own frame."""
+
+    value: object
+
+
+@attrs.frozen(slots=True)
+class GraphBreak:
+    """Why capture stopped, where, and what the user can change."""
+
+    kind: BreakKind
+    reason: str
+    filename: str
+    lineno: int
+    hint: str = ""
+    instruction: str = ""
+
+    @property
+    def source_line(self) -> str:
+        return linecache.getline(self.filename, self.lineno).strip()
+
+    def __str__(self):
+        text = f"[{self.kind.value}] {self.reason}\n  at {self.filename}:{self.lineno}"
+        if self.source_line:
+            text += f"\n    {self.source_line}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+def break_at(state, instruction, limit: Unsupported) -> GraphBreak:
+    """Turn a VT-level `Unsupported` into a located graph break at `instruction`."""
+    return GraphBreak(limit.kind, limit.reason, state.frame.code.filename, instruction.lineno,
+                      limit.hint, instruction.opname)

@@ -1,0 +1,78 @@
+"""The VariableTracker protocol.
+
+A VT is a frozen record describing a value the traced program holds.  Every
+operation a handler may need is a method here with a default that reports the
+operation as unsupported, so a new VT family states its capabilities by what it
+overrides, and opcode handlers never test types.
+
+Operations that can extend the graph or the guards take the current `State`
+and return an *outcome*: `(new_state, vt)` on success or an `Unsupported`
+record.  They never mutate anything.
+"""
+from __future__ import annotations
+
+import attrs
+
+from vt.outcome import BreakKind, unsupported
+
+NOT_CONSTANT = object()
+"""Returned by `constant_value()` when a VT has no Python value known at trace time."""
+
+
+@attrs.frozen(slots=True)
+class VariableTracker:
+    """Base of every VT; `source` says where a pre-existing value came from."""
+
+    family = "object"
+
+    def constant_value(self):
+        """The Python value if it is fully known while tracing, else NOT_CONSTANT."""
+        return NOT_CONSTANT
+
+    def type_name(self) -> str:
+        return type(self).__name__
+
+    def getattr(self, state, name):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"attribute {name!r} of {self.type_name()} is not modelled")
+
+    def load_method(self, state, name):
+        """LOAD_METHOD: returns (state, (callable, self_or_NULL))."""
+        out = self.getattr(state, name)
+        if type(out) is not tuple:
+            return out
+        return out[0], (NULL, out[1])
+
+    def call(self, state, args, kwargs):
+        return unsupported(BreakKind.UNSUPPORTED_CALL,
+                           f"calling {self.type_name()} is not modelled")
+
+    def truth(self, state):
+        """bool(self) when known while tracing, else NOT_CONSTANT."""
+        value = self.constant_value()
+        if value is NOT_CONSTANT:
+            return NOT_CONSTANT
+        return bool(value)
+
+    def iterate(self, state):
+        """GET_ITER: returns (state, iterator_vt)."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"iterating over {self.type_name()} is not modelled")
+
+    def unpack(self, state, count):
+        """The items of a sequence of known length (`count` or any if None), or None."""
+        return None
+
+    def describe(self) -> str:
+        return self.type_name()
+
+
+@attrs.frozen(slots=True)
+class NullVariable(VariableTracker):
+    """The NULL that 3.11 pushes below a callable (PUSH_NULL, LOAD_GLOBAL with bit 0)."""
+
+    def describe(self) -> str:
+        return "NULL"
+
+
+NULL = NullVariable()

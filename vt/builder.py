@@ -1,0 +1,124 @@
+"""Turning a real object into a VT, with the guards that make the VT valid.
+
+This is the one place that looks at the type of a user's object.  What the
+tracer learns from the object becomes a guard keyed on the object's source, so
+a later call with a different object recaptures instead of reusing a wrong
+graph.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+import types
+
+import attrs
+import torch
+
+import graph.markers as markers
+from graph.guards import BuiltinMatch, ConstantMatch, IdMatch, SameObject, SequenceMatch, TensorMatch
+from vt.builtin import BuiltinVariable, call_constant_fn
+from vt.base import VariableTracker
+from vt.constant import ConstantVariable, is_constant_value
+from vt.lists import TupleVariable
+from vt.outcome import BreakKind, unsupported
+from vt.sources import AttrSource, BuiltinSource
+from vt.tensor import TensorVariable
+from vt.torch import ClassVariable, GraphBreakVariable, ModuleVariable, TorchFunctionVariable, \
+    is_graphable_torch_callable
+
+
+@attrs.frozen(slots=True)
+class PureFunctionVariable(VariableTracker):
+    """A C function of a pure-math module (`math.sqrt`), folded on constant arguments."""
+
+    fn: object
+    source: object = attrs.field(default=None, eq=False)
+
+    def describe(self) -> str:
+        return f"{self.fn.__module__}.{self.fn.__name__}"
+
+    def call(self, state, args, kwargs):
+        return call_constant_fn(state, self.fn, f"{self.describe()}()", args, kwargs)
+
+
+PURE_MODULES = (math,)
+
+
+def wrap_value(state, value, source, guard: bool = True):
+    """VT for the real object `value` reached through `source`; returns (state, vt)."""
+    if isinstance(value, torch.Tensor):
+        return _wrap_tensor(state, value, source)
+    if is_constant_value(value):
+        return _guarded(state, ConstantMatch.of(source, value), guard), ConstantVariable(value, source)
+    if type(value) is tuple:
+        return _wrap_tuple(state, value, source, guard)
+    if isinstance(value, types.ModuleType):
+        return _guarded(state, IdMatch(source, value, f"module {value.__name__}"), guard), \
+            ModuleVariable(value, source)
+    if value is markers.graph_break:
+        return _guarded(state, IdMatch(source, value, "tracer.graph_break"), guard), GraphBreakVariable(source)
+    if is_graphable_torch_callable(value):
+        name = f"{getattr(value, '__module__', None) or 'torch'}.{value.__name__}"
+        return _guarded(state, IdMatch(source, value, name), guard), TorchFunctionVariable(value, source)
+    if _is_builtin(value):
+        if type(source) is BuiltinSource:
+            check = BuiltinMatch(source.name, value)
+        else:
+            check = IdMatch(source, value, f"builtin {value.__name__}")
+        return _guarded(state, check, guard), BuiltinVariable(value, source)
+    if isinstance(value, types.BuiltinFunctionType) and getattr(value, "__module__", None) in \
+            {m.__name__ for m in PURE_MODULES}:
+        return _guarded(state, IdMatch(source, value, f"{value.__module__}.{value.__name__}"), guard), \
+            PureFunctionVariable(value, source)
+    if isinstance(value, type):
+        return _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard), \
+            ClassVariable(value, source)
+    return unsupported(BreakKind.UNSUPPORTED_VALUE,
+                       f"{source.expr()} is a {type(value).__qualname__}, which the tracer does not model yet",
+                       "pass tensors, numbers, strings or tuples of them")
+
+
+def wrap_module_attribute(state, module_vt, name: str):
+    """`module.name`; attributes inside torch's own namespace are taken as fixed and not guarded."""
+    value = getattr(module_vt.module, name)
+    module_name = module_vt.module.__name__
+    in_torch = module_name == "torch" or module_name.startswith("torch.")
+    if isinstance(value, torch.Tensor):
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"tensor {module_name}.{name} read from a module",
+                           "pass the tensor as an argument")
+    return wrap_value(state, value, AttrSource(module_vt.source, name), guard=not in_torch)
+
+
+def _guarded(state, check, guard: bool):
+    return state.add_guard(check) if guard else state
+
+
+def _is_builtin(value) -> bool:
+    name = getattr(value, "__name__", None)
+    return name is not None and getattr(builtins, name, None) is value and callable(value)
+
+
+def _wrap_tensor(state, value: torch.Tensor, source):
+    fake = state.env.fake_mode.from_tensor(value, static_shapes=True)
+    for index, node in enumerate(state.graph):
+        if node.op == "placeholder" and node.example is fake:
+            # The same tensor object passed twice: one placeholder, and a guard that it stays shared.
+            state = state.add_guard(SameObject(source, node.target))
+            return state, TensorVariable(index, fake, type(value), source)
+    state = state.add_guard(TensorMatch.of(source, value))
+    state, index = state.add_node("placeholder", source, (), (), fake, value)
+    return state, TensorVariable(index, fake, type(value), source)
+
+
+def _wrap_tuple(state, value: tuple, source, guard: bool):
+    from vt.sources import ItemSource
+
+    state = _guarded(state, SequenceMatch(source, tuple, len(value)), guard)
+    items = []
+    for position, item in enumerate(value):
+        out = wrap_value(state, item, ItemSource(source, position), guard)
+        if type(out) is not tuple:
+            return out
+        state, vt = out
+        items.append(vt)
+    return state, TupleVariable(tuple(items))

@@ -1,0 +1,94 @@
+"""Immutable Python values known while tracing: numbers, strings, None, dtypes, sizes.
+
+Because these values cannot change behind the tracer's back, every operation
+on them is computed for real at trace time and folded into a new constant.
+"""
+from __future__ import annotations
+
+import types
+
+import attrs
+import torch
+
+from vt.base import NOT_CONSTANT, VariableTracker
+from vt.outcome import BreakKind, unsupported
+
+CONSTANT_TYPES = frozenset({
+    int, float, bool, complex, str, bytes, type(None), type(Ellipsis), type(NotImplemented),
+    torch.dtype, torch.device, torch.Size, torch.layout, torch.memory_format, slice, range,
+})
+
+
+def is_constant_value(value) -> bool:
+    """True for values that are immutable all the way down and safe to fold."""
+    kind = type(value)
+    if kind in CONSTANT_TYPES:
+        return True
+    if kind is tuple or kind is frozenset:
+        return all(is_constant_value(item) for item in value)
+    return False
+
+
+@attrs.frozen(slots=True)
+class ConstantVariable(VariableTracker):
+    """A Python value fully known while tracing."""
+
+    value: object
+    source: object = attrs.field(default=None, eq=False)
+
+    family = "constant"
+
+    def constant_value(self):
+        return self.value
+
+    def type_name(self) -> str:
+        return type(self.value).__name__
+
+    def describe(self) -> str:
+        return repr(self.value)
+
+    def getattr(self, state, name):
+        try:
+            attr = getattr(self.value, name)
+        except Exception as exc:  # the traced program would raise here
+            return unsupported(BreakKind.PYTHON_EXCEPTION,
+                               f"{type(self.value).__name__}.{name} raised {exc!r}")
+        if is_constant_value(attr):
+            return state, ConstantVariable(attr)
+        if isinstance(attr, (types.BuiltinMethodType, types.MethodWrapperType)):
+            return state, ConstantMethodVariable(self.value, name)
+        return unsupported(BreakKind.UNSUPPORTED_VALUE,
+                           f"attribute {name!r} of a {type(self.value).__name__} constant "
+                           f"is a {type(attr).__name__}, which is not modelled")
+
+    def iterate(self, state):
+        from vt.iterators import RangeIteratorVariable, SequenceIteratorVariable
+
+        if type(self.value) is range:
+            return state, RangeIteratorVariable(self.value, 0)
+        items = self.unpack(state, None)
+        if items is None:
+            return super().iterate(state)
+        return state, SequenceIteratorVariable(tuple(items), 0)
+
+    def unpack(self, state, count):
+        value = self.value
+        if type(value) in (tuple, torch.Size, range, str, bytes) and (count is None or len(value) == count):
+            return tuple(ConstantVariable(item) for item in value)
+        return None
+
+
+@attrs.frozen(slots=True)
+class ConstantMethodVariable(VariableTracker):
+    """A method of an immutable constant, e.g. `"a,b".split` or `(2.0).is_integer`."""
+
+    receiver: object
+    name: str
+
+    def describe(self) -> str:
+        return f"{type(self.receiver).__name__}.{self.name}"
+
+    def call(self, state, args, kwargs):
+        from vt.builtin import call_constant_fn
+
+        return call_constant_fn(state, getattr(self.receiver, self.name), self.describe(), args, kwargs)

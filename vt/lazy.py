@@ -1,0 +1,28 @@
+"""Inputs that have not been looked at yet.
+
+The traced function's arguments start as `LazyVariable`s holding the real
+object and its source.  Only when an instruction reads one is it turned into a
+real VT (which is when its guard and, for tensors, its graph placeholder are
+created), so values the code never touches are never guarded.
+"""
+from __future__ import annotations
+
+import attrs
+
+from vt.base import VariableTracker
+
+
+@attrs.frozen(slots=True)
+class LazyVariable(VariableTracker):
+    """An input not yet realized; equality is by source, the value is only carried."""
+
+    source: object
+    value: object = attrs.field(eq=False, repr=False)
+
+    def describe(self) -> str:
+        return f"input {self.source.expr()}"
+
+    def realize(self, state):
+        from vt.builder import wrap_value
+
+        return wrap_value(state, self.value, self.source)

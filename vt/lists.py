@@ -1,0 +1,121 @@
+"""Tuples and lists.
+
+Tuples are plain immutable records.  A list is mutable, so its VT is a handle:
+`oid` names the object in `State.heap`, where the current items live; any copy
+of the handle on the stack or in a local reads through `state.current(...)`,
+which is what makes aliasing (two names, one list) come out right.
+"""
+from __future__ import annotations
+
+import attrs
+
+from vt.base import NOT_CONSTANT, VariableTracker
+from vt.constant import ConstantVariable
+from vt.outcome import BreakKind, unsupported
+
+
+@attrs.frozen(slots=True)
+class TupleVariable(VariableTracker):
+    """A tuple whose items are VTs; `python_type` is set for named tuples and struct sequences."""
+
+    items: tuple
+    python_type: object = None
+    fields: object = None
+
+    family = "tuple"
+
+    def type_name(self) -> str:
+        return (self.python_type or tuple).__name__
+
+    def describe(self) -> str:
+        return f"({', '.join(item.describe() for item in self.items)})"
+
+    def constant_value(self):
+        if self.python_type is not None:
+            return NOT_CONSTANT
+        values = tuple(item.constant_value() for item in self.items)
+        return NOT_CONSTANT if any(v is NOT_CONSTANT for v in values) else values
+
+    def truth(self, state):
+        return bool(self.items)
+
+    def unpack(self, state, count):
+        if count is None or count == len(self.items):
+            return self.items
+        return None
+
+    def iterate(self, state):
+        from vt.iterators import SequenceIteratorVariable
+
+        return state, SequenceIteratorVariable(self.items, 0)
+
+    def getattr(self, state, name):
+        if self.fields and name in self.fields:
+            return state, self.items[self.fields.index(name)]
+        return super().getattr(state, name)
+
+
+@attrs.frozen(slots=True)
+class ListVariable(VariableTracker):
+    """A handle on a list in the heap; `items` is the contents when this copy was made."""
+
+    oid: int
+    items: tuple = attrs.field(eq=False)
+
+    family = "list"
+
+    def describe(self) -> str:
+        return f"[{', '.join(item.describe() for item in self.items)}]"
+
+    def truth(self, state):
+        return bool(state.current(self).items)
+
+    def unpack(self, state, count):
+        items = state.current(self).items
+        if count is None or count == len(items):
+            return items
+        return None
+
+    def iterate(self, state):
+        from vt.iterators import SequenceIteratorVariable
+
+        # Lists cannot be mutated by supported operations inside a loop body yet,
+        # so iterating over a snapshot of the items is exact.
+        return state, SequenceIteratorVariable(state.current(self).items, 0)
+
+    def with_items(self, items: tuple) -> "ListVariable":
+        return ListVariable(self.oid, items)
+
+
+def new_list(state, items: tuple):
+    """Allocate a list created by the traced code; returns (state, ListVariable)."""
+    return state.allocate(lambda oid: ListVariable(oid, tuple(items)))
+
+
+def as_items(state, value):
+    """The items of a tuple, list or constant sequence VT, or None."""
+    return value.unpack(state, None)
+
+
+def subscript_sequence(state, container, index):
+    """container[index] for tuples and lists with a constant int or slice index."""
+    items = container.unpack(state, None)
+    key = index.constant_value()
+    if items is None or key is NOT_CONSTANT:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"indexing a {container.type_name()} with {index.describe()} is not modelled")
+    if type(key) is slice:
+        picked = items[key]
+        if container.family == "list":
+            return new_list(state, picked)
+        return state, TupleVariable(picked)
+    if type(key) is bool or not isinstance(key, int):
+        return unsupported(BreakKind.PYTHON_EXCEPTION,
+                           f"{container.type_name()} indices must be integers or slices, not {type(key).__name__}")
+    if not -len(items) <= key < len(items):
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{container.type_name()} index out of range")
+    return state, items[key]
+
+
+def to_constant_tuple_vt(value) -> TupleVariable:
+    return TupleVariable(tuple(ConstantVariable(item) for item in value))

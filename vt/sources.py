@@ -1,0 +1,110 @@
+"""Where a value the tracer did not create came from.
+
+A source is how the generated code (guards and wrappers) gets the real object
+back at call time, so every source knows two renderings of itself: a Python
+expression for the guard function, and bytecode for the wrapper.  Sources are
+small frozen records compared by value, so guards keyed on them de-duplicate.
+"""
+from __future__ import annotations
+
+import attrs
+from bytecode import Instr
+
+
+@attrs.frozen(slots=True)
+class LocalSource:
+    """An argument of the traced function, by parameter name."""
+
+    name: str
+
+    def expr(self) -> str:
+        return self.name
+
+    def emit(self) -> list:
+        return [Instr("LOAD_FAST", self.name)]
+
+    def root_names(self) -> tuple:
+        return (self.name,)
+
+    def placeholder_name(self) -> str:
+        return self.name
+
+
+@attrs.frozen(slots=True)
+class GlobalSource:
+    """A name in the traced function's module globals (`G` in guards)."""
+
+    name: str
+
+    def expr(self) -> str:
+        return f"G[{self.name!r}]"
+
+    def emit(self) -> list:
+        return [Instr("LOAD_GLOBAL", (False, "__snaptrace_G")),
+                Instr("LOAD_CONST", self.name), Instr("BINARY_SUBSCR")]
+
+    def root_names(self) -> tuple:
+        return ()
+
+    def placeholder_name(self) -> str:
+        return "G_" + self.name
+
+
+@attrs.frozen(slots=True)
+class BuiltinSource:
+    """A builtin reached through a global lookup that missed the module dict."""
+
+    name: str
+
+    def expr(self) -> str:
+        return f"B[{self.name!r}]"
+
+    def emit(self) -> list:
+        return [Instr("LOAD_GLOBAL", (False, "__snaptrace_B")),
+                Instr("LOAD_CONST", self.name), Instr("BINARY_SUBSCR")]
+
+    def root_names(self) -> tuple:
+        return ()
+
+    def placeholder_name(self) -> str:
+        return "B_" + self.name
+
+
+@attrs.frozen(slots=True)
+class AttrSource:
+    """Attribute `name` of another source's object."""
+
+    base: object
+    name: str
+
+    def expr(self) -> str:
+        return f"{self.base.expr()}.{self.name}"
+
+    def emit(self) -> list:
+        return self.base.emit() + [Instr("LOAD_ATTR", self.name)]
+
+    def root_names(self) -> tuple:
+        return self.base.root_names()
+
+    def placeholder_name(self) -> str:
+        return f"{self.base.placeholder_name()}_{self.name}"
+
+
+@attrs.frozen(slots=True)
+class ItemSource:
+    """Item `index` (an int or str constant) of another source's object."""
+
+    base: object
+    index: object
+
+    def expr(self) -> str:
+        return f"{self.base.expr()}[{self.index!r}]"
+
+    def emit(self) -> list:
+        return self.base.emit() + [Instr("LOAD_CONST", self.index), Instr("BINARY_SUBSCR")]
+
+    def root_names(self) -> tuple:
+        return self.base.root_names()
+
+    def placeholder_name(self) -> str:
+        return f"{self.base.placeholder_name()}_{self.index}"

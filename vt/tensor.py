@@ -1,0 +1,216 @@
+"""Tensors: a graph node plus the fake tensor that tells its metadata.
+
+Metadata reads (`shape`, `dtype`, `size()`, ...) are answered from the fake
+tensor and fold to constants; every computation becomes a node in the graph
+log, with its output metadata found by running the op on fake tensors.
+"""
+from __future__ import annotations
+
+import operator
+
+import attrs
+import torch
+from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicOutputShapeException
+
+from graph.log import NodeRef
+from vt.base import NOT_CONSTANT, VariableTracker
+from vt.constant import ConstantVariable, is_constant_value
+from vt.outcome import BreakKind, Unsupported, unsupported
+
+FOLDED_ATTRIBUTES = frozenset({
+    "shape", "dtype", "device", "ndim", "requires_grad", "is_cuda", "is_cpu", "is_sparse",
+    "is_quantized", "is_meta", "layout", "is_leaf", "itemsize", "nbytes", "is_nested",
+})
+GRAPH_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag"})
+
+METHODS_OUT_OF_GRAPH = {
+    "numpy": "converts to a NumPy array that shares the tensor's memory",
+    "tolist": "turns tensor data into Python values",
+    "item": "turns tensor data into a Python scalar",
+    "data_ptr": "reads the address of the tensor's storage",
+    "backward": "runs autograd outside the captured graph",
+    "register_hook": "registers a Python hook on the autograd graph",
+    "retain_grad": "changes autograd bookkeeping of the tensor",
+    "storage": "exposes the tensor's storage",
+    "untyped_storage": "exposes the tensor's storage",
+    "__setitem__": "writes into the tensor in place",
+}
+
+
+@attrs.frozen(slots=True)
+class TensorVariable(VariableTracker):
+    """A tensor produced by graph node `node`; `fake` carries shape, dtype, device."""
+
+    node: int
+    fake: object = attrs.field(eq=False, repr=False)
+    python_type: type = attrs.field(default=torch.Tensor, eq=False)
+    source: object = attrs.field(default=None, eq=False)
+
+    family = "tensor"
+
+    def type_name(self) -> str:
+        return self.python_type.__name__
+
+    def describe(self) -> str:
+        f = self.fake
+        return f"Tensor(shape={tuple(f.shape)}, dtype={f.dtype})"
+
+    def getattr(self, state, name):
+        if name in FOLDED_ATTRIBUTES:
+            return state, ConstantVariable(getattr(self.fake, name))
+        if name in GRAPH_ATTRIBUTES:
+            return record_op(state, "call_function", getattr, (self, ConstantVariable(name)), {},
+                             f"Tensor.{name}")
+        if name in METHODS_OUT_OF_GRAPH:
+            return unsupported(BreakKind.DATA_DEPENDENT, f"Tensor.{name} {METHODS_OUT_OF_GRAPH[name]}")
+        if callable(getattr(torch.Tensor, name, None)):
+            return state, BoundTensorMethodVariable(self, name)
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"tensor attribute {name!r} is not modelled",
+                           "only metadata (shape, dtype, device, ...) and methods of tensors are traced")
+
+    def load_method(self, state, name):
+        if name in METHODS_OUT_OF_GRAPH:
+            return unsupported(BreakKind.DATA_DEPENDENT, f"Tensor.{name}() {METHODS_OUT_OF_GRAPH[name]}",
+                               "keep the computation in tensors, or move this call out of the traced function")
+        if not callable(getattr(torch.Tensor, name, None)):
+            return self.getattr(state, name)
+        return state, (TensorMethodVariable(name), self)
+
+    def truth(self, state):
+        return NOT_CONSTANT
+
+
+@attrs.frozen(slots=True)
+class TensorMethodVariable(VariableTracker):
+    """`torch.Tensor.<name>`, called with the tensor as first argument (LOAD_METHOD form)."""
+
+    name: str
+
+    def describe(self) -> str:
+        return f"Tensor.{self.name}"
+
+    def call(self, state, args, kwargs):
+        return record_op(state, "call_method", self.name, tuple(args), kwargs, f"Tensor.{self.name}()")
+
+
+@attrs.frozen(slots=True)
+class BoundTensorMethodVariable(VariableTracker):
+    """`x.<name>` read as a value, e.g. `f = x.relu`."""
+
+    tensor: TensorVariable
+    name: str
+
+    def call(self, state, args, kwargs):
+        return record_op(state, "call_method", self.name, (self.tensor, *args), kwargs, f"Tensor.{self.name}()")
+
+
+# -- recording an op ---------------------------------------------------------------------------
+
+def _mutation_reason(op: str, target, kwargs: dict):
+    name = target if op == "call_method" else getattr(target, "__name__", "")
+    if name.endswith("_") and not name.endswith("__"):
+        return f"{name} changes a tensor in place"
+    if target in (operator.setitem, operator.delitem):
+        return "item assignment changes a tensor in place"
+    if "out" in kwargs:
+        return f"{name}(out=...) writes into an existing tensor"
+    inplace = kwargs.get("inplace")
+    if inplace is not None and inplace.constant_value() is True:
+        return f"{name}(inplace=True) changes a tensor in place"
+    return None
+
+
+def _lower(state, value):
+    """A VT argument as (graph argument, fake argument), or None if it cannot enter the graph."""
+    family = value.family
+    if family == "tensor":
+        return NodeRef(value.node), value.fake
+    if family == "constant":
+        return value.constant_value(), value.constant_value()
+    if family in ("tuple", "list"):
+        items = value.unpack(state, None)
+        lowered = [_lower(state, item) for item in items]
+        if any(item is None for item in lowered):
+            return None
+        make = tuple if family == "tuple" else list
+        return make(g for g, _ in lowered), make(f for _, f in lowered)
+    return None
+
+
+def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
+    """Add `target(*args, **kwargs)` to the graph after running it on fake tensors.
+
+    Returns (state, vt): a TensorVariable, a tuple of them, or a constant when
+    the op only reads metadata (then nothing is added to the graph).
+    """
+    reason = _mutation_reason(op, target, kwargs)
+    if reason is not None:
+        return unsupported(BreakKind.TENSOR_MUTATION, reason,
+                           "use the out-of-place form (e.g. `x = x.add(1)` instead of `x.add_(1)`)")
+    graph_args, fake_args = [], []
+    for value in args:
+        lowered = _lower(state, value)
+        if lowered is None:
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} got a {value.describe()} argument, "
+                               "which cannot be passed into the graph")
+        graph_args.append(lowered[0])
+        fake_args.append(lowered[1])
+    graph_kwargs, fake_kwargs = {}, {}
+    for key, value in kwargs.items():
+        lowered = _lower(state, value)
+        if lowered is None:
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} got a {value.describe()} for "
+                               f"keyword {key!r}, which cannot be passed into the graph")
+        graph_kwargs[key], fake_kwargs[key] = lowered
+    try:
+        with state.env.fake_mode:
+            if op == "call_method":
+                out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
+            else:
+                out = target(*fake_args, **fake_kwargs)
+    except (DataDependentOutputException, DynamicOutputShapeException) as exc:
+        return unsupported(BreakKind.DATA_DEPENDENT, f"{what} depends on the values inside a tensor ({exc})",
+                           "keep values in tensors instead of Python scalars")
+    except Exception as exc:  # the same call would raise when run eagerly
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
+    return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what)
+
+
+def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what):
+    if isinstance(out, torch.Tensor):
+        if not isinstance(out, torch._subclasses.FakeTensor):
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a real tensor while tracing")
+        state, index = state.add_node(op, target, graph_args, graph_kwargs, out)
+        return state, TensorVariable(index, out)
+    if isinstance(out, (tuple, list)) and any(isinstance(item, torch.Tensor) for item in out):
+        return _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what)
+    if is_constant_value(out):
+        return state, ConstantVariable(out)
+    return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a {type(out).__name__}, "
+                       "which the tracer does not model")
+
+
+def _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what):
+    from vt.lists import TupleVariable, new_list
+
+    if not all(isinstance(item, torch.Tensor) or is_constant_value(item) for item in out):
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a nested structure")
+    state, index = state.add_node(op, target, graph_args, graph_kwargs, out)
+    items = []
+    for position, item in enumerate(out):
+        if isinstance(item, torch.Tensor):
+            state, child = state.add_node("call_function", operator.getitem, (NodeRef(index), position), (), item)
+            items.append(TensorVariable(child, item))
+        else:
+            items.append(ConstantVariable(item))
+    if isinstance(out, list):
+        return new_list(state, tuple(items))
+    fields = _structseq_fields(type(out))
+    return state, TupleVariable(tuple(items), type(out) if type(out) is not tuple else None, fields)
+
+
+def _structseq_fields(kind) -> tuple | None:
+    """Field names of a namedtuple or a C struct sequence (torch.return_types.*)."""
+    if kind is tuple:
+        return None
+    return getattr(kind, "_fields", None) or getattr(kind, "__match_args__", None)
