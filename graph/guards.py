@@ -8,6 +8,7 @@ cache hit costs one Python call and a chain of cheap comparisons.
 from __future__ import annotations
 
 import math
+import re
 
 import attrs
 import torch
@@ -152,6 +153,7 @@ class GlobalStateMatch:
 
 def compile_guards(guards, arg_names: tuple, fn_globals: dict, builtins: dict, name: str):
     """Build one function `check(*arg_names) -> bool` that tests every guard in order."""
+    name = re.sub(r"\W", "_", name)
     ns = _Namespace()
     clauses = [f"({g.expr(ns)})" for g in guards] or ["True"]
     params = ", ".join(arg_names)

@@ -80,7 +80,7 @@ def capture(fn, args: tuple, kwargs: dict, backend, number: int) -> Capture:
 
 
 def _guard_function(fn, state, number: int):
-    guards = tuple(state.guards.values())
+    guards = state.guard_list()
     check = compile_guards(guards, _argnames(fn), fn.__globals__, vars(builtins), f"{fn.__name__}_{number}")
     return guards, check
 

@@ -96,7 +96,7 @@ class State:
     parents: object  # PVector of caller Frames (inlined calls)
     heap: object  # PMap oid -> VT: current contents of mutable objects
     graph: object  # PVector of GraphNode
-    guards: object  # PMap guard key -> Guard
+    guards: object  # PMap guard key -> (insertion number, Guard)
     effects: object  # PVector of effect records
     next_oid: int
     env: Env = attrs.field(eq=False, repr=False)
@@ -158,7 +158,11 @@ class State:
         key = guard.key()
         if key in self.guards:
             return self
-        return attrs.evolve(self, guards=self.guards.set(key, guard))
+        return attrs.evolve(self, guards=self.guards.set(key, (len(self.guards), guard)))
+
+    def guard_list(self) -> tuple:
+        """The guards in the order the trace added them (cheap global checks first)."""
+        return tuple(guard for _, guard in sorted(self.guards.values(), key=lambda entry: entry[0]))
 
     def allocate(self, vt_factory) -> tuple:
         """Give a new mutable object an id; vt_factory(oid) builds its VT."""
