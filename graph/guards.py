@@ -17,14 +17,19 @@ import torch
 class _Namespace:
     """Collects the objects a guard expression refers to, under fresh names."""
 
-    def __init__(self):
+    def __init__(self, taken=()):
         self.values = {}
         self._ids = {}
+        self.g = "G" if "G" not in taken else "__snaptrace_G"
+        self.b = "B" if "B" not in taken else "__snaptrace_B"
+
+    def src(self, source) -> str:
+        return source.expr(self.g, self.b)
 
     def ref(self, obj, hint: str) -> str:
         key = id(obj)
         if key not in self._ids:
-            name = f"_{hint}{len(self.values)}"
+            name = f"__snaptrace_{hint}{len(self.values)}"
             self._ids[key] = name
             self.values[name] = obj
         return self._ids[key]
@@ -51,7 +56,7 @@ class TensorMatch:
         return ("tensor", self.source)
 
     def expr(self, ns: _Namespace) -> str:
-        x = self.source.expr()
+        x = ns.src(self.source)
         return (f"type({x}) is {ns.ref(self.python_type, 'type')}"
                 f" and {x}.dtype is {ns.ref(self.dtype, 'dtype')}"
                 f" and {x}.device == {ns.ref(self.device, 'device')}"
@@ -81,7 +86,7 @@ class ConstantMatch:
         return ("constant", self.source)
 
     def expr(self, ns: _Namespace) -> str:
-        x = self.source.expr()
+        x = ns.src(self.source)
         kind = type(self.value)
         if self.value is None or kind is bool:
             return f"{x} is {self.value!r}"
@@ -106,7 +111,7 @@ class IdMatch:
         return ("id", self.source)
 
     def expr(self, ns: _Namespace) -> str:
-        return f"{self.source.expr()} is {ns.ref(self.obj, 'obj')}"
+        return f"{ns.src(self.source)} is {ns.ref(self.obj, 'obj')}"
 
     def __str__(self):
         return f"{self.source.expr()} is {self.description or repr(self.obj)}"
@@ -123,7 +128,7 @@ class BuiltinMatch:
         return ("builtin", self.name)
 
     def expr(self, ns: _Namespace) -> str:
-        return f"{self.name!r} not in G and B[{self.name!r}] is {ns.ref(self.obj, 'builtin')}"
+        return f"{self.name!r} not in {ns.g} and {ns.b}[{self.name!r}] is {ns.ref(self.obj, 'builtin')}"
 
     def __str__(self):
         return f"{self.name} is the builtin {self.name} (not shadowed by a global)"
@@ -154,12 +159,13 @@ class GlobalStateMatch:
 def compile_guards(guards, arg_names: tuple, fn_globals: dict, builtins: dict, name: str):
     """Build one function `check(*arg_names) -> bool` that tests every guard in order."""
     name = re.sub(r"\W", "_", name)
-    ns = _Namespace()
+    ns = _Namespace(arg_names)
     clauses = [f"({g.expr(ns)})" for g in guards] or ["True"]
     params = ", ".join(arg_names)
     body = "\n        and ".join(clauses)
     src = f"def __guard_{name}({params}):\n    return (\n        {body}\n    )\n"
-    scope = dict(ns.values, G=fn_globals, B=builtins)
+    scope = dict(ns.values)
+    scope[ns.g], scope[ns.b] = fn_globals, builtins
     exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)
     check = scope[f"__guard_{name}"]
     check.source = src
@@ -177,7 +183,7 @@ class SameObject:
         return ("same", self.source)
 
     def expr(self, ns: _Namespace) -> str:
-        return f"{self.source.expr()} is {self.other.expr()}"
+        return f"{ns.src(self.source)} is {ns.src(self.other)}"
 
     def __str__(self):
         return f"{self.source.expr()} is {self.other.expr()} (the same object)"
@@ -195,7 +201,7 @@ class SequenceMatch:
         return ("sequence", self.source)
 
     def expr(self, ns: _Namespace) -> str:
-        x = self.source.expr()
+        x = ns.src(self.source)
         return f"type({x}) is {ns.ref(self.python_type, 'type')} and len({x}) == {self.length}"
 
     def __str__(self):

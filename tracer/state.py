@@ -99,12 +99,13 @@ class State:
     guards: object  # PMap guard key -> (insertion number, Guard)
     effects: object  # PVector of effect records
     next_oid: int
+    placeholders: object  # PVector of graph-log indices of input placeholders
     env: Env = attrs.field(eq=False, repr=False)
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":
         return State(frame, self.parents, self.heap, self.graph, self.guards,
-                     self.effects, self.next_oid, self.env)
+                     self.effects, self.next_oid, self.placeholders, self.env)
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction."""
@@ -152,7 +153,11 @@ class State:
         """Append a node to the graph log; returns (state, node index)."""
         filename, lineno = self.location()
         node = GraphNode(op, target, args, kwargs, filename, lineno, example, value)
-        return attrs.evolve(self, graph=self.graph.append(node)), len(self.graph)
+        index = len(self.graph)
+        if op == "placeholder":
+            return attrs.evolve(self, graph=self.graph.append(node),
+                                placeholders=self.placeholders.append(index)), index
+        return attrs.evolve(self, graph=self.graph.append(node)), index
 
     def add_guard(self, guard) -> "State":
         key = guard.key()
@@ -180,4 +185,4 @@ class State:
 
 def initial_state(code: CodeInfo, local_values: list, env: Env) -> State:
     frame = Frame(code, 0, pvector(), pvector(local_values), ())
-    return State(frame, pvector(), pmap(), pvector(), pmap(), pvector(), 0, env)
+    return State(frame, pvector(), pmap(), pvector(), pmap(), pvector(), 0, pvector(), env)

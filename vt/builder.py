@@ -100,8 +100,9 @@ def _is_builtin(value) -> bool:
 
 def _wrap_tensor(state, value: torch.Tensor, source):
     fake = state.env.fake_mode.from_tensor(value, static_shapes=True)
-    for index, node in enumerate(state.graph):
-        if node.op == "placeholder" and node.example is fake:
+    for index in state.placeholders:
+        node = state.graph[index]
+        if node.example is fake:
             # The same tensor object passed twice: one placeholder, and a guard that it stays shared.
             state = state.add_guard(SameObject(source, node.target))
             return state, TensorVariable(index, fake, type(value), source)

@@ -2,7 +2,8 @@
 
 A source is how the generated code (guards and wrappers) gets the real object
 back at call time, so every source knows two renderings of itself: a Python
-expression for the guard function, and bytecode for the wrapper.  Sources are
+expression for the guard function (`g` and `b` name the module globals and the
+builtins there), and bytecode for the wrapper.  Sources are
 small frozen records compared by value, so guards keyed on them de-duplicate.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ class LocalSource:
 
     name: str
 
-    def expr(self) -> str:
+    def expr(self, g: str = "G", b: str = "B") -> str:
         return self.name
 
     def emit(self) -> list:
@@ -36,8 +37,8 @@ class GlobalSource:
 
     name: str
 
-    def expr(self) -> str:
-        return f"G[{self.name!r}]"
+    def expr(self, g: str = "G", b: str = "B") -> str:
+        return f"{g}[{self.name!r}]"
 
     def emit(self) -> list:
         return [Instr("LOAD_GLOBAL", (False, "__snaptrace_G")),
@@ -56,8 +57,8 @@ class BuiltinSource:
 
     name: str
 
-    def expr(self) -> str:
-        return f"B[{self.name!r}]"
+    def expr(self, g: str = "G", b: str = "B") -> str:
+        return f"{b}[{self.name!r}]"
 
     def emit(self) -> list:
         return [Instr("LOAD_GLOBAL", (False, "__snaptrace_B")),
@@ -77,8 +78,8 @@ class AttrSource:
     base: object
     name: str
 
-    def expr(self) -> str:
-        return f"{self.base.expr()}.{self.name}"
+    def expr(self, g: str = "G", b: str = "B") -> str:
+        return f"{self.base.expr(g, b)}.{self.name}"
 
     def emit(self) -> list:
         return self.base.emit() + [Instr("LOAD_ATTR", self.name)]
@@ -97,8 +98,8 @@ class ItemSource:
     base: object
     index: object
 
-    def expr(self) -> str:
-        return f"{self.base.expr()}[{self.index!r}]"
+    def expr(self, g: str = "G", b: str = "B") -> str:
+        return f"{self.base.expr(g, b)}[{self.index!r}]"
 
     def emit(self) -> list:
         return self.base.emit() + [Instr("LOAD_CONST", self.index), Instr("BINARY_SUBSCR")]
