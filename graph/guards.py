@@ -206,3 +206,20 @@ class SequenceMatch:
 
     def __str__(self):
         return f"{self.source.expr()}: {self.python_type.__name__} of length {self.length}"
+
+
+@attrs.frozen(slots=True)
+class DistinctObjects:
+    """Two inputs are different objects (the trace answered an `is` with False)."""
+
+    source: object
+    other: object
+
+    def key(self):
+        return ("distinct", self.source, self.other)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"{ns.src(self.source)} is not {ns.src(self.other)}"
+
+    def __str__(self):
+        return f"{self.source.expr()} is not {self.other.expr()}"

@@ -173,10 +173,14 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
                            "keep values in tensors instead of Python scalars")
     except Exception as exc:  # the same call would raise when run eagerly
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
-    return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what)
+    return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what, args)
 
 
-def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what):
+def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args):
+    for arg in args:
+        if arg.family == "tensor" and arg.fake is out:
+            # The op returned its input object itself (x.contiguous(), x.float() on a float tensor).
+            return state, arg
     if isinstance(out, torch.Tensor):
         if not isinstance(out, torch._subclasses.FakeTensor):
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a real tensor while tracing")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import operator
 
+from graph.guards import DistinctObjects
 from tracer.registry import handles
 from vt.base import NOT_CONSTANT
 from vt.builtin import BINARY_OPS, COMPARE_OPS, binary_operation, call_constant_fn, unary_operation
@@ -41,25 +42,32 @@ def unary(state, ins):
 @handles("IS_OP")
 def is_op(state, ins):
     a, b = state.peek(2), state.peek(1)
-    same = identical(a, b)
-    if same is None:
+    out = identical(state, a, b)
+    if out is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"`is` between {a.describe()} and {b.describe()} is not known while tracing")
+    state, same = out
     return state.advance(pop=2, push=(ConstantVariable(same != bool(ins.arg)),))
 
 
-def identical(a, b):
-    """Whether two VTs are the same object at run time: True, False, or None if unknown."""
+def identical(state, a, b):
+    """Whether two VTs are one object at run time: (state, bool), or None if unknown."""
     if a.family == "constant" and b.family == "constant":
-        return a.constant_value() is b.constant_value()
+        return state, a.constant_value() is b.constant_value()
     if a.family == "constant" or b.family == "constant":
         constant = a if a.family == "constant" else b
-        # A constant (None, True, an int...) is never a tensor, list or tuple VT.
-        return False if constant.constant_value() in (None, True, False) else None
+        # None, True and False are never a tensor, list or tuple.
+        return (state, False) if constant.constant_value() in (None, True, False) else None
     if a.family == "tensor" and b.family == "tensor":
-        return True if a.node == b.node else None
+        if a.node == b.node:
+            return state, True
+        first, second = state.graph[a.node], state.graph[b.node]
+        if first.op == "placeholder" and second.op == "placeholder":
+            # Two inputs seen as different objects: the answer holds only while they stay distinct.
+            return state.add_guard(DistinctObjects(first.target, second.target)), False
+        return state, False  # an op that returns its input is mapped to the input's own node
     if getattr(a, "oid", None) is not None and getattr(b, "oid", None) is not None:
-        return a.oid == b.oid
+        return state, a.oid == b.oid
     return None
 
 
