@@ -37,9 +37,16 @@ def graph_outputs(state, value) -> tuple:
 
 
 def rebuild(state, value, positions: dict):
-    """Instructions that push `value`; `positions` maps a graph-log index to its output position."""
-    memo = {}
+    """Instructions that push `value`, or Unsupported; `positions` maps a graph-log index to its output."""
+    temps = set()
     instructions = []
+
+    def emit_all(items):
+        for item in items:
+            failed = emit(item)
+            if failed is not None:
+                return failed
+        return None
 
     def emit(vt):
         family = vt.family
@@ -49,9 +56,17 @@ def rebuild(state, value, positions: dict):
         elif family == "constant":
             instructions.append(Instr("LOAD_CONST", vt.constant_value()))
         elif family == "tuple":
-            _emit_tuple(vt)
+            maker = None if vt.python_type is None else getattr(vt.python_type, "_make", vt.python_type)
+            if maker is not None:
+                instructions.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])
+            failed = emit_all(vt.items)
+            if failed is not None:
+                return failed
+            instructions.append(Instr("BUILD_TUPLE", len(vt.items)))
+            if maker is not None:
+                instructions.extend([Instr("PRECALL", 1), Instr("CALL", 1)])
         elif family in ("list", "dict"):
-            _emit_mutable(vt)
+            return emit_mutable(vt)
         elif family in _OBJECT_FAMILIES:
             instructions.append(Instr("LOAD_CONST", getattr(vt, _OBJECT_FAMILIES[family])))
         else:
@@ -59,46 +74,22 @@ def rebuild(state, value, positions: dict):
                                f"returning a {vt.describe()} from a traced function is not supported yet")
         return None
 
-    def _emit_tuple(vt):
-        if vt.python_type is not None:
-            maker = getattr(vt.python_type, "_make", vt.python_type)
-            instructions.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])
-        for item in vt.items:
-            failed = emit(item)
-            if failed is not None:
-                raise _Failed(failed)
-        instructions.append(Instr("BUILD_TUPLE", len(vt.items)))
-        if vt.python_type is not None:
-            instructions.extend([Instr("PRECALL", 1), Instr("CALL", 1)])
-
-    def _emit_mutable(vt):
+    def emit_mutable(vt):
         temp = f"__snaptrace_obj{vt.oid}"
-        if vt.oid in memo:
+        if temp in temps:
             instructions.append(Instr("LOAD_FAST", temp))
-            return
-        memo[vt.oid] = temp
+            return None
+        temps.add(temp)
         current = state.current(vt)
         if vt.family == "list":
-            for item in current.items:
-                failed = emit(item)
-                if failed is not None:
-                    raise _Failed(failed)
+            failed = emit_all(current.items)
             instructions.append(Instr("BUILD_LIST", len(current.items)))
         else:
-            for _, item in current.entries:
-                failed = emit(item)
-                if failed is not None:
-                    raise _Failed(failed)
+            failed = emit_all(item for _, item in current.entries)
             keys = tuple(key for key, _ in current.entries)
             instructions.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
         instructions.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
+        return failed
 
-    try:
-        failed = emit(value)
-    except _Failed as stop:
-        failed = stop.args[0]
+    failed = emit(value)
     return failed if failed is not None else instructions
-
-
-class _Failed(Exception):
-    """Unwinds the nested emitters of `rebuild` when a value cannot be rebuilt."""

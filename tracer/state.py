@@ -110,21 +110,12 @@ class State:
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction."""
         f = self.frame
-        stack = f.stack
-        if pop:
-            stack = stack[:len(stack) - pop]
-        if push:
-            stack = stack.extend(push)
-        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals, ()))
+        return self.with_frame(Frame(f.code, f.ip + 1, _moved(f.stack, pop, push), f.locals, ()))
 
     def jump(self, target: int, pop: int = 0, push: tuple = ()) -> "State":
+        """Pop and push as `advance`, then continue at instruction `target` (KW_NAMES survive)."""
         f = self.frame
-        stack = f.stack
-        if pop:
-            stack = stack[:len(stack) - pop]
-        if push:
-            stack = stack.extend(push)
-        return self.with_frame(Frame(f.code, target, stack, f.locals, f.kw_names))
+        return self.with_frame(Frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names))
 
     def store_local(self, index: int, value, pop: int = 1) -> "State":
         f = self.frame
@@ -181,6 +172,12 @@ class State:
     def current(self, vt):
         """The latest contents of a mutable object, given any VT that refers to it."""
         return self.heap[vt.oid]
+
+
+def _moved(stack, pop: int, push: tuple):
+    if pop:
+        stack = stack[:len(stack) - pop]
+    return stack.extend(push) if push else stack
 
 
 def initial_state(code: CodeInfo, local_values: list, env: Env) -> State:
