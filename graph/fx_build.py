@@ -31,14 +31,26 @@ def _placeholder_name(source) -> str:
     return re.sub(r"\W", "_", source.placeholder_name())
 
 
-def build_graph(log, output_nodes: tuple, name: str) -> BuiltGraph | None:
+def _input_order(log, placeholders, parameters: tuple) -> list:
+    """Placeholders in the function's parameter order, then other inputs in order of first use."""
+    position = {name: i for i, name in enumerate(parameters)}
+
+    def key(index):
+        source = log[index].target
+        roots = source.root_names()
+        return (position.get(roots[0], len(position)) if roots else len(position), index)
+
+    return sorted(placeholders, key=key)
+
+
+def build_graph(log, placeholders, output_nodes: tuple, parameters: tuple, name: str) -> BuiltGraph | None:
     """fx.GraphModule computing the log's nodes `output_nodes`; None if nothing is computed."""
     graph = torch.fx.Graph()
     fx_nodes = {}
-    for index, node in enumerate(log):
-        if node.op == "placeholder":
-            fx_nodes[index] = graph.placeholder(_placeholder_name(node.target))
-            fx_nodes[index].meta["example_value"] = node.example
+    order = _input_order(log, placeholders, parameters)
+    for index in order:
+        fx_nodes[index] = graph.placeholder(_placeholder_name(log[index].target))
+        fx_nodes[index].meta["example_value"] = log[index].example
     for index, node in enumerate(log):
         if node.op == "placeholder":
             continue
@@ -55,13 +67,12 @@ def build_graph(log, output_nodes: tuple, name: str) -> BuiltGraph | None:
     graph.output(tuple(fx_nodes[index] for index in output_nodes))
     graph.eliminate_dead_code()
     kept = []
-    for index, node in enumerate(log):
-        if node.op == "placeholder":
-            fx_node = fx_nodes[index]
-            if fx_node.users:
-                kept.append(index)
-            else:
-                graph.erase_node(fx_node)
+    for index in order:
+        fx_node = fx_nodes[index]
+        if fx_node.users:
+            kept.append(index)
+        else:
+            graph.erase_node(fx_node)
     if all(node.op in ("placeholder", "output") for node in graph.nodes):
         return None
     graph.lint()

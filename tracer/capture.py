@@ -98,7 +98,7 @@ def _eager_capture(fn, state, stop: GraphBreak, number: int) -> Capture:
 
 def _graph_capture(fn, state, value, backend, number: int) -> Capture:
     outputs = graph_outputs(state, value)
-    built = build_graph(state.graph, outputs, f"{fn.__name__}_graph_{number}")
+    built = build_graph(state.graph, state.placeholders, outputs, _argnames(fn), f"{fn.__name__}_graph_{number}")
     positions = {node: position for position, node in enumerate(outputs)}
     result = rebuild(state, value, positions)
     if type(result) is not list:

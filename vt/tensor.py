@@ -6,6 +6,7 @@ log, with its output metadata found by running the op on fake tensors.
 """
 from __future__ import annotations
 
+import logging
 import operator
 
 import attrs
@@ -21,6 +22,10 @@ FOLDED_ATTRIBUTES = frozenset({
     "shape", "dtype", "device", "ndim", "requires_grad", "is_cuda", "is_cpu", "is_sparse",
     "is_quantized", "is_meta", "layout", "is_leaf", "itemsize", "nbytes", "is_nested",
 })
+# Torch logs a full traceback when a meta kernel raises; for the tracer that is an expected
+# outcome (the call becomes a break and runs eagerly), so the logger is muted during fake runs.
+_FAKE_TENSOR_LOG = logging.getLogger("torch._subclasses.fake_tensor")
+
 GRAPH_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag"})
 
 METHODS_OUT_OF_GRAPH = {
@@ -162,6 +167,8 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} got a {value.describe()} for "
                                f"keyword {key!r}, which cannot be passed into the graph")
         graph_kwargs[key], fake_kwargs[key] = lowered
+    was_muted = _FAKE_TENSOR_LOG.disabled
+    _FAKE_TENSOR_LOG.disabled = True
     try:
         with state.env.fake_mode:
             if op == "call_method":
@@ -173,6 +180,8 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
                            "keep values in tensors instead of Python scalars")
     except Exception as exc:  # the same call would raise when run eagerly
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
+    finally:
+        _FAKE_TENSOR_LOG.disabled = was_muted
     return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what, args)
 
 
