@@ -45,7 +45,8 @@ def compile_with(backend, name: str, gm, example_inputs):
     try:
         compiled = compiler(gm, list(example_inputs))
     except Exception as exc:
-        raise BackendError(f"backend {label!r} failed to compile {name}: {type(exc).__name__}: {exc}") from exc
+        raise BackendError(f"backend {label!r} failed to compile {name}: {type(exc).__name__}: {exc} "
+                           "(see docs/errors.md#backenderror)") from exc
     if not callable(compiled):
         raise BackendError(f"backend {label!r} returned a {type(compiled).__name__} for {name}, not a callable")
     return compiled

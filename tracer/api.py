@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import reprlib
 import types
 import warnings
 
@@ -20,21 +21,29 @@ from tracer.errors import NotTraceableError, RecaptureLimitWarning
 RECAPTURE_LIMIT = 8
 
 
+def _name_of(obj) -> str:
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    return f"{type(obj).__name__} {name}" if name else f"{type(obj).__name__} {reprlib.repr(obj)}"
+
+
 def _check_traceable(fn) -> types.FunctionType:
     """The plain Python function behind `fn`, or a NotTraceableError that says what is wrong."""
     if isinstance(fn, Traced):
         fn = fn.fn
     if not callable(fn):
-        raise NotTraceableError(f"snaptrace traces Python functions; got a {type(fn).__name__} ({fn!r:.60})")
+        raise NotTraceableError(f"snaptrace traces Python functions; got {_name_of(fn)}, which is not callable "
+                                f"(see docs/errors.md#nottraceableerror)")
     if not isinstance(fn, types.FunctionType):
         kind = "builtin function" if isinstance(fn, types.BuiltinFunctionType) else type(fn).__name__
         raise NotTraceableError(f"snaptrace traces Python functions defined with `def` or `lambda`; "
-                                f"{fn!r:.60} is a {kind}")
+                                f"got {_name_of(fn)} ({kind}) (see docs/errors.md#nottraceableerror)")
     if inspect.isgeneratorfunction(fn):
         raise NotTraceableError(f"{fn.__qualname__} is a generator function; snaptrace traces functions "
-                                "that return a value (call it inside a traced function instead)")
+                                "that return a value; call it inside a traced function instead "
+                                "(see docs/errors.md#nottraceableerror)")
     if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-        raise NotTraceableError(f"{fn.__qualname__} is an async function; snaptrace cannot trace coroutines")
+        raise NotTraceableError(f"{fn.__qualname__} is an async function; snaptrace cannot trace coroutines "
+                                "(see docs/errors.md#nottraceableerror)")
     return fn
 
 

@@ -46,7 +46,6 @@ UNSUPPORTED = {
     "MATCH_MAPPING": "match statements are not traced",
     "MATCH_SEQUENCE": "match statements are not traced",
     "MATCH_KEYS": "match statements are not traced",
-    "COPY_DICT_WITHOUT_KEYS": "match statements are not traced",
     "PRINT_EXPR": "interactive-mode printing is not traced",
     "SETUP_ANNOTATIONS": "annotations in module or class bodies are not traced",
     "IMPORT_NAME": "imports inside a traced function are not traced yet",
@@ -79,7 +78,6 @@ UNSUPPORTED = {
     "END_ASYNC_FOR": "async code is not traced",
     # Never produced inside a function body that reaches the tracer.
     "CACHE": "inline cache entries are skipped by the decoder, never executed",
-    "INTERPRETER_EXIT": "internal to the interpreter",
 }
 
 

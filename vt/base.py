@@ -24,6 +24,7 @@ class VariableTracker:
     """Base of every VT; `source` says where a pre-existing value came from."""
 
     family = "object"
+    always_true = False  # objects whose bool() is True whatever they hold (modules, functions, classes)
 
     def constant_value(self):
         """The Python value if it is fully known while tracing, else NOT_CONSTANT."""
@@ -45,10 +46,12 @@ class VariableTracker:
 
     def call(self, state, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL,
-                           f"calling {self.type_name()} is not modelled")
+                           f"calling {self.describe()} is not modelled")
 
     def truth(self, state):
         """bool(self) when known while tracing, else NOT_CONSTANT."""
+        if self.always_true:
+            return True
         value = self.constant_value()
         if value is NOT_CONSTANT:
             return NOT_CONSTANT

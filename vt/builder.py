@@ -23,8 +23,8 @@ from vt.lists import TupleVariable
 from vt.outcome import BreakKind, unsupported
 from vt.sources import AttrSource, BuiltinSource
 from vt.tensor import TensorVariable
-from vt.torch import ClassVariable, GraphBreakVariable, ModuleVariable, TorchFunctionVariable, \
-    is_graphable_torch_callable
+from vt.torch import ClassVariable, GraphBreakVariable, ModuleVariable, OpaqueCallableVariable, \
+    TorchFunctionVariable, is_graphable_torch_callable, torch_callable_limit
 
 
 @attrs.frozen(slots=True)
@@ -33,6 +33,8 @@ class PureFunctionVariable(VariableTracker):
 
     fn: object
     source: object = attrs.field(default=None, eq=False)
+
+    always_true = True
 
     def describe(self) -> str:
         return f"{self.fn.__module__}.{self.fn.__name__}"
@@ -73,6 +75,10 @@ def wrap_value(state, value, source, guard: bool = True):
     if isinstance(value, type):
         return _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard), \
             ClassVariable(value, source)
+    limit = torch_callable_limit(value)
+    if limit is not None:
+        return _guarded(state, IdMatch(source, value, value.__name__), guard), \
+            OpaqueCallableVariable(value.__name__, limit, source)
     return unsupported(BreakKind.UNSUPPORTED_VALUE,
                        f"{source.expr()} is a {type(value).__qualname__}, which the tracer does not model yet",
                        "pass tensors, numbers, strings or tuples of them")

@@ -106,6 +106,15 @@ def binary_operation(state, fn, a, b, symbol, plain=None):
     return rule(state, fn, a, b, symbol, plain)
 
 
+def truth_unknown(value):
+    """Why bool(value) cannot be answered while tracing."""
+    if value.family == "tensor":
+        return unsupported(BreakKind.DATA_DEPENDENT,
+                           f"the truth value of a {value.describe()} depends on values only known at run time",
+                           "use torch.where or torch.cond instead of a Python `if` on tensor values")
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {value.describe()} is not modelled")
+
+
 def unary_operation(state, opname, value):
     fn = UNARY_OPS[opname]
     if value.family == "constant":
@@ -113,8 +122,7 @@ def unary_operation(state, opname, value):
     if fn is operator.not_:
         truth = value.truth(state)
         if truth is NOT_CONSTANT:
-            return unsupported(BreakKind.DATA_DEPENDENT, f"`not` of a {value.describe()} depends on tensor "
-                               "values", "use torch.logical_not, or torch.where for the branch")
+            return truth_unknown(value)
         return state, ConstantVariable(not truth)
     if value.family == "tensor":
         return record_op(state, "call_function", fn, (value,), {}, opname)
@@ -156,6 +164,7 @@ class BuiltinVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
     family = "builtin"
+    always_true = True
 
     def describe(self) -> str:
         return f"builtin {self.fn.__name__}"
@@ -220,13 +229,22 @@ def _sequence_constructor(make):
     return rule
 
 
+def _bool(state, args, kwargs):
+    if len(args) != 1 or kwargs:
+        return None
+    truth = args[0].truth(state)
+    if truth is NOT_CONSTANT:
+        return truth_unknown(args[0])
+    return state, ConstantVariable(truth)
+
+
 def _print(state, args, kwargs):
     return unsupported(BreakKind.UNSUPPORTED_CALL, "print() writes to stdout, a side effect outside the graph",
                        "remove the print, or print outside the traced function")
 
 
 BUILTIN_RULES = {
-    len: _len, isinstance: _isinstance, print: _print,
+    len: _len, isinstance: _isinstance, print: _print, bool: _bool,
     abs: _tensor_math(operator.abs, "abs"), pow: _tensor_math(operator.pow, "pow"),
     tuple: _sequence_constructor(tuple), list: _sequence_constructor(list),
 }

@@ -16,6 +16,7 @@ from vt.outcome import BreakKind, unsupported
 CONSTANT_TYPES = frozenset({
     int, float, bool, complex, str, bytes, type(None), type(Ellipsis), type(NotImplemented),
     torch.dtype, torch.device, torch.Size, torch.layout, torch.memory_format, slice, range,
+    types.CodeType,
 })
 
 

@@ -48,6 +48,38 @@ def _graphable_callables() -> frozenset:
 GRAPHABLE = _graphable_callables()
 
 
+def torch_callable_limit(value):
+    """Why a callable from torch's namespaces is kept out of the graph, or None if it is not one."""
+    name = getattr(value, "__name__", None)
+    if not callable(value) or name is None:
+        return None
+    for namespace in GRAPHABLE_NAMESPACES:
+        if getattr(namespace, name, None) is value:
+            if name in NOT_GRAPHABLE:
+                return f"{namespace.__name__}.{name} {NOT_GRAPHABLE[name]}"
+            if name.startswith("set_"):
+                return f"{namespace.__name__}.{name} changes global state"
+    return None
+
+
+@attrs.frozen(slots=True)
+class OpaqueCallableVariable(VariableTracker):
+    """A known callable that must not run while tracing; calling it stops the capture with `reason`."""
+
+    name: str
+    reason: str
+    source: object = attrs.field(default=None, eq=False)
+
+    always_true = True
+
+    def describe(self) -> str:
+        return self.name
+
+    def call(self, state, args, kwargs):
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.reason}, so it is not traced",
+                           "call it outside the traced function")
+
+
 def is_graphable_torch_callable(value) -> bool:
     try:
         return value in GRAPHABLE
@@ -58,6 +90,8 @@ def is_graphable_torch_callable(value) -> bool:
 @attrs.frozen(slots=True)
 class TorchFunctionVariable(VariableTracker):
     """A torch function whose call becomes a graph node (or folds, for metadata queries)."""
+
+    always_true = True
 
     fn: object
     source: object = attrs.field(default=None, eq=False)
@@ -75,6 +109,8 @@ class TorchFunctionVariable(VariableTracker):
 @attrs.frozen(slots=True)
 class ModuleVariable(VariableTracker):
     """A Python module (`torch`, `torch.nn.functional`, `math`, ...)."""
+
+    always_true = True
 
     module: types.ModuleType
     source: object = attrs.field(default=None, eq=False)
@@ -97,6 +133,8 @@ class ModuleVariable(VariableTracker):
 class ClassVariable(VariableTracker):
     """A class used as a value, e.g. the second argument of isinstance."""
 
+    always_true = True
+
     cls: type
     source: object = attrs.field(default=None, eq=False)
 
@@ -108,10 +146,19 @@ class ClassVariable(VariableTracker):
     def as_class(self):
         return self.cls
 
+    def call(self, state, args, kwargs):
+        limit = torch_callable_limit(self.cls)
+        if limit is not None:
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{limit}, so it is not traced yet")
+        return unsupported(BreakKind.UNSUPPORTED_CALL,
+                           f"creating instances of {self.describe()} is not traced yet")
+
 
 @attrs.frozen(slots=True)
 class GraphBreakVariable(VariableTracker):
     """`tracer.graph_break`: a no-op when run eagerly, a requested break when traced."""
+
+    always_true = True
 
     source: object = attrs.field(default=None, eq=False)
 

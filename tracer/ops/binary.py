@@ -74,15 +74,15 @@ def identical(state, a, b):
 @handles("CONTAINS_OP")
 def contains_op(state, ins):
     item, container = state.peek(2), state.peek(1)
+    negate = bool(ins.arg)
+    if item.family == "constant" and container.family == "constant":
+        out = call_constant_fn(state, lambda c, i: (i in c) != negate, "`in`", (container, item), {})
+        return _replace_top(state, out, 2)
     if item.family == "constant":
         items = container.unpack(state, None)
         if items is not None and all(entry.family == "constant" for entry in items):
             found = item.constant_value() in tuple(entry.constant_value() for entry in items)
-            return state.advance(pop=2, push=(ConstantVariable(found != bool(ins.arg)),))
-    if item.family == "constant" and container.family == "constant":
-        fn = operator.contains
-        out = call_constant_fn(state, lambda c, i: fn(c, i) != bool(ins.arg), "`in`", (container, item), {})
-        return _replace_top(state, out, 2)
+            return state.advance(pop=2, push=(ConstantVariable(found != negate),))
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"`in` with {item.describe()} and {container.describe()} is not modelled")
 

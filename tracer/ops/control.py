@@ -4,7 +4,7 @@ from __future__ import annotations
 from tracer.registry import handles
 from tracer.stops import Returned
 from vt.base import NOT_CONSTANT
-from vt.outcome import BreakKind, unsupported
+from vt.builtin import truth_unknown
 
 
 @handles("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT")
@@ -15,9 +15,7 @@ def jump(state, ins):
 def _truth(state, value):
     truth = value.truth(state)
     if truth is NOT_CONSTANT:
-        return unsupported(BreakKind.DATA_DEPENDENT,
-                           f"branching on a {value.describe()} depends on values only known at run time",
-                           "use torch.where or torch.cond instead of a Python `if` on tensor values")
+        return truth_unknown(value)
     return truth
 
 
