@@ -43,6 +43,19 @@ def _input_order(log, placeholders, parameters: tuple) -> list:
     return sorted(placeholders, key=key)
 
 
+def _remove_dead_nodes(graph) -> None:
+    """Drop computations nobody reads, except impure ones.
+
+    A node is impure when running it on fake tensors bumped an argument's
+    version counter (it changed an argument, like batch_norm's running
+    statistics) or when it draws random numbers; eager runs those for their
+    effect, so the graph keeps them.
+    """
+    for node in reversed(list(graph.nodes)):
+        if node.op in ("call_function", "call_method") and not node.users and not node.meta.get("impure"):
+            graph.erase_node(node)
+
+
 def build_graph(log, placeholders, output_nodes: tuple, parameters: tuple, name: str) -> BuiltGraph | None:
     """fx.GraphModule computing the log's nodes `output_nodes`; None if nothing is computed."""
     graph = torch.fx.Graph()
@@ -61,11 +74,11 @@ def build_graph(log, placeholders, output_nodes: tuple, parameters: tuple, name:
         else:
             fx_node = graph.call_function(node.target, args, kwargs)
         line = linecache.getline(node.filename, node.lineno).strip()
-        fx_node.meta.update(filename=node.filename, lineno=node.lineno, example_value=node.example,
+        fx_node.meta.update(filename=node.filename, lineno=node.lineno, example_value=node.example, impure=node.impure,
                             stack_trace=f'  File "{node.filename}", line {node.lineno}\n    {line}\n')
         fx_nodes[index] = fx_node
     graph.output(tuple(fx_nodes[index] for index in output_nodes))
-    graph.eliminate_dead_code()
+    _remove_dead_nodes(graph)
     kept = []
     for index in order:
         fx_node = fx_nodes[index]

@@ -37,7 +37,8 @@ class _Namespace:
 
 @attrs.frozen(slots=True)
 class TensorMatch:
-    """A tensor input has the same type, dtype, device, shape, strides and requires_grad."""
+    """A tensor input has the same type, dtype, device, layout, shape, strides, storage offset
+    and requires_grad (and, when it requires grad, is still a leaf or not a leaf)."""
 
     source: object
     python_type: type
@@ -46,11 +47,15 @@ class TensorMatch:
     shape: tuple
     stride: tuple
     requires_grad: bool
+    storage_offset: int = 0
+    layout: object = torch.strided
+    is_leaf: bool = True
 
     @classmethod
     def of(cls, source, tensor: torch.Tensor) -> "TensorMatch":
         return cls(source, type(tensor), tensor.dtype, tensor.device, tuple(tensor.shape),
-                   tuple(tensor.stride()), tensor.requires_grad)
+                   tuple(tensor.stride()), tensor.requires_grad, tensor.storage_offset(), tensor.layout,
+                   tensor.is_leaf)
 
     def key(self):
         return ("tensor", self.source)
@@ -62,17 +67,23 @@ class TensorMatch:
                 f" and {x}.device == {ns.ref(self.device, 'device')}"
                 f" and {x}.shape == {self.shape!r}"
                 f" and {x}.stride() == {self.stride!r}"
-                f" and {x}.requires_grad is {self.requires_grad!r}")
+                f" and {x}.storage_offset() == {self.storage_offset!r}"
+                f" and {x}.layout is {ns.ref(self.layout, 'layout')}"
+                f" and {x}.requires_grad is {self.requires_grad!r}"
+                + (f" and {x}.is_leaf is {self.is_leaf!r}" if self.requires_grad else ""))
 
     def __str__(self):
         return (f"{self.source.expr()}: {self.python_type.__name__}(dtype={self.dtype}, "
                 f"device={self.device}, shape={self.shape}, stride={self.stride}, "
-                f"requires_grad={self.requires_grad})")
+                f"storage_offset={self.storage_offset}, "
+                + (f"layout={self.layout}, " if self.layout is not torch.strided else "")
+                + f"requires_grad={self.requires_grad}"
+                + (f", is_leaf={self.is_leaf})" if self.requires_grad else ")"))
 
 
 @attrs.frozen(slots=True)
 class ConstantMatch:
-    """A Python scalar input has the same type and value (NaN matches NaN)."""
+    """A Python scalar input has the same type and value (NaN matches NaN, -0.0 only -0.0)."""
 
     source: object
     value: object = attrs.field(eq=False)
@@ -93,6 +104,9 @@ class ConstantMatch:
         type_ref = ns.ref(kind, "type")
         if kind is float and math.isnan(self.value):
             return f"type({x}) is {type_ref} and {x} != {x}"
+        if kind is float and self.value == 0.0:  # 0.0 == -0.0, but they behave differently
+            sign = math.copysign(1.0, self.value)
+            return f"type({x}) is {type_ref} and {x} == 0.0 and {ns.ref(math.copysign, 'fn')}(1.0, {x}) == {sign!r}"
         return f"type({x}) is {type_ref} and {x} == {ns.ref(self.value, 'const')}"
 
     def __str__(self):
@@ -162,8 +176,10 @@ def compile_guards(guards, arg_names: tuple, fn_globals: dict, builtins: dict, n
     ns = _Namespace(arg_names)
     clauses = [f"({g.expr(ns)})" for g in guards] or ["True"]
     params = ", ".join(arg_names)
-    body = "\n        and ".join(clauses)
-    src = f"def __guard_{name}({params}):\n    return (\n        {body}\n    )\n"
+    body = "\n            and ".join(clauses)
+    # A guard that cannot even be evaluated (a deleted global, a missing attribute) has failed.
+    src = (f"def __guard_{name}({params}):\n    try:\n        return (\n            {body}\n        )\n"
+           f"    except Exception:\n        return False\n")
     scope = dict(ns.values)
     scope[ns.g], scope[ns.b] = fn_globals, builtins
     exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)

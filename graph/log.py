@@ -36,6 +36,7 @@ class GraphNode:
     lineno: int = attrs.field(eq=False)
     example: object = attrs.field(eq=False, repr=False)
     value: object = attrs.field(default=None, eq=False, repr=False)
+    impure: bool = False  # changes an argument or draws random numbers: kept even if unused
 
 
 def map_refs(value, fn):

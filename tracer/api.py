@@ -126,7 +126,7 @@ def compile(fn=None, *, backend="eager"):
 
 def explain(fn, *args, **kwargs):
     """Trace `fn(*args, **kwargs)` and describe the graphs, guards and breaks, readably."""
-    from tracer.explain import Explanation
+    from tracer.report import Explanation
 
     traced = Traced(fn, "eager")
     traced.add_capture(args, kwargs)

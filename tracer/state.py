@@ -140,10 +140,11 @@ class State:
         f = self.frame
         return f.code.filename, f.code.instructions[f.ip].lineno
 
-    def add_node(self, op: str, target, args: tuple, kwargs: tuple, example, value=None) -> tuple:
+    def add_node(self, op: str, target, args: tuple, kwargs: tuple, example, value=None,
+                 impure: bool = False) -> tuple:
         """Append a node to the graph log; returns (state, node index)."""
         filename, lineno = self.location()
-        node = GraphNode(op, target, args, kwargs, filename, lineno, example, value)
+        node = GraphNode(op, target, args, kwargs, filename, lineno, example, value, impure)
         index = len(self.graph)
         if op == "placeholder":
             return attrs.evolve(self, graph=self.graph.append(node),

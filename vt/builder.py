@@ -50,10 +50,10 @@ def wrap_value(state, value, source, guard: bool = True):
     """VT for the real object `value` reached through `source`; returns (state, vt)."""
     if isinstance(value, torch.Tensor):
         return _wrap_tensor(state, value, source)
+    if type(value) is tuple:  # item by item, so that (2, 3) and (2.0, 3) get different guards
+        return _wrap_tuple(state, value, source, guard)
     if is_constant_value(value):
         return _guarded(state, ConstantMatch.of(source, value), guard), ConstantVariable(value, source)
-    if type(value) is tuple:
-        return _wrap_tuple(state, value, source, guard)
     if isinstance(value, types.ModuleType):
         return _guarded(state, IdMatch(source, value, f"module {value.__name__}"), guard), \
             ModuleVariable(value, source)

@@ -28,6 +28,23 @@ class SequenceIteratorVariable(VariableTracker):
 
 
 @attrs.frozen(slots=True)
+class ListIteratorVariable(VariableTracker):
+    """Iterator over a list in the heap; reads the list's current items, so growing it while
+    looping over it behaves as in CPython."""
+
+    oid: int
+    index: int
+
+    family = "iterator"
+
+    def next_item(self, state):
+        items = state.heap[self.oid].items
+        if self.index >= len(items):
+            return None
+        return items[self.index], ListIteratorVariable(self.oid, self.index + 1)
+
+
+@attrs.frozen(slots=True)
 class RangeIteratorVariable(VariableTracker):
     """Iterator over a range, at position `index`; items are made on demand."""
 

@@ -77,11 +77,9 @@ class ListVariable(VariableTracker):
         return None
 
     def iterate(self, state):
-        from vt.iterators import SequenceIteratorVariable
+        from vt.iterators import ListIteratorVariable
 
-        # Lists cannot be mutated by supported operations inside a loop body yet,
-        # so iterating over a snapshot of the items is exact.
-        return state, SequenceIteratorVariable(state.current(self).items, 0)
+        return state, ListIteratorVariable(self.oid, 0)
 
     def with_items(self, items: tuple) -> "ListVariable":
         return ListVariable(self.oid, items)
@@ -109,7 +107,7 @@ def subscript_sequence(state, container, index):
         if container.family == "list":
             return new_list(state, picked)
         return state, TupleVariable(picked)
-    if type(key) is bool or not isinstance(key, int):
+    if not isinstance(key, int):
         return unsupported(BreakKind.PYTHON_EXCEPTION,
                            f"{container.type_name()} indices must be integers or slices, not {type(key).__name__}")
     if not -len(items) <= key < len(items):

@@ -26,6 +26,25 @@ FOLDED_ATTRIBUTES = frozenset({
 # outcome (the call becomes a break and runs eagerly), so the logger is muted during fake runs.
 _FAKE_TENSOR_LOG = logging.getLogger("torch._subclasses.fake_tensor")
 
+# Functions that answer from their arguments alone, or from global state that every capture guards
+# (grad mode and the default dtype, see graph.guards.GlobalStateMatch).
+PURE_QUERIES = frozenset({
+    torch.is_grad_enabled, torch.get_default_dtype, torch.promote_types, torch.can_cast, torch.is_tensor,
+    torch.is_storage, torch.is_floating_point, torch.is_complex, torch.numel, torch.broadcast_shapes,
+    operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod,
+    operator.pow, operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge,
+})
+
+# Ops whose call matters even when the result is unused: they draw from the random generator, or
+# update running statistics that their schema does not declare as mutated.  Unused results of
+# these still run, so the generator and the statistics afterwards match eager.
+IMPURE_OPS = frozenset({
+    "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "bernoulli",
+    "multinomial", "normal", "poisson", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+    "feature_alpha_dropout", "rrelu", "gumbel_softmax", "native_dropout", "uniform", "exponential",
+    "batch_norm", "instance_norm", "native_batch_norm",
+})
+
 GRAPH_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag"})
 
 METHODS_OUT_OF_GRAPH = {
@@ -111,9 +130,13 @@ class BoundTensorMethodVariable(VariableTracker):
 
 # -- recording an op ---------------------------------------------------------------------------
 
+_OPERATOR_MODULES = frozenset({"operator", "_operator"})
+
+
 def _mutation_reason(op: str, target, kwargs: dict):
     name = target if op == "call_method" else getattr(target, "__name__", "")
-    if name.endswith("_") and not name.endswith("__"):
+    in_operator_module = op == "call_function" and getattr(target, "__module__", None) in _OPERATOR_MODULES
+    if name.endswith("_") and not name.endswith("__") and not in_operator_module:
         return f"{name} changes a tensor in place"
     if target in (operator.setitem, operator.delitem):
         return "item assignment changes a tensor in place"
@@ -167,6 +190,7 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} got a {value.describe()} for "
                                f"keyword {key!r}, which cannot be passed into the graph")
         graph_kwargs[key], fake_kwargs[key] = lowered
+    versions = [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
     was_muted = _FAKE_TENSOR_LOG.disabled
     _FAKE_TENSOR_LOG.disabled = True
     try:
@@ -182,10 +206,13 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
     finally:
         _FAKE_TENSOR_LOG.disabled = was_muted
-    return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what, args)
+    changed = versions != [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
+    impure = changed or (getattr(target, "__name__", target) in IMPURE_OPS)
+    return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
+                        tuple(args) + tuple(kwargs.values()), impure)
 
 
-def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args):
+def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, impure):
     for arg in args:
         if arg.family == "tensor" and arg.fake is out:
             # The op returned its input object itself (x.contiguous(), x.float() on a float tensor).
@@ -193,22 +220,31 @@ def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args):
     if isinstance(out, torch.Tensor):
         if not isinstance(out, torch._subclasses.FakeTensor):
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a real tensor while tracing")
-        state, index = state.add_node(op, target, graph_args, graph_kwargs, out)
+        state, index = state.add_node(op, target, graph_args, graph_kwargs, out, impure=impure)
         return state, TensorVariable(index, out)
     if isinstance(out, (tuple, list)) and any(isinstance(item, torch.Tensor) for item in out):
-        return _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what)
+        return _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impure)
     if is_constant_value(out):
+        if op == "call_function" and target not in PURE_QUERIES and not _has_tensor(args):
+            return unsupported(BreakKind.UNSUPPORTED_CALL,
+                               f"{what} returned {out!r} without looking at a tensor, so it reads global "
+                               "settings that the capture would freeze",
+                               "read the setting outside the traced function and pass it in")
         return state, ConstantVariable(out)
     return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a {type(out).__name__}, "
                        "which the tracer does not model")
 
 
-def _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what):
+def _has_tensor(args) -> bool:
+    return any(arg.family == "tensor" for arg in args)
+
+
+def _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impure):
     from vt.lists import TupleVariable, new_list
 
     if not all(isinstance(item, torch.Tensor) or is_constant_value(item) for item in out):
         return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a nested structure")
-    state, index = state.add_node(op, target, graph_args, graph_kwargs, out)
+    state, index = state.add_node(op, target, graph_args, graph_kwargs, out, impure=impure)
     items = []
     for position, item in enumerate(out):
         if isinstance(item, torch.Tensor):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import operator
 
-from graph.guards import DistinctObjects
+from graph.guards import DistinctObjects, SameObject
 from tracer.registry import handles
 from vt.base import NOT_CONSTANT
 from vt.builtin import BINARY_OPS, COMPARE_OPS, binary_operation, call_constant_fn, unary_operation
@@ -52,12 +52,8 @@ def is_op(state, ins):
 
 def identical(state, a, b):
     """Whether two VTs are one object at run time: (state, bool), or None if unknown."""
-    if a.family == "constant" and b.family == "constant":
-        return state, a.constant_value() is b.constant_value()
     if a.family == "constant" or b.family == "constant":
-        constant = a if a.family == "constant" else b
-        # None, True and False are never a tensor, list or tuple.
-        return (state, False) if constant.constant_value() in (None, True, False) else None
+        return _identical_constants(state, a, b)
     if a.family == "tensor" and b.family == "tensor":
         if a.node == b.node:
             return state, True
@@ -69,6 +65,29 @@ def identical(state, a, b):
     if getattr(a, "oid", None) is not None and getattr(b, "oid", None) is not None:
         return state, a.oid == b.oid
     return None
+
+
+_SINGLETONS = (None, True, False, Ellipsis, NotImplemented)
+
+
+def _is_singleton(vt) -> bool:
+    value = vt.constant_value()
+    return any(value is s for s in _SINGLETONS)
+
+
+def _identical_constants(state, a, b):
+    """`is` with a constant on either side: exact for singletons, guarded for two inputs."""
+    if _is_singleton(a) or _is_singleton(b):
+        if a.family == "constant" and b.family == "constant":
+            return state, a.constant_value() is b.constant_value()
+        return state, False  # a singleton is never a tensor, list or tuple
+    if a.family != "constant" or b.family != "constant":
+        return state, False  # a number or string is never a tensor, list or tuple
+    if a.source is not None and b.source is not None:
+        same = a.constant_value() is b.constant_value()
+        guard = SameObject(a.source, b.source) if same else DistinctObjects(a.source, b.source)
+        return state.add_guard(guard), same
+    return None  # whether two equal numbers are one object is up to the interpreter
 
 
 @handles("CONTAINS_OP")
