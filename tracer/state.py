@@ -14,6 +14,7 @@ import types
 import attrs
 from pyrsistent import pmap, pvector
 
+from effects.records import ObjectMutation
 from graph.log import GraphNode
 
 
@@ -168,7 +169,24 @@ class State:
         return attrs.evolve(self, heap=self.heap.set(oid, vt), next_oid=oid + 1), vt
 
     def update_object(self, vt) -> "State":
+        """Store new contents for an object without it counting as a change by the program
+        (iterator positions, inputs realized on first use)."""
         return attrs.evolve(self, heap=self.heap.set(vt.oid, vt))
+
+    def mutate(self, vt, what: str) -> "State":
+        """The program changed an object to `vt`; if the object existed before the call,
+        the change is logged so the entry function can replay it on the real object."""
+        heap = self.heap.set(vt.oid, vt)
+        if getattr(vt, "source", None) is None:
+            return attrs.evolve(self, heap=heap)
+        filename, lineno = self.location()
+        record = ObjectMutation(vt.oid, what, filename, lineno)
+        return attrs.evolve(self, heap=heap, effects=self.effects.append(record))
+
+    def log_effect(self, make_record) -> "State":
+        """Append an effect record built by make_record(filename, lineno)."""
+        filename, lineno = self.location()
+        return attrs.evolve(self, effects=self.effects.append(make_record(filename, lineno)))
 
     def current(self, vt):
         """The latest contents of a mutable object, given any VT that refers to it."""

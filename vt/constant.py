@@ -63,14 +63,14 @@ class ConstantVariable(VariableTracker):
                            f"is a {type(attr).__name__}, which is not modelled")
 
     def iterate(self, state):
-        from vt.iterators import RangeIteratorVariable, SequenceIteratorVariable
+        from vt.iterators import RangeIteratorVariable, iterate_items, new_iterator
 
         if type(self.value) is range:
-            return state, RangeIteratorVariable(self.value, 0)
+            return new_iterator(state, lambda oid: RangeIteratorVariable(oid, self.value, 0))
         items = self.unpack(state, None)
         if items is None:
             return super().iterate(state)
-        return state, SequenceIteratorVariable(tuple(items), 0)
+        return iterate_items(state, items)
 
     def unpack(self, state, count):
         value = self.value

@@ -18,6 +18,7 @@ class DictVariable(VariableTracker):
 
     oid: int
     entries: tuple = attrs.field(eq=False)
+    source: object = attrs.field(default=None, eq=False)  # set when the dict existed before the call
 
     family = "dict"
 
@@ -27,11 +28,32 @@ class DictVariable(VariableTracker):
     def truth(self, state):
         return bool(state.current(self).entries)
 
+    def with_entries(self, entries) -> "DictVariable":
+        return DictVariable(self.oid, tuple(entries), self.source)
+
+    def unpack(self, state, count):
+        """Iterating a dict gives its keys."""
+        entries = state.current(self).entries
+        if count is None or count == len(entries):
+            return tuple(ConstantVariable(key) for key, _ in entries)
+        return None
+
+    def iterate(self, state):
+        from vt.iterators import iterate_items
+
+        # Keys are read at the start; changing a dict's size while iterating it is an error in CPython.
+        return iterate_items(state, self.unpack(state, None))
+
     def lookup(self, state, key):
         for existing, value in state.current(self).entries:
             if existing == key:
                 return state, value
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+
+
+def new_dict_from_entries(state, entries: tuple):
+    """Allocate a dict from (constant key, VT) pairs, already free of duplicate keys."""
+    return state.allocate(lambda oid: DictVariable(oid, tuple(entries)))
 
 
 def new_dict(state, keys, values):
@@ -45,4 +67,4 @@ def new_dict(state, keys, values):
             entries[constant] = value
         except TypeError as exc:
             return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {exc}")
-    return state.allocate(lambda oid: DictVariable(oid, tuple(entries.items())))
+    return new_dict_from_entries(state, tuple(entries.items()))

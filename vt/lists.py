@@ -45,9 +45,9 @@ class TupleVariable(VariableTracker):
         return None
 
     def iterate(self, state):
-        from vt.iterators import SequenceIteratorVariable
+        from vt.iterators import iterate_items
 
-        return state, SequenceIteratorVariable(self.items, 0)
+        return iterate_items(state, self.items)
 
     def getattr(self, state, name):
         if self.fields and name in self.fields:
@@ -61,6 +61,7 @@ class ListVariable(VariableTracker):
 
     oid: int
     items: tuple = attrs.field(eq=False)
+    source: object = attrs.field(default=None, eq=False)  # set when the list existed before the call
 
     family = "list"
 
@@ -77,12 +78,12 @@ class ListVariable(VariableTracker):
         return None
 
     def iterate(self, state):
-        from vt.iterators import ListIteratorVariable
+        from vt.iterators import ListIteratorVariable, new_iterator
 
-        return state, ListIteratorVariable(self.oid, 0)
+        return new_iterator(state, lambda oid: ListIteratorVariable(oid, self.oid, 0))
 
     def with_items(self, items: tuple) -> "ListVariable":
-        return ListVariable(self.oid, items)
+        return ListVariable(self.oid, tuple(items), self.source)
 
 
 def new_list(state, items: tuple):

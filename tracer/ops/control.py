@@ -61,13 +61,14 @@ def get_iter(state, ins):
 
 @handles("FOR_ITER")
 def for_iter(state, ins):
-    """Push the next item above the (advanced) iterator, or pop the iterator and leave the loop."""
-    iterator = state.peek()
-    following = iterator.next_item(state)
-    if following is None:
+    """Push the next item above the iterator (advanced in the heap), or pop it and leave the loop."""
+    out = state.peek().next_item(state)
+    if out is None:
         return state.jump(ins.target, pop=1)
-    value, advanced = following
-    return state.advance(pop=1, push=(advanced, value))
+    if type(out) is not tuple:
+        return out
+    state, value = out
+    return state.advance(push=(value,))
 
 
 @handles("RETURN_VALUE")

@@ -1,0 +1,80 @@
+"""Moving plain Python data between VTs and real values, for folding pure calls.
+
+A pure builtin or method applied to data fully known while tracing (numbers,
+strings, and tuples, lists, dicts and sets of them) is computed for real: the
+arguments are turned into fresh Python objects (`to_python`), the call runs,
+and its result comes back as VTs (`from_python`), new lists, dicts and sets
+becoming new heap objects.
+"""
+from __future__ import annotations
+
+from vt.base import NOT_CONSTANT
+from vt.constant import ConstantVariable, is_constant_value
+
+
+def to_python(state, vt):
+    """A fresh real value equal to `vt`, or NOT_CONSTANT if part of it is not known."""
+    family = vt.family
+    if family == "constant":
+        return vt.constant_value()
+    if family == "tuple":
+        if vt.python_type is not None:
+            return NOT_CONSTANT
+        items = tuple(to_python(state, item) for item in vt.items)
+        return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
+    if family == "list":
+        items = [to_python(state, item) for item in state.current(vt).items]
+        return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
+    if family == "dict":
+        entries = [(key, to_python(state, value)) for key, value in state.current(vt).entries]
+        return NOT_CONSTANT if any(value is NOT_CONSTANT for _, value in entries) else dict(entries)
+    if family == "set":
+        return set(state.current(vt).values)
+    return NOT_CONSTANT
+
+
+def from_python(state, value):
+    """VT for a real value produced by a folded call: (state, vt), or None if it is not plain data."""
+    if is_constant_value(value):
+        return state, ConstantVariable(value)
+    kind = type(value)
+    if kind is tuple:
+        items = []
+        for item in value:
+            out = from_python(state, item)
+            if out is None:
+                return None
+            state, vt = out
+            items.append(vt)
+        from vt.lists import TupleVariable
+
+        return state, TupleVariable(tuple(items))
+    if kind is list:
+        items = []
+        for item in value:
+            out = from_python(state, item)
+            if out is None:
+                return None
+            state, vt = out
+            items.append(vt)
+        from vt.lists import new_list
+
+        return new_list(state, tuple(items))
+    if kind is dict:
+        values = []
+        for item in value.values():
+            out = from_python(state, item)
+            if out is None:
+                return None
+            state, vt = out
+            values.append(vt)
+        from vt.dicts import new_dict_from_entries
+
+        return new_dict_from_entries(state, tuple(zip(value.keys(), values)))
+    if kind is set:
+        if not all(is_constant_value(item) for item in value):
+            return None
+        from vt.sets import new_set
+
+        return new_set(state, tuple(value))
+    return None
