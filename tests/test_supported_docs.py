@@ -274,7 +274,7 @@ CONSTRUCT_CASES = [
     ("pure-builtins-folded", lambda x: (x, max(1, 2), round(2.5), sum((1, 2)), divmod(7, 2)), (), CAPTURED),
     ("builtin-on-tensor", lambda x: max(x, 1), (), BreakKind.UNSUPPORTED_CALL),
     ("bool-tensor", lambda x: bool(x), (), BreakKind.DATA_DEPENDENT),
-    ("sorted-returns-list", lambda x: sorted((3, 1)), (), BreakKind.UNSUPPORTED_VALUE),
+    ("sorted-returns-list", lambda x: sorted((3, 1)), (), CAPTURED),
     ("print", lambda x: print(x), (), BreakKind.UNSUPPORTED_CALL),
     ("zip", lambda x: zip((1,), (2,)), (), BreakKind.UNSUPPORTED_CALL),
     ("math-folded", lambda x: x * math.sqrt(4.0) * math.pi, (), CAPTURED),

@@ -14,7 +14,8 @@ import operator
 import attrs
 
 from vt.base import NOT_CONSTANT, VariableTracker
-from vt.constant import ConstantVariable, is_constant_value
+from vt.constant import ConstantVariable
+from vt.convert import from_python, to_python
 from vt.lists import TupleVariable, new_list
 from vt.outcome import BreakKind, unsupported
 from vt.tensor import record_op
@@ -132,9 +133,10 @@ def unary_operation(state, opname, value):
 # -- calling functions on constants ----------------------------------------------------------
 
 def call_constant_fn(state, fn, what, args, kwargs):
-    """Call a pure function on constant VTs at trace time; the result must be a constant."""
-    values = [arg.constant_value() for arg in args]
-    kw_values = {key: arg.constant_value() for key, arg in kwargs.items()}
+    """Call a pure function at trace time on arguments that are plain data known while tracing
+    (constants, and tuples, lists, dicts, sets of them); the result comes back as VTs."""
+    values = [to_python(state, arg) for arg in args]
+    kw_values = {key: to_python(state, arg) for key, arg in kwargs.items()}
     if any(v is NOT_CONSTANT for v in values) or any(v is NOT_CONSTANT for v in kw_values.values()):
         return unsupported(BreakKind.UNSUPPORTED_CALL,
                            f"{what} with arguments ({', '.join(a.describe() for a in args)}) is not modelled")
@@ -142,10 +144,11 @@ def call_constant_fn(state, fn, what, args, kwargs):
         result = fn(*values, **kw_values)
     except Exception as exc:  # the traced program raises this; the eager run will too
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
-    if not is_constant_value(result):
+    out = from_python(state, result)
+    if out is None:
         return unsupported(BreakKind.UNSUPPORTED_VALUE,
                            f"{what} returned a {type(result).__name__}, which is not modelled")
-    return state, ConstantVariable(result)
+    return out
 
 
 # -- builtin functions ------------------------------------------------------------------------
@@ -276,3 +279,9 @@ def class_value(value):
 
 
 BUILTIN_NAMES = frozenset(vars(builtins))
+
+
+# Rules contributed by other modules, merged once at import.
+from vt.container_ops import CONTAINER_BINARY_RULES  # noqa: E402
+
+BINARY_RULES.update(CONTAINER_BINARY_RULES)
