@@ -107,7 +107,7 @@ def _guard_prologue(signature: Signature) -> list:
 
 def _shared_namespace(fn, guard) -> dict:
     return {"__snaptrace_guard": guard, "__snaptrace_MISS": MISS, "__snaptrace_G": fn.__globals__,
-            "__snaptrace_B": vars(builtins)}
+            "__snaptrace_B": vars(builtins), "__snaptrace_fn": fn}
 
 
 def eager_entry(fn, guard) -> types.FunctionType:
@@ -129,7 +129,7 @@ def eager_entry(fn, guard) -> types.FunctionType:
         Instr("LOAD_GLOBAL", (True, "__snaptrace_fn")), *args,
         Instr("CALL_FUNCTION_EX", int(has_kwargs)), Instr("RETURN_VALUE"),
     ]
-    return assemble(signature, body, dict(_shared_namespace(fn, guard), __snaptrace_fn=fn), fn)
+    return assemble(signature, body, _shared_namespace(fn, guard), fn)
 
 
 def graph_entry(fn, guard, compiled, input_sources: tuple, result: list) -> types.FunctionType:

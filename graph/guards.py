@@ -22,9 +22,10 @@ class _Namespace:
         self._ids = {}
         self.g = "G" if "G" not in taken else "__snaptrace_G"
         self.b = "B" if "B" not in taken else "__snaptrace_B"
+        self.f = "F" if "F" not in taken else "__snaptrace_F"
 
     def src(self, source) -> str:
-        return source.expr(self.g, self.b)
+        return source.expr(self.g, self.b, self.f)
 
     def ref(self, obj, hint: str) -> str:
         key = id(obj)
@@ -170,7 +171,7 @@ class GlobalStateMatch:
         return f"torch.is_grad_enabled() is {self.grad_enabled}, default dtype is {self.default_dtype}"
 
 
-def compile_guards(guards, arg_names: tuple, fn_globals: dict, builtins: dict, name: str):
+def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     """Build one function `check(*arg_names) -> bool` that tests every guard in order."""
     name = re.sub(r"\W", "_", name)
     ns = _Namespace(arg_names)
@@ -181,7 +182,7 @@ def compile_guards(guards, arg_names: tuple, fn_globals: dict, builtins: dict, n
     src = (f"def __guard_{name}({params}):\n    try:\n        return (\n            {body}\n        )\n"
            f"    except Exception:\n        return False\n")
     scope = dict(ns.values)
-    scope[ns.g], scope[ns.b] = fn_globals, builtins
+    scope[ns.g], scope[ns.b], scope[ns.f] = fn.__globals__, builtins, fn
     exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)
     check = scope[f"__guard_{name}"]
     check.source = src

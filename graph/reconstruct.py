@@ -1,95 +1,196 @@
-"""Rebuilding a traced value in its eager structure, as bytecode for the entry function.
+"""The final state as bytecode: replay the effects, then rebuild the return value.
 
 Tensors computed by the graph are read from the graph's output tuple; input
-tensors returned as they are load their source (so the caller gets its own
-object back); constants are loaded as constants; tuples, lists and dicts are
-rebuilt around their items.  A list or dict that appears twice is built once
-and loaded again, so aliasing in the return value matches eager.
+tensors load their source (so the caller gets its own object back);
+constants are loaded as constants; tuples, lists, dicts and sets made by the
+traced code are rebuilt around their items, once each (a list that appears
+twice is built once and loaded again, so aliasing matches eager); objects
+that existed before the call are loaded from their source, after the effect
+code has given them the final contents the heap holds for them.
 """
 from __future__ import annotations
 
 from bytecode import Instr
 
+from effects.records import GlobalDelete, GlobalStore, ObjectMutation
 from graph.codegen import load_output
 from vt.outcome import BreakKind, unsupported
 
 _OBJECT_FAMILIES = {"module": "module", "torch_function": "fn", "builtin": "fn", "class": "cls"}
 
 
+def _mutated_objects(state) -> tuple:
+    """Heap ids of pre-existing objects the program changed, in order of first change."""
+    seen = {}
+    for effect in state.effects:
+        if type(effect) is ObjectMutation:
+            seen.setdefault(effect.oid, None)
+    return tuple(seen)
+
+
 def graph_outputs(state, value) -> tuple:
-    """Graph-log indices of the computed tensors inside `value`, first-seen order, no repeats."""
+    """Graph-log indices of computed tensors the entry needs: inside the return value, the final
+    contents of mutated objects and stored globals; first-seen order, no repeats."""
     found = {}
+    visited = set()
 
     def walk(vt):
         family = vt.family
         if family == "tensor":
             if state.graph[vt.node].op != "placeholder":
                 found.setdefault(vt.node, None)
-        elif family in ("tuple", "list"):
-            for item in vt.unpack(state, None):
+        elif family == "tuple":
+            for item in vt.items:
                 walk(item)
-        elif family == "dict":
-            for _, item in state.current(vt).entries:
+        elif family in ("list", "dict", "cell") and vt.oid not in visited:
+            visited.add(vt.oid)
+            current = state.current(vt)
+            if family == "list":
+                items = current.items
+            elif family == "dict":
+                items = [item for _, item in current.entries]
+            else:
+                items = [] if current.contents is None else [current.contents]
+            for item in items:
                 walk(item)
 
+    for oid in _mutated_objects(state):
+        walk(state.heap[oid])
+    for effect in state.effects:
+        if type(effect) is GlobalStore:
+            walk(effect.value)
     walk(value)
     return tuple(found)
 
 
-def rebuild(state, value, positions: dict):
-    """Instructions that push `value`, or Unsupported; `positions` maps a graph-log index to its output."""
-    temps = set()
-    instructions = []
+class _Emitter:
+    """Accumulates instructions; each `emit_*` returns None or the Unsupported that stops it."""
 
-    def emit_all(items):
+    def __init__(self, state, positions: dict):
+        self.state = state
+        self.positions = positions
+        self.code = []
+        self.built = set()
+
+    def emit_all(self, items):
         for item in items:
-            failed = emit(item)
+            failed = self.emit(item)
             if failed is not None:
                 return failed
         return None
 
-    def emit(vt):
-        family = vt.family
+    def emit(self, vt):
+        family, code = vt.family, self.code
         if family == "tensor":
-            node = state.graph[vt.node]
-            instructions.extend(node.target.emit() if node.op == "placeholder" else load_output(positions[vt.node]))
+            node = self.state.graph[vt.node]
+            code.extend(node.target.emit() if node.op == "placeholder" else load_output(self.positions[vt.node]))
         elif family == "constant":
-            instructions.append(Instr("LOAD_CONST", vt.constant_value()))
+            code.append(Instr("LOAD_CONST", vt.constant_value()))
         elif family == "tuple":
-            maker = None if vt.python_type is None else getattr(vt.python_type, "_make", vt.python_type)
-            if maker is not None:
-                instructions.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])
-            failed = emit_all(vt.items)
-            if failed is not None:
-                return failed
-            instructions.append(Instr("BUILD_TUPLE", len(vt.items)))
-            if maker is not None:
-                instructions.extend([Instr("PRECALL", 1), Instr("CALL", 1)])
-        elif family in ("list", "dict"):
-            return emit_mutable(vt)
+            return self._emit_tuple(vt)
+        elif family in ("list", "dict", "set"):
+            return self._emit_object(vt)
         elif family in _OBJECT_FAMILIES:
-            instructions.append(Instr("LOAD_CONST", getattr(vt, _OBJECT_FAMILIES[family])))
+            code.append(Instr("LOAD_CONST", getattr(vt, _OBJECT_FAMILIES[family])))
+        elif family == "function" and hasattr(vt, "fn"):
+            code.append(Instr("LOAD_CONST", vt.fn))
         else:
             return unsupported(BreakKind.UNSUPPORTED_VALUE,
-                               f"returning a {vt.describe()} from a traced function is not supported yet")
+                               f"a {vt.describe()} cannot leave a traced function yet (returned or stored)")
         return None
 
-    def emit_mutable(vt):
-        temp = f"__snaptrace_obj{vt.oid}"
-        if temp in temps:
-            instructions.append(Instr("LOAD_FAST", temp))
+    def _emit_tuple(self, vt):
+        maker = None if vt.python_type is None else getattr(vt.python_type, "_make", vt.python_type)
+        if maker is not None:
+            self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])
+        failed = self.emit_all(vt.items)
+        if failed is not None:
+            return failed
+        self.code.append(Instr("BUILD_TUPLE", len(vt.items)))
+        if maker is not None:
+            self.code.extend([Instr("PRECALL", 1), Instr("CALL", 1)])
+        return None
+
+    def _emit_object(self, vt):
+        current = self.state.current(vt)
+        if current.source is not None:  # the caller's own object; effects give it its contents
+            self.code.extend(current.source.emit())
             return None
-        temps.add(temp)
-        current = state.current(vt)
-        if vt.family == "list":
-            failed = emit_all(current.items)
-            instructions.append(Instr("BUILD_LIST", len(current.items)))
-        else:
-            failed = emit_all(item for _, item in current.entries)
-            keys = tuple(key for key, _ in current.entries)
-            instructions.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
-        instructions.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
+        temp = f"__snaptrace_obj{vt.oid}"
+        if vt.oid in self.built:
+            self.code.append(Instr("LOAD_FAST", temp))
+            return None
+        self.built.add(vt.oid)
+        failed = self._emit_contents(current)
+        self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
         return failed
 
-    failed = emit(value)
-    return failed if failed is not None else instructions
+    def _emit_contents(self, current):
+        """Push a new object equal to `current` (a list, dict or set record)."""
+        if current.family == "list":
+            failed = self.emit_all(current.items)
+            self.code.append(Instr("BUILD_LIST", len(current.items)))
+            return failed
+        if current.family == "dict":
+            failed = self.emit_all(item for _, item in current.entries)
+            keys = tuple(key for key, _ in current.entries)
+            self.code.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
+            return failed
+        self.code.extend([Instr("BUILD_SET", 0), Instr("LOAD_CONST", tuple(current.values)), Instr("SET_UPDATE", 1)])
+        return None
+
+    # -- effects ------------------------------------------------------------------------------
+    def _call_method(self, source, name: str, argument=None):
+        """source.name(<argument pushed by `argument()`>) with the result discarded."""
+        self.code.extend(source.emit() + [Instr("LOAD_METHOD", name)])
+        failed = argument() if argument is not None else None
+        argc = 0 if argument is None else 1
+        self.code.extend([Instr("PRECALL", argc), Instr("CALL", argc), Instr("POP_TOP")])
+        return failed
+
+    def emit_mutation(self, current):
+        """Give a pre-existing object its final contents."""
+        source = current.source
+        if current.family == "list":  # obj[:] = [items]
+            failed = self._emit_contents(current)
+            self.code.extend(source.emit() + [Instr("LOAD_CONST", slice(None)), Instr("STORE_SUBSCR")])
+            return failed
+        if current.family in ("dict", "set"):  # obj.clear(); obj.update(new contents)
+            self._call_method(source, "clear")
+            return self._call_method(source, "update", lambda: self._emit_contents(current))
+        if current.family == "cell":
+            if current.contents is None:
+                self.code.extend(source.emit() + [Instr("DELETE_ATTR", "cell_contents")])
+                return None
+            failed = self.emit(current.contents)
+            self.code.extend(source.emit() + [Instr("STORE_ATTR", "cell_contents")])
+            return failed
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"changes to a {current.describe()} cannot be replayed")
+
+    def emit_global(self, effect):
+        load_globals = [Instr("LOAD_GLOBAL", (False, "__snaptrace_G")), Instr("LOAD_CONST", effect.name)]
+        if type(effect) is GlobalDelete:
+            self.code.extend(load_globals + [Instr("DELETE_SUBSCR")])
+            return None
+        failed = self.emit(effect.value)
+        self.code.extend(load_globals + [Instr("STORE_SUBSCR")])
+        return failed
+
+
+def rebuild(state, value, positions: dict):
+    """Instructions that replay the effects and push `value`, or the Unsupported that prevents it.
+
+    `positions` maps a graph-log index to its position in the graph's output tuple.
+    """
+    emitter = _Emitter(state, positions)
+    for oid in _mutated_objects(state):
+        failed = emitter.emit_mutation(state.heap[oid])
+        if failed is not None:
+            return failed
+    for effect in state.effects:
+        if type(effect) in (GlobalStore, GlobalDelete):
+            failed = emitter.emit_global(effect)
+            if failed is not None:
+                return failed
+    failed = emitter.emit(value)
+    return failed if failed is not None else emitter.code

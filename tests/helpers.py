@@ -106,18 +106,9 @@ def opnames(fn) -> set:
 
 def make_state(fn, args: tuple = (), kwargs: dict | None = None):
     """The initial tracer State for fn(*args, **kwargs), built exactly as tracer.capture does."""
-    import builtins
+    from tracer.capture import start_state
 
-    from torch._subclasses.fake_tensor import FakeTensorMode
-
-    from graph.guards import GlobalStateMatch
-    from tracer.capture import bind_arguments, initial_locals
-    from tracer.state import Env, decode, initial_state
-
-    bound = bind_arguments(fn, tuple(args), dict(kwargs or {}))
-    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode())
-    state = initial_state(decode(fn.__code__), initial_locals(fn, bound), env)
-    return state.add_guard(GlobalStateMatch.now())
+    return start_state(fn, tuple(args), dict(kwargs or {}))
 
 
 def step_until(state, opname, after=True):

@@ -71,11 +71,6 @@ def raises(x):
     return y
 
 
-def makes_lambda(x):
-    double = lambda t: t * 2  # noqa: E731
-    return double(x)
-
-
 def stores_attr(x):
     x.note = "seen"
     return x * 2
@@ -129,15 +124,6 @@ def calls_with_star(x):
     return torch.add(*args)
 
 
-def has_closure(x):
-    scale = 2.0
-
-    def inner(t):
-        return t * scale
-
-    return inner(x)
-
-
 def defines_class(x):
     class Box:
         pass
@@ -151,7 +137,6 @@ def merges_dicts(x):
 
 UNSUPPORTED_CASES = [
     pytest.param(raises, "RAISE_VARARGS", id="raise"),
-    pytest.param(makes_lambda, "MAKE_FUNCTION", id="lambda"),
     pytest.param(stores_attr, "STORE_ATTR", id="store-attr"),
     pytest.param(stores_item, "STORE_SUBSCR", id="store-subscr"),
     pytest.param(stores_global, "STORE_GLOBAL", id="store-global"),
@@ -161,7 +146,6 @@ UNSUPPORTED_CASES = [
     pytest.param(star_unpacks, "UNPACK_EX", id="starred-unpack"),
     pytest.param(fails_assert, "LOAD_ASSERTION_ERROR", id="failing-assert"),
     pytest.param(calls_with_star, "CALL_FUNCTION_EX", id="call-star-args"),
-    pytest.param(has_closure, "MAKE_CELL", id="closure"),
     pytest.param(defines_class, "LOAD_BUILD_CLASS", id="class"),
     pytest.param(merges_dicts, "DICT_UPDATE", id="dict-unpack"),
 ]
@@ -264,7 +248,7 @@ CONSTRUCT_CASES = [
     ("tensor-indexing", lambda x: (x[0, 1:3], x[:, None], x[..., -1]), (), CAPTURED),
     ("bool-mask", lambda x: x[x > 0], (), BreakKind.DATA_DEPENDENT),
     ("tuple-index-error", lambda x: (x, x)[5], (), BreakKind.PYTHON_EXCEPTION),
-    ("user-function", lambda x: _helper(x), (), BreakKind.UNSUPPORTED_VALUE),
+    ("user-function", lambda x: _helper(x), (), CAPTURED),
     ("global-tensor", lambda x: x + GLOBAL_WEIGHT, (), CAPTURED),
     ("global-module", lambda x: GLOBAL_MODULE(x), (), BreakKind.UNSUPPORTED_VALUE),
     ("len-isinstance", lambda x, n: (len(x), isinstance(x, torch.Tensor), isinstance(n, (int, float))), (3,),

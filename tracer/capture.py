@@ -13,6 +13,7 @@ import builtins
 import os
 
 import attrs
+from pyrsistent import pvector
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 from graph.backends import compile_with
@@ -21,12 +22,13 @@ from graph.fx_build import build_graph
 from graph.guards import GlobalStateMatch, compile_guards
 from graph.reconstruct import graph_outputs, rebuild
 from tracer.errors import BackendError
-from tracer.state import Env, decode, initial_state
+from tracer.state import Env, Frame, initial_state
 from tracer.step import run
 from tracer.stops import GraphBreak, Returned
 from vt.lazy import LazyVariable
 from vt.outcome import BreakKind
-from vt.sources import LocalSource
+from vt.functions import existing_cells
+from vt.sources import FunctionSource, LocalSource
 
 STRICT = os.environ.get("SNAPTRACE_STRICT", "") not in ("", "0")
 """Re-raise the tracer's own bugs instead of falling back to eager (the test suite sets this)."""
@@ -49,20 +51,25 @@ def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
     return binder(fn)(*args, **kwargs)
 
 
-def initial_locals(fn, bound: tuple) -> list:
-    code = fn.__code__
-    values = [None] * code.co_nlocals
+def start_state(fn, args: tuple, kwargs: dict):
+    """The State before the first instruction of fn(*args, **kwargs); TypeError for a bad call."""
+    bound = bind_arguments(fn, args, kwargs)
+    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode())
+    info = env.code_info(fn.__code__, fn.__globals__, None)
+    values = [None] * len(info.localsplus)
     for position, value in enumerate(bound):
-        values[position] = LazyVariable(LocalSource(code.co_varnames[position]), value)
-    return values
+        values[position] = LazyVariable(LocalSource(info.localsplus[position]), value)
+    state = initial_state(info, values, env).add_guard(GlobalStateMatch.now())
+    state, cells = existing_cells(state, fn, FunctionSource())
+    if cells:  # free variables occupy the last slots of the frame
+        values[len(values) - len(cells):] = cells
+        state = state.with_frame(Frame(info, 0, pvector(), pvector(values), ()))
+    return state
 
 
 def capture(fn, args: tuple, kwargs: dict, backend, number: int) -> Capture:
     """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails."""
-    bound = bind_arguments(fn, args, kwargs)
-    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode())
-    state = initial_state(decode(fn.__code__), initial_locals(fn, bound), env)
-    state = state.add_guard(GlobalStateMatch.now())
+    state = start_state(fn, args, kwargs)
     try:
         final, stop = run(state)
         if type(stop) is Returned:
@@ -81,7 +88,7 @@ def capture(fn, args: tuple, kwargs: dict, backend, number: int) -> Capture:
 
 def _guard_function(fn, state, number: int):
     guards = state.guard_list()
-    check = compile_guards(guards, _argnames(fn), fn.__globals__, vars(builtins), f"{fn.__name__}_{number}")
+    check = compile_guards(guards, _argnames(fn), fn, vars(builtins), f"{fn.__name__}_{number}")
     return guards, check
 
 

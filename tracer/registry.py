@@ -14,13 +14,6 @@ HANDLERS: dict = {}
 
 UNSUPPORTED = {
     # Functions, closures and classes (the functions issue).
-    "MAKE_FUNCTION": "creating functions (lambdas, nested functions, comprehensions) is not traced yet",
-    "MAKE_CELL": "closures are not traced yet",
-    "COPY_FREE_VARS": "closures are not traced yet",
-    "LOAD_CLOSURE": "closures are not traced yet",
-    "LOAD_DEREF": "closures are not traced yet",
-    "STORE_DEREF": "closures are not traced yet",
-    "DELETE_DEREF": "closures are not traced yet",
     "LOAD_CLASSDEREF": "class bodies are not traced",
     "LOAD_BUILD_CLASS": "defining classes inside a traced function is not supported",
     "STORE_ATTR": "attribute writes are not traced yet",

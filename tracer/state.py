@@ -34,11 +34,18 @@ class Instruction:
 
 @attrs.frozen(slots=True, eq=False)
 class CodeInfo:
-    """A code object decoded once per trace; compared by identity."""
+    """A code object decoded once per trace, with the globals it runs in; compared by identity.
+
+    `localsplus` names every slot of a 3.11 frame: locals, then cells that are
+    not arguments, then free variables.  `globals_source` is how generated code
+    reaches the globals dict (None: the traced function's own module, `G`).
+    """
 
     code: types.CodeType
     instructions: tuple
-    varnames: tuple
+    localsplus: tuple
+    globals: dict
+    globals_source: object = None
 
     @property
     def filename(self) -> str:
@@ -49,7 +56,7 @@ class CodeInfo:
         return self.code.co_qualname
 
 
-def decode(code: types.CodeType) -> CodeInfo:
+def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo:
     """Decode `code` into instructions whose jumps name instruction indices."""
     raw = list(dis.get_instructions(code))
     index_of = {ins.offset: i for i, ins in enumerate(raw)}
@@ -61,7 +68,8 @@ def decode(code: types.CodeType) -> CodeInfo:
         target = index_of.get(ins.argval, -1) if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs else -1
         argval = code.co_consts[ins.arg] if ins.opname == "KW_NAMES" else ins.argval
         out.append(Instruction(ins.opname, ins.opcode, ins.arg, argval, i, ins.offset, lineno, target))
-    return CodeInfo(code, tuple(out), code.co_varnames)
+    cells = tuple(name for name in code.co_cellvars if name not in code.co_varnames)
+    return CodeInfo(code, tuple(out), code.co_varnames + cells + code.co_freevars, globals, globals_source)
 
 
 @attrs.frozen(slots=True)
@@ -87,6 +95,14 @@ class Env:
     globals: dict
     builtins: dict
     fake_mode: object
+    decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
+
+    def code_info(self, code, globals: dict, globals_source) -> CodeInfo:
+        key = (code, id(globals))
+        info = self.decoded.get(key)
+        if info is None:
+            info = self.decoded[key] = decode(code, globals, globals_source)
+        return info
 
 
 @attrs.frozen(slots=True)

@@ -72,6 +72,11 @@ def wrap_value(state, value, source, guard: bool = True):
             {m.__name__ for m in PURE_MODULES}:
         return _guarded(state, IdMatch(source, value, f"{value.__module__}.{value.__name__}"), guard), \
             PureFunctionVariable(value, source)
+    if isinstance(value, types.FunctionType) and not _in_torch(value):
+        from vt.functions import UserFunctionVariable
+
+        return _guarded(state, IdMatch(source, value, f"function {value.__qualname__}"), guard), \
+            UserFunctionVariable(value, source)
     if isinstance(value, type):
         return _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard), \
             ClassVariable(value, source)
@@ -93,6 +98,11 @@ def wrap_module_attribute(state, module_vt, name: str):
         return unsupported(BreakKind.UNSUPPORTED_VALUE, f"tensor {module_name}.{name} read from a module",
                            "pass the tensor as an argument")
     return wrap_value(state, value, AttrSource(module_vt.source, name), guard=not in_torch)
+
+
+def _in_torch(fn) -> bool:
+    module = getattr(fn, "__module__", None) or ""
+    return module == "torch" or module.startswith("torch.")
 
 
 def _guarded(state, check, guard: bool):

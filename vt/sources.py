@@ -2,8 +2,8 @@
 
 A source is how the generated code (guards and wrappers) gets the real object
 back at call time, so every source knows two renderings of itself: a Python
-expression for the guard function (`g` and `b` name the module globals and the
-builtins there), and bytecode for the wrapper.  Sources are
+expression for the guard function (`g`, `b` and `f` name the module globals,
+the builtins and the traced function there), and bytecode for the wrapper.  Sources are
 small frozen records compared by value, so guards keyed on them de-duplicate.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ class LocalSource:
 
     name: str
 
-    def expr(self, g: str = "G", b: str = "B") -> str:
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return self.name
 
     def emit(self) -> list:
@@ -37,7 +37,7 @@ class GlobalSource:
 
     name: str
 
-    def expr(self, g: str = "G", b: str = "B") -> str:
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return f"{g}[{self.name!r}]"
 
     def emit(self) -> list:
@@ -57,7 +57,7 @@ class BuiltinSource:
 
     name: str
 
-    def expr(self, g: str = "G", b: str = "B") -> str:
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return f"{b}[{self.name!r}]"
 
     def emit(self) -> list:
@@ -78,8 +78,8 @@ class AttrSource:
     base: object
     name: str
 
-    def expr(self, g: str = "G", b: str = "B") -> str:
-        return f"{self.base.expr(g, b)}.{self.name}"
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f"{self.base.expr(g, b, f)}.{self.name}"
 
     def emit(self) -> list:
         return self.base.emit() + [Instr("LOAD_ATTR", self.name)]
@@ -98,8 +98,8 @@ class ItemSource:
     base: object
     index: object
 
-    def expr(self, g: str = "G", b: str = "B") -> str:
-        return f"{self.base.expr(g, b)}[{self.index!r}]"
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f"{self.base.expr(g, b, f)}[{self.index!r}]"
 
     def emit(self) -> list:
         return self.base.emit() + [Instr("LOAD_CONST", self.index), Instr("BINARY_SUBSCR")]
@@ -109,3 +109,20 @@ class ItemSource:
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.index}"
+
+
+@attrs.frozen(slots=True)
+class FunctionSource:
+    """The traced function object itself (`F` in guards), e.g. to reach its closure cells."""
+
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f
+
+    def emit(self) -> list:
+        return [Instr("LOAD_GLOBAL", (False, "__snaptrace_fn"))]
+
+    def root_names(self) -> tuple:
+        return ()
+
+    def placeholder_name(self) -> str:
+        return "F"

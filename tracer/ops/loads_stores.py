@@ -7,7 +7,8 @@ from vt.builder import wrap_value
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lazy import LazyVariable
 from vt.outcome import BreakKind, unsupported
-from vt.sources import BuiltinSource, GlobalSource
+from vt.functions import global_source
+from vt.sources import BuiltinSource
 
 
 @handles("LOAD_FAST")
@@ -51,8 +52,9 @@ def load_const(state, ins):
 def load_global(state, ins):
     name = ins.argval
     env = state.env
-    if name in env.globals:
-        out = wrap_value(state, env.globals[name], GlobalSource(name))
+    info = state.frame.code
+    if name in info.globals:
+        out = wrap_value(state, info.globals[name], global_source(info, name))
     elif name in env.builtins:
         out = wrap_value(state, env.builtins[name], BuiltinSource(name))
     else:

@@ -1,0 +1,85 @@
+"""Making functions and using closure cells: MAKE_FUNCTION, MAKE_CELL, the *_DEREF family."""
+from __future__ import annotations
+
+from tracer.registry import handles
+from vt.functions import CellVariable, FunctionParts, NestedFunctionVariable
+from vt.lazy import LazyVariable
+from vt.outcome import BreakKind, unsupported
+
+_DEFAULTS, _KWDEFAULTS, _ANNOTATIONS, _CLOSURE = 0x01, 0x02, 0x04, 0x08
+
+
+@handles("MAKE_FUNCTION")
+def make_function(state, ins):
+    """Stack (bottom to top): [defaults] [kwdefaults] [annotations] [closure] code."""
+    flags = ins.arg
+    stack = state.frame.stack
+    depth = len(stack)
+    code = stack[depth - 1].constant_value()
+    position = depth - 2
+    closure = kwdefaults = defaults = ()
+    if flags & _CLOSURE:
+        closure = stack[position].unpack(state, None)
+        position -= 1
+    if flags & _ANNOTATIONS:
+        position -= 1  # annotations do not change what the function computes
+    if flags & _KWDEFAULTS:
+        mapping = state.current(stack[position])
+        kwdefaults = tuple(mapping.entries)
+        position -= 1
+    if flags & _DEFAULTS:
+        defaults = stack[position].unpack(state, None)
+        position -= 1
+    info = state.frame.code
+    parts = FunctionParts(code, info.globals, info.globals_source, tuple(defaults), kwdefaults, tuple(closure))
+    return state.advance(pop=depth - 1 - position, push=(NestedFunctionVariable(parts),))
+
+
+@handles("MAKE_CELL")
+def make_cell(state, ins):
+    """Wrap the slot's current value (an argument, or nothing yet) in a new cell."""
+    current = state.frame.locals[ins.arg]
+    state, cell = state.allocate(lambda oid: CellVariable(oid, current))
+    return state.next_with(locals=state.frame.locals.set(ins.arg, cell))
+
+
+@handles("COPY_FREE_VARS")
+def copy_free_vars(state, ins):
+    # The frame was built with its closure cells already in their slots.
+    return state.jump(ins.index + 1)
+
+
+@handles("LOAD_CLOSURE")
+def load_closure(state, ins):
+    return state.advance(push=(state.frame.locals[ins.arg],))
+
+
+@handles("LOAD_DEREF")
+def load_deref(state, ins):
+    cell = state.current(state.frame.locals[ins.arg])
+    contents = cell.contents
+    if contents is None:
+        return unsupported(BreakKind.PYTHON_EXCEPTION,
+                           f"NameError: free variable {ins.argval!r} referenced before assignment")
+    if type(contents) is LazyVariable:
+        out = contents.realize(state)
+        if type(out) is not tuple:
+            return out
+        state, contents = out
+        state = state.update_object(cell.with_contents(contents))
+    return state.advance(push=(contents,))
+
+
+@handles("STORE_DEREF")
+def store_deref(state, ins):
+    cell = state.current(state.frame.locals[ins.arg])
+    return state.mutate(cell.with_contents(state.peek()), f"store to closure variable {ins.argval!r}").advance(pop=1)
+
+
+@handles("DELETE_DEREF")
+def delete_deref(state, ins):
+    cell = state.current(state.frame.locals[ins.arg])
+    if cell.contents is None:
+        return unsupported(BreakKind.PYTHON_EXCEPTION,
+                           f"NameError: free variable {ins.argval!r} referenced before assignment")
+    return state.mutate(cell.with_contents(None), f"delete of closure variable {ins.argval!r}").advance()

@@ -1,0 +1,224 @@
+"""Python functions, closures and cells; calling a Python function inlines it.
+
+A call runs the callee's bytecode to completion in a nested run of the same
+`step` loop, on a State whose top frame is the callee's: the graph, guards,
+heap and effects it builds are the caller's own, since State is one value.
+If the callee cannot be traced to its return, the whole call is reported as
+one limit at the caller's CALL (with where inside the callee it stopped), so
+no half-traced callee ever reaches the caller.
+"""
+from __future__ import annotations
+
+import inspect
+import types
+
+import attrs
+from pyrsistent import pvector
+
+from vt.base import VariableTracker
+from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.sources import AttrSource, GlobalSource, ItemSource
+
+MAX_INLINE_DEPTH = 64
+
+
+@attrs.frozen(slots=True)
+class CellVariable(VariableTracker):
+    """A closure cell in the heap; `contents` is None while the cell is empty."""
+
+    oid: int
+    contents: object = attrs.field(default=None, eq=False)
+    source: object = attrs.field(default=None, eq=False)  # set for cells that existed before the call
+
+    family = "cell"
+
+    def with_contents(self, contents) -> "CellVariable":
+        return CellVariable(self.oid, contents, self.source)
+
+
+@attrs.frozen(slots=True)
+class FunctionParts:
+    """What a call needs from a function, whether it existed before the call or was made by it."""
+
+    code: types.CodeType
+    globals: dict = attrs.field(eq=False)
+    globals_source: object = attrs.field(eq=False)
+    defaults: tuple  # VTs for the trailing positional parameters
+    kwdefaults: tuple  # (name, VT) pairs
+    closure: tuple  # CellVariable handles, one per free variable
+
+
+def _is_generator_code(code) -> bool:
+    return bool(code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR))
+
+
+@attrs.frozen(slots=True)
+class UserFunctionVariable(VariableTracker):
+    """A Python function that existed before the call (a global, a module attribute, ...)."""
+
+    fn: types.FunctionType
+    source: object = attrs.field(default=None, eq=False)
+
+    family = "function"
+    always_true = True
+
+    def describe(self) -> str:
+        return f"function {self.fn.__qualname__}"
+
+    def getattr(self, state, name):
+        from vt.builder import wrap_value
+
+        if name in ("__name__", "__qualname__", "__module__", "__doc__"):
+            return wrap_value(state, getattr(self.fn, name), AttrSource(self.source, name))
+        return super().getattr(state, name)
+
+    def parts(self, state):
+        """The function's code, globals, defaults and cells as VTs (guarded through its source)."""
+        from vt.builder import wrap_value
+
+        fn = self.fn
+        globals_source = None if fn.__globals__ is state.env.globals else AttrSource(self.source, "__globals__")
+        defaults = []
+        for position, value in enumerate(fn.__defaults__ or ()):
+            out = wrap_value(state, value, ItemSource(AttrSource(self.source, "__defaults__"), position))
+            if type(out) is not tuple:
+                return out
+            state, vt = out
+            defaults.append(vt)
+        kwdefaults = []
+        for name, value in (fn.__kwdefaults__ or {}).items():
+            out = wrap_value(state, value, ItemSource(AttrSource(self.source, "__kwdefaults__"), name))
+            if type(out) is not tuple:
+                return out
+            state, vt = out
+            kwdefaults.append((name, vt))
+        state, closure = existing_cells(state, fn, self.source)
+        return state, FunctionParts(fn.__code__, fn.__globals__, globals_source, tuple(defaults),
+                                    tuple(kwdefaults), closure)
+
+    def call(self, state, args, kwargs):
+        out = self.parts(state)
+        if type(out) is not tuple:
+            return out
+        state, parts = out
+        return inline_call(state, parts, args, kwargs)
+
+
+@attrs.frozen(slots=True)
+class NestedFunctionVariable(VariableTracker):
+    """A function made by MAKE_FUNCTION while tracing (a lambda, a nested def, a comprehension)."""
+
+    parts: FunctionParts
+
+    family = "function"
+    always_true = True
+
+    def describe(self) -> str:
+        return f"function {self.parts.code.co_qualname}"
+
+    def call(self, state, args, kwargs):
+        return inline_call(state, self.parts, args, kwargs)
+
+
+def existing_cells(state, fn, fn_source):
+    """Heap cells for a pre-existing function's closure; contents are read lazily through sources."""
+    from vt.lazy import LazyVariable
+
+    cells = []
+    for position, cell in enumerate(fn.__closure__ or ()):
+        cell_source = ItemSource(AttrSource(fn_source, "__closure__"), position)
+        try:
+            contents = LazyVariable(AttrSource(cell_source, "cell_contents"), cell.cell_contents)
+        except ValueError:  # an empty cell
+            contents = None
+        state, handle = state.allocate(lambda oid: CellVariable(oid, contents, cell_source))
+        cells.append(handle)
+    return state, tuple(cells)
+
+
+def bind_arguments(code, parts: FunctionParts, args, kwargs):
+    """Locals for a call, as CPython binds them: a list of VTs (None: unbound), or Unsupported."""
+    from vt.dicts import new_dict_from_entries  # noqa: F401  (used by callers binding **kwargs)
+
+    name = code.co_qualname
+    npos, nkwonly = code.co_argcount, code.co_kwonlyargcount
+    names = code.co_varnames
+    flags = code.co_flags
+    has_varargs, has_varkw = bool(flags & inspect.CO_VARARGS), bool(flags & inspect.CO_VARKEYWORDS)
+    bound = [None] * (npos + nkwonly)
+    if len(args) > npos and not has_varargs:
+        return _type_error(f"{name}() takes {npos} positional argument{'s' if npos != 1 else ''} "
+                           f"but {len(args)} were given")
+    for position, value in enumerate(args[:npos]):
+        bound[position] = value
+    extra_keywords = []
+    for key, value in kwargs.items():
+        if key in names[code.co_posonlyargcount:npos + nkwonly]:
+            position = names.index(key)
+            if bound[position] is not None:
+                return _type_error(f"{name}() got multiple values for argument '{key}'")
+            bound[position] = value
+        elif has_varkw:
+            extra_keywords.append((key, value))
+        else:
+            return _type_error(f"{name}() got an unexpected keyword argument '{key}'")
+    first_default = npos - len(parts.defaults)
+    for position in range(npos):
+        if bound[position] is None and position >= first_default:
+            bound[position] = parts.defaults[position - first_default]
+    kwdefaults = dict(parts.kwdefaults)
+    for position in range(npos, npos + nkwonly):
+        if bound[position] is None and names[position] in kwdefaults:
+            bound[position] = kwdefaults[names[position]]
+    missing = [names[i] for i, value in enumerate(bound) if value is None]
+    if missing:
+        return _type_error(f"{name}() missing required argument(s): {', '.join(missing)}")
+    return bound, tuple(args[npos:]) if has_varargs else None, tuple(extra_keywords) if has_varkw else None
+
+
+def _type_error(message: str) -> Unsupported:
+    return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {message}")
+
+
+def inline_call(state, parts: FunctionParts, args, kwargs):
+    """Trace a call of a Python function to its return; (state, return value) or Unsupported."""
+    from tracer.state import Frame
+    from tracer.step import run
+    from tracer.stops import Returned
+    from vt.dicts import new_dict_from_entries
+    from vt.lists import TupleVariable
+
+    code = parts.code
+    if _is_generator_code(code):
+        return unsupported(BreakKind.UNSUPPORTED_CALL,
+                           f"{code.co_qualname} is a generator or async function, which is not traced yet")
+    if len(state.parents) >= MAX_INLINE_DEPTH:
+        return unsupported(BreakKind.UNSUPPORTED_CALL,
+                           f"calls nested deeper than {MAX_INLINE_DEPTH} frames (recursion?) are not traced")
+    binding = bind_arguments(code, parts, list(args), dict(kwargs))
+    if type(binding) is Unsupported:
+        return binding
+    bound, varargs, varkw = binding
+    info = state.env.code_info(code, parts.globals, parts.globals_source)
+    values = list(bound)
+    if varargs is not None:
+        values.append(TupleVariable(varargs))
+    if varkw is not None:
+        state, mapping = new_dict_from_entries(state, varkw)
+        values.append(mapping)
+    values += [None] * (len(info.localsplus) - len(values) - len(parts.closure))
+    values += list(parts.closure)
+    callee = Frame(info, 0, pvector(), pvector(values), ())
+    caller = state.frame
+    final, stop = run(attrs.evolve(state, frame=callee, parents=state.parents.append(caller)))
+    if type(stop) is not Returned:
+        return Unsupported(stop.kind, f"{stop.reason} (inside {code.co_qualname}, "
+                                      f"{stop.filename}:{stop.lineno})", stop.hint)
+    return attrs.evolve(final, frame=caller, parents=state.parents), stop.value
+
+
+def global_source(info, name: str):
+    """Source of a global read by code running in `info`'s globals."""
+    if info.globals_source is None:
+        return GlobalSource(name)
+    return ItemSource(info.globals_source, name)
