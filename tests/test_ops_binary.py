@@ -181,15 +181,27 @@ def test_not_tensor_is_data_dependent():
     assert res.graph_breaks[0].kind is BreakKind.DATA_DEPENDENT
 
 
-def test_in_place_tensor_operator_breaks():
+def test_in_place_tensor_operator_is_recorded_in_order():
     def fn(x):
         y = x * 2
         y += 1
         return y
 
-    res = assert_same_as_eager(fn, lambda: (t(3),), graphs=0, breaks=1)
-    assert res.graph_breaks[0].kind is BreakKind.TENSOR_MUTATION
-    assert res.graph_breaks[0].source_line == "y += 1"
+    res = assert_same_as_eager(fn, lambda: (t(3),))
+    assert operator.iadd in ops(res.graphs[0])
+
+
+def test_in_place_operator_on_an_input_changes_the_callers_tensor():
+    def fn(x, y):
+        x += y
+        return x * 2
+
+    res = trace(fn, (t(3), t(3)))
+    x, y = t(3), t(3)
+    expected_x = x + y
+    out = res(x, y)
+    torch.testing.assert_close(x, expected_x)
+    torch.testing.assert_close(out, expected_x * 2)
 
 
 def test_rebinding_with_plain_operator_does_not_break():

@@ -217,15 +217,41 @@ def test_kw_names_does_not_leak_into_the_next_call():
     assert [n.kwargs for n in nodes] == [{"dim": 0}, {}, {}]
 
 
-def test_in_place_method_breaks_with_tensor_mutation():
+def test_in_place_method_is_recorded_in_order():
     def fn(x):
         y = x + 1
         y.add_(1)
         return y
 
-    res = assert_same_as_eager(fn, lambda: (t(3),), graphs=0, breaks=1)
+    res = assert_same_as_eager(fn, lambda: (t(3),))
+    assert ops(res.graphs[0]) == [operator.add, "add_"]
+
+
+def test_in_place_method_on_an_input_and_through_a_view():
+    def fn(x):
+        x.mul_(2)
+        row = x[0]
+        row.zero_()
+        return x.sum()
+
+    res = trace(fn, (t(2, 3),))
+    x = t(2, 3)
+    expected = x.clone()
+    eager_out = fn(expected)
+    out = res(x)
+    torch.testing.assert_close(x, expected)
+    torch.testing.assert_close(out, eager_out)
+
+
+def test_in_place_change_of_metadata_breaks():
+    def fn(x):
+        y = x + 1
+        y.t_()
+        return y
+
+    res = assert_same_as_eager(fn, lambda: (t(2, 3),), graphs=0, breaks=1)
     assert res.graph_breaks[0].kind is BreakKind.TENSOR_MUTATION
-    assert res.graph_breaks[0].source_line == "y.add_(1)"
+    assert res.graph_breaks[0].source_line == "y.t_()"
 
 
 def test_item_breaks_as_data_dependent():

@@ -232,7 +232,7 @@ CAPTURED = None
 CONSTRUCT_CASES = [
     # (id, fn, extra inputs after x, expected break kind or CAPTURED)
     ("tensor-arithmetic", lambda x: (x * 2 + 1) @ x.T - x.mean(), (), CAPTURED),
-    ("inplace-operator", _inplace_operator, (), BreakKind.TENSOR_MUTATION),
+    ("inplace-operator", _inplace_operator, (), CAPTURED),
     ("chained-compare-known", lambda x: 1 < x.shape[0] < 5, (), CAPTURED),
     ("compare-built-tuple", lambda x, n: x.shape == (n, 4), (3,), BreakKind.UNSUPPORTED_OPERATION),
     ("not-tensor", lambda x: not x, (), BreakKind.DATA_DEPENDENT),
@@ -268,7 +268,8 @@ CONSTRUCT_CASES = [
     ("manual-seed", lambda x: torch.manual_seed(0), (), BreakKind.UNSUPPORTED_CALL),
     ("graph-attributes", lambda x: (x.T, x.mT), (), CAPTURED),
     ("tensor-grad", lambda x: x.grad, (), BreakKind.UNSUPPORTED_OPERATION),
-    ("inplace-method", lambda x: x.add_(1), (), BreakKind.TENSOR_MUTATION),
+    ("inplace-method", lambda x: x.add_(1), (), CAPTURED),
+    ("inplace-metadata", lambda x: (x + 1).t_(), (), BreakKind.TENSOR_MUTATION),
     ("out-keyword", lambda x: torch.add(x, 1, out=x), (), BreakKind.TENSOR_MUTATION),
     ("item", lambda x: x.sum().item(), (), BreakKind.DATA_DEPENDENT),
     ("nonzero", lambda x: x.nonzero(), (), BreakKind.DATA_DEPENDENT),

@@ -57,12 +57,11 @@ def _fold(state, fn, a, b, symbol, plain):
 
 
 def _tensor_op(state, fn, a, b, symbol, plain):
-    if fn is not plain and a.family == "tensor":
-        return unsupported(BreakKind.TENSOR_MUTATION, f"`{symbol}` changes a tensor in place",
-                           f"write `x = x {symbol[:-1]} y` instead of `x {symbol} y`")
     if a.family not in ("tensor", "constant") or b.family not in ("tensor", "constant"):
         return _no_rule(state, fn, a, b, symbol, plain)
-    return record_op(state, "call_function", plain, (a, b), {}, f"operator {symbol}")
+    # For `x += y` on a tensor the in-place operator itself is recorded: it writes into x.
+    target = fn if a.family == "tensor" else plain
+    return record_op(state, "call_function", target, (a, b), {}, f"operator {symbol}")
 
 
 def _sequence_op(state, fn, a, b, symbol, plain):

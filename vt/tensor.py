@@ -103,6 +103,11 @@ class TensorVariable(VariableTracker):
     def truth(self, state):
         return NOT_CONSTANT
 
+    def store_item(self, state, key, value):
+        """x[key] = value, recorded in order for its effect on x (and on tensors x is a view of)."""
+        out = record_op(state, "call_function", operator.setitem, (self, key, value), {}, "tensor item assignment")
+        return out[0] if type(out) is tuple else out
+
 
 @attrs.frozen(slots=True)
 class TensorMethodVariable(VariableTracker):
@@ -133,18 +138,42 @@ class BoundTensorMethodVariable(VariableTracker):
 _OPERATOR_MODULES = frozenset({"operator", "_operator"})
 
 
-def _mutation_reason(op: str, target, kwargs: dict):
-    name = target if op == "call_method" else getattr(target, "__name__", "")
+# In-place ops that change a tensor's shape, strides or autograd status rather than its values:
+# the fake tensors of earlier snapshots would see the change, so these are not traced.
+METADATA_MUTATIONS = frozenset({
+    "t_", "transpose_", "swapdims_", "swapaxes_", "squeeze_", "unsqueeze_", "resize_", "resize_as_",
+    "as_strided_", "set_", "detach_", "requires_grad_", "share_memory_", "unsqueeze_", "rename_",
+})
+IN_PLACE_OPERATORS = frozenset({
+    operator.iadd, operator.isub, operator.imul, operator.itruediv, operator.ifloordiv, operator.imod,
+    operator.ipow, operator.imatmul, operator.iand, operator.ior, operator.ixor, operator.ilshift,
+    operator.irshift, operator.setitem, operator.delitem,
+})
+
+
+def _op_name(op: str, target) -> str:
+    return target if op == "call_method" else getattr(target, "__name__", "")
+
+
+def _writes_in_place(op: str, target, kwargs: dict) -> bool:
+    """Whether the call writes into one of its tensor arguments (x.add_(1), x += 1, x[0] = 1, inplace=True)."""
+    if op == "call_function" and target in IN_PLACE_OPERATORS:
+        return True
+    name = _op_name(op, target)
     in_operator_module = op == "call_function" and getattr(target, "__module__", None) in _OPERATOR_MODULES
     if name.endswith("_") and not name.endswith("__") and not in_operator_module:
-        return f"{name} changes a tensor in place"
-    if target in (operator.setitem, operator.delitem):
-        return "item assignment changes a tensor in place"
-    if "out" in kwargs:
-        return f"{name}(out=...) writes into an existing tensor"
+        return True
     inplace = kwargs.get("inplace")
-    if inplace is not None and inplace.constant_value() is True:
-        return f"{name}(inplace=True) changes a tensor in place"
+    return inplace is not None and inplace.constant_value() is True
+
+
+def _mutation_reason(op: str, target, kwargs: dict):
+    """Why an in-place call cannot be traced, or None (value-only writes are traced in order)."""
+    name = _op_name(op, target)
+    if name in METADATA_MUTATIONS:
+        return f"{name} changes a tensor's shape, strides or autograd status in place"
+    if "out" in kwargs:
+        return f"{name}(out=...) writes into an existing tensor, which may resize it"
     return None
 
 
@@ -174,7 +203,7 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     reason = _mutation_reason(op, target, kwargs)
     if reason is not None:
         return unsupported(BreakKind.TENSOR_MUTATION, reason,
-                           "use the out-of-place form (e.g. `x = x.add(1)` instead of `x.add_(1)`)")
+                           "use the out-of-place form (e.g. `x = x.t()` instead of `x.t_()`)")
     graph_args, fake_args = [], []
     for value in args:
         lowered = _lower(state, value)
@@ -207,15 +236,19 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     finally:
         _FAKE_TENSOR_LOG.disabled = was_muted
     changed = versions != [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
-    impure = changed or (getattr(target, "__name__", target) in IMPURE_OPS)
+    writes = changed or _writes_in_place(op, target, kwargs)
+    impure = writes or _op_name(op, target) in IMPURE_OPS
     return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
-                        tuple(args) + tuple(kwargs.values()), impure)
+                        tuple(args) + tuple(kwargs.values()), impure, writes)
 
 
-def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, impure):
+def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, impure, writes=False):
     for arg in args:
         if arg.family == "tensor" and arg.fake is out:
-            # The op returned its input object itself (x.contiguous(), x.float() on a float tensor).
+            # The op returned its input object itself: x.contiguous() on a contiguous tensor (nothing
+            # to record), or x.add_(1) / x += 1 (recorded, in order, for its effect on x).
+            if writes:
+                state, _ = state.add_node(op, target, graph_args, graph_kwargs, out, impure=True)
             return state, arg
     if isinstance(out, torch.Tensor):
         if not isinstance(out, torch._subclasses.FakeTensor):
@@ -224,6 +257,9 @@ def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, i
         return state, TensorVariable(index, out)
     if isinstance(out, (tuple, list)) and any(isinstance(item, torch.Tensor) for item in out):
         return _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impure)
+    if impure and out is None:  # x[0] = 1: recorded for its effect
+        state, _ = state.add_node(op, target, graph_args, graph_kwargs, out, impure=True)
+        return state, ConstantVariable(None)
     if is_constant_value(out):
         if op == "call_function" and target not in PURE_QUERIES and not _has_tensor(args):
             return unsupported(BreakKind.UNSUPPORTED_CALL,
