@@ -132,14 +132,14 @@ def eager_entry(fn, guard) -> types.FunctionType:
     return assemble(signature, body, _shared_namespace(fn, guard), fn)
 
 
-def graph_entry(fn, guard, compiled, input_sources: tuple, result: list) -> types.FunctionType:
-    """An entry that checks `guard`, calls `compiled` on the inputs and returns `result`.
+def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, result: list) -> types.FunctionType:
+    """An entry that checks `guard`, runs `prologue`, calls `compiled` on the inputs and returns `result`.
 
-    `result` is bytecode that builds the return value; it reads graph outputs
-    from the local `__snaptrace_out` (see `load_output`).
+    `result` is bytecode that replays effects and builds the return value; it
+    reads graph outputs from the local `__snaptrace_out` (see `load_output`).
     """
     signature = Signature.of(fn.__code__)
-    body = _guard_prologue(signature)
+    body = _guard_prologue(signature) + prologue
     if compiled is not None:
         loads = [instr for source in input_sources for instr in source.emit()]
         body += _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]

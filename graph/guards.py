@@ -240,3 +240,29 @@ class DistinctObjects:
 
     def __str__(self):
         return f"{self.source.expr()} is not {self.other.expr()}"
+
+
+@attrs.frozen(slots=True)
+class KeysMatch:
+    """A dict or set input has the same type and the same keys, in the same order, of the same types
+    (so {1: a} and {1.0: a}, which compare equal, are told apart)."""
+
+    source: object
+    python_type: type
+    keys: tuple = attrs.field(eq=False)
+    key_types: tuple = attrs.field(default=None)
+
+    def __attrs_post_init__(self):
+        if self.key_types is None:
+            object.__setattr__(self, "key_types", tuple(type(key) for key in self.keys))
+
+    def key(self):
+        return ("keys", self.source)
+
+    def expr(self, ns: _Namespace) -> str:
+        x = ns.src(self.source)
+        return (f"type({x}) is {ns.ref(self.python_type, 'type')} and tuple({x}) == {ns.ref(self.keys, 'keys')}"
+                f" and tuple(map(type, {x})) == {ns.ref(self.key_types, 'types')}")
+
+    def __str__(self):
+        return f"{self.source.expr()}: {self.python_type.__name__} with keys {list(self.keys)!r}"

@@ -71,6 +71,24 @@ class _Emitter:
         self.positions = positions
         self.code = []
         self.built = set()
+        self.loaded = {}  # source -> local holding the real object, read before any effect
+
+    def load(self, source) -> list:
+        """Instructions pushing the real object behind `source`, as it was when the call began.
+
+        Sources are read once, in a prologue that runs before the graph and the effects, so
+        that replaying a change to one input (a[:] = ...) cannot change what another source
+        (a[0]) names."""
+        temp = self.loaded.get(source)
+        if temp is None:
+            temp = self.loaded[source] = f"__snaptrace_src{len(self.loaded)}"
+        return [Instr("LOAD_FAST", temp)]
+
+    def prologue(self) -> list:
+        code = []
+        for source, temp in self.loaded.items():
+            code.extend(source.emit() + [Instr("STORE_FAST", temp)])
+        return code
 
     def emit_all(self, items):
         for item in items:
@@ -83,7 +101,7 @@ class _Emitter:
         family, code = vt.family, self.code
         if family == "tensor":
             node = self.state.graph[vt.node]
-            code.extend(node.target.emit() if node.op == "placeholder" else load_output(self.positions[vt.node]))
+            code.extend(self.load(node.target) if node.op == "placeholder" else load_output(self.positions[vt.node]))
         elif family == "constant":
             code.append(Instr("LOAD_CONST", vt.constant_value()))
         elif family == "tuple":
@@ -114,7 +132,7 @@ class _Emitter:
     def _emit_object(self, vt):
         current = self.state.current(vt)
         if current.source is not None:  # the caller's own object; effects give it its contents
-            self.code.extend(current.source.emit())
+            self.code.extend(self.load(current.source))
             return None
         temp = f"__snaptrace_obj{vt.oid}"
         if vt.oid in self.built:
@@ -142,7 +160,7 @@ class _Emitter:
     # -- effects ------------------------------------------------------------------------------
     def _call_method(self, source, name: str, argument=None):
         """source.name(<argument pushed by `argument()`>) with the result discarded."""
-        self.code.extend(source.emit() + [Instr("LOAD_METHOD", name)])
+        self.code.extend(self.load(source) + [Instr("LOAD_METHOD", name)])
         failed = argument() if argument is not None else None
         argc = 0 if argument is None else 1
         self.code.extend([Instr("PRECALL", argc), Instr("CALL", argc), Instr("POP_TOP")])
@@ -153,17 +171,17 @@ class _Emitter:
         source = current.source
         if current.family == "list":  # obj[:] = [items]
             failed = self._emit_contents(current)
-            self.code.extend(source.emit() + [Instr("LOAD_CONST", slice(None)), Instr("STORE_SUBSCR")])
+            self.code.extend(self.load(source) + [Instr("LOAD_CONST", slice(None)), Instr("STORE_SUBSCR")])
             return failed
         if current.family in ("dict", "set"):  # obj.clear(); obj.update(new contents)
             self._call_method(source, "clear")
             return self._call_method(source, "update", lambda: self._emit_contents(current))
         if current.family == "cell":
             if current.contents is None:
-                self.code.extend(source.emit() + [Instr("DELETE_ATTR", "cell_contents")])
+                self.code.extend(self.load(source) + [Instr("DELETE_ATTR", "cell_contents")])
                 return None
             failed = self.emit(current.contents)
-            self.code.extend(source.emit() + [Instr("STORE_ATTR", "cell_contents")])
+            self.code.extend(self.load(source) + [Instr("STORE_ATTR", "cell_contents")])
             return failed
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"changes to a {current.describe()} cannot be replayed")
 
@@ -178,7 +196,8 @@ class _Emitter:
 
 
 def rebuild(state, value, positions: dict):
-    """Instructions that replay the effects and push `value`, or the Unsupported that prevents it.
+    """(prologue, body): the prologue reads the sources the body needs and runs before the graph;
+    the body replays the effects and pushes `value`.  Or the Unsupported that prevents it.
 
     `positions` maps a graph-log index to its position in the graph's output tuple.
     """
@@ -193,4 +212,4 @@ def rebuild(state, value, positions: dict):
             if failed is not None:
                 return failed
     failed = emitter.emit(value)
-    return failed if failed is not None else emitter.code
+    return failed if failed is not None else (emitter.prologue(), emitter.code)

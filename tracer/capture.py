@@ -108,7 +108,7 @@ def _graph_capture(fn, state, value, backend, number: int) -> Capture:
     built = build_graph(state.graph, state.placeholders, outputs, _argnames(fn), f"{fn.__name__}_graph_{number}")
     positions = {node: position for position, node in enumerate(outputs)}
     result = rebuild(state, value, positions)
-    if type(result) is not list:
+    if type(result) is not tuple:
         filename, _ = state.location()
         stop = GraphBreak(result.kind, result.reason, filename, state.frame.instruction.lineno, result.hint,
                           "RETURN_VALUE")
@@ -119,5 +119,5 @@ def _graph_capture(fn, state, value, backend, number: int) -> Capture:
         examples = [state.graph[index].value for index in built.input_nodes]
         compiled = compile_with(backend, f"graph {number} of {fn.__qualname__}", built.module, examples)
         graphs, sources = (built.module,), built.input_sources
-    entry = graph_entry(fn, check, compiled, sources, result)
+    entry = graph_entry(fn, check, compiled, sources, *result)
     return Capture(entry, graphs, guards, (), check.source)

@@ -117,12 +117,13 @@ class State:
     effects: object  # PVector of effect records
     next_oid: int
     placeholders: object  # PVector of graph-log indices of input placeholders
+    known_objects: object  # PMap id(real object) -> oid, for inputs reached twice (aliasing)
     env: Env = attrs.field(eq=False, repr=False)
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":
         return State(frame, self.parents, self.heap, self.graph, self.guards,
-                     self.effects, self.next_oid, self.placeholders, self.env)
+                     self.effects, self.next_oid, self.placeholders, self.known_objects, self.env)
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction."""
@@ -204,6 +205,20 @@ class State:
         filename, lineno = self.location()
         return attrs.evolve(self, effects=self.effects.append(make_record(filename, lineno)))
 
+    def existing_object(self, value, make):
+        """Heap handle for a real object that existed before the call, made once per object:
+        `make(state, oid)` returns (state, vt) or Unsupported the first time the object is seen."""
+        known = self.known_objects.get(id(value))
+        if known is not None:
+            return self, self.heap[known]
+        oid = self.next_oid
+        state = attrs.evolve(self, next_oid=oid + 1, known_objects=self.known_objects.set(id(value), oid))
+        out = make(state, oid)
+        if type(out) is not tuple:
+            return out
+        state, vt = out
+        return state.update_object(vt), vt
+
     def current(self, vt):
         """The latest contents of a mutable object, given any VT that refers to it."""
         return self.heap[vt.oid]
@@ -217,4 +232,4 @@ def _moved(stack, pop: int, push: tuple):
 
 def initial_state(code: CodeInfo, local_values: list, env: Env) -> State:
     frame = Frame(code, 0, pvector(), pvector(local_values), ())
-    return State(frame, pvector(), pmap(), pvector(), pmap(), pvector(), 0, pvector(), env)
+    return State(frame, pvector(), pmap(), pvector(), pmap(), pvector(), 0, pvector(), pmap(), env)

@@ -15,7 +15,8 @@ import attrs
 import torch
 
 import graph.markers as markers
-from graph.guards import BuiltinMatch, ConstantMatch, IdMatch, SameObject, SequenceMatch, TensorMatch
+from graph.guards import BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject, \
+    SequenceMatch, TensorMatch
 from vt.builtin import BuiltinVariable, call_constant_fn
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
@@ -52,6 +53,8 @@ def wrap_value(state, value, source, guard: bool = True):
         return _wrap_tensor(state, value, source)
     if type(value) is tuple:  # item by item, so that (2, 3) and (2.0, 3) get different guards
         return _wrap_tuple(state, value, source, guard)
+    if type(value) in (list, dict, set):
+        return _wrap_container(state, value, source, guard)
     if is_constant_value(value):
         return _guarded(state, ConstantMatch.of(source, value), guard), ConstantVariable(value, source)
     if isinstance(value, types.ModuleType):
@@ -125,6 +128,60 @@ def _wrap_tensor(state, value: torch.Tensor, source):
     state = state.add_guard(TensorMatch.of(source, value))
     state, index = state.add_node("placeholder", source, (), (), fake, value)
     return state, TensorVariable(index, fake, type(value), source)
+
+
+def _wrap_items(state, pairs, source, guard: bool):
+    """VTs for (key, real item) pairs read through ItemSource(source, key); (state, list) or Unsupported."""
+    from vt.sources import ItemSource
+
+    items = []
+    for key, item in pairs:
+        out = wrap_value(state, item, ItemSource(source, key), guard)
+        if type(out) is not tuple:
+            return out
+        state, vt = out
+        items.append(vt)
+    return state, items
+
+
+def _wrap_container(state, value, source, guard: bool):
+    """A list, dict or set passed in: one heap object per real object, its changes replayed later."""
+    from vt.dicts import DictVariable
+    from vt.lists import ListVariable
+    from vt.sets import SetVariable
+
+    def make(state, oid):
+        if type(value) is list:
+            state = _guarded(state, SequenceMatch(source, list, len(value)), guard)
+            out = _wrap_items(state, enumerate(value), source, guard)
+            return out if type(out) is not tuple else (out[0], ListVariable(oid, tuple(out[1]), source))
+        keys = tuple(value)
+        if not all(is_constant_value(key) for key in keys):
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} has keys that are not constants",
+                               "use numbers or strings as keys")
+        state = _guarded(state, KeysMatch(source, type(value), keys), guard)
+        if type(value) is set:
+            return state, SetVariable(oid, keys, source)
+        out = _wrap_items(state, value.items(), source, guard)
+        if type(out) is not tuple:
+            return out
+        return out[0], DictVariable(oid, tuple(zip(keys, out[1])), source)
+
+    first_seen = id(value) not in state.known_objects
+    others = [state.heap[oid] for oid in state.known_objects.values()] if first_seen else []
+    out = state.existing_object(value, make)
+    if type(out) is not tuple:
+        return out
+    if first_seen:
+        # The heap models distinct real objects as distinct: a later call passing one object
+        # for two of them must recapture.
+        state, vt = out
+        for other in others:
+            if other.family == vt.family:
+                state = _guarded(state, DistinctObjects(source, other.source), guard)
+        return state, vt
+    state, vt = out  # reached before through another source: one object, guarded to stay shared
+    return _guarded(state, SameObject(source, vt.source), guard), vt
 
 
 def _wrap_tuple(state, value: tuple, source, guard: bool):

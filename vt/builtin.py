@@ -69,7 +69,7 @@ def _sequence_op(state, fn, a, b, symbol, plain):
     if plain is operator.add and left is not None and right is not None and _same_kind(a, b):
         if a.family == "list":
             if fn is not plain:  # `lst += other` extends the same list
-                return state.update_object(a.with_items(left + right)), a
+                return state.mutate(state.current(a).with_items(left + right), "list +="), a
             return new_list(state, left + right)
         return state, TupleVariable(left + right)
     if plain is operator.mul and left is not None and type(b.constant_value()) is int and fn is plain:

@@ -32,7 +32,7 @@ def list_extend(state, ins):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"extending a list with {state.peek().describe()} is not modelled")
     current = state.current(target)
-    return state.update_object(current.with_items(current.items + tuple(items))).advance(pop=1)
+    return state.mutate(current.with_items(current.items + tuple(items)), "list.extend").advance(pop=1)
 
 
 @handles("LIST_TO_TUPLE")
