@@ -113,3 +113,41 @@ def test_list_grown_while_iterated_matches_eager():
         return items
 
     assert_same_as_eager(fn, lambda: (t(2),))
+
+
+COUNTER = 0
+
+
+def _count_calls(x):
+    global COUNTER, SCRATCH
+    COUNTER += 1
+    SCRATCH = x * 2
+    del SCRATCH
+    return x + COUNTER
+
+
+def test_global_store_and_delete_are_replayed():
+    global COUNTER
+    COUNTER = 0
+    res = trace(_count_calls, (t(2),))
+    assert COUNTER == 0  # tracing changed nothing
+    x = t(2)
+    torch.testing.assert_close(res(x), x + 1)
+    assert COUNTER == 1 and "SCRATCH" not in globals()
+    torch.testing.assert_close(res(x), x + 2)  # the guard on COUNTER's value recaptures
+    assert COUNTER == 2
+
+
+def _delete_missing(x):
+    global NEVER_DEFINED
+    del NEVER_DEFINED
+    return x
+
+
+def test_deleting_an_undefined_global_raises_like_eager():
+    import pytest
+
+    res = trace(_delete_missing, (t(2),))
+    assert res.graph_breaks
+    with pytest.raises(NameError):
+        res(t(2))

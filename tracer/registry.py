@@ -18,8 +18,6 @@ UNSUPPORTED = {
     "LOAD_BUILD_CLASS": "defining classes inside a traced function is not supported",
     "STORE_ATTR": "attribute writes are not traced yet",
     "DELETE_ATTR": "attribute deletes are not traced yet",
-    "STORE_GLOBAL": "writes to globals are not traced yet",
-    "DELETE_GLOBAL": "deleting globals is not traced yet",
     "STORE_SUBSCR": "item assignment is not traced yet",
     "DELETE_SUBSCR": "item deletion is not traced yet",
     "CALL_FUNCTION_EX": "calls with *args/**kwargs are not traced yet",

@@ -1,12 +1,15 @@
 """Loads and stores: locals, constants, globals, attributes and methods."""
 from __future__ import annotations
 
+import attrs
+
+from effects.records import GlobalDelete, GlobalStore
 from tracer.registry import handles
 from vt.base import NULL
 from vt.builder import wrap_value
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lazy import LazyVariable
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, Unsupported, unsupported
 from vt.functions import global_source
 from vt.sources import BuiltinSource
 
@@ -53,7 +56,12 @@ def load_global(state, ins):
     name = ins.argval
     env = state.env
     info = state.frame.code
-    if name in info.globals:
+    stored = state.heap.get(_global_key(name)) if info.globals_source is None else None
+    if stored is DELETED:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"name {name!r} is not defined (NameError)")
+    if stored is not None:
+        out = state, stored
+    elif name in info.globals:
         out = wrap_value(state, info.globals[name], global_source(info, name))
     elif name in env.builtins:
         out = wrap_value(state, env.builtins[name], BuiltinSource(name))
@@ -63,6 +71,44 @@ def load_global(state, ins):
         return out
     state, value = out
     return state.advance(push=(NULL, value) if ins.arg & 1 else (value,))
+
+
+DELETED = object()
+"""Heap value of a global the traced code deleted."""
+
+
+def _global_key(name: str) -> tuple:
+    """Heap key under which a global written by the traced code lives until the entry replays it."""
+    return ("global", name)
+
+
+def _global_write(state, ins, value):
+    if state.frame.code.globals_source is not None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"writing the global {ins.argval!r} of another module is not traced yet")
+    name = ins.argval
+    if value is DELETED:
+        written = state.heap.get(_global_key(name))
+        exists = name in state.frame.code.globals if written is None else written is not DELETED
+        if not exists:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"name {name!r} is not defined (NameError)")
+        record = lambda filename, lineno: GlobalDelete(name, filename, lineno)  # noqa: E731
+    else:
+        record = lambda filename, lineno: GlobalStore(name, value, filename, lineno)  # noqa: E731
+    state = attrs.evolve(state, heap=state.heap.set(_global_key(name), value)).log_effect(record)
+    return state
+
+
+@handles("STORE_GLOBAL")
+def store_global(state, ins):
+    out = _global_write(state, ins, state.peek())
+    return out.advance(pop=1) if type(out) is not Unsupported else out
+
+
+@handles("DELETE_GLOBAL")
+def delete_global(state, ins):
+    out = _global_write(state, ins, DELETED)
+    return out.advance() if type(out) is not Unsupported else out
 
 
 @handles("LOAD_ATTR")
