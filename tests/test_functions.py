@@ -131,15 +131,18 @@ def test_function_defined_in_another_module_uses_its_globals():
     assert any("__globals__" in str(g) for g in res.guards)
 
 
-def test_generator_function_call_breaks_and_runs_eagerly():
-    def gen(x):
-        yield x
+def test_async_function_call_breaks_and_runs_eagerly():
+    async def coro(x):
+        return x
 
     def fn(x):
-        return list(gen(x))[0] + 1
+        c = coro(x)
+        c.close()
+        return x + 1
 
     res = trace(fn, (t(2),))
     assert res.graphs == [] and res.graph_breaks[0].kind is BreakKind.UNSUPPORTED_CALL
+    assert "async" in res.graph_breaks[0].reason
     x = t(2)
     torch.testing.assert_close(res(x), x + 1)
 

@@ -58,10 +58,8 @@ UNSUPPORTED = {
     "BEFORE_ASYNC_WITH": "async code is not traced",
     "WITH_EXCEPT_START": "with-blocks are not traced yet",
     # Generators and async (the graph-breaks issue).
-    "RETURN_GENERATOR": "generator functions are not traced yet",
-    "YIELD_VALUE": "generators are not traced yet",
-    "SEND": "generators are not traced yet",
-    "GET_YIELD_FROM_ITER": "generators are not traced yet",
+    "SEND": "`yield from` and generator.send are not traced yet",
+    "GET_YIELD_FROM_ITER": "`yield from` is not traced yet",
     "ASYNC_GEN_WRAP": "async generators are not traced",
     "GET_AWAITABLE": "async code is not traced",
     "GET_AITER": "async code is not traced",

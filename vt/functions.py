@@ -48,8 +48,8 @@ class FunctionParts:
     closure: tuple  # CellVariable handles, one per free variable
 
 
-def _is_generator_code(code) -> bool:
-    return bool(code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR))
+def _is_async_code(code) -> bool:
+    return bool(code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE))
 
 
 @attrs.frozen(slots=True)
@@ -189,9 +189,8 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
     from vt.lists import TupleVariable
 
     code = parts.code
-    if _is_generator_code(code):
-        return unsupported(BreakKind.UNSUPPORTED_CALL,
-                           f"{code.co_qualname} is a generator or async function, which is not traced yet")
+    if _is_async_code(code):
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"{code.co_qualname} is an async function, which is not traced")
     if len(state.parents) >= MAX_INLINE_DEPTH:
         return unsupported(BreakKind.UNSUPPORTED_CALL,
                            f"calls nested deeper than {MAX_INLINE_DEPTH} frames (recursion?) are not traced")
@@ -209,6 +208,10 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
     values += [None] * (len(info.localsplus) - len(values) - len(parts.closure))
     values += list(parts.closure)
     callee = Frame(info, 0, pvector(), pvector(values), ())
+    if code.co_flags & inspect.CO_GENERATOR:  # the body runs only as items are asked for
+        from vt.generators import GeneratorVariable
+
+        return state.allocate(lambda oid: GeneratorVariable(oid, callee, code.co_qualname))
     caller = state.frame
     final, stop = run(attrs.evolve(state, frame=callee, parents=state.parents.append(caller)))
     if type(stop) is not Returned:

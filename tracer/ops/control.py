@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tracer.registry import handles
 from tracer.stops import Returned
+from vt.generators import Exhausted, Yielded, resume_after_yield
 from vt.base import NOT_CONSTANT
 from vt.builtin import truth_unknown
 
@@ -65,6 +66,8 @@ def for_iter(state, ins):
     out = state.peek().next_item(state)
     if out is None:
         return state.jump(ins.target, pop=1)
+    if type(out) is Exhausted:
+        return out.state.jump(ins.target, pop=1)
     if type(out) is not tuple:
         return out
     state, value = out
@@ -74,3 +77,17 @@ def for_iter(state, ins):
 @handles("RETURN_VALUE")
 def return_value(state, ins):
     return Returned(state.peek())
+
+
+@handles("RETURN_GENERATOR")
+def return_generator(state, ins):
+    """Reached on a generator's first resume: the generator object was made at the call, and
+    CPython resumes here with the first sent value (None) on the stack."""
+    from vt.constant import ConstantVariable
+
+    return state.advance(push=(ConstantVariable(None),))
+
+
+@handles("YIELD_VALUE")
+def yield_value(state, ins):
+    return Yielded(state.peek(), resume_after_yield(state.frame))
