@@ -62,6 +62,28 @@ def mlp(x, w1, b1, w2, b2, w3, b3):
     return F.linear(h, w3, b3)
 """
 
+PYTHON_HEAVY_SRC = """\
+def python_heavy(x):
+    words = ["relu", "gelu", "tanh", "relu", "silu", "gelu", "relu"]
+    counts = {}
+    for i in range(200):
+        word = words[i % len(words)]
+        counts[word] = counts.get(word, 0) + 1
+    names = sorted(counts)
+    weights = {name: counts[name] / 200 for name in names}
+    evens = [i for i in range(200) if i % 2 == 0]
+    total = 0
+    for i, v in enumerate(evens):
+        if v % 3 == 0:
+            total += i
+    squares = [v * v for v in evens[:10]]
+    outs = []
+    for i in range(8):
+        name = names[i % len(names)]
+        outs.append(x * weights[name] + total + squares[i])
+    return torch.stack(outs).sum(dim=0), counts, names
+"""
+
 WARMUP_SRC = """\
 def warmup(a, b):
     c = torch.sin(a) * b + 2.0
@@ -95,6 +117,7 @@ WORKLOADS = [
     ("x + 1 (8x64)", ADD_ONE_SRC, "add_one", x_input, 5),
     ("3-layer MLP (64 wide, batch 8)", MLP_SRC, "mlp", mlp_inputs, 5),
     ("1,000 chained elementwise ops", chain_source(1000), "chain1000", x_input, 3),
+    ("Python-heavy: 200-step loops, dicts, comprehensions", PYTHON_HEAVY_SRC, "python_heavy", x_input, 5),
 ]
 
 # --- fresh functions from source text with real file names ----------------------------------------
@@ -143,11 +166,22 @@ def dynamo_capture_ms(src, name, path, inputs) -> float:
     return elapsed * 1e3
 
 
+def same(a, b) -> bool:
+    """Equal results: tensors close, containers item by item, anything else ==."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and torch.allclose(a, b)
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return type(b) is dict and list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
 def check_agreement(src, name, path, inputs) -> bool:
     """The traced function returns what eager returns (guards against timing a wrong capture)."""
     fn = fresh_function(src, name, path)
     res = trace(fn, inputs)
-    return torch.allclose(res(*inputs), fn(*inputs))
+    return same(res(*inputs), fn(*inputs))
 
 
 def warm_up() -> None:

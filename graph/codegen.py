@@ -38,7 +38,6 @@ class Signature:
     @classmethod
     def of(cls, code: types.CodeType) -> "Signature":
         count = code.co_argcount + code.co_kwonlyargcount
-        names = list(code.co_varnames[:count])
         varargs = varkw = None
         if code.co_flags & CompilerFlags.VARARGS:
             varargs = code.co_varnames[count]

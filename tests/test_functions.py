@@ -124,7 +124,6 @@ def test_free_variable_of_traced_function_is_guarded():
 
 
 def test_function_defined_in_another_module_uses_its_globals():
-    import torch.nn.functional as F  # noqa: F401
     import tests_support_module as other
 
     res = assert_same_as_eager(lambda x: other.scaled(x), lambda: (t(3),))

@@ -132,16 +132,31 @@ def merges_dicts(x):
 UNSUPPORTED_CASES = [
     pytest.param(raises, "RAISE_VARARGS", id="raise"),
     pytest.param(stores_attr, "STORE_ATTR", id="store-attr"),
+    pytest.param(imports, "IMPORT_NAME", id="import"),
+    pytest.param(fails_assert, "LOAD_ASSERTION_ERROR", id="failing-assert"),
+    pytest.param(defines_class, "LOAD_BUILD_CLASS", id="class"),
+]
+
+# Opcodes that used to stop the capture and are now traced: each must give one graph or no graph
+# (constants only) with no break, and eager's result.
+NOW_CAPTURED_CASES = [
     pytest.param(stores_item, "STORE_SUBSCR", id="store-subscr"),
     pytest.param(formats, "FORMAT_VALUE", id="f-string"),
     pytest.param(builds_set, "BUILD_SET", id="set"),
-    pytest.param(imports, "IMPORT_NAME", id="import"),
     pytest.param(star_unpacks, "UNPACK_EX", id="starred-unpack"),
-    pytest.param(fails_assert, "LOAD_ASSERTION_ERROR", id="failing-assert"),
     pytest.param(calls_with_star, "CALL_FUNCTION_EX", id="call-star-args"),
-    pytest.param(defines_class, "LOAD_BUILD_CLASS", id="class"),
     pytest.param(merges_dicts, "DICT_UPDATE", id="dict-unpack"),
 ]
+
+
+@pytest.mark.parametrize("fn, opname", NOW_CAPTURED_CASES)
+def test_formerly_unsupported_opcode_is_captured(fn, opname):
+    assert opname in {ins.opname for ins in dis.get_instructions(fn)}, f"{fn.__name__} does not use {opname}"
+    assert opname in HANDLERS
+    res = trace(fn, (torch.randn(3, 4),))
+    assert res.graph_breaks == [], res.graph_breaks
+    fresh = torch.randn(3, 4)
+    _assert_same(_outcome(res, fresh), _outcome(fn, fresh.clone()))
 
 
 def _outcome(fn, *args):
@@ -235,7 +250,7 @@ CONSTRUCT_CASES = [
     ("branch-on-shape", lambda x: x + 1 if x.shape[0] > 2 else x - 1, (), CAPTURED),
     ("branch-on-values", lambda x: x + 1 if x.sum() > 0 else x - 1, (), BreakKind.DATA_DEPENDENT),
     ("displays", lambda x: ([x, 1], {"k": x + 1}, (*x.shape, *x.shape)), (), CAPTURED),
-    ("starred-then-plain", lambda x: [*x.shape, 1], (), BreakKind.UNSUPPORTED_OPCODE),
+    ("starred-then-plain", lambda x: [*x.shape, 1], (), CAPTURED),
     ("dict-tensor-key", lambda x: {x: 1}, (), BreakKind.UNSUPPORTED_OPERATION),
     ("unpack-tensor", _unpacks_tensor, (), BreakKind.UNSUPPORTED_OPERATION),
     ("tensor-indexing", lambda x: (x[0, 1:3], x[:, None], x[..., -1]), (), CAPTURED),
@@ -249,11 +264,12 @@ CONSTRUCT_CASES = [
     ("len-0d", lambda x: len(x.sum()), (), BreakKind.PYTHON_EXCEPTION),
     ("abs-pow", lambda x: abs(x) + pow(x, 2), (), CAPTURED),
     ("pure-builtins-folded", lambda x: (x, max(1, 2), round(2.5), sum((1, 2)), divmod(7, 2)), (), CAPTURED),
-    ("builtin-on-tensor", lambda x: max(x, 1), (), BreakKind.UNSUPPORTED_CALL),
+    ("builtin-on-tensor", lambda x: max(x, 1), (), BreakKind.DATA_DEPENDENT),
     ("bool-tensor", lambda x: bool(x), (), BreakKind.DATA_DEPENDENT),
     ("sorted-returns-list", lambda x: sorted((3, 1)), (), CAPTURED),
     ("print", lambda x: print(x), (), BreakKind.UNSUPPORTED_CALL),
-    ("zip", lambda x: zip((1,), (2,)), (), BreakKind.UNSUPPORTED_CALL),
+    ("zip-returned", lambda x: zip((1,), (2,)), (), BreakKind.UNSUPPORTED_VALUE),
+    ("zip-consumed", lambda x: list(zip((1,), (x,))), (), CAPTURED),
     ("math-folded", lambda x: x * math.sqrt(4.0) * math.pi, (), CAPTURED),
     ("torch-namespaces", lambda x: (torch.nn.functional.gelu(x), torch.special.expit(x), torch.linalg.norm(x)),
      (), CAPTURED),

@@ -66,6 +66,18 @@ class VariableTracker:
         """The items of a sequence of known length (`count` or any if None), or None."""
         return None
 
+    def contains(self, state, item):
+        """`item in self`: (state, bool ConstantVariable) or Unsupported."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`in` on {self.describe()} is not modelled")
+
+    def store_item(self, state, key, value):
+        """STORE_SUBSCR `self[key] = value`: the next State, or Unsupported."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"item assignment on {self.describe()} is not modelled")
+
+    def delete_item(self, state, key):
+        """DELETE_SUBSCR `del self[key]`: the next State, or Unsupported."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"item deletion on {self.describe()} is not modelled")
+
     def describe(self) -> str:
         return self.type_name()
 

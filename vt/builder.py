@@ -17,7 +17,7 @@ import torch
 import graph.markers as markers
 from graph.guards import BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject, \
     SequenceMatch, TensorMatch
-from vt.builtin import BuiltinVariable, call_constant_fn
+from vt.builtin import BuiltinVariable, call_constant_fn, is_rule_callable
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
@@ -71,6 +71,9 @@ def wrap_value(state, value, source, guard: bool = True):
         else:
             check = IdMatch(source, value, f"builtin {value.__name__}")
         return _guarded(state, check, guard), BuiltinVariable(value, source)
+    if is_rule_callable(value):  # itertools and operator functions, modelled by rules in vt.builtin
+        name = f"{value.__module__.lstrip('_')}.{value.__name__}"
+        return _guarded(state, IdMatch(source, value, name), guard), BuiltinVariable(value, source)
     if isinstance(value, types.BuiltinFunctionType) and getattr(value, "__module__", None) in \
             {m.__name__ for m in PURE_MODULES}:
         return _guarded(state, IdMatch(source, value, f"{value.__module__}.{value.__name__}"), guard), \

@@ -10,11 +10,12 @@ from __future__ import annotations
 import builtins
 import dis
 import operator
+import types
 
 import attrs
 
 from vt.base import NOT_CONSTANT, VariableTracker
-from vt.constant import ConstantVariable
+from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import from_python, to_python
 from vt.lists import TupleVariable, new_list
 from vt.outcome import BreakKind, unsupported
@@ -85,8 +86,24 @@ def _same_kind(a, b) -> bool:
 
 
 def _no_rule(state, fn, a, b, symbol, plain):
+    """No rule for the pair: fold when both sides are plain data (`x.shape == (n, 4)` with a built
+    tuple, `"%d-%d" % (a, b)`), unless an in-place operator would have to change a mutable left side."""
+    if (fn is plain or a.family in ("constant", "tuple")) and \
+            to_python(state, a) is not NOT_CONSTANT and to_python(state, b) is not NOT_CONSTANT:
+        return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"`{symbol}` between {a.describe()} and {b.describe()} is not modelled")
+
+
+def _compare_classes(state, fn, a, b, symbol, plain):
+    """`type(x) == int` and friends: classes and builtins compare as the objects they stand for."""
+    if plain not in (operator.eq, operator.ne):
+        return _no_rule(state, fn, a, b, symbol, plain)
+    return state, ConstantVariable(plain(_class_object(a), _class_object(b)))
+
+
+def _class_object(value):
+    return value.fn if value.family == "builtin" else value.cls
 
 
 BINARY_RULES = {
@@ -96,6 +113,8 @@ BINARY_RULES = {
     ("tuple", "tuple"): _sequence_op, ("list", "list"): _sequence_op,
     ("tuple", "constant"): _sequence_op, ("constant", "tuple"): _sequence_op,
     ("list", "constant"): _sequence_op,
+    ("builtin", "builtin"): _compare_classes, ("builtin", "class"): _compare_classes,
+    ("class", "builtin"): _compare_classes, ("class", "class"): _compare_classes,
 }
 
 
@@ -134,6 +153,15 @@ def unary_operation(state, opname, value):
 def call_constant_fn(state, fn, what, args, kwargs):
     """Call a pure function at trace time on arguments that are plain data known while tracing
     (constants, and tuples, lists, dicts, sets of them); the result comes back as VTs."""
+    if args and args[0].family == "iterator" and _joins(fn):
+        from vt.iterators import items_of
+
+        out = items_of(state, args[0])  # join reads its iterable once, in order: its items in a list
+        if type(out) is not tuple:
+            return out
+        state, items = out
+        state, listed = new_list(state, items)
+        args = (listed, *args[1:])
     values = [to_python(state, arg) for arg in args]
     kw_values = {key: to_python(state, arg) for key, arg in kwargs.items()}
     if any(v is NOT_CONSTANT for v in values) or any(v is NOT_CONSTANT for v in kw_values.values()):
@@ -148,6 +176,11 @@ def call_constant_fn(state, fn, what, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_VALUE,
                            f"{what} returned a {type(result).__name__}, which is not modelled")
     return out
+
+
+def _joins(fn) -> bool:
+    """`sep.join` of a str or bytes constant, whose argument may be any iterable."""
+    return getattr(fn, "__name__", None) == "join" and type(getattr(fn, "__self__", None)) in (str, bytes)
 
 
 # -- builtin functions ------------------------------------------------------------------------
@@ -169,10 +202,26 @@ class BuiltinVariable(VariableTracker):
     always_true = True
 
     def describe(self) -> str:
-        return f"builtin {self.fn.__name__}"
+        module = getattr(self.fn, "__module__", None)
+        if module in (None, "builtins"):
+            return f"builtin {self.fn.__name__}"
+        return f"{module.lstrip('_')}.{self.fn.__name__}"
 
     def as_class(self):
         return self.fn if isinstance(self.fn, type) else None
+
+    def getattr(self, state, name):
+        """Constant attributes (`int.__name__`) fold; attributes that have rules themselves
+        (`itertools.chain.from_iterable`) stay callable.  Both are fixed, so nothing is guarded."""
+        try:
+            value = getattr(self.fn, name)
+        except AttributeError as exc:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {exc}")
+        if is_constant_value(value):
+            return state, ConstantVariable(value)
+        if is_rule_callable(value):
+            return state, BuiltinVariable(value)
+        return super().getattr(state, name)
 
     def call(self, state, args, kwargs):
         rule = BUILTIN_RULES.get(self.fn)
@@ -194,6 +243,10 @@ def _len(state, args, kwargs):
         if value.fake.dim() == 0:
             return unsupported(BreakKind.PYTHON_EXCEPTION, "len() of a 0-d tensor raised TypeError")
         return state, ConstantVariable(value.fake.shape[0])
+    if value.family == "constant":
+        return call_constant_fn(state, len, "len()", (value,), {})  # len(range(10**9)) without the items
+    if value.family == "iterator":
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: object of type '{value.type_name()}' has no len()")
     items = value.unpack(state, None)
     if items is not None:
         return state, ConstantVariable(len(items))
@@ -218,19 +271,6 @@ def _tensor_math(fn, name):
     return rule
 
 
-def _sequence_constructor(make):
-    def rule(state, args, kwargs):
-        if kwargs or len(args) > 1:
-            return None
-        items = args[0].unpack(state, None) if args else ()
-        if items is None:
-            return None
-        if make is list:
-            return new_list(state, items)
-        return state, TupleVariable(tuple(items))
-    return rule
-
-
 def _bool(state, args, kwargs):
     if len(args) != 1 or kwargs:
         return None
@@ -248,20 +288,30 @@ def _print(state, args, kwargs):
 BUILTIN_RULES = {
     len: _len, isinstance: _isinstance, print: _print, bool: _bool,
     abs: _tensor_math(operator.abs, "abs"), pow: _tensor_math(operator.pow, "pow"),
-    tuple: _sequence_constructor(tuple), list: _sequence_constructor(list),
+}
+
+
+_FIXED_TYPES = {
+    "list": list, "dict": dict, "set": set, "module": types.ModuleType, "function": types.FunctionType,
+    "dict_keys": type({}.keys()), "dict_values": type({}.values()), "dict_items": type({}.items()),
 }
 
 
 def python_type_of(value):
     """The Python type the VT's value has at run time, when it is known."""
-    if value.family == "tensor":
+    family = value.family
+    if family in _FIXED_TYPES:
+        return _FIXED_TYPES[family]
+    if family in ("tensor", "iterator"):
         return value.python_type
-    if value.family == "constant":
+    if family == "constant":
         return type(value.constant_value())
-    if value.family == "tuple":
+    if family == "tuple":
         return value.python_type or tuple
-    if value.family == "list":
-        return list
+    if family in ("builtin", "torch_function"):
+        return type(value.fn)
+    if family == "class":
+        return type(value.cls)
     return None
 
 
@@ -280,7 +330,23 @@ def class_value(value):
 BUILTIN_NAMES = frozenset(vars(builtins))
 
 
+def is_rule_callable(value) -> bool:
+    """Whether `value` is a callable modelled here: builtins, and from other modules the
+    itertools and operator functions and functools.reduce (which vt.builder wraps as builtins)."""
+    try:
+        return callable(value) and (value in BUILTIN_RULES or value in PURE_BUILTINS)
+    except Exception:  # unhashable, or a user object whose __hash__ / __eq__ raises
+        return False
+
+
 # Rules contributed by other modules, merged once at import.
+from vt.builtin_data import DATA_RULES  # noqa: E402
+from vt.builtin_iter import ITER_RULES  # noqa: E402
+from vt.builtin_operator import PURE_OPERATOR_FUNCTIONS, operator_rules  # noqa: E402
 from vt.container_ops import CONTAINER_BINARY_RULES  # noqa: E402
 
 BINARY_RULES.update(CONTAINER_BINARY_RULES)
+BUILTIN_RULES.update(ITER_RULES)
+BUILTIN_RULES.update(DATA_RULES)
+BUILTIN_RULES.update(operator_rules())
+PURE_BUILTINS = PURE_BUILTINS | PURE_OPERATOR_FUNCTIONS

@@ -10,7 +10,7 @@ import types
 import attrs
 import torch
 
-from vt.base import NOT_CONSTANT, VariableTracker
+from vt.base import VariableTracker
 from vt.outcome import BreakKind, unsupported
 
 CONSTANT_TYPES = frozenset({

@@ -1,7 +1,14 @@
-"""Dicts created by the traced code, keyed by constants.
+"""Dicts keyed by constants, their views, and iterators over them.
 
 Like lists, a dict VT is a handle on the heap (`oid`); `entries` holds
-(key, VT) pairs in insertion order, the order Python iterates in.
+(key, VT) pairs in insertion order, the order Python iterates in.  Keys are
+the real constants; every change goes through a real `dict` rebuilt from the
+entries (`dict(entries)` keeps the order, and deleting never reorders), so
+rules such as `1` and `True` being one key come out as in CPython.
+
+`d.keys()`, `d.values()` and `d.items()` are views: small records that name
+the dict and read its *current* entries whenever they are used, so a view
+taken before a change sees the change, as in CPython.
 """
 from __future__ import annotations
 
@@ -9,7 +16,8 @@ import attrs
 
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, unsupported
+from vt.iterators import IteratorVariable, new_iterator
+from vt.outcome import BreakKind, Unsupported, unsupported
 
 
 @attrs.frozen(slots=True)
@@ -21,6 +29,9 @@ class DictVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)  # set when the dict existed before the call
 
     family = "dict"
+
+    def type_name(self) -> str:
+        return "dict"
 
     def describe(self) -> str:
         return "{" + ", ".join(f"{k!r}: {v.describe()}" for k, v in self.entries) + "}"
@@ -39,16 +50,162 @@ class DictVariable(VariableTracker):
         return None
 
     def iterate(self, state):
-        from vt.iterators import iterate_items
-
-        # Keys are read at the start; changing a dict's size while iterating it is an error in CPython.
-        return iterate_items(state, self.unpack(state, None))
+        return iterate_dict(state, self, "keys")
 
     def lookup(self, state, key):
-        for existing, value in state.current(self).entries:
-            if existing == key:
-                return state, value
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+        """`d[key]` for a real constant key, with dict semantics (`d[True]` finds key 1)."""
+        try:
+            return state, dict(state.current(self).entries)[key]
+        except KeyError:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+        except TypeError as exc:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {exc}")
+
+    def getattr(self, state, name):
+        from vt.container_methods import container_attribute
+
+        return container_attribute(state, self, "dict", name)
+
+    def load_method(self, state, name):
+        from vt.container_methods import container_load_method
+
+        return container_load_method(state, self, "dict", name)
+
+    def contains(self, state, item):
+        """`item in d`: (state, bool constant), or Unsupported for keys the tracer does not hash."""
+        from vt.container_ops import hashable_key
+
+        key = hashable_key(item)
+        if type(key) is Unsupported:
+            return key
+        return state, ConstantVariable(key in dict(state.current(self).entries))
+
+    def store_item(self, state, key, value):
+        """STORE_SUBSCR `d[key] = value`: the next State, or Unsupported."""
+        from vt.container_ops import hashable_key
+
+        real_key = hashable_key(key)
+        if type(real_key) is Unsupported:
+            return real_key
+        current = state.current(self)
+        entries = dict(current.entries)
+        entries[real_key] = value
+        return state.mutate(current.with_entries(entries.items()), "dict.__setitem__")
+
+    def delete_item(self, state, key):
+        """DELETE_SUBSCR `del d[key]`: the next State, or Unsupported."""
+        from vt.container_ops import hashable_key
+
+        real_key = hashable_key(key)
+        if type(real_key) is Unsupported:
+            return real_key
+        current = state.current(self)
+        entries = dict(current.entries)
+        if real_key not in entries:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {real_key!r}")
+        del entries[real_key]
+        return state.mutate(current.with_entries(entries.items()), "dict.__delitem__")
+
+
+_VIEW_TYPES = {"keys": type({}.keys()), "values": type({}.values()), "items": type({}.items())}
+
+
+@attrs.frozen(slots=True)
+class DictViewVariable(VariableTracker):
+    """`d.keys()`, `d.values()` or `d.items()`: reads the dict's current entries when used."""
+
+    mapping: DictVariable  # a handle on the dict
+    kind: str  # "keys", "values" or "items"
+
+    always_true = False
+
+    @property
+    def family(self) -> str:
+        return f"dict_{self.kind}"
+
+    def type_name(self) -> str:
+        return _VIEW_TYPES[self.kind].__name__
+
+    def describe(self) -> str:
+        return f"{self.type_name()} of a dict"
+
+    def truth(self, state):
+        return bool(state.current(self.mapping).entries)
+
+    def unpack(self, state, count):
+        items = view_items(state, self.mapping, self.kind)
+        if count is None or count == len(items):
+            return items
+        return None
+
+    def iterate(self, state):
+        return iterate_dict(state, self.mapping, self.kind)
+
+    def contains(self, state, item):
+        from vt.container_ops import contains_in, equal
+
+        if self.kind == "keys":
+            return self.mapping.contains(state, item)
+        if self.kind == "values":
+            return contains_in(state, view_items(state, self.mapping, "values"), item)
+        pair = item.unpack(state, None) if item.family in ("tuple", "constant") else None
+        if pair is None or len(pair) != 2 or (item.family == "constant" and type(item.constant_value()) is not tuple):
+            return state, ConstantVariable(False)  # only a (key, value) pair can be in an items view
+        out = self.mapping.contains(state, pair[0])
+        if type(out) is not tuple or not out[1].constant_value():
+            return out
+        value = dict(state.current(self.mapping).entries)[pair[0].constant_value()]
+        same = equal(state, value, pair[1])
+        return same if type(same) is not bool else (state, ConstantVariable(same))
+
+
+def view_items(state, mapping, kind: str) -> tuple:
+    """What iterating a dict (or one of its views) gives right now, as VTs."""
+    from vt.lists import TupleVariable
+
+    entries = state.current(mapping).entries
+    if kind == "keys":
+        return tuple(ConstantVariable(key) for key, _ in entries)
+    if kind == "values":
+        return tuple(value for _, value in entries)
+    return tuple(TupleVariable((ConstantVariable(key), value)) for key, value in entries)
+
+
+@attrs.frozen(slots=True)
+class DictIteratorVariable(IteratorVariable):
+    """Iterator over a dict in the heap.  It reads the dict at every step, so values changed
+    meanwhile are seen; a size change is CPython's RuntimeError, and other key changes (same
+    size, different keys: CPython's position in its entry table) are not modelled."""
+
+    dict_oid: int = 0
+    kind: str = "keys"
+    keys: tuple = ()
+    index: int = 0
+
+    def step(self, state):
+        entries = state.heap[self.dict_oid].entries
+        if len(entries) != len(self.keys):
+            return unsupported(BreakKind.PYTHON_EXCEPTION, "RuntimeError: dictionary changed size during iteration")
+        if tuple(key for key, _ in entries) != self.keys:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                               "changing a dict's keys while iterating over it is not modelled")
+        if self.index >= len(entries):
+            return None
+        key, value = entries[self.index]
+        if self.kind == "keys":
+            item = ConstantVariable(key)
+        elif self.kind == "values":
+            item = value
+        else:
+            from vt.lists import TupleVariable
+
+            item = TupleVariable((ConstantVariable(key), value))
+        return state, item, attrs.evolve(self, index=self.index + 1)
+
+
+def iterate_dict(state, mapping, kind: str):
+    keys = tuple(key for key, _ in state.current(mapping).entries)
+    return new_iterator(state, lambda oid: DictIteratorVariable(oid, mapping.oid, kind, keys, 0))
 
 
 def new_dict_from_entries(state, entries: tuple):
@@ -57,14 +214,13 @@ def new_dict_from_entries(state, entries: tuple):
 
 
 def new_dict(state, keys, values):
-    """Allocate a dict built by BUILD_MAP / BUILD_CONST_KEY_MAP; keys must be constants."""
+    """Allocate a dict built by BUILD_MAP / BUILD_CONST_KEY_MAP; keys must be hashable constants."""
+    from vt.container_ops import hashable_key
+
     entries = {}
     for key, value in zip(keys, values):
-        constant = key.constant_value() if type(key) is ConstantVariable else None
-        if type(key) is not ConstantVariable:
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict key {key.describe()} is not a constant")
-        try:
-            entries[constant] = value
-        except TypeError as exc:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {exc}")
+        real_key = hashable_key(key)
+        if type(real_key) is Unsupported:
+            return real_key
+        entries[real_key] = value
     return new_dict_from_entries(state, tuple(entries.items()))

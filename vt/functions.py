@@ -138,8 +138,6 @@ def existing_cells(state, fn, fn_source):
 
 def bind_arguments(code, parts: FunctionParts, args, kwargs):
     """Locals for a call, as CPython binds them: a list of VTs (None: unbound), or Unsupported."""
-    from vt.dicts import new_dict_from_entries  # noqa: F401  (used by callers binding **kwargs)
-
     name = code.co_qualname
     npos, nkwonly = code.co_argcount, code.co_kwonlyargcount
     names = code.co_varnames

@@ -11,7 +11,7 @@ from __future__ import annotations
 import attrs
 
 from vt.constant import ConstantVariable
-from vt.iterators import IteratorVariable
+from vt.iterators import Exhausted, IteratorVariable
 from vt.outcome import Unsupported
 
 
@@ -24,13 +24,6 @@ class Yielded:
 
 
 @attrs.frozen(slots=True)
-class Exhausted:
-    """`next_item`'s answer when an iterator ran out and the state changed while finding that out."""
-
-    state: object
-
-
-@attrs.frozen(slots=True)
 class GeneratorVariable(IteratorVariable):
     """A generator object made by calling a generator function (or a generator expression)."""
 
@@ -40,23 +33,23 @@ class GeneratorVariable(IteratorVariable):
     def describe(self) -> str:
         return f"generator {self.name}"
 
-    def next_item(self, state):
+    def step(self, state):
+        """Run the suspended frame to its next yield: (state, value, advanced record) or Exhausted."""
         from tracer.step import run
         from tracer.stops import Returned
 
-        current = state.current(self)
-        if current.frame is None:
+        if self.frame is None:
             return None
         caller = state.frame
-        final, stop = run(attrs.evolve(state, frame=current.frame, parents=state.parents.append(caller)))
+        final, stop = run(attrs.evolve(state, frame=self.frame, parents=state.parents.append(caller)))
         if type(stop) is Yielded:
             state = attrs.evolve(final, frame=caller, parents=state.parents)
-            return state.update_object(attrs.evolve(current, frame=stop.frame)), stop.value
+            return state, stop.value, attrs.evolve(self, frame=stop.frame)
         if type(stop) is Returned:
             # Finished: remembered in the heap, so that later `next` calls do not run the body again.
             state = attrs.evolve(final, frame=caller, parents=state.parents)
-            return Exhausted(state.update_object(attrs.evolve(current, frame=None)))
-        return Unsupported(stop.kind, f"{stop.reason} (inside generator {current.name}, "
+            return Exhausted(state.update_object(attrs.evolve(self, frame=None)))
+        return Unsupported(stop.kind, f"{stop.reason} (inside generator {self.name}, "
                                       f"{stop.filename}:{stop.lineno})", stop.hint)
 
 

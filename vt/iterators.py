@@ -3,15 +3,35 @@
 An iterator is mutable (every `next` advances it) and can be shared (`it =
 iter(xs)`, then both a `for` loop and `next(it)` use it), so like a list it is
 a handle: the record in `State.heap` under its `oid` holds the position.
-`next_item` reads the current record, asks it for one more item with `step`,
+`next_value` reads the current record, asks it for one more item with `step`,
 and stores the advanced record back; nothing is ever mutated in place.
+
+Running out is an outcome with a state too (`Exhausted`): finding out that
+`zip(a, b)` is done may already have taken an item from `a`, a generator
+runs its last lines, and CPython's list iterators stay exhausted once they
+are.  Combinators built over other iterators (zip, map, chain, ...) pass
+those states along, and so does FOR_ITER, so shared iterators advance
+exactly as in CPython.  The combinators of the builtins
+live here; those of `itertools` in vt/itertools_iterators.py.
 """
 from __future__ import annotations
 
 import attrs
 
-from vt.base import VariableTracker
+from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
+from vt.lists import TupleVariable
+from vt.outcome import BreakKind, Unsupported, unsupported
+
+DRAIN_LIMIT = 100_000
+"""Items a builtin may pull out of one iterator while tracing (`list(itertools.count())` never ends)."""
+
+
+@attrs.frozen(slots=True)
+class Exhausted:
+    """`next` found no item; `state` holds what looking changed (other iterators advanced, flags)."""
+
+    state: object
 
 
 @attrs.frozen(slots=True)
@@ -22,6 +42,7 @@ class IteratorVariable(VariableTracker):
 
     family = "iterator"
     always_true = True
+    python_type = None  # the CPython type, when one type stands for every value of this record
 
     def describe(self) -> str:
         return type(self).__name__.replace("Variable", "").replace("Iterator", " iterator").strip()
@@ -30,22 +51,130 @@ class IteratorVariable(VariableTracker):
         return state, self  # iter(it) is it
 
     def step(self, state):
-        """(state, value, advanced record), None when exhausted, or Unsupported."""
+        """(state, value, advanced record), None or Exhausted when exhausted, or Unsupported."""
         raise NotImplementedError
 
     def next_item(self, state):
-        """(state, value) with the iterator advanced in the heap, None when exhausted, or Unsupported."""
-        out = state.current(self).step(state)
-        if type(out) is not tuple:
-            return out
-        state, value, advanced = out
-        return state.update_object(advanced), value
+        """FOR_ITER's form: (state, value), Exhausted(state), or Unsupported."""
+        return next_value(state, self)
 
+
+def next_value(state, iterator):
+    """next(iterator) as CPython runs it: (state, value), Exhausted(state), or Unsupported."""
+    record = state.current(iterator)
+    out = record.step(state)
+    if out is None:
+        return Exhausted(state)
+    if type(out) is not tuple:
+        return out
+    state, value, advanced = out
+    return state.update_object(advanced), value
+
+
+# -- making iterators --------------------------------------------------------------------------
 
 def new_iterator(state, make):
     """Allocate an iterator record built by `make(oid)`; returns (state, handle)."""
     return state.allocate(make)
 
+
+def iterate_items(state, items: tuple):
+    """A new iterator over `items`; returns (state, handle)."""
+    return new_iterator(state, lambda oid: SequenceIteratorVariable(oid, tuple(items), 0))
+
+
+def open_iterators(state, values):
+    """iter() of each value, in order, as a combinator does when it is made: (state, handles)."""
+    handles = []
+    for value in values:
+        out = value.iterate(state)
+        if type(out) is not tuple:
+            return out
+        state, handle = out
+        handles.append(handle)
+    return state, tuple(handles)
+
+
+def drain(state, iterator, limit: int = DRAIN_LIMIT):
+    """Every remaining item of `iterator`, pulled one by one: (state, items) or Unsupported."""
+    items = []
+    while len(items) <= limit:
+        out = next_value(state, iterator)
+        if type(out) is Exhausted:
+            return out.state, tuple(items)
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        items.append(value)
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                       f"{iterator.describe()} gave more than {limit} items while tracing (is it infinite?)")
+
+
+def items_of(state, iterable):
+    """The items `iter(iterable)` would give, as list(iterable) collects them: (state, items) or Unsupported.
+
+    Sequences answer from their contents; iterators are drained (and so end up exhausted).
+    """
+    items = iterable.unpack(state, None)
+    if items is not None:
+        return state, tuple(items)
+    if type(iterable.constant_value()) is frozenset:
+        return state, tuple(ConstantVariable(item) for item in iterable.constant_value())
+    out = iterable.iterate(state)
+    if type(out) is not tuple:
+        return out
+    state, iterator = out
+    return drain(state, iterator)
+
+
+def for_each(state, iterable, visit, acc):
+    """CPython's `for item in iterable` loop as a fold: (state, acc) or Unsupported.
+
+    `visit(state, acc, item)` returns (state, acc, done) or Unsupported; `done`
+    stops the loop early, leaving the rest of the iterator unread (any, all).
+    """
+    out = iterable.iterate(state)
+    if type(out) is not tuple:
+        return out
+    state, iterator = out
+    while True:
+        out = next_value(state, iterator)
+        if type(out) is Exhausted:
+            return out.state, acc
+        if type(out) is not tuple:
+            return out
+        state, item = out
+        out = visit(state, acc, item)
+        if type(out) is not tuple:
+            return out
+        state, acc, done = out
+        if done:
+            return state, acc
+
+
+def truth_of(state, value):
+    """bool(value) as a Python bool, or the Unsupported saying why it is not known while tracing."""
+    truth = value.truth(state)
+    if truth is NOT_CONSTANT:
+        from vt.builtin import truth_unknown
+
+        return truth_unknown(value)
+    return truth
+
+
+def next_row(state, iterators):
+    """One item from each iterator in order, as zip and map take them: (state, items) or Exhausted."""
+    row = []
+    for iterator in iterators:
+        out = next_value(state, iterator)
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        row.append(value)
+    return state, tuple(row)
+
+
+# -- iterators over containers -------------------------------------------------------------------
 
 @attrs.frozen(slots=True)
 class SequenceIteratorVariable(IteratorVariable):
@@ -63,16 +192,39 @@ class SequenceIteratorVariable(IteratorVariable):
 @attrs.frozen(slots=True)
 class ListIteratorVariable(IteratorVariable):
     """Iterator over a list in the heap; reads the list's current items, so growing the list
-    while looping over it behaves as in CPython."""
+    while looping over it behaves as in CPython, and like CPython's it stays exhausted once done."""
 
     list_oid: int = 0
     index: int = 0
+    done: bool = False
+
+    python_type = type(iter([]))
 
     def step(self, state):
         items = state.heap[self.list_oid].items
-        if self.index >= len(items):
+        if self.done:
             return None
+        if self.index >= len(items):
+            return Exhausted(state.update_object(attrs.evolve(self, done=True)))
         return state, items[self.index], attrs.evolve(self, index=self.index + 1)
+
+
+@attrs.frozen(slots=True)
+class ReversedListIteratorVariable(IteratorVariable):
+    """reversed(list): walks down from the end of the list's current items, as CPython's does."""
+
+    list_oid: int = 0
+    index: int = -1
+
+    python_type = type(reversed([]))
+
+    def step(self, state):
+        items = state.heap[self.list_oid].items
+        if 0 <= self.index < len(items):
+            return state, items[self.index], attrs.evolve(self, index=self.index - 1)
+        if self.index == -1:
+            return None
+        return Exhausted(state.update_object(attrs.evolve(self, index=-1)))
 
 
 @attrs.frozen(slots=True)
@@ -82,12 +234,123 @@ class RangeIteratorVariable(IteratorVariable):
     values: range = range(0)
     index: int = 0
 
+    python_type = type(iter(range(0)))
+
     def step(self, state):
         if self.index >= len(self.values):
             return None
         return state, ConstantVariable(self.values[self.index]), attrs.evolve(self, index=self.index + 1)
 
 
-def iterate_items(state, items: tuple):
-    """A new iterator over `items`; returns (state, handle)."""
-    return new_iterator(state, lambda oid: SequenceIteratorVariable(oid, tuple(items), 0))
+# -- the builtins' lazy iterators -------------------------------------------------------------------
+
+@attrs.frozen(slots=True)
+class ZipIteratorVariable(IteratorVariable):
+    """zip(*iterables, strict=...): takes one item from each in order, stops at the first that runs out."""
+
+    iterators: tuple = ()
+    strict: bool = False
+
+    python_type = zip
+
+    def step(self, state):
+        if not self.iterators:
+            return None
+        row = []
+        for position, iterator in enumerate(self.iterators):
+            out = next_value(state, iterator)
+            if type(out) is Exhausted:
+                return self._ended(out.state, position) if self.strict else out
+            if type(out) is not tuple:
+                return out
+            state, value = out
+            row.append(value)
+        return state, TupleVariable(tuple(row)), self
+
+    def _ended(self, state, position):
+        """strict=True: every iterable must run out together (CPython's messages)."""
+        if position:
+            plural = " " if position == 1 else "s 1-"
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: zip() argument {position + 1} is "
+                               f"shorter than argument{plural}{position}")
+        for later, iterator in enumerate(self.iterators[1:], start=1):
+            out = next_value(state, iterator)
+            if type(out) is tuple:
+                plural = " " if later == 1 else "s 1-"
+                return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: zip() argument {later + 1} is "
+                                   f"longer than argument{plural}{later}")
+            if type(out) is not Exhausted:
+                return out
+            state = out.state
+        return Exhausted(state)
+
+
+@attrs.frozen(slots=True)
+class EnumerateIteratorVariable(IteratorVariable):
+    """enumerate(iterable, start): pairs a running count with each item."""
+
+    iterator: object = None
+    count: int = 0
+
+    python_type = enumerate
+
+    def step(self, state):
+        out = next_value(state, self.iterator)
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        return state, TupleVariable((ConstantVariable(self.count), value)), attrs.evolve(self, count=self.count + 1)
+
+
+@attrs.frozen(slots=True)
+class MapIteratorVariable(IteratorVariable):
+    """map(fn, *iterables): calls `fn` only when asked for the next item, as CPython does."""
+
+    fn: object = None
+    iterators: tuple = ()
+
+    python_type = map
+
+    def step(self, state):
+        out = next_row(state, self.iterators)
+        if type(out) is not tuple:
+            return out
+        state, row = out
+        out = self.fn.call(state, list(row), {})
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        return state, value, self
+
+
+@attrs.frozen(slots=True)
+class FilterIteratorVariable(IteratorVariable):
+    """filter(fn, iterable) (`keep=True`) and itertools.filterfalse (`keep=False`); fn None tests the item."""
+
+    fn: object = None
+    iterator: object = None
+    keep: bool = True
+
+    @property
+    def python_type(self):
+        import itertools
+
+        return filter if self.keep else itertools.filterfalse
+
+    def step(self, state):
+        while True:
+            out = next_value(state, self.iterator)
+            if type(out) is not tuple:
+                return out
+            state, item = out
+            tested = item
+            if self.fn is not None:
+                out = self.fn.call(state, [item], {})
+                if type(out) is not tuple:
+                    return out
+                state, tested = out
+            truth = truth_of(state, tested)
+            if type(truth) is Unsupported:
+                return truth
+            if truth == self.keep:
+                return state, item, self

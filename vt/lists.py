@@ -4,6 +4,10 @@ Tuples are plain immutable records.  A list is mutable, so its VT is a handle:
 `oid` names the object in `State.heap`, where the current items live; any copy
 of the handle on the stack or in a local reads through `state.current(...)`,
 which is what makes aliasing (two names, one list) come out right.
+
+Methods (`lst.append`, `t.index`) are rule tables in vt/list_methods.py,
+reached through `getattr` / `load_method`; those modules import this one,
+hence the imports inside the methods below.
 """
 from __future__ import annotations
 
@@ -50,9 +54,25 @@ class TupleVariable(VariableTracker):
         return iterate_items(state, self.items)
 
     def getattr(self, state, name):
+        from vt.container_methods import container_attribute, has_method
+
         if self.fields and name in self.fields:
             return state, self.items[self.fields.index(name)]
+        if has_method("tuple", name):
+            return container_attribute(state, self, "tuple", name)
         return super().getattr(state, name)
+
+    def load_method(self, state, name):
+        from vt.container_methods import container_load_method, has_method
+
+        if has_method("tuple", name) and not (self.fields and name in self.fields):
+            return container_load_method(state, self, "tuple", name)
+        return super().load_method(state, name)
+
+    def contains(self, state, item):
+        from vt.container_ops import contains_in
+
+        return contains_in(state, self.items, item)
 
 
 @attrs.frozen(slots=True)
@@ -64,6 +84,9 @@ class ListVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)  # set when the list existed before the call
 
     family = "list"
+
+    def type_name(self) -> str:
+        return "list"
 
     def describe(self) -> str:
         return f"[{', '.join(item.describe() for item in self.items)}]"
@@ -84,6 +107,33 @@ class ListVariable(VariableTracker):
 
     def with_items(self, items: tuple) -> "ListVariable":
         return ListVariable(self.oid, tuple(items), self.source)
+
+    def getattr(self, state, name):
+        from vt.container_methods import container_attribute
+
+        return container_attribute(state, self, "list", name)
+
+    def load_method(self, state, name):
+        from vt.container_methods import container_load_method
+
+        return container_load_method(state, self, "list", name)
+
+    def contains(self, state, item):
+        from vt.container_ops import contains_in
+
+        return contains_in(state, state.current(self).items, item)
+
+    def store_item(self, state, key, value):
+        """STORE_SUBSCR `lst[key] = value`, for an int index or any slice."""
+        from vt.list_methods import store_list_item
+
+        return store_list_item(state, self, key, value)
+
+    def delete_item(self, state, key):
+        """DELETE_SUBSCR `del lst[key]`, for an int index or any slice."""
+        from vt.list_methods import delete_list_item
+
+        return delete_list_item(state, self, key)
 
 
 def new_list(state, items: tuple):

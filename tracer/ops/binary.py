@@ -1,16 +1,13 @@
 """Operators: BINARY_OP, COMPARE_OP, IS_OP, CONTAINS_OP, unary ops and subscripts."""
 from __future__ import annotations
 
-import operator
-
 from graph.guards import DistinctObjects, SameObject
 from tracer.registry import handles
-from vt.base import NOT_CONSTANT
+from vt.builtin_data import real_object
+from vt.builtin_operator import subscript
 from vt.builtin import BINARY_OPS, COMPARE_OPS, binary_operation, call_constant_fn, unary_operation
 from vt.constant import ConstantVariable
-from vt.lists import subscript_sequence
 from vt.outcome import BreakKind, unsupported
-from vt.tensor import record_op
 
 
 def _replace_top(state, out, pop):
@@ -54,6 +51,8 @@ def identical(state, a, b):
     """Whether two VTs are one object at run time: (state, bool), or None if unknown."""
     if a.family == "constant" or b.family == "constant":
         return _identical_constants(state, a, b)
+    if a.family in _REAL_OBJECT_FAMILIES and b.family in _REAL_OBJECT_FAMILIES:
+        return state, real_object(state, a) is real_object(state, b)  # modules, classes, functions: guarded
     if a.family == "tensor" and b.family == "tensor":
         if a.node == b.node:
             return state, True
@@ -67,6 +66,7 @@ def identical(state, a, b):
     return None
 
 
+_REAL_OBJECT_FAMILIES = frozenset({"builtin", "class", "module", "torch_function"})
 _SINGLETONS = (None, True, False, Ellipsis, NotImplemented)
 
 
@@ -108,16 +108,4 @@ def contains_op(state, ins):
 
 @handles("BINARY_SUBSCR")
 def binary_subscr(state, ins):
-    container, index = state.peek(2), state.peek(1)
-    family = container.family
-    if family == "tensor":
-        out = record_op(state, "call_function", operator.getitem, (container, index), {}, "tensor indexing")
-    elif family == "constant":
-        out = call_constant_fn(state, operator.getitem, "indexing", (container, index), {})
-    elif family in ("tuple", "list"):
-        out = subscript_sequence(state, container, index)
-    elif family == "dict" and index.constant_value() is not NOT_CONSTANT:
-        out = container.lookup(state, index.constant_value())
-    else:
-        out = unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {container.describe()} is not modelled")
-    return _replace_top(state, out, 2)
+    return _replace_top(state, subscript(state, state.peek(2), state.peek(1)), 2)

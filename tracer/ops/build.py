@@ -1,11 +1,23 @@
-"""Building and unpacking tuples, lists, dicts and slices."""
+"""Building and unpacking tuples, lists, dicts, sets and slices.
+
+The *_APPEND/_ADD/_UPDATE/_EXTEND/_MERGE opcodes change a container that sits
+deeper in the stack (3.11 ceval: after popping the operand(s), the container
+is `PEEK(oparg)`), so in terms of the stack before the pop it is
+`state.peek(oparg + popped)`.  They go through the same rules as the methods
+(`list.extend`, `set.update`, `dict.update`), and so through `state.mutate`.
+"""
 from __future__ import annotations
 
 from tracer.registry import handles
 from vt.constant import ConstantVariable
+from vt.container_methods import iterable_items
+from vt.container_ops import hashable_key, hashable_keys
+from vt.dict_methods import mapping_entries
 from vt.dicts import new_dict
 from vt.lists import TupleVariable, new_list
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.set_methods import set_argument
+from vt.sets import change_set, new_set
 
 
 def _top(state, count):
@@ -26,13 +38,21 @@ def build_list(state, ins):
 
 @handles("LIST_EXTEND")
 def list_extend(state, ins):
+    """`[*a, *b]`: extend the list with any iterable (CPython's _PyList_Extend)."""
     target = state.peek(ins.arg + 1)
-    items = state.peek().unpack(state, None)
-    if items is None:
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                           f"extending a list with {state.peek().describe()} is not modelled")
+    out = iterable_items(state, state.peek())
+    if type(out) is not tuple:
+        return out
+    state, items = out
     current = state.current(target)
-    return state.mutate(current.with_items(current.items + tuple(items)), "list.extend").advance(pop=1)
+    return state.mutate(current.with_items(current.items + items), "list.extend").advance(pop=1)
+
+
+@handles("LIST_APPEND")
+def list_append(state, ins):
+    """`[*a, x]` and list comprehensions: v = pop(); stack[-oparg].append(v)."""
+    current = state.current(state.peek(ins.arg + 1))
+    return state.mutate(current.with_items(current.items + (state.peek(),)), "list.append").advance(pop=1)
 
 
 @handles("LIST_TO_TUPLE")
@@ -81,3 +101,84 @@ def build_const_key_map(state, ins):
         return out
     state2, value = out
     return state2.advance(pop=ins.arg + 1, push=(value,))
+
+
+@handles("MAP_ADD")
+def map_add(state, ins):
+    """Dict comprehensions: value = pop(); key = pop(); stack[-oparg][key] = value."""
+    key = hashable_key(state.peek(2))
+    if type(key) is Unsupported:
+        return key
+    current = state.current(state.peek(ins.arg + 2))
+    entries = dict(current.entries)
+    entries[key] = state.peek()
+    return state.mutate(current.with_entries(entries.items()), "dict.__setitem__").advance(pop=2)
+
+
+@handles("DICT_UPDATE")
+def dict_update(state, ins):
+    """`{**m}`: stack[-oparg].update(pop()); the operand must be a mapping (PyDict_Update)."""
+    out = mapping_entries(state, state.peek())
+    if type(out) is not tuple:
+        return out
+    state, pairs = out
+    current = state.current(state.peek(ins.arg + 1))
+    entries = dict(current.entries)
+    entries.update(pairs)
+    return state.mutate(current.with_entries(entries.items()), "dict.update").advance(pop=1)
+
+
+@handles("DICT_MERGE")
+def dict_merge(state, ins):
+    """`f(**a, **b)`: like DICT_UPDATE, but a key given twice is the call's TypeError."""
+    out = mapping_entries(state, state.peek())
+    if type(out) is not tuple:
+        return out
+    state, pairs = out
+    current = state.current(state.peek(ins.arg + 1))
+    entries = dict(current.entries)
+    for key, value in pairs:
+        if key in entries:
+            return unsupported(BreakKind.PYTHON_EXCEPTION,
+                               f"TypeError: got multiple values for keyword argument {key!r}")
+        entries[key] = value
+    return state.mutate(current.with_entries(entries.items()), "dict.update").advance(pop=1)
+
+
+@handles("BUILD_SET")
+def build_set(state, ins):
+    """`{a, b}`: a new set, the elements added in order; elements must be hashable constants."""
+    keys = hashable_keys(_top(state, ins.arg), "set element")
+    if type(keys) is Unsupported:
+        return keys
+    out = new_set(state, keys)
+    if type(out) is not tuple:
+        return out
+    state2, value = out
+    return state2.advance(pop=ins.arg, push=(value,))
+
+
+@handles("SET_ADD")
+def set_add(state, ins):
+    """Set comprehensions and `{*a, x}`: v = pop(); stack[-oparg].add(v)."""
+    key = hashable_key(state.peek(), "set element")
+    if type(key) is Unsupported:
+        return key
+    out = change_set(state, state.peek(ins.arg + 1), "add", (key,), "set.add")
+    if type(out) is not tuple:
+        return out
+    return out[0].advance(pop=1)
+
+
+@handles("SET_UPDATE")
+def set_update(state, ins):
+    """`{*a, *b}` and `{1, 2, 3}` (a frozenset constant): stack[-oparg].update(pop())."""
+    target = state.peek(ins.arg + 1)
+    out = set_argument(state, state.peek(), target.oid)
+    if type(out) is not tuple:
+        return out
+    state, argument = out
+    out = change_set(state, target, "update", (argument,), "set.update")
+    if type(out) is not tuple:
+        return out
+    return out[0].advance(pop=1)

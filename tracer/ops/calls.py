@@ -1,8 +1,10 @@
-"""Calls: PRECALL, KW_NAMES and CALL (3.11's calling convention)."""
+"""Calls: PRECALL, KW_NAMES and CALL (3.11's calling convention), and CALL_FUNCTION_EX (`f(*a, **k)`)."""
 from __future__ import annotations
 
 from tracer.registry import handles
 from vt.base import NULL
+from vt.iterators import items_of
+from vt.outcome import BreakKind, unsupported
 
 
 @handles("PRECALL")
@@ -39,3 +41,33 @@ def call(state, ins):
         return out
     state, value = out
     return state.advance(pop=argc + 2, push=(value,))
+
+
+@handles("CALL_FUNCTION_EX")
+def call_function_ex(state, ins):
+    """`f(*args, **kwargs)`. Stack: [NULL, callable, args, kwargs if arg & 1].
+
+    `args` may be any iterable (CPython turns it into a tuple, draining an
+    iterator); `kwargs` is the dict the compiler built with DICT_MERGE, whose
+    keys must be strings.
+    """
+    has_kwargs = ins.arg & 1
+    fn, positional = state.peek(2 + has_kwargs), state.peek(1 + has_kwargs)
+    kwargs = {}
+    if has_kwargs:
+        mapping = state.peek()
+        if mapping.family != "dict":
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"**{mapping.describe()} is not modelled")
+        for key, value in state.current(mapping).entries:
+            if type(key) is not str:
+                return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: keywords must be strings")
+            kwargs[key] = value
+    out = items_of(state, positional)
+    if type(out) is not tuple:
+        return out
+    state, args = out
+    out = fn.call(state, list(args), kwargs)
+    if type(out) is not tuple:
+        return out
+    state, value = out
+    return state.advance(pop=3 + has_kwargs, push=(value,))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from tracer.registry import handles
 from tracer.stops import Returned
-from vt.generators import Exhausted, Yielded, resume_after_yield
+from vt.generators import Yielded, resume_after_yield
+from vt.iterators import Exhausted
 from vt.base import NOT_CONSTANT
 from vt.builtin import truth_unknown
 

@@ -1,0 +1,193 @@
+"""Methods of lists, tuples, dicts and sets: one bound-method VT over per-type rule tables.
+
+`lst.append` is not a new VT kind per method: it is a `ContainerMethodVariable`
+naming the owner type and the method, and calling it looks the method up in
+that type's table (`LIST_METHODS` in vt/list_methods.py, ...).  A table row
+says how many arguments the method takes, so each rule only deals with
+well-formed calls; a call Python would reject becomes the TypeError the eager
+run will raise.  Rules are `rule(state, receiver, args, kwargs)` returning
+`(state, vt)` or `Unsupported`, like every VT operation.
+
+Also here: `iterable_items`, the items any iterable VT yields (what `extend`,
+`update`, `set(...)` consume), shared by the three tables.
+"""
+from __future__ import annotations
+
+import attrs
+
+from vt.base import NULL, VariableTracker
+from vt.outcome import BreakKind, unsupported
+
+MAX_ITEMS = 100_000
+"""Iterating further than this while tracing is taken as an endless iterator."""
+
+
+@attrs.frozen(slots=True)
+class Method:
+    """A row of a method table: the rule and the arguments it accepts."""
+
+    rule: object
+    min_args: int = 0
+    max_args: int = 0
+    keywords: frozenset = frozenset()  # accepted keyword names; "**" accepts any
+    is_classmethod: bool = False  # the receiver is the class (dict.fromkeys), never checked
+
+
+def method(table: dict, name: str, min_args: int = 0, max_args: int | None = None, keywords=(),
+           is_classmethod: bool = False):
+    """Decorator: register `rule` as `name` in `table`, taking min_args..max_args positional arguments."""
+
+    def register(rule):
+        table[name] = Method(rule, min_args, min_args if max_args is None else max_args, frozenset(keywords),
+                             is_classmethod)
+        return rule
+
+    return register
+
+
+def _tables() -> dict:
+    from vt.dict_methods import DICT_METHODS
+    from vt.list_methods import LIST_METHODS, TUPLE_METHODS
+    from vt.set_methods import SET_METHODS
+
+    return {"list": LIST_METHODS, "tuple": TUPLE_METHODS, "dict": DICT_METHODS, "set": SET_METHODS}
+
+
+@attrs.frozen(slots=True)
+class ContainerMethodVariable(VariableTracker):
+    """`list.append` and friends; `receiver` is set when read as an attribute (`f = lst.append`),
+    None in the LOAD_METHOD form, where CALL passes the receiver as the first argument."""
+
+    owner: str  # "list", "tuple", "dict" or "set"
+    name: str
+    receiver: object = None
+
+    always_true = True
+
+    def describe(self) -> str:
+        return f"{self.owner}.{self.name}"
+
+    def call(self, state, args, kwargs):
+        args = list(args)
+        if self.receiver is not None:
+            args.insert(0, self.receiver)
+        row = _tables()[self.owner][self.name]
+        if not args or (not row.is_classmethod and args[0].family != self.owner):
+            return unsupported(BreakKind.PYTHON_EXCEPTION,
+                               f"TypeError: descriptor '{self.name}' of '{self.owner}' object needs an argument")
+        receiver, rest = args[0], args[1:]
+        if not row.min_args <= len(rest) <= row.max_args:
+            return unsupported(BreakKind.PYTHON_EXCEPTION,
+                               f"TypeError: {self.describe()}() takes {_arity(row)} positional arguments "
+                               f"({len(rest)} given)")
+        unknown = [key for key in kwargs if key not in row.keywords]
+        if unknown and "**" not in row.keywords:
+            return unsupported(BreakKind.PYTHON_EXCEPTION,
+                               f"TypeError: {self.describe()}() got an unexpected keyword argument {unknown[0]!r}")
+        return row.rule(state, receiver, rest, kwargs)
+
+
+def _arity(row: Method) -> str:
+    if row.min_args == row.max_args:
+        return str(row.min_args)
+    return f"{row.min_args} to {row.max_args}"
+
+
+def container_attribute(state, receiver, owner: str, name: str):
+    """`receiver.name` for a container: (state, bound method) or the AttributeError Python raises."""
+    if name in _tables()[owner]:
+        return state, ContainerMethodVariable(owner, name, receiver)
+    return _missing(receiver, owner, name)
+
+
+def container_load_method(state, receiver, owner: str, name: str):
+    """LOAD_METHOD on a container: (state, (method, receiver)), as CPython pushes them."""
+    if name in _tables()[owner]:
+        return state, (ContainerMethodVariable(owner, name), receiver)
+    out = _missing(receiver, owner, name)
+    if type(out) is not tuple:
+        return out
+    return out[0], (NULL, out[1])
+
+
+def class_method(python_type, name: str):
+    """`list.append`, `dict.fromkeys`, ... read from the class: a VT, or None if not in the tables.
+
+    The unbound form takes the receiver as its first argument, exactly like
+    the LOAD_METHOD form; `dict.fromkeys` is bound to the class.
+    """
+    owner = getattr(python_type, "__name__", None)
+    table = _tables().get(owner) if python_type in (list, tuple, dict, set) else None
+    if table is None or name not in table:
+        return None
+    if table[name].is_classmethod:
+        from vt.builtin import BuiltinVariable
+
+        return ContainerMethodVariable(owner, name, BuiltinVariable(python_type))
+    return ContainerMethodVariable(owner, name)
+
+
+def _missing(receiver, owner: str, name: str):
+    python_type = {"list": list, "tuple": tuple, "dict": dict, "set": set}[owner]
+    if hasattr(python_type, name):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"{owner}.{name} is not modelled", "call it outside the traced function")
+    return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: '{receiver.type_name()}' object "
+                       f"has no attribute {name!r}")
+
+
+# -- arguments ---------------------------------------------------------------------------------
+
+def iterable_items(state, value):
+    """The items `value` yields when iterated, as VTs: (state, tuple) or Unsupported.
+
+    Sequences, dicts and sets answer directly; anything else is iterated
+    through the iterator protocol, so an iterator passed in is consumed, as
+    in CPython.  `vt.iterators.items_of` does this with CPython's exhaustion
+    rules where that module provides it.
+    """
+    from vt import iterators
+
+    items_of = getattr(iterators, "items_of", None)
+    if items_of is not None:
+        return items_of(state, value)
+    items = value.unpack(state, None)
+    if items is not None:
+        return state, tuple(items)
+    if value.family == "constant" and type(value.constant_value()) is frozenset:
+        from vt.constant import ConstantVariable
+
+        return state, tuple(ConstantVariable(item) for item in value.constant_value())
+    out = value.iterate(state)
+    if type(out) is not tuple:
+        return out
+    state, iterator = out
+    collected = []
+    while len(collected) <= MAX_ITEMS:
+        step = iterator.next_item(state)
+        if step is None:
+            return state, tuple(collected)
+        if type(step) is not tuple:
+            return step
+        state, item = step
+        collected.append(item)
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                       f"iterating {value.describe()} gave more than {MAX_ITEMS} items while tracing")
+
+
+def int_argument(value, what: str):
+    """A Python int (via __index__) from a constant VT; check with `type(out) is int`."""
+    if value.family == "tensor":
+        return unsupported(BreakKind.DATA_DEPENDENT, f"{what} from a tensor needs its value",
+                           "use a Python int")
+    if value.family != "constant":
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} {value.describe()} is not modelled")
+    constant = value.constant_value()
+    if not hasattr(type(constant), "__index__"):
+        return unsupported(BreakKind.PYTHON_EXCEPTION,
+                           f"TypeError: {what} must be an integer, not {type(constant).__name__}")
+    return int(constant.__index__())
+
+
+def has_method(owner: str, name: str) -> bool:
+    return name in _tables()[owner]

@@ -1,0 +1,181 @@
+"""Methods and operators of sets, `set(...)`, and set operators on dict keys views, as rule tables.
+
+A rule turns its arguments into *recipe arguments* (`set_argument`: another
+set's recipe, a frozenset constant, a dict's keys, or a tuple of elements in
+iteration order) and asks vt/sets.py to run the real set method: the result,
+and the order the set iterates in afterwards, are CPython's own.  Elements
+must be hashable constants (`vt.container_ops.hashable_key`); a tensor
+element is Unsupported.
+"""
+from __future__ import annotations
+
+from vt.constant import ConstantVariable
+from vt.container_methods import iterable_items, method
+from vt.container_ops import hashable_key, hashable_keys
+from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.sets import SELF, DictKeysArg, Recipe, change_set, derive_set, new_set_from_recipe, query_set, \
+    recipe_of, resolve_argument
+
+SET_METHODS: dict = {}
+NONE = ConstantVariable(None)
+MANY = 1 << 30
+_OPERATOR_NAMES = {"|": "or", "&": "and", "-": "sub", "^": "xor"}
+
+
+def set_argument(state, value, self_oid=None):
+    """The recipe argument standing for `value`: (state, argument) or Unsupported."""
+    family = value.family
+    if family == "set":
+        return state, SELF if value.oid == self_oid else recipe_of(state.current(value))
+    if family == "dict":  # CPython reads a dict through its own fast path: replay with a real dict
+        return state, DictKeysArg(tuple(key for key, _ in state.current(value).entries))
+    if family == "constant" and type(value.constant_value()) in (frozenset, str, bytes):
+        return state, value.constant_value()
+    out = iterable_items(state, value)
+    if type(out) is not tuple:
+        return out
+    state, items = out
+    keys = hashable_keys(items, "set element")
+    return keys if type(keys) is Unsupported else (state, keys)
+
+
+def _set_arguments(state, values, self_oid):
+    arguments = []
+    for value in values:
+        out = set_argument(state, value, self_oid)
+        if type(out) is not tuple:
+            return out
+        state, argument = out
+        arguments.append(argument)
+    return state, tuple(arguments)
+
+
+def _element(value):
+    return hashable_key(value, "set element")
+
+
+# -- changing a set ----------------------------------------------------------------------------------
+
+def _change_with_element(name: str):
+    def rule(state, handle, args, kwargs):
+        key = _element(args[0])
+        if type(key) is Unsupported:
+            return key
+        out = change_set(state, handle, name, (key,), f"set.{name}")
+        return out if type(out) is not tuple else (out[0], NONE)
+    return rule
+
+
+for _name in ("add", "discard", "remove"):
+    method(SET_METHODS, _name, 1)(_change_with_element(_name))
+
+
+@method(SET_METHODS, "pop", 0)
+def _pop(state, handle, args, kwargs):
+    out = change_set(state, handle, "pop", (), "set.pop")
+    return out if type(out) is not tuple else (out[0], ConstantVariable(out[1]))
+
+
+@method(SET_METHODS, "clear", 0)
+def _clear(state, handle, args, kwargs):
+    out = change_set(state, handle, "clear", (), "set.clear")
+    return out if type(out) is not tuple else (out[0], NONE)
+
+
+def _change_with_others(name: str):
+    def rule(state, handle, args, kwargs):
+        out = _set_arguments(state, args, handle.oid)
+        if type(out) is not tuple:
+            return out
+        state, arguments = out
+        out = change_set(state, handle, name, arguments, f"set.{name}")
+        return out if type(out) is not tuple else (out[0], NONE)
+    return rule
+
+
+for _name in ("update", "intersection_update", "difference_update"):
+    method(SET_METHODS, _name, 0, MANY)(_change_with_others(_name))
+method(SET_METHODS, "symmetric_difference_update", 1)(_change_with_others("symmetric_difference_update"))
+
+
+# -- new sets and questions ------------------------------------------------------------------------------
+
+def _derive(name: str):
+    def rule(state, handle, args, kwargs):
+        out = _set_arguments(state, args, handle.oid)
+        if type(out) is not tuple:
+            return out
+        return derive_set(out[0], handle, name, out[1])
+    return rule
+
+
+for _name in ("union", "intersection", "difference"):
+    method(SET_METHODS, _name, 0, MANY)(_derive(_name))
+method(SET_METHODS, "symmetric_difference", 1)(_derive("symmetric_difference"))
+method(SET_METHODS, "copy", 0)(_derive("copy"))
+
+
+def _query(name: str):
+    def rule(state, handle, args, kwargs):
+        out = _set_arguments(state, args, handle.oid)
+        if type(out) is not tuple:
+            return out
+        state, arguments = out
+        result = query_set(state, handle, name, arguments)
+        return result if type(result) is Unsupported else (state, ConstantVariable(result))
+    return rule
+
+
+for _name in ("issubset", "issuperset", "isdisjoint"):
+    method(SET_METHODS, _name, 1)(_query(_name))
+
+
+# -- operators and the constructor ---------------------------------------------------------------------
+
+def set_operator(state, symbol: str, a, b, inplace: bool):
+    """`a <symbol> b` with `|&-^` between sets and frozensets; `a <symbol>= b` changes a set `a`."""
+    name = _OPERATOR_NAMES[symbol]
+    if a.family != "set":  # a frozenset constant with a set: a new frozenset, a constant
+        result = getattr(a.constant_value(), f"__{name}__")(resolve_argument(recipe_of(state.current(b))))
+        return state, ConstantVariable(result)
+    out = set_argument(state, b, a.oid)
+    if type(out) is not tuple:
+        return out
+    state, argument = out
+    if inplace:
+        out = change_set(state, a, f"__i{name}__", (argument,), f"set {symbol}=")
+        return out if type(out) is not tuple else (out[0], a)
+    return derive_set(state, a, f"__{name}__", (argument,))
+
+
+def _keys_view_operation(keys, dunder, other):
+    """What `d.keys() <op> other` computes, replayed on a real dict with the same keys."""
+    result = getattr(dict.fromkeys(keys).keys(), dunder)(other)
+    if result is NotImplemented:
+        raise TypeError(f"unsupported operand for {dunder}")
+    return result
+
+
+def keys_view_operator(state, symbol: str, view, other):
+    """`d.keys() <symbol> other` for `|&-^`: a new set, as CPython builds it."""
+    out = set_argument(state, other)
+    if type(out) is not tuple:
+        return out
+    state, argument = out
+    keys = tuple(key for key, _ in state.current(view.mapping).entries)
+    dunder = f"__{_OPERATOR_NAMES[symbol]}__"
+    return new_set_from_recipe(state, Recipe(None, _keys_view_operation, (keys, dunder, argument)))
+
+
+def construct_set(state, args, kwargs):
+    """`set()` and `set(iterable)`: (state, new set) or Unsupported.  (For BUILTIN_RULES[set].)"""
+    if kwargs or len(args) > 1:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: set() takes at most 1 argument, "
+                           "and no keyword arguments")
+    if not args:
+        return new_set_from_recipe(state, Recipe(None, set, ()))
+    out = set_argument(state, args[0])
+    if type(out) is not tuple:
+        return out
+    state, argument = out
+    return new_set_from_recipe(state, Recipe(None, set, (argument,)))
