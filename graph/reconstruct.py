@@ -154,6 +154,13 @@ class _Emitter:
             keys = tuple(key for key, _ in current.entries)
             self.code.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
             return failed
+        if getattr(current, "recipe", None) is not None:
+            # A set's iteration order depends on its history: rebuild it by replaying that history.
+            from vt.sets import fresh_set
+
+            self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", fresh_set), Instr("LOAD_CONST", current.recipe),
+                              Instr("PRECALL", 1), Instr("CALL", 1)])
+            return None
         self.code.extend([Instr("BUILD_SET", 0), Instr("LOAD_CONST", tuple(current.values)), Instr("SET_UPDATE", 1)])
         return None
 

@@ -491,7 +491,6 @@ def test_type_of_values_compares_with_builtin_types():
     same(fn, lambda: (t(1), 3))
 
 
-@pytest.mark.xfail(strict=False, reason="needs IS_OP (tracer/ops/binary.identical) to compare class VTs")
 def test_type_is_builtin_type():
     same(lambda x, n: (type(n) is int, type(x) is torch.Tensor), lambda: (t(1), 3))
 

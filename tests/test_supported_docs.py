@@ -246,7 +246,7 @@ CONSTRUCT_CASES = [
     ("not-tensor", lambda x: not x, (), BreakKind.DATA_DEPENDENT),
     ("is-none", lambda x, y: x if y is None else x + y, (None,), CAPTURED),
     ("in-constants", lambda x: (2 in [1, 2], "a" in ("a", "b"), 3 in range(5)), (), CAPTURED),
-    ("in-tensor", lambda x: x in (x, 1), (), BreakKind.UNSUPPORTED_OPERATION),
+    ("in-tensor", lambda x: x in (x, 1), (), CAPTURED),
     ("branch-on-shape", lambda x: x + 1 if x.shape[0] > 2 else x - 1, (), CAPTURED),
     ("branch-on-values", lambda x: x + 1 if x.sum() > 0 else x - 1, (), BreakKind.DATA_DEPENDENT),
     ("displays", lambda x: ([x, 1], {"k": x + 1}, (*x.shape, *x.shape)), (), CAPTURED),

@@ -126,8 +126,6 @@ def test_builtins_with_star_args():
     assert_same_as_eager(fn, lambda: (tensors(2, 2), ((1, "a"), (2, "b"), (3, "c"))))
 
 
-@pytest.mark.xfail(strict=False, reason="UNPACK_SEQUENCE (tracer/ops/build.py) does not read iterators yet: "
-                   "it could take vt.iterators.items_of's items and check the count")
 def test_unzip_idiom_with_star_args():
     def fn(xs, ys):
         pairs = list(zip(xs, ys))

@@ -18,8 +18,6 @@ import attrs
 from vt.base import NULL, VariableTracker
 from vt.outcome import BreakKind, unsupported
 
-MAX_ITEMS = 100_000
-"""Iterating further than this while tracing is taken as an endless iterator."""
 
 
 @attrs.frozen(slots=True)
@@ -139,40 +137,11 @@ def _missing(receiver, owner: str, name: str):
 # -- arguments ---------------------------------------------------------------------------------
 
 def iterable_items(state, value):
-    """The items `value` yields when iterated, as VTs: (state, tuple) or Unsupported.
+    """The items `value` yields when iterated, as VTs: (state, tuple) or Unsupported (see
+    `vt.iterators.items_of`, which drains iterators with CPython's exhaustion rules)."""
+    from vt.iterators import items_of
 
-    Sequences, dicts and sets answer directly; anything else is iterated
-    through the iterator protocol, so an iterator passed in is consumed, as
-    in CPython.  `vt.iterators.items_of` does this with CPython's exhaustion
-    rules where that module provides it.
-    """
-    from vt import iterators
-
-    items_of = getattr(iterators, "items_of", None)
-    if items_of is not None:
-        return items_of(state, value)
-    items = value.unpack(state, None)
-    if items is not None:
-        return state, tuple(items)
-    if value.family == "constant" and type(value.constant_value()) is frozenset:
-        from vt.constant import ConstantVariable
-
-        return state, tuple(ConstantVariable(item) for item in value.constant_value())
-    out = value.iterate(state)
-    if type(out) is not tuple:
-        return out
-    state, iterator = out
-    collected = []
-    while len(collected) <= MAX_ITEMS:
-        step = iterator.next_item(state)
-        if step is None:
-            return state, tuple(collected)
-        if type(step) is not tuple:
-            return step
-        state, item = step
-        collected.append(item)
-    return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                       f"iterating {value.describe()} gave more than {MAX_ITEMS} items while tracing")
+    return items_of(state, value)
 
 
 def int_argument(value, what: str):

@@ -6,9 +6,9 @@ set's whole history (its table size, collisions, the dummies removals leave,
 where `pop` stopped last), not only on its elements: rebuilding a set from
 its elements can reorder it.  So a set made by the traced code also carries
 its `recipe`: the chain of real set operations that made it.  An operation
-replays the chain on a fresh real set (in practice it reuses the real set the
-previous step left, see `realize`), applies itself for real, and reads the new
-`values` off the result, so iteration order is CPython's by construction.
+replays the chain on a fresh real set (see `realize`), applies itself for
+real, and reads the new `values` off the result, so iteration order is
+CPython's by construction.
 
 Sets that existed before the call have no recipe; they start from their
 observed order, the best the tracer can do without the real object.
@@ -62,53 +62,25 @@ def _build(values):
     return real
 
 
-# Real sets that the latest step of a recipe left, so the next step continues from them rather than
-# replaying from the start.  A pure memo: any entry can be dropped, it is rebuilt on demand.
-_LIVE: dict = {}
-_LIVE_LIMIT = 256
+def realize(recipe, own: bool = True) -> set:
+    """A fresh real set in exactly the state CPython's would be in after `recipe`.
 
-
-def _remember(recipe, real) -> None:
-    _LIVE[id(recipe)] = (recipe, real)
-    if len(_LIVE) > _LIVE_LIMIT:
-        del _LIVE[next(iter(_LIVE))]
-
-
-def _take(recipe, own: bool):
-    hit = _LIVE.get(id(recipe))
-    if hit is None or hit[0] is not recipe:
-        return None
-    if own:
-        del _LIVE[id(recipe)]
-    return hit[1]
-
-
-def realize(recipe, own: bool) -> set:
-    """A real set in exactly the state CPython's would be in after `recipe`.
-
-    own=True: the caller may change it (it is removed from the memo);
-    own=False: the caller must only read it.
+    The chain is replayed from its root every time: no memo outlives the call (the project keeps
+    no module-level caches), and set histories in traced code are short.  `own` is kept for
+    callers that say whether they will change the result; every result is theirs to change.
     """
-    real = _take(recipe, own)
-    if real is not None:
-        return real
     chain, node = [], recipe
     while True:
         if node.base is None:
             real = node.op(*_resolve(node.args, None))
             break
         if node.new:
-            real = _run(realize(node.base, own=False), node)
+            real = _run(realize(node.base), node)
             break
         chain.append(node)
         node = node.base
-        real = _take(node, own=True)
-        if real is not None:
-            break
     for step in reversed(chain):
         _run(real, step)
-    if not own:
-        _remember(recipe, real)
     return real
 
 
@@ -247,7 +219,6 @@ def change_set(state, handle, op: str, args: tuple, what: str):
         result = _run(real, step)
     except Exception as exc:  # the traced program raises the same; `real` is dropped, the recipe stays
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{type(exc).__name__}: {exc}")
-    _remember(step, real)
     changed = SetVariable(current.oid, tuple(real), current.source, step)
     return state.mutate(changed, what), result
 

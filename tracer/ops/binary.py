@@ -7,6 +7,7 @@ from vt.builtin_data import real_object
 from vt.builtin_operator import subscript
 from vt.builtin import BINARY_OPS, COMPARE_OPS, binary_operation, call_constant_fn, unary_operation
 from vt.constant import ConstantVariable
+from vt.container_ops import contains_in
 from vt.outcome import BreakKind, unsupported
 
 
@@ -94,16 +95,18 @@ def _identical_constants(state, a, b):
 def contains_op(state, ins):
     item, container = state.peek(2), state.peek(1)
     negate = bool(ins.arg)
-    if item.family == "constant" and container.family == "constant":
-        out = call_constant_fn(state, lambda c, i: (i in c) != negate, "`in`", (container, item), {})
-        return _replace_top(state, out, 2)
-    if item.family == "constant":
-        items = container.unpack(state, None)
-        if items is not None and all(entry.family == "constant" for entry in items):
-            found = item.constant_value() in tuple(entry.constant_value() for entry in items)
-            return state.advance(pop=2, push=(ConstantVariable(found != negate),))
-    return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                       f"`in` with {item.describe()} and {container.describe()} is not modelled")
+    if container.family == "constant":
+        if item.family == "constant":  # substrings, ranges, constant tuples: CPython's own `in`
+            out = call_constant_fn(state, lambda c, i: i in c, "`in`", (container, item), {})
+        else:
+            items = container.unpack(state, None)
+            out = contains_in(state, items, item) if items is not None else container.contains(state, item)
+    else:
+        out = container.contains(state, item)
+    if type(out) is not tuple:
+        return out
+    state, found = out
+    return state.advance(pop=2, push=(ConstantVariable(found.constant_value() != negate),))
 
 
 @handles("BINARY_SUBSCR")

@@ -9,6 +9,7 @@ is `PEEK(oparg)`), so in terms of the stack before the pop it is
 from __future__ import annotations
 
 from tracer.registry import handles
+from vt.iterators import items_of
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items
 from vt.container_ops import hashable_key, hashable_keys
@@ -63,15 +64,19 @@ def list_to_tuple(state, ins):
 
 @handles("UNPACK_SEQUENCE")
 def unpack_sequence(state, ins):
+    """`a, b = value` for any iterable VT: sequences answer from their items, iterators are drained."""
     value = state.peek()
     items = value.unpack(state, ins.arg)
     if items is None:
-        known = value.unpack(state, None)
-        if known is not None:
+        out = items_of(state, value)
+        if type(out) is not tuple:
+            return out
+        state, known = out
+        if len(known) != ins.arg:
             problem = "too many values" if len(known) > ins.arg else "not enough values"
             return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: {problem} to unpack "
                                f"(expected {ins.arg}, got {len(known)})")
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"unpacking {value.describe()} is not modelled")
+        items = known
     return state.advance(pop=1, push=tuple(reversed(items)))
 
 
