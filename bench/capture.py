@@ -2,7 +2,8 @@
 
     python bench/capture.py [--quick] [--json PATH]
 
-Capture time.  For each workload, every repetition builds a fresh function
+Capture time.  For each workload (tensor-only ones, and a Python-heavy one: 200-step
+loops over lists and dicts, dict counting, comprehensions, tensors stacked at the end), every repetition builds a fresh function
 (a new code object compiled from the workload's source text, registered under
 a real file name so source lines exist) and times
   * snaptrace: `trace(fn, inputs)`;
@@ -117,7 +118,7 @@ WORKLOADS = [
     ("x + 1 (8x64)", ADD_ONE_SRC, "add_one", x_input, 5),
     ("3-layer MLP (64 wide, batch 8)", MLP_SRC, "mlp", mlp_inputs, 5),
     ("1,000 chained elementwise ops", chain_source(1000), "chain1000", x_input, 3),
-    ("Python-heavy: 200-step loops, dicts, comprehensions", PYTHON_HEAVY_SRC, "python_heavy", x_input, 5),
+    ("Python-heavy (loops, dicts, comps)", PYTHON_HEAVY_SRC, "python_heavy", x_input, 5),
 ]
 
 # --- fresh functions from source text with real file names ----------------------------------------
