@@ -2,9 +2,10 @@
 
     python bench/capture.py [--quick] [--json PATH]
 
-Capture time.  For each workload (tensor-only ones, and a Python-heavy one: 200-step
-loops over lists and dicts, dict counting, comprehensions, tensors stacked at the end), every repetition builds a fresh function
-(a new code object compiled from the workload's source text, registered under
+Capture time.  Workloads: `x + 1`, a 3-layer MLP, 1,000 chained elementwise
+ops, and a Python-heavy one (200-step loops over lists and dicts, dict
+counting, comprehensions, a list of tensors stacked at the end).  For each,
+every repetition builds a fresh function (a new code object compiled from the workload's source text, registered under
 a real file name so source lines exist) and times
   * snaptrace: `trace(fn, inputs)`;
   * Dynamo: `torch._dynamo.reset()` (untimed), then the first call of
