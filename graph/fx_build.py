@@ -28,7 +28,10 @@ class BuiltGraph:
 
 
 def _placeholder_name(source) -> str:
-    return re.sub(r"\W", "_", source.placeholder_name())
+    name = re.sub(r"\W", "_", source.placeholder_name()).lower()
+    # Reading through a closure cell or a bound method's __self__ says nothing to a reader of the graph.
+    name = re.sub(r"f___closure___\d+_cell_contents_|___self___|___func___", "", name)
+    return name or "input"
 
 
 def _input_order(log, placeholders, parameters: tuple) -> list:

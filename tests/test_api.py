@@ -37,8 +37,8 @@ def test_compile_non_callable_is_type_error():
         compile(42)
 
 
-@pytest.mark.parametrize("bad", [torch.sin, len, operator.add, torch.nn.Linear(2, 2)])
-def test_builtins_and_modules_are_not_traceable(bad):
+@pytest.mark.parametrize("bad", [torch.sin, len, operator.add])
+def test_builtins_are_not_traceable(bad):
     with pytest.raises(NotTraceableError) as info:
         trace(bad, (t(2),))
     assert "def" in str(info.value) or "lambda" in str(info.value)

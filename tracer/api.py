@@ -13,6 +13,8 @@ import reprlib
 import types
 import warnings
 
+import torch
+
 from graph.backends import resolve_backend
 from graph.codegen import MISS
 from tracer.capture import capture
@@ -26,10 +28,25 @@ def _name_of(obj) -> str:
     return f"{type(obj).__name__} {name}" if name else f"{type(obj).__name__} {reprlib.repr(obj)}"
 
 
+def _calling(target) -> types.FunctionType:
+    """A plain function that calls `target` (a module or a bound method), so it can be traced:
+    the target is then a free variable of that function, read and guarded like any other."""
+
+    def call(*args, **kwargs):
+        return target(*args, **kwargs)
+
+    name = type(target).__name__ if isinstance(target, torch.nn.Module) else target.__qualname__
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
 def _check_traceable(fn) -> types.FunctionType:
     """The plain Python function behind `fn`, or a NotTraceableError that says what is wrong."""
     if isinstance(fn, Traced):
         fn = fn.fn
+    if isinstance(fn, torch.nn.Module) or (isinstance(fn, types.MethodType)
+                                            and type(fn.__func__) is types.FunctionType):
+        fn = _calling(fn)
     if not callable(fn):
         raise NotTraceableError(f"snaptrace traces Python functions; got {_name_of(fn)}, which is not callable "
                                 f"(see docs/errors.md#nottraceableerror)")

@@ -78,6 +78,25 @@ def wrap_value(state, value, source, guard: bool = True):
             {m.__name__ for m in PURE_MODULES}:
         return _guarded(state, IdMatch(source, value, f"{value.__module__}.{value.__name__}"), guard), \
             PureFunctionVariable(value, source)
+    if isinstance(value, types.MethodType) and type(value.__func__) is types.FunctionType \
+            and not _in_torch(value.__func__):
+        from vt.user_objects import UserMethodVariable
+
+        out = wrap_value(state, value.__self__, AttrSource(source, "__self__"), guard)
+        if type(out) is not tuple:
+            return out
+        state, receiver = out
+        return state, UserMethodVariable(value.__func__, receiver, AttrSource(source, "__func__"))
+    if isinstance(value, torch.nn.Module):
+        from vt.user_objects import NNModuleVariable
+
+        return _guarded(state, IdMatch(source, value, f"module object {type(value).__name__}"), guard), \
+            NNModuleVariable(value, source)
+    if _is_user_object(value):
+        from vt.user_objects import UserObjectVariable
+
+        return _guarded(state, IdMatch(source, value, f"{type(value).__name__} object"), guard), \
+            UserObjectVariable(value, source)
     if isinstance(value, types.FunctionType) and not _in_torch(value):
         from vt.functions import UserFunctionVariable
 
@@ -106,8 +125,18 @@ def wrap_module_attribute(state, module_vt, name: str):
     return wrap_value(state, value, AttrSource(module_vt.source, name), guard=not in_torch)
 
 
+def _is_user_object(value) -> bool:
+    """An instance of a class defined in Python (not a builtin or C type), outside torch."""
+    cls = type(value)
+    return bool(cls.__flags__ & (1 << 9)) and not isinstance(value, type) and not _in_torch(cls) \
+        and not isinstance(value, (types.FunctionType, types.MethodType, types.ModuleType))
+
+
 def _in_torch(fn) -> bool:
+    """Defined inside torch, except torch.nn's module classes, whose Python methods are inlined."""
     module = getattr(fn, "__module__", None) or ""
+    if module.startswith("torch.nn.modules."):
+        return False
     return module == "torch" or module.startswith("torch.")
 
 

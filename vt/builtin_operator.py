@@ -31,6 +31,8 @@ def subscript(state, container, index):
         return subscript_sequence(state, container, index)
     if family == "dict" and index.constant_value() is not NOT_CONSTANT:
         return container.lookup(state, index.constant_value())
+    if family == "nn_module":
+        return container.getitem(state, index)
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {container.describe()} is not modelled")
 
 

@@ -19,7 +19,6 @@ from vt.base import NULL, VariableTracker
 from vt.outcome import BreakKind, unsupported
 
 
-
 @attrs.frozen(slots=True)
 class Method:
     """A row of a method table: the rule and the arguments it accepts."""

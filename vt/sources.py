@@ -79,7 +79,9 @@ class AttrSource:
     name: str
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return f"{self.base.expr(g, b, f)}.{self.name}"
+        if self.name.isidentifier():
+            return f"{self.base.expr(g, b, f)}.{self.name}"
+        return f"getattr({self.base.expr(g, b, f)}, {self.name!r})"  # e.g. ModuleList children "0"
 
     def emit(self) -> list:
         return self.base.emit() + [Instr("LOAD_ATTR", self.name)]

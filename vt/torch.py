@@ -146,6 +146,26 @@ class ClassVariable(VariableTracker):
     def as_class(self):
         return self.cls
 
+    def getattr(self, state, name):
+        """A class attribute: functions (static, class and plain), constants, Tensor methods."""
+        from vt.builder import wrap_value
+        from vt.sources import AttrSource
+        from vt.tensor import TensorMethodVariable
+        from vt.user_objects import UserMethodVariable, class_attribute
+
+        found = class_attribute(self.cls, name)
+        if found is None:
+            return unsupported(BreakKind.PYTHON_EXCEPTION,
+                               f"AttributeError: type object {self.cls.__name__!r} has no attribute {name!r}")
+        if self.cls is torch.Tensor and callable(found):
+            return state, TensorMethodVariable(name)
+        if self.source is None:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                               f"attribute {name!r} of {self.describe()} reached without a source")
+        if isinstance(found, classmethod):
+            return state, UserMethodVariable(found.__func__, self, AttrSource(AttrSource(self.source, name), "__func__"))
+        return wrap_value(state, getattr(self.cls, name), AttrSource(self.source, name))
+
     def call(self, state, args, kwargs):
         limit = torch_callable_limit(self.cls)
         if limit is not None:

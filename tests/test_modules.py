@@ -1,0 +1,153 @@
+"""nn.Module trees and objects of user classes, read-only: forward inlined into one graph."""
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from tracer import compile, trace
+from vt.outcome import BreakKind
+
+
+class Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.ln = nn.LayerNorm(d)
+        self.fc = nn.Linear(d, d)
+        self.scale = 0.5
+
+    def forward(self, x):
+        return x + self.fc(F.gelu(self.ln(x))) * self.scale
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([Block(8) for _ in range(2)])
+        self.head = nn.Sequential(nn.Linear(8, 4), nn.ReLU())
+        self.register_buffer("offset", torch.zeros(4))
+
+    @property
+    def depth(self):
+        return len(self.blocks)
+
+    def scaled(self, y):
+        return y * self.depth
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        x = self.blocks[0](x)
+        out = self.scaled(self.head(x) + self.offset)
+        return out if self.training else out * 0
+
+
+def test_module_tree_is_one_graph_with_parameters_as_inputs():
+    net = Net()
+    x = torch.randn(3, 8)
+    res = trace(net, (x,))
+    assert res.graph_breaks == [] and len(res.graphs) == 1
+    placeholders = [n.name for n in res.graphs[0].graph.nodes if n.op == "placeholder"]
+    assert "blocks_0_fc_weight" in placeholders and "offset" in placeholders
+    torch.testing.assert_close(res(x), net(x))
+
+
+def test_training_flag_is_guarded():
+    net = Net()
+    res = compile(net)
+    x = torch.randn(3, 8)
+    torch.testing.assert_close(res(x), net(x))
+    net.eval()
+    torch.testing.assert_close(res(x), net(x))
+    assert len(res.captures) == 2
+
+
+def test_parameter_update_needs_no_recapture_and_is_seen():
+    net = nn.Linear(4, 2)
+    res = trace(net, (torch.randn(1, 4),))
+    with torch.no_grad():
+        net.weight.add_(1.0)
+    x = torch.randn(1, 4)
+    torch.testing.assert_close(res(x), net(x))
+
+
+def test_gradients_flow_to_parameters():
+    net = nn.Linear(4, 2)
+    res = trace(net, (torch.randn(3, 4),))
+    x = torch.randn(3, 4)
+    res(x).sum().backward()
+    traced_grad = net.weight.grad.clone()
+    net.weight.grad = None
+    net(x).sum().backward()
+    torch.testing.assert_close(traced_grad, net.weight.grad)
+
+
+def test_module_with_hook_breaks_and_runs_eagerly():
+    net = nn.Linear(4, 2)
+    calls = []
+    net.register_forward_hook(lambda m, i, o: calls.append(1))
+    res = trace(lambda x: net(x), (torch.randn(1, 4),))
+    assert res.graph_breaks[0].kind is BreakKind.UNSUPPORTED_CALL and "hooks" in res.graph_breaks[0].reason
+    res(torch.randn(1, 4))
+    assert calls == [1]
+
+
+class Scaler:
+    factor = 3.0
+
+    def __init__(self, shift):
+        self.shift = shift
+
+    @property
+    def double_shift(self):
+        return self.shift * 2
+
+    def apply(self, x):
+        return x * self.factor + self.double_shift
+
+    @staticmethod
+    def square(x):
+        return x * x
+
+
+def test_user_object_attributes_methods_properties():
+    obj = Scaler(1.5)
+
+    def fn(x):
+        return obj.apply(x), Scaler.square(x), obj.square(x)
+
+    res = trace(fn, (torch.randn(2),))
+    assert res.graph_breaks == []
+    x = torch.randn(2)
+    for a, b in zip(res(x), fn(x)):
+        torch.testing.assert_close(a, b)
+    obj.shift = 4.0  # guarded attribute: recapture with the new value
+    for a, b in zip(res(x), fn(x)):
+        torch.testing.assert_close(a, b)
+
+
+def test_bound_method_is_traceable():
+    obj = Scaler(2.0)
+    res = trace(obj.apply, (torch.randn(2),))
+    x = torch.randn(2)
+    torch.testing.assert_close(res(x), obj.apply(x))
+
+
+def test_attribute_write_on_object_still_breaks():
+    obj = Scaler(1.0)
+
+    def fn(x):
+        obj.shift = 2.0
+        return x
+
+    res = trace(fn, (torch.randn(2),))
+    assert res.graph_breaks and res.graph_breaks[0].instruction == "STORE_ATTR"
+    res(torch.randn(2))
+    assert obj.shift == 2.0
+
+
+def test_missing_attribute_raises_like_eager():
+    obj = Scaler(1.0)
+    res = trace(lambda x: obj.nope, (torch.randn(2),))
+    assert res.graph_breaks[0].kind is BreakKind.PYTHON_EXCEPTION
+    with pytest.raises(AttributeError):
+        res(torch.randn(2))

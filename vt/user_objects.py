@@ -1,0 +1,219 @@
+"""Objects of the user's own classes and torch.nn.Module trees, read-only.
+
+An object that existed before the call is guarded by identity, and every
+attribute the trace reads is wrapped through its own source (`m.weight`,
+`m.layer1`, `obj.scale`), so it gets its own guard: parameters and buffers
+become graph inputs, plain attributes become guarded constants, submodules
+become modules again.  Methods and properties written in Python are inlined
+with the object as `self`; calling a module inlines its class's `forward`.
+Writing attributes (STORE_ATTR) is not traced yet.
+"""
+from __future__ import annotations
+
+import types
+
+import attrs
+import torch
+
+from vt.base import VariableTracker
+from vt.outcome import BreakKind, unsupported
+from vt.sources import AttrSource, ItemSource
+
+_MISSING = object()
+
+
+def _class_attribute(cls, name: str):
+    """The first definition of `name` along the class's MRO, without running descriptors."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return _MISSING
+
+
+def class_attribute(cls, name: str):
+    """`_class_attribute`, with None for a missing name."""
+    found = _class_attribute(cls, name)
+    return None if found is _MISSING else found
+
+
+def _method_source(obj_source, name: str):
+    return AttrSource(AttrSource(obj_source, "__class__"), name)
+
+
+def _call_function(state, fn, source, args, kwargs):
+    """Inline a Python function read from a class, guarded by identity through `source`."""
+    from vt.builder import wrap_value
+
+    out = wrap_value(state, fn, source)
+    if type(out) is not tuple:
+        return out
+    state, fn_vt = out
+    return fn_vt.call(state, list(args), dict(kwargs))
+
+
+@attrs.frozen(slots=True)
+class UserMethodVariable(VariableTracker):
+    """A Python function bound to an object: calling it inlines the function with `self` first."""
+
+    fn: types.FunctionType
+    receiver: object
+    source: object = attrs.field(default=None, eq=False)  # where the function itself is read from
+
+    family = "method"
+    always_true = True
+
+    def describe(self) -> str:
+        return f"method {self.fn.__qualname__}"
+
+    def call(self, state, args, kwargs):
+        return _call_function(state, self.fn, self.source, [self.receiver, *args], kwargs)
+
+
+def _read_attribute(state, vt, obj, name: str):
+    """obj.name for a Python-level object `obj` (VT `vt`), CPython's lookup order."""
+    from vt.builder import wrap_value
+
+    cls = type(obj)
+    found = _class_attribute(cls, name)
+    if isinstance(found, property):
+        if found.fget is None:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: property {name!r} has no getter")
+        return _call_function(state, found.fget, AttrSource(_method_source(vt.source, name), "fget"), [vt], {})
+    instance_dict = getattr(obj, "__dict__", {})
+    if found is _MISSING or not hasattr(found, "__get__") or isinstance(found, (staticmethod, classmethod)) \
+            or type(found) is types.FunctionType:
+        if name in instance_dict:
+            return wrap_value(state, instance_dict[name], AttrSource(vt.source, name))
+    if type(found) is types.FunctionType:
+        return state, UserMethodVariable(found, vt, _method_source(vt.source, name))
+    if isinstance(found, staticmethod):
+        return wrap_value(state, found.__func__, _method_source(vt.source, name))
+    if found is not _MISSING and not hasattr(found, "__get__"):
+        return wrap_value(state, found, _method_source(vt.source, name))
+    if found is _MISSING and type(_class_attribute(cls, "__getattr__")) is types.FunctionType:
+        from vt.constant import ConstantVariable
+
+        return _call_function(state, _class_attribute(cls, "__getattr__"), _method_source(vt.source, "__getattr__"),
+                              [vt, ConstantVariable(name)], {})
+    if found is _MISSING:
+        return unsupported(BreakKind.PYTHON_EXCEPTION,
+                           f"AttributeError: {cls.__name__!r} object has no attribute {name!r}")
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                       f"attribute {name!r} of a {cls.__name__} is a {type(found).__name__} descriptor, "
+                       "which is not traced yet")
+
+
+@attrs.frozen(slots=True)
+class UserObjectVariable(VariableTracker):
+    """An instance of a Python class that existed before the call, guarded by identity."""
+
+    value: object = attrs.field(eq=False)
+    source: object = attrs.field(default=None, eq=False)
+
+    family = "object"
+
+    def describe(self) -> str:
+        return f"{type(self.value).__name__} object"
+
+    def getattr(self, state, name):
+        return _read_attribute(state, self, self.value, name)
+
+    def call(self, state, args, kwargs):
+        method = _class_attribute(type(self.value), "__call__")
+        if type(method) is not types.FunctionType:
+            return super().call(state, args, kwargs)
+        return _call_function(state, method, _method_source(self.source, "__call__"), [self, *args], kwargs)
+
+
+_CONTAINER_MODULES = (torch.nn.Sequential, torch.nn.ModuleList)
+
+
+@attrs.frozen(slots=True)
+class NNModuleVariable(VariableTracker):
+    """A torch.nn.Module that existed before the call; calling it inlines `type(m).forward`."""
+
+    module: torch.nn.Module = attrs.field(eq=False)
+    source: object = attrs.field(default=None, eq=False)
+
+    family = "nn_module"
+    always_true = True
+
+    def describe(self) -> str:
+        return f"module {type(self.module).__name__}"
+
+    def getattr(self, state, name):
+        from vt.builder import wrap_value
+
+        module = self.module
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = module.__dict__.get(table, {})
+            if name in entries:
+                value = entries[name]
+                if value is None:
+                    from vt.constant import ConstantVariable
+
+                    return state, ConstantVariable(None)
+                return wrap_value(state, value, AttrSource(self.source, name))
+        return _read_attribute(state, self, module, name)
+
+    def call(self, state, args, kwargs):
+        module = self.module
+        if module._forward_hooks or module._forward_pre_hooks or module._backward_hooks or _global_hooks():
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.describe()} has hooks registered, "
+                               "which are not traced yet", "remove the hooks, or call the module outside")
+        forward = _class_attribute(type(module), "forward")
+        if type(forward) is not types.FunctionType:
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.describe()} has no Python forward")
+        return _call_function(state, forward, _method_source(self.source, "forward"), [self, *args], kwargs)
+
+    def _children(self):
+        return list(self.module._modules.items())
+
+    def unpack(self, state, count):
+        return None
+
+    def iterate(self, state):
+        from vt.builder import wrap_value
+        from vt.iterators import iterate_items
+
+        if not isinstance(self.module, _CONTAINER_MODULES + (torch.nn.ModuleDict,)):
+            return super().iterate(state)
+        items = []
+        for name, child in self._children():
+            if isinstance(self.module, torch.nn.ModuleDict):
+                from vt.constant import ConstantVariable
+
+                items.append(ConstantVariable(name))
+                continue
+            out = wrap_value(state, child, AttrSource(self.source, name))
+            if type(out) is not tuple:
+                return out
+            state, vt = out
+            items.append(vt)
+        return iterate_items(state, tuple(items))
+
+    def length(self):
+        if isinstance(self.module, _CONTAINER_MODULES + (torch.nn.ModuleDict, torch.nn.ParameterList)):
+            return len(self.module._modules) or len(self.module)
+        return None
+
+    def getitem(self, state, index):
+        from vt.builder import wrap_value
+
+        key = index.constant_value()
+        module = self.module
+        if isinstance(module, _CONTAINER_MODULES) and type(key) is int:
+            names = list(module._modules)
+            if not -len(names) <= key < len(names):
+                return unsupported(BreakKind.PYTHON_EXCEPTION, "IndexError: index out of range")
+            return wrap_value(state, module._modules[names[key]], AttrSource(self.source, names[key]))
+        if isinstance(module, torch.nn.ModuleDict) and type(key) is str and key in module._modules:
+            return wrap_value(state, module._modules[key], ItemSource(self.source, key))
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {self.describe()} with {index.describe()} "
+                           "is not traced yet")
+
+
+def _global_hooks() -> bool:
+    from torch.nn.modules import module as module_module
+
+    return bool(module_module._global_forward_hooks or module_module._global_forward_pre_hooks)
