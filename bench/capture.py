@@ -40,6 +40,7 @@ import time
 import timeit
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 import torch._dynamo  # noqa: E402
@@ -225,6 +226,66 @@ def warm_call_overhead(calls: int, repeats: int) -> dict:
             "snaptrace_below_dynamo": (snap - eager) < (dyn - eager)}
 
 
+# --- model workloads: whole nn.Modules ---------------------------------------------------------------
+
+def _gpt2_inputs():
+    """Hugging Face GPT2LMHeadModel, 2 layers, d=64, 4 heads (no weights are downloaded); None when the
+    bench-only `transformers` extra is not installed."""
+    try:
+        import transformers
+    except ImportError:
+        return None
+    transformers.logging.set_verbosity_error()
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=1000)
+    model = transformers.GPT2LMHeadModel(config).eval()
+    return model, torch.randint(0, 1000, (2, 16))
+
+
+def _first_tensor(out):
+    """The logits of a model's output, whether a tensor, a tuple or a ModelOutput."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if hasattr(out, "logits"):
+        return out.logits
+    return out[0]
+
+
+def model_rows(quick: bool) -> list:
+    from models import nanogpt_inputs
+
+    rows = []
+    for title, make in (("nanoGPT 2 blocks (d=64, 4 heads, T=16)", nanogpt_inputs),
+                        ("HF GPT2LMHeadModel (2 layers, d=64)", _gpt2_inputs)):
+        if make() is None:
+            print(f"  skipped {title}: install the bench extra (pip install -e '.[bench]')", flush=True)
+            continue
+        reps = 1 if quick else 3
+        snap, dyn, graphs, breaks, agrees = [], [], 0, [], True
+        for _ in range(reps):
+            model, idx = make()
+            gc.collect()
+            start = time.perf_counter()
+            res = trace(model, (idx,))
+            snap.append((time.perf_counter() - start) * 1e3)
+            graphs, breaks = len(res.graphs), res.graph_breaks
+            agrees = torch.allclose(_first_tensor(res(idx)), _first_tensor(model(idx)), atol=1e-5)
+            model, idx = make()
+            torch._dynamo.reset()
+            compiled = torch.compile(model, backend="eager")
+            gc.collect()
+            start = time.perf_counter()
+            compiled(idx)
+            dyn.append((time.perf_counter() - start) * 1e3)
+        snap_ms, dyn_ms = statistics.median(snap), statistics.median(dyn)
+        rows.append({"workload": title, "repetitions": reps, "snaptrace_ms": snap_ms, "dynamo_ms": dyn_ms,
+                     "ratio": snap_ms / dyn_ms, "graphs": graphs, "breaks": [str(b) for b in breaks],
+                     "meets_target": snap_ms / dyn_ms <= TARGET_RATIO and graphs == 1 and not breaks,
+                     "matches_eager": bool(agrees)})
+        print(f"  measured {title}: {reps} repetition(s)", flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="snaptrace vs Dynamo: capture time and warm-call overhead")
     parser.add_argument("--quick", action="store_true", help="one repetition of everything")
@@ -256,14 +317,29 @@ def main(argv=None) -> int:
 
     print()
     print("capture time (median)")
-    header = f"{'workload':<32} {'reps':>4} {'snaptrace ms':>13} {'dynamo ms':>10} {'ratio':>7} " \
+    header = f"{'workload':<36} {'reps':>4} {'snaptrace ms':>13} {'dynamo ms':>10} {'ratio':>7} " \
              f"{'target':>7}  {'met':<4} {'matches eager'}"
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['workload']:<32} {row['repetitions']:>4} {row['snaptrace_ms']:>13.2f} "
+        print(f"{row['workload']:<36} {row['repetitions']:>4} {row['snaptrace_ms']:>13.2f} "
               f"{row['dynamo_ms']:>10.2f} {row['ratio']:>7.3f} {'<= 0.5':>7}  "
               f"{'yes' if row['meets_target'] else 'NO':<4} {'yes' if row['matches_eager'] else 'NO'}")
+
+    models = model_rows(args.quick)
+    torch._dynamo.reset()
+    print()
+    print("models (target: 1 graph, 0 breaks, capture <= 0.5x Dynamo)")
+    header = f"{'model':<40} {'snaptrace ms':>13} {'dynamo ms':>10} {'ratio':>7} {'graphs':>6} {'breaks':>6}  " \
+             f"{'met':<4} {'matches eager'}"
+    print(header)
+    print("-" * len(header))
+    for row in models:
+        print(f"{row['workload']:<40} {row['snaptrace_ms']:>13.2f} {row['dynamo_ms']:>10.2f} {row['ratio']:>7.3f} "
+              f"{row['graphs']:>6} {len(row['breaks']):>6}  {'yes' if row['meets_target'] else 'NO':<4} "
+              f"{'yes' if row['matches_eager'] else 'NO'}")
+        for reason in row["breaks"]:
+            print("    break: " + reason.splitlines()[0][:150])
 
     repeats = 1 if args.quick else 5
     print()
@@ -280,7 +356,7 @@ def main(argv=None) -> int:
     if args.json:
         result = {"python": platform.python_version(), "torch": torch.__version__,
                   "threads": torch.get_num_threads(), "quick": args.quick,
-                  "capture": rows, "warm_call": overhead}
+                  "capture": rows, "models": models, "warm_call": overhead}
         with open(args.json, "w") as handle:
             json.dump(result, handle, indent=2)
         print(f"\nwrote {args.json}")
