@@ -266,3 +266,20 @@ class KeysMatch:
 
     def __str__(self):
         return f"{self.source.expr()}: {self.python_type.__name__} with keys {list(self.keys)!r}"
+
+
+@attrs.frozen(slots=True)
+class MissingAttribute:
+    """An object has no attribute `name` (the trace took a getattr default or a False hasattr)."""
+
+    source: object
+    name: str
+
+    def key(self):
+        return ("missing", self.source, self.name)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"not hasattr({ns.src(self.source)}, {self.name!r})"
+
+    def __str__(self):
+        return f"{self.source.expr()} has no attribute {self.name!r}"

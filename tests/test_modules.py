@@ -151,3 +151,19 @@ def test_missing_attribute_raises_like_eager():
     assert res.graph_breaks[0].kind is BreakKind.PYTHON_EXCEPTION
     with pytest.raises(AttributeError):
         res(torch.randn(2))
+
+
+def test_getattr_default_on_a_missing_attribute_is_guarded():
+    obj = Scaler(1.0)
+
+    def fn(x):
+        return x * getattr(obj, "extra", 2.0)
+
+    res = trace(fn, (torch.randn(2),))
+    assert res.graph_breaks == []
+    assert any("has no attribute 'extra'" in str(g) for g in res.guards)
+    x = torch.randn(2)
+    torch.testing.assert_close(res(x), x * 2.0)
+    obj.extra = 5.0
+    torch.testing.assert_close(res(x), x * 5.0)
+    assert len(res.captures) == 2

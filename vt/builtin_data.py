@@ -210,13 +210,25 @@ def _attribute_name(value):
 
 def _has_real_attribute(state, value, name):
     """hasattr on the real object when there is one: True/False, or None when unknown."""
-    real = real_object(state, value)
+    if value.family in ("object", "nn_module"):
+        real = value.value if value.family == "object" else value.module
+    else:
+        real = real_object(state, value)
     if real is NOT_CONSTANT:
         return None
     try:
         return hasattr(real, name)
     except Exception:  # an attribute raising something else: leave it to the VT
         return None
+
+
+def _missing_attribute(state, value, name):
+    """The state after learning that `value` has no attribute `name`: guarded when it has a source,
+    so that the attribute appearing later recaptures."""
+    from graph.guards import MissingAttribute
+
+    source = getattr(value, "source", None)
+    return state.add_guard(MissingAttribute(source, name)) if source is not None else state
 
 
 def _getattr(state, args, kwargs):
@@ -226,7 +238,7 @@ def _getattr(state, args, kwargs):
     if type(name) is not str:
         return name
     if len(args) == 3 and _has_real_attribute(state, args[0], name) is False:
-        return state, args[2]
+        return _missing_attribute(state, args[0], name), args[2]
     return args[0].getattr(state, name)
 
 
@@ -237,6 +249,8 @@ def _hasattr(state, args, kwargs):
     if type(name) is not str:
         return name
     known = _has_real_attribute(state, args[0], name)
+    if known is False:
+        return _missing_attribute(state, args[0], name), ConstantVariable(False)
     if known is not None:
         return state, ConstantVariable(known)
     out = args[0].getattr(state, name)

@@ -68,7 +68,8 @@ class UserFunctionVariable(VariableTracker):
     def getattr(self, state, name):
         from vt.builder import wrap_value
 
-        if name in ("__name__", "__qualname__", "__module__", "__doc__"):
+        if name in ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__",
+                    "__kwdefaults__", "__wrapped__"):
             return wrap_value(state, getattr(self.fn, name), AttrSource(self.source, name))
         return super().getattr(state, name)
 
