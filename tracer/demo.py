@@ -44,6 +44,30 @@ def unrolled_rnn(x, h, w, u, b):
     return h, total
 
 
+class TinyBlock(torch.nn.Module):
+    """A pre-norm residual block: an nn.Module tree, its forward inlined, parameters as graph inputs."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.norm = torch.nn.LayerNorm(width)
+        self.layers = torch.nn.ModuleList([torch.nn.Linear(width, width) for _ in range(2)])
+
+    def forward(self, x):
+        h = self.norm(x)
+        for layer in self.layers:
+            h = F.gelu(layer(h))
+        return x + h
+
+
+def python_data(x, weights):
+    """Lists, dicts, comprehensions and a generator around tensor ops, all folded into one graph."""
+    scaled = {name: x * w for name, w in weights.items()}
+    order = sorted(scaled, key=len)
+    parts = [scaled[name] for name in order if name != "skip"]
+    total = sum(p.relu() for p in parts)
+    return torch.stack(parts).mean(dim=0) + total, order
+
+
 def with_break(x, w):
     """Calls tracer.graph_break() on purpose, so the capture stops and the function runs eagerly."""
     y = torch.relu(x @ w)
@@ -66,10 +90,15 @@ def _examples():
     attn_inputs = (randn(2, 6, 16), randn(2, 6, 16), randn(2, 6, 16))
     rnn_inputs = (randn(4, 32), randn(4, 32), randn(32, 32) * 0.1, randn(32, 32) * 0.1, randn(32))
     break_inputs = (randn(4, 8), randn(8, 8))
+    torch.manual_seed(0)
+    block = TinyBlock(16)
+    data_inputs = (randn(4, 8), {"alpha": 0.5, "beta": 2.0, "skip": 1.0})
     return [
         ("3-layer MLP", mlp, mlp_inputs),
         ("causal softmax attention", causal_attention, attn_inputs),
         ("loop unrolled at trace time", unrolled_rnn, rnn_inputs),
+        ("nn.Module tree (LayerNorm, ModuleList of Linear)", block, (randn(4, 16),)),
+        ("Python data around tensors", python_data, data_inputs),
         ("deliberate graph break", with_break, break_inputs),
     ]
 
@@ -112,9 +141,10 @@ def run_demo(out=print) -> bool:
     all_ok = True
     summary = []
     for number, (title, fn, inputs) in enumerate(_examples(), start=1):
-        out(_header(f"[{number}] {title}: {fn.__name__}"))
+        name = getattr(fn, "__name__", type(fn).__name__)
+        out(_header(f"[{number}] {title}: {name}"))
         out("source:")
-        out(_indent(inspect.getsource(fn)))
+        out(_indent(inspect.getsource(fn if inspect.isfunction(fn) else type(fn))))
         out("")
         shapes = ", ".join("x".join(map(str, t.shape)) if isinstance(t, torch.Tensor) else repr(t)
                            for t in inputs)
@@ -125,6 +155,7 @@ def run_demo(out=print) -> bool:
         ok = _same(res(*inputs), fn(*inputs))
         # Fresh values of the same shapes reuse the capture (no recapture) and must agree too.
         fresh = tuple(torch.randn_like(t) if isinstance(t, torch.Tensor) else t for t in inputs)
+        summary_name = name
         ok = ok and _same(res(*fresh), fn(*fresh)) and len(res.captures) == 1
         all_ok = all_ok and ok
 
@@ -143,7 +174,7 @@ def run_demo(out=print) -> bool:
         out("")
         out(f"matches eager: {'yes' if ok else 'NO'} (example inputs and fresh inputs of the same shapes)")
         out("")
-        summary.append((fn.__name__, len(res.graphs), len(res.graph_breaks), ok))
+        summary.append((summary_name, len(res.graphs), len(res.graph_breaks), ok))
 
     out(_header("summary"))
     out(f"    {'function':<20} {'graphs':>6} {'breaks':>6}  matches eager")
