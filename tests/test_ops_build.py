@@ -234,3 +234,21 @@ def test_tuple_concatenation_and_list_of_tuples():
 
     res = assert_same_as_eager(fn, lambda: (t(2),), graphs=0)
     assert res(t(2))[1] == 4
+
+
+def test_get_len_pushes_the_length_and_keeps_the_object():
+    # GET_LEN only appears in `match` statements, whose other opcodes are not traced yet,
+    # so the function is assembled directly: return (xs, len(xs)).
+    import types
+
+    from bytecode import Bytecode, Instr
+
+    code = Bytecode([Instr("RESUME", 0), Instr("LOAD_FAST", "xs"), Instr("GET_LEN"), Instr("BUILD_TUPLE", 2),
+                     Instr("RETURN_VALUE")])
+    code.argnames, code.argcount, code.name = ["xs"], 1, "get_len"
+    fn = types.FunctionType(code.to_code(), {})
+    res = trace(fn, ([1, 2, 3],))
+    assert res.graph_breaks == []
+    items = [4, 5]
+    out = res(items)
+    assert out == (items, 2) and out[0] is items

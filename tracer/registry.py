@@ -19,7 +19,6 @@ UNSUPPORTED = {
     "STORE_ATTR": "attribute writes are not traced yet",
     "DELETE_ATTR": "attribute deletes are not traced yet",
     # Containers (the data-model issue).
-    "GET_LEN": "match statements are not traced yet",
     "MATCH_CLASS": "match statements are not traced",
     "MATCH_MAPPING": "match statements are not traced",
     "MATCH_SEQUENCE": "match statements are not traced",

@@ -187,3 +187,17 @@ def set_update(state, ins):
     if type(out) is not tuple:
         return out
     return out[0].advance(pop=1)
+
+
+@handles("GET_LEN")
+def get_len(state, ins):
+    """Push len(TOS), keeping TOS (used by `match` on sequences and mappings)."""
+    from vt.builtin import BUILTIN_RULES
+
+    out = BUILTIN_RULES[len](state, [state.peek()], {})
+    if out is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"len() of {state.peek().describe()} is not modelled")
+    if type(out) is not tuple:
+        return out
+    state, length = out
+    return state.advance(push=(length,))
