@@ -167,3 +167,31 @@ def test_getattr_default_on_a_missing_attribute_is_guarded():
     obj.extra = 5.0
     torch.testing.assert_close(res(x), x * 5.0)
     assert len(res.captures) == 2
+
+
+def test_nested_containers_and_odd_getattr_objects():
+    class AnswersEverything:
+        def __getattr__(self, name):
+            return 5
+
+    def fn(x, nested, odd):
+        return x * nested[0][0] * nested[1]["k"] * odd.scale
+
+    res = trace(fn, (torch.randn(2), [[2], {"k": 3}], AnswersEverything()))
+    assert res.graph_breaks == []
+    x = torch.randn(2)
+    torch.testing.assert_close(res(x, [[2], {"k": 3}], AnswersEverything()), x * 30)
+
+
+def test_isinstance_callable_and_class_methods_on_objects_and_modules():
+    obj, net = Scaler(1.0), nn.Linear(2, 2)
+
+    def fn(x):
+        return (isinstance(obj, Scaler), isinstance(net, nn.Linear), isinstance(net, nn.Conv1d),
+                callable(obj), callable(net), dict.fromkeys("ab", 0), x + 1)
+
+    res = trace(fn, (torch.randn(2),))
+    assert res.graph_breaks == []
+    x = torch.randn(2)
+    out, expected = res(x), fn(x)
+    assert out[:6] == expected[:6]

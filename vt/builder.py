@@ -62,22 +62,7 @@ def wrap_value(state, value, source, guard: bool = True):
             ModuleVariable(value, source)
     if value is markers.graph_break:
         return _guarded(state, IdMatch(source, value, "tracer.graph_break"), guard), GraphBreakVariable(source)
-    if is_graphable_torch_callable(value):
-        name = f"{getattr(value, '__module__', None) or 'torch'}.{value.__name__}"
-        return _guarded(state, IdMatch(source, value, name), guard), TorchFunctionVariable(value, source)
-    if _is_builtin(value):
-        if type(source) is BuiltinSource:
-            check = BuiltinMatch(source.name, value)
-        else:
-            check = IdMatch(source, value, f"builtin {value.__name__}")
-        return _guarded(state, check, guard), BuiltinVariable(value, source)
-    if is_rule_callable(value):  # itertools and operator functions, modelled by rules in vt.builtin
-        name = f"{value.__module__.lstrip('_')}.{value.__name__}"
-        return _guarded(state, IdMatch(source, value, name), guard), BuiltinVariable(value, source)
-    if isinstance(value, types.BuiltinFunctionType) and getattr(value, "__module__", None) in \
-            {m.__name__ for m in PURE_MODULES}:
-        return _guarded(state, IdMatch(source, value, f"{value.__module__}.{value.__name__}"), guard), \
-            PureFunctionVariable(value, source)
+    # Objects of the user's classes first: the probes below (hashing, __name__) could run their code.
     if isinstance(value, types.MethodType) and type(value.__func__) is types.FunctionType \
             and not _in_torch(value.__func__):
         from vt.user_objects import UserMethodVariable
@@ -97,6 +82,22 @@ def wrap_value(state, value, source, guard: bool = True):
 
         return _guarded(state, IdMatch(source, value, f"{type(value).__name__} object"), guard), \
             UserObjectVariable(value, source)
+    if is_graphable_torch_callable(value):
+        name = f"{getattr(value, '__module__', None) or 'torch'}.{value.__name__}"
+        return _guarded(state, IdMatch(source, value, name), guard), TorchFunctionVariable(value, source)
+    if _is_builtin(value):
+        if type(source) is BuiltinSource:
+            check = BuiltinMatch(source.name, value)
+        else:
+            check = IdMatch(source, value, f"builtin {value.__name__}")
+        return _guarded(state, check, guard), BuiltinVariable(value, source)
+    if is_rule_callable(value):  # itertools and operator functions, modelled by rules in vt.builtin
+        name = f"{value.__module__.lstrip('_')}.{value.__name__}"
+        return _guarded(state, IdMatch(source, value, name), guard), BuiltinVariable(value, source)
+    if isinstance(value, types.BuiltinFunctionType) and getattr(value, "__module__", None) in \
+            {m.__name__ for m in PURE_MODULES}:
+        return _guarded(state, IdMatch(source, value, f"{value.__module__}.{value.__name__}"), guard), \
+            PureFunctionVariable(value, source)
     if isinstance(value, types.FunctionType) and not _in_torch(value):
         from vt.functions import UserFunctionVariable
 
@@ -200,7 +201,8 @@ def _wrap_container(state, value, source, guard: bool):
         return out[0], DictVariable(oid, tuple(zip(keys, out[1])), source)
 
     first_seen = id(value) not in state.known_objects
-    others = [state.heap[oid] for oid in state.known_objects.values()] if first_seen else []
+    # Objects still being wrapped (an outer container of this one) are not in the heap yet.
+    others = [state.heap[oid] for oid in state.known_objects.values() if oid in state.heap] if first_seen else []
     out = state.existing_object(value, make)
     if type(out) is not tuple:
         return out

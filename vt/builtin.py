@@ -221,6 +221,11 @@ class BuiltinVariable(VariableTracker):
             return state, ConstantVariable(value)
         if is_rule_callable(value):
             return state, BuiltinVariable(value)
+        from vt.container_methods import class_method
+
+        method = class_method(self.fn, name) if isinstance(self.fn, type) else None
+        if method is not None:  # list.append(lst, x), dict.fromkeys(keys)
+            return state, method
         return super().getattr(state, name)
 
     def call(self, state, args, kwargs):
@@ -314,6 +319,10 @@ def python_type_of(value):
         return type(value.fn)
     if family == "class":
         return type(value.cls)
+    if family == "object":
+        return type(value.value)  # guarded by the object's identity
+    if family == "nn_module":
+        return type(value.module)
     return None
 
 

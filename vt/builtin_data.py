@@ -262,6 +262,8 @@ def _hasattr(state, args, kwargs):
 def _callable(state, args, kwargs):
     if kwargs or len(args) != 1 or args[0].family == "constant":
         return None  # constants fold
+    if args[0].family == "object":
+        return state, ConstantVariable(callable(args[0].value))
     return state, ConstantVariable(type(args[0]).call is not VariableTracker.call)
 
 

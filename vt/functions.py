@@ -214,6 +214,8 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
     caller = state.frame
     final, stop = run(attrs.evolve(state, frame=callee, parents=state.parents.append(caller)))
     if type(stop) is not Returned:
+        if stop.reason.count("(inside ") >= 3:  # deep chains (recursion): the innermost frames say enough
+            return Unsupported(stop.kind, stop.reason, stop.hint)
         return Unsupported(stop.kind, f"{stop.reason} (inside {code.co_qualname}, "
                                       f"{stop.filename}:{stop.lineno})", stop.hint)
     return attrs.evolve(final, frame=caller, parents=state.parents), stop.value

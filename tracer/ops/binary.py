@@ -52,6 +52,10 @@ def identical(state, a, b):
     """Whether two VTs are one object at run time: (state, bool), or None if unknown."""
     if a.family == "constant" or b.family == "constant":
         return _identical_constants(state, a, b)
+    if a.family == "function" and b.family == "function":
+        if hasattr(a, "fn") and hasattr(b, "fn"):
+            return state, a.fn is b.fn  # functions that existed before the call are guarded by identity
+        return state, getattr(a, "parts", None) is getattr(b, "parts", None)  # one MAKE_FUNCTION, one object
     if a.family in _REAL_OBJECT_FAMILIES and b.family in _REAL_OBJECT_FAMILIES:
         return state, real_object(state, a) is real_object(state, b)  # modules, classes, functions: guarded
     if a.family == "tensor" and b.family == "tensor":
