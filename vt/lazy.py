@@ -26,3 +26,11 @@ class LazyVariable(VariableTracker):
         from vt.builder import wrap_value
 
         return wrap_value(state, self.value, self.source)
+
+
+def realize_if_lazy(state, value):
+    """(state, vt) with a lazy input turned into its real VT (guards added); other VTs pass through.
+    Unsupported if the input's value cannot be modelled."""
+    if type(value) is LazyVariable:
+        return value.realize(state)
+    return state, value

@@ -120,22 +120,8 @@ def map_add(state, ins):
     return state.mutate(current.with_entries(entries.items()), "dict.__setitem__").advance(pop=2)
 
 
-@handles("DICT_UPDATE")
-def dict_update(state, ins):
-    """`{**m}`: stack[-oparg].update(pop()); the operand must be a mapping (PyDict_Update)."""
-    out = mapping_entries(state, state.peek())
-    if type(out) is not tuple:
-        return out
-    state, pairs = out
-    current = state.current(state.peek(ins.arg + 1))
-    entries = dict(current.entries)
-    entries.update(pairs)
-    return state.mutate(current.with_entries(entries.items()), "dict.update").advance(pop=1)
-
-
-@handles("DICT_MERGE")
-def dict_merge(state, ins):
-    """`f(**a, **b)`: like DICT_UPDATE, but a key given twice is the call's TypeError."""
+def _merge_into_dict(state, ins, allow_repeats: bool):
+    """stack[-oparg].update(pop()) for DICT_UPDATE (repeats overwrite) and DICT_MERGE (they are errors)."""
     out = mapping_entries(state, state.peek())
     if type(out) is not tuple:
         return out
@@ -143,11 +129,23 @@ def dict_merge(state, ins):
     current = state.current(state.peek(ins.arg + 1))
     entries = dict(current.entries)
     for key, value in pairs:
-        if key in entries:
+        if key in entries and not allow_repeats:
             return unsupported(BreakKind.PYTHON_EXCEPTION,
                                f"TypeError: got multiple values for keyword argument {key!r}")
         entries[key] = value
     return state.mutate(current.with_entries(entries.items()), "dict.update").advance(pop=1)
+
+
+@handles("DICT_UPDATE")
+def dict_update(state, ins):
+    """`{**m}`: the operand must be a mapping (PyDict_Update); later keys win."""
+    return _merge_into_dict(state, ins, allow_repeats=True)
+
+
+@handles("DICT_MERGE")
+def dict_merge(state, ins):
+    """`f(**a, **b)`: like DICT_UPDATE, but a key given twice is the call's TypeError."""
+    return _merge_into_dict(state, ins, allow_repeats=False)
 
 
 @handles("BUILD_SET")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tracer.registry import handles
 from vt.functions import CellVariable, FunctionParts, NestedFunctionVariable
-from vt.lazy import LazyVariable
+from vt.lazy import LazyVariable, realize_if_lazy
 from vt.outcome import BreakKind, unsupported
 
 _DEFAULTS, _KWDEFAULTS, _ANNOTATIONS, _CLOSURE = 0x01, 0x02, 0x04, 0x08
@@ -61,8 +61,8 @@ def load_deref(state, ins):
     if contents is None:
         return unsupported(BreakKind.PYTHON_EXCEPTION,
                            f"NameError: free variable {ins.argval!r} referenced before assignment")
-    if type(contents) is LazyVariable:
-        out = contents.realize(state)
+    if type(contents) is LazyVariable:  # realized once: the cell now holds the real VT
+        out = realize_if_lazy(state, contents)
         if type(out) is not tuple:
             return out
         state, contents = out

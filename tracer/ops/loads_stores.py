@@ -8,7 +8,7 @@ from tracer.registry import handles
 from vt.base import NULL
 from vt.builder import wrap_value
 from vt.constant import ConstantVariable, is_constant_value
-from vt.lazy import LazyVariable
+from vt.lazy import LazyVariable, realize_if_lazy
 from vt.outcome import BreakKind, Unsupported, unsupported
 from vt.functions import global_source
 from vt.sources import BuiltinSource
@@ -20,14 +20,14 @@ def load_fast(state, ins):
     if value is None:
         return unsupported(BreakKind.PYTHON_EXCEPTION,
                            f"local variable {ins.argval!r} referenced before assignment (UnboundLocalError)")
-    if type(value) is LazyVariable:
-        out = value.realize(state)
-        if type(out) is not tuple:
-            return out
-        state, value = out
-        frame = state.frame
-        return state.next_with(stack=frame.stack.append(value), locals=frame.locals.set(ins.arg, value))
-    return state.advance(push=(value,))
+    if type(value) is not LazyVariable:
+        return state.advance(push=(value,))
+    out = realize_if_lazy(state, value)
+    if type(out) is not tuple:
+        return out
+    state, value = out  # realized once: the local now holds the real VT
+    frame = state.frame
+    return state.next_with(stack=frame.stack.append(value), locals=frame.locals.set(ins.arg, value))
 
 
 @handles("STORE_FAST")
