@@ -43,7 +43,6 @@ class Capture:
     guards: tuple
     graph_breaks: tuple
     guard_source: str
-    steps: int = 0
 
 
 def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
