@@ -195,3 +195,38 @@ def test_isinstance_callable_and_class_methods_on_objects_and_modules():
     x = torch.randn(2)
     out, expected = res(x), fn(x)
     assert out[:6] == expected[:6]
+
+
+class Base:
+    def __init__(self, k):
+        self.k = k
+
+    def apply(self, x):
+        return x * self.k
+
+
+class Derived(Base):
+    def apply(self, x):
+        return super().apply(x) + 1
+
+    def explicit(self, x):
+        return super(Derived, self).apply(x) - 1
+
+
+class ScaledLinear(nn.Linear):
+    def forward(self, x):
+        return super().forward(x) * 2
+
+
+def test_super_in_methods_and_module_forward():
+    obj = Derived(3.0)
+    res = trace(lambda x: (obj.apply(x), obj.explicit(x)), (torch.randn(2),))
+    assert res.graph_breaks == []
+    x = torch.randn(2)
+    for a, b in zip(res(x), (obj.apply(x), obj.explicit(x))):
+        torch.testing.assert_close(a, b)
+    net = ScaledLinear(4, 2)
+    res = trace(net, (torch.randn(3, 4),))
+    assert res.graph_breaks == [] and len(res.graphs) == 1
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(res(x), net(x))

@@ -287,13 +287,19 @@ def _bool(state, args, kwargs):
     return state, ConstantVariable(truth)
 
 
+def _super(state, args, kwargs):
+    from vt.user_objects import make_super
+
+    return make_super(state, args, kwargs)
+
+
 def _print(state, args, kwargs):
     return unsupported(BreakKind.UNSUPPORTED_CALL, "print() writes to stdout, a side effect outside the graph",
                        "remove the print, or print outside the traced function")
 
 
 BUILTIN_RULES = {
-    len: _len, isinstance: _isinstance, print: _print, bool: _bool,
+    len: _len, isinstance: _isinstance, print: _print, bool: _bool, super: _super,
     abs: _tensor_math(operator.abs, "abs"), pow: _tensor_math(operator.pow, "pow"),
 }
 

@@ -217,3 +217,74 @@ def _global_hooks() -> bool:
     from torch.nn.modules import module as module_module
 
     return bool(module_module._global_forward_hooks or module_module._global_forward_pre_hooks)
+
+
+def _real_object(vt):
+    return vt.value if vt.family == "object" else vt.module if vt.family == "nn_module" else None
+
+
+@attrs.frozen(slots=True)
+class SuperVariable(VariableTracker):
+    """`super()` or `super(C, obj)`: attribute lookup on obj's MRO after C."""
+
+    cls: type
+    receiver: object
+
+    family = "super"
+    always_true = True
+
+    def describe(self) -> str:
+        return f"super({self.cls.__name__})"
+
+    def getattr(self, state, name):
+        from vt.builder import wrap_value
+
+        obj = _real_object(self.receiver)
+        mro = type(obj).__mro__
+        if self.cls not in mro:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: super(type, obj): obj must be an instance "
+                                                           "or subtype of type")
+        mro_source = AttrSource(AttrSource(self.receiver.source, "__class__"), "__mro__")
+        for position in range(mro.index(self.cls) + 1, len(mro)):
+            found = mro[position].__dict__.get(name, _MISSING)
+            if found is _MISSING:
+                continue
+            source = AttrSource(ItemSource(mro_source, position), name)
+            if type(found) is types.FunctionType:
+                return state, UserMethodVariable(found, self.receiver, source)
+            if isinstance(found, staticmethod):
+                return wrap_value(state, found.__func__, source)
+            if not hasattr(found, "__get__"):
+                return wrap_value(state, found, source)
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                               f"super().{name} is a {type(found).__name__}, which is not traced yet")
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: 'super' object has no attribute {name!r}")
+
+
+def make_super(state, args, kwargs):
+    """super() inside an inlined method (the `__class__` cell and the first argument), or super(C, obj)."""
+    from vt.lazy import realize_if_lazy
+
+    if kwargs or len(args) not in (0, 2):
+        return None
+    if args:
+        cls_vt, receiver = args
+        cls = cls_vt.as_class() if hasattr(cls_vt, "as_class") else None
+    else:
+        frame = state.frame
+        names = frame.code.localsplus
+        if "__class__" not in frame.code.code.co_freevars or not frame.code.code.co_argcount:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, "RuntimeError: super(): no arguments")
+        cell = state.current(frame.locals[len(names) - 1 - names[::-1].index("__class__")])
+        out = realize_if_lazy(state, cell.contents)
+        if type(out) is not tuple:
+            return out
+        state, cls_vt = out
+        cls = cls_vt.as_class() if hasattr(cls_vt, "as_class") else None
+        receiver = frame.locals[0]
+        if receiver is not None and receiver.family == "cell":
+            receiver = state.current(receiver).contents
+    if cls is None or receiver is None or _real_object(receiver) is None:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "super() is traced for objects of your classes and "
+                                                       "nn.Modules only")
+    return state, SuperVariable(cls, receiver)
