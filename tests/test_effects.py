@@ -104,17 +104,6 @@ def _grow_global(x):
     return x
 
 
-def test_list_grown_while_iterated_matches_eager():
-    def fn(x):
-        items = [x]
-        for v in items:
-            if len(items) < 3:
-                items += [v + 1]
-        return items
-
-    assert_same_as_eager(fn, lambda: (t(2),))
-
-
 COUNTER = 0
 
 

@@ -33,44 +33,39 @@ def to_python(state, vt):
     return NOT_CONSTANT
 
 
+def _all_from_python(state, values):
+    """(state, [vt, ...]) for real values, or None if one of them is not plain data."""
+    vts = []
+    for value in values:
+        out = from_python(state, value)
+        if out is None:
+            return None
+        state, vt = out
+        vts.append(vt)
+    return state, vts
+
+
 def from_python(state, value):
     """VT for a real value produced by a folded call: (state, vt), or None if it is not plain data."""
     if is_constant_value(value):
         return state, ConstantVariable(value)
     kind = type(value)
-    if kind is tuple:
-        items = []
-        for item in value:
-            out = from_python(state, item)
-            if out is None:
-                return None
-            state, vt = out
-            items.append(vt)
-        from vt.lists import TupleVariable
+    if kind in (tuple, list, dict):
+        out = _all_from_python(state, value.values() if kind is dict else value)
+        if out is None:
+            return None
+        state, items = out
+        if kind is tuple:
+            from vt.lists import TupleVariable
 
-        return state, TupleVariable(tuple(items))
-    if kind is list:
-        items = []
-        for item in value:
-            out = from_python(state, item)
-            if out is None:
-                return None
-            state, vt = out
-            items.append(vt)
-        from vt.lists import new_list
+            return state, TupleVariable(tuple(items))
+        if kind is list:
+            from vt.lists import new_list
 
-        return new_list(state, tuple(items))
-    if kind is dict:
-        values = []
-        for item in value.values():
-            out = from_python(state, item)
-            if out is None:
-                return None
-            state, vt = out
-            values.append(vt)
+            return new_list(state, tuple(items))
         from vt.dicts import new_dict_from_entries
 
-        return new_dict_from_entries(state, tuple(zip(value.keys(), values)))
+        return new_dict_from_entries(state, tuple(zip(value.keys(), items)))
     if kind is set:
         if not all(is_constant_value(item) for item in value):
             return None
