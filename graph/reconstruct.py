@@ -112,6 +112,8 @@ class _Emitter:
             code.append(Instr("LOAD_CONST", getattr(vt, _OBJECT_FAMILIES[family])))
         elif family == "function" and hasattr(vt, "fn"):
             code.append(Instr("LOAD_CONST", vt.fn))
+        elif hasattr(getattr(vt, "source", None), "emit"):  # an object the caller passed in or can reach
+            code.extend(self.load(vt.source))
         else:
             return unsupported(BreakKind.UNSUPPORTED_VALUE,
                                f"a {vt.describe()} cannot leave a traced function yet (returned or stored)")

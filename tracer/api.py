@@ -67,8 +67,9 @@ def _check_traceable(fn) -> types.FunctionType:
 class Traced:
     """A function with its captures; calling it runs the matching capture or captures anew."""
 
-    def __init__(self, fn, backend="eager"):
+    def __init__(self, fn, backend="eager", resume_cache: dict | None = None):
         self.fn = _check_traceable(fn)
+        self.resume_cache = {} if resume_cache is None else resume_cache  # shared with resume functions
         resolve_backend(backend)  # a bad backend fails here, before any call
         self.backend = backend
         self.captures = []
@@ -99,18 +100,35 @@ class Traced:
 
     def add_capture(self, args: tuple, kwargs: dict | None = None):
         """Trace the function on these arguments and add the capture to the cache."""
-        new = capture(self.fn, tuple(args), dict(kwargs or {}), self.backend, len(self.captures))
+        new = capture(self.fn, tuple(args), dict(kwargs or {}), self.backend, len(self.captures), self.resume_cache)
         self.captures.append(new)
         self._entries.append(new.entry)
         return new
 
     @property
+    def resumes(self) -> list:
+        """Every resume function this function's breaks continue in, directly or through other
+        resume functions (each a Traced), in the order they were first reached."""
+        found, pending = {}, [self]
+        while pending:
+            for c in pending.pop(0).captures:
+                for resume in c.resumes:
+                    if id(resume) not in found and resume is not self:
+                        found[id(resume)] = resume
+                        pending.append(resume)
+        return list(found.values())
+
+    def _all_captures(self) -> list:
+        return self.captures + [c for r in self.resumes for c in r.captures]
+
+    @property
     def graphs(self) -> list:
-        return [gm for c in self.captures for gm in c.graphs]
+        """Graphs of every capture of the function, then those of its resume functions."""
+        return [gm for c in self._all_captures() for gm in c.graphs]
 
     @property
     def graph_breaks(self) -> list:
-        return [b for c in self.captures for b in c.graph_breaks]
+        return [b for c in self._all_captures() for b in c.graph_breaks]
 
     @property
     def guards(self) -> list:

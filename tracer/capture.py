@@ -13,6 +13,7 @@ import builtins
 import os
 
 import attrs
+from bytecode import Instr
 from pyrsistent import pvector
 from torch._subclasses.fake_tensor import FakeTensorMode
 
@@ -21,13 +22,17 @@ from graph.codegen import binder, eager_entry, graph_entry
 from graph.fx_build import build_graph
 from graph.guards import GlobalStateMatch, compile_guards
 from graph.reconstruct import graph_outputs, rebuild
-from tracer.errors import BackendError
-from tracer.state import Env, Frame, initial_state
+from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBuilder, origin
+from tracer.errors import BackendError, NotTraceableError
+from tracer.state import Env, Frame, decode, initial_state
 from tracer.step import run
 from tracer.stops import GraphBreak, Returned
 from vt.lazy import LazyVariable
 from vt.outcome import BreakKind
-from vt.functions import existing_cells
+from vt.base import NULL
+from vt.constant import ConstantVariable
+from vt.functions import UserFunctionVariable, existing_cells
+from vt.lists import TupleVariable
 from vt.sources import FunctionSource, LocalSource
 
 STRICT = os.environ.get("SNAPTRACE_STRICT", "") not in ("", "0")
@@ -43,6 +48,7 @@ class Capture:
     guards: tuple
     graph_breaks: tuple
     guard_source: str
+    resumes: tuple = ()  # the Traced resume functions a break continues in (captured on first call)
 
 
 def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
@@ -66,14 +72,17 @@ def start_state(fn, args: tuple, kwargs: dict):
     return state
 
 
-def capture(fn, args: tuple, kwargs: dict, backend, number: int) -> Capture:
-    """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails."""
+def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: dict | None = None) -> Capture:
+    """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails.
+
+    `resume_cache` holds the resume functions of fn's breaks (shared with its resume functions)."""
     state = start_state(fn, args, kwargs)
     try:
         final, stop = run(state)
         if type(stop) is Returned:
             return _graph_capture(fn, final, stop.value, backend, number)
-        return _eager_capture(fn, final, stop, number)
+        resumed = _resume_capture(fn, final, stop, backend, number, {} if resume_cache is None else resume_cache)
+        return resumed if resumed is not None else _eager_capture(fn, final, stop, number)
     except BackendError:
         raise
     except Exception as exc:
@@ -103,20 +112,106 @@ def _eager_capture(fn, state, stop: GraphBreak, number: int) -> Capture:
 
 
 def _graph_capture(fn, state, value, backend, number: int) -> Capture:
-    outputs = graph_outputs(state, value)
-    built = build_graph(state.graph, state.placeholders, outputs, _argnames(fn), f"{fn.__name__}_graph_{number}")
-    positions = {node: position for position, node in enumerate(outputs)}
-    result = rebuild(state, value, positions)
+    result = _compile_graph(fn, state, value, backend, number)
     if type(result) is not tuple:
         filename, _ = state.location()
         stop = GraphBreak(result.kind, result.reason, filename, state.frame.instruction.lineno, result.hint,
                           "RETURN_VALUE")
         return _eager_capture(fn, state, stop, number)
+    compiled, graphs, sources, (prologue, code) = result
     guards, check = _guard_function(fn, state, number)
-    compiled, graphs, sources = None, (), ()
-    if built is not None:
-        examples = [state.graph[index].value for index in built.input_nodes]
-        compiled = compile_with(backend, f"graph {number} of {fn.__qualname__}", built.module, examples)
-        graphs, sources = (built.module,), built.input_sources
-    entry = graph_entry(fn, check, compiled, sources, *result)
+    entry = graph_entry(fn, check, compiled, sources, prologue, code)
     return Capture(entry, graphs, guards, (), check.source)
+
+
+def _compile_graph(fn, state, value, backend, number: int):
+    """The graph computing what `value` and the effects need, compiled, and the bytecode that
+    replays the effects and pushes `value`: (compiled, graphs, input sources, (prologue, code)),
+    or the Unsupported that prevents rebuilding `value`."""
+    outputs = graph_outputs(state, value)
+    positions = {node: position for position, node in enumerate(outputs)}
+    result = rebuild(state, value, positions)
+    if type(result) is not tuple:
+        return result
+    built = build_graph(state.graph, state.placeholders, outputs, _argnames(fn), f"{fn.__name__}_graph_{number}")
+    if built is None:
+        return None, (), (), result
+    examples = [state.graph[index].value for index in built.input_nodes]
+    compiled = compile_with(backend, f"graph {number} of {fn.__qualname__}", built.module, examples)
+    return compiled, (built.module,), built.input_sources, result
+
+
+def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: dict):
+    """Compile the graph up to the break and continue from the snapshot: the entry runs the graph,
+    replays the effects, rebuilds the value stack and the live locals, runs the instruction that
+    broke for real and calls a resume function for the rest.  None when that is not possible
+    (the caller then runs the whole function eagerly)."""
+    from tracer.api import Traced
+
+    frame = state.frame
+    user_fn, shift = origin(fn)
+    if state.parents or frame.code.code is not fn.__code__ or user_fn.__code__.co_cellvars:
+        return None
+    replacements = _compiled_callees(frame, backend)
+    slots = [_slot(state, vt) for vt in frame.stack]
+    for position in replacements:
+        slots[position] = (VALUE_SLOT, [ConstantVariable(None)])
+    user_names = set(user_fn.__code__.co_varnames)
+    bound = [(name, vt) for name, vt in zip(fn.__code__.co_varnames, frame.locals)
+             if vt is not None and name in user_names]
+    local_slots = [_slot(state, vt) for _, vt in bound]
+    iterators = [vt.oid for vt in list(frame.stack) + [vt for _, vt in bound] if vt.family == "iterator"]
+    if len(set(iterators)) != len(iterators):  # one iterator in two places would become two
+        return None
+    layout = Layout(tuple(kind for kind, _ in slots),
+                    tuple((name, kind) for (name, _), (kind, _) in zip(bound, local_slots)))
+    values = [vt for _, parts in slots + local_slots for vt in parts]
+    builder = ResumeBuilder(user_fn, decode(user_fn.__code__, user_fn.__globals__).instructions,
+                            lambda resume: Traced(resume, backend, cache), cache)
+    step = builder.step_function(frame.ip - shift, layout, frame.kw_names, replacements)
+    if step is None:
+        return None
+    result = _compile_graph(fn, state, TupleVariable(tuple(values)), backend, number)
+    if type(result) is not tuple:
+        return None
+    compiled, graphs, sources, (prologue, pushed) = result
+    guards, check = _guard_function(fn, state, number)
+    body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", step), *pushed, Instr("CALL_FUNCTION_EX", 0)]
+    entry = graph_entry(fn, check, compiled, sources, prologue, body)
+    return Capture(entry, graphs, guards, (stop,), check.source, tuple(builder.used.values()))
+
+
+def _slot(state, vt) -> tuple:
+    """How one stack slot or local crosses the break: (kind, the VTs that travel for it)."""
+    if vt is NULL:
+        return NULL_SLOT, []
+    if vt.family == "iterator":
+        current = state.current(vt)
+        kind = type(current).__name__
+        if kind == "RangeIteratorVariable":
+            return ITERATOR_SLOT, [ConstantVariable(current.values), ConstantVariable(current.index)]
+        if kind == "SequenceIteratorVariable":
+            return ITERATOR_SLOT, [TupleVariable(current.items), ConstantVariable(current.index)]
+        if kind == "ListIteratorVariable" and not current.done:
+            return ITERATOR_SLOT, [state.heap[current.list_oid], ConstantVariable(current.index)]
+    return VALUE_SLOT, [vt]
+
+
+def _compiled_callees(frame, backend) -> dict:
+    """A call that broke inside an inlined Python function calls it through `compile` instead, so
+    its own graphs are captured: stack position -> the Traced callee."""
+    from tracer.api import Traced
+
+    instruction = frame.instruction
+    if instruction.opname != "CALL":
+        return {}
+    stack = frame.stack
+    first = len(stack) - instruction.arg - 2
+    position = first + 1 if stack[first] is NULL else first
+    callee = stack[position]
+    if type(callee) is UserFunctionVariable:
+        try:
+            return {position: Traced(callee.fn, backend)}
+        except NotTraceableError:  # a generator or async function: calling it runs nothing yet
+            return {}
+    return {}

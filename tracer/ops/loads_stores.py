@@ -1,12 +1,15 @@
 """Loads and stores: locals, constants, globals, attributes and methods."""
 from __future__ import annotations
 
+import types
+
 import attrs
 
 from effects.records import GlobalDelete, GlobalStore
 from tracer.registry import handles
 from vt.base import NULL
 from vt.builder import wrap_value
+from vt.functions import UserFunctionVariable
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lazy import LazyVariable, realize_if_lazy
 from vt.outcome import BreakKind, Unsupported, unsupported
@@ -45,6 +48,8 @@ def delete_fast(state, ins):
 
 @handles("LOAD_CONST")
 def load_const(state, ins):
+    if type(ins.argval) is types.FunctionType:  # generated code (a resume prologue) calls helpers this way
+        return state.advance(push=(UserFunctionVariable(ins.argval),))
     if not is_constant_value(ins.argval):
         return unsupported(BreakKind.UNSUPPORTED_VALUE,
                            f"constant of type {type(ins.argval).__name__} is not modelled")

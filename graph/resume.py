@@ -1,0 +1,338 @@
+"""Bytecode for continuing a function after a graph break.
+
+A capture that stops at an instruction it cannot model ends in a *step
+function*: it receives the rebuilt value stack and live locals, executes that
+one instruction for real, and passes the result to a *resume function* for the
+successor the instruction took (a conditional jump or FOR_ITER has two).  A
+resume function is a copy of the user's code object whose prologue restores
+the value stack and the locals and jumps to the successor, so everything after
+the break runs from the original bytecode: its loops, its exception table
+(a break inside `try` keeps the handlers), its line numbers.  Resume functions
+are wrapped in `Traced`, so each is captured on its first call and cached.
+
+The step function runs in the user's globals (the instruction may read or
+write them).  NULL stack slots (3.11 pushes one below a callable) cannot be
+passed as arguments; they are known when the break is traced, so generated
+code pushes them again where they belong.
+"""
+from __future__ import annotations
+
+import dis
+import types
+
+import attrs
+from bytecode import Bytecode, CompilerFlags, Instr, Label, TryBegin, TryEnd
+
+_BINARY_ADD = 0  # BINARY_OP's argument for `+`
+
+# How many stack items an instruction reads (and pops), and how many it leaves on each successor.
+_FIXED = {
+    "BINARY_OP": (2, 1), "COMPARE_OP": (2, 1), "IS_OP": (2, 1), "CONTAINS_OP": (2, 1),
+    "BINARY_SUBSCR": (2, 1), "UNARY_NEGATIVE": (1, 1), "UNARY_POSITIVE": (1, 1), "UNARY_NOT": (1, 1),
+    "UNARY_INVERT": (1, 1), "GET_ITER": (1, 1), "LOAD_ATTR": (1, 1), "STORE_ATTR": (2, 0),
+    "DELETE_ATTR": (1, 0), "STORE_SUBSCR": (3, 0), "DELETE_SUBSCR": (2, 0), "STORE_GLOBAL": (1, 0),
+    "IMPORT_NAME": (2, 1), "IMPORT_FROM": (1, 2), "GET_LEN": (1, 2), "PRINT_EXPR": (1, 0),
+    "BINARY_SLICE": (3, 1), "POP_TOP": (1, 0), "LOAD_GLOBAL": (0, 1),
+}
+_CONDITIONAL = {
+    "POP_JUMP_FORWARD_IF_TRUE": "POP_JUMP_FORWARD_IF_TRUE",
+    "POP_JUMP_BACKWARD_IF_TRUE": "POP_JUMP_FORWARD_IF_TRUE",
+    "POP_JUMP_FORWARD_IF_FALSE": "POP_JUMP_FORWARD_IF_FALSE",
+    "POP_JUMP_BACKWARD_IF_FALSE": "POP_JUMP_FORWARD_IF_FALSE",
+    "POP_JUMP_FORWARD_IF_NONE": "POP_JUMP_FORWARD_IF_NONE",
+    "POP_JUMP_BACKWARD_IF_NONE": "POP_JUMP_FORWARD_IF_NONE",
+    "POP_JUMP_FORWARD_IF_NOT_NONE": "POP_JUMP_FORWARD_IF_NOT_NONE",
+    "POP_JUMP_BACKWARD_IF_NOT_NONE": "POP_JUMP_FORWARD_IF_NOT_NONE",
+}
+
+
+NULL_SLOT, VALUE_SLOT, ITERATOR_SLOT = "null", "value", "iterator"
+"""How a stack slot or a local travels to a resume function: not at all (a NULL, pushed again by
+the prologue), as itself, or as an iterator's (items, count taken), rebuilt by the prologue
+with `advanced_iterator` so the resumed trace can follow the loop."""
+
+
+def advanced_iterator(iterable, taken: int):
+    """iter(iterable) after `taken` items were drawn from it: how an iterator crosses a break."""
+    iterator = iter(iterable)
+    for _ in range(taken):
+        next(iterator, None)
+    return iterator
+
+
+@attrs.frozen
+class Successor:
+    """Where execution continues after the instruction: an instruction index and the kinds of the
+    stack items the instruction left on top."""
+
+    index: int
+    pushed: tuple
+
+
+@attrs.frozen
+class StepShape:
+    """What one instruction does to the stack: items it pops, and each way it can continue."""
+
+    popped: int
+    fallthrough: Successor | None
+    jump: Successor | None
+
+
+def step_shape(instruction) -> StepShape | None:
+    """The stack shape of `instruction`, or None when it cannot be run on its own."""
+    name, arg, after = instruction.opname, instruction.arg, instruction.index + 1
+
+    def plain(count):
+        return Successor(after, (VALUE_SLOT,) * count)
+
+    if name in _FIXED:
+        popped, pushed = _FIXED[name]
+        if name == "LOAD_GLOBAL" and arg & 1:
+            return StepShape(0, Successor(after, (NULL_SLOT, VALUE_SLOT)), None)
+        return StepShape(popped, plain(pushed), None)
+    if name == "LOAD_METHOD":  # run as LOAD_ATTR with a NULL below: the same call afterwards
+        return StepShape(1, Successor(after, (NULL_SLOT, VALUE_SLOT)), None)
+    if name == "CALL":
+        return StepShape(arg + 2, plain(1), None)
+    if name == "CALL_FUNCTION_EX":
+        return StepShape(3 + (arg & 1), plain(1), None)
+    if name == "UNPACK_SEQUENCE":
+        return StepShape(1, plain(arg), None)
+    if name == "UNPACK_EX":
+        return StepShape(1, plain((arg & 0xFF) + (arg >> 8) + 1), None)
+    if name == "FORMAT_VALUE":
+        return StepShape(2 if arg & 0x04 else 1, plain(1), None)
+    if name == "BUILD_STRING":
+        return StepShape(arg, plain(1), None)
+    if name in ("LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE", "LIST_APPEND", "SET_ADD"):
+        return StepShape(arg + 1, plain(arg), None)
+    if name in _CONDITIONAL:
+        return StepShape(1, plain(0), Successor(instruction.target, ()))
+    if name in ("JUMP_IF_TRUE_OR_POP", "JUMP_IF_FALSE_OR_POP"):
+        return StepShape(1, plain(0), Successor(instruction.target, (VALUE_SLOT,)))
+    if name == "FOR_ITER":
+        return StepShape(1, plain(2), Successor(instruction.target, ()))
+    if name == "RAISE_VARARGS":
+        return StepShape(arg, None, None)
+    return None
+
+
+def handler_for(code: types.CodeType, offset: int):
+    """The exception-table entry covering `offset` (3.11's table has at most one), or None."""
+    for entry in dis._parse_exception_table(code):
+        if entry.start <= offset < entry.end:
+            return entry
+    return None
+
+
+def _original_instructions(code: types.CodeType) -> tuple:
+    """`Bytecode.from_code(code)` and, for each instruction index of `dis.get_instructions`
+    (which lists EXTENDED_ARG separately), the position of that instruction in the list."""
+    body = Bytecode.from_code(code)
+    where = []
+    concrete = [i for i, item in enumerate(body) if isinstance(item, Instr)]
+    position = 0
+    for ins in dis.get_instructions(code):
+        if ins.opname == "EXTENDED_ARG":
+            where.append(None)
+            continue
+        at = concrete[position]
+        if body[at].name != ins.opname:
+            raise ValueError(f"instruction {ins.offset} of {code.co_qualname} did not line up")
+        where.append(at)
+        position += 1
+    return body, tuple(where)
+
+
+def _count(code: types.CodeType) -> int:
+    return sum(1 for _ in dis.get_instructions(code))
+
+
+def origin(fn) -> tuple:
+    """(the user's function, how many instructions the prologue adds): a resume function's code is
+    the user's, after its prologue; a user function is its own origin."""
+    return getattr(fn, "__snaptrace_origin__", (fn, 0))
+
+
+def parameters(prefix: str, kind: str) -> list:
+    """The parameter names one slot travels in."""
+    if kind == NULL_SLOT:
+        return []
+    if kind == ITERATOR_SLOT:
+        return [f"{prefix}__items", f"{prefix}__taken"]
+    return [prefix]
+
+
+def push(kind: str, names: list) -> list:
+    """Instructions pushing one slot from its parameters."""
+    if kind == NULL_SLOT:
+        return [Instr("PUSH_NULL")]
+    if kind == ITERATOR_SLOT:
+        return [Instr("PUSH_NULL"), Instr("LOAD_CONST", advanced_iterator), *[Instr("LOAD_FAST", n) for n in names],
+                Instr("PRECALL", 2), Instr("CALL", 2)]
+    return [Instr("LOAD_FAST", names[0])]
+
+
+@attrs.frozen
+class Layout:
+    """The kinds of the value stack's slots and of the live locals at a break."""
+
+    stack: tuple  # kind per stack slot, bottom first
+    locals: tuple  # (name, kind) per bound local
+
+    def stack_parameters(self) -> list:
+        return [parameters(f"__stack{k}", kind) for k, kind in enumerate(self.stack)]
+
+    def local_parameters(self) -> list:
+        """Numbered, not named after the locals: a local's name need not be an identifier."""
+        return [parameters(f"__local{k}", kind) for k, (_, kind) in enumerate(self.locals)]
+
+
+def _flat(groups) -> list:
+    return [name for group in groups for name in group]
+
+
+def _call_resume(resume, below: list, local_params: list, pushed: int) -> list:
+    """Collect the `pushed` top items into a tuple and return resume(*below, *pushed, *locals)."""
+    return [
+        Instr("BUILD_TUPLE", pushed), Instr("PUSH_NULL"), Instr("SWAP", 2),
+        Instr("LOAD_CONST", resume), Instr("SWAP", 2),
+        *[Instr("LOAD_FAST", name) for name in below], Instr("BUILD_TUPLE", len(below)), Instr("SWAP", 2),
+        Instr("BINARY_OP", _BINARY_ADD),
+        *[Instr("LOAD_FAST", name) for name in local_params], Instr("BUILD_TUPLE", len(local_params)),
+        Instr("BINARY_OP", _BINARY_ADD),
+        Instr("CALL_FUNCTION_EX", 0), Instr("RETURN_VALUE"),
+    ]
+
+
+def _finish(code: list, argnames: list, like: types.CodeType, name: str, flags=0, freevars=()) -> Bytecode:
+    out = Bytecode(code)
+    out.argnames = list(argnames)
+    out.argcount = len(argnames)
+    out.posonlyargcount = out.kwonlyargcount = 0
+    out.flags = CompilerFlags.OPTIMIZED | CompilerFlags.NEWLOCALS | flags
+    out.freevars = list(freevars)
+    out.name, out.qualname = f"{like.co_name}_{name}", f"{like.co_qualname}_{name}"
+    out.filename, out.first_lineno = like.co_filename, like.co_firstlineno
+    return out
+
+
+class ResumeBuilder:
+    """Builds the step function of one break, and the resume functions it continues in.
+
+    `fn` is the user's function (never a resume function: a break inside one is placed back in
+    the user's code, see `origin`).  `wrap` turns a plain resume function into what the step
+    function calls (a `Traced`).  `cache` maps (target, layout) to that, and is shared by all the
+    captures of one user function, so a break inside a loop continues in the same resume function
+    on every iteration instead of a new one each time."""
+
+    def __init__(self, fn, instructions: tuple, wrap, cache: dict):
+        self.fn = fn
+        self.instructions = instructions
+        self.wrap = wrap
+        self.cache = cache
+        self.body, self.where = _original_instructions(fn.__code__)
+        self.used = {}  # the resume functions this builder's step functions call, in order
+
+    def resume(self, target: int, layout: Layout):
+        key = (target, layout)
+        if key not in self.cache:
+            self.cache[key] = self.wrap(self._resume_function(target, layout))
+        self.used[key] = self.cache[key]
+        return self.cache[key]
+
+    def _resume_function(self, target: int, layout: Layout) -> types.FunctionType:
+        code = self.fn.__code__
+        stack_params = layout.stack_parameters()
+        local_params = layout.local_parameters()
+        label = Label()
+        body = list(self.body)
+        body.insert(self.where[target], label)
+        prologue = [Instr("COPY_FREE_VARS", len(code.co_freevars))] if code.co_freevars else []
+        prologue.append(Instr("RESUME", 0))
+        for (name, kind), names in zip(layout.locals, local_params):
+            prologue += push(kind, names) + [Instr("STORE_FAST", name)]
+        for kind, names in zip(layout.stack, stack_params):
+            prologue += push(kind, names)
+        prologue.append(Instr("JUMP_FORWARD", label))
+        name = f"resume_at_{self.instructions[target].offset}"
+        out = _finish(prologue + body, _flat(stack_params) + _flat(local_params), code, name,
+                      code.co_flags & CompilerFlags.NESTED, code.co_freevars)
+        resumed = types.FunctionType(out.to_code(), self.fn.__globals__, out.name, None, self.fn.__closure__)
+        resumed.__qualname__ = out.qualname
+        resumed.__snaptrace_origin__ = (self.fn, _count(resumed.__code__) - _count(code))
+        return resumed
+
+    def index_at(self, offset: int) -> int:
+        return next(ins.index for ins in self.instructions if ins.offset == offset)
+
+    def step_function(self, index: int, layout: Layout, kw_names: tuple, replacements: dict):
+        """The function that runs instruction `index` for real and continues in a resume function.
+
+        Its parameters are those of the stack slots, then those of the live locals, as `layout`
+        says.  `replacements` maps a stack position to an object pushed in its place (a callee
+        routed through `compile`).  None when the instruction cannot run on its own."""
+        instruction = self.instructions[index]
+        shape = step_shape(instruction)
+        if shape is None or shape.popped > len(layout.stack):
+            return None
+        split = len(layout.stack) - shape.popped
+        entry = handler_for(self.fn.__code__, instruction.offset)
+        if entry is not None and entry.depth > split:
+            return None
+        stack_params = layout.stack_parameters()
+        local_params = _flat(layout.local_parameters())
+        below_kinds = layout.stack[:split]
+        jump_label, handler_label = Label(), Label()
+        code = [Instr("RESUME", 0)]
+        if entry is not None:  # opened before the inputs are pushed: the handler sees an empty stack
+            try_begin = TryBegin(handler_label, entry.lasti)
+            code.append(try_begin)
+        for position in range(split, len(layout.stack)):
+            if position in replacements:
+                code.append(Instr("LOAD_CONST", replacements[position]))
+            else:
+                code += push(layout.stack[position], stack_params[position])
+        code += self._the_instruction(instruction, jump_label, kw_names)
+        if entry is not None:
+            code.append(TryEnd(try_begin))
+
+        def go_on(successor: Successor, kept: int) -> list:
+            target = Layout(below_kinds[:kept] + successor.pushed, layout.locals)
+            resume = self.resume(successor.index, target)
+            pushed = sum(kind != NULL_SLOT for kind in successor.pushed)
+            return _call_resume(resume, _flat(stack_params[:kept]), local_params, pushed)
+
+        if shape.fallthrough is None:  # RAISE_VARARGS: nothing follows
+            code += [Instr("LOAD_CONST", None), Instr("RETURN_VALUE")]
+        else:
+            code += go_on(shape.fallthrough, split)
+        if shape.jump is not None:
+            code += [jump_label] + go_on(shape.jump, split)
+        if entry is not None:  # continue in the user's handler: stack cut to its depth, [lasti,] exception
+            pushed = (VALUE_SLOT, VALUE_SLOT) if entry.lasti else (VALUE_SLOT,)
+            code += [handler_label] + go_on(Successor(self.index_at(entry.target), pushed), entry.depth)
+        out = _finish(code, _flat(stack_params) + local_params, self.fn.__code__, f"step_at_{instruction.offset}")
+        step = types.FunctionType(out.to_code(), self.fn.__globals__, out.name)
+        step.__qualname__ = out.qualname
+        return step
+
+    def _the_instruction(self, instruction, jump_label, kw_names: tuple) -> list:
+        """The user's own instruction (from the original code), as the step function runs it.
+
+        Instructions that leave a NULL below their result (LOAD_METHOD, LOAD_GLOBAL with the NULL
+        bit) push only the result here; the resume function's prologue puts the NULL back."""
+        original = self.body[self.where[instruction.index]]
+        name, location = original.name, original.location
+        if name == "LOAD_METHOD":
+            return [Instr("LOAD_ATTR", original.arg, location=location)]
+        if name == "LOAD_GLOBAL":
+            return [Instr("LOAD_GLOBAL", (False, original.arg[1]), location=location)]
+        if name == "CALL":
+            prefix = [Instr("KW_NAMES", kw_names)] if kw_names else []
+            return prefix + [Instr("PRECALL", original.arg, location=location), original.copy()]
+        if name in _CONDITIONAL:
+            return [Instr(_CONDITIONAL[name], jump_label, location=location)]
+        if instruction.target >= 0:
+            return [Instr(name, jump_label, location=location)]
+        return [original.copy()]
