@@ -48,14 +48,27 @@ _CONDITIONAL = {
 
 NULL_SLOT, VALUE_SLOT, ITERATOR_SLOT = "null", "value", "iterator"
 """How a stack slot or a local travels to a resume function: not at all (a NULL, pushed again by
-the prologue), as itself, or as an iterator's (items, count taken), rebuilt by the prologue
-with `advanced_iterator` so the resumed trace can follow the loop."""
+the prologue), as itself, or as an iterator's recipe, rebuilt by the prologue with
+`rebuild_iterator` so the resumed trace sees an iterator it models and can follow the loop."""
 
 
-def advanced_iterator(iterable, taken: int):
-    """iter(iterable) after `taken` items were drawn from it: how an iterator crosses a break."""
-    iterator = iter(iterable)
-    for _ in range(taken):
+_REBUILD = "__rebuild_iterator"
+"""The parameter through which a resume function receives `rebuild_iterator`: as an argument it has
+a source, so the trace of the prologue can inline it and guard it like any function passed in."""
+
+
+def rebuild_iterator(recipe: tuple):
+    """The iterator a recipe describes: ("advance", iterable, taken) is iter(iterable) after
+    `taken` items; ("enumerate", recipe, count) and ("zip", recipes, strict) wrap others.
+
+    Plain Python on plain data, so the resumed trace inlines it like user code."""
+    kind = recipe[0]
+    if kind == "enumerate":
+        return enumerate(rebuild_iterator(recipe[1]), recipe[2])
+    if kind == "zip":
+        return zip(*[rebuild_iterator(inner) for inner in recipe[1]], strict=recipe[2])
+    iterator = iter(recipe[1])
+    for _ in range(recipe[2]):
         next(iterator, None)
     return iterator
 
@@ -158,18 +171,15 @@ def parameters(prefix: str, kind: str) -> list:
     """The parameter names one slot travels in."""
     if kind == NULL_SLOT:
         return []
-    if kind == ITERATOR_SLOT:
-        return [f"{prefix}__items", f"{prefix}__taken"]
     return [prefix]
 
 
-def push(kind: str, names: list) -> list:
-    """Instructions pushing one slot from its parameters."""
+def push(kind: str, names: list, rebuild=Instr("LOAD_FAST", _REBUILD)) -> list:
+    """Instructions pushing one slot from its parameters (`rebuild` pushes `rebuild_iterator`)."""
     if kind == NULL_SLOT:
         return [Instr("PUSH_NULL")]
     if kind == ITERATOR_SLOT:
-        return [Instr("PUSH_NULL"), Instr("LOAD_CONST", advanced_iterator), *[Instr("LOAD_FAST", n) for n in names],
-                Instr("PRECALL", 2), Instr("CALL", 2)]
+        return [Instr("PUSH_NULL"), rebuild, Instr("LOAD_FAST", names[0]), Instr("PRECALL", 1), Instr("CALL", 1)]
     return [Instr("LOAD_FAST", names[0])]
 
 
@@ -187,19 +197,25 @@ class Layout:
         """Numbered, not named after the locals: a local's name need not be an identifier."""
         return [parameters(f"__local{k}", kind) for k, (_, kind) in enumerate(self.locals)]
 
+    @property
+    def rebuilds_iterators(self) -> bool:
+        return ITERATOR_SLOT in self.stack or any(kind == ITERATOR_SLOT for _, kind in self.locals)
+
 
 def _flat(groups) -> list:
     return [name for group in groups for name in group]
 
 
-def _call_resume(resume, below: list, local_params: list, pushed: int) -> list:
+def _call_resume(resume, below: list, local_params: list, pushed: int, rebuilds: bool) -> list:
     """Collect the `pushed` top items into a tuple and return resume(*below, *pushed, *locals)."""
+    extra = [Instr("LOAD_CONST", rebuild_iterator)] if rebuilds else []
     return [
         Instr("BUILD_TUPLE", pushed), Instr("PUSH_NULL"), Instr("SWAP", 2),
         Instr("LOAD_CONST", resume), Instr("SWAP", 2),
         *[Instr("LOAD_FAST", name) for name in below], Instr("BUILD_TUPLE", len(below)), Instr("SWAP", 2),
         Instr("BINARY_OP", _BINARY_ADD),
-        *[Instr("LOAD_FAST", name) for name in local_params], Instr("BUILD_TUPLE", len(local_params)),
+        *[Instr("LOAD_FAST", name) for name in local_params], *extra,
+        Instr("BUILD_TUPLE", len(local_params) + len(extra)),
         Instr("BINARY_OP", _BINARY_ADD),
         Instr("CALL_FUNCTION_EX", 0), Instr("RETURN_VALUE"),
     ]
@@ -256,7 +272,8 @@ class ResumeBuilder:
             prologue += push(kind, names)
         prologue.append(Instr("JUMP_FORWARD", label))
         name = f"resume_at_{self.instructions[target].offset}"
-        out = _finish(prologue + body, _flat(stack_params) + _flat(local_params), code, name,
+        extra = [_REBUILD] if layout.rebuilds_iterators else []
+        out = _finish(prologue + body, _flat(stack_params) + _flat(local_params) + extra, code, name,
                       code.co_flags & CompilerFlags.NESTED, code.co_freevars)
         resumed = types.FunctionType(out.to_code(), self.fn.__globals__, out.name, None, self.fn.__closure__)
         resumed.__qualname__ = out.qualname
@@ -292,7 +309,7 @@ class ResumeBuilder:
             if position in replacements:
                 code.append(Instr("LOAD_CONST", replacements[position]))
             else:
-                code += push(layout.stack[position], stack_params[position])
+                code += push(layout.stack[position], stack_params[position], Instr("LOAD_CONST", rebuild_iterator))
         code += self._the_instruction(instruction, jump_label, kw_names)
         if entry is not None:
             code.append(TryEnd(try_begin))
@@ -301,7 +318,7 @@ class ResumeBuilder:
             target = Layout(below_kinds[:kept] + successor.pushed, layout.locals)
             resume = self.resume(successor.index, target)
             pushed = sum(kind != NULL_SLOT for kind in successor.pushed)
-            return _call_resume(resume, _flat(stack_params[:kept]), local_params, pushed)
+            return _call_resume(resume, _flat(stack_params[:kept]), local_params, pushed, target.rebuilds_iterators)
 
         if shape.fallthrough is None:  # RAISE_VARARGS: nothing follows
             code += [Instr("LOAD_CONST", None), Instr("RETURN_VALUE")]

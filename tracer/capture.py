@@ -29,7 +29,7 @@ from tracer.step import run
 from tracer.stops import GraphBreak, Returned
 from vt.lazy import LazyVariable
 from vt.outcome import BreakKind
-from vt.base import NULL
+from vt.base import NULL, VariableTracker
 from vt.constant import ConstantVariable
 from vt.functions import UserFunctionVariable, existing_cells
 from vt.lists import TupleVariable
@@ -48,7 +48,7 @@ class Capture:
     guards: tuple
     graph_breaks: tuple
     guard_source: str
-    resumes: tuple = ()  # the Traced resume functions a break continues in (captured on first call)
+    resumes: tuple = ()  # Traced functions a break continues in: resume functions, a callee that broke
 
 
 def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
@@ -160,7 +160,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     bound = [(name, vt) for name, vt in zip(fn.__code__.co_varnames, frame.locals)
              if vt is not None and name in user_names]
     local_slots = [_slot(state, vt) for _, vt in bound]
-    iterators = [vt.oid for vt in list(frame.stack) + [vt for _, vt in bound] if vt.family == "iterator"]
+    iterators = [oid for vt in list(frame.stack) + [vt for _, vt in bound] for oid in _iterator_oids(state, vt)]
     if len(set(iterators)) != len(iterators):  # one iterator in two places would become two
         return None
     layout = Layout(tuple(kind for kind, _ in slots),
@@ -178,7 +178,8 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     guards, check = _guard_function(fn, state, number)
     body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", step), *pushed, Instr("CALL_FUNCTION_EX", 0)]
     entry = graph_entry(fn, check, compiled, sources, prologue, body)
-    return Capture(entry, graphs, guards, (stop,), check.source, tuple(builder.used.values()))
+    continued = tuple(replacements.values()) + tuple(builder.used.values())
+    return Capture(entry, graphs, guards, (stop,), check.source, continued)
 
 
 def _slot(state, vt) -> tuple:
@@ -186,15 +187,41 @@ def _slot(state, vt) -> tuple:
     if vt is NULL:
         return NULL_SLOT, []
     if vt.family == "iterator":
-        current = state.current(vt)
-        kind = type(current).__name__
-        if kind == "RangeIteratorVariable":
-            return ITERATOR_SLOT, [ConstantVariable(current.values), ConstantVariable(current.index)]
-        if kind == "SequenceIteratorVariable":
-            return ITERATOR_SLOT, [TupleVariable(current.items), ConstantVariable(current.index)]
-        if kind == "ListIteratorVariable" and not current.done:
-            return ITERATOR_SLOT, [state.heap[current.list_oid], ConstantVariable(current.index)]
+        recipe = _iterator_recipe(state, vt)
+        if recipe is not None:
+            return ITERATOR_SLOT, [recipe]
     return VALUE_SLOT, [vt]
+
+
+def _iterator_recipe(state, vt):
+    """A tuple VT describing a new iterator equivalent to `vt` (see `rebuild_iterator`), or None."""
+    current = state.current(vt)
+    kind = type(current).__name__
+    if kind == "RangeIteratorVariable":
+        parts = ("advance", ConstantVariable(current.values), current.index)
+    elif kind == "SequenceIteratorVariable":
+        parts = ("advance", TupleVariable(current.items), current.index)
+    elif kind == "ListIteratorVariable" and not current.done:
+        parts = ("advance", state.heap[current.list_oid], current.index)
+    elif kind == "EnumerateIteratorVariable":
+        parts = ("enumerate", _iterator_recipe(state, current.iterator), current.count)
+    elif kind == "ZipIteratorVariable":
+        inner = tuple(_iterator_recipe(state, iterator) for iterator in current.iterators)
+        parts = ("zip", None if None in inner else TupleVariable(inner), current.strict)
+    else:
+        return None
+    if None in parts:
+        return None
+    return TupleVariable(tuple(p if isinstance(p, VariableTracker) else ConstantVariable(p) for p in parts))
+
+
+def _iterator_oids(state, vt) -> list:
+    """Heap ids of `vt` if it is an iterator, and of the iterators it draws from."""
+    if vt.family != "iterator":
+        return []
+    current = state.current(vt)
+    inner = getattr(current, "iterators", ()) or ((current.iterator,) if hasattr(current, "iterator") else ())
+    return [vt.oid] + [oid for iterator in inner for oid in _iterator_oids(state, iterator)]
 
 
 def _compiled_callees(frame, backend) -> dict:

@@ -1,0 +1,287 @@
+"""Graph breaks that continue from the snapshot: graph so far, effects, the instruction for real,
+then a resume function captured on its first call."""
+import operator
+
+import pytest
+import torch
+
+import tracer
+import tracer.step
+from helpers import all_ops, assert_same_as_eager, ops
+from tracer import compile, graph_break, trace
+from tracer.registry import HANDLERS
+from vt.outcome import BreakKind
+
+
+def t(*shape):
+    return torch.randn(*shape)
+
+
+def _call_twice_like_eager(fn, *inputs):
+    res = compile(fn)
+    for _ in range(2):
+        fresh = tuple(x.clone() if isinstance(x, torch.Tensor) else x for x in inputs)
+        torch.testing.assert_close(res(*fresh), fn(*inputs))
+    return res
+
+
+def test_straight_line_break_splits_into_two_graphs():
+    def fn(x):
+        y = x.sin()
+        graph_break()
+        return y.cos() + x
+
+    res = _call_twice_like_eager(fn, t(3))
+    assert [ops(g) for g in res.graphs] == [["sin"], ["cos", operator.add]]
+    assert len(res.resumes) == 1 and len(res.resumes[0].captures) == 1  # cached after the first call
+
+
+def test_print_runs_once_per_call_and_the_rest_is_captured(capsys):
+    def fn(x, n):
+        y = x * n
+        print("scale", n, end="!\n")  # keyword names survive the break
+        return y - 1
+
+    res = trace(fn, (t(2), 3))
+    assert capsys.readouterr().out == ""
+    x = t(2)
+    torch.testing.assert_close(res(x, 3), x * 3 - 1)
+    assert capsys.readouterr().out == "scale 3!\n"
+    assert [ops(g) for g in res.graphs] == [[operator.mul], [operator.sub]]
+
+
+def test_break_inside_call_arguments_keeps_the_pending_call():
+    def fn(x):
+        return torch.add(x, torch.tensor(len(str(print("mid")))))  # print inside the arguments
+
+    res = _call_twice_like_eager(fn, t(2))
+    assert res.graph_breaks[0].kind is BreakKind.UNSUPPORTED_CALL
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_data_dependent_branch_resumes_in_the_branch_taken(sign):
+    def fn(x):
+        y = x * 2
+        if y.sum() > 0:
+            z = y + 10
+        else:
+            z = y - 10
+        return z * 3
+
+    res = compile(fn)
+    x = torch.full((3,), sign)
+    torch.testing.assert_close(res(x), fn(x))
+    torch.testing.assert_close(res(-x), fn(-x))  # the other branch: its own resume function
+    assert res.graph_breaks[0].kind is BreakKind.DATA_DEPENDENT
+    assert sorted(len(r.captures) for r in res.resumes) == [1, 1]
+
+
+def test_item_feeds_python_control_flow():
+    def fn(x):
+        n = int(x.sum().item())
+        out = x
+        for _ in range(n):
+            out = out + 1
+        return out
+
+    res = compile(fn)
+    for value in (1.0, 2.0):
+        x = torch.full((2,), value)
+        torch.testing.assert_close(res(x), fn(x))
+    assert any(b.kind is BreakKind.DATA_DEPENDENT for b in res.graph_breaks)
+
+
+def test_break_inside_for_loop_resumes_inside_the_loop():
+    def fn(x, items):
+        total = x
+        for i, w in enumerate(items):
+            total = total * w + i
+            graph_break()
+        return total
+
+    items = [2.0, 3.0, 4.0]
+    res = _call_twice_like_eager(fn, t(3), items)
+    # every iteration past the first runs from a resume function, inside the loop
+    assert len(res.graphs) >= 3 and all(b.kind is BreakKind.USER_GRAPH_BREAK for b in res.graph_breaks)
+
+
+def test_break_inside_while_loop():
+    def fn(x):
+        n = 0
+        while n < 3:
+            x = x + n
+            graph_break()
+            n += 1
+        return x, n
+
+    res = compile(fn)
+    x = t(2)
+    out, n = res(x)
+    torch.testing.assert_close(out, fn(x)[0])
+    assert n == 3
+
+
+def test_iterator_over_a_list_keeps_seeing_appends_after_a_break():
+    def fn(x, xs):
+        seen = []
+        for v in xs:
+            if len(xs) < 4:
+                xs.append(v + 10)
+            graph_break()
+            seen.append(v)
+        return x + len(seen), seen
+
+    res = compile(fn)
+    a, b = [1, 2], [1, 2]
+    out, seen = res(torch.zeros(1), a)
+    expected_out, expected_seen = fn(torch.zeros(1), b)
+    assert seen == expected_seen and a == b
+    torch.testing.assert_close(out, expected_out)
+
+
+def test_effects_before_a_break_are_applied_before_the_instruction_runs():
+    log = []
+
+    def fn(x, xs):
+        xs.append(1)
+        d = {"k": x * 2}
+        log.append(len(xs))
+        print(len(log), xs)  # sees the mutations already made
+        xs.append(2)
+        return d["k"] + len(xs)
+
+    res = compile(fn)
+    xs = []
+    x = t(2)
+    out = res(x, xs)
+    assert xs == [1, 2] and log == [1]
+    torch.testing.assert_close(out, x * 2 + 2)
+
+
+G = []
+
+
+def _uses_global(x):
+    G.append(x.shape[0])
+    graph_break()
+    G.append(len(G))
+    return x + len(G)
+
+
+def test_global_mutation_across_a_break():
+    G.clear()
+    res = compile(_uses_global)
+    x = t(3)
+    torch.testing.assert_close(res(x), x + 2)
+    assert G == [3, 1]
+
+
+def test_break_inside_try_keeps_the_handler():
+    def fn(x, d):
+        try:
+            y = x + 1
+            value = d.pop("missing")  # not modelled as a raise yet: the pop runs for real
+            y = y + value
+        except KeyError:
+            y = y * 100
+        return y
+
+    res = compile(fn)
+    x = t(2)
+    torch.testing.assert_close(res(x, {}), fn(x, {}))
+
+
+def test_exception_raised_by_the_breaking_instruction_reaches_the_caller():
+    def fn(x):
+        y = x + 1
+        print(undefined_name_for_the_test)  # noqa: F821
+        return y
+
+    res = compile(fn)
+    with pytest.raises(NameError, match="undefined_name_for_the_test"):
+        res(t(2))
+
+
+def helper_with_break(x):
+    x = x * 3
+    graph_break()
+    return x - 1
+
+
+def test_break_inside_inlined_callee_keeps_the_caller_graph_and_compiles_the_callee():
+    def fn(x):
+        y = x.sin()
+        z = helper_with_break(y)
+        return z.cos()
+
+    res = _call_twice_like_eager(fn, t(3))
+    assert ops(res.graphs[0]) == ["sin"]
+    # the callee was called through compile: its own two graphs, then the caller's rest
+    assert [operator.mul] in [ops(g) for g in res.graphs] and ["cos"] in [ops(g) for g in res.graphs]
+
+
+def test_closure_variables_survive_a_break():
+    scale = 4.0
+
+    def fn(x):
+        y = x * scale
+        graph_break()
+        return y + scale
+
+    _call_twice_like_eager(fn, t(2))
+
+
+def test_cached_entries_are_reused_on_new_inputs():
+    def fn(x):
+        y = x + 1
+        graph_break()
+        return y * 2
+
+    res = compile(fn)
+    for _ in range(3):
+        x = t(4)
+        torch.testing.assert_close(res(x), (x + 1) * 2)
+    assert len(res.captures) == 1 and [len(r.captures) for r in res.resumes] == [1]
+
+
+def _count_steps(monkeypatch):
+    counter = [0]
+    for name, handler in list(HANDLERS.items()):
+        def counted(state, ins, _handler=handler):
+            counter[0] += 1
+            return _handler(state, ins)
+        monkeypatch.setitem(HANDLERS, name, counted)
+    return counter
+
+
+def _chain(k: int):
+    """A function of 40 tensor statements with k graph breaks spread through it."""
+    lines = ["def fn(x):"]
+    for i in range(40):
+        lines.append(f"    x = x * 1.01 + {i}")
+        if k and i % (40 // k) == 0 and i // (40 // k) < k:
+            lines.append("    graph_break()")
+    lines.append("    return x")
+    namespace = {"graph_break": graph_break}
+    exec(compile_source("\n".join(lines)), namespace)
+    return namespace["fn"]
+
+
+def compile_source(text):
+    import builtins
+
+    return builtins.compile(text, "<chain>", "exec")
+
+
+def test_breaks_do_not_retrace_from_the_top(monkeypatch):
+    counts = {}
+    for k in (0, 8):
+        fn = _chain(k)
+        counter = _count_steps(monkeypatch)
+        res = compile(fn)
+        x = t(2)
+        torch.testing.assert_close(res(x), fn(x))
+        counts[k] = counter[0]
+        assert len(res.graph_breaks) == k
+    # every instruction is traced about once: 8 breaks add their own calls, not 8 re-traces
+    assert counts[8] < counts[0] * 1.6, counts
