@@ -23,6 +23,9 @@ import types
 import attrs
 from bytecode import Bytecode, CompilerFlags, Instr, Label, TryBegin, TryEnd
 
+from graph.resume_code import instruction_count, resume_code
+from tracer.state import decode_prefixed
+
 _BINARY_ADD = 0  # BINARY_OP's argument for `+`
 
 # How many stack items an instruction reads (and pops), and how many it leaves on each successor.
@@ -157,14 +160,20 @@ def _original_instructions(code: types.CodeType) -> tuple:
     return body, tuple(where)
 
 
-def _count(code: types.CodeType) -> int:
-    return sum(1 for _ in dis.get_instructions(code))
-
-
 def origin(fn) -> tuple:
     """(the user's function, how many instructions the prologue adds): a resume function's code is
     the user's, after its prologue; a user function is its own origin."""
     return getattr(fn, "__snaptrace_origin__", (fn, 0))
+
+
+def _load_slot(kind: str, param: str, index: dict) -> list:
+    """(opname, arg) pairs pushing one slot in a resume prologue; `index` maps names to slots."""
+    if kind == NULL_SLOT:
+        return [("PUSH_NULL", 0)]
+    if kind == ITERATOR_SLOT:
+        return [("PUSH_NULL", 0), ("LOAD_FAST", index[_REBUILD]), ("LOAD_FAST", index[param]),
+                ("PRECALL", 1), ("CALL", 1)]
+    return [("LOAD_FAST", index[param])]
 
 
 def parameters(prefix: str, kind: str) -> list:
@@ -233,62 +242,70 @@ def _finish(code: list, argnames: list, like: types.CodeType, name: str, flags=0
     return out
 
 
+class _NoResume(Exception):
+    """A successor of the step function has no resume function (see `resume_code`)."""
+
+
 class ResumeBuilder:
     """Builds the step function of one break, and the resume functions it continues in.
 
     `fn` is the user's function (never a resume function: a break inside one is placed back in
     the user's code, see `origin`).  `wrap` turns a plain resume function into what the step
-    function calls (a `Traced`).  `cache` maps (target, layout) to that, and is shared by all the
-    captures of one user function, so a break inside a loop continues in the same resume function
-    on every iteration instead of a new one each time."""
+    function calls (a `Traced`).  One builder serves all the captures of one user function and of
+    its resume functions: the code is analysed once, and a break inside a loop continues in the
+    same resume function on every iteration instead of a new one each time."""
 
-    def __init__(self, fn, instructions: tuple, wrap, cache: dict):
+    def __init__(self, fn, instructions: tuple, wrap):
         self.fn = fn
         self.instructions = instructions
         self.wrap = wrap
-        self.cache = cache
         self.body, self.where = _original_instructions(fn.__code__)
-        self.used = {}  # the resume functions this builder's step functions call, in order
+        self.resumes = {}  # (target, layout) -> wrapped resume function
 
-    def resume(self, target: int, layout: Layout):
+    def resume(self, target: int, layout: Layout, used: dict):
+        """The resume function for `target` and `layout`, recorded in `used`; None if none can be made."""
         key = (target, layout)
-        if key not in self.cache:
-            self.cache[key] = self.wrap(self._resume_function(target, layout))
-        self.used[key] = self.cache[key]
-        return self.cache[key]
+        if key not in self.resumes:
+            plain = self._resume_function(target, layout)
+            self.resumes[key] = None if plain is None else self.wrap(plain)
+        if self.resumes[key] is not None:
+            used[key] = self.resumes[key]
+        return self.resumes[key]
 
-    def _resume_function(self, target: int, layout: Layout) -> types.FunctionType:
+    def _resume_function(self, target: int, layout: Layout):
+        """The user's code behind a prologue that restores `layout` and jumps to `target`, or None."""
         code = self.fn.__code__
-        stack_params = layout.stack_parameters()
-        local_params = layout.local_parameters()
-        label = Label()
-        body = list(self.body)
-        body.insert(self.where[target], label)
-        prologue = [Instr("COPY_FREE_VARS", len(code.co_freevars))] if code.co_freevars else []
-        prologue.append(Instr("RESUME", 0))
-        for (name, kind), names in zip(layout.locals, local_params):
-            prologue += push(kind, names) + [Instr("STORE_FAST", name)]
-        for kind, names in zip(layout.stack, stack_params):
-            prologue += push(kind, names)
-        prologue.append(Instr("JUMP_FORWARD", label))
-        name = f"resume_at_{self.instructions[target].offset}"
-        extra = [_REBUILD] if layout.rebuilds_iterators else []
-        out = _finish(prologue + body, _flat(stack_params) + _flat(local_params) + extra, code, name,
-                      code.co_flags & CompilerFlags.NESTED, code.co_freevars)
-        resumed = types.FunctionType(out.to_code(), self.fn.__globals__, out.name, None, self.fn.__closure__)
-        resumed.__qualname__ = out.qualname
-        resumed.__snaptrace_origin__ = (self.fn, _count(resumed.__code__) - _count(code))
+        params = _flat(layout.stack_parameters()) + _flat(layout.local_parameters())
+        if layout.rebuilds_iterators:
+            params.append(_REBUILD)
+        index = {name: position for position, name in enumerate(params)}
+        index.update((name, len(params) + position) for position, name in enumerate(code.co_varnames))
+        prologue = [("COPY_FREE_VARS", len(code.co_freevars))] if code.co_freevars else []
+        prologue.append(("RESUME", 0))
+        for k, (name, kind) in enumerate(layout.locals):
+            prologue += _load_slot(kind, f"__local{k}", index) + [("STORE_FAST", index[name])]
+        for k, kind in enumerate(layout.stack):
+            prologue += _load_slot(kind, f"__stack{k}", index)
+        prologue.append(("JUMP_FORWARD", self.instructions[target].offset // 2))
+        name = f"{code.co_name}_resume_at_{self.instructions[target].offset}"
+        assembled = resume_code(code, prologue, params, name, len(layout.stack))
+        if assembled is None:
+            return None
+        resumed = types.FunctionType(assembled, self.fn.__globals__, name, None, self.fn.__closure__)
+        resumed.__snaptrace_origin__ = (self.fn, instruction_count(prologue))
+        resumed.__snaptrace_decoded__ = decode_prefixed(assembled, self.instructions, prologue, len(params))
         return resumed
 
     def index_at(self, offset: int) -> int:
         return next(ins.index for ins in self.instructions if ins.offset == offset)
 
-    def step_function(self, index: int, layout: Layout, kw_names: tuple, replacements: dict):
+    def step_function(self, index: int, layout: Layout, kw_names: tuple, replacements: dict, used: dict):
         """The function that runs instruction `index` for real and continues in a resume function.
 
         Its parameters are those of the stack slots, then those of the live locals, as `layout`
         says.  `replacements` maps a stack position to an object pushed in its place (a callee
-        routed through `compile`).  None when the instruction cannot run on its own."""
+        routed through `compile`); the resume functions it calls are recorded in `used`.  None
+        when the instruction cannot run on its own."""
         instruction = self.instructions[index]
         shape = step_shape(instruction)
         if shape is None or shape.popped > len(layout.stack):
@@ -316,19 +333,24 @@ class ResumeBuilder:
 
         def go_on(successor: Successor, kept: int) -> list:
             target = Layout(below_kinds[:kept] + successor.pushed, layout.locals)
-            resume = self.resume(successor.index, target)
+            resume = self.resume(successor.index, target, used)
+            if resume is None:
+                raise _NoResume
             pushed = sum(kind != NULL_SLOT for kind in successor.pushed)
             return _call_resume(resume, _flat(stack_params[:kept]), local_params, pushed, target.rebuilds_iterators)
 
-        if shape.fallthrough is None:  # RAISE_VARARGS: nothing follows
-            code += [Instr("LOAD_CONST", None), Instr("RETURN_VALUE")]
-        else:
-            code += go_on(shape.fallthrough, split)
-        if shape.jump is not None:
-            code += [jump_label] + go_on(shape.jump, split)
-        if entry is not None:  # continue in the user's handler: stack cut to its depth, [lasti,] exception
-            pushed = (VALUE_SLOT, VALUE_SLOT) if entry.lasti else (VALUE_SLOT,)
-            code += [handler_label] + go_on(Successor(self.index_at(entry.target), pushed), entry.depth)
+        try:
+            if shape.fallthrough is None:  # RAISE_VARARGS: nothing follows
+                code += [Instr("LOAD_CONST", None), Instr("RETURN_VALUE")]
+            else:
+                code += go_on(shape.fallthrough, split)
+            if shape.jump is not None:
+                code += [jump_label] + go_on(shape.jump, split)
+            if entry is not None:  # continue in the user's handler: stack cut to its depth, [lasti,] exception
+                pushed = (VALUE_SLOT, VALUE_SLOT) if entry.lasti else (VALUE_SLOT,)
+                code += [handler_label] + go_on(Successor(self.index_at(entry.target), pushed), entry.depth)
+        except _NoResume:
+            return None
         out = _finish(code, _flat(stack_params) + local_params, self.fn.__code__, f"step_at_{instruction.offset}")
         step = types.FunctionType(out.to_code(), self.fn.__globals__, out.name)
         step.__qualname__ = out.qualname

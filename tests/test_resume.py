@@ -285,3 +285,24 @@ def test_breaks_do_not_retrace_from_the_top(monkeypatch):
         assert len(res.graph_breaks) == k
     # every instruction is traced about once: 8 breaks add their own calls, not 8 re-traces
     assert counts[8] < counts[0] * 1.6, counts
+
+
+def test_resume_functions_come_decoded_exactly_as_dis_would_decode_them():
+    from tracer.state import decode
+
+    def fn(x, xs):
+        total = x
+        for i, v in enumerate(xs):
+            try:
+                total = total + v
+                graph_break()
+            except KeyError:
+                total = total - 1
+        return total
+
+    res = compile(fn)
+    res(t(2), [1.0, 2.0])
+    assert res.resumes
+    for resume in res.resumes:
+        code = resume.fn.__code__
+        assert resume.fn.__snaptrace_decoded__ == decode(code, resume.fn.__globals__).instructions

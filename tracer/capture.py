@@ -24,7 +24,7 @@ from graph.guards import GlobalStateMatch, compile_guards
 from graph.reconstruct import graph_outputs, rebuild
 from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBuilder, origin
 from tracer.errors import BackendError, NotTraceableError
-from tracer.state import Env, Frame, decode, initial_state
+from tracer.state import CodeInfo, Env, Frame, decode, initial_state
 from tracer.step import run
 from tracer.stops import GraphBreak, Returned
 from vt.lazy import LazyVariable
@@ -60,6 +60,10 @@ def start_state(fn, args: tuple, kwargs: dict):
     """The State before the first instruction of fn(*args, **kwargs); TypeError for a bad call."""
     bound = bind_arguments(fn, args, kwargs)
     env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode())
+    known = getattr(fn, "__snaptrace_decoded__", None)  # a resume function comes decoded
+    if known is not None:
+        env.decoded[(fn.__code__, id(fn.__globals__))] = CodeInfo(
+            fn.__code__, known, fn.__code__.co_varnames + fn.__code__.co_freevars, fn.__globals__)
     info = env.code_info(fn.__code__, fn.__globals__, None)
     values = [None] * len(info.localsplus)
     for position, value in enumerate(bound):
@@ -75,7 +79,7 @@ def start_state(fn, args: tuple, kwargs: dict):
 def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: dict | None = None) -> Capture:
     """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails.
 
-    `resume_cache` holds the resume functions of fn's breaks (shared with its resume functions)."""
+    `resume_cache` holds the ResumeBuilder of fn's breaks (shared with its resume functions)."""
     state = start_state(fn, args, kwargs)
     try:
         final, stop = run(state)
@@ -166,9 +170,13 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     layout = Layout(tuple(kind for kind, _ in slots),
                     tuple((name, kind) for (name, _), (kind, _) in zip(bound, local_slots)))
     values = [vt for _, parts in slots + local_slots for vt in parts]
-    builder = ResumeBuilder(user_fn, decode(user_fn.__code__, user_fn.__globals__).instructions,
-                            lambda resume: Traced(resume, backend, cache), cache)
-    step = builder.step_function(frame.ip - shift, layout, frame.kw_names, replacements)
+    builder = cache.get(ResumeBuilder)
+    if builder is None:
+        builder = cache[ResumeBuilder] = ResumeBuilder(
+            user_fn, decode(user_fn.__code__, user_fn.__globals__).instructions,
+            lambda resume: Traced(resume, backend, cache))
+    used = {}
+    step = builder.step_function(frame.ip - shift, layout, frame.kw_names, replacements, used)
     if step is None:
         return None
     result = _compile_graph(fn, state, TupleVariable(tuple(values)), backend, number)
@@ -178,7 +186,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     guards, check = _guard_function(fn, state, number)
     body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", step), *pushed, Instr("CALL_FUNCTION_EX", 0)]
     entry = graph_entry(fn, check, compiled, sources, prologue, body)
-    continued = tuple(replacements.values()) + tuple(builder.used.values())
+    continued = tuple(replacements.values()) + tuple(used.values())
     return Capture(entry, graphs, guards, (stop,), check.source, continued)
 
 

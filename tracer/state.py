@@ -72,6 +72,46 @@ def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo
     return CodeInfo(code, tuple(out), code.co_varnames + cells + code.co_freevars, globals, globals_source)
 
 
+_SLOT_OPNAMES = frozenset(("LOAD_FAST", "STORE_FAST", "DELETE_FAST", "LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF",
+                           "LOAD_CLOSURE", "LOAD_CLASSDEREF"))
+
+
+def decode_prefixed(code: types.CodeType, body: tuple, prologue: list, added: int) -> tuple:
+    """The decoded instructions of `code`, made of `prologue` ((opname, arg) pairs, see
+    graph.resume_code) followed by an already decoded `body` whose local slots moved up by `added`:
+    what `decode` would give, without disassembling the whole function again."""
+    out = []
+    offset = 0
+    names = code.co_varnames
+    jump_to = None
+    for opname, arg in prologue:
+        for shift in (24, 16, 8):
+            if arg >> shift:
+                out.append(Instruction("EXTENDED_ARG", dis.EXTENDED_ARG, (arg >> shift) & 0xFF,
+                                       (arg >> shift) & 0xFF, len(out), offset, code.co_firstlineno, -1))
+                offset += 2
+        opcode = dis.opmap[opname]
+        argval = names[arg] if opname in _SLOT_OPNAMES else arg
+        if opcode < dis.HAVE_ARGUMENT:
+            arg = argval = None
+        if opname == "JUMP_FORWARD":
+            jump_to = len(out)
+        out.append(Instruction(opname, opcode, arg, argval, len(out), offset, code.co_firstlineno, -1))
+        offset += 2 + 2 * dis._inline_cache_entries[opcode]
+    shift = len(out)
+    for ins in body:
+        arg = ins.arg + added if ins.opname in _SLOT_OPNAMES else ins.arg
+        target = ins.target + shift if ins.target >= 0 else -1
+        argval = ins.argval + offset if ins.target >= 0 else ins.argval
+        out.append(Instruction(ins.opname, ins.opcode, arg, argval, ins.index + shift, ins.offset + offset,
+                               ins.lineno, target))
+    if jump_to is not None:
+        jump = out[jump_to]
+        target = next(i for i in range(shift, len(out)) if out[i].offset == jump.offset + 2 + 2 * jump.arg)
+        out[jump_to] = attrs.evolve(jump, argval=out[target].offset, target=target)
+    return tuple(out)
+
+
 @attrs.frozen(slots=True)
 class Frame:
     """One Python frame being traced: where it is, its value stack and its locals."""
