@@ -24,7 +24,8 @@ from graph.reconstruct import graph_outputs, rebuild
 from tracer.errors import BackendError
 from tracer.state import Env, Frame, initial_state
 from tracer.step import run
-from tracer.stops import GraphBreak, Returned
+from graph.raise_entry import raising_capture
+from tracer.stops import GraphBreak, Raised, Returned
 from vt.lazy import LazyVariable
 from vt.outcome import BreakKind
 from vt.functions import existing_cells
@@ -73,6 +74,9 @@ def capture(fn, args: tuple, kwargs: dict, backend, number: int) -> Capture:
         final, stop = run(state)
         if type(stop) is Returned:
             return _graph_capture(fn, final, stop.value, backend, number)
+        if type(stop) is Raised:  # the function raises: graph and effects, then the same exception
+            return raising_capture(fn, final, stop.exception,
+                                   lambda fn, state, value: _graph_capture(fn, state, value, backend, number))
         return _eager_capture(fn, final, stop, number)
     except BackendError:
         raise

@@ -12,7 +12,7 @@ import attrs
 
 from vt.constant import ConstantVariable
 from vt.iterators import Exhausted, IteratorVariable
-from vt.outcome import Unsupported
+from vt.outcome import Thrown, Unsupported
 
 
 @attrs.frozen(slots=True)
@@ -36,7 +36,7 @@ class GeneratorVariable(IteratorVariable):
     def step(self, state):
         """Run the suspended frame to its next yield: (state, value, advanced record) or Exhausted."""
         from tracer.step import run
-        from tracer.stops import Returned
+        from tracer.stops import Raised, Returned
 
         if self.frame is None:
             return None
@@ -45,6 +45,10 @@ class GeneratorVariable(IteratorVariable):
         if type(stop) is Yielded:
             state = attrs.evolve(final, frame=caller, parents=state.parents)
             return state, stop.value, attrs.evolve(self, frame=stop.frame)
+        if type(stop) is Raised:  # the body raised: the generator is finished, the consumer sees it
+            state = attrs.evolve(final, frame=caller, parents=state.parents)
+            state = state.update_object(attrs.evolve(self, frame=None))
+            return Thrown(exception=stop.exception, state=state, reraise=True)
         if type(stop) is Returned:
             # Finished: remembered in the heap, so that later `next` calls do not run the body again.
             state = attrs.evolve(final, frame=caller, parents=state.parents)
@@ -58,4 +62,4 @@ def resume_after_yield(frame):
     from tracer.state import Frame
 
     stack = frame.stack[:len(frame.stack) - 1].append(ConstantVariable(None))
-    return Frame(frame.code, frame.ip + 1, stack, frame.locals, ())
+    return Frame(frame.code, frame.ip + 1, stack, frame.locals, (), frame.handled)

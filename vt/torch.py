@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional
 
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, raise_error, unsupported
 from vt.tensor import record_op
 
 GRAPHABLE_NAMESPACES = (torch, torch.nn.functional, torch.special, torch.linalg, torch.fft)
@@ -124,8 +124,7 @@ class ModuleVariable(VariableTracker):
         from vt.builder import wrap_module_attribute
 
         if not hasattr(self.module, name):
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"module {self.module.__name__!r} has no attribute {name!r}")
+            return raise_error(AttributeError, f"module {self.module.__name__!r} has no attribute {name!r}")
         return wrap_module_attribute(state, self, name)
 
 
@@ -155,8 +154,7 @@ class ClassVariable(VariableTracker):
 
         found = class_attribute(self.cls, name)
         if found is None:
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"AttributeError: type object {self.cls.__name__!r} has no attribute {name!r}")
+            return raise_error(AttributeError, f"type object {self.cls.__name__!r} has no attribute {name!r}")
         if self.cls is torch.Tensor and callable(found):
             return state, TensorMethodVariable(name)
         if self.source is None:
@@ -167,6 +165,10 @@ class ClassVariable(VariableTracker):
         return wrap_value(state, getattr(self.cls, name), AttrSource(self.source, name))
 
     def call(self, state, args, kwargs):
+        if issubclass(self.cls, BaseException):
+            from vt.exceptions import instantiate
+
+            return instantiate(state, self.cls, self.source, args, kwargs)
         limit = torch_callable_limit(self.cls)
         if limit is not None:
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"{limit}, so it is not traced yet")
