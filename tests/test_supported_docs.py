@@ -64,11 +64,6 @@ def test_docs_opcode_table_matches_registry():
 _GLOBAL_WRITTEN = 0
 
 
-def stores_attr(x):
-    x.note = "seen"
-    return x * 2
-
-
 def stores_item(x):
     pair = [x, x]
     pair[0] = x + 1
@@ -111,7 +106,6 @@ def merges_dicts(x):
 
 
 UNSUPPORTED_CASES = [
-    pytest.param(stores_attr, "STORE_ATTR", id="store-attr"),
     pytest.param(imports, "IMPORT_NAME", id="import"),
     pytest.param(defines_class, "LOAD_BUILD_CLASS", id="class"),
 ]

@@ -310,6 +310,8 @@ def matches(state, exc, classes):
     from vt.builtin import class_value
 
     found = class_value(classes)
+    if found is None and classes.family in ("constant", "list", "dict", "set"):
+        return raise_error(TypeError, "catching classes that do not inherit from BaseException is not allowed")
     if found is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"`except` with {classes.describe()} (not a class or tuple of classes) is not modelled")

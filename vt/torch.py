@@ -153,8 +153,15 @@ class ClassVariable(VariableTracker):
         from vt.user_objects import UserMethodVariable, class_attribute
 
         found = class_attribute(self.cls, name)
-        if found is None:
+        if found is None and not hasattr(self.cls, name):
             return raise_error(AttributeError, f"type object {self.cls.__name__!r} has no attribute {name!r}")
+        if found is None:  # set by the metaclass: __name__, __qualname__, __mro__, ...
+            from vt.constant import ConstantVariable, is_constant_value
+
+            value = getattr(self.cls, name)
+            if is_constant_value(value):
+                return state, ConstantVariable(value)
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"attribute {name!r} of {self.describe()} is not modelled")
         if self.cls is torch.Tensor and callable(found):
             return state, TensorMethodVariable(name)
         if self.source is None:
