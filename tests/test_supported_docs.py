@@ -256,7 +256,7 @@ CONSTRUCT_CASES = [
     ("item", lambda x: x.sum().item(), (), BreakKind.DATA_DEPENDENT),
     ("nonzero", lambda x: x.nonzero(), (), BreakKind.DATA_DEPENDENT),
     ("fake-raises", lambda x: x @ x, (), BreakKind.PYTHON_EXCEPTION),
-    ("no-grad-call", lambda x: torch.no_grad(), (), BreakKind.UNSUPPORTED_CALL),
+    ("no-grad-returned", lambda x: torch.no_grad(), (), BreakKind.UNSUPPORTED_VALUE),
     ("graph-break-marker", lambda x: (tracer.graph_break(), x)[1], (), BreakKind.USER_GRAPH_BREAK),
     ("list-argument", lambda x, items: x * items[0], ([2],), CAPTURED),
     ("module-argument", lambda x, m: m(x), (torch.nn.ReLU(),), CAPTURED),

@@ -33,12 +33,8 @@ UNSUPPORTED = {
     # Exceptions and context managers (the graph-breaks issue).
     "CHECK_EG_MATCH": "except* handlers are not modelled",
     "PREP_RERAISE_STAR": "except* handlers are not modelled",
-    "BEFORE_WITH": "with-blocks are not traced yet",
     "BEFORE_ASYNC_WITH": "async code is not traced",
-    "WITH_EXCEPT_START": "with-blocks are not traced yet",
     # Generators and async (the graph-breaks issue).
-    "SEND": "`yield from` and generator.send are not traced yet",
-    "GET_YIELD_FROM_ITER": "`yield from` is not traced yet",
     "ASYNC_GEN_WRAP": "async generators are not traced",
     "GET_AWAITABLE": "async code is not traced",
     "GET_AITER": "async code is not traced",

@@ -29,9 +29,11 @@ DRAIN_LIMIT = 100_000
 
 @attrs.frozen(slots=True)
 class Exhausted:
-    """`next` found no item; `state` holds what looking changed (other iterators advanced, flags)."""
+    """`next` found no item; `state` holds what looking changed (other iterators advanced, flags).
+    `value` is what a finished generator returned (StopIteration.value, the result of `yield from`)."""
 
     state: object
+    value: object = None
 
 
 @attrs.frozen(slots=True)

@@ -29,7 +29,8 @@ NOT_GRAPHABLE = {
     "use_deterministic_algorithms": "changes a global setting",
     "from_numpy": "shares memory with a NumPy array",
     "no_grad": "is a context manager", "enable_grad": "is a context manager",
-    "inference_mode": "is a context manager", "autocast": "is a context manager",
+    "inference_mode": "switches to inference mode, which an FX graph cannot express (use torch.no_grad())",
+    "autocast": "is a context manager",
     "Tensor": "constructs a tensor from an untyped Python object",
 }
 
@@ -176,6 +177,12 @@ class ClassVariable(VariableTracker):
             from vt.exceptions import instantiate
 
             return instantiate(state, self.cls, self.source, args, kwargs)
+        from vt import contexts
+
+        if self.cls in contexts.GRAD_MODE_CLASSES:
+            return contexts.make_grad_mode(state, self.cls, args, kwargs)
+        if contexts.is_generator_context_class(self.cls):
+            return contexts.make_generator_context(state, args, kwargs)
         limit = torch_callable_limit(self.cls)
         if limit is not None:
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"{limit}, so it is not traced yet")

@@ -18,7 +18,7 @@ from vt.exceptions import matches
 from vt.outcome import BreakKind, Thrown, raise_error, unsupported
 
 
-def _exception_value(state, value, what: str):
+def exception_value(state, value, what: str):
     """An exception instance for `raise value` / `from value`: a class is called with no arguments.
     Returns (state, handle) or a Thrown/Unsupported outcome."""
     if value.family == "exception":
@@ -51,11 +51,11 @@ def raise_varargs(state, ins):
         if cause_value.family == "constant" and cause_value.constant_value() is None:
             cause = ConstantVariable(None)
         else:
-            out = _exception_value(state, cause_value, "exception causes must derive from BaseException")
+            out = exception_value(state, cause_value, "exception causes must derive from BaseException")
             if type(out) is not tuple:
                 return out
             state, cause = out
-    out = _exception_value(state, state.peek(ins.arg), "exceptions must derive from BaseException")
+    out = exception_value(state, state.peek(ins.arg), "exceptions must derive from BaseException")
     if type(out) is not tuple:
         return out
     state, exc = out
