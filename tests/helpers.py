@@ -122,3 +122,31 @@ def step_until(state, opname, after=True):
         state = step(state).unwrap()
         if current == opname:
             return state
+
+
+RAISES = "raises-like-eager"
+"""Expected in place of a break kind where the traced program raises an exception the tracer models."""
+
+
+def outcome(call, args):
+    """("ok", result) or ("raised", type, args) for call(*args)."""
+    try:
+        return ("ok", call(*args))
+    except Exception as exc:  # the program's own exception
+        return ("raised", type(exc), exc.args)
+
+
+def assert_raises_like_eager(fn, make_inputs, *, graphs=None):
+    """Trace `fn`; with no graph break it raises eager's exception (same type and args) on fresh
+    inputs, and leaves the inputs as eager leaves them.  Returns the traced function."""
+    res = trace(fn, tuple(make_inputs()))
+    assert res.graph_breaks == [], res.graph_breaks
+    if graphs is not None:
+        assert len(res.graphs) == graphs
+    fresh = tuple(make_inputs())
+    eager_inputs = clone_inputs(fresh)
+    actual, expected = outcome(res, fresh), outcome(fn, eager_inputs)
+    assert actual[0] == expected[0] == "raised", (actual, expected)
+    assert actual[1:] == expected[1:]
+    assert_same_results(fresh, eager_inputs, fresh, eager_inputs)
+    return res

@@ -1,7 +1,7 @@
 """Methods of dicts, their views and iterators (vt/dict_methods.py, vt/dicts.py), against eager."""
 import pytest
 
-from helpers import assert_same_as_eager, opnames
+from helpers import RAISES, assert_same_as_eager, opnames
 from test_container_lists import assert_breaks, one_tensor, t
 from vt.outcome import BreakKind
 
@@ -107,7 +107,7 @@ def test_changing_a_dicts_size_while_looping_is_the_runtime_error():
             d["b"] = x
         return d
 
-    assert_breaks(fn, one_tensor, BreakKind.PYTHON_EXCEPTION)
+    assert_breaks(fn, one_tensor, RAISES)
 
 
 def test_store_and_delete_subscr_on_dicts():
@@ -162,18 +162,18 @@ def test_dict_merge_opcode_merges_and_rejects_a_repeated_keyword():
     assert [key for key, _ in merged.current(merged.peek()).entries] == ["a", "b"]
     before = step_until(step_until(make_state(repeated, (t(2),)), "DICT_MERGE"), "DICT_MERGE", after=False)
     failure = step(before).failure()
-    assert failure.kind is BreakKind.PYTHON_EXCEPTION and "multiple values" in failure.reason
+    assert type(failure).__name__ == "Raised" and failure.exception.cls is TypeError
 
 
 @pytest.mark.parametrize("body, kind", [
     ("d = {}\n    d[x] = 1", BreakKind.UNSUPPORTED_OPERATION),
-    ("d = {}\n    d[[1]] = 1", BreakKind.PYTHON_EXCEPTION),
-    ("d = {}\n    d.get([1])", BreakKind.PYTHON_EXCEPTION),
-    ("d = {}\n    d.pop('k')", BreakKind.PYTHON_EXCEPTION),
-    ("d = {}\n    d.popitem()", BreakKind.PYTHON_EXCEPTION),
-    ("d = {}\n    del d['k']", BreakKind.PYTHON_EXCEPTION),
-    ("d = {}\n    d.update([(1, 2, 3)])", BreakKind.PYTHON_EXCEPTION),
-    ("d = {}\n    d | [(1, 2)]", BreakKind.PYTHON_EXCEPTION),
+    ("d = {}\n    d[[1]] = 1", RAISES),
+    ("d = {}\n    d.get([1])", RAISES),
+    ("d = {}\n    d.pop('k')", RAISES),
+    ("d = {}\n    d.popitem()", RAISES),
+    ("d = {}\n    del d['k']", RAISES),
+    ("d = {}\n    d.update([(1, 2, 3)])", RAISES),
+    ("d = {}\n    d | [(1, 2)]", RAISES),
 ], ids=["tensor-key", "list-key", "get-list-key", "pop", "popitem", "delete", "update-triple", "or-list"])
 def test_dict_errors_and_limits(body, kind):
     namespace = {}

@@ -86,9 +86,7 @@ def test_division_by_zero_breaks_and_raises_like_eager():
 
     res = trace(fn, (1, 0))
     assert res.graphs == []
-    (brk,) = res.graph_breaks
-    assert brk.kind is BreakKind.PYTHON_EXCEPTION and "ZeroDivisionError" in brk.reason
-    assert brk.source_line == "return a / b"
+    assert res.graph_breaks == []
     with pytest.raises(ZeroDivisionError):
         res(1, 0)
 
@@ -98,7 +96,7 @@ def test_type_error_between_constants_raises_like_eager():
         return a + b
 
     res = trace(fn, ("x", 1))
-    assert res.graph_breaks[0].kind is BreakKind.PYTHON_EXCEPTION
+    assert res.graph_breaks == []
     with pytest.raises(TypeError, match="can only concatenate str"):
         res("x", 1)
 
@@ -310,7 +308,7 @@ def test_index_out_of_range_raises_like_eager():
         return (x, x)[5]
 
     res = trace(fn, (t(2),))
-    assert res.graph_breaks[0].kind is BreakKind.PYTHON_EXCEPTION
+    assert res.graph_breaks == []
     with pytest.raises(IndexError):
         res(t(2))
 
@@ -320,7 +318,7 @@ def test_missing_dict_key_raises_like_eager():
         return {"a": x}["b"]
 
     res = trace(fn, (t(2),))
-    assert res.graph_breaks[0].kind is BreakKind.PYTHON_EXCEPTION
+    assert res.graph_breaks == []
     with pytest.raises(KeyError):
         res(t(2))
 

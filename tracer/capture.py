@@ -26,7 +26,8 @@ from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBui
 from tracer.errors import BackendError, NotTraceableError
 from tracer.state import CodeInfo, Env, Frame, decode, initial_state
 from tracer.step import run
-from tracer.stops import GraphBreak, Returned
+from graph.raise_entry import raising_capture
+from tracer.stops import GraphBreak, Raised, Returned
 from vt.lazy import LazyVariable
 from vt.outcome import BreakKind
 from vt.base import NULL, VariableTracker
@@ -85,6 +86,9 @@ def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: d
         final, stop = run(state)
         if type(stop) is Returned:
             return _graph_capture(fn, final, stop.value, backend, number)
+        if type(stop) is Raised:  # the function raises: graph and effects, then the same exception
+            return raising_capture(fn, final, stop.exception,
+                                   lambda fn, state, value: _graph_capture(fn, state, value, backend, number))
         resumed = _resume_capture(fn, final, stop, backend, number, {} if resume_cache is None else resume_cache)
         return resumed if resumed is not None else _eager_capture(fn, final, stop, number)
     except BackendError:

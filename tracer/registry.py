@@ -16,7 +16,6 @@ UNSUPPORTED = {
     # Functions, closures and classes (the functions issue).
     "LOAD_CLASSDEREF": "class bodies are not traced",
     "LOAD_BUILD_CLASS": "defining classes inside a traced function is not supported",
-    "STORE_ATTR": "attribute writes are not traced yet",
     "DELETE_ATTR": "attribute deletes are not traced yet",
     # Containers (the data-model issue).
     "MATCH_CLASS": "match statements are not traced",
@@ -32,20 +31,10 @@ UNSUPPORTED = {
     "STORE_NAME": "name stores outside functions are not traced",
     "DELETE_NAME": "name deletes outside functions are not traced",
     # Exceptions and context managers (the graph-breaks issue).
-    "RAISE_VARARGS": "raising exceptions is not modelled yet",
-    "RERAISE": "exception handlers are not modelled yet",
-    "PUSH_EXC_INFO": "exception handlers are not modelled yet",
-    "POP_EXCEPT": "exception handlers are not modelled yet",
-    "CHECK_EXC_MATCH": "exception handlers are not modelled yet",
     "CHECK_EG_MATCH": "except* handlers are not modelled",
     "PREP_RERAISE_STAR": "except* handlers are not modelled",
-    "LOAD_ASSERTION_ERROR": "failing asserts are not modelled yet",
-    "BEFORE_WITH": "with-blocks are not traced yet",
     "BEFORE_ASYNC_WITH": "async code is not traced",
-    "WITH_EXCEPT_START": "with-blocks are not traced yet",
     # Generators and async (the graph-breaks issue).
-    "SEND": "`yield from` and generator.send are not traced yet",
-    "GET_YIELD_FROM_ITER": "`yield from` is not traced yet",
     "ASYNC_GEN_WRAP": "async generators are not traced",
     "GET_AWAITABLE": "async code is not traced",
     "GET_AITER": "async code is not traced",

@@ -46,6 +46,14 @@ class CodeInfo:
     localsplus: tuple
     globals: dict
     globals_source: object = None
+    exception_table: tuple = ()  # HandlerEntry records, in the code's order
+
+    def handler_at(self, index: int):
+        """The exception-table entry covering instruction `index`, or None (the frame is left)."""
+        for entry in self.exception_table:
+            if entry.start <= index < entry.end:
+                return entry
+        return None
 
     @property
     def filename(self) -> str:
@@ -54,6 +62,30 @@ class CodeInfo:
     @property
     def name(self) -> str:
         return self.code.co_qualname
+
+
+@attrs.frozen(slots=True)
+class HandlerEntry:
+    """One row of 3.11's exception table, in instruction indices: an exception raised by an
+    instruction in [start, end) pops the stack to `depth`, pushes the raising instruction's
+    offset if `lasti`, pushes the exception and continues at `target`."""
+
+    start: int
+    end: int
+    target: int
+    depth: int
+    lasti: bool
+
+
+def _exception_table(code: types.CodeType, index_of: dict, count: int) -> tuple:
+    entries = []
+    for raw in dis._parse_exception_table(code):
+        start = index_of.get(raw.start)
+        end = index_of.get(raw.end, count)
+        if start is None:
+            continue
+        entries.append(HandlerEntry(start, end, index_of[raw.target], raw.depth, raw.lasti))
+    return tuple(entries)
 
 
 def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo:
@@ -69,7 +101,8 @@ def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo
         argval = code.co_consts[ins.arg] if ins.opname == "KW_NAMES" else ins.argval
         out.append(Instruction(ins.opname, ins.opcode, ins.arg, argval, i, ins.offset, lineno, target))
     cells = tuple(name for name in code.co_cellvars if name not in code.co_varnames)
-    return CodeInfo(code, tuple(out), code.co_varnames + cells + code.co_freevars, globals, globals_source)
+    return CodeInfo(code, tuple(out), code.co_varnames + cells + code.co_freevars, globals, globals_source,
+                    _exception_table(code, index_of, len(out)))
 
 
 _SLOT_OPNAMES = frozenset(("LOAD_FAST", "STORE_FAST", "DELETE_FAST", "LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF",
@@ -121,6 +154,7 @@ class Frame:
     stack: object  # PVector of VTs
     locals: object  # PVector of VTs, indexed like co_varnames; None means unbound
     kw_names: tuple = ()
+    handled: object = None  # the exception an `except` block of this frame is handling (None: the caller's)
 
     @property
     def instruction(self) -> Instruction:
@@ -159,36 +193,37 @@ class State:
     placeholders: object  # PVector of graph-log indices of input placeholders
     known_objects: object  # PMap id(real object) -> oid, for inputs reached twice (aliasing)
     env: Env = attrs.field(eq=False, repr=False)
+    grad_enabled: bool = True  # torch's grad mode at this point of the traced program
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":
         return State(frame, self.parents, self.heap, self.graph, self.guards,
-                     self.effects, self.next_oid, self.placeholders, self.known_objects, self.env)
+                     self.effects, self.next_oid, self.placeholders, self.known_objects, self.env, self.grad_enabled)
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction."""
         f = self.frame
-        return self.with_frame(Frame(f.code, f.ip + 1, _moved(f.stack, pop, push), f.locals, ()))
+        return self.with_frame(Frame(f.code, f.ip + 1, _moved(f.stack, pop, push), f.locals, (), f.handled))
 
     def jump(self, target: int, pop: int = 0, push: tuple = ()) -> "State":
         """Pop and push as `advance`, then continue at instruction `target` (KW_NAMES survive)."""
         f = self.frame
-        return self.with_frame(Frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names))
+        return self.with_frame(Frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names, f.handled))
 
     def store_local(self, index: int, value, pop: int = 1) -> "State":
         f = self.frame
         stack = f.stack[:len(f.stack) - pop] if pop else f.stack
-        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals.set(index, value), ()))
+        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals.set(index, value), (), f.handled))
 
     def next_with(self, stack=None, locals=None) -> "State":
         """Go to the next instruction with a new stack and/or new locals."""
         f = self.frame
         return self.with_frame(Frame(f.code, f.ip + 1, f.stack if stack is None else stack,
-                                     f.locals if locals is None else locals, ()))
+                                     f.locals if locals is None else locals, (), f.handled))
 
     def with_kw_names(self, names: tuple) -> "State":
         f = self.frame
-        return self.with_frame(Frame(f.code, f.ip + 1, f.stack, f.locals, names))
+        return self.with_frame(Frame(f.code, f.ip + 1, f.stack, f.locals, names, f.handled))
 
     def peek(self, depth: int = 1):
         return self.frame.stack[-depth]
@@ -272,4 +307,7 @@ def _moved(stack, pop: int, push: tuple):
 
 def initial_state(code: CodeInfo, local_values: list, env: Env) -> State:
     frame = Frame(code, 0, pvector(), pvector(local_values), ())
-    return State(frame, pvector(), pmap(), pvector(), pmap(), pvector(), 0, pvector(), pmap(), env)
+    import torch
+
+    return State(frame, pvector(), pmap(), pvector(), pmap(), pvector(), 0, pvector(), pmap(), env,
+                 torch.is_grad_enabled())

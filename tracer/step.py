@@ -15,7 +15,8 @@ import tracer.ops  # noqa: F401  (registers every handler)
 from tracer.registry import HANDLERS, UNSUPPORTED
 from tracer.state import State
 from tracer.stops import break_at
-from vt.outcome import BreakKind, Unsupported
+from tracer.unwind import throw
+from vt.outcome import BreakKind, Thrown, Unsupported
 
 CHECK_STACK_EFFECTS = os.environ.get("SNAPTRACE_DEBUG", "") not in ("", "0")
 
@@ -34,6 +35,10 @@ def advance(state: State):
     frame = state.frame
     instruction = frame.code.instructions[frame.ip]
     out = HANDLERS.get(instruction.opname, _missing)(state, instruction)
+    if type(out) is Thrown:
+        out = throw(state, out)
+        if type(out) is tuple:  # the exception left the frame
+            return out[1]
     if type(out) is Unsupported:
         return break_at(state, instruction, out)
     return out
@@ -55,6 +60,13 @@ def run(state: State):
         instruction = frame.code.instructions[frame.ip]
         out = handlers.get(instruction.opname, _missing)(state, instruction)
         if type(out) is not State:
+            if type(out) is Thrown:  # the program raised: continue at its handler, or leave the frame
+                out = throw(state, out)
+                if type(out) is State:
+                    state = out
+                    continue
+                if type(out) is tuple:
+                    return out
             if type(out) is Unsupported:
                 out = break_at(state, instruction, out)
             return state, out
@@ -63,8 +75,20 @@ def run(state: State):
 
 def _run_checked(state: State):
     """The same loop, checking every stack depth change against `dis.stack_effect`."""
+    handlers = HANDLERS
     while True:
-        out = advance(state)
+        frame = state.frame
+        instruction = frame.code.instructions[frame.ip]
+        out = handlers.get(instruction.opname, _missing)(state, instruction)
+        if type(out) is Thrown:
+            out = throw(state, out)
+            if type(out) is State:
+                state = out
+                continue
+            if type(out) is tuple:
+                return out
+        if type(out) is Unsupported:
+            return state, break_at(state, instruction, out)
         if type(out) is not State:
             return state, out
         before, after = state.frame, out.frame

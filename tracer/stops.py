@@ -43,3 +43,14 @@ def break_at(state, instruction, limit: Unsupported) -> GraphBreak:
     """Turn a VT-level `Unsupported` into a located graph break at `instruction`."""
     return GraphBreak(limit.kind, limit.reason, state.frame.code.filename, instruction.lineno,
                       limit.hint, instruction.opname)
+
+
+@attrs.frozen(slots=True)
+class Raised:
+    """An exception left the frame being run: no handler in its exception table caught it.
+
+    `exception` is the heap handle of the modelled exception; the state returned
+    with this stop is the one at the raise, with every effect made before it.
+    """
+
+    exception: object

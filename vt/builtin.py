@@ -18,7 +18,7 @@ from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import from_python, to_python
 from vt.lists import TupleVariable, new_list
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, raised
 from vt.tensor import record_op
 
 # -- operator tables ------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def call_constant_fn(state, fn, what, args, kwargs):
     try:
         result = fn(*values, **kw_values)
     except Exception as exc:  # the traced program raises this; the eager run will too
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
+        return raised(exc)
     out = from_python(state, result)
     if out is None:
         return unsupported(BreakKind.UNSUPPORTED_VALUE,
@@ -216,7 +216,7 @@ class BuiltinVariable(VariableTracker):
         try:
             value = getattr(self.fn, name)
         except AttributeError as exc:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {exc}")
+            return raised(exc)
         if is_constant_value(value):
             return state, ConstantVariable(value)
         if is_rule_callable(value):
@@ -229,6 +229,10 @@ class BuiltinVariable(VariableTracker):
         return super().getattr(state, name)
 
     def call(self, state, args, kwargs):
+        if isinstance(self.fn, type) and issubclass(self.fn, BaseException):
+            from vt.exceptions import instantiate
+
+            return instantiate(state, self.fn, self.source, args, kwargs)
         rule = BUILTIN_RULES.get(self.fn)
         if rule is not None:
             out = rule(state, args, kwargs)
@@ -246,12 +250,15 @@ def _len(state, args, kwargs):
     (value,) = args
     if value.family == "tensor":
         if value.fake.dim() == 0:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, "len() of a 0-d tensor raised TypeError")
+            return raise_error(TypeError, "len() of a 0-d tensor")
         return state, ConstantVariable(value.fake.shape[0])
     if value.family == "constant":
         return call_constant_fn(state, len, "len()", (value,), {})  # len(range(10**9)) without the items
     if value.family == "iterator":
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: object of type '{value.type_name()}' has no len()")
+        kind = value.python_type
+        if kind is None:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"len() of {value.describe()} (eager raises TypeError)")
+        return raise_error(TypeError, f"object of type '{kind.__name__}' has no len()")
     if value.family == "nn_module" and value.length() is not None:
         return state, ConstantVariable(value.length())
     items = value.unpack(state, None)
@@ -315,7 +322,7 @@ def python_type_of(value):
     family = value.family
     if family in _FIXED_TYPES:
         return _FIXED_TYPES[family]
-    if family in ("tensor", "iterator"):
+    if family in ("tensor", "iterator", "exception"):
         return value.python_type
     if family == "constant":
         return type(value.constant_value())

@@ -20,7 +20,7 @@ from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import to_python
 from vt.iterators import for_each, truth_of
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop
 
 
 def plain_fold(state, fn, args, kwargs):
@@ -50,12 +50,11 @@ def _min_max(fn, compare, symbol):
     def rule(state, args, kwargs):
         unknown = set(kwargs) - {"key", "default"}
         if unknown:
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"TypeError: '{unknown.pop()}' is an invalid keyword argument for {name}()")
+            return raise_error(TypeError, f"'{unknown.pop()}' is an invalid keyword argument for {name}()")
         if not args:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {name} expected at least 1 argument, got 0")
+            return raise_error(TypeError, f"{name} expected at least 1 argument, got 0")
         if len(args) > 1 and "default" in kwargs:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: Cannot specify a default for {name}() "
+            return raise_error(TypeError, f"Cannot specify a default for {name}() "
                                "with multiple positional arguments")
         folded = plain_fold(state, fn, args, kwargs)
         if folded is not None:
@@ -77,7 +76,7 @@ def _min_max(fn, compare, symbol):
                 return out
             state, result = out
             truth = truth_of(state, result)
-            if type(truth) is Unsupported:
+            if is_stop(truth):
                 return truth
             return state, (item, value) if truth else best, False
 
@@ -89,7 +88,7 @@ def _min_max(fn, compare, symbol):
             return state, best[0]
         if "default" in kwargs:
             return state, kwargs["default"]
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: {name}() arg is an empty sequence")
+        return raise_error(ValueError, f"{name}() arg is an empty sequence")
     return rule
 
 
@@ -104,7 +103,7 @@ def _sum(state, args, kwargs):
     kind = type(start.constant_value())
     if kind in (str, bytes, bytearray):
         join = "''" if kind is str else "b''"
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: sum() can't sum {kind.__name__}s "
+        return raise_error(TypeError, f"sum() can't sum {kind.__name__}s "
                            f"[use {join}.join(seq) instead]")
 
     folded = plain_fold(state, sum, args, kwargs)
@@ -133,7 +132,7 @@ def _any_all(fn):
 
         def visit(state, answer, item):
             truth = truth_of(state, item)
-            if type(truth) is Unsupported:
+            if is_stop(truth):
                 return truth
             return (state, stop_on, True) if truth == stop_on else (state, answer, False)
 
@@ -147,7 +146,7 @@ def _any_all(fn):
 def _reduce(state, args, kwargs):
     """functools.reduce(fn, iterable[, initial]): fn(fn(a, b), c)..., called as items arrive."""
     if kwargs or len(args) not in (2, 3):
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: reduce expected 2 or 3 arguments")
+        return raise_error(TypeError, "reduce expected 2 or 3 arguments")
     fn = args[0]
 
     def visit(state, total, item):
@@ -160,7 +159,7 @@ def _reduce(state, args, kwargs):
 
     out = for_each(state, args[1], visit, args[2] if len(args) == 3 else None)
     if type(out) is tuple and out[1] is None:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: reduce() of empty iterable with no initial value")
+        return raise_error(TypeError, "reduce() of empty iterable with no initial value")
     return out
 
 
@@ -204,7 +203,7 @@ def real_object(state, value):
 def _attribute_name(value):
     name = value.constant_value()
     if type(name) is not str:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: attribute name must be string")
+        return raise_error(TypeError, "attribute name must be string")
     return name
 
 
@@ -278,7 +277,7 @@ def _issubclass(state, args, kwargs):
     try:
         return state, ConstantVariable(issubclass(kind, classes))
     except TypeError as exc:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {exc}")
+        return raised(exc)
 
 
 def _id(state, args, kwargs):

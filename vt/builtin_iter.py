@@ -26,7 +26,7 @@ from vt.itertools_iterators import (AccumulateIteratorVariable, ChainIteratorVar
                                     RepeatIteratorVariable, StarmapIteratorVariable, WhileIteratorVariable,
                                     ZipLongestIteratorVariable)
 from vt.lists import TupleVariable, new_list
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, raised
 from vt.sets import new_set
 from vt.tensor import record_op
 
@@ -36,7 +36,7 @@ def bind(stub, args, kwargs, what):
     try:
         bound = inspect.signature(stub).bind(*args, **kwargs)
     except TypeError as exc:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {what}: {exc}")
+        return raise_error(TypeError, f"{what}: {exc}")
     bound.apply_defaults()
     return bound.arguments
 
@@ -56,7 +56,7 @@ def int_argument(value, what):
     try:
         return operator.index(number)
     except TypeError as exc:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {what}: {exc}")
+        return raise_error(TypeError, f"{what}: {exc}")
 
 
 def _iterators_of(state, values, make):
@@ -83,13 +83,13 @@ def _next(state, args, kwargs):
         return None
     iterator = args[0]
     if iterator.family != "iterator":
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{iterator.type_name()}' object is not an iterator")
+        return raise_error(TypeError, f"'{iterator.type_name()}' object is not an iterator")
     out = next_value(state, iterator)
     if type(out) is not Exhausted:
         return out
     if len(args) == 2:
         return out.state, args[1]
-    return unsupported(BreakKind.PYTHON_EXCEPTION, "StopIteration", "pass a default: next(it, None)")
+    return raise_error(StopIteration)
 
 
 def _zip(state, args, kwargs):
@@ -123,9 +123,9 @@ def _enumerate(state, args, kwargs):
 
 def _map(state, args, kwargs):
     if kwargs:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: map() takes no keyword arguments")
+        return raise_error(TypeError, "map() takes no keyword arguments")
     if len(args) < 2:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: map() must have at least two arguments.")
+        return raise_error(TypeError, "map() must have at least two arguments.")
     fn = args[0]
     return _iterators_of(state, args[1:], lambda oid, its: MapIteratorVariable(oid, fn, its))
 
@@ -133,7 +133,7 @@ def _map(state, args, kwargs):
 def _filter_like(keep, name):
     def rule(state, args, kwargs):
         if kwargs or len(args) != 2:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {name}() expects 2 positional arguments")
+            return raise_error(TypeError, f"{name}() expects 2 positional arguments")
         fn = given(args[0])
         return _iterators_of(state, args[1:], lambda oid, its:
                              FilterIteratorVariable(oid, fn, its[0], keep))
@@ -153,7 +153,7 @@ def _reversed(state, args, kwargs):
             return state, value
         return record_op(state, "call_method", "flip", (value, ConstantVariable(0)), {}, "reversed()")
     if family in ("iterator", "set"):
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{value.type_name()}' object is not reversible")
+        return raise_error(TypeError, f"'{value.type_name()}' object is not reversible")
     if type(value.constant_value()) is range:
         values = value.constant_value()[::-1]
         return new_iterator(state, lambda oid: RangeIteratorVariable(oid, values, 0))
@@ -200,7 +200,7 @@ def sort_by_keys(state, items, keys, reverse):
     try:
         order = sorted(range(len(items)), key=values.__getitem__, reverse=reverse)
     except Exception as exc:  # eager raises the same comparison error
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"sorted() raised {type(exc).__name__}: {exc}")
+        return raised(exc)
     return new_list(state, tuple(items[index] for index in order))
 
 
@@ -224,7 +224,7 @@ def _collection(kind):
         try:
             real = kind(values)
         except TypeError as exc:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {exc}")
+            return raised(exc)
         if not all(is_constant_value(value) for value in real):
             return None
         return (state, ConstantVariable(real)) if kind is frozenset else new_set(state, values)
@@ -234,7 +234,7 @@ def _collection(kind):
 def _dict(state, args, kwargs):
     """dict(), dict(mapping), dict(pairs), each with **kwargs after; keys must be constants."""
     if len(args) > 1:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: dict expected at most 1 argument, got {len(args)}")
+        return raise_error(TypeError, f"dict expected at most 1 argument, got {len(args)}")
     entries = {}
     if args and args[0].family == "dict":
         entries.update(state.current(args[0]).entries)
@@ -249,7 +249,7 @@ def _dict(state, args, kwargs):
                 known = item.unpack(state, None)
                 if known is None:
                     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict() of {item.describe()} is not modelled")
-                return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: dictionary update sequence element "
+                return raise_error(ValueError, f"dictionary update sequence element "
                                    f"#{position} has length {len(known)}; 2 is required")
             key = pair[0].constant_value()
             if pair[0].family != "constant":
@@ -257,7 +257,7 @@ def _dict(state, args, kwargs):
             try:
                 entries[key] = pair[1]
             except TypeError as exc:
-                return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {exc}")
+                return raised(exc)
     entries.update(kwargs)
     return new_dict_from_entries(state, tuple(entries.items()))
 
@@ -266,7 +266,7 @@ def _dict(state, args, kwargs):
 
 def _chain(state, args, kwargs):
     if kwargs:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: chain() takes no keyword arguments")
+        return raise_error(TypeError, "chain() takes no keyword arguments")
     state, source = iterate_items(state, args)
     return new_iterator(state, lambda oid: ChainIteratorVariable(oid, source, None))
 
@@ -288,7 +288,7 @@ def _product(state, args, kwargs):
     if not isinstance(repeat, int):
         return repeat
     if repeat < 0:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "ValueError: repeat argument cannot be negative")
+        return raise_error(ValueError, "repeat argument cannot be negative")
     pools = []
     for iterable in bound["iterables"]:  # product reads every input in full when it is made
         out = items_of(state, iterable)
@@ -310,12 +310,11 @@ def _combinatoric(kind):
             return bound
         r = None if given(bound["r"]) is None else int_argument(bound["r"], f"{kind.__name__}() r")
         if r is None and kind is not itertools.permutations:
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"TypeError: {kind.__name__}() missing required argument 'r'")
+            return raise_error(TypeError, f"{kind.__name__}() missing required argument 'r'")
         if r is not None and not isinstance(r, int):
             return r
         if r is not None and r < 0:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, "ValueError: r must be non-negative")
+            return raise_error(ValueError, "r must be non-negative")
         out = items_of(state, bound["iterable"])
         if type(out) is not tuple:
             return out
@@ -326,14 +325,14 @@ def _combinatoric(kind):
 
 def _islice(state, args, kwargs):
     if kwargs or not 2 <= len(args) <= 4:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: islice() takes 2 to 4 positional arguments")
+        return raise_error(TypeError, "islice() takes 2 to 4 positional arguments")
     bounds = [arg.constant_value() for arg in args[1:]]
     if any(bound is NOT_CONSTANT for bound in bounds):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "islice() bounds must be known while tracing")
     try:  # the real islice checks the bounds and gives CPython's errors
         itertools.islice((), *bounds)
     except (TypeError, ValueError) as exc:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{type(exc).__name__}: {exc}")
+        return raised(exc)
     piece = slice(*bounds)
     start, stride = piece.start or 0, piece.step or 1
     stop = None if piece.stop is None else operator.index(piece.stop)
@@ -378,7 +377,7 @@ def _count(state, args, kwargs):
     stride = bound["step"] or ConstantVariable(1)
     for value in (start, stride):
         if value.family == "constant" and not isinstance(value.constant_value(), (int, float, complex)):
-            return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: a number is required")
+            return raise_error(TypeError, "a number is required")
     return new_iterator(state, lambda oid: CountIteratorVariable(oid, start, stride))
 
 
@@ -400,7 +399,7 @@ def _one_input(make, name, with_fn=False):
 
     def rule(state, args, kwargs):
         if kwargs or len(args) != count:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {name}() expects {count} positional "
+            return raise_error(TypeError, f"{name}() expects {count} positional "
                                f"argument{'s' if count > 1 else ''}")
         fn = args[0] if with_fn else None
         return _iterators_of(state, args[count - 1:], lambda oid, its: make(oid, fn, its[0]))

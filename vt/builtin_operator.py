@@ -14,7 +14,7 @@ import attrs
 
 from vt.base import NOT_CONSTANT, NULL, VariableTracker
 from vt.lists import TupleVariable, subscript_sequence
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error
 from vt.tensor import record_op
 
 
@@ -37,8 +37,7 @@ def subscript(state, container, index):
 
 
 def _arity_error(name, expected, got):
-    return unsupported(BreakKind.PYTHON_EXCEPTION,
-                       f"TypeError: {name} expected {expected} argument{'s' if expected > 1 else ''}, got {got}")
+    return raise_error(TypeError, f"{name} expected {expected} argument{'s' if expected > 1 else ''}, got {got}")
 
 
 def _binary_rule(fn, symbol, plain):
@@ -164,7 +163,7 @@ class MethodCallerVariable(VariableTracker):
 def _constant_names(args, what):
     names = tuple(arg.constant_value() for arg in args)
     if not names or any(type(name) is not str for name in names):
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {what} needs attribute names as strings")
+        return raise_error(TypeError, f"{what} needs attribute names as strings")
     return names
 
 

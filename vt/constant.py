@@ -11,7 +11,7 @@ import attrs
 import torch
 
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raised
 
 CONSTANT_TYPES = frozenset({
     int, float, bool, complex, str, bytes, type(None), type(Ellipsis), type(NotImplemented),
@@ -52,8 +52,7 @@ class ConstantVariable(VariableTracker):
         try:
             attr = getattr(self.value, name)
         except Exception as exc:  # the traced program would raise here
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"{type(self.value).__name__}.{name} raised {exc!r}")
+            return raised(exc)
         if is_constant_value(attr):
             return state, ConstantVariable(attr)
         if isinstance(attr, (types.BuiltinMethodType, types.MethodWrapperType)):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import attrs
 
 from vt.base import NULL, VariableTracker
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error
 
 
 @attrs.frozen(slots=True)
@@ -70,17 +70,15 @@ class ContainerMethodVariable(VariableTracker):
             args.insert(0, self.receiver)
         row = _tables()[self.owner][self.name]
         if not args or (not row.is_classmethod and args[0].family != self.owner):
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"TypeError: descriptor '{self.name}' of '{self.owner}' object needs an argument")
+            return raise_error(TypeError, f"descriptor '{self.name}' of '{self.owner}' object needs an argument")
         receiver, rest = args[0], args[1:]
         if not row.min_args <= len(rest) <= row.max_args:
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"TypeError: {self.describe()}() takes {_arity(row)} positional arguments "
+            return raise_error(TypeError,
+                               f"{self.describe()}() takes {_arity(row)} positional arguments "
                                f"({len(rest)} given)")
         unknown = [key for key in kwargs if key not in row.keywords]
         if unknown and "**" not in row.keywords:
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"TypeError: {self.describe()}() got an unexpected keyword argument {unknown[0]!r}")
+            return raise_error(TypeError, f"{self.describe()}() got an unexpected keyword argument {unknown[0]!r}")
         return row.rule(state, receiver, rest, kwargs)
 
 
@@ -129,7 +127,7 @@ def _missing(receiver, owner: str, name: str):
     if hasattr(python_type, name):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"{owner}.{name} is not modelled", "call it outside the traced function")
-    return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: '{receiver.type_name()}' object "
+    return raise_error(AttributeError, f"'{receiver.type_name()}' object "
                        f"has no attribute {name!r}")
 
 
@@ -152,8 +150,7 @@ def int_argument(value, what: str):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} {value.describe()} is not modelled")
     constant = value.constant_value()
     if not hasattr(type(constant), "__index__"):
-        return unsupported(BreakKind.PYTHON_EXCEPTION,
-                           f"TypeError: {what} must be an integer, not {type(constant).__name__}")
+        return raise_error(TypeError, f"{what} must be an integer, not {type(constant).__name__}")
     return int(constant.__index__())
 
 

@@ -25,7 +25,7 @@ import operator
 
 from vt.base import NOT_CONSTANT
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop
 
 MAX_DEPTH = 200
 COMPARE_SYMBOLS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
@@ -57,7 +57,7 @@ def hashable_key(value, what: str = "dict key"):
                            f"a tensor as a {what} is not supported (Python hashes tensors by identity)",
                            "use a number or a string as the key")
     if family in UNHASHABLE_FAMILIES:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: unhashable type: '{value.type_name()}'")
+        return raise_error(TypeError, f"unhashable type: '{value.type_name()}'")
     constant = value.constant_value()
     if constant is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{value.describe()} as a {what} is not modelled",
@@ -65,7 +65,7 @@ def hashable_key(value, what: str = "dict key"):
     try:
         hash(constant)
     except TypeError as exc:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {exc}")
+        return raised(exc)
     if has_nan(constant):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"NaN as a {what} is not modelled (CPython matches it by identity)")
@@ -77,7 +77,7 @@ def hashable_keys(items, what: str = "dict key"):
     keys = []
     for item in items:
         key = hashable_key(item, what)
-        if type(key) is Unsupported:
+        if is_stop(key):
             return key
         keys.append(key)
     return tuple(keys)
@@ -153,7 +153,7 @@ def _constant_equal(x, y):
     try:
         result = bool(x == y)
     except Exception as exc:  # the traced program raises the same
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{type(exc).__name__}: {exc}")
+        return raised(exc)
     if not result and (has_nan(x) or has_nan(y)):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            "comparing NaN is not modelled (CPython finds it equal to itself by identity)")
@@ -192,7 +192,7 @@ def compare(state, symbol: str, a, b, depth: int = 0):
         try:
             return bool(COMPARE_SYMBOLS[symbol](a.constant_value(), b.constant_value()))
         except Exception as exc:  # the traced program raises the same
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"{type(exc).__name__}: {exc}")
+            return raised(exc)
     if a.family == "tensor" or b.family == "tensor":
         return unsupported(BreakKind.DATA_DEPENDENT, f"`{symbol}` on {a.describe()} and {b.describe()} "
                            "inside a container comparison needs tensor values")
@@ -211,7 +211,7 @@ def compare(state, symbol: str, a, b, depth: int = 0):
         return COMPARE_SYMBOLS[symbol](len(left), len(right))
     if kind_a == kind_b == "set":
         return COMPARE_SYMBOLS[symbol](real_set(state, a), real_set(state, b))
-    return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{symbol}' not supported between instances "
+    return raise_error(TypeError, f"'{symbol}' not supported between instances "
                        f"of '{a.type_name()}' and '{b.type_name()}'")
 
 
@@ -340,7 +340,7 @@ def _no_operator(state, fn, a, b, symbol, plain):
         try:
             plain(*samples)
         except TypeError as exc:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {exc}")
+            return raised(exc)
         except Exception:  # noqa: BLE001 - only asking whether the types support the operator
             pass
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,

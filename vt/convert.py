@@ -30,6 +30,10 @@ def to_python(state, vt):
         return NOT_CONSTANT if any(value is NOT_CONSTANT for _, value in entries) else dict(entries)
     if family == "set":
         return set(state.current(vt).values)
+    if family == "exception":
+        from vt.exceptions import realize
+
+        return realize(state, vt)
     return NOT_CONSTANT
 
 

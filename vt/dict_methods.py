@@ -12,7 +12,7 @@ from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items, method
 from vt.container_ops import hashable_key
 from vt.dicts import DictViewVariable, new_dict_from_entries
-from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, is_stop
 
 DICT_METHODS: dict = {}
 NONE = ConstantVariable(None)
@@ -37,7 +37,7 @@ def mapping_entries(state, value):
     if value.family == "dict":
         return state, tuple(state.current(value).entries)
     if value.family in ("list", "tuple", "set", "constant", "tensor") or value.family.startswith("dict_"):
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{value.type_name()}' object is not a mapping")
+        return raise_error(TypeError, f"'{value.type_name()}' object is not a mapping")
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"{value.describe()} as a mapping is not modelled", "pass a dict")
 
@@ -58,10 +58,10 @@ def update_pairs(state, value):
             return out
         state, pair = out
         if len(pair) != 2:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: dictionary update sequence element "
+            return raise_error(ValueError, f"dictionary update sequence element "
                                f"#{number} has length {len(pair)}; 2 is required")
         key = _key(pair[0])
-        if type(key) is Unsupported:
+        if is_stop(key):
             return key
         pairs.append((key, pair[1]))
     return state, tuple(pairs)
@@ -86,7 +86,7 @@ def _update(state, entries: dict, args, kwargs):
 @method(DICT_METHODS, "get", 1, 2)
 def _get(state, mapping, args, kwargs):
     key = _key(args[0])
-    if type(key) is Unsupported:
+    if is_stop(key):
         return key
     return state, _entries(state, mapping).get(key, args[1] if len(args) > 1 else NONE)
 
@@ -94,7 +94,7 @@ def _get(state, mapping, args, kwargs):
 @method(DICT_METHODS, "setdefault", 1, 2)
 def _setdefault(state, mapping, args, kwargs):
     key = _key(args[0])
-    if type(key) is Unsupported:
+    if is_stop(key):
         return key
     entries = _entries(state, mapping)
     if key in entries:
@@ -115,13 +115,13 @@ def _dict_update(state, mapping, args, kwargs):
 @method(DICT_METHODS, "pop", 1, 2)
 def _pop(state, mapping, args, kwargs):
     key = _key(args[0])
-    if type(key) is Unsupported:
+    if is_stop(key):
         return key
     entries = _entries(state, mapping)
     if key not in entries:
         if len(args) > 1:
             return state, args[1]
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+        return raise_error(KeyError, key)
     value = entries.pop(key)
     return _changed(state, mapping, entries, "dict.pop", value)
 
@@ -132,7 +132,7 @@ def _popitem(state, mapping, args, kwargs):
 
     entries = _entries(state, mapping)
     if not entries:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "KeyError: 'popitem(): dictionary is empty'")
+        return raise_error(KeyError, "popitem(): dictionary is empty")
     key, value = entries.popitem()
     return _changed(state, mapping, entries, "dict.popitem", TupleVariable((ConstantVariable(key), value)))
 
@@ -168,7 +168,7 @@ def _fromkeys(state, receiver, args, kwargs):
     entries = {}
     for item in items:
         key = _key(item)
-        if type(key) is Unsupported:
+        if is_stop(key):
             return key
         entries[key] = value
     return new_dict_from_entries(state, tuple(entries.items()))

@@ -17,7 +17,7 @@ import attrs
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
-from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop
 
 
 @attrs.frozen(slots=True)
@@ -57,9 +57,9 @@ class DictVariable(VariableTracker):
         try:
             return state, dict(state.current(self).entries)[key]
         except KeyError:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+            return raise_error(KeyError, key)
         except TypeError as exc:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {exc}")
+            return raised(exc)
 
     def getattr(self, state, name):
         from vt.container_methods import container_attribute
@@ -76,7 +76,7 @@ class DictVariable(VariableTracker):
         from vt.container_ops import hashable_key
 
         key = hashable_key(item)
-        if type(key) is Unsupported:
+        if is_stop(key):
             return key
         return state, ConstantVariable(key in dict(state.current(self).entries))
 
@@ -85,7 +85,7 @@ class DictVariable(VariableTracker):
         from vt.container_ops import hashable_key
 
         real_key = hashable_key(key)
-        if type(real_key) is Unsupported:
+        if is_stop(real_key):
             return real_key
         current = state.current(self)
         entries = dict(current.entries)
@@ -97,12 +97,12 @@ class DictVariable(VariableTracker):
         from vt.container_ops import hashable_key
 
         real_key = hashable_key(key)
-        if type(real_key) is Unsupported:
+        if is_stop(real_key):
             return real_key
         current = state.current(self)
         entries = dict(current.entries)
         if real_key not in entries:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {real_key!r}")
+            return raise_error(KeyError, real_key)
         del entries[real_key]
         return state.mutate(current.with_entries(entries.items()), "dict.__delitem__")
 
@@ -185,7 +185,7 @@ class DictIteratorVariable(IteratorVariable):
     def step(self, state):
         entries = state.heap[self.dict_oid].entries
         if len(entries) != len(self.keys):
-            return unsupported(BreakKind.PYTHON_EXCEPTION, "RuntimeError: dictionary changed size during iteration")
+            return raise_error(RuntimeError, "dictionary changed size during iteration")
         if tuple(key for key, _ in entries) != self.keys:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                "changing a dict's keys while iterating over it is not modelled")
@@ -220,7 +220,7 @@ def new_dict(state, keys, values):
     entries = {}
     for key, value in zip(keys, values):
         real_key = hashable_key(key)
-        if type(real_key) is Unsupported:
+        if is_stop(real_key):
             return real_key
         entries[real_key] = value
     return new_dict_from_entries(state, tuple(entries.items()))

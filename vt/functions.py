@@ -16,7 +16,7 @@ import attrs
 from pyrsistent import pvector
 
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.outcome import BreakKind, Thrown, Unsupported, raise_error, unsupported
 from vt.sources import AttrSource, GlobalSource, ItemSource
 
 MAX_INLINE_DEPTH = 64
@@ -175,15 +175,29 @@ def bind_arguments(code, parts: FunctionParts, args, kwargs):
     return bound, tuple(args[npos:]) if has_varargs else None, tuple(extra_keywords) if has_varkw else None
 
 
-def _type_error(message: str) -> Unsupported:
-    return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {message}")
+def _type_error(message: str):
+    return raise_error(TypeError, message)
+
+
+def _exact_binding_error(code, parts: FunctionParts, nargs: int, keywords: tuple):
+    """The TypeError CPython raises for this bad call, word for word: a stand-in function with the
+    callee's signature (and no body) is called with placeholder arguments."""
+    from graph.codegen import binder
+
+    stand_in = types.SimpleNamespace(__code__=code, __defaults__=tuple(object() for _ in parts.defaults) or None,
+                                     __kwdefaults__={name: object() for name, _ in parts.kwdefaults} or None)
+    try:
+        binder(stand_in)(*[object()] * nargs, **{key: object() for key in keywords})
+    except TypeError as exc:
+        return raise_error(TypeError, str(exc))
+    return None
 
 
 def inline_call(state, parts: FunctionParts, args, kwargs):
     """Trace a call of a Python function to its return; (state, return value) or Unsupported."""
     from tracer.state import Frame
     from tracer.step import run
-    from tracer.stops import Returned
+    from tracer.stops import Raised, Returned
     from vt.dicts import new_dict_from_entries
     from vt.lists import TupleVariable
 
@@ -194,8 +208,8 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL,
                            f"calls nested deeper than {MAX_INLINE_DEPTH} frames (recursion?) are not traced")
     binding = bind_arguments(code, parts, list(args), dict(kwargs))
-    if type(binding) is Unsupported:
-        return binding
+    if type(binding) is not tuple:
+        return _exact_binding_error(code, parts, len(args), tuple(kwargs)) or binding
     bound, varargs, varkw = binding
     info = state.env.code_info(code, parts.globals, parts.globals_source)
     values = list(bound)
@@ -213,6 +227,9 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
         return state.allocate(lambda oid: GeneratorVariable(oid, callee, code.co_qualname))
     caller = state.frame
     final, stop = run(attrs.evolve(state, frame=callee, parents=state.parents.append(caller)))
+    if type(stop) is Raised:  # the callee raised: unwind on in the caller's frame, effects kept
+        return Thrown(exception=stop.exception, state=attrs.evolve(final, frame=caller, parents=state.parents),
+                      reraise=True)
     if type(stop) is not Returned:
         if stop.reason.count("(inside ") >= 3:  # deep chains (recursion): the innermost frames say enough
             return Unsupported(stop.kind, stop.reason, stop.hint)

@@ -21,7 +21,7 @@ import attrs
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.outcome import BreakKind, unsupported, is_stop, raise_error
 
 DRAIN_LIMIT = 100_000
 """Items a builtin may pull out of one iterator while tracing (`list(itertools.count())` never ends)."""
@@ -29,9 +29,11 @@ DRAIN_LIMIT = 100_000
 
 @attrs.frozen(slots=True)
 class Exhausted:
-    """`next` found no item; `state` holds what looking changed (other iterators advanced, flags)."""
+    """`next` found no item; `state` holds what looking changed (other iterators advanced, flags).
+    `value` is what a finished generator returned (StopIteration.value, the result of `yield from`)."""
 
     state: object
+    value: object = None
 
 
 @attrs.frozen(slots=True)
@@ -271,13 +273,13 @@ class ZipIteratorVariable(IteratorVariable):
         """strict=True: every iterable must run out together (CPython's messages)."""
         if position:
             plural = " " if position == 1 else "s 1-"
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: zip() argument {position + 1} is "
+            return raise_error(ValueError, f"zip() argument {position + 1} is "
                                f"shorter than argument{plural}{position}")
         for later, iterator in enumerate(self.iterators[1:], start=1):
             out = next_value(state, iterator)
             if type(out) is tuple:
                 plural = " " if later == 1 else "s 1-"
-                return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: zip() argument {later + 1} is "
+                return raise_error(ValueError, f"zip() argument {later + 1} is "
                                    f"longer than argument{plural}{later}")
             if type(out) is not Exhausted:
                 return out
@@ -350,7 +352,7 @@ class FilterIteratorVariable(IteratorVariable):
                     return out
                 state, tested = out
             truth = truth_of(state, tested)
-            if type(truth) is Unsupported:
+            if is_stop(truth):
                 return truth
             if truth == self.keep:
                 return state, item, self

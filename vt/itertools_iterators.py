@@ -15,7 +15,7 @@ import attrs
 
 from vt.iterators import Exhausted, IteratorVariable, items_of, next_row, next_value, truth_of
 from vt.lists import TupleVariable
-from vt.outcome import Unsupported
+from vt.outcome import is_stop
 
 
 def _add(state, total, value):
@@ -346,7 +346,7 @@ class WhileIteratorVariable(IteratorVariable):
                 return out
             state, tested = out
             truth = truth_of(state, tested)
-            if type(truth) is Unsupported:
+            if is_stop(truth):
                 return truth
             if self.take:
                 if truth:
@@ -372,7 +372,7 @@ class CompressIteratorVariable(IteratorVariable):
                 return out
             state, (datum, selector) = out
             truth = truth_of(state, selector)
-            if type(truth) is Unsupported:
+            if is_stop(truth):
                 return truth
             if truth:
                 return state, datum, self

@@ -17,7 +17,7 @@ from vt.container_methods import int_argument, iterable_items, method
 from vt.container_ops import equal
 from vt.convert import to_python
 from vt.lists import new_list
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, raised
 
 LIST_METHODS: dict = {}
 TUPLE_METHODS: dict = {}
@@ -66,11 +66,11 @@ def _pop(state, lst, args, kwargs):
         return index
     items = list(state.current(lst).items)
     if not items:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "IndexError: pop from empty list")
+        return raise_error(IndexError, "pop from empty list")
     try:
         value = items.pop(index)
     except IndexError:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "IndexError: pop index out of range")
+        return raise_error(IndexError, "pop index out of range")
     return _changed(state, lst, items, "list.pop", value)
 
 
@@ -83,7 +83,7 @@ def _remove(state, lst, args, kwargs):
             return same
         if same:
             return _changed(state, lst, items[:position] + items[position + 1:], "list.remove")
-    return unsupported(BreakKind.PYTHON_EXCEPTION, "ValueError: list.remove(x): x not in list")
+    return raise_error(ValueError, "list.remove(x): x not in list")
 
 
 @method(LIST_METHODS, "clear", 0)
@@ -127,7 +127,7 @@ def _sort(state, lst, args, kwargs):
     try:
         order = sorted(range(len(items)), key=values.__getitem__, reverse=bool(descending))
     except Exception as exc:  # the traced program raises the same
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{type(exc).__name__}: {exc}")
+        return raised(exc)
     return _changed(state, lst, (items[position] for position in order), "list.sort")
 
 
@@ -154,8 +154,13 @@ def _index(state, sequence, args, kwargs):
             return same
         if same:
             return state, ConstantVariable(position)
-    what = "list.index(x): x" if sequence.family == "list" else "tuple.index(x): x"
-    return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: {what} not in {sequence.family}")
+    if sequence.family == "list":
+        wanted = args[0].constant_value()
+        if wanted is NOT_CONSTANT:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "list.index of a value not in the list: eager's "
+                                                               "message shows the value, which is not known here")
+        return raise_error(ValueError, f"{wanted!r} is not in list")
+    return raise_error(ValueError, "tuple.index(x): x not in tuple")
 
 
 def _count(state, sequence, args, kwargs):
@@ -180,7 +185,7 @@ def _index_or_slice(key):
     if key.family == "constant" and type(key.constant_value()) is slice:
         return key.constant_value()
     if key.family == "constant" and not hasattr(type(key.constant_value()), "__index__"):
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: list indices must be integers or slices, "
+        return raise_error(TypeError, "list indices must be integers or slices, "
                            f"not {type(key.constant_value()).__name__}")
     return int_argument(key, "list index")
 
@@ -198,7 +203,7 @@ def store_list_item(state, lst, key, value):
         try:
             positions[index] = range(len(items), len(items) + len(extra))
         except ValueError as exc:  # extended slice of another size
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: {exc}")
+            return raised(exc)
         pool = items + extra
         return _changed(state, lst, (pool[position] for position in positions), "list.__setitem__")[0]
     if type(index) is not int:
@@ -207,7 +212,7 @@ def store_list_item(state, lst, key, value):
     try:
         items[index] = value
     except IndexError:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "IndexError: list assignment index out of range")
+        return raise_error(IndexError, "list assignment index out of range")
     return _changed(state, lst, items, "list.__setitem__")[0]
 
 
@@ -220,5 +225,5 @@ def delete_list_item(state, lst, key):
     try:
         del items[index]
     except IndexError:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "IndexError: list assignment index out of range")
+        return raise_error(IndexError, "list assignment index out of range")
     return _changed(state, lst, items, "list.__delitem__")[0]

@@ -15,7 +15,7 @@ import attrs
 
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error
 
 
 @attrs.frozen(slots=True)
@@ -159,10 +159,10 @@ def subscript_sequence(state, container, index):
             return new_list(state, picked)
         return state, TupleVariable(picked)
     if not isinstance(key, int):
-        return unsupported(BreakKind.PYTHON_EXCEPTION,
+        return raise_error(TypeError,
                            f"{container.type_name()} indices must be integers or slices, not {type(key).__name__}")
     if not -len(items) <= key < len(items):
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{container.type_name()} index out of range")
+        return raise_error(IndexError, f"{container.type_name()} index out of range")
     return state, items[key]
 
 

@@ -37,3 +37,39 @@ class Unsupported:
 
 def unsupported(kind: BreakKind, reason: str, hint: str = "") -> Unsupported:
     return Unsupported(kind, reason, hint)
+
+
+@attrs.frozen(slots=True)
+class Thrown:
+    """The traced program raised an exception: not a limit of the tracer but program behaviour.
+
+    The step loop unwinds it through the exception tables of the traced frames
+    (tracer/unwind.py).  A builtin operation that fails names the exception by
+    class and arguments (`cls`, `args`: plain Python data, as eager would build
+    it); a `raise` statement or a callee that raised passes the modelled
+    exception object itself (`exception`, a heap handle).  `state` is the state
+    to raise in when it is not the one before the instruction (an inlined
+    callee's effects before it raised); `reraise` is set when the exception is
+    propagating rather than being raised anew, so its `__context__` stays.
+    """
+
+    cls: type = None
+    args: tuple = ()
+    exception: object = None
+    state: object = None
+    reraise: bool = False
+
+
+def raise_error(cls: type, *args) -> Thrown:
+    """The traced program raises `cls(*args)` (args are plain Python data)."""
+    return Thrown(cls, args)
+
+
+def raised(exc: BaseException) -> Thrown:
+    """The traced program raises what a real call on plain data raised while tracing."""
+    return Thrown(type(exc), exc.args)
+
+
+def is_stop(out) -> bool:
+    """An outcome that is not a value: a limit of the tracer or a raised exception."""
+    return type(out) is Unsupported or type(out) is Thrown

@@ -12,7 +12,7 @@ from __future__ import annotations
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items, method
 from vt.container_ops import hashable_key, hashable_keys
-from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.outcome import BreakKind, unsupported, is_stop, raise_error
 from vt.sets import SELF, DictKeysArg, Recipe, change_set, derive_set, new_set_from_recipe, query_set, \
     recipe_of, resolve_argument
 
@@ -36,7 +36,7 @@ def set_argument(state, value, self_oid=None):
         return out
     state, items = out
     keys = hashable_keys(items, "set element")
-    return keys if type(keys) is Unsupported else (state, keys)
+    return keys if is_stop(keys) else (state, keys)
 
 
 def _set_arguments(state, values, self_oid):
@@ -59,7 +59,7 @@ def _element(value):
 def _change_with_element(name: str):
     def rule(state, handle, args, kwargs):
         key = _element(args[0])
-        if type(key) is Unsupported:
+        if is_stop(key):
             return key
         out = change_set(state, handle, name, (key,), f"set.{name}")
         return out if type(out) is not tuple else (out[0], NONE)
@@ -122,7 +122,7 @@ def _query(name: str):
             return out
         state, arguments = out
         result = query_set(state, handle, name, arguments)
-        return result if type(result) is Unsupported else (state, ConstantVariable(result))
+        return result if is_stop(result) else (state, ConstantVariable(result))
     return rule
 
 
@@ -170,7 +170,7 @@ def keys_view_operator(state, symbol: str, view, other):
 def construct_set(state, args, kwargs):
     """`set()` and `set(iterable)`: (state, new set) or Unsupported.  (For BUILTIN_RULES[set].)"""
     if kwargs or len(args) > 1:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: set() takes at most 1 argument, "
+        return raise_error(TypeError, "set() takes at most 1 argument, "
                            "and no keyword arguments")
     if not args:
         return new_set_from_recipe(state, Recipe(None, set, ()))

@@ -20,7 +20,7 @@ import attrs
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop
 
 
 class _Self:
@@ -147,7 +147,7 @@ class SetVariable(VariableTracker):
         from vt.outcome import Unsupported
 
         key = hashable_key(item, "set element")
-        if type(key) is Unsupported:
+        if is_stop(key):
             return key
         return state, ConstantVariable(key in set(state.current(self).values))
 
@@ -181,7 +181,7 @@ class SetIteratorVariable(IteratorVariable):
     def step(self, state):
         values = state.heap[self.set_oid].values
         if len(values) != len(self.start):
-            return unsupported(BreakKind.PYTHON_EXCEPTION, "RuntimeError: Set changed size during iteration")
+            return raise_error(RuntimeError, "Set changed size during iteration")
         if values != self.start:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                "changing a set's elements while iterating over it is not modelled")
@@ -203,7 +203,7 @@ def new_set_from_recipe(state, recipe: Recipe):
     try:
         real = realize(recipe, own=False)
     except Exception as exc:  # the traced program raises the same
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{type(exc).__name__}: {exc}")
+        return raised(exc)
     values = tuple(real)
     return state.allocate(lambda oid: SetVariable(oid, values, None, recipe))
 
@@ -218,7 +218,7 @@ def change_set(state, handle, op: str, args: tuple, what: str):
     try:
         result = _run(real, step)
     except Exception as exc:  # the traced program raises the same; `real` is dropped, the recipe stays
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{type(exc).__name__}: {exc}")
+        return raised(exc)
     changed = SetVariable(current.oid, tuple(real), current.source, step)
     return state.mutate(changed, what), result
 
@@ -234,7 +234,7 @@ def query_set(state, handle, op: str, args: tuple):
     try:
         return _run(real, Recipe(None, op, tuple(args)))
     except Exception as exc:  # the traced program raises the same
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"{type(exc).__name__}: {exc}")
+        return raised(exc)
 
 
 def resolve_argument(argument):

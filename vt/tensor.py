@@ -6,6 +6,7 @@ log, with its output metadata found by running the op on fake tensors.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import operator
 
@@ -194,6 +195,11 @@ def _lower(state, value):
     return None
 
 
+def _grad_mode(enabled: bool):
+    """Run a fake op under the traced program's grad mode, so `requires_grad` of results is eager's."""
+    return contextlib.nullcontext() if enabled == torch.is_grad_enabled() else torch.set_grad_enabled(enabled)
+
+
 def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     """Add `target(*args, **kwargs)` to the graph after running it on fake tensors.
 
@@ -223,7 +229,7 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     was_muted = _FAKE_TENSOR_LOG.disabled
     _FAKE_TENSOR_LOG.disabled = True
     try:
-        with state.env.fake_mode:
+        with state.env.fake_mode, _grad_mode(state.grad_enabled):
             if op == "call_method":
                 out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
             else:
@@ -231,7 +237,7 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     except (DataDependentOutputException, DynamicOutputShapeException) as exc:
         return unsupported(BreakKind.DATA_DEPENDENT, f"{what} depends on the values inside a tensor ({exc})",
                            "keep values in tensors instead of Python scalars")
-    except Exception as exc:  # the same call would raise when run eagerly
+    except Exception as exc:  # eager raises too, but a fake tensor's message may differ from a real one's
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
     finally:
         _FAKE_TENSOR_LOG.disabled = was_muted

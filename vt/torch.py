@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional
 
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, raise_error, unsupported
 from vt.tensor import record_op
 
 GRAPHABLE_NAMESPACES = (torch, torch.nn.functional, torch.special, torch.linalg, torch.fft)
@@ -29,7 +29,8 @@ NOT_GRAPHABLE = {
     "use_deterministic_algorithms": "changes a global setting",
     "from_numpy": "shares memory with a NumPy array",
     "no_grad": "is a context manager", "enable_grad": "is a context manager",
-    "inference_mode": "is a context manager", "autocast": "is a context manager",
+    "inference_mode": "switches to inference mode, which an FX graph cannot express (use torch.no_grad())",
+    "autocast": "is a context manager",
     "Tensor": "constructs a tensor from an untyped Python object",
 }
 
@@ -124,8 +125,7 @@ class ModuleVariable(VariableTracker):
         from vt.builder import wrap_module_attribute
 
         if not hasattr(self.module, name):
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"module {self.module.__name__!r} has no attribute {name!r}")
+            return raise_error(AttributeError, f"module {self.module.__name__!r} has no attribute {name!r}")
         return wrap_module_attribute(state, self, name)
 
 
@@ -154,9 +154,15 @@ class ClassVariable(VariableTracker):
         from vt.user_objects import UserMethodVariable, class_attribute
 
         found = class_attribute(self.cls, name)
-        if found is None:
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"AttributeError: type object {self.cls.__name__!r} has no attribute {name!r}")
+        if found is None and not hasattr(self.cls, name):
+            return raise_error(AttributeError, f"type object {self.cls.__name__!r} has no attribute {name!r}")
+        if found is None:  # set by the metaclass: __name__, __qualname__, __mro__, ...
+            from vt.constant import ConstantVariable, is_constant_value
+
+            value = getattr(self.cls, name)
+            if is_constant_value(value):
+                return state, ConstantVariable(value)
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"attribute {name!r} of {self.describe()} is not modelled")
         if self.cls is torch.Tensor and callable(found):
             return state, TensorMethodVariable(name)
         if self.source is None:
@@ -167,6 +173,16 @@ class ClassVariable(VariableTracker):
         return wrap_value(state, getattr(self.cls, name), AttrSource(self.source, name))
 
     def call(self, state, args, kwargs):
+        if issubclass(self.cls, BaseException):
+            from vt.exceptions import instantiate
+
+            return instantiate(state, self.cls, self.source, args, kwargs)
+        from vt import contexts
+
+        if self.cls in contexts.GRAD_MODE_CLASSES:
+            return contexts.make_grad_mode(state, self.cls, args, kwargs)
+        if contexts.is_generator_context_class(self.cls):
+            return contexts.make_generator_context(state, args, kwargs)
         limit = torch_callable_limit(self.cls)
         if limit is not None:
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"{limit}, so it is not traced yet")

@@ -16,7 +16,7 @@ import attrs
 import torch
 
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error
 from vt.sources import AttrSource, ItemSource
 
 _MISSING = object()
@@ -77,7 +77,7 @@ def _read_attribute(state, vt, obj, name: str):
     found = _class_attribute(cls, name)
     if isinstance(found, property):
         if found.fget is None:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: property {name!r} has no getter")
+            return raise_error(AttributeError, f"property {name!r} has no getter")
         return _call_function(state, found.fget, AttrSource(_method_source(vt.source, name), "fget"), [vt], {})
     instance_dict = getattr(obj, "__dict__", {})
     if found is _MISSING or not hasattr(found, "__get__") or isinstance(found, (staticmethod, classmethod)) \
@@ -96,8 +96,7 @@ def _read_attribute(state, vt, obj, name: str):
         return _call_function(state, _class_attribute(cls, "__getattr__"), _method_source(vt.source, "__getattr__"),
                               [vt, ConstantVariable(name)], {})
     if found is _MISSING:
-        return unsupported(BreakKind.PYTHON_EXCEPTION,
-                           f"AttributeError: {cls.__name__!r} object has no attribute {name!r}")
+        return raise_error(AttributeError, f"{cls.__name__!r} object has no attribute {name!r}")
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"attribute {name!r} of a {cls.__name__} is a {type(found).__name__} descriptor, "
                        "which is not traced yet")
@@ -205,7 +204,7 @@ class NNModuleVariable(VariableTracker):
         if isinstance(module, _CONTAINER_MODULES) and type(key) is int:
             names = list(module._modules)
             if not -len(names) <= key < len(names):
-                return unsupported(BreakKind.PYTHON_EXCEPTION, "IndexError: index out of range")
+                return raise_error(IndexError, "index out of range")
             return wrap_value(state, module._modules[names[key]], AttrSource(self.source, names[key]))
         if isinstance(module, torch.nn.ModuleDict) and type(key) is str and key in module._modules:
             return wrap_value(state, module._modules[key], ItemSource(self.source, key))
@@ -242,7 +241,7 @@ class SuperVariable(VariableTracker):
         obj = _real_object(self.receiver)
         mro = type(obj).__mro__
         if self.cls not in mro:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: super(type, obj): obj must be an instance "
+            return raise_error(TypeError, "super(type, obj): obj must be an instance "
                                                            "or subtype of type")
         mro_source = AttrSource(AttrSource(self.receiver.source, "__class__"), "__mro__")
         for position in range(mro.index(self.cls) + 1, len(mro)):
@@ -258,7 +257,7 @@ class SuperVariable(VariableTracker):
                 return wrap_value(state, found, source)
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                f"super().{name} is a {type(found).__name__}, which is not traced yet")
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: 'super' object has no attribute {name!r}")
+        return raise_error(AttributeError, f"'super' object has no attribute {name!r}")
 
 
 def make_super(state, args, kwargs):
@@ -274,7 +273,7 @@ def make_super(state, args, kwargs):
         frame = state.frame
         names = frame.code.localsplus
         if "__class__" not in frame.code.code.co_freevars or not frame.code.code.co_argcount:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, "RuntimeError: super(): no arguments")
+            return raise_error(RuntimeError, "super(): no arguments")
         cell = state.current(frame.locals[len(names) - 1 - names[::-1].index("__class__")])
         out = realize_if_lazy(state, cell.contents)
         if type(out) is not tuple:
@@ -284,6 +283,10 @@ def make_super(state, args, kwargs):
         receiver = frame.locals[0]
         if receiver is not None and receiver.family == "cell":
             receiver = state.current(receiver).contents
+    if cls is not None and receiver is not None and receiver.family == "exception":
+        from vt.exceptions import ExceptionSuperVariable
+
+        return state, ExceptionSuperVariable(cls, receiver)
     if cls is None or receiver is None or _real_object(receiver) is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL, "super() is traced for objects of your classes and "
                                                        "nn.Modules only")

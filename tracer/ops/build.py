@@ -16,7 +16,7 @@ from vt.container_ops import hashable_key, hashable_keys
 from vt.dict_methods import mapping_entries
 from vt.dicts import new_dict
 from vt.lists import TupleVariable, new_list
-from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, is_stop
 from vt.set_methods import set_argument
 from vt.sets import change_set, new_set
 
@@ -74,7 +74,7 @@ def unpack_sequence(state, ins):
         state, known = out
         if len(known) != ins.arg:
             problem = "too many values" if len(known) > ins.arg else "not enough values"
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: {problem} to unpack "
+            return raise_error(ValueError, f"{problem} to unpack "
                                f"(expected {ins.arg}, got {len(known)})")
         items = known
     return state.advance(pop=1, push=tuple(reversed(items)))
@@ -112,7 +112,7 @@ def build_const_key_map(state, ins):
 def map_add(state, ins):
     """Dict comprehensions: value = pop(); key = pop(); stack[-oparg][key] = value."""
     key = hashable_key(state.peek(2))
-    if type(key) is Unsupported:
+    if is_stop(key):
         return key
     current = state.current(state.peek(ins.arg + 2))
     entries = dict(current.entries)
@@ -130,8 +130,7 @@ def _merge_into_dict(state, ins, allow_repeats: bool):
     entries = dict(current.entries)
     for key, value in pairs:
         if key in entries and not allow_repeats:
-            return unsupported(BreakKind.PYTHON_EXCEPTION,
-                               f"TypeError: got multiple values for keyword argument {key!r}")
+            return raise_error(TypeError, f"got multiple values for keyword argument {key!r}")
         entries[key] = value
     return state.mutate(current.with_entries(entries.items()), "dict.update").advance(pop=1)
 
@@ -152,7 +151,7 @@ def dict_merge(state, ins):
 def build_set(state, ins):
     """`{a, b}`: a new set, the elements added in order; elements must be hashable constants."""
     keys = hashable_keys(_top(state, ins.arg), "set element")
-    if type(keys) is Unsupported:
+    if is_stop(keys):
         return keys
     out = new_set(state, keys)
     if type(out) is not tuple:
@@ -165,7 +164,7 @@ def build_set(state, ins):
 def set_add(state, ins):
     """Set comprehensions and `{*a, x}`: v = pop(); stack[-oparg].add(v)."""
     key = hashable_key(state.peek(), "set element")
-    if type(key) is Unsupported:
+    if is_stop(key):
         return key
     out = change_set(state, state.peek(ins.arg + 1), "add", (key,), "set.add")
     if type(out) is not tuple:

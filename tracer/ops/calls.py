@@ -4,7 +4,7 @@ from __future__ import annotations
 from tracer.registry import handles
 from vt.base import NULL
 from vt.iterators import items_of
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error
 
 
 @handles("PRECALL")
@@ -60,7 +60,7 @@ def call_function_ex(state, ins):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"**{mapping.describe()} is not modelled")
         for key, value in state.current(mapping).entries:
             if type(key) is not str:
-                return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: keywords must be strings")
+                return raise_error(TypeError, "keywords must be strings")
             kwargs[key] = value
     out = items_of(state, positional)
     if type(out) is not tuple:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from tracer.registry import handles
 from vt.functions import CellVariable, FunctionParts, NestedFunctionVariable
 from vt.lazy import LazyVariable, realize_if_lazy
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import raise_error
 
 _DEFAULTS, _KWDEFAULTS, _ANNOTATIONS, _CLOSURE = 0x01, 0x02, 0x04, 0x08
 
@@ -59,8 +59,7 @@ def load_deref(state, ins):
     cell = state.current(state.frame.locals[ins.arg])
     contents = cell.contents
     if contents is None:
-        return unsupported(BreakKind.PYTHON_EXCEPTION,
-                           f"NameError: free variable {ins.argval!r} referenced before assignment")
+        return raise_error(NameError, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
     if type(contents) is LazyVariable:  # realized once: the cell now holds the real VT
         out = realize_if_lazy(state, contents)
         if type(out) is not tuple:
@@ -80,6 +79,5 @@ def store_deref(state, ins):
 def delete_deref(state, ins):
     cell = state.current(state.frame.locals[ins.arg])
     if cell.contents is None:
-        return unsupported(BreakKind.PYTHON_EXCEPTION,
-                           f"NameError: free variable {ins.argval!r} referenced before assignment")
+        return raise_error(NameError, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
     return state.mutate(cell.with_contents(None), f"delete of closure variable {ins.argval!r}").advance()

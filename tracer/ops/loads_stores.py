@@ -12,7 +12,7 @@ from vt.builder import wrap_value
 from vt.functions import UserFunctionVariable
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lazy import LazyVariable, realize_if_lazy
-from vt.outcome import BreakKind, Unsupported, unsupported
+from vt.outcome import BreakKind, unsupported, raise_error, is_stop
 from vt.functions import global_source
 from vt.sources import BuiltinSource
 
@@ -21,8 +21,7 @@ from vt.sources import BuiltinSource
 def load_fast(state, ins):
     value = state.frame.locals[ins.arg]
     if value is None:
-        return unsupported(BreakKind.PYTHON_EXCEPTION,
-                           f"local variable {ins.argval!r} referenced before assignment (UnboundLocalError)")
+        return raise_error(UnboundLocalError, f"cannot access local variable {ins.argval!r} where it is not associated with a value")
     if type(value) is not LazyVariable:
         return state.advance(push=(value,))
     out = realize_if_lazy(state, value)
@@ -41,8 +40,7 @@ def store_fast(state, ins):
 @handles("DELETE_FAST")
 def delete_fast(state, ins):
     if state.frame.locals[ins.arg] is None:
-        return unsupported(BreakKind.PYTHON_EXCEPTION,
-                           f"local variable {ins.argval!r} deleted before assignment (UnboundLocalError)")
+        return raise_error(UnboundLocalError, f"cannot access local variable {ins.argval!r} where it is not associated with a value")
     return state.store_local(ins.arg, None, pop=0)
 
 
@@ -63,7 +61,7 @@ def load_global(state, ins):
     info = state.frame.code
     stored = state.heap.get(_global_key(name)) if info.globals_source is None else None
     if stored is DELETED:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"name {name!r} is not defined (NameError)")
+        return raise_error(NameError, f"name {name!r} is not defined")
     if stored is not None:
         out = state, stored
     elif name in info.globals:
@@ -71,7 +69,7 @@ def load_global(state, ins):
     elif name in env.builtins:
         out = wrap_value(state, env.builtins[name], BuiltinSource(name))
     else:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"name {name!r} is not defined (NameError)")
+        return raise_error(NameError, f"name {name!r} is not defined")
     if type(out) is not tuple:
         return out
     state, value = out
@@ -96,7 +94,7 @@ def _global_write(state, ins, value):
         written = state.heap.get(_global_key(name))
         exists = name in state.frame.code.globals if written is None else written is not DELETED
         if not exists:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"name {name!r} is not defined (NameError)")
+            return raise_error(NameError, f"name {name!r} is not defined")
         record = lambda filename, lineno: GlobalDelete(name, filename, lineno)  # noqa: E731
     else:
         record = lambda filename, lineno: GlobalStore(name, value, filename, lineno)  # noqa: E731
@@ -107,13 +105,13 @@ def _global_write(state, ins, value):
 @handles("STORE_GLOBAL")
 def store_global(state, ins):
     out = _global_write(state, ins, state.peek())
-    return out.advance(pop=1) if type(out) is not Unsupported else out
+    return out.advance(pop=1) if not is_stop(out) else out
 
 
 @handles("DELETE_GLOBAL")
 def delete_global(state, ins):
     out = _global_write(state, ins, DELETED)
-    return out.advance() if type(out) is not Unsupported else out
+    return out.advance() if not is_stop(out) else out
 
 
 @handles("LOAD_ATTR")

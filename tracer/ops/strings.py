@@ -13,7 +13,7 @@ from tracer.registry import handles
 from vt.base import NOT_CONSTANT
 from vt.builtin_data import real_object
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import BreakKind, unsupported, raised
 
 CONVERSIONS = {0: None, 1: str, 2: repr, 3: ascii}
 """FORMAT_VALUE's low two flag bits: no conversion, !s, !r, !a."""
@@ -30,8 +30,7 @@ def format_vt(state, value, conversion, spec: str):
     try:
         text = format(real if conversion is None else conversion(real), spec)
     except Exception as exc:  # eager raises the same error (bad spec, failing __format__)
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"formatting {value.describe()} raised "
-                           f"{type(exc).__name__}: {exc}")
+        return raised(exc)
     return state, ConstantVariable(text)
 
 

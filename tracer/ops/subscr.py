@@ -8,7 +8,7 @@ operation as unsupported.
 from __future__ import annotations
 
 from tracer.registry import handles
-from vt.outcome import Unsupported
+from vt.outcome import is_stop
 
 
 @handles("STORE_SUBSCR")
@@ -16,7 +16,7 @@ def store_subscr(state, ins):
     """Stack: [..., value, container, key] -> [...]; container[key] = value."""
     key, container, value = state.peek(1), state.peek(2), state.peek(3)
     out = container.store_item(state, key, value)
-    return out if type(out) is Unsupported else out.advance(pop=3)
+    return out if is_stop(out) else out.advance(pop=3)
 
 
 @handles("DELETE_SUBSCR")
@@ -24,4 +24,4 @@ def delete_subscr(state, ins):
     """Stack: [..., container, key] -> [...]; del container[key]."""
     key, container = state.peek(1), state.peek(2)
     out = container.delete_item(state, key)
-    return out if type(out) is Unsupported else out.advance(pop=2)
+    return out if is_stop(out) else out.advance(pop=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from tracer.registry import handles
 from vt.iterators import items_of
 from vt.lists import new_list
-from vt.outcome import BreakKind, unsupported
+from vt.outcome import raise_error
 
 
 @handles("UNPACK_EX")
@@ -20,7 +20,7 @@ def unpack_ex(state, ins):
         return out
     state, items = out
     if len(items) < before + after:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: not enough values to unpack "
+        return raise_error(ValueError, f"not enough values to unpack "
                            f"(expected at least {before + after}, got {len(items)})")
     state, rest = new_list(state, items[before:len(items) - after])
     values = items[:before] + (rest,) + items[len(items) - after:]

@@ -1,0 +1,122 @@
+"""Raising and catching: RAISE_VARARGS, RERAISE, PUSH_EXC_INFO, POP_EXCEPT, CHECK_EXC_MATCH,
+LOAD_ASSERTION_ERROR.
+
+These handlers only say *what* is raised (a `Thrown` record) or keep the
+"exception being handled" of the frame up to date; where the exception goes is
+decided by the unwinder (tracer/unwind.py) from the 3.11 exception table.
+"""
+from __future__ import annotations
+
+import attrs
+
+from tracer.registry import handles
+from tracer.state import State
+from tracer.unwind import handled_exception
+from vt.builtin import BuiltinVariable
+from vt.constant import ConstantVariable
+from vt.exceptions import matches
+from vt.outcome import BreakKind, Thrown, raise_error, unsupported
+
+
+def exception_value(state, value, what: str):
+    """An exception instance for `raise value` / `from value`: a class is called with no arguments.
+    Returns (state, handle) or a Thrown/Unsupported outcome."""
+    if value.family == "exception":
+        return state, value
+    as_class = getattr(value, "as_class", None)
+    cls = as_class() if as_class is not None else None
+    if isinstance(cls, type) and issubclass(cls, BaseException):
+        out = value.call(state, [], {})
+        if type(out) is not tuple:
+            return out
+        state, made = out
+        if made.family != "exception":
+            return raise_error(TypeError, f"calling {cls!r} should have returned an instance of BaseException, "
+                                          f"not {made.type_name()}")
+        return state, made
+    return raise_error(TypeError, what)
+
+
+@handles("RAISE_VARARGS")
+def raise_varargs(state, ins):
+    """`raise` (re-raise the handled exception), `raise exc`, `raise exc from cause`."""
+    if ins.arg == 0:
+        handled = handled_exception(state)
+        if handled is None:
+            return raise_error(RuntimeError, "No active exception to reraise")
+        return Thrown(exception=handled, reraise=True)
+    cause = None
+    if ins.arg == 2:
+        cause_value = state.peek()
+        if cause_value.family == "constant" and cause_value.constant_value() is None:
+            cause = ConstantVariable(None)
+        else:
+            out = exception_value(state, cause_value, "exception causes must derive from BaseException")
+            if type(out) is not tuple:
+                return out
+            state, cause = out
+    out = exception_value(state, state.peek(ins.arg), "exceptions must derive from BaseException")
+    if type(out) is not tuple:
+        return out
+    state, exc = out
+    if cause is not None:
+        current = state.current(exc)
+        link = None if cause.family == "constant" else cause
+        state = state.mutate(attrs.evolve(current, cause=link, suppress_context=True), "raise ... from")
+    return Thrown(exception=exc, state=state)
+
+
+@handles("RERAISE")
+def reraise(state, ins):
+    """Raise the exception on top of the stack again (the end of a `finally` or an unmatched `except`)."""
+    return Thrown(exception=state.peek(), reraise=True)
+
+
+@handles("PUSH_EXC_INFO")
+def push_exc_info(state, ins):
+    """Entering a handler: save the exception handled so far below the new one, which becomes it."""
+    exc = state.peek()
+    previous = handled_exception(state)
+    state = state.advance(pop=1, push=(ConstantVariable(None) if previous is None else previous, exc))
+    return state.with_frame(attrs.evolve(state.frame, handled=exc))
+
+
+@handles("POP_EXCEPT")
+def pop_except(state, ins):
+    """Leaving a handler: the saved exception is handled again."""
+    saved = state.peek()
+    handled = None if saved.family == "constant" else saved
+    state = state.advance(pop=1)
+    return state.with_frame(attrs.evolve(state.frame, handled=handled))
+
+
+@handles("CHECK_EXC_MATCH")
+def check_exc_match(state, ins):
+    """`except classes:`: replace the classes by whether the exception below matches them."""
+    found = matches(state, state.peek(2), state.peek())
+    if type(found) is not bool:
+        return found
+    return state.advance(pop=1, push=(ConstantVariable(found),))
+
+
+@handles("LOAD_ASSERTION_ERROR")
+def load_assertion_error(state, ins):
+    return state.advance(push=(BuiltinVariable(AssertionError),))
+
+
+@handles("STORE_ATTR")
+def store_attr(state, ins):
+    """`obj.name = value`: modelled for exceptions made while tracing (a Python `__init__` setting
+    `self.code = code`); other objects report it through their `store_attr`, when they have one.
+
+    Merge note: the user-objects work registers STORE_ATTR in tracer/ops/loads_stores.py; keep one
+    handler, calling `store_attr(state, name, value)` on the target VT for exceptions.
+    """
+    target, value = state.peek(), state.peek(2)
+    method = getattr(target, "store_attr", None)
+    if method is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPCODE, "STORE_ATTR: attribute writes are not traced yet")
+    out = method(state, ins.argval, value)
+    if type(out) is not State:
+        return out
+    return out.advance(pop=2)

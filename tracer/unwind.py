@@ -1,0 +1,71 @@
+"""Unwinding a raised exception through the traced frames, as CPython 3.11 does.
+
+A handler or a VT reports that the traced program raised by returning a
+`Thrown` record (vt/outcome.py).  `throw` turns it into a modelled exception
+object, chains it to the exception being handled (`__context__`), then looks up
+the raising instruction in the current frame's exception table: a covering
+entry pops the value stack to the entry's depth, pushes the instruction's
+offset when the entry asks for it, pushes the exception and jumps to the
+handler.  Without one the exception leaves the frame: `Raised`, which an
+inlined call turns back into a `Thrown` in its caller's frame.
+"""
+from __future__ import annotations
+
+import attrs
+
+from tracer.stops import Raised
+from vt.constant import ConstantVariable
+from vt.exceptions import exception_from
+from vt.outcome import Thrown
+
+
+def handled_exception(state):
+    """The exception the innermost `except` block is handling (sys.exc_info()), or None."""
+    if state.frame.handled is not None:
+        return state.frame.handled
+    for frame in reversed(state.parents):
+        if frame.handled is not None:
+            return frame.handled
+    return None
+
+
+def _chain_context(state, exc):
+    """Set `exc.__context__` to the exception being handled, breaking cycles as CPython does."""
+    handled = handled_exception(state)
+    if handled is None or handled.oid == exc.oid:
+        return state
+    link = handled
+    while link is not None:  # the new exception already in the handled one's chain: cut it there
+        current = state.current(link)
+        if current.context is not None and current.context.oid == exc.oid:
+            state = state.update_object(attrs.evolve(current, context=None))
+            break
+        link = current.context
+    return state.update_object(attrs.evolve(state.current(exc), context=handled))
+
+
+def throw(state, thrown):
+    """The State at the handler that catches `thrown`, or `(state, Raised)` if it leaves the frame
+    (or Unsupported if the exception itself cannot be modelled)."""
+    if thrown.state is not None:
+        state = thrown.state
+    out = exception_from(state, thrown)
+    if type(out) is not tuple:
+        if type(out) is Thrown:
+            return throw(state, out)  # building the exception raised another one
+        return out
+    state, exc = out
+    if not thrown.reraise:
+        state = _chain_context(state, exc)
+    return unwind(state, exc)
+
+
+def unwind(state, exc):
+    """Look `exc` up in the exception table at the top frame's instruction."""
+    frame = state.frame
+    entry = frame.code.handler_at(frame.ip)
+    if entry is None:
+        return state, Raised(exc)
+    push = (ConstantVariable(frame.code.instructions[frame.ip].offset), exc) if entry.lasti else (exc,)
+    stack = frame.stack[:entry.depth].extend(push)
+    return state.with_frame(attrs.evolve(frame, ip=entry.target, stack=stack, kw_names=()))
