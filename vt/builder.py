@@ -47,6 +47,18 @@ class PureFunctionVariable(VariableTracker):
 PURE_MODULES = (math,)
 
 
+def _record_wrappers() -> dict:
+    """type -> wrap function for the C types modelled by their own modules (functools, ...)."""
+    import functools
+
+    from vt.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
+
+    return {functools.partial: wrap_partial, CACHE_WRAPPER_TYPE: wrap_cached_function}
+
+
+_RECORD_WRAPPERS = _record_wrappers()
+
+
 def wrap_value(state, value, source, guard: bool = True):
     """VT for the real object `value` reached through `source`; returns (state, vt)."""
     if isinstance(value, torch.Tensor):
@@ -60,6 +72,8 @@ def wrap_value(state, value, source, guard: bool = True):
     if isinstance(value, types.ModuleType):
         return _guarded(state, IdMatch(source, value, f"module {value.__name__}"), guard), \
             ModuleVariable(value, source)
+    if type(value) in _RECORD_WRAPPERS:  # functools.partial objects, lru_cache wrappers
+        return _RECORD_WRAPPERS[type(value)](state, value, source, guard)
     if value is markers.graph_break:
         return _guarded(state, IdMatch(source, value, "tracer.graph_break"), guard), GraphBreakVariable(source)
     # Objects of the user's classes first: the probes below (hashing, __name__) could run their code.

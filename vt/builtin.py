@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import dis
+import functools
 import operator
 import types
 
@@ -306,6 +307,7 @@ BUILTIN_RULES = {
 
 _FIXED_TYPES = {
     "list": list, "dict": dict, "set": set, "module": types.ModuleType, "function": types.FunctionType,
+    "partial": functools.partial, "cached_function": functools._lru_cache_wrapper,
     "dict_keys": type({}.keys()), "dict_values": type({}.values()), "dict_items": type({}.items()),
 }
 
@@ -315,6 +317,8 @@ def python_type_of(value):
     family = value.family
     if family in _FIXED_TYPES:
         return _FIXED_TYPES[family]
+    if family == "builtin_method":
+        return value.python_type()
     if family in ("tensor", "iterator"):
         return value.python_type
     if family == "constant":
@@ -361,9 +365,11 @@ from vt.builtin_data import DATA_RULES  # noqa: E402
 from vt.builtin_iter import ITER_RULES  # noqa: E402
 from vt.builtin_operator import PURE_OPERATOR_FUNCTIONS, operator_rules  # noqa: E402
 from vt.container_ops import CONTAINER_BINARY_RULES  # noqa: E402
+from vt.functools_variables import FUNCTOOLS_RULES  # noqa: E402
 
 BINARY_RULES.update(CONTAINER_BINARY_RULES)
 BUILTIN_RULES.update(ITER_RULES)
 BUILTIN_RULES.update(DATA_RULES)
 BUILTIN_RULES.update(operator_rules())
+BUILTIN_RULES.update(FUNCTOOLS_RULES)
 PURE_BUILTINS = PURE_BUILTINS | PURE_OPERATOR_FUNCTIONS
