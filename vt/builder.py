@@ -8,6 +8,7 @@ graph.
 from __future__ import annotations
 
 import builtins
+import enum
 import math
 import types
 
@@ -22,6 +23,7 @@ from vt.base import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
 from vt.outcome import BreakKind, unsupported
+from vt.records import wrap_record
 from vt.sources import AttrSource, BuiltinSource
 from vt.tensor import TensorVariable
 from vt.torch import ClassVariable, GraphBreakVariable, ModuleVariable, OpaqueCallableVariable, \
@@ -72,6 +74,9 @@ def wrap_value(state, value, source, guard: bool = True):
     if isinstance(value, types.ModuleType):
         return _guarded(state, IdMatch(source, value, f"module {value.__name__}"), guard), \
             ModuleVariable(value, source)
+    record = wrap_record(state, value, source, guard)  # named tuples and enums, members and classes
+    if record is not None:
+        return record
     if type(value) in _RECORD_WRAPPERS:  # functools.partial objects, lru_cache wrappers
         return _RECORD_WRAPPERS[type(value)](state, value, source, guard)
     if value is markers.graph_break:
@@ -181,9 +186,12 @@ def _wrap_items(state, pairs, source, guard: bool):
     """VTs for (key, real item) pairs read through ItemSource(source, key); (state, list) or Unsupported."""
     from vt.sources import ItemSource
 
+    from vt.records import DictValueSource
+
     items = []
-    for key, item in pairs:
-        out = wrap_value(state, item, ItemSource(source, key), guard)
+    for position, (key, item) in enumerate(pairs):
+        item_source = ItemSource(source, key) if is_constant_value(key) else DictValueSource(source, position)
+        out = wrap_value(state, item, item_source, guard)
         if type(out) is not tuple:
             return out
         state, vt = out
@@ -203,7 +211,7 @@ def _wrap_container(state, value, source, guard: bool):
             out = _wrap_items(state, enumerate(value), source, guard)
             return out if type(out) is not tuple else (out[0], ListVariable(oid, tuple(out[1]), source))
         keys = tuple(value)
-        if not all(is_constant_value(key) for key in keys):
+        if not all(is_constant_value(key) or isinstance(key, enum.Enum) for key in keys):  # enum members: singletons
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} has keys that are not constants",
                                "use numbers or strings as keys")
         state = _guarded(state, KeysMatch(source, type(value), keys), guard)
