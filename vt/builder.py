@@ -23,6 +23,7 @@ from vt.base import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
 from vt.outcome import BreakKind, unsupported
+from vt.nn_modules import NNModuleClassVariable, is_module_class
 from vt.records import wrap_record
 from vt.sources import AttrSource, BuiltinSource
 from vt.tensor import TensorVariable
@@ -123,8 +124,8 @@ def wrap_value(state, value, source, guard: bool = True):
         return _guarded(state, IdMatch(source, value, f"function {value.__qualname__}"), guard), \
             UserFunctionVariable(value, source)
     if isinstance(value, type):
-        return _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard), \
-            ClassVariable(value, source)
+        kind = NNModuleClassVariable if is_module_class(value) else ClassVariable
+        return _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard), kind(value, source)
     limit = torch_callable_limit(value)
     if limit is not None:
         return _guarded(state, IdMatch(source, value, value.__name__), guard), \

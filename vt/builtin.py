@@ -253,8 +253,9 @@ def _len(state, args, kwargs):
         return call_constant_fn(state, len, "len()", (value,), {})  # len(range(10**9)) without the items
     if value.family == "iterator":
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: object of type '{value.type_name()}' has no len()")
-    if value.family == "nn_module" and value.length() is not None:
-        return state, ConstantVariable(value.length())
+    length = getattr(value, "length", None)  # modules, module slices, enum classes
+    if length is not None and length() is not None:
+        return state, ConstantVariable(length())
     items = value.unpack(state, None)
     if items is not None:
         return state, ConstantVariable(len(items))

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional
 
 from vt.base import VariableTracker
+from vt.constant import ConstantVariable
 from vt.outcome import BreakKind, unsupported
 from vt.tensor import record_op
 
@@ -153,6 +154,8 @@ class ClassVariable(VariableTracker):
         from vt.tensor import TensorMethodVariable
         from vt.user_objects import UserMethodVariable, class_attribute
 
+        if name in ("__name__", "__qualname__", "__module__"):  # type slots, not in any class __dict__
+            return state, ConstantVariable(getattr(self.cls, name))
         found = class_attribute(self.cls, name)
         if found is None:
             return unsupported(BreakKind.PYTHON_EXCEPTION,
