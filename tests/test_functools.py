@@ -194,3 +194,16 @@ def test_callable_on_everything():
     assert res.graph_breaks == []
     x = torch.randn(3)
     assert res(x) == fn(x)
+
+
+def test_partial_holding_a_tensor_made_before_the_call():
+    weight = torch.randn(3)
+    scale = functools.partial(torch.mul, weight)
+
+    res = assert_same_as_eager(lambda x: scale(x) + scale.args[0], x3)
+    placeholders = [n for n in res.graphs[0].graph.nodes if n.op == "placeholder"]
+    assert len(placeholders) == 2  # x and the frozen tensor, read through scale.args[0]
+    with torch.no_grad():
+        weight.add_(1.0)  # same tensor object, new values: no recapture, the graph sees them
+    x = torch.randn(3)
+    torch.testing.assert_close(res(x), scale(x) + weight)

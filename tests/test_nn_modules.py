@@ -240,3 +240,25 @@ def test_nanogpt_style_model_is_one_graph(training):
     assert res.graph_breaks == [] and len(res.graphs) == 1
     if not training:
         torch.testing.assert_close(res(idx), model(idx))
+
+
+class Counter:
+    def __init__(self):
+        self.calls = []
+
+    def hook(self, module, args, out):
+        self.calls.append(type(module).__name__)
+        return out * 0.5
+
+
+def test_hook_that_is_a_bound_method_and_init_style_walk():
+    counter = Counter()
+    net = nn.Sequential(nn.Linear(4, 4), nn.GELU(), nn.Linear(4, 2))
+    net[2].register_forward_hook(counter.hook)
+
+    def fn(x):
+        linears = sum(1 for m in net.modules() if isinstance(m, nn.Linear))
+        return net(x) * linears
+
+    assert_same_as_eager(fn, x4)
+    assert counter.calls == ["Linear", "Linear"]

@@ -202,3 +202,25 @@ def test_enum_lookup_of_a_missing_value_raises_like_eager():
     assert res.graph_breaks[0].kind is BreakKind.PYTHON_EXCEPTION
     with pytest.raises(ValueError):
         res(torch.randn(3))
+
+
+class Settings:
+    def __init__(self, color):
+        self.color = color
+
+
+def test_enum_members_from_closures_and_attributes_are_guarded():
+    settings = Settings(Color.RED)
+    chosen = Level.HIGH
+
+    def fn(x):
+        return x * chosen if settings.color is Color.RED else x - chosen, settings.color.brightness()
+
+    res = assert_same_as_eager(fn, x3)
+    guards = "\n".join(map(str, res.guards))
+    assert "is Color.RED" in guards and "is Level.HIGH" in guards
+    settings.color = Color.BLUE
+    x = torch.randn(3)
+    out = res(x)
+    torch.testing.assert_close(out[0], x - 5)
+    assert out[1] == 30
