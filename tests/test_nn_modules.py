@@ -262,3 +262,32 @@ def test_hook_that_is_a_bound_method_and_init_style_walk():
 
     assert_same_as_eager(fn, x4)
     assert counter.calls == ["Linear", "Linear"]
+
+
+def test_parameter_list_and_dict():
+    class Holder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.plist = nn.ParameterList([nn.Parameter(torch.randn(4)) for _ in range(3)])
+            self.pdict = nn.ParameterDict({"a": nn.Parameter(torch.randn(4))})
+
+        def forward(self, x):
+            for p in self.plist:
+                x = x * p
+            return x + self.plist[-1] + self.pdict["a"], len(self.plist), [k for k in self.pdict]
+
+    assert_same_as_eager(Holder(), x4)
+
+
+def test_forward_replaced_on_the_instance_and_custom_call():
+    import types
+
+    net = nn.Linear(4, 4)
+    net.forward = types.MethodType(lambda self, x: F.linear(x, self.weight) * 3, net)
+
+    class Called(nn.Module):
+        def __call__(self, x):
+            return x - 1
+
+    called = Called()
+    assert_same_as_eager(lambda x: (net(x), called(x)), x4)

@@ -120,8 +120,16 @@ def call_module(state, module_vt, args, kwargs):
     if source is not None:
         state = state.add_guard(ModuleHooksMatch(source, tuple(module._forward_pre_hooks),
                                                  tuple(module._forward_hooks)))
+    custom_call = class_attribute(type(module), "__call__")
+    if custom_call is not torch.nn.Module.__call__:  # a class that overrides __call__ itself
+        if type(custom_call) is not types.FunctionType or source is None:
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{module_vt.describe()} overrides __call__ with "
+                               "something that is not a Python function")
+        return _call_function(state, custom_call, _method_source(source, "__call__"), [module_vt, *args], kwargs)
     forward = class_attribute(type(module), "forward")
-    if type(forward) is not types.FunctionType:
+    if "forward" in module.__dict__:  # forward replaced on the instance, which _call_impl's self.forward finds
+        forward = None
+    elif type(forward) is not types.FunctionType:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{module_vt.describe()} has no Python forward")
     for hook_id, hook in module._forward_pre_hooks.items():
         out = _call_hook(state, hook, source, "_forward_pre_hooks", hook_id, [module_vt, TupleVariable(tuple(args))])
@@ -136,7 +144,11 @@ def call_module(state, module_vt, args, kwargs):
         forward_source = None if source is None else _method_source(source, "forward")
     if forward_source is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{module_vt.describe()} is reached without a source")
-    out = _call_function(state, forward, forward_source, [module_vt, *args], kwargs)
+    if forward is None:
+        out = module_vt.getattr(state, "forward")
+        out = out if type(out) is not tuple else out[1].call(out[0], list(args), kwargs)
+    else:
+        out = _call_function(state, forward, forward_source, [module_vt, *args], kwargs)
     if type(out) is not tuple:
         return out
     state, output = out
@@ -182,6 +194,8 @@ def iterate_module(state, module_vt):
     from vt.iterators import iterate_items
 
     module = module_vt.module
+    if isinstance(module, (torch.nn.ParameterList, torch.nn.ParameterDict)):
+        return _iterate_parameter_container(state, module_vt)
     if not isinstance(module, _CONTAINERS + (torch.nn.ModuleDict,)):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"iterating over {module_vt.describe()} is not "
                            "modelled (it has no __iter__)")
@@ -218,12 +232,54 @@ def module_getitem(state, module_vt, index):
             if not -len(names) <= key < len(names):
                 return unsupported(BreakKind.PYTHON_EXCEPTION, f"IndexError: index {key} is out of range")
             return wrap_value(state, module._modules[names[key]], AttrSource(module_vt.source, names[key]))
+    if isinstance(module, (torch.nn.ParameterList, torch.nn.ParameterDict)):
+        return _parameter_item(state, module_vt, key)
     if isinstance(module, torch.nn.ModuleDict) and type(key) is str:
         if key not in module._modules:
             return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
         return wrap_value(state, module._modules[key], ItemSource(module_vt.source, key))
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {module_vt.describe()} with {index.describe()} "
                        "is not traced yet")
+
+
+def _iterate_parameter_container(state, module_vt):
+    """iter(ParameterList): its parameters, read as `m.0`, `m.1`, ...; iter(ParameterDict): its keys."""
+    from vt.builder import wrap_value
+    from vt.iterators import iterate_items
+
+    module = module_vt.module
+    table = module._parameters
+    state = _guard_keys(state, AttrSource(module_vt.source, "_parameters"), table)
+    if isinstance(module, torch.nn.ParameterDict):
+        return iterate_items(state, tuple(ConstantVariable(name) for name in table))
+    items = []
+    for name, value in table.items():
+        out = wrap_value(state, value, AttrSource(module_vt.source, name))
+        if type(out) is not tuple:
+            return out
+        state, vt = out
+        items.append(vt)
+    return iterate_items(state, tuple(items))
+
+
+def _parameter_item(state, module_vt, key):
+    """ParameterList[i] (negative too) and ParameterDict[key]."""
+    from vt.builder import wrap_value
+
+    table = module_vt.module._parameters
+    state = _guard_keys(state, AttrSource(module_vt.source, "_parameters"), table)
+    names = list(table)
+    if isinstance(module_vt.module, torch.nn.ParameterList):
+        if type(key) is not int:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "ParameterList indexed by a non-int is not modelled")
+        if not -len(names) <= key < len(names):
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"IndexError: index {key} is out of range")
+        name = names[key]
+    else:
+        if key not in table:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+        name = key
+    return wrap_value(state, table[name], AttrSource(module_vt.source, name))
 
 
 def module_contains(state, module_vt, item):
