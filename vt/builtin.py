@@ -320,6 +320,8 @@ def python_type_of(value):
         return _FIXED_TYPES[family]
     if family == "builtin_method":
         return value.python_type()
+    if family == "module_slice":
+        return value.kind
     if family in ("tensor", "iterator"):
         return value.python_type
     if family == "constant":
