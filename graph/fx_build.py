@@ -31,6 +31,8 @@ def _placeholder_name(source) -> str:
     name = re.sub(r"\W", "_", source.placeholder_name()).lower()
     # Reading through a closure cell or a bound method's __self__ says nothing to a reader of the graph.
     name = re.sub(r"f___closure___\d+_cell_contents_|___self___|___func___", "", name)
+    if name[:1].isdigit():  # a ModuleList child read through a closure: `1_weight` is not a name
+        name = "m" + name
     return name or "input"
 
 

@@ -8,6 +8,7 @@ graph.
 from __future__ import annotations
 
 import builtins
+import enum
 import math
 import types
 
@@ -22,6 +23,8 @@ from vt.base import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
 from vt.outcome import BreakKind, unsupported
+from vt.nn_modules import NNModuleClassVariable, is_module_class
+from vt.records import wrap_record
 from vt.sources import AttrSource, BuiltinSource
 from vt.tensor import TensorVariable
 from vt.torch import ClassVariable, GraphBreakVariable, ModuleVariable, OpaqueCallableVariable, \
@@ -47,6 +50,18 @@ class PureFunctionVariable(VariableTracker):
 PURE_MODULES = (math,)
 
 
+def _record_wrappers() -> dict:
+    """type -> wrap function for the C types modelled by their own modules (functools, ...)."""
+    import functools
+
+    from vt.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
+
+    return {functools.partial: wrap_partial, CACHE_WRAPPER_TYPE: wrap_cached_function}
+
+
+_RECORD_WRAPPERS = _record_wrappers()
+
+
 def wrap_value(state, value, source, guard: bool = True):
     """VT for the real object `value` reached through `source`; returns (state, vt)."""
     if isinstance(value, torch.Tensor):
@@ -60,6 +75,11 @@ def wrap_value(state, value, source, guard: bool = True):
     if isinstance(value, types.ModuleType):
         return _guarded(state, IdMatch(source, value, f"module {value.__name__}"), guard), \
             ModuleVariable(value, source)
+    record = wrap_record(state, value, source, guard)  # named tuples and enums, members and classes
+    if record is not None:
+        return record
+    if type(value) in _RECORD_WRAPPERS:  # functools.partial objects, lru_cache wrappers
+        return _RECORD_WRAPPERS[type(value)](state, value, source, guard)
     if value is markers.graph_break:
         return _guarded(state, IdMatch(source, value, "tracer.graph_break"), guard), GraphBreakVariable(source)
     # Objects of the user's classes first: the probes below (hashing, __name__) could run their code.
@@ -104,8 +124,8 @@ def wrap_value(state, value, source, guard: bool = True):
         return _guarded(state, IdMatch(source, value, f"function {value.__qualname__}"), guard), \
             UserFunctionVariable(value, source)
     if isinstance(value, type):
-        return _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard), \
-            ClassVariable(value, source)
+        kind = NNModuleClassVariable if is_module_class(value) else ClassVariable
+        return _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard), kind(value, source)
     limit = torch_callable_limit(value)
     if limit is not None:
         return _guarded(state, IdMatch(source, value, value.__name__), guard), \
@@ -167,9 +187,12 @@ def _wrap_items(state, pairs, source, guard: bool):
     """VTs for (key, real item) pairs read through ItemSource(source, key); (state, list) or Unsupported."""
     from vt.sources import ItemSource
 
+    from vt.records import DictValueSource
+
     items = []
-    for key, item in pairs:
-        out = wrap_value(state, item, ItemSource(source, key), guard)
+    for position, (key, item) in enumerate(pairs):
+        item_source = ItemSource(source, key) if is_constant_value(key) else DictValueSource(source, position)
+        out = wrap_value(state, item, item_source, guard)
         if type(out) is not tuple:
             return out
         state, vt = out
@@ -189,7 +212,7 @@ def _wrap_container(state, value, source, guard: bool):
             out = _wrap_items(state, enumerate(value), source, guard)
             return out if type(out) is not tuple else (out[0], ListVariable(oid, tuple(out[1]), source))
         keys = tuple(value)
-        if not all(is_constant_value(key) for key in keys):
+        if not all(is_constant_value(key) or isinstance(key, enum.Enum) for key in keys):  # enum members: singletons
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} has keys that are not constants",
                                "use numbers or strings as keys")
         state = _guarded(state, KeysMatch(source, type(value), keys), guard)

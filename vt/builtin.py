@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import dis
+import functools
 import operator
 import types
 
@@ -259,8 +260,9 @@ def _len(state, args, kwargs):
         if kind is None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"len() of {value.describe()} (eager raises TypeError)")
         return raise_error(TypeError, f"object of type '{kind.__name__}' has no len()")
-    if value.family == "nn_module" and value.length() is not None:
-        return state, ConstantVariable(value.length())
+    length = getattr(value, "length", None)  # modules, module slices, enum classes
+    if length is not None and length() is not None:
+        return state, ConstantVariable(length())
     items = value.unpack(state, None)
     if items is not None:
         return state, ConstantVariable(len(items))
@@ -313,6 +315,7 @@ BUILTIN_RULES = {
 
 _FIXED_TYPES = {
     "list": list, "dict": dict, "set": set, "module": types.ModuleType, "function": types.FunctionType,
+    "partial": functools.partial, "cached_function": functools._lru_cache_wrapper,
     "dict_keys": type({}.keys()), "dict_values": type({}.values()), "dict_items": type({}.items()),
 }
 
@@ -322,6 +325,10 @@ def python_type_of(value):
     family = value.family
     if family in _FIXED_TYPES:
         return _FIXED_TYPES[family]
+    if family == "builtin_method":
+        return value.python_type()
+    if family == "module_slice":
+        return value.kind
     if family in ("tensor", "iterator", "exception"):
         return value.python_type
     if family == "constant":
@@ -368,9 +375,11 @@ from vt.builtin_data import DATA_RULES  # noqa: E402
 from vt.builtin_iter import ITER_RULES  # noqa: E402
 from vt.builtin_operator import PURE_OPERATOR_FUNCTIONS, operator_rules  # noqa: E402
 from vt.container_ops import CONTAINER_BINARY_RULES  # noqa: E402
+from vt.functools_variables import FUNCTOOLS_RULES  # noqa: E402
 
 BINARY_RULES.update(CONTAINER_BINARY_RULES)
 BUILTIN_RULES.update(ITER_RULES)
 BUILTIN_RULES.update(DATA_RULES)
 BUILTIN_RULES.update(operator_rules())
+BUILTIN_RULES.update(FUNCTOOLS_RULES)
 PURE_BUILTINS = PURE_BUILTINS | PURE_OPERATOR_FUNCTIONS

@@ -31,8 +31,9 @@ def subscript(state, container, index):
         return subscript_sequence(state, container, index)
     if family == "dict" and index.constant_value() is not NOT_CONSTANT:
         return container.lookup(state, index.constant_value())
-    if family == "nn_module":
-        return container.getitem(state, index)
+    getitem = getattr(container, "getitem", None)  # modules, enum classes: their own rule
+    if getitem is not None:
+        return getitem(state, index)
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {container.describe()} is not modelled")
 
 

@@ -79,11 +79,28 @@ class ConstantVariable(VariableTracker):
 
 
 @attrs.frozen(slots=True)
-class ConstantMethodVariable(VariableTracker):
+class BuiltinMethodVariable(VariableTracker):
+    """A method of a builtin type bound to a value and taken as a value (`"a".upper`, `lst.append`,
+    `d.get`), to be called later.  Two records share this base: `ConstantMethodVariable` (the
+    receiver is a constant, the call is folded) and `vt.container_methods.ContainerMethodVariable`
+    (the receiver is a list, tuple, dict or set, the call follows a rule table)."""
+
+    family = "builtin_method"
+    always_true = True
+
+    def python_type(self):
+        return types.BuiltinMethodType
+
+
+@attrs.frozen(slots=True)
+class ConstantMethodVariable(BuiltinMethodVariable):
     """A method of an immutable constant, e.g. `"a,b".split` or `(2.0).is_integer`."""
 
     receiver: object
     name: str
+
+    def python_type(self):
+        return type(getattr(self.receiver, self.name))
 
     def describe(self) -> str:
         return f"{type(self.receiver).__name__}.{self.name}"

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import attrs
 
-from vt.base import NULL, VariableTracker
-from vt.outcome import BreakKind, unsupported, raise_error
+from vt.base import NULL
+from vt.constant import BuiltinMethodVariable
+from vt.outcome import BreakKind, raise_error, unsupported
 
 
 @attrs.frozen(slots=True)
@@ -51,15 +52,13 @@ def _tables() -> dict:
 
 
 @attrs.frozen(slots=True)
-class ContainerMethodVariable(VariableTracker):
+class ContainerMethodVariable(BuiltinMethodVariable):
     """`list.append` and friends; `receiver` is set when read as an attribute (`f = lst.append`),
     None in the LOAD_METHOD form, where CALL passes the receiver as the first argument."""
 
     owner: str  # "list", "tuple", "dict" or "set"
     name: str
     receiver: object = None
-
-    always_true = True
 
     def describe(self) -> str:
         return f"{self.owner}.{self.name}"

@@ -8,6 +8,8 @@ becoming new heap objects.
 """
 from __future__ import annotations
 
+import enum
+
 from vt.base import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
 
@@ -53,6 +55,10 @@ def from_python(state, value):
     """VT for a real value produced by a folded call: (state, vt), or None if it is not plain data."""
     if is_constant_value(value):
         return state, ConstantVariable(value)
+    if isinstance(value, enum.Enum):  # Flag.A | Flag.B, IntEnum(...) lookups: members are singletons
+        from vt.records import EnumVariable
+
+        return state, EnumVariable(value)
     kind = type(value)
     if kind in (tuple, list, dict):
         out = _all_from_python(state, value.values() if kind is dict else value)

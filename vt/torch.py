@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional
 
 from vt.base import VariableTracker
+from vt.constant import ConstantVariable
 from vt.outcome import BreakKind, raise_error, unsupported
 from vt.tensor import record_op
 
@@ -153,11 +154,13 @@ class ClassVariable(VariableTracker):
         from vt.tensor import TensorMethodVariable
         from vt.user_objects import UserMethodVariable, class_attribute
 
+        if name in ("__name__", "__qualname__", "__module__"):  # type slots, not in any class __dict__
+            return state, ConstantVariable(getattr(self.cls, name))
         found = class_attribute(self.cls, name)
         if found is None and not hasattr(self.cls, name):
             return raise_error(AttributeError, f"type object {self.cls.__name__!r} has no attribute {name!r}")
         if found is None:  # set by the metaclass: __name__, __qualname__, __mro__, ...
-            from vt.constant import ConstantVariable, is_constant_value
+            from vt.constant import is_constant_value
 
             value = getattr(self.cls, name)
             if is_constant_value(value):

@@ -15,6 +15,7 @@ import types
 import attrs
 import torch
 
+from vt import nn_modules
 from vt.base import VariableTracker
 from vt.outcome import BreakKind, unsupported, raise_error
 from vt.sources import AttrSource, ItemSource
@@ -124,9 +125,6 @@ class UserObjectVariable(VariableTracker):
         return _call_function(state, method, _method_source(self.source, "__call__"), [self, *args], kwargs)
 
 
-_CONTAINER_MODULES = (torch.nn.Sequential, torch.nn.ModuleList)
-
-
 @attrs.frozen(slots=True)
 class NNModuleVariable(VariableTracker):
     """A torch.nn.Module that existed before the call; calling it inlines `type(m).forward`."""
@@ -153,69 +151,27 @@ class NNModuleVariable(VariableTracker):
 
                     return state, ConstantVariable(None)
                 return wrap_value(state, value, AttrSource(self.source, name))
-        return _read_attribute(state, self, module, name)
+        walk = nn_modules.module_attribute(state, self, name)  # m.parameters, m.named_modules, ...
+        return walk if walk is not None else _read_attribute(state, self, module, name)
 
+    # Calls (hooks, forward) and the container protocol live in vt/nn_modules.py.
     def call(self, state, args, kwargs):
-        module = self.module
-        if module._forward_hooks or module._forward_pre_hooks or module._backward_hooks or _global_hooks():
-            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.describe()} has hooks registered, "
-                               "which are not traced yet", "remove the hooks, or call the module outside")
-        forward = _class_attribute(type(module), "forward")
-        if type(forward) is not types.FunctionType:
-            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.describe()} has no Python forward")
-        return _call_function(state, forward, _method_source(self.source, "forward"), [self, *args], kwargs)
-
-    def _children(self):
-        return list(self.module._modules.items())
+        return nn_modules.call_module(state, self, args, kwargs)
 
     def unpack(self, state, count):
         return None
 
     def iterate(self, state):
-        from vt.builder import wrap_value
-        from vt.iterators import iterate_items
-
-        if not isinstance(self.module, _CONTAINER_MODULES + (torch.nn.ModuleDict,)):
-            return super().iterate(state)
-        items = []
-        for name, child in self._children():
-            if isinstance(self.module, torch.nn.ModuleDict):
-                from vt.constant import ConstantVariable
-
-                items.append(ConstantVariable(name))
-                continue
-            out = wrap_value(state, child, AttrSource(self.source, name))
-            if type(out) is not tuple:
-                return out
-            state, vt = out
-            items.append(vt)
-        return iterate_items(state, tuple(items))
+        return nn_modules.iterate_module(state, self)
 
     def length(self):
-        if isinstance(self.module, _CONTAINER_MODULES + (torch.nn.ModuleDict, torch.nn.ParameterList)):
-            return len(self.module._modules) or len(self.module)
-        return None
+        return nn_modules.module_length(self)
 
     def getitem(self, state, index):
-        from vt.builder import wrap_value
+        return nn_modules.module_getitem(state, self, index)
 
-        key = index.constant_value()
-        module = self.module
-        if isinstance(module, _CONTAINER_MODULES) and type(key) is int:
-            names = list(module._modules)
-            if not -len(names) <= key < len(names):
-                return raise_error(IndexError, "index out of range")
-            return wrap_value(state, module._modules[names[key]], AttrSource(self.source, names[key]))
-        if isinstance(module, torch.nn.ModuleDict) and type(key) is str and key in module._modules:
-            return wrap_value(state, module._modules[key], ItemSource(self.source, key))
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {self.describe()} with {index.describe()} "
-                           "is not traced yet")
-
-
-def _global_hooks() -> bool:
-    from torch.nn.modules import module as module_module
-
-    return bool(module_module._global_forward_hooks or module_module._global_forward_pre_hooks)
+    def contains(self, state, item):
+        return nn_modules.module_contains(state, self, item)
 
 
 def _real_object(vt):

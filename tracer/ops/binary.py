@@ -1,6 +1,8 @@
 """Operators: BINARY_OP, COMPARE_OP, IS_OP, CONTAINS_OP, unary ops and subscripts."""
 from __future__ import annotations
 
+import enum
+
 from graph.guards import DistinctObjects, SameObject
 from tracer.registry import handles
 from vt.builtin_data import real_object
@@ -77,7 +79,7 @@ _SINGLETONS = (None, True, False, Ellipsis, NotImplemented)
 
 def _is_singleton(vt) -> bool:
     value = vt.constant_value()
-    return any(value is s for s in _SINGLETONS)
+    return any(value is s for s in _SINGLETONS) or isinstance(value, enum.Enum)  # enum members are too
 
 
 def _identical_constants(state, a, b):
