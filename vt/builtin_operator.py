@@ -33,6 +33,10 @@ def subscript(state, container, index):
         return container.lookup(state, index.constant_value())
     if family == "nn_module":
         return container.getitem(state, index)
+    if family == "user_object":
+        from vt.object_protocol import object_getitem
+
+        return object_getitem(state, container, index)
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {container.describe()} is not modelled")
 
 
