@@ -373,6 +373,7 @@ from vt.builtin_iter import ITER_RULES  # noqa: E402
 from vt.builtin_operator import PURE_OPERATOR_FUNCTIONS, operator_rules  # noqa: E402
 from vt.container_ops import CONTAINER_BINARY_RULES  # noqa: E402
 
+from vt.dataclasses_variables import DATACLASS_RULES  # noqa: E402
 from vt.getattr_variable import UNBOUND_RULES  # noqa: E402
 from vt.object_protocol import OBJECT_BUILTIN_RULES  # noqa: E402
 
@@ -382,6 +383,7 @@ BUILTIN_RULES.update(DATA_RULES)
 BUILTIN_RULES.update(operator_rules())
 PURE_BUILTINS = PURE_BUILTINS | PURE_OPERATOR_FUNCTIONS
 BUILTIN_RULES.update(UNBOUND_RULES)
+BUILTIN_RULES.update(DATACLASS_RULES)
 
 
 def _object_first(object_rule, rule):

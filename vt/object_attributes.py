@@ -205,6 +205,15 @@ def _call_get(state, vt, record, descriptor, getter, descriptor_source):
 
 
 def _descriptor_get(state, vt, record, name, found, method_source):
+    if type(found) is types.MemberDescriptorType:  # a __slots__ entry: stored like an attribute
+        value = written(record.attributes, name)
+        if value is not MISSING and value is not DELETED:
+            return state, value
+        if value is MISSING and record.value is not None and hasattr(record.value, name):
+            from vt.builder import wrap_value
+
+            return wrap_value(state, getattr(record.value, name), AttrSource(record.source, name))
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
     if isinstance(found, property):
         if found.fget is None:
             return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: property {name!r} has no getter")
@@ -263,6 +272,10 @@ def plain_write(state, vt, name: str, value):
     _, found = lookup(state, cls, name)
     cls_source = class_source_of(record)
     deleting = value is DELETED
+    if type(found) is types.MemberDescriptorType:  # a __slots__ entry
+        if deleting and not _has_live_slot(record, name):
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
+        return store_raw(state, vt, name, value)
     if is_data_descriptor(found):
         if isinstance(found, property):
             accessor = found.fdel if deleting else found.fset
@@ -282,6 +295,13 @@ def plain_write(state, vt, name: str, value):
     if deleting and not _has_live_attribute(record, name):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
     return store_raw(state, vt, name, value)
+
+
+def _has_live_slot(record, name) -> bool:
+    value = written(record.attributes, name)
+    if value is not MISSING:
+        return value is not DELETED
+    return record.value is not None and hasattr(record.value, name)
 
 
 def _has_instance_dict(cls) -> bool:

@@ -235,7 +235,7 @@ def object_text(name):
             return None
         vt = args[0]
         if name == "__str__" and _dunder(state, vt, "__str__") is None:
-            return call_dunder(state, vt, "__repr__", [], {}, "no __repr__")
+            return object_text("__repr__")(state, args, kwargs)
         if name == "__hash__":
             found = lookup(state, class_of(state, vt), "__hash__")[1]
             if found is None:
@@ -243,6 +243,10 @@ def object_text(name):
         if _dunder(state, vt, name) is None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name[2:-2]}() of {vt.describe()} uses object's "
                                "default, which depends on its address")
+        from vt.dataclasses_variables import dataclass_repr, is_generated_repr
+
+        if name in ("__repr__", "__str__") and is_generated_repr(_dunder(state, vt, name)[0]):
+            return dataclass_repr(state, vt)
         return call_dunder(state, vt, name, [])
     return rule
 

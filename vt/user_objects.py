@@ -182,6 +182,21 @@ class FrozenDataClassVariable(UserDefinedObjectVariable):
     def describe(self) -> str:
         return f"frozen dataclass {self.cls.__name__} object"
 
+    def setattr(self, state, name, value):
+        from vt.object_attributes import python_method
+
+        hook = python_method(self.cls, "__delattr__" if _is_deleted(value) else "__setattr__")
+        if hook is not None and hook.__code__.co_qualname.startswith("__create_fn__"):  # dataclasses' own guard
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"dataclasses.FrozenInstanceError: cannot "
+                               f"{'delete' if _is_deleted(value) else 'assign to'} field {name!r}")
+        return super().setattr(state, name, value)
+
+
+def _is_deleted(value) -> bool:
+    from vt.object_attributes import DELETED
+
+    return value is DELETED
+
 
 def wrap_user_object(state, value, source):
     """The heap handle for a pre-existing object of a Python class, one per real object."""
