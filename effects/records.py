@@ -37,3 +37,24 @@ class GlobalDelete:
     name: str
     filename: str = attrs.field(eq=False, default="")
     lineno: int = attrs.field(eq=False, default=0)
+
+
+@attrs.frozen(slots=True)
+class AttributeStore:
+    """`obj.name = value` on an object (or class) that existed before the call (`oid` in the heap)."""
+
+    oid: int
+    name: str
+    value: object
+    filename: str = attrs.field(eq=False, default="")
+    lineno: int = attrs.field(eq=False, default=0)
+
+
+@attrs.frozen(slots=True)
+class AttributeDelete:
+    """`del obj.name` on an object (or class) that existed before the call."""
+
+    oid: int
+    name: str
+    filename: str = attrs.field(eq=False, default="")
+    lineno: int = attrs.field(eq=False, default=0)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from bytecode import Instr
 
-from effects.records import GlobalDelete, GlobalStore, ObjectMutation
+from effects.records import AttributeDelete, AttributeStore, GlobalDelete, GlobalStore, ObjectMutation
 from graph.codegen import load_output
 from vt.outcome import BreakKind, unsupported
 
+_OBJECT_CHANGES = (ObjectMutation, AttributeStore, AttributeDelete)
 _OBJECT_FAMILIES = {"module": "module", "torch_function": "fn", "builtin": "fn", "class": "cls"}
 
 
@@ -23,7 +24,7 @@ def _mutated_objects(state) -> tuple:
     """Heap ids of pre-existing objects the program changed, in order of first change."""
     seen = {}
     for effect in state.effects:
-        if type(effect) is ObjectMutation:
+        if type(effect) in _OBJECT_CHANGES:
             seen.setdefault(effect.oid, None)
     return tuple(seen)
 
@@ -53,6 +54,10 @@ def graph_outputs(state, value) -> tuple:
                 items = [] if current.contents is None else [current.contents]
             for item in items:
                 walk(item)
+        elif family in ("user_object", "class") and getattr(vt, "oid", None) is not None and vt.oid not in visited:
+            visited.add(vt.oid)
+            for item in _attribute_values(state.current(vt)):
+                walk(item)
 
     for oid in _mutated_objects(state):
         walk(state.heap[oid])
@@ -61,6 +66,22 @@ def graph_outputs(state, value) -> tuple:
             walk(effect.value)
     walk(value)
     return tuple(found)
+
+
+def _attribute_values(record) -> list:
+    """The live attribute values a heap object or class was given, plus a dict subclass's items."""
+    from vt.object_attributes import DELETED
+
+    values = [value for _, value in record.attributes if value is not DELETED]
+    values.extend(value for _, value in getattr(record, "entries", ()))
+    return values
+
+
+def _ensure_absent(obj, name: str) -> None:
+    """Replay of `del obj.name` when the final state has no such attribute: the program may also have
+    added it first, so the real object need not have it now."""
+    if name in vars(obj):
+        delattr(obj, name) if isinstance(obj, type) else object.__delattr__(obj, name)
 
 
 class _Emitter:
@@ -108,6 +129,8 @@ class _Emitter:
             return self._emit_tuple(vt)
         elif family in ("list", "dict", "set"):
             return self._emit_object(vt)
+        elif family == "user_object":
+            return self._emit_user_object(vt)
         elif family in _OBJECT_FAMILIES:
             code.append(Instr("LOAD_CONST", getattr(vt, _OBJECT_FAMILIES[family])))
         elif family == "function" and hasattr(vt, "fn"):
@@ -166,6 +189,62 @@ class _Emitter:
         self.code.extend([Instr("BUILD_SET", 0), Instr("LOAD_CONST", tuple(current.values)), Instr("SET_UPDATE", 1)])
         return None
 
+    def _emit_user_object(self, vt):
+        """An object of a Python class: loaded from its source when it existed before the call
+        (the effects give it its final attributes), else made again after the graph runs as
+        `cls.__new__(cls)` plus its attributes in write order (and a dict subclass's items)."""
+        from vt.object_attributes import DELETED
+
+        current = self.state.current(vt)
+        if current.source is not None:
+            self.code.extend(self.load(current.source))
+            return None
+        temp = f"__snaptrace_obj{vt.oid}"
+        if vt.oid in self.built:
+            self.code.append(Instr("LOAD_FAST", temp))
+            return None
+        self.built.add(vt.oid)
+        cls = current.cls
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", cls.__new__), Instr("LOAD_CONST", cls),
+                          Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
+        for name, value in getattr(current, "entries", ()):
+            failed = self._call_builtin(dict.__setitem__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)], value)
+            if failed is not None:
+                return failed
+        for name, value in current.attributes:
+            if value is DELETED:
+                continue
+            failed = self._call_builtin(object.__setattr__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)],
+                                        value)
+            if failed is not None:
+                return failed
+        self.code.append(Instr("LOAD_FAST", temp))
+        return None
+
+    def _call_builtin(self, fn, leading: list, value=None):
+        """fn(<leading pushed>, <value emitted>) with the result discarded."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", fn)] + leading)
+        failed = None if value is None else self.emit(value)
+        argc = len(leading) + (value is not None)
+        self.code.extend([Instr("PRECALL", argc), Instr("CALL", argc), Instr("POP_TOP")])
+        return failed
+
+    def _emit_attribute_changes(self, current):
+        """Give a pre-existing object (or class) the attributes the program wrote, past its own
+        __setattr__ (whose Python body was traced already); a class goes through setattr()."""
+        from vt.object_attributes import DELETED
+
+        is_class = current.family == "class"
+        for name, value in current.attributes:
+            target = [*self.load(current.source), Instr("LOAD_CONST", name)]
+            if value is DELETED:
+                self._call_builtin(_ensure_absent, target)
+                continue
+            failed = self._call_builtin(setattr if is_class else object.__setattr__, target, value)
+            if failed is not None:
+                return failed
+        return None
+
     # -- effects ------------------------------------------------------------------------------
     def _call_method(self, source, name: str, argument=None):
         """source.name(<argument pushed by `argument()`>) with the result discarded."""
@@ -185,6 +264,8 @@ class _Emitter:
         if current.family in ("dict", "set"):  # obj.clear(); obj.update(new contents)
             self._call_method(source, "clear")
             return self._call_method(source, "update", lambda: self._emit_contents(current))
+        if current.family in ("user_object", "class"):
+            return self._emit_attribute_changes(current)
         if current.family == "cell":
             if current.contents is None:
                 self.code.extend(self.load(source) + [Instr("DELETE_ATTR", "cell_contents")])

@@ -105,6 +105,19 @@ def merges_dicts(x):
     return {**{"a": x}}
 
 
+class _Holder:
+    pass
+
+
+_HOLDER = _Holder()
+
+
+def stores_attr(x):
+    _HOLDER.note = "seen"
+    del _HOLDER.note
+    return x * 2
+
+
 UNSUPPORTED_CASES = [
     pytest.param(imports, "IMPORT_NAME", id="import"),
     pytest.param(defines_class, "LOAD_BUILD_CLASS", id="class"),
@@ -114,6 +127,7 @@ UNSUPPORTED_CASES = [
 # (constants only) with no break, and eager's result.
 NOW_CAPTURED_CASES = [
     pytest.param(stores_item, "STORE_SUBSCR", id="store-subscr"),
+    pytest.param(stores_attr, "STORE_ATTR", id="store-attr"),
     pytest.param(formats, "FORMAT_VALUE", id="f-string"),
     pytest.param(builds_set, "BUILD_SET", id="set"),
     pytest.param(star_unpacks, "UNPACK_EX", id="starred-unpack"),

@@ -16,7 +16,6 @@ UNSUPPORTED = {
     # Functions, closures and classes (the functions issue).
     "LOAD_CLASSDEREF": "class bodies are not traced",
     "LOAD_BUILD_CLASS": "defining classes inside a traced function is not supported",
-    "DELETE_ATTR": "attribute deletes are not traced yet",
     # Containers (the data-model issue).
     "MATCH_CLASS": "match statements are not traced",
     "MATCH_MAPPING": "match statements are not traced",

@@ -44,6 +44,13 @@ class VariableTracker:
             return out
         return out[0], (NULL, out[1])
 
+    def setattr(self, state, name, value):
+        """STORE_ATTR `self.name = value` (value is vt.object_attributes.DELETED for DELETE_ATTR):
+        the next State, or Unsupported."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"attribute {'deletion' if _is_deleted(value) else 'assignment'} on {self.describe()} "
+                           "is not modelled")
+
     def call(self, state, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL,
                            f"calling {self.describe()} is not modelled")
@@ -80,6 +87,12 @@ class VariableTracker:
 
     def describe(self) -> str:
         return self.type_name()
+
+
+def _is_deleted(value) -> bool:
+    from vt.object_attributes import DELETED
+
+    return value is DELETED
 
 
 @attrs.frozen(slots=True)

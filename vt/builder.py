@@ -98,10 +98,10 @@ def wrap_value(state, value, source, guard: bool = True):
         return _guarded(state, IdMatch(source, value, f"module object {type(value).__name__}"), guard), \
             NNModuleVariable(value, source)
     if _is_user_object(value):
-        from vt.user_objects import UserObjectVariable
+        from vt.user_objects import wrap_user_object
 
-        return _guarded(state, IdMatch(source, value, f"{type(value).__name__} object"), guard), \
-            UserObjectVariable(value, source)
+        return wrap_user_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"), guard),
+                                value, source)
     if is_graphable_torch_callable(value):
         name = f"{getattr(value, '__module__', None) or 'torch'}.{value.__name__}"
         return _guarded(state, IdMatch(source, value, name), guard), TorchFunctionVariable(value, source)
@@ -124,8 +124,14 @@ def wrap_value(state, value, source, guard: bool = True):
         return _guarded(state, IdMatch(source, value, f"function {value.__qualname__}"), guard), \
             UserFunctionVariable(value, source)
     if isinstance(value, type):
-        kind = NNModuleClassVariable if is_module_class(value) else ClassVariable
-        return _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard), kind(value, source)
+        from vt.user_classes import is_user_class, wrap_user_class
+
+        guarded = _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard)
+        if is_module_class(value):
+            return guarded, NNModuleClassVariable(value, source)
+        if is_user_class(value):
+            return wrap_user_class(guarded, value, source)
+        return guarded, ClassVariable(value, source)
     limit = torch_callable_limit(value)
     if limit is not None:
         return _guarded(state, IdMatch(source, value, value.__name__), guard), \

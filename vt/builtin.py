@@ -122,6 +122,13 @@ BINARY_RULES = {
 def binary_operation(state, fn, a, b, symbol, plain=None):
     """a <symbol> b; `fn` may be the in-place operator, `plain` is its out-of-place twin."""
     plain = plain or fn
+    if a.family == "user_object" or b.family == "user_object":
+        from vt.object_protocol import binary_object_operation, is_user_object
+
+        if is_user_object(a) or is_user_object(b):
+            out = binary_object_operation(state, fn, a, b, symbol, plain)
+            if out is not None:
+                return out
     rule = BINARY_RULES.get((a.family, b.family), _no_rule)
     return rule(state, fn, a, b, symbol, plain)
 
@@ -139,6 +146,10 @@ def unary_operation(state, opname, value):
     fn = UNARY_OPS[opname]
     if value.family == "constant":
         return call_constant_fn(state, fn, opname, (value,), {})
+    if value.family == "user_object":
+        from vt.object_protocol import unary_object_operation
+
+        return unary_object_operation(state, opname, value)
     if fn is operator.not_:
         truth = value.truth(state)
         if truth is NOT_CONSTANT:
@@ -339,8 +350,8 @@ def python_type_of(value):
         return type(value.fn)
     if family == "class":
         return type(value.cls)
-    if family == "object":
-        return type(value.value)  # guarded by the object's identity
+    if family == "user_object":
+        return value.cls  # guarded by the object's identity, or made in the trace
     if family == "nn_module":
         return type(value.module)
     return None
@@ -377,9 +388,26 @@ from vt.builtin_operator import PURE_OPERATOR_FUNCTIONS, operator_rules  # noqa:
 from vt.container_ops import CONTAINER_BINARY_RULES  # noqa: E402
 from vt.functools_variables import FUNCTOOLS_RULES  # noqa: E402
 
+from vt.dataclasses_variables import DATACLASS_RULES  # noqa: E402
+from vt.getattr_variable import UNBOUND_RULES  # noqa: E402
+from vt.object_protocol import OBJECT_BUILTIN_RULES  # noqa: E402
+
 BINARY_RULES.update(CONTAINER_BINARY_RULES)
 BUILTIN_RULES.update(ITER_RULES)
 BUILTIN_RULES.update(DATA_RULES)
 BUILTIN_RULES.update(operator_rules())
 BUILTIN_RULES.update(FUNCTOOLS_RULES)
 PURE_BUILTINS = PURE_BUILTINS | PURE_OPERATOR_FUNCTIONS
+BUILTIN_RULES.update(UNBOUND_RULES)
+BUILTIN_RULES.update(DATACLASS_RULES)
+
+
+def _object_first(object_rule, rule):
+    def chained(state, args, kwargs):
+        out = object_rule(state, args, kwargs)
+        return out if out is not None or rule is None else rule(state, args, kwargs)
+    return chained
+
+
+for _fn, _rule in OBJECT_BUILTIN_RULES.items():
+    BUILTIN_RULES[_fn] = _object_first(_rule, BUILTIN_RULES.get(_fn))

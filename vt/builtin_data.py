@@ -181,6 +181,10 @@ def _type(state, args, kwargs):
 
     if kwargs or len(args) != 1:
         return unsupported(BreakKind.UNSUPPORTED_CALL, "type() with 3 arguments (making a class) is not modelled")
+    if args[0].family == "user_object":
+        from vt.object_attributes import class_vt_of
+
+        return class_vt_of(state, state.current(args[0]))  # the class's own heap record
     kind = python_type_of(args[0])
     if kind is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -209,8 +213,12 @@ def _attribute_name(value):
 
 def _has_real_attribute(state, value, name):
     """hasattr on the real object when there is one: True/False, or None when unknown."""
-    if value.family in ("object", "nn_module"):
-        real = value.value if value.family == "object" else value.module
+    if value.family == "user_object":
+        from vt.object_attributes import has_attribute
+
+        return has_attribute(state, value, name)
+    if value.family == "nn_module":
+        real = value.module
     else:
         real = real_object(state, value)
     if real is NOT_CONSTANT:
@@ -261,8 +269,8 @@ def _hasattr(state, args, kwargs):
 def _callable(state, args, kwargs):
     if kwargs or len(args) != 1 or args[0].family == "constant":
         return None  # constants fold
-    if args[0].family == "object":
-        return state, ConstantVariable(callable(args[0].value))
+    if args[0].family == "user_object":
+        return state, ConstantVariable(any("__call__" in klass.__dict__ for klass in args[0].cls.__mro__))
     return state, ConstantVariable(type(args[0]).call is not VariableTracker.call)
 
 

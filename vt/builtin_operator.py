@@ -31,6 +31,10 @@ def subscript(state, container, index):
         return subscript_sequence(state, container, index)
     if family == "dict" and index.constant_value() is not NOT_CONSTANT:
         return container.lookup(state, index.constant_value())
+    if family == "user_object":
+        from vt.object_protocol import object_getitem
+
+        return object_getitem(state, container, index)
     getitem = getattr(container, "getitem", None)  # modules, enum classes: their own rule
     if getitem is not None:
         return getitem(state, index)

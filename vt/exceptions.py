@@ -98,6 +98,13 @@ class ExceptionVariable(VariableTracker):
     def with_attribute(self, name: str, value) -> "ExceptionVariable":
         return attrs.evolve(self, attributes=self.attributes.set(name, value))
 
+    def setattr(self, state, name: str, value):
+        from vt.object_attributes import DELETED
+
+        if value is DELETED:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"deleting attribute {name!r} of an exception")
+        return self.store_attr(state, name, value)
+
     def store_attr(self, state, name: str, value):
         """`exc.name = value` on an exception made while tracing: the next heap contents."""
         current = state.current(self)

@@ -6,7 +6,9 @@ attribute the trace reads is wrapped through its own source (`m.weight`,
 become graph inputs, plain attributes become guarded constants, submodules
 become modules again.  Methods and properties written in Python are inlined
 with the object as `self`; calling a module inlines its class's `forward`.
-Writing attributes (STORE_ATTR) is not traced yet.
+Objects of Python classes are heap handles (UserDefinedObjectVariable): attribute
+reads and writes go through vt/object_attributes.py, operators and builtins
+through vt/object_protocol.py.
 """
 from __future__ import annotations
 
@@ -104,25 +106,106 @@ def _read_attribute(state, vt, obj, name: str):
 
 
 @attrs.frozen(slots=True)
-class UserObjectVariable(VariableTracker):
-    """An instance of a Python class that existed before the call, guarded by identity."""
+class UserDefinedObjectVariable(VariableTracker):
+    """A handle on an object of a Python class in the heap.
 
-    value: object = attrs.field(eq=False)
+    `value` is the real object when it existed before the call (guarded by identity,
+    `source` says where it came from), None when the traced code created it.
+    `attributes` are the attributes the program wrote so far, in first-write order
+    (see vt/object_attributes.py); `cls_source` reaches the class of a created object.
+    """
+
+    oid: int
+    cls: type = attrs.field(eq=False)
+    value: object = attrs.field(default=None, eq=False)
     source: object = attrs.field(default=None, eq=False)
+    attributes: tuple = attrs.field(default=(), eq=False)
+    cls_source: object = attrs.field(default=None, eq=False)
 
-    family = "object"
+    family = "user_object"
 
     def describe(self) -> str:
-        return f"{type(self.value).__name__} object"
+        return f"{self.cls.__name__} object"
 
     def getattr(self, state, name):
-        return _read_attribute(state, self, self.value, name)
+        from vt.object_attributes import read_attribute
+
+        return read_attribute(state, self, name)
+
+    def setattr(self, state, name, value):
+        from vt.object_attributes import write_attribute
+
+        return write_attribute(state, self, name, value)
 
     def call(self, state, args, kwargs):
-        method = _class_attribute(type(self.value), "__call__")
-        if type(method) is not types.FunctionType:
-            return super().call(state, args, kwargs)
-        return _call_function(state, method, _method_source(self.source, "__call__"), [self, *args], kwargs)
+        from vt.object_protocol import call_dunder
+
+        return call_dunder(state, self, "__call__", list(args), kwargs, f"{self.describe()} is not callable")
+
+    def truth(self, state):
+        from vt.object_attributes import MISSING, lookup
+
+        if all(lookup(state, self.cls, name)[1] is MISSING for name in ("__bool__", "__len__")):
+            return True
+        return super().truth(state)
+
+    def iterate(self, state):
+        from vt.object_protocol import iterate_object
+
+        return iterate_object(state, self)
+
+    def contains(self, state, item):
+        from vt.object_protocol import contains_object
+
+        return contains_object(state, self, item)
+
+    def store_item(self, state, key, value):
+        from vt.object_protocol import call_dunder_discard
+
+        return call_dunder_discard(state, self, "__setitem__", [key, value], "does not support item assignment")
+
+    def delete_item(self, state, key):
+        from vt.object_protocol import call_dunder_discard
+
+        return call_dunder_discard(state, self, "__delitem__", [key], "does not support item deletion")
+
+
+UserObjectVariable = UserDefinedObjectVariable
+"""The older name of UserDefinedObjectVariable."""
+
+
+@attrs.frozen(slots=True)
+class FrozenDataClassVariable(UserDefinedObjectVariable):
+    """An object of a frozen dataclass: its generated `__setattr__` raises FrozenInstanceError, which
+    the trace reports as such; the generated `__init__` writes through `object.__setattr__`."""
+
+    def describe(self) -> str:
+        return f"frozen dataclass {self.cls.__name__} object"
+
+    def setattr(self, state, name, value):
+        from vt.object_attributes import python_method
+
+        hook = python_method(self.cls, "__delattr__" if _is_deleted(value) else "__setattr__")
+        if hook is not None and hook.__code__.co_qualname.startswith("__create_fn__"):  # dataclasses' own guard
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"dataclasses.FrozenInstanceError: cannot "
+                               f"{'delete' if _is_deleted(value) else 'assign to'} field {name!r}")
+        return super().setattr(state, name, value)
+
+
+def _is_deleted(value) -> bool:
+    from vt.object_attributes import DELETED
+
+    return value is DELETED
+
+
+def wrap_user_object(state, value, source):
+    """The heap handle for a pre-existing object of a Python class, one per real object."""
+    import dataclasses
+
+    params = getattr(type(value), "__dataclass_params__", None)
+    kind = FrozenDataClassVariable if dataclasses.is_dataclass(value) and params is not None and params.frozen \
+        else UserDefinedObjectVariable
+    return state.existing_object(value, lambda state, oid: (state, kind(oid, type(value), value, source)))
 
 
 @attrs.frozen(slots=True)
@@ -174,8 +257,18 @@ class NNModuleVariable(VariableTracker):
         return nn_modules.module_contains(state, self, item)
 
 
-def _real_object(vt):
-    return vt.value if vt.family == "object" else vt.module if vt.family == "nn_module" else None
+def _receiver_class_source(state, vt):
+    if vt.family == "user_object":
+        from vt.object_attributes import class_source_of
+
+        return class_source_of(state.current(vt))
+    return None if vt.source is None else AttrSource(vt.source, "__class__")
+
+
+def _receiver_class(state, vt):
+    if vt.family == "user_object":
+        return state.current(vt).cls
+    return type(vt.module) if vt.family == "nn_module" else None
 
 
 @attrs.frozen(slots=True)
@@ -194,23 +287,29 @@ class SuperVariable(VariableTracker):
     def getattr(self, state, name):
         from vt.builder import wrap_value
 
-        obj = _real_object(self.receiver)
-        mro = type(obj).__mro__
+        cls = _receiver_class(state, self.receiver)
+        mro = cls.__mro__
         if self.cls not in mro:
             return raise_error(TypeError, "super(type, obj): obj must be an instance "
                                                            "or subtype of type")
-        mro_source = AttrSource(AttrSource(self.receiver.source, "__class__"), "__mro__")
+        class_source = _receiver_class_source(state, self.receiver)
+        mro_source = None if class_source is None else AttrSource(class_source, "__mro__")
         for position in range(mro.index(self.cls) + 1, len(mro)):
             found = mro[position].__dict__.get(name, _MISSING)
             if found is _MISSING:
                 continue
-            source = AttrSource(ItemSource(mro_source, position), name)
+            source = None if mro_source is None else AttrSource(ItemSource(mro_source, position), name)
             if type(found) is types.FunctionType:
                 return state, UserMethodVariable(found, self.receiver, source)
             if isinstance(found, staticmethod):
                 return wrap_value(state, found.__func__, source)
             if not hasattr(found, "__get__"):
                 return wrap_value(state, found, source)
+            from vt.getattr_variable import builtin_method
+
+            method = builtin_method(state, self.receiver, found, name)
+            if method is not None:
+                return method
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                f"super().{name} is a {type(found).__name__}, which is not traced yet")
         return raise_error(AttributeError, f"'super' object has no attribute {name!r}")
@@ -243,7 +342,7 @@ def make_super(state, args, kwargs):
         from vt.exceptions import ExceptionSuperVariable
 
         return state, ExceptionSuperVariable(cls, receiver)
-    if cls is None or receiver is None or _real_object(receiver) is None:
+    if cls is None or receiver is None or receiver.family not in ("user_object", "nn_module"):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "super() is traced for objects of your classes and "
                                                        "nn.Modules only")
     return state, SuperVariable(cls, receiver)

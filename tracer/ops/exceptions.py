@@ -10,12 +10,11 @@ from __future__ import annotations
 import attrs
 
 from tracer.registry import handles
-from tracer.state import State
 from tracer.unwind import handled_exception
 from vt.builtin import BuiltinVariable
 from vt.constant import ConstantVariable
 from vt.exceptions import matches
-from vt.outcome import BreakKind, Thrown, raise_error, unsupported
+from vt.outcome import Thrown, raise_error
 
 
 def exception_value(state, value, what: str):
@@ -104,19 +103,3 @@ def load_assertion_error(state, ins):
     return state.advance(push=(BuiltinVariable(AssertionError),))
 
 
-@handles("STORE_ATTR")
-def store_attr(state, ins):
-    """`obj.name = value`: modelled for exceptions made while tracing (a Python `__init__` setting
-    `self.code = code`); other objects report it through their `store_attr`, when they have one.
-
-    Merge note: the user-objects work registers STORE_ATTR in tracer/ops/loads_stores.py; keep one
-    handler, calling `store_attr(state, name, value)` on the target VT for exceptions.
-    """
-    target, value = state.peek(), state.peek(2)
-    method = getattr(target, "store_attr", None)
-    if method is None:
-        return unsupported(BreakKind.UNSUPPORTED_OPCODE, "STORE_ATTR: attribute writes are not traced yet")
-    out = method(state, ins.argval, value)
-    if type(out) is not State:
-        return out
-    return out.advance(pop=2)

@@ -133,3 +133,19 @@ def load_method(state, ins):
     if receiver is NULL:
         return state.advance(pop=1, push=(NULL, method))
     return state.advance(pop=1, push=(method, receiver))
+
+
+@handles("STORE_ATTR")
+def store_attr(state, ins):
+    """TOS.name = TOS1: the object's own hooks, or a write into its heap record."""
+    obj, value = state.peek(1), state.peek(2)
+    out = obj.setattr(state, ins.argval, value)
+    return out if is_stop(out) else out.advance(pop=2)
+
+
+@handles("DELETE_ATTR")
+def delete_attr(state, ins):
+    from vt.object_attributes import DELETED
+
+    out = state.peek().setattr(state, ins.argval, DELETED)
+    return out if is_stop(out) else out.advance(pop=1)
