@@ -293,9 +293,13 @@ def test_explain_with_a_break_shows_reason_and_source_line():
             return x
         return -x
 
-    report = explain(fn, t(3))
+    x = -torch.ones(3)
+    report = explain(fn, x)
     text = str(report)
-    assert report.graph_count == 1 and len(report.graph_breaks) == 1  # the graph computes x.sum() > 0
+    # the graph up to the branch, then the branch taken (`-x`), captured as a resume function
+    assert report.graph_count == 2 and len(report.graph_breaks) == 1
+    assert sorted(len(r.captures) for r in report.resumes) == [0, 1]  # one resume function per branch
+    torch.testing.assert_close(report.result, fn(x))
     assert "data-dependent" in text
     assert report.graph_breaks[0].reason in text
     assert "if x.sum() > 0:" in text

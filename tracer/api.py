@@ -160,9 +160,14 @@ def compile(fn=None, *, backend="eager"):
 
 
 def explain(fn, *args, **kwargs):
-    """Trace `fn(*args, **kwargs)` and describe the graphs, guards and breaks, readably."""
+    """Run `fn(*args, **kwargs)` once through snaptrace and describe the graphs, guards and breaks.
+
+    It runs the function (like `torch._dynamo.explain`) because after a break the rest of the
+    function is captured only when it is reached; the report then covers every graph and break of
+    that run, resume functions included.  The result of the call is `report.result`."""
     from tracer.report import Explanation
 
     traced = Traced(fn, "eager")
     traced.add_capture(args, kwargs)
-    return Explanation(traced)
+    result = traced(*args, **kwargs)
+    return Explanation(traced, result)

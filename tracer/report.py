@@ -5,11 +5,13 @@ from __future__ import annotations
 class Explanation:
     """What `explain()` returns; `str()` gives the report, attributes give the data."""
 
-    def __init__(self, traced):
+    def __init__(self, traced, result=None):
         self.traced = traced
+        self.result = result
         self.graphs = traced.graphs
         self.guards = traced.guards
         self.graph_breaks = traced.graph_breaks
+        self.resumes = traced.resumes
 
     @property
     def graph_count(self) -> int:
@@ -24,7 +26,7 @@ class Explanation:
         fn = self.traced.fn
         lines = [f"snaptrace: {fn.__qualname__} ({fn.__code__.co_filename}:{fn.__code__.co_firstlineno})",
                  f"  graphs: {self.graph_count}, ops: {self.op_count}, breaks: {len(self.graph_breaks)}, "
-                 f"guards: {len(self.guards)}", ""]
+                 f"resume functions: {len(self.resumes)}, guards: {len(self.guards)}", ""]
         for number, gm in enumerate(self.graphs):
             lines.append(f"--- graph {number} ---")
             lines.append(gm.code.strip())
