@@ -393,3 +393,12 @@ class DictValueSource:
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_v{self.position}"
+
+
+def record_class_vt(kind):
+    """The class VT of a named-tuple or enum class reached without a source (`type(p)`), or None."""
+    if isinstance(kind, enum.EnumMeta):
+        return EnumClassVariable(kind)
+    if namedtuple_base(kind) is not None:
+        return NamedTupleClassVariable(kind)
+    return None
