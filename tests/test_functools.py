@@ -107,7 +107,9 @@ def test_wraps_applied_inside_the_traced_function():
             return inner
 
         doubled = deco(combine)
-        return doubled(x, x), doubled.__name__, doubled.__doc__, doubled.__wrapped__ is combine
+        other = deco(combine)
+        return (doubled(x, x), doubled.__name__, doubled.__doc__, doubled.__wrapped__ is combine,
+                doubled is other, doubled is doubled)
 
     assert_same_as_eager(fn, x3)
 
@@ -207,3 +209,16 @@ def test_partial_holding_a_tensor_made_before_the_call():
         weight.add_(1.0)  # same tensor object, new values: no recapture, the graph sees them
     x = torch.randn(3)
     torch.testing.assert_close(res(x), scale(x) + weight)
+
+
+def test_wrapped_function_made_inside_cannot_be_returned():
+    def fn(x):
+        @functools.wraps(combine)
+        def inner(*args):
+            return combine(*args)
+
+        return inner
+
+    res = trace(fn, x3())
+    assert res.graph_breaks[0].kind is BreakKind.UNSUPPORTED_VALUE
+    assert res(torch.randn(3)).__wrapped__ is combine

@@ -224,3 +224,12 @@ def test_enum_members_from_closures_and_attributes_are_guarded():
     out = res(x)
     torch.testing.assert_close(out[0], x - 5)
     assert out[1] == 30
+
+
+def test_type_of_a_record_is_usable_as_its_class():
+    def fn(x):
+        p = Point(x, 2.0)
+        color = Color.GREEN
+        return type(p)(x * 2, 1.0), type(p)._make((x, 3.0)), type(color)(3), type(color)["RED"], len(type(color))
+
+    assert_same_as_eager(fn, x3)

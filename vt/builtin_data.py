@@ -173,7 +173,9 @@ def class_vt(kind):
 
     if getattr(builtins, kind.__name__, None) is kind:
         return BuiltinVariable(kind)
-    return ClassVariable(kind)
+    from vt.records import record_class_vt
+
+    return record_class_vt(kind) or ClassVariable(kind)
 
 
 def _type(state, args, kwargs):

@@ -193,24 +193,29 @@ class WrappedFunctionVariable(VariableTracker):
     The real `update_wrapper` copies attributes with setattr, which would be an attribute write on a
     function; reading them through `wrapped` when asked gives the same values."""
 
-    fn: object
+    wrapper: object  # named so, not `fn`: VTs with `fn` hold a real function
     wrapped: object
 
     family = "function"
     always_true = True
 
     def describe(self) -> str:
-        return f"{self.fn.describe()} wrapping {self.wrapped.describe()}"
+        return f"{self.wrapper.describe()} wrapping {self.wrapped.describe()}"
+
+    @property
+    def parts(self):
+        """update_wrapper returns the wrapper itself, so `is` compares the MAKE_FUNCTION it came from."""
+        return self.wrapper.parts
 
     def call(self, state, args, kwargs):
-        return self.fn.call(state, args, kwargs)
+        return self.wrapper.call(state, args, kwargs)
 
     def getattr(self, state, name):
         if name == "__wrapped__":
             return state, self.wrapped
         if name in _WRAPPER_ASSIGNMENTS:
             return self.wrapped.getattr(state, name)
-        return self.fn.getattr(state, name)
+        return self.wrapper.getattr(state, name)
 
 
 @attrs.frozen(slots=True)

@@ -73,7 +73,9 @@ class NamedTupleVariable(TupleVariable):
         if name == "_field_defaults":
             from vt.convert import from_python
 
-            return from_python(state, dict(self.python_type._field_defaults))
+            out = from_python(state, dict(self.python_type._field_defaults))
+            return out if out is not None else unsupported(
+                BreakKind.UNSUPPORTED_VALUE, "_field_defaults holding values that are not plain data is not modelled")
         found = class_attribute(self.python_type, name)
         owner = _defining_class(self.python_type, name)
         if owner is not None and owner is not tuple and self.class_source is not None:
@@ -200,6 +202,8 @@ class NamedTupleClassVariable(ClassVariable):
         from vt.builder import wrap_value
 
         values = new.__defaults__ or ()
+        if values and self.source is None:
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.describe()} reached without a source")
         source = AttrSource(AttrSource(self.source, "__new__"), "__defaults__")
         vts = []
         for position, value in enumerate(values):
@@ -389,3 +393,12 @@ class DictValueSource:
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_v{self.position}"
+
+
+def record_class_vt(kind):
+    """The class VT of a named-tuple or enum class reached without a source (`type(p)`), or None."""
+    if isinstance(kind, enum.EnumMeta):
+        return EnumClassVariable(kind)
+    if namedtuple_base(kind) is not None:
+        return NamedTupleClassVariable(kind)
+    return None
