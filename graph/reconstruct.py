@@ -135,6 +135,15 @@ class _Emitter:
             code.append(Instr("LOAD_CONST", getattr(vt, _OBJECT_FAMILIES[family])))
         elif family == "function" and hasattr(vt, "fn"):
             code.append(Instr("LOAD_CONST", vt.fn))
+        elif getattr(vt, "rebuild_recipe", None) is not None and vt.rebuild_recipe() is not None:
+            maker, arguments = vt.rebuild_recipe()
+            code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker),
+                         *[Instr("LOAD_CONST", argument) for argument in arguments],
+                         Instr("PRECALL", len(arguments)), Instr("CALL", len(arguments))])
+        elif family == "method" and getattr(vt, "receiver", None) is not None:  # obj.method, bound again
+            failed = self.emit(vt.receiver)
+            code.append(Instr("LOAD_ATTR", vt.fn.__name__))
+            return failed
         elif hasattr(getattr(vt, "source", None), "emit"):  # an object the caller passed in or can reach
             code.extend(self.load(vt.source))
         else:

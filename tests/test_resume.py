@@ -306,3 +306,68 @@ def test_resume_functions_come_decoded_exactly_as_dis_would_decode_them():
     for resume in res.resumes:
         code = resume.fn.__code__
         assert resume.fn.__snaptrace_decoded__ == decode(code, resume.fn.__globals__).instructions
+
+
+def test_break_inside_no_grad_block_resumes_inside_the_block():
+    def fn(x):
+        y = x * 2
+        with torch.no_grad():
+            z = y + 1
+            graph_break()
+            w = z * 3
+        return w, w.requires_grad, torch.is_grad_enabled(), (y * w).requires_grad
+
+    res = compile(fn)
+    x = torch.randn(3, requires_grad=True)
+    assert res(x)[1:] == fn(x)[1:] == (False, True, True)
+    torch.testing.assert_close(res(x)[0], fn(x)[0])
+    assert torch.is_grad_enabled()
+    assert len(res.graphs) == 2 and len(res.graph_breaks) == 1  # the block's rest is captured too
+
+
+class _Recorder:
+    def __init__(self):
+        self.log = []
+
+    def __enter__(self):
+        self.log.append("enter")
+        return self
+
+    def __exit__(self, *exc):
+        self.log.append("exit")
+        return False
+
+
+def test_break_inside_a_python_context_manager_keeps_it_active():
+    recorder = _Recorder()
+
+    def fn(x):
+        with recorder as r:
+            y = x + 1
+            graph_break()
+            r.log.append("body")
+        return y
+
+    res = compile(fn)
+    x = t(2)
+    torch.testing.assert_close(res(x), x + 1)
+    assert recorder.log == ["enter", "body", "exit"]
+    assert len(res.graphs) == 1 and len(res.graph_breaks) == 1
+
+
+def test_exception_from_the_breaking_call_goes_to_the_users_handler():
+    import json
+
+    def fn(x, text):
+        y = x * 2
+        try:
+            value = json.loads(text)  # an unknown C call: runs for real inside the try
+        except ValueError:
+            value = -1
+        return y + value
+
+    res = compile(fn)
+    x = t(2)
+    torch.testing.assert_close(res(x, "{bad"), fn(x, "{bad"))
+    torch.testing.assert_close(res(x, "3"), fn(x, "3"))
+    assert res.graph_breaks and ops(res.graphs[0]) == [operator.mul]

@@ -160,6 +160,8 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     user_fn, shift = origin(fn)
     if state.parents or frame.code.code is not fn.__code__ or user_fn.__code__.co_cellvars:
         return None
+    if frame.ip < shift:  # inside a resume prologue: a value passed in could not be modelled
+        return None
     replacements = _compiled_callees(frame, backend)
     slots = [_slot(state, vt) for vt in frame.stack]
     for position in replacements:

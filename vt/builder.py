@@ -54,9 +54,11 @@ def _record_wrappers() -> dict:
     """type -> wrap function for the C types modelled by their own modules (functools, ...)."""
     import functools
 
+    from vt.contexts import GradModeExit, wrap_grad_mode_exit
     from vt.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
 
-    return {functools.partial: wrap_partial, CACHE_WRAPPER_TYPE: wrap_cached_function}
+    return {functools.partial: wrap_partial, CACHE_WRAPPER_TYPE: wrap_cached_function,
+            GradModeExit: wrap_grad_mode_exit}
 
 
 _RECORD_WRAPPERS = _record_wrappers()

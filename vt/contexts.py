@@ -73,6 +73,29 @@ class GradModeVariable(VariableTracker):
         return super().getattr(state, name)
 
 
+@attrs.frozen
+class GradModeExit:
+    """A real `__exit__` that sets grad mode back to `mode`: how a grad-mode `with` block crosses
+    a graph break.  The graph before the break leaves the block's grad mode on, so the step and
+    resume functions run inside the block as eager does; the resumed code calls this when the
+    block ends, and its trace models it again as a GradModeMethod (see `wrap_grad_mode_exit`)."""
+
+    mode: bool
+
+    def __call__(self, exc_type=None, exc_value=None, traceback=None):
+        torch._C._set_grad_enabled(self.mode)
+
+
+def wrap_grad_mode_exit(state, value: GradModeExit, source, guard: bool):
+    from graph.guards import ConstantMatch
+    from vt.builder import _guarded
+    from vt.sources import AttrSource
+
+    state = _guarded(state, ConstantMatch.of(AttrSource(source, "mode"), value.mode), guard)
+    manager = GradModeVariable(not value.mode, None)
+    return state, GradModeMethod(manager, "exit", value.mode)
+
+
 @attrs.frozen(slots=True)
 class GradModeMethod(VariableTracker):
     """`__enter__` / `__exit__` of a grad-mode manager; `mode` is the mode __exit__ goes back to."""
@@ -82,6 +105,10 @@ class GradModeMethod(VariableTracker):
     mode: bool
 
     always_true = True
+
+    def rebuild_recipe(self):
+        """(function, constant arguments) that make the real object, for graph/reconstruct.py."""
+        return (GradModeExit, (self.mode,)) if self.which == "exit" else None
 
     def call(self, state, args, kwargs):
         if self.which == "enter":
