@@ -133,6 +133,23 @@ class IdMatch:
 
 
 @attrs.frozen(slots=True)
+class TypeMatch:
+    """An object has exactly this type; what it holds is read (and guarded) through other sources."""
+
+    source: object
+    python_type: type
+
+    def key(self):
+        return ("type", self.source)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"type({ns.src(self.source)}) is {ns.ref(self.python_type, 'type')}"
+
+    def __str__(self):
+        return f"type({self.source.expr()}) is {self.python_type.__name__}"
+
+
+@attrs.frozen(slots=True)
 class BuiltinMatch:
     """A global name resolves to the same builtin: not shadowed in the module, not replaced."""
 

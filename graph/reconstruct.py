@@ -10,10 +10,13 @@ code has given them the final contents the heap holds for them.
 """
 from __future__ import annotations
 
+import types
+
 from bytecode import Instr
 
 from effects.records import AttributeDelete, AttributeStore, GlobalDelete, GlobalStore, ObjectMutation
 from graph.codegen import load_output
+from vt.functions import NestedFunctionVariable
 from vt.outcome import BreakKind, unsupported
 
 _OBJECT_CHANGES = (ObjectMutation, AttributeStore, AttributeDelete)
@@ -42,6 +45,10 @@ def graph_outputs(state, value) -> tuple:
                 found.setdefault(vt.node, None)
         elif family == "tuple":
             for item in vt.items:
+                walk(item)
+        elif type(vt) is NestedFunctionVariable:  # a function made by the trace
+            parts = vt.parts
+            for item in (*parts.defaults, *(value for _, value in parts.kwdefaults), *parts.closure):
                 walk(item)
         elif family in ("list", "dict", "cell") and vt.oid not in visited:
             visited.add(vt.oid)
@@ -133,8 +140,13 @@ class _Emitter:
             return self._emit_user_object(vt)
         elif family in _OBJECT_FAMILIES:
             code.append(Instr("LOAD_CONST", getattr(vt, _OBJECT_FAMILIES[family])))
+        elif family == "cell":
+            return self._emit_cell(vt)
+        elif type(vt) is NestedFunctionVariable:
+            return self._emit_function(vt)
         elif family == "function" and hasattr(vt, "fn"):
-            code.append(Instr("LOAD_CONST", vt.fn))
+            source = getattr(vt, "source", None)
+            code.extend(self.load(source) if hasattr(source, "emit") else [Instr("LOAD_CONST", vt.fn)])
         elif getattr(vt, "rebuild_recipe", None) is not None and vt.rebuild_recipe() is not None:
             maker, arguments = vt.rebuild_recipe()
             code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker),
@@ -175,6 +187,44 @@ class _Emitter:
         self.built.add(vt.oid)
         failed = self._emit_contents(current)
         self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
+        return failed
+
+    def _emit_cell(self, vt):
+        """A cell: the caller's own (its contents are set by the effects), or a new one, made empty
+        first so that a function stored in its own cell (recursion) finds it while being built."""
+        current = self.state.current(vt)
+        if current.source is not None:
+            self.code.extend(self.load(current.source))
+            return None
+        temp = f"__snaptrace_obj{vt.oid}"
+        if vt.oid not in self.built:
+            self.built.add(vt.oid)
+            self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.CellType), Instr("PRECALL", 0),
+                              Instr("CALL", 0), Instr("STORE_FAST", temp)])
+            if current.contents is not None:
+                failed = self.emit(current.contents)
+                self.code.extend([Instr("LOAD_FAST", temp), Instr("STORE_ATTR", "cell_contents")])
+                if failed is not None:
+                    return failed
+        self.code.append(Instr("LOAD_FAST", temp))
+        return None
+
+    def _emit_function(self, vt):
+        """A function the trace made (a nested def, a lambda): a real function over the same code,
+        defaults and cells."""
+        parts = vt.parts
+        if parts.globals is not self.state.env.globals:
+            return unsupported(BreakKind.UNSUPPORTED_VALUE,
+                               f"{vt.describe()} was made in another module and cannot leave the trace yet")
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", rebuilt_function),
+                          Instr("LOAD_CONST", parts.code), Instr("LOAD_GLOBAL", (False, "__snaptrace_G"))])
+        failed = self.emit_all(parts.defaults)
+        self.code.append(Instr("BUILD_TUPLE", len(parts.defaults)))
+        failed = failed or self.emit_all(value for _, value in parts.kwdefaults)
+        self.code.extend([Instr("LOAD_CONST", tuple(name for name, _ in parts.kwdefaults)),
+                          Instr("BUILD_CONST_KEY_MAP", len(parts.kwdefaults))])
+        failed = failed or self.emit_all(parts.closure)
+        self.code.extend([Instr("BUILD_TUPLE", len(parts.closure)), Instr("PRECALL", 5), Instr("CALL", 5)])
         return failed
 
     def _emit_contents(self, current):
@@ -292,6 +342,15 @@ class _Emitter:
         failed = self.emit(effect.value)
         self.code.extend(load_globals + [Instr("STORE_SUBSCR")])
         return failed
+
+
+def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, closure: tuple):
+    """The function MAKE_FUNCTION would have made (annotations aside)."""
+    made = types.FunctionType(code, globals_, code.co_name, defaults or None, closure or None)
+    made.__kwdefaults__ = kwdefaults or None
+    made.__qualname__ = code.co_qualname
+    made.__snaptrace_rebuilt__ = True  # a resume function receiving it guards its code, not its identity
+    return made
 
 
 def rebuild(state, value, positions: dict):

@@ -24,7 +24,7 @@ import attrs
 from bytecode import Bytecode, CompilerFlags, Instr, Label, TryBegin, TryEnd
 
 from graph.resume_code import instruction_count, resume_code
-from tracer.state import decode_prefixed
+from tracer.state import decode_prefixed, localsplus_names
 
 _BINARY_ADD = 0  # BINARY_OP's argument for `+`
 
@@ -279,7 +279,7 @@ class ResumeBuilder:
         if layout.rebuilds_iterators:
             params.append(_REBUILD)
         index = {name: position for position, name in enumerate(params)}
-        index.update((name, len(params) + position) for position, name in enumerate(code.co_varnames))
+        index.update((name, len(params) + position) for position, name in enumerate(localsplus_names(code)))
         prologue = [("COPY_FREE_VARS", len(code.co_freevars))] if code.co_freevars else []
         prologue.append(("RESUME", 0))
         for k, (name, kind) in enumerate(layout.locals):

@@ -19,7 +19,7 @@ import types
 
 _CACHES = dis._inline_cache_entries
 _SLOT_OPS = {dis.opmap[name] for name in ("LOAD_FAST", "STORE_FAST", "DELETE_FAST", "LOAD_DEREF", "STORE_DEREF",
-                                           "DELETE_DEREF", "LOAD_CLOSURE", "LOAD_CLASSDEREF")}
+                                           "DELETE_DEREF", "LOAD_CLOSURE", "LOAD_CLASSDEREF", "MAKE_CELL")}
 _NO_LOCATION = 15  # location-table entry kind for "no source position"
 
 
@@ -93,8 +93,6 @@ def resume_code(code: types.CodeType, prologue: list, extra_names: list, name: s
                 extra_stack: int) -> types.CodeType | None:
     """A code object running `prologue` (which ends by jumping into the body) then `code`'s body,
     taking `extra_names` as its positional parameters, ahead of `code`'s own locals."""
-    if code.co_cellvars:
-        return None
     body = patched_body(code, len(extra_names))
     if body is None:
         return None

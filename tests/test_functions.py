@@ -160,10 +160,11 @@ def test_break_inside_callee_is_reported_at_the_call_with_inner_location():
     assert brk.instruction == "CALL"
 
 
-def test_returning_a_nested_function_breaks():
+def test_returning_a_nested_function_rebuilds_it_with_its_cell():
     def fn(x):
         return lambda: x
 
     res = trace(fn, (t(2),))
-    assert res.graph_breaks and res.graph_breaks[0].kind is BreakKind.UNSUPPORTED_VALUE
-    assert callable(res(t(2)))
+    assert res.graph_breaks == []
+    x = t(2)
+    assert res(x)() is x

@@ -371,3 +371,59 @@ def test_exception_from_the_breaking_call_goes_to_the_users_handler():
     torch.testing.assert_close(res(x, "{bad"), fn(x, "{bad"))
     torch.testing.assert_close(res(x, "3"), fn(x, "3"))
     assert res.graph_breaks and ops(res.graphs[0]) == [operator.mul]
+
+
+def test_break_in_a_function_with_cell_variables_shares_the_cells():
+    def fn(x):
+        k = 2
+
+        def scale(v):
+            return v * k
+
+        y = scale(x)
+        graph_break()
+        k = 5  # the nested function sees the new value through the shared cell
+        return scale(y), scale
+
+    res = compile(fn)
+    x = t(3)
+    out, scale = res(x)
+    expected, eager_scale = fn(x)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(scale(x), eager_scale(x))  # the returned function has its live cell
+    assert len(res.graphs) == 2 and len(res.graph_breaks) == 1
+
+
+def test_nonlocal_counter_across_a_break():
+    def fn(x):
+        count = 0
+
+        def bump():
+            nonlocal count
+            count += 1
+
+        bump()
+        graph_break()
+        bump()
+        return x + count
+
+    res = compile(fn)
+    x = t(2)
+    torch.testing.assert_close(res(x), x + 2)
+
+
+def test_cells_crossing_a_break_do_not_force_recaptures():
+    def fn(x):
+        k = 3
+
+        def scale(v):
+            return v * k
+
+        graph_break()
+        return scale(x)
+
+    res = compile(fn)
+    for _ in range(3):
+        x = t(2)
+        torch.testing.assert_close(res(x), x * 3)
+    assert len(res.captures) == 1 and [len(r.captures) for r in res.resumes] == [1]

@@ -24,7 +24,7 @@ from graph.guards import GlobalStateMatch, compile_guards
 from graph.reconstruct import graph_outputs, rebuild
 from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBuilder, origin
 from tracer.errors import BackendError, NotTraceableError
-from tracer.state import CodeInfo, Env, Frame, decode, initial_state
+from tracer.state import Env, Frame, code_info_of, decode, initial_state, localsplus_names
 from tracer.step import run
 from graph.raise_entry import raising_capture
 from tracer.stops import GraphBreak, Raised, Returned
@@ -63,8 +63,7 @@ def start_state(fn, args: tuple, kwargs: dict):
     env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode())
     known = getattr(fn, "__snaptrace_decoded__", None)  # a resume function comes decoded
     if known is not None:
-        env.decoded[(fn.__code__, id(fn.__globals__))] = CodeInfo(
-            fn.__code__, known, fn.__code__.co_varnames + fn.__code__.co_freevars, fn.__globals__)
+        env.decoded[(fn.__code__, id(fn.__globals__))] = code_info_of(fn.__code__, known, fn.__globals__)
     info = env.code_info(fn.__code__, fn.__globals__, None)
     values = [None] * len(info.localsplus)
     for position, value in enumerate(bound):
@@ -158,7 +157,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
 
     frame = state.frame
     user_fn, shift = origin(fn)
-    if state.parents or frame.code.code is not fn.__code__ or user_fn.__code__.co_cellvars:
+    if state.parents or frame.code.code is not fn.__code__:
         return None
     if frame.ip < shift:  # inside a resume prologue: a value passed in could not be modelled
         return None
@@ -166,8 +165,9 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     slots = [_slot(state, vt) for vt in frame.stack]
     for position in replacements:
         slots[position] = (VALUE_SLOT, [ConstantVariable(None)])
-    user_names = set(user_fn.__code__.co_varnames)
-    bound = [(name, vt) for name, vt in zip(fn.__code__.co_varnames, frame.locals)
+    user_code = user_fn.__code__
+    user_names = set(localsplus_names(user_code)) - set(user_code.co_freevars)  # free variables: the closure's
+    bound = [(name, vt) for name, vt in zip(frame.code.localsplus, frame.locals)
              if vt is not None and name in user_names]
     local_slots = [_slot(state, vt) for _, vt in bound]
     iterators = [oid for vt in list(frame.stack) + [vt for _, vt in bound] for oid in _iterator_oids(state, vt)]

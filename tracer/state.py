@@ -100,13 +100,23 @@ def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo
         target = index_of.get(ins.argval, -1) if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs else -1
         argval = code.co_consts[ins.arg] if ins.opname == "KW_NAMES" else ins.argval
         out.append(Instruction(ins.opname, ins.opcode, ins.arg, argval, i, ins.offset, lineno, target))
-    cells = tuple(name for name in code.co_cellvars if name not in code.co_varnames)
-    return CodeInfo(code, tuple(out), code.co_varnames + cells + code.co_freevars, globals, globals_source,
-                    _exception_table(code, index_of, len(out)))
+    return code_info_of(code, tuple(out), globals, globals_source)
+
+
+def code_info_of(code: types.CodeType, instructions: tuple, globals: dict, globals_source=None) -> CodeInfo:
+    """The CodeInfo of `code`, given its decoded instructions."""
+    index_of = {ins.offset: ins.index for ins in instructions}
+    return CodeInfo(code, instructions, localsplus_names(code), globals, globals_source,
+                    _exception_table(code, index_of, len(instructions)))
 
 
 _SLOT_OPNAMES = frozenset(("LOAD_FAST", "STORE_FAST", "DELETE_FAST", "LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF",
-                           "LOAD_CLOSURE", "LOAD_CLASSDEREF"))
+                           "LOAD_CLOSURE", "LOAD_CLASSDEREF", "MAKE_CELL"))
+
+
+def localsplus_names(code: types.CodeType) -> tuple:
+    """The name of every slot of a 3.11 frame: locals, cells that are not arguments, free variables."""
+    return code.co_varnames + tuple(n for n in code.co_cellvars if n not in code.co_varnames) + code.co_freevars
 
 
 def decode_prefixed(code: types.CodeType, body: tuple, prologue: list, added: int) -> tuple:
@@ -115,7 +125,7 @@ def decode_prefixed(code: types.CodeType, body: tuple, prologue: list, added: in
     what `decode` would give, without disassembling the whole function again."""
     out = []
     offset = 0
-    names = code.co_varnames
+    names = localsplus_names(code)
     jump_to = None
     for opname, arg in prologue:
         for shift in (24, 16, 8):

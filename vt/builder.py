@@ -80,6 +80,11 @@ def wrap_value(state, value, source, guard: bool = True):
     record = wrap_record(state, value, source, guard)  # named tuples and enums, members and classes
     if record is not None:
         return record
+    if type(value) is types.CellType:  # a cell handed to a resume function: a new one on every call
+        from graph.guards import TypeMatch
+        from vt.functions import existing_cell
+
+        return existing_cell(_guarded(state, TypeMatch(source, types.CellType), guard), value, source)
     if type(value) in _RECORD_WRAPPERS:  # functools.partial objects, lru_cache wrappers
         return _RECORD_WRAPPERS[type(value)](state, value, source, guard)
     if value is markers.graph_break:
@@ -123,6 +128,12 @@ def wrap_value(state, value, source, guard: bool = True):
     if isinstance(value, types.FunctionType) and not _in_torch(value):
         from vt.functions import UserFunctionVariable
 
+        if getattr(value, "__snaptrace_rebuilt__", False):  # made anew on every call: guard its code
+            from graph.guards import TypeMatch
+
+            state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
+            return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
+                UserFunctionVariable(value, source)
         return _guarded(state, IdMatch(source, value, f"function {value.__qualname__}"), guard), \
             UserFunctionVariable(value, source)
     if isinstance(value, type):

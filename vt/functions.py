@@ -123,18 +123,23 @@ class NestedFunctionVariable(VariableTracker):
 
 def existing_cells(state, fn, fn_source):
     """Heap cells for a pre-existing function's closure; contents are read lazily through sources."""
-    from vt.lazy import LazyVariable
-
     cells = []
     for position, cell in enumerate(fn.__closure__ or ()):
-        cell_source = ItemSource(AttrSource(fn_source, "__closure__"), position)
-        try:
-            contents = LazyVariable(AttrSource(cell_source, "cell_contents"), cell.cell_contents)
-        except ValueError:  # an empty cell
-            contents = None
-        state, handle = state.allocate(lambda oid: CellVariable(oid, contents, cell_source))
+        state, handle = existing_cell(state, cell, ItemSource(AttrSource(fn_source, "__closure__"), position))
         cells.append(handle)
     return state, tuple(cells)
+
+
+def existing_cell(state, cell, source):
+    """(state, heap handle) for a real cell reached through `source`, one per cell however many
+    ways it is reached (a resume function gets a cell both as a local and in a closure)."""
+    from vt.lazy import LazyVariable
+
+    try:
+        contents = LazyVariable(AttrSource(source, "cell_contents"), cell.cell_contents)
+    except ValueError:  # an empty cell
+        contents = None
+    return state.existing_object(cell, lambda state, oid: (state, CellVariable(oid, contents, source)))
 
 
 def bind_arguments(code, parts: FunctionParts, args, kwargs):
