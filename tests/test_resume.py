@@ -5,9 +5,7 @@ import operator
 import pytest
 import torch
 
-import tracer
-import tracer.step
-from helpers import all_ops, assert_same_as_eager, ops
+from helpers import ops
 from tracer import compile, graph_break, trace
 from tracer.registry import HANDLERS
 from vt.outcome import BreakKind
@@ -194,7 +192,7 @@ def test_break_inside_try_keeps_the_handler():
 def test_exception_raised_by_the_breaking_instruction_reaches_the_caller():
     def fn(x):
         y = x + 1
-        print(undefined_name_for_the_test)  # noqa: F821
+        print(undefined_name_for_the_test)  # noqa: F821 (the NameError is the point)
         return y
 
     res = compile(fn)
