@@ -73,7 +73,7 @@ def _attribute_values(record) -> list:
     from vt.object_attributes import DELETED
 
     values = [value for _, value in record.attributes if value is not DELETED]
-    values.extend(value for _, value in getattr(record, "entries", ()))
+    values.extend(value for _, value in getattr(record, "entries", None) or ())
     return values
 
 
@@ -205,7 +205,7 @@ class _Emitter:
         cls = current.cls
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", cls.__new__), Instr("LOAD_CONST", cls),
                           Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
-        for name, value in getattr(current, "entries", ()):
+        for name, value in getattr(current, "entries", None) or ():
             failed = self._call_builtin(dict.__setitem__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)], value)
             if failed is not None:
                 return failed
@@ -233,6 +233,13 @@ class _Emitter:
         from vt.object_attributes import DELETED
 
         is_class = current.family == "class"
+        if getattr(current, "dict_changed", False):  # a dict subclass: dict.clear, then dict.__setitem__ each
+            self._call_builtin(dict.clear, self.load(current.source))
+            for key, value in current.entries:
+                failed = self._call_builtin(dict.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", key)],
+                                            value)
+                if failed is not None:
+                    return failed
         for name, value in current.attributes:
             target = [*self.load(current.source), Instr("LOAD_CONST", name)]
             if value is DELETED:

@@ -186,6 +186,11 @@ def _type(state, args, kwargs):
         from vt.object_attributes import class_vt_of
 
         return class_vt_of(state, state.current(args[0]))  # the class's own heap record
+    if args[0].family == "nn_module" and args[0].source is not None:
+        from vt.builder import wrap_value
+        from vt.sources import AttrSource
+
+        return wrap_value(state, type(args[0].module), AttrSource(args[0].source, "__class__"))
     kind = python_type_of(args[0])
     if kind is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -218,6 +223,8 @@ def _has_real_attribute(state, value, name):
         from vt.object_attributes import has_attribute
 
         return has_attribute(state, value, name)
+    if value.family == "tensor" and not hasattr(value.python_type, name):
+        return False  # guarded by MissingAttribute for an input tensor; a computed one has none of its own
     if value.family == "nn_module":
         real = value.module
     else:

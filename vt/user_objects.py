@@ -76,6 +76,8 @@ def _read_attribute(state, vt, obj, name: str):
     from vt.builder import wrap_value
 
     cls = type(obj)
+    if name == "__class__":
+        return wrap_value(state, cls, AttrSource(vt.source, "__class__"))
     found = _class_attribute(cls, name)
     if isinstance(found, property):
         if found.fget is None:
@@ -202,6 +204,11 @@ def wrap_user_object(state, value, source):
     """The heap handle for a pre-existing object of a Python class, one per real object."""
     import dataclasses
 
+    if isinstance(value, dict):
+        from vt.dict_subclass import is_dict_subclass, wrap_dict_subclass_object
+
+        if is_dict_subclass(type(value)):
+            return wrap_dict_subclass_object(state, value, source)
     params = getattr(type(value), "__dataclass_params__", None)
     kind = FrozenDataClassVariable if dataclasses.is_dataclass(value) and params is not None and params.frozen \
         else UserDefinedObjectVariable

@@ -1,2 +1,2 @@
 """Opcode handlers, one module per family; importing this package registers them all."""
-from tracer.ops import binary, build, calls, control, functions, loads_stores, stack, strings, subscr, unpack  # noqa: F401
+from tracer.ops import binary, build, calls, control, functions, imports, loads_stores, stack, strings, subscr, unpack  # noqa: F401
