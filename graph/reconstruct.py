@@ -77,6 +77,13 @@ def _attribute_values(record) -> list:
     return values
 
 
+def _dict_base(cls):
+    """The C dict class whose methods fill a dict subclass: OrderedDict keeps its own order list."""
+    import collections
+
+    return collections.OrderedDict if issubclass(cls, collections.OrderedDict) else dict
+
+
 def _ensure_absent(obj, name: str) -> None:
     """Replay of `del obj.name` when the final state has no such attribute: the program may also have
     added it first, so the real object need not have it now."""
@@ -206,7 +213,8 @@ class _Emitter:
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", cls.__new__), Instr("LOAD_CONST", cls),
                           Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
         for name, value in getattr(current, "entries", None) or ():
-            failed = self._call_builtin(dict.__setitem__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)], value)
+            failed = self._call_builtin(_dict_base(cls).__setitem__, [Instr("LOAD_FAST", temp),
+                                                                      Instr("LOAD_CONST", name)], value)
             if failed is not None:
                 return failed
         for name, value in current.attributes:
@@ -234,9 +242,10 @@ class _Emitter:
 
         is_class = current.family == "class"
         if getattr(current, "dict_changed", False):  # a dict subclass: dict.clear, then dict.__setitem__ each
-            self._call_builtin(dict.clear, self.load(current.source))
+            base = _dict_base(current.cls)
+            self._call_builtin(base.clear, self.load(current.source))
             for key, value in current.entries:
-                failed = self._call_builtin(dict.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", key)],
+                failed = self._call_builtin(base.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", key)],
                                             value)
                 if failed is not None:
                     return failed

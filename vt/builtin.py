@@ -417,3 +417,5 @@ def _not_exporting(state, args, kwargs):
 
 BUILTIN_RULES.update(_compiling_flags())
 BUILTIN_RULES[__import__("torch").compiler.is_exporting] = _not_exporting
+BUILTIN_RULES[__import__("torch").jit.is_tracing] = _not_exporting  # the tracer is not torch.jit.trace
+BUILTIN_RULES[__import__("torch").jit.is_scripting] = _not_exporting

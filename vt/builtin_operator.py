@@ -33,6 +33,10 @@ def subscript(state, container, index):
         return container.lookup(state, index.constant_value())
     if family == "nn_module":
         return container.getitem(state, index)
+    if family == "instance_dict":
+        from vt.instance_dict import subscript_instance_dict
+
+        return subscript_instance_dict(state, container, index)
     if family == "user_object":
         from vt.object_protocol import object_getitem
 

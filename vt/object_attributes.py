@@ -151,9 +151,13 @@ def plain_read(state, vt, name: str):
     if name == "__class__":
         return class_vt_of(state, record)
     if name == "__dict__":
-        if record.value is None or record.attributes:
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "obj.__dict__ of an object the trace created or "
-                               "wrote to is not modelled; read the attributes")
+        if record.value is None:
+            from vt.instance_dict import InstanceDictVariable
+
+            return state, InstanceDictVariable(vt)
+        if record.attributes:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "obj.__dict__ of an object the trace wrote to is "
+                               "not modelled; read the attributes")
         # An object the trace has not written: its real dict, as a dict input (reads are guarded).
         return wrap_value(state, record.value.__dict__, AttrSource(record.source, "__dict__"))
     if is_data_descriptor(found):

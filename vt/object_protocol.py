@@ -241,7 +241,7 @@ def _iterate_sequence(state, vt):
 
 
 def contains_object(state, vt, item):
-    if _dunder(state, vt, "__contains__") is not None:
+    if lookup(state, class_of(state, vt), "__contains__")[1] is not MISSING:
         out = call_dunder(state, vt, "__contains__", [item])
         if type(out) is not tuple:
             return out
