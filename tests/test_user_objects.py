@@ -261,7 +261,8 @@ def test_container_dunders_len_getitem_setitem_iter_contains_call():
         v = Vec(x)
         v[1] = x[0] * 10
         first, second = v
-        return len(v), v[0], v[1], first + second, 2 in v, 5 in v, v(2.0), bool(v), repr(v), str(v), hash(v)
+        shown = "non-empty" if v else "empty"
+        return len(v), v[0], v[1], first + second, 2 in v, 5 in v, v(2.0), bool(v), repr(v), str(v), hash(v), shown
 
     res = trace(fn, (torch.randn(3),))
     _one_graph(res)
