@@ -226,6 +226,12 @@ def _has_real_attribute(state, value, name):
     if value.family == "tensor" and not hasattr(value.python_type, name):
         return False  # guarded by MissingAttribute for an input tensor; a computed one has none of its own
     if value.family == "nn_module":
+        from vt.object_attributes import DELETED, MISSING, written
+        from vt.user_objects import module_attributes
+
+        record = module_attributes(state, value.module)
+        if record is not None and written(record.attributes, name) is not MISSING:
+            return written(record.attributes, name) is not DELETED
         real = value.module
     else:
         real = real_object(state, value)

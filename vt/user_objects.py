@@ -233,8 +233,16 @@ class NNModuleVariable(VariableTracker):
 
     def getattr(self, state, name):
         from vt.builder import wrap_value
+        from vt.object_attributes import DELETED, MISSING, written
 
         module = self.module
+        record = module_attributes(state, module)
+        value = MISSING if record is None else written(record.attributes, name)
+        if value is DELETED:
+            return unsupported(BreakKind.PYTHON_EXCEPTION,
+                               f"AttributeError: {type(module).__name__!r} object has no attribute {name!r}")
+        if value is not MISSING:
+            return state, value
         for table in ("_parameters", "_buffers", "_modules"):
             entries = module.__dict__.get(table, {})
             if name in entries:
@@ -245,6 +253,30 @@ class NNModuleVariable(VariableTracker):
                     return state, ConstantVariable(None)
                 return wrap_value(state, value, AttrSource(self.source, name))
         return _read_attribute(state, self, module, name)
+
+    def setattr(self, state, name, value):
+        """`m.name = value` for a plain Python value (what Module.__setattr__ does for a name that is not
+        a parameter, buffer or submodule); the rest breaks."""
+        from vt.object_attributes import DELETED, store_raw
+
+        module = self.module
+        if type(module).__setattr__ is not torch.nn.Module.__setattr__ or \
+                type(module).__delattr__ is not torch.nn.Module.__delattr__:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} has its own __setattr__/__delattr__")
+        if any(name in module.__dict__.get(table, {}) for table in ("_parameters", "_buffers", "_modules")):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning to parameter, buffer or submodule "
+                               f"{name!r} of {self.describe()} is not traced yet")
+        if value is not DELETED and value.family in ("tensor", "nn_module"):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning a {value.describe()} to {self.describe()} "
+                               "(it may become a parameter, buffer or submodule) is not traced yet")
+        if value is DELETED and name not in module.__dict__:
+            record = module_attributes(state, module)
+            from vt.object_attributes import MISSING, written
+
+            if record is None or written(record.attributes, name) in (MISSING, DELETED):
+                return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
+        state, record = _module_record(state, self)
+        return store_raw(state, record, name, value)
 
     def call(self, state, args, kwargs):
         module = self.module
@@ -301,6 +333,34 @@ class NNModuleVariable(VariableTracker):
             return wrap_value(state, module._modules[key], ItemSource(self.source, key))
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {self.describe()} with {index.describe()} "
                            "is not traced yet")
+
+
+@attrs.frozen(slots=True)
+class ModuleAttributesVariable(VariableTracker):
+    """The plain attributes the program wrote onto a pre-existing nn.Module, in the heap (the module's
+    parameters, buffers and submodules stay read through its NNModuleVariable)."""
+
+    oid: int
+    cls: type = attrs.field(eq=False)
+    value: object = attrs.field(eq=False)
+    source: object = attrs.field(eq=False)
+    attributes: tuple = attrs.field(default=(), eq=False)
+
+    family = "user_object"  # replayed like an object's attributes, with object.__setattr__
+
+    def describe(self) -> str:
+        return f"attributes of module {self.cls.__name__}"
+
+
+def module_attributes(state, module):
+    oid = state.known_objects.get(id(module))
+    return None if oid is None else state.heap.get(oid)
+
+
+def _module_record(state, module_vt):
+    module = module_vt.module
+    return state.existing_object(module, lambda state, oid: (state, ModuleAttributesVariable(
+        oid, type(module), module, module_vt.source)))
 
 
 def _global_hooks() -> bool:
