@@ -80,8 +80,15 @@ def _attribute_values(record) -> list:
     from vt.object_attributes import DELETED
 
     values = [value for _, value in record.attributes if value is not DELETED]
-    values.extend(value for _, value in getattr(record, "entries", ()))
+    values.extend(value for _, value in getattr(record, "entries", None) or ())
     return values
+
+
+def _dict_base(cls):
+    """The C dict class whose methods fill a dict subclass: OrderedDict keeps its own order list."""
+    import collections
+
+    return collections.OrderedDict if issubclass(cls, collections.OrderedDict) else dict
 
 
 def _ensure_absent(obj, name: str) -> None:
@@ -266,8 +273,9 @@ class _Emitter:
         cls = current.cls
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", cls.__new__), Instr("LOAD_CONST", cls),
                           Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
-        for name, value in getattr(current, "entries", ()):
-            failed = self._call_builtin(dict.__setitem__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)], value)
+        for name, value in getattr(current, "entries", None) or ():
+            failed = self._call_builtin(_dict_base(cls).__setitem__, [Instr("LOAD_FAST", temp),
+                                                                      Instr("LOAD_CONST", name)], value)
             if failed is not None:
                 return failed
         for name, value in current.attributes:
@@ -294,6 +302,14 @@ class _Emitter:
         from vt.object_attributes import DELETED
 
         is_class = current.family == "class"
+        if getattr(current, "dict_changed", False):  # a dict subclass: dict.clear, then dict.__setitem__ each
+            base = _dict_base(current.cls)
+            self._call_builtin(base.clear, self.load(current.source))
+            for key, value in current.entries:
+                failed = self._call_builtin(base.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", key)],
+                                            value)
+                if failed is not None:
+                    return failed
         for name, value in current.attributes:
             target = [*self.load(current.source), Instr("LOAD_CONST", name)]
             if value is DELETED:

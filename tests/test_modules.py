@@ -232,3 +232,34 @@ def test_super_in_methods_and_module_forward():
     assert res.graph_breaks == [] and len(res.graphs) == 1
     x = torch.randn(3, 4)
     torch.testing.assert_close(res(x), net(x))
+
+
+def test_plain_attribute_written_onto_a_module_is_read_back_and_replayed():
+    net = nn.Linear(2, 2)
+
+    def fn(x):
+        net.calls = getattr(net, "calls", 0) + 1
+        net.note = "seen"
+        net.calls = getattr(net, "calls", 10) + 1
+        return net(x) * net.calls
+
+    res = trace(fn, (torch.randn(2),))
+    assert res.graph_breaks == [] and len(res.graphs) == 1
+    assert not hasattr(net, "calls")
+    x = torch.randn(2)
+    assert torch.allclose(res(x), net(x) * 2)
+    assert net.calls == 2 and net.note == "seen"
+
+
+def test_assigning_a_tensor_or_module_to_a_module_breaks_with_a_reason():
+    net = nn.Linear(2, 2)
+
+    def fn(x):
+        net.cache = x * 2
+        return x
+
+    res = trace(fn, (torch.randn(2),))
+    assert res.graph_breaks and "parameter, buffer or submodule" in res.graph_breaks[0].reason
+    x = torch.randn(2)
+    res(x)
+    assert torch.equal(net.cache, x * 2)

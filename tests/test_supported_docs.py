@@ -119,7 +119,6 @@ def stores_attr(x):
 
 
 UNSUPPORTED_CASES = [
-    pytest.param(imports, "IMPORT_NAME", id="import"),
     pytest.param(defines_class, "LOAD_BUILD_CLASS", id="class"),
 ]
 
@@ -128,6 +127,7 @@ UNSUPPORTED_CASES = [
 NOW_CAPTURED_CASES = [
     pytest.param(stores_item, "STORE_SUBSCR", id="store-subscr"),
     pytest.param(stores_attr, "STORE_ATTR", id="store-attr"),
+    pytest.param(imports, "IMPORT_NAME", id="import"),
     pytest.param(formats, "FORMAT_VALUE", id="f-string"),
     pytest.param(builds_set, "BUILD_SET", id="set"),
     pytest.param(star_unpacks, "UNPACK_EX", id="starred-unpack"),

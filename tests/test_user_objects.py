@@ -262,7 +262,8 @@ def test_container_dunders_len_getitem_setitem_iter_contains_call():
         v = Vec(x)
         v[1] = x[0] * 10
         first, second = v
-        return len(v), v[0], v[1], first + second, 2 in v, 5 in v, v(2.0), bool(v), repr(v), str(v), hash(v)
+        shown = "non-empty" if v else "empty"
+        return len(v), v[0], v[1], first + second, 2 in v, 5 in v, v(2.0), bool(v), repr(v), str(v), hash(v), shown
 
     res = trace(fn, (torch.randn(3),))
     _one_graph(res)
@@ -318,3 +319,147 @@ def test_missing_dunder_raises_like_eager():
     assert res.graph_breaks[0].kind is BreakKind.PYTHON_EXCEPTION
     with pytest.raises(TypeError):
         res(torch.randn(2))
+
+
+# -- dict subclasses (the shape of Hugging Face's ModelOutput and registries) -----------------------
+
+import collections  # noqa: E402
+import dataclasses  # noqa: E402
+
+
+class OutputBase(collections.OrderedDict):
+    """A miniature ModelOutput: a dataclass that is also an OrderedDict of its non-None fields."""
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            v = self.__dict__.get(f.name)
+            if v is not None:
+                self[f.name] = v
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        super().__setattr__(key, value)
+
+    def __setattr__(self, name, value):
+        if name in self.keys() and value is not None:
+            super().__setitem__(name, value)
+        super().__setattr__(name, value)
+
+    def __getitem__(self, k):
+        if isinstance(k, str):
+            return dict(self.items())[k]
+        return self.to_tuple()[k]
+
+    def to_tuple(self):
+        return tuple(self[k] for k in self.keys())
+
+
+@dataclasses.dataclass
+class MiniOutput(OutputBase):
+    logits: torch.Tensor = None
+    loss: torch.Tensor = None
+    extra: int = None
+
+
+class Registry(dict):
+    def __setitem__(self, key, value):
+        super().__setitem__(str(key), value)
+
+    def get(self, key):
+        return super().get(str(key)) or {}
+
+
+REGISTRY = Registry()
+REGISTRY["a"] = {"flag": True}
+
+
+def test_model_output_like_dict_subclass_dataclass_is_built_used_and_returned():
+    def fn(x):
+        o = MiniOutput(logits=x * 2, extra=3)
+        o.logits = o.logits + 1  # __setattr__ override keeps the dict part in step
+        return o, o["logits"] + o[1], len(o), "loss" in o, list(o.keys()), o.to_tuple()[0]
+
+    res = trace(fn, (torch.randn(2),))
+    _one_graph(res)
+    x = torch.randn(2)
+    got, want = res(x), fn(x)
+    assert type(got[0]) is MiniOutput and list(got[0].keys()) == list(want[0].keys()) == ["logits", "extra"]
+    assert torch.equal(got[0]["logits"], want[0]["logits"]) and got[0].extra == 3 and got[0].loss is None
+    assert got[0].logits is got[0]["logits"]
+    assert torch.equal(got[1], want[1]) and got[2:5] == want[2:5] and torch.equal(got[5], want[5])
+
+
+def test_pre_existing_dict_subclass_reads_and_writes_through_its_overrides():
+    def fn(x):
+        flags = REGISTRY.get("a")
+        REGISTRY[7] = {"flag": False}
+        return x + 1 if flags["flag"] else x - 1
+
+    res = trace(fn, (torch.randn(2),))
+    _one_graph(res)
+    x = torch.randn(2)
+    assert torch.equal(res(x), x + 1)
+    assert REGISTRY == {"a": {"flag": True}, "7": {"flag": False}}
+    del REGISTRY["7"]
+
+
+def test_python_getattribute_is_inlined_with_object_getattribute_underneath():
+    class Aliased:
+        aliases = {"width": "hidden"}
+
+        def __init__(self):
+            self.hidden = 4
+
+        def __getattribute__(self, key):
+            if key != "aliases" and key in super().__getattribute__("aliases"):
+                key = super().__getattribute__("aliases")[key]
+            return super().__getattribute__(key)
+
+    cfg = Aliased()
+
+    def fn(x):
+        return x * cfg.width + Aliased().width
+
+    res = trace(fn, (torch.randn(2),))
+    _one_graph(res)
+    x = torch.randn(2)
+    assert torch.equal(res(x), x * 4 + 4)
+
+
+def test_sequence_mixin_iterates_through_len_and_getitem():
+    import collections.abc
+
+    class Layers(collections.abc.Sequence):
+        def __init__(self, n):
+            self.n = n
+
+        def __len__(self):
+            return self.n
+
+        def __getitem__(self, i):
+            if i >= self.n:
+                raise IndexError(i)
+            return i * 10
+
+    def fn(x):
+        return [x + item for item in Layers(3)]
+
+    res = trace(fn, (torch.randn(2),))
+    _one_graph(res)
+    x = torch.randn(2)
+    assert all(torch.equal(a, b) for a, b in zip(res(x), fn(x)))
+
+
+def test_import_inside_the_function_of_a_loaded_module():
+    def fn(x):
+        import math
+        from collections import OrderedDict as OD
+
+        return x * math.pi, OD is collections.OrderedDict
+
+    res = trace(fn, (torch.randn(2),))
+    _one_graph(res)
+    x = torch.randn(2)
+    out = res(x)
+    assert torch.equal(out[0], x * torch.pi) or torch.allclose(out[0], x * 3.141592653589793)
+    assert out[1] is True

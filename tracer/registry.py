@@ -23,8 +23,6 @@ UNSUPPORTED = {
     "MATCH_KEYS": "match statements are not traced",
     "PRINT_EXPR": "interactive-mode printing is not traced",
     "SETUP_ANNOTATIONS": "annotations in module or class bodies are not traced",
-    "IMPORT_NAME": "imports inside a traced function are not traced yet",
-    "IMPORT_FROM": "imports inside a traced function are not traced yet",
     "IMPORT_STAR": "star imports are not allowed in functions",
     "LOAD_NAME": "name lookups outside functions (module or class bodies) are not traced",
     "STORE_NAME": "name stores outside functions are not traced",

@@ -411,3 +411,27 @@ def _object_first(object_rule, rule):
 
 for _fn, _rule in OBJECT_BUILTIN_RULES.items():
     BUILTIN_RULES[_fn] = _object_first(_rule, BUILTIN_RULES.get(_fn))
+
+
+def _compiling(state, args, kwargs):
+    """torch.compiler.is_compiling() and friends: True while tracing, as under Dynamo, so library code
+    takes its compile-friendly path (the captured graph is what runs)."""
+    return state, ConstantVariable(True)
+
+
+def _compiling_flags():
+    import torch
+
+    fns = [torch.compiler.is_compiling, torch.compiler.is_dynamo_compiling]
+    fns.extend(getattr(torch._dynamo, name) for name in ("is_compiling",) if hasattr(torch._dynamo, name))
+    return {fn: _compiling for fn in fns}
+
+
+def _not_exporting(state, args, kwargs):
+    return state, ConstantVariable(False)
+
+
+BUILTIN_RULES.update(_compiling_flags())
+BUILTIN_RULES[__import__("torch").compiler.is_exporting] = _not_exporting
+BUILTIN_RULES[__import__("torch").jit.is_tracing] = _not_exporting  # the tracer is not torch.jit.trace
+BUILTIN_RULES[__import__("torch").jit.is_scripting] = _not_exporting

@@ -187,6 +187,11 @@ def _type(state, args, kwargs):
         from vt.object_attributes import class_vt_of
 
         return class_vt_of(state, state.current(args[0]))  # the class's own heap record
+    if args[0].family == "nn_module" and args[0].source is not None:
+        from vt.builder import wrap_value
+        from vt.sources import AttrSource
+
+        return wrap_value(state, type(args[0].module), AttrSource(args[0].source, "__class__"))
     kind = python_type_of(args[0])
     if kind is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -219,7 +224,15 @@ def _has_real_attribute(state, value, name):
         from vt.object_attributes import has_attribute
 
         return has_attribute(state, value, name)
+    if value.family == "tensor" and not hasattr(value.python_type, name):
+        return False  # guarded by MissingAttribute for an input tensor; a computed one has none of its own
     if value.family == "nn_module":
+        from vt.object_attributes import DELETED, MISSING, written
+        from vt.user_objects import module_attributes
+
+        record = module_attributes(state, value.module)
+        if record is not None and written(record.attributes, name) is not MISSING:
+            return written(record.attributes, name) is not DELETED
         real = value.module
     else:
         real = real_object(state, value)

@@ -31,6 +31,10 @@ def subscript(state, container, index):
         return subscript_sequence(state, container, index)
     if family == "dict" and index.constant_value() is not NOT_CONSTANT:
         return container.lookup(state, index.constant_value())
+    if family == "instance_dict":
+        from vt.instance_dict import subscript_instance_dict
+
+        return subscript_instance_dict(state, container, index)
     if family == "user_object":
         from vt.object_protocol import object_getitem
 

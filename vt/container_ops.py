@@ -134,6 +134,12 @@ def equal(state, a, b, depth: int = 0):
                            "look tensors up by identity, or compare them with torch ops")
     if a.family == "constant" and b.family == "constant":
         return _constant_equal(a.constant_value(), b.constant_value())
+    if a.family == "user_object" or b.family == "user_object":
+        from vt.object_protocol import equal_without_code
+
+        known = equal_without_code(state, a, b)
+        if known is not None:
+            return known
     kind_a, kind_b = kind(a), kind(b)
     if kind_a is None or kind_b is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,

@@ -104,9 +104,29 @@ def unbound(rule):
     return call
 
 
+def object_getattribute(state, receiver, args, kwargs):
+    """object.__getattribute__(self, name): the lookup past the class's own __getattribute__."""
+    from vt.object_attributes import plain_read
+
+    if kwargs or len(args) != 1 or receiver.family != "user_object":
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "object.__getattribute__ here is not traced")
+    name = _attribute_name(args[0])
+    if type(name) is not str:
+        return name
+    return plain_read(state, receiver, name)
+
+
 BOUND_RULES = {
-    object.__init__: object_init, object.__setattr__: object_setattr, object.__delattr__: object_delattr,
+    object.__getattribute__: object_getattribute, object.__init__: object_init, object.__setattr__: object_setattr, object.__delattr__: object_delattr,
 }
+
+def _merge_dict_rules():
+    from vt.dict_subclass import DICT_BOUND_RULES
+
+    BOUND_RULES.update(DICT_BOUND_RULES)
+
+
+_merge_dict_rules()
 
 UNBOUND_RULES = {fn: unbound(rule) for fn, rule in BOUND_RULES.items()}
 """Rules for vt.builtin.BUILTIN_RULES: `object.__setattr__(obj, name, value)` called through the class."""

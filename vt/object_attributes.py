@@ -126,7 +126,19 @@ def call_python(state, fn, source, args, kwargs=None):
 # -- reads ---------------------------------------------------------------------------------------
 
 def read_attribute(state, vt, name: str):
-    """`obj.name` for a heap object (VT `vt`): CPython's lookup order over the heap record."""
+    """`obj.name`: the class's Python `__getattribute__` when it has one, else `plain_read`."""
+    from vt.constant import ConstantVariable
+
+    record = state.current(vt)
+    hook = python_method(record.cls, "__getattribute__")
+    if hook is not None:
+        return call_python(state, hook, _attr(class_source_of(record), "__getattribute__"),
+                           [vt, ConstantVariable(name)])
+    return plain_read(state, vt, name)
+
+
+def plain_read(state, vt, name: str):
+    """object.__getattribute__ (with `__getattr__` as fallback): CPython's lookup order over the heap record."""
     from vt.builder import wrap_value
     from vt.constant import ConstantVariable
     from vt.user_objects import UserMethodVariable
@@ -139,7 +151,15 @@ def read_attribute(state, vt, name: str):
     if name == "__class__":
         return class_vt_of(state, record)
     if name == "__dict__":
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "obj.__dict__ is not modelled; read the attributes")
+        if record.value is None:
+            from vt.instance_dict import InstanceDictVariable
+
+            return state, InstanceDictVariable(vt)
+        if record.attributes:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "obj.__dict__ of an object the trace wrote to is "
+                               "not modelled; read the attributes")
+        # An object the trace has not written: its real dict, as a dict input (reads are guarded).
+        return wrap_value(state, record.value.__dict__, AttrSource(record.source, "__dict__"))
     if is_data_descriptor(found):
         return _descriptor_get(state, vt, record, name, found, method_source)
     value = written(record.attributes, name)

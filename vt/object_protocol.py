@@ -65,6 +65,11 @@ def call_dunder(state, vt, name, args, kwargs=None, missing=""):
     found = _dunder(state, vt, name)
     if found is None:
         record = state.current(vt)
+        from vt.getattr_variable import builtin_method
+
+        method = builtin_method(state, vt, lookup(state, record.cls, name)[1], name)
+        if method is not None:
+            return method[1].call(method[0], args, kwargs or {})
         if lookup(state, record.cls, name)[1] is MISSING:
             return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {missing or name}")
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -199,6 +204,11 @@ def object_getitem(state, vt, index):
 
 def iterate_object(state, vt):
     """iter(obj): through __iter__ (its result iterated again), or the old __getitem__ protocol breaks."""
+    import collections.abc
+
+    if lookup(state, class_of(state, vt), "__iter__")[1] is collections.abc.Sequence.__iter__ \
+            and _dunder(state, vt, "__len__") is not None and _dunder(state, vt, "__getitem__") is not None:
+        return _iterate_sequence(state, vt)
     out = call_dunder(state, vt, "__iter__", [], {}, f"{vt.describe()!r} is not iterable")
     if type(out) is not tuple:
         return out
@@ -211,8 +221,27 @@ def iterate_object(state, vt):
     return iterator.iterate(state)
 
 
+def _iterate_sequence(state, vt):
+    """collections.abc.Sequence's __iter__ (self[0], self[1], ... until IndexError) for a class with
+    Python __len__ and __getitem__: the items self[0] .. self[len(self) - 1], read up front."""
+    from vt.iterators import iterate_items
+
+    out = object_len(state, vt)
+    if type(out) is not tuple:
+        return out
+    state, length = out
+    items = []
+    for index in range(length.constant_value()):
+        out = object_getitem(state, vt, ConstantVariable(index))
+        if type(out) is not tuple:
+            return out
+        state, item = out
+        items.append(item)
+    return iterate_items(state, tuple(items))
+
+
 def contains_object(state, vt, item):
-    if _dunder(state, vt, "__contains__") is not None:
+    if lookup(state, class_of(state, vt), "__contains__")[1] is not MISSING:
         out = call_dunder(state, vt, "__contains__", [item])
         if type(out) is not tuple:
             return out
@@ -231,6 +260,9 @@ def contains_object(state, vt, item):
 def object_text(name):
     """str(obj) / repr(obj) / hash(obj) through the Python dunder; object's defaults break."""
     def rule(state, args, kwargs):
+        if len(args) == 1 and not kwargs and args[0].family == "class" and type(args[0].cls) is type \
+                and name != "__hash__":
+            return state, ConstantVariable(type.__repr__(args[0].cls))  # fixed: the class is guarded
         if len(args) != 1 or kwargs or not is_user_object(args[0]):
             return None
         vt = args[0]
@@ -269,3 +301,24 @@ OBJECT_BUILTIN_RULES = {
     hash: object_text("__hash__"),
 }
 """Rules tried before the builtin's own rule when the argument is an object of a Python class."""
+
+
+def equal_without_code(state, a, b):
+    """`a == b` when it needs no Python code: objects whose class keeps object's __eq__ compare by
+    identity; enum members (fixed, guarded by identity) compare as their real objects.  None if unknown."""
+    import enum
+
+    def plain(vt):
+        return is_user_object(vt) and lookup(state, class_of(state, vt), "__eq__")[1] is object.__eq__
+
+    def member(vt):
+        return is_user_object(vt) and issubclass(class_of(state, vt), enum.Enum) and state.current(vt).value is not None
+
+    if plain(a) and plain(b):
+        return a.oid == b.oid
+    if member(a) and (member(b) or b.family == "constant"):
+        other = state.current(b).value if member(b) else b.constant_value()
+        return bool(state.current(a).value == other)
+    if member(b) and a.family == "constant":
+        return bool(state.current(b).value == a.constant_value())
+    return None

@@ -74,7 +74,7 @@ class UserDefinedClassVariable(VariableTracker):
 def is_user_class(value) -> bool:
     """A class defined in Python that the heap models: not a tuple subclass (named tuples), enum,
     exception or torch class, with the plain metaclass `type`."""
-    return isinstance(value, type) and type(value) is type and bool(value.__flags__ & (1 << 9)) \
+    return isinstance(value, type) and type(value).__call__ is type.__call__ and bool(value.__flags__ & (1 << 9)) \
         and not issubclass(value, (tuple, enum.Enum, BaseException)) \
         and not (getattr(value, "__module__", "") or "").startswith("torch")
 
@@ -101,6 +101,8 @@ def create_object(state, cls_vt, args, kwargs):
     from vt.object_attributes import call_python, python_method
 
     cls = cls_vt.cls
+    if getattr(cls, "__abstractmethods__", None):
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: can't instantiate abstract class {cls.__name__}")
     if cls.__new__ is not object.__new__:
         from vt.dict_subclass import create_dict_subclass_object, is_dict_subclass
 

@@ -77,6 +77,8 @@ def _read_attribute(state, vt, obj, name: str):
     from vt.builder import wrap_value
 
     cls = type(obj)
+    if name == "__class__":
+        return wrap_value(state, cls, AttrSource(vt.source, "__class__"))
     found = _class_attribute(cls, name)
     if isinstance(found, property):
         if found.fget is None:
@@ -202,6 +204,11 @@ def wrap_user_object(state, value, source):
     """The heap handle for a pre-existing object of a Python class, one per real object."""
     import dataclasses
 
+    if isinstance(value, dict):
+        from vt.dict_subclass import is_dict_subclass, wrap_dict_subclass_object
+
+        if is_dict_subclass(type(value)):
+            return wrap_dict_subclass_object(state, value, source)
     params = getattr(type(value), "__dataclass_params__", None)
     kind = FrozenDataClassVariable if dataclasses.is_dataclass(value) and params is not None and params.frozen \
         else UserDefinedObjectVariable
@@ -223,8 +230,16 @@ class NNModuleVariable(VariableTracker):
 
     def getattr(self, state, name):
         from vt.builder import wrap_value
+        from vt.object_attributes import DELETED, MISSING, written
 
         module = self.module
+        record = module_attributes(state, module)
+        value = MISSING if record is None else written(record.attributes, name)
+        if value is DELETED:
+            return unsupported(BreakKind.PYTHON_EXCEPTION,
+                               f"AttributeError: {type(module).__name__!r} object has no attribute {name!r}")
+        if value is not MISSING:
+            return state, value
         for table in ("_parameters", "_buffers", "_modules"):
             entries = module.__dict__.get(table, {})
             if name in entries:
@@ -238,6 +253,31 @@ class NNModuleVariable(VariableTracker):
         return walk if walk is not None else _read_attribute(state, self, module, name)
 
     # Calls (hooks, forward) and the container protocol live in vt/nn_modules.py.
+
+    def setattr(self, state, name, value):
+        """`m.name = value` for a plain Python value (what Module.__setattr__ does for a name that is not
+        a parameter, buffer or submodule); the rest breaks."""
+        from vt.object_attributes import DELETED, store_raw
+
+        module = self.module
+        if type(module).__setattr__ is not torch.nn.Module.__setattr__ or \
+                type(module).__delattr__ is not torch.nn.Module.__delattr__:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} has its own __setattr__/__delattr__")
+        if any(name in module.__dict__.get(table, {}) for table in ("_parameters", "_buffers", "_modules")):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning to parameter, buffer or submodule "
+                               f"{name!r} of {self.describe()} is not traced yet")
+        if value is not DELETED and value.family in ("tensor", "nn_module"):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning a {value.describe()} to {self.describe()} "
+                               "(it may become a parameter, buffer or submodule) is not traced yet")
+        if value is DELETED and name not in module.__dict__:
+            record = module_attributes(state, module)
+            from vt.object_attributes import MISSING, written
+
+            if record is None or written(record.attributes, name) in (MISSING, DELETED):
+                return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
+        state, record = _module_record(state, self)
+        return store_raw(state, record, name, value)
+
     def call(self, state, args, kwargs):
         return nn_modules.call_module(state, self, args, kwargs)
 
@@ -255,6 +295,34 @@ class NNModuleVariable(VariableTracker):
 
     def contains(self, state, item):
         return nn_modules.module_contains(state, self, item)
+
+
+@attrs.frozen(slots=True)
+class ModuleAttributesVariable(VariableTracker):
+    """The plain attributes the program wrote onto a pre-existing nn.Module, in the heap (the module's
+    parameters, buffers and submodules stay read through its NNModuleVariable)."""
+
+    oid: int
+    cls: type = attrs.field(eq=False)
+    value: object = attrs.field(eq=False)
+    source: object = attrs.field(eq=False)
+    attributes: tuple = attrs.field(default=(), eq=False)
+
+    family = "user_object"  # replayed like an object's attributes, with object.__setattr__
+
+    def describe(self) -> str:
+        return f"attributes of module {self.cls.__name__}"
+
+
+def module_attributes(state, module):
+    oid = state.known_objects.get(id(module))
+    return None if oid is None else state.heap.get(oid)
+
+
+def _module_record(state, module_vt):
+    module = module_vt.module
+    return state.existing_object(module, lambda state, oid: (state, ModuleAttributesVariable(
+        oid, type(module), module, module_vt.source)))
 
 
 def _receiver_class_source(state, vt):

@@ -15,18 +15,24 @@ def jump(state, ins):
 
 
 def _truth(state, value):
+    """(state, bool) for a condition, or Unsupported; an object's Python __bool__/__len__ is inlined."""
+    if value.family == "user_object":
+        from vt.object_protocol import object_truth
+
+        return object_truth(state, value)
     truth = value.truth(state)
     if truth is NOT_CONSTANT:
         return truth_unknown(value)
-    return truth
+    return state, truth
 
 
 @handles("POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_TRUE",
          "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_BACKWARD_IF_FALSE")
 def pop_jump_if(state, ins):
-    truth = _truth(state, state.peek())
-    if type(truth) is not bool:
-        return truth
+    out = _truth(state, state.peek())
+    if type(out) is not tuple:
+        return out
+    state, truth = out
     if truth == ins.opname.endswith("TRUE"):
         return state.jump(ins.target, pop=1)
     return state.advance(pop=1)
@@ -44,9 +50,10 @@ def pop_jump_if_none(state, ins):
 
 @handles("JUMP_IF_TRUE_OR_POP", "JUMP_IF_FALSE_OR_POP")
 def jump_if_or_pop(state, ins):
-    truth = _truth(state, state.peek())
-    if type(truth) is not bool:
-        return truth
+    out = _truth(state, state.peek())
+    if type(out) is not tuple:
+        return out
+    state, truth = out
     if truth == (ins.opname == "JUMP_IF_TRUE_OR_POP"):
         return state.jump(ins.target)
     return state.advance(pop=1)
