@@ -194,6 +194,10 @@ def instantiate(state, cls: type, cls_source, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__} defines __new__ in Python, not traced")
     base = builtin_base(cls)
     init = python_method(cls, "__init__")
+    if init is None and not kwargs and issubclass(base, StopIteration):  # .value is args[0], whatever it is
+        value = args[0] if args else ConstantVariable(None)
+        return state.allocate(lambda oid: ExceptionVariable(oid, cls, tuple(args), attributes=pmap({"value": value}),
+                                                            cls_source=cls_source))
     if init is None and (kwargs or issubclass(base, _SPECIAL_BUILTINS)):
         check = _check_builtin_constructor(state, cls, args, kwargs)
         if check is not None:
