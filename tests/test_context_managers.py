@@ -213,3 +213,23 @@ def test_with_block_inside_an_inlined_callee_and_return_from_inside():
         return helper(x, log) + 1, log
 
     assert_same_as_eager(fn, lambda: (t(2), []))
+
+
+@torch.no_grad()
+def doubled_without_grad(x):
+    return x * 2
+
+
+@torch.enable_grad()
+def tripled_with_grad(x):
+    return x * 3
+
+
+def test_grad_mode_decorators_on_inlined_functions():
+    def fn(x):
+        with torch.no_grad():
+            inner = tripled_with_grad(x)
+        return doubled_without_grad(x), inner, x + 1
+
+    res = same_with_grad_flags(fn, lambda: (t(2, grad=True),))
+    assert res.graph_breaks == [] and len(res.graphs) == 1
