@@ -311,3 +311,34 @@ def test_bad_call_of_inlined_function_is_catchable():
             return x + 1, e.args
 
     assert_same_as_eager(fn, lambda: (t(2),))
+
+
+def test_getattr_default_and_hasattr_catch_attribute_errors_of_modelled_values():
+    def fn(x):
+        err = CodedError("m", x + 1)
+        return getattr(err, "missing", 5), hasattr(err, "missing"), hasattr(err, "code"), \
+            getattr([], "nope", "default"), hasattr({}, "nope")
+
+    res = assert_same_as_eager(fn, lambda: (t(2),), graphs=0)  # `x + 1` is never read: nothing to compute
+    assert res.graph_breaks == []
+
+
+def test_exception_table_is_decoded_in_instruction_indices():
+    import dis
+
+    from tracer.state import decode
+
+    def fn(x):
+        try:
+            return x + 1
+        except KeyError:
+            return x
+
+    info = decode(fn.__code__, globals())
+    raw = list(dis._parse_exception_table(fn.__code__))
+    assert len(info.exception_table) == len(raw)
+    offsets = [ins.offset for ins in info.instructions]
+    for entry, row in zip(info.exception_table, raw):
+        assert offsets[entry.start] == row.start and offsets[entry.target] == row.target
+        assert (entry.depth, entry.lasti) == (row.depth, row.lasti)
+    assert info.handler_at(len(info.instructions) + 5) is None

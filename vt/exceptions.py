@@ -145,6 +145,8 @@ def _class_or_builtin_attribute(state, current, name: str):
                 return wrap_value(state, found, where)
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                f"attribute {name!r} of {cls.__name__} is a {type(found).__name__}, not modelled")
+    if not hasattr(cls, name):  # not on the class, not in the instance dict (`attributes`): missing
+        return raise_error(AttributeError, f"{cls.__name__!r} object has no attribute {name!r}")
     real = realize(state, current)
     if real is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
