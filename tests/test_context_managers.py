@@ -233,3 +233,13 @@ def test_grad_mode_decorators_on_inlined_functions():
 
     res = same_with_grad_flags(fn, lambda: (t(2, grad=True),))
     assert res.graph_breaks == [] and len(res.graphs) == 1
+
+
+def test_is_grad_enabled_follows_the_traced_grad_mode():
+    def fn(x):
+        with torch.no_grad():
+            inside = torch.is_grad_enabled()
+        return x + 1, inside, torch.is_grad_enabled()
+
+    res = same_with_grad_flags(fn, lambda: (t(2, grad=True),))
+    assert res.graph_breaks == []
