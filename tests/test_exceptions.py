@@ -342,3 +342,23 @@ def test_exception_table_is_decoded_in_instruction_indices():
         assert offsets[entry.start] == row.start and offsets[entry.target] == row.target
         assert (entry.depth, entry.lasti) == (row.depth, row.lasti)
     assert info.handler_at(len(info.instructions) + 5) is None
+
+
+def test_raising_a_non_exception_is_a_type_error_and_an_existing_exception_object_breaks():
+    def raises_number(x):
+        try:
+            raise 3
+        except TypeError as e:
+            return x + 1, e.args
+
+    assert_same_as_eager(raises_number, lambda: (t(2),))
+
+    existing = AppError("made outside")
+
+    def raises_existing(x):
+        raise existing
+
+    res = trace(raises_existing, (t(2),))
+    assert len(res.graph_breaks) == 1 and "existed before the call" in res.graph_breaks[0].reason
+    with pytest.raises(AppError):
+        res(t(2))
