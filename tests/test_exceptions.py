@@ -362,3 +362,51 @@ def test_raising_a_non_exception_is_a_type_error_and_an_existing_exception_objec
     assert len(res.graph_breaks) == 1 and "existed before the call" in res.graph_breaks[0].reason
     with pytest.raises(AppError):
         res(t(2))
+
+
+def level_two(x, log):
+    try:
+        log.append("level two")
+        return {"a": x}["b"]
+    finally:
+        log.append("level two finally")
+
+
+def level_one(x, log):
+    try:
+        return level_two(x * 2, log)
+    finally:
+        log.append("level one finally")
+
+
+def test_exception_crosses_two_inlined_frames_running_their_finally_blocks_in_order():
+    def fn(x, log):
+        try:
+            level_one(x, log)
+        except KeyError as e:
+            log.append(("caught", e.args))
+        return x + 1, log
+
+    res = assert_same_as_eager(fn, lambda: (t(2), []))
+    assert res.graph_breaks == []
+
+
+def test_exception_raised_inside_a_comprehension_is_caught_outside():
+    def fn(x, items):
+        try:
+            return [x * (10 // k) for k in items]
+        except ZeroDivisionError as e:
+            return [x], e.args
+
+    assert_same_as_eager(fn, lambda: (t(2), [1, 2, 0, 3]), graphs=0)  # products computed, then dropped
+    assert_same_as_eager(fn, lambda: (t(2), [1, 2]))
+
+
+def test_stop_iteration_from_next_escapes_like_eager():
+    def fn(x, items):
+        it = iter(items)
+        next(it)
+        items.append(x)
+        return next(iter([])), x
+
+    assert_raises_like_eager(fn, lambda: (t(2), [1]))
