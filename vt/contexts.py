@@ -143,16 +143,12 @@ class GeneratorContextVariable(VariableTracker):
     always_true = True
 
     def describe(self) -> str:
-        return f"contextmanager {state_free_name(self.generator)}"
+        return f"contextmanager over {self.generator.describe()}"
 
     def getattr(self, state, name):
         if name in ("__enter__", "__exit__"):
             return state, GeneratorContextMethod(self.generator, name)
         return super().getattr(state, name)
-
-
-def state_free_name(generator) -> str:
-    return getattr(generator, "name", "generator")
 
 
 @attrs.frozen(slots=True)

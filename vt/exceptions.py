@@ -18,7 +18,7 @@ from pyrsistent import pmap
 
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
-from vt.outcome import BreakKind, Thrown, Unsupported, raise_error, raised, unsupported
+from vt.outcome import BreakKind, Thrown, raise_error, raised, unsupported
 from vt.sources import AttrSource
 
 # Builtin classes whose constructor does more than store `args`: their instances are built for
@@ -160,7 +160,7 @@ def _class_or_builtin_attribute(state, current, name: str):
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"attribute {name!r} of {cls.__name__} is not modelled")
 
 
-def realize(state, exc, seen=()):
+def realize(state, exc):
     """A real exception equal to the modelled one (for str(), repr() and attribute reads), or
     NOT_CONSTANT when an argument is not plain data or the class formats itself in Python."""
     from vt.convert import to_python
@@ -325,6 +325,3 @@ def matches(state, exc, classes):
     if not all(is_exception_class(c) for c in flat):
         return raise_error(TypeError, "catching classes that do not inherit from BaseException is not allowed")
     return issubclass(state.current(exc).cls, found)
-
-
-__all__ = ["ExceptionVariable", "instantiate", "exception_from", "realize", "matches", "Thrown", "Unsupported"]
