@@ -410,3 +410,29 @@ def test_stop_iteration_from_next_escapes_like_eager():
         return next(iter([])), x
 
     assert_raises_like_eager(fn, lambda: (t(2), [1]))
+
+
+def gives_one_then_raises():
+    yield 1
+    raise KeyError("part-way")
+
+
+def test_builtin_consuming_an_iterator_that_raises_part_way_stays_correct():
+    def fn(x, items, mapping):
+        try:
+            items.extend(gives_one_then_raises())
+        except KeyError:
+            items.append("caught")
+        try:
+            mapping.update([("a", 1), (1, 2, 3)])
+        except ValueError:
+            mapping["caught"] = True
+        return x + 1, items, mapping
+
+    res = trace(fn, (t(2), [], {}))
+    x, items, mapping = t(2), [], {}
+    expected_items, expected_mapping = [], {}
+    out = res(x, items, mapping)
+    fn(x, expected_items, expected_mapping)
+    assert items == expected_items == [1, "caught"] and mapping == expected_mapping
+    assert torch.equal(out[0], x + 1)
