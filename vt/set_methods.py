@@ -46,6 +46,9 @@ def _set_arguments(state, values, self_oid):
     arguments = []
     for value in values:
         out = set_argument(state, value, self_oid)
+        if type(out) is Thrown and arguments:  # s.update(a, bad): CPython applied `a` first
+            return unsupported(BreakKind.PYTHON_EXCEPTION, "a set method's later argument raised; the work "
+                                                           "done with the earlier ones is not modelled")
         if type(out) is not tuple:
             return out
         state, argument = out
