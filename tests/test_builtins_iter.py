@@ -78,8 +78,17 @@ def test_zip_strict_length_mismatch_breaks_as_python_exception():
     def fn(xs, ys):
         return list(zip(xs, ys, strict=True))
 
-    assert raise_kinds(fn, tensors(1, 2), tensors(3)) == []
-    assert raise_kinds(fn, tensors(1), tensors(3, 4)) == []
+    # list() had already taken an item when zip raised: a builtin's partial work is not modelled, so
+    # this breaks, and the eager run raises.
+    for args in ((tensors(1, 2), tensors(3)), (tensors(1), tensors(3, 4))):
+        assert break_kinds(fn, *args) == [BreakKind.PYTHON_EXCEPTION]
+        res = trace(fn, args)
+        try:
+            res(*args)
+        except ValueError as exc:
+            assert "zip() argument" in str(exc)
+        else:
+            raise AssertionError("expected ValueError")
 
 
 def test_enumerate_with_start_in_a_loop():

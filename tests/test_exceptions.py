@@ -311,3 +311,128 @@ def test_bad_call_of_inlined_function_is_catchable():
             return x + 1, e.args
 
     assert_same_as_eager(fn, lambda: (t(2),))
+
+
+def test_getattr_default_and_hasattr_catch_attribute_errors_of_modelled_values():
+    def fn(x):
+        err = CodedError("m", x + 1)
+        return getattr(err, "missing", 5), hasattr(err, "missing"), hasattr(err, "code"), \
+            getattr([], "nope", "default"), hasattr({}, "nope")
+
+    res = assert_same_as_eager(fn, lambda: (t(2),), graphs=0)  # `x + 1` is never read: nothing to compute
+    assert res.graph_breaks == []
+
+
+def test_exception_table_is_decoded_in_instruction_indices():
+    import dis
+
+    from tracer.state import decode
+
+    def fn(x):
+        try:
+            return x + 1
+        except KeyError:
+            return x
+
+    info = decode(fn.__code__, globals())
+    raw = list(dis._parse_exception_table(fn.__code__))
+    assert len(info.exception_table) == len(raw)
+    offsets = [ins.offset for ins in info.instructions]
+    for entry, row in zip(info.exception_table, raw):
+        assert offsets[entry.start] == row.start and offsets[entry.target] == row.target
+        assert (entry.depth, entry.lasti) == (row.depth, row.lasti)
+    assert info.handler_at(len(info.instructions) + 5) is None
+
+
+def test_raising_a_non_exception_is_a_type_error_and_an_existing_exception_object_breaks():
+    def raises_number(x):
+        try:
+            raise 3
+        except TypeError as e:
+            return x + 1, e.args
+
+    assert_same_as_eager(raises_number, lambda: (t(2),))
+
+    existing = AppError("made outside")
+
+    def raises_existing(x):
+        raise existing
+
+    res = trace(raises_existing, (t(2),))
+    assert len(res.graph_breaks) == 1 and "existed before the call" in res.graph_breaks[0].reason
+    with pytest.raises(AppError):
+        res(t(2))
+
+
+def level_two(x, log):
+    try:
+        log.append("level two")
+        return {"a": x}["b"]
+    finally:
+        log.append("level two finally")
+
+
+def level_one(x, log):
+    try:
+        return level_two(x * 2, log)
+    finally:
+        log.append("level one finally")
+
+
+def test_exception_crosses_two_inlined_frames_running_their_finally_blocks_in_order():
+    def fn(x, log):
+        try:
+            level_one(x, log)
+        except KeyError as e:
+            log.append(("caught", e.args))
+        return x + 1, log
+
+    res = assert_same_as_eager(fn, lambda: (t(2), []))
+    assert res.graph_breaks == []
+
+
+def test_exception_raised_inside_a_comprehension_is_caught_outside():
+    def fn(x, items):
+        try:
+            return [x * (10 // k) for k in items]
+        except ZeroDivisionError as e:
+            return [x], e.args
+
+    assert_same_as_eager(fn, lambda: (t(2), [1, 2, 0, 3]), graphs=0)  # products computed, then dropped
+    assert_same_as_eager(fn, lambda: (t(2), [1, 2]))
+
+
+def test_stop_iteration_from_next_escapes_like_eager():
+    def fn(x, items):
+        it = iter(items)
+        next(it)
+        items.append(x)
+        return next(iter([])), x
+
+    assert_raises_like_eager(fn, lambda: (t(2), [1]))
+
+
+def gives_one_then_raises():
+    yield 1
+    raise KeyError("part-way")
+
+
+def test_builtin_consuming_an_iterator_that_raises_part_way_stays_correct():
+    def fn(x, items, mapping):
+        try:
+            items.extend(gives_one_then_raises())
+        except KeyError:
+            items.append("caught")
+        try:
+            mapping.update([("a", 1), (1, 2, 3)])
+        except ValueError:
+            mapping["caught"] = True
+        return x + 1, items, mapping
+
+    res = trace(fn, (t(2), [], {}))
+    x, items, mapping = t(2), [], {}
+    expected_items, expected_mapping = [], {}
+    out = res(x, items, mapping)
+    fn(x, expected_items, expected_mapping)
+    assert items == expected_items == [1, "caught"] and mapping == expected_mapping
+    assert torch.equal(out[0], x + 1)

@@ -22,7 +22,8 @@ CHECK_STACK_EFFECTS = os.environ.get("SNAPTRACE_DEBUG", "") not in ("", "0")
 
 # 3.11's compiler books the whole call's effect on PRECALL (-argc) and -1 on CALL;
 # here PRECALL changes nothing and CALL pops the arguments, the callable and the NULL/self slot.
-_SPLIT_EFFECTS = {"PRECALL": lambda arg: 0, "CALL": lambda arg: -arg - 1}
+# RETURN_GENERATOR is where a generator's frame resumes the first time: the sent None is pushed there.
+_SPLIT_EFFECTS = {"PRECALL": lambda arg: 0, "CALL": lambda arg: -arg - 1, "RETURN_GENERATOR": lambda arg: 1}
 
 
 def _missing(state, instruction):

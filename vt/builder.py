@@ -89,6 +89,11 @@ def wrap_value(state, value, source, guard: bool = True):
         return _RECORD_WRAPPERS[type(value)](state, value, source, guard)
     if value is markers.graph_break:
         return _guarded(state, IdMatch(source, value, "tracer.graph_break"), guard), GraphBreakVariable(source)
+    if isinstance(value, types.MethodType) and value.__name__ == "clone" and _is_grad_mode(value.__self__):
+        from vt.contexts import GradModeFactoryVariable  # `@torch.no_grad()` wrappers call `ctx_factory()`
+
+        return _guarded(state, IdMatch(source, value, f"{type(value.__self__).__name__}.clone"), guard), \
+            GradModeFactoryVariable(type(value.__self__), getattr(value.__self__, "mode", None))
     # Objects of the user's classes first: the probes below (hashing, __name__) could run their code.
     if isinstance(value, types.MethodType) and type(value.__func__) is types.FunctionType \
             and not _in_torch(value.__func__):
@@ -182,6 +187,12 @@ def _in_torch(fn) -> bool:
 
 def _guarded(state, check, guard: bool):
     return state.add_guard(check) if guard else state
+
+
+def _is_grad_mode(value) -> bool:
+    from vt.contexts import GRAD_MODE_CLASSES
+
+    return type(value) in GRAD_MODE_CLASSES
 
 
 def _is_builtin(value) -> bool:

@@ -20,7 +20,7 @@ from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import to_python
 from vt.iterators import for_each, truth_of
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop
+from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop, Thrown
 
 
 def plain_fold(state, fn, args, kwargs):
@@ -261,7 +261,19 @@ def _getattr(state, args, kwargs):
         return name
     if len(args) == 3 and _has_real_attribute(state, args[0], name) is False:
         return _missing_attribute(state, args[0], name), args[2]
-    return args[0].getattr(state, name)
+    out = args[0].getattr(state, name)
+    if len(args) == 3 and _is_attribute_error(state, out):  # getattr's default catches AttributeError
+        return out.state or state, args[2]
+    return out
+
+
+def _is_attribute_error(state, out) -> bool:
+    """Whether an outcome is the traced program raising AttributeError (which hasattr/getattr catch)."""
+    if type(out) is not Thrown:
+        return False
+    if out.exception is not None:
+        return issubclass((out.state or state).current(out.exception).cls, AttributeError)
+    return issubclass(out.cls, AttributeError)
 
 
 def _hasattr(state, args, kwargs):
@@ -276,6 +288,8 @@ def _hasattr(state, args, kwargs):
     if known is not None:
         return state, ConstantVariable(known)
     out = args[0].getattr(state, name)
+    if _is_attribute_error(state, out):
+        return out.state or state, ConstantVariable(False)
     if type(out) is not tuple:
         return out
     return out[0], ConstantVariable(True)

@@ -118,6 +118,26 @@ class GradModeMethod(VariableTracker):
         return set_grad_mode(state, self.mode), ConstantVariable(None)
 
 
+@attrs.frozen(slots=True)
+class GradModeFactoryVariable(VariableTracker):
+    """`ctx.clone` of a grad-mode manager used as a decorator (`@torch.no_grad()`): torch's wrapper
+    calls it for a fresh manager around each call of the decorated function, which is inlined."""
+
+    cls: type
+    mode: object  # set_grad_enabled's mode, None for the others
+
+    always_true = True
+
+    def describe(self) -> str:
+        return f"torch.{self.cls.__name__}.clone"
+
+    def call(self, state, args, kwargs):
+        if args or kwargs:
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.describe()} with arguments")
+        fresh = [] if self.mode is None else [ConstantVariable(self.mode)]
+        return make_grad_mode(state, self.cls, fresh, {})
+
+
 # -- contextlib.contextmanager ------------------------------------------------------------------
 
 def is_generator_context_class(cls) -> bool:
@@ -150,16 +170,12 @@ class GeneratorContextVariable(VariableTracker):
     always_true = True
 
     def describe(self) -> str:
-        return f"contextmanager {state_free_name(self.generator)}"
+        return f"contextmanager over {self.generator.describe()}"
 
     def getattr(self, state, name):
         if name in ("__enter__", "__exit__"):
             return state, GeneratorContextMethod(self.generator, name)
         return super().getattr(state, name)
-
-
-def state_free_name(generator) -> str:
-    return getattr(generator, "name", "generator")
 
 
 @attrs.frozen(slots=True)

@@ -12,7 +12,7 @@ from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items, method
 from vt.container_ops import hashable_key
 from vt.dicts import DictViewVariable, new_dict_from_entries
-from vt.outcome import BreakKind, unsupported, raise_error, is_stop
+from vt.outcome import BreakKind, unsupported, raise_error, is_stop, Thrown
 
 DICT_METHODS: dict = {}
 NONE = ConstantVariable(None)
@@ -55,16 +55,24 @@ def update_pairs(state, value):
     for number, element in enumerate(elements):
         out = iterable_items(state, element)
         if type(out) is not tuple:
-            return out
+            return _after_pairs(out, pairs)
         state, pair = out
         if len(pair) != 2:
-            return raise_error(ValueError, f"dictionary update sequence element "
-                               f"#{number} has length {len(pair)}; 2 is required")
+            return _after_pairs(raise_error(ValueError, f"dictionary update sequence element "
+                                            f"#{number} has length {len(pair)}; 2 is required"), pairs)
         key = _key(pair[0])
         if is_stop(key):
-            return key
+            return _after_pairs(key, pairs)
         pairs.append((key, pair[1]))
     return state, tuple(pairs)
+
+
+def _after_pairs(out, pairs):
+    """An error after some pairs: CPython's update has already stored them, which is not modelled."""
+    if pairs and type(out) is Thrown:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "dict.update failed part-way; the pairs it stored "
+                                                       "before the error are not modelled")
+    return out
 
 
 def _update(state, entries: dict, args, kwargs):

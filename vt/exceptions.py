@@ -18,7 +18,7 @@ from pyrsistent import pmap
 
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
-from vt.outcome import BreakKind, Thrown, Unsupported, raise_error, raised, unsupported
+from vt.outcome import BreakKind, Thrown, raise_error, raised, unsupported
 from vt.sources import AttrSource
 
 # Builtin classes whose constructor does more than store `args`: their instances are built for
@@ -152,6 +152,8 @@ def _class_or_builtin_attribute(state, current, name: str):
                 return wrap_value(state, found, where)
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                f"attribute {name!r} of {cls.__name__} is a {type(found).__name__}, not modelled")
+    if not hasattr(cls, name):  # not on the class, not in the instance dict (`attributes`): missing
+        return raise_error(AttributeError, f"{cls.__name__!r} object has no attribute {name!r}")
     real = realize(state, current)
     if real is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -165,7 +167,7 @@ def _class_or_builtin_attribute(state, current, name: str):
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"attribute {name!r} of {cls.__name__} is not modelled")
 
 
-def realize(state, exc, seen=()):
+def realize(state, exc):
     """A real exception equal to the modelled one (for str(), repr() and attribute reads), or
     NOT_CONSTANT when an argument is not plain data or the class formats itself in Python."""
     from vt.convert import to_python
@@ -201,6 +203,10 @@ def instantiate(state, cls: type, cls_source, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__} defines __new__ in Python, not traced")
     base = builtin_base(cls)
     init = python_method(cls, "__init__")
+    if init is None and not kwargs and issubclass(base, StopIteration):  # .value is args[0], whatever it is
+        value = args[0] if args else ConstantVariable(None)
+        return state.allocate(lambda oid: ExceptionVariable(oid, cls, tuple(args), attributes=pmap({"value": value}),
+                                                            cls_source=cls_source))
     if init is None and (kwargs or issubclass(base, _SPECIAL_BUILTINS)):
         check = _check_builtin_constructor(state, cls, args, kwargs)
         if check is not None:
@@ -326,6 +332,3 @@ def matches(state, exc, classes):
     if not all(is_exception_class(c) for c in flat):
         return raise_error(TypeError, "catching classes that do not inherit from BaseException is not allowed")
     return issubclass(state.current(exc).cls, found)
-
-
-__all__ = ["ExceptionVariable", "instantiate", "exception_from", "realize", "matches", "Thrown", "Unsupported"]

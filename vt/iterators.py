@@ -21,7 +21,7 @@ import attrs
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, unsupported, is_stop, raise_error
+from vt.outcome import BreakKind, unsupported, is_stop, raise_error, Thrown
 
 DRAIN_LIMIT = 100_000
 """Items a builtin may pull out of one iterator while tracing (`list(itertools.count())` never ends)."""
@@ -97,6 +97,15 @@ def open_iterators(state, values):
     return state, tuple(handles)
 
 
+def _partly_consumed(out, taken):
+    """An iterator raising after a builtin took some of its items: the builtin may have done part of
+    its work (list.extend appends item by item), which the raise would drop, so that is a break."""
+    if taken and type(out) is Thrown:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "an iterator raised part-way through a builtin consuming "
+                                                       "it; the builtin's partial work is not modelled")
+    return out
+
+
 def drain(state, iterator, limit: int = DRAIN_LIMIT):
     """Every remaining item of `iterator`, pulled one by one: (state, items) or Unsupported."""
     items = []
@@ -105,7 +114,7 @@ def drain(state, iterator, limit: int = DRAIN_LIMIT):
         if type(out) is Exhausted:
             return out.state, tuple(items)
         if type(out) is not tuple:
-            return out
+            return _partly_consumed(out, items)
         state, value = out
         items.append(value)
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -139,13 +148,15 @@ def for_each(state, iterable, visit, acc):
     if type(out) is not tuple:
         return out
     state, iterator = out
+    visited = []
     while True:
         out = next_value(state, iterator)
         if type(out) is Exhausted:
             return out.state, acc
         if type(out) is not tuple:
-            return out
+            return _partly_consumed(out, visited)
         state, item = out
+        visited.append(item)
         out = visit(state, acc, item)
         if type(out) is not tuple:
             return out

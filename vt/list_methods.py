@@ -126,8 +126,9 @@ def _sort(state, lst, args, kwargs):
                            "sort by a key that is a number or string (e.g. key=len)")
     try:
         order = sorted(range(len(items)), key=values.__getitem__, reverse=bool(descending))
-    except Exception as exc:  # the traced program raises the same
-        return raised(exc)
+    except Exception as exc:  # eager raises too, but leaves the list partly sorted in an order not modelled
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"list.sort raised {type(exc).__name__}: {exc}; the "
+                                                       "partly sorted list eager leaves is not modelled")
     return _changed(state, lst, (items[position] for position in order), "list.sort")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items, method
 from vt.container_ops import hashable_key, hashable_keys
-from vt.outcome import BreakKind, unsupported, is_stop, raise_error
+from vt.outcome import BreakKind, unsupported, is_stop, raise_error, Thrown
 from vt.sets import SELF, DictKeysArg, Recipe, change_set, derive_set, new_set_from_recipe, query_set, \
     recipe_of, resolve_argument
 
@@ -36,6 +36,9 @@ def set_argument(state, value, self_oid=None):
         return out
     state, items = out
     keys = hashable_keys(items, "set element")
+    if type(keys) is Thrown and len(items) > 1:  # s.update([1, [2]]) adds 1 before failing: not modelled
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "a set element after the first is unhashable; the "
+                                                       "elements an in-place update adds before it are not modelled")
     return keys if is_stop(keys) else (state, keys)
 
 
@@ -43,6 +46,9 @@ def _set_arguments(state, values, self_oid):
     arguments = []
     for value in values:
         out = set_argument(state, value, self_oid)
+        if type(out) is Thrown and arguments:  # s.update(a, bad): CPython applied `a` first
+            return unsupported(BreakKind.PYTHON_EXCEPTION, "a set method's later argument raised; the work "
+                                                           "done with the earlier ones is not modelled")
         if type(out) is not tuple:
             return out
         state, argument = out

@@ -215,9 +215,13 @@ def change_set(state, handle, op: str, args: tuple, what: str):
     recipe = recipe_of(current)
     step = Recipe(recipe, op, tuple(args))
     real = realize(recipe, own=True)
+    before = set(real)
     try:
         result = _run(real, step)
     except Exception as exc:  # the traced program raises the same; `real` is dropped, the recipe stays
+        if real != before:  # CPython changed the set part-way (s.update([1, [2]]) adds 1 first)
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__} part-way; "
+                                                           "the elements it added first are not modelled")
         return raised(exc)
     changed = SetVariable(current.oid, tuple(real), current.source, step)
     return state.mutate(changed, what), result

@@ -105,6 +105,10 @@ class TorchFunctionVariable(VariableTracker):
         return f"{module}.{self.fn.__name__}"
 
     def call(self, state, args, kwargs):
+        if self.fn is torch.is_grad_enabled and not args and not kwargs:  # tracked; guarded at capture
+            from vt.constant import ConstantVariable
+
+            return state, ConstantVariable(state.grad_enabled)
         return record_op(state, "call_function", self.fn, tuple(args), kwargs, f"{self.describe()}()")
 
 

@@ -73,10 +73,10 @@ class UserDefinedClassVariable(VariableTracker):
 
 def is_user_class(value) -> bool:
     """A class defined in Python that the heap models: not a tuple subclass (named tuples), enum,
-    exception or torch class, with the plain metaclass `type`."""
+    exception, torch or contextlib class (vt/contexts.py models those), with the plain metaclass `type`."""
     return isinstance(value, type) and type(value).__call__ is type.__call__ and bool(value.__flags__ & (1 << 9)) \
         and not issubclass(value, (tuple, enum.Enum, BaseException)) \
-        and not (getattr(value, "__module__", "") or "").startswith("torch")
+        and not (getattr(value, "__module__", "") or "").startswith(("torch", "contextlib"))
 
 
 def wrap_user_class(state, value, source):

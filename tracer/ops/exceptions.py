@@ -14,7 +14,7 @@ from tracer.unwind import handled_exception
 from vt.builtin import BuiltinVariable
 from vt.constant import ConstantVariable
 from vt.exceptions import matches
-from vt.outcome import Thrown, raise_error
+from vt.outcome import BreakKind, Thrown, raise_error, unsupported
 
 
 def exception_value(state, value, what: str):
@@ -33,6 +33,12 @@ def exception_value(state, value, what: str):
             return raise_error(TypeError, f"calling {cls!r} should have returned an instance of BaseException, "
                                           f"not {made.type_name()}")
         return state, made
+    from vt.builtin import python_type_of
+
+    kind = python_type_of(value)
+    if kind is None or issubclass(kind, BaseException):  # an exception object the tracer did not make
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"raising {value.describe()}, an exception that existed before the call, is not modelled")
     return raise_error(TypeError, what)
 
 
