@@ -8,7 +8,9 @@ it (`tracer.graph_break()` for snaptrace, `torch._dynamo.graph_break()` for
 Dynamo).  Both are timed on the first call of a fresh function (compile + run:
 after a break, the rest is captured when it is reached), so every graph of the
 function is captured inside the timed call.  The table shows the median over
-the repetitions, the cost per break over k = 0, and the ratio snaptrace/dynamo
+the repetitions (the garbage collector is paused inside each timed call, for both, so a full
+collection triggered by earlier work does not land in one of them), the cost per break over k = 0,
+and the ratio snaptrace/dynamo
 against the issue's targets: at most 10 ms per extra break, and at most 0.2x
 Dynamo at k = 16.
 """
@@ -59,10 +61,12 @@ def snaptrace_ms(k: int, x) -> tuple:
     src = workload_source(k, "tracer.graph_break")
     fn = fresh(src, f"breaks{k}", source_file(f"snap_breaks{k}", src))
     gc.collect()
+    gc.disable()  # a full collection landing in one timed run costs more than the run itself
     start = time.perf_counter()
     compiled = tracer.compile(fn)
     out = compiled(x)
     elapsed = (time.perf_counter() - start) * 1e3
+    gc.enable()
     if not torch.allclose(out, fn(x)):
         raise RuntimeError(f"snaptrace disagrees with eager at k={k}")
     if len(compiled.graph_breaks) != k:
@@ -82,9 +86,12 @@ def dynamo_ms(k: int, x) -> tuple:
 
     compiled = torch.compile(fn, backend=backend)
     gc.collect()
+    gc.disable()
     start = time.perf_counter()
     compiled(x)
-    return (time.perf_counter() - start) * 1e3, len(graphs)
+    elapsed = (time.perf_counter() - start) * 1e3
+    gc.enable()
+    return elapsed, len(graphs)
 
 
 def main(argv=None) -> int:

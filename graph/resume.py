@@ -21,7 +21,7 @@ import dis
 import types
 
 import attrs
-from bytecode import Bytecode, CompilerFlags, Instr, Label, TryBegin, TryEnd
+from bytecode import Bytecode, CompilerFlags, Compare, Instr, Label, TryBegin, TryEnd
 
 from graph.resume_code import instruction_count, resume_code
 from tracer.state import decode_prefixed, localsplus_names
@@ -37,6 +37,7 @@ _FIXED = {
     "IMPORT_NAME": (2, 1), "IMPORT_FROM": (1, 2), "GET_LEN": (1, 2), "PRINT_EXPR": (1, 0),
     "BINARY_SLICE": (3, 1), "POP_TOP": (1, 0), "LOAD_GLOBAL": (0, 1),
 }
+_NAMED = {"LOAD_ATTR", "STORE_ATTR", "DELETE_ATTR", "STORE_GLOBAL", "IMPORT_NAME", "IMPORT_FROM"}
 _CONDITIONAL = {
     "POP_JUMP_FORWARD_IF_TRUE": "POP_JUMP_FORWARD_IF_TRUE",
     "POP_JUMP_BACKWARD_IF_TRUE": "POP_JUMP_FORWARD_IF_TRUE",
@@ -141,25 +142,6 @@ def handler_for(code: types.CodeType, offset: int):
     return None
 
 
-def _original_instructions(code: types.CodeType) -> tuple:
-    """`Bytecode.from_code(code)` and, for each instruction index of `dis.get_instructions`
-    (which lists EXTENDED_ARG separately), the position of that instruction in the list."""
-    body = Bytecode.from_code(code)
-    where = []
-    concrete = [i for i, item in enumerate(body) if isinstance(item, Instr)]
-    position = 0
-    for ins in dis.get_instructions(code):
-        if ins.opname == "EXTENDED_ARG":
-            where.append(None)
-            continue
-        at = concrete[position]
-        if body[at].name != ins.opname:
-            raise ValueError(f"instruction {ins.offset} of {code.co_qualname} did not line up")
-        where.append(at)
-        position += 1
-    return body, tuple(where)
-
-
 def origin(fn) -> tuple:
     """(the user's function, how many instructions the prologue adds): a resume function's code is
     the user's, after its prologue; a user function is its own origin."""
@@ -259,7 +241,6 @@ class ResumeBuilder:
         self.fn = fn
         self.instructions = instructions
         self.wrap = wrap
-        self.body, self.where = _original_instructions(fn.__code__)
         self.resumes = {}  # (target, layout) -> wrapped resume function
 
     def resume(self, target: int, layout: Layout, used: dict):
@@ -357,21 +338,28 @@ class ResumeBuilder:
         return step
 
     def _the_instruction(self, instruction, jump_label, kw_names: tuple) -> list:
-        """The user's own instruction (from the original code), as the step function runs it.
+        """The user's own instruction, as the step function runs it (rebuilt from its decoded form:
+        `step_shape` admits only instructions whose argument is a name, a count or an operator).
 
         Instructions that leave a NULL below their result (LOAD_METHOD, LOAD_GLOBAL with the NULL
         bit) push only the result here; the resume function's prologue puts the NULL back."""
-        original = self.body[self.where[instruction.index]]
-        name, location = original.name, original.location
+        name, lineno = instruction.opname, instruction.lineno
         if name == "LOAD_METHOD":
-            return [Instr("LOAD_ATTR", original.arg, location=location)]
+            return [Instr("LOAD_ATTR", instruction.argval, lineno=lineno)]
         if name == "LOAD_GLOBAL":
-            return [Instr("LOAD_GLOBAL", (False, original.arg[1]), location=location)]
+            return [Instr("LOAD_GLOBAL", (False, instruction.argval), lineno=lineno)]
         if name == "CALL":
             prefix = [Instr("KW_NAMES", kw_names)] if kw_names else []
-            return prefix + [Instr("PRECALL", original.arg, location=location), original.copy()]
+            return prefix + [Instr("PRECALL", instruction.arg, lineno=lineno),
+                             Instr("CALL", instruction.arg, lineno=lineno)]
         if name in _CONDITIONAL:
-            return [Instr(_CONDITIONAL[name], jump_label, location=location)]
+            return [Instr(_CONDITIONAL[name], jump_label, lineno=lineno)]
         if instruction.target >= 0:
-            return [Instr(name, jump_label, location=location)]
-        return [original.copy()]
+            return [Instr(name, jump_label, lineno=lineno)]
+        if instruction.opcode < dis.HAVE_ARGUMENT:
+            return [Instr(name, lineno=lineno)]
+        if name == "COMPARE_OP":
+            return [Instr(name, Compare(instruction.arg), lineno=lineno)]
+        if name in _NAMED:
+            return [Instr(name, instruction.argval, lineno=lineno)]
+        return [Instr(name, instruction.arg, lineno=lineno)]

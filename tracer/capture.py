@@ -54,6 +54,8 @@ class Capture:
 
 def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
     """The parameter values CPython would bind, or the TypeError it would raise."""
+    if hasattr(fn, "__snaptrace_origin__") and not kwargs and len(args) == fn.__code__.co_argcount:
+        return tuple(args)  # a resume function: positional parameters only, passed by a step function
     return binder(fn)(*args, **kwargs)
 
 
