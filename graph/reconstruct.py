@@ -182,37 +182,40 @@ class _Emitter:
             self.code.extend([Instr("PRECALL", 1), Instr("CALL", 1)])
         return None
 
+    def _reused(self, vt, current) -> bool:
+        """Push the object if it needs no building: the caller's own (the effects give it its
+        contents) or one built earlier in this code (aliasing); else claim it for building."""
+        if current.source is not None:
+            self.code.extend(self.load(current.source))
+            return True
+        if vt.oid in self.built:
+            self.code.append(Instr("LOAD_FAST", f"__snaptrace_obj{vt.oid}"))
+            return True
+        self.built.add(vt.oid)
+        return False
+
     def _emit_object(self, vt):
         current = self.state.current(vt)
-        if current.source is not None:  # the caller's own object; effects give it its contents
-            self.code.extend(self.load(current.source))
+        if self._reused(vt, current):
             return None
-        temp = f"__snaptrace_obj{vt.oid}"
-        if vt.oid in self.built:
-            self.code.append(Instr("LOAD_FAST", temp))
-            return None
-        self.built.add(vt.oid)
         failed = self._emit_contents(current)
-        self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
+        self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", f"__snaptrace_obj{vt.oid}")])
         return failed
 
     def _emit_cell(self, vt):
         """A cell: the caller's own (its contents are set by the effects), or a new one, made empty
         first so that a function stored in its own cell (recursion) finds it while being built."""
         current = self.state.current(vt)
-        if current.source is not None:
-            self.code.extend(self.load(current.source))
+        if self._reused(vt, current):
             return None
         temp = f"__snaptrace_obj{vt.oid}"
-        if vt.oid not in self.built:
-            self.built.add(vt.oid)
-            self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.CellType), Instr("PRECALL", 0),
-                              Instr("CALL", 0), Instr("STORE_FAST", temp)])
-            if current.contents is not None:
-                failed = self.emit(current.contents)
-                self.code.extend([Instr("LOAD_FAST", temp), Instr("STORE_ATTR", "cell_contents")])
-                if failed is not None:
-                    return failed
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.CellType), Instr("PRECALL", 0),
+                          Instr("CALL", 0), Instr("STORE_FAST", temp)])
+        if current.contents is not None:
+            failed = self.emit(current.contents)
+            self.code.extend([Instr("LOAD_FAST", temp), Instr("STORE_ATTR", "cell_contents")])
+            if failed is not None:
+                return failed
         self.code.append(Instr("LOAD_FAST", temp))
         return None
 
@@ -262,14 +265,9 @@ class _Emitter:
         from vt.object_attributes import DELETED
 
         current = self.state.current(vt)
-        if current.source is not None:
-            self.code.extend(self.load(current.source))
+        if self._reused(vt, current):
             return None
         temp = f"__snaptrace_obj{vt.oid}"
-        if vt.oid in self.built:
-            self.code.append(Instr("LOAD_FAST", temp))
-            return None
-        self.built.add(vt.oid)
         cls = current.cls
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", cls.__new__), Instr("LOAD_CONST", cls),
                           Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])

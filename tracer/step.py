@@ -61,17 +61,22 @@ def run(state: State):
         instruction = frame.code.instructions[frame.ip]
         out = handlers.get(instruction.opname, _missing)(state, instruction)
         if type(out) is not State:
-            if type(out) is Thrown:  # the program raised: continue at its handler, or leave the frame
-                out = throw(state, out)
-                if type(out) is State:
-                    state = out
-                    continue
-                if type(out) is tuple:
-                    return out
-            if type(out) is Unsupported:
-                out = break_at(state, instruction, out)
-            return state, out
+            out = _settle(state, instruction, out)
+            if type(out) is not State:
+                return out
         state = out
+
+
+def _settle(state: State, instruction, out):
+    """What a handler's non-State outcome means for the loop: the State at the program's own
+    exception handler (a raise it catches), or (last state, stop) to return."""
+    if type(out) is Thrown:  # the program raised: continue at its handler, or leave the frame
+        out = throw(state, out)
+        if type(out) is State or type(out) is tuple:
+            return out
+    if type(out) is Unsupported:
+        out = break_at(state, instruction, out)
+    return state, out
 
 
 def _run_checked(state: State):
@@ -81,17 +86,12 @@ def _run_checked(state: State):
         frame = state.frame
         instruction = frame.code.instructions[frame.ip]
         out = handlers.get(instruction.opname, _missing)(state, instruction)
-        if type(out) is Thrown:
-            out = throw(state, out)
-            if type(out) is State:
-                state = out
-                continue
-            if type(out) is tuple:
-                return out
-        if type(out) is Unsupported:
-            return state, break_at(state, instruction, out)
         if type(out) is not State:
-            return state, out
+            out = _settle(state, instruction, out)
+            if type(out) is not State:
+                return out
+            state = out  # a handler was found: the jump there is not an instruction's stack effect
+            continue
         before, after = state.frame, out.frame
         if after.code is before.code:
             instruction = before.code.instructions[before.ip]
