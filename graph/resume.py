@@ -158,6 +158,15 @@ def _load_slot(kind: str, param: str, index: dict) -> list:
     return [("LOAD_FAST", index[param])]
 
 
+LOCAL_PREFIX = "__local_"
+
+
+def local_parameter(position: int, name: str) -> str:
+    """The parameter a live local travels in: named after it when its name is an identifier (graph
+    placeholders and guards then read `x`, see LocalSource), numbered otherwise (`@py_assert1`)."""
+    return f"{LOCAL_PREFIX}{name}" if name.isidentifier() else f"__local{position}"
+
+
 def parameters(prefix: str, kind: str) -> list:
     """The parameter names one slot travels in."""
     if kind == NULL_SLOT:
@@ -185,8 +194,7 @@ class Layout:
         return [parameters(f"__stack{k}", kind) for k, kind in enumerate(self.stack)]
 
     def local_parameters(self) -> list:
-        """Numbered, not named after the locals: a local's name need not be an identifier."""
-        return [parameters(f"__local{k}", kind) for k, (_, kind) in enumerate(self.locals)]
+        return [parameters(local_parameter(k, name), kind) for k, (name, kind) in enumerate(self.locals)]
 
     @property
     def rebuilds_iterators(self) -> bool:
@@ -264,7 +272,7 @@ class ResumeBuilder:
         prologue = [("COPY_FREE_VARS", len(code.co_freevars))] if code.co_freevars else []
         prologue.append(("RESUME", 0))
         for k, (name, kind) in enumerate(layout.locals):
-            prologue += _load_slot(kind, f"__local{k}", index) + [("STORE_FAST", index[name])]
+            prologue += _load_slot(kind, local_parameter(k, name), index) + [("STORE_FAST", index[name])]
         for k, kind in enumerate(layout.stack):
             prologue += _load_slot(kind, f"__stack{k}", index)
         prologue.append(("JUMP_FORWARD", self.instructions[target].offset // 2))

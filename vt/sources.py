@@ -28,7 +28,8 @@ class LocalSource:
         return (self.name,)
 
     def placeholder_name(self) -> str:
-        return self.name
+        # A resume function's `__local_y` carries the user's `y` (graph/resume.py:local_parameter).
+        return self.name[len("__local_"):] if self.name.startswith("__local_") else self.name
 
 
 @attrs.frozen(slots=True)
