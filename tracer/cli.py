@@ -145,7 +145,7 @@ def cmd_fuzz(args) -> int:
 
     load_default()
     total, failures, coverage = run_campaign(args.examples, args.seed, args.against, args.out, args.jobs,
-                                             show_progress=not args.quiet)
+                                             show_progress=not args.quiet, shrink_seconds=args.shrink_seconds)
     print(coverage.table())
     missing = coverage.missing()
     if missing:
@@ -200,6 +200,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     fuzz.add_argument("--out", metavar="DIR", default="fuzz-failures",
                       help="directory for reproducer scripts (default fuzz-failures)")
     fuzz.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    fuzz.add_argument("--shrink-seconds", type=float, default=60.0,
+                      help="time to spend shrinking each failing program (default 60)")
     fuzz.add_argument("--quiet", action="store_true", help="no progress bar")
     fuzz.set_defaults(handler=cmd_fuzz)
     return parser

@@ -62,8 +62,20 @@ def _problems_for(program, against: str):
     return None, [], report
 
 
-def run_job(examples: int, seed: int, job: int, against: str, out: str | None, progress=None) -> JobResult:
-    """Run `examples` programs in chunks; `progress(n_done, n_failures)` is called after each program."""
+SHRINK_SECONDS = 60.0
+
+
+def _key(program) -> tuple:
+    return program.source, program.inputs_source()
+
+
+def run_job(examples: int, seed: int, job: int, against: str, out: str | None, progress=None,
+            shrink_seconds: float = SHRINK_SECONDS) -> JobResult:
+    """Run `examples` programs in chunks; `progress(n_done, n_failures)` is called after each program.
+
+    Shrinking a failure gets `shrink_seconds`: after that every new candidate is
+    treated as passing, so hypothesis settles on the smallest failure found so far.
+    """
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hypothesis_seed
 
@@ -78,6 +90,9 @@ def run_job(examples: int, seed: int, job: int, against: str, out: str | None, p
         done_before = done
 
         def body(program):
+            if not state["counting"] and time.time() > state["deadline"]:
+                if _key(program) != _key(state["last"][0]):
+                    return  # out of shrinking time: only the best failure so far still fails
             try:
                 kind, problems, report = _problems_for(program, against)
             except Exception as exc:  # a failure of the harness itself is reported, not hidden
@@ -90,6 +105,8 @@ def run_job(examples: int, seed: int, job: int, against: str, out: str | None, p
                 if progress:
                     progress(done, len(failures) + (1 if kind else 0))
             if kind:
+                if state["counting"]:
+                    state["deadline"] = time.time() + shrink_seconds
                 state["counting"] = False
                 state["last"] = (program, kind, problems)
                 raise AssertionError("\n".join(problems))
@@ -122,10 +139,9 @@ def _write_reproducer(out: str, name: str, program, problems) -> str:
 
 
 def _job_entry(args):
-    examples, seed, job, against, out, queue = args
+    examples, seed, job, against, out, queue, shrink_seconds = args
     report = (lambda done, failed: queue.put((job, done, failed))) if queue is not None else None
-    result = run_job(examples, seed, job, against, out, report)
-    return result
+    return run_job(examples, seed, job, against, out, report, shrink_seconds)
 
 
 class ProgressBar:
@@ -153,17 +169,17 @@ class ProgressBar:
 
 
 def run_campaign(examples: int, seed: int = 0, against: str = "eager", out: str | None = None,
-                 jobs: int = 1, show_progress: bool = True):
+                 jobs: int = 1, show_progress: bool = True, shrink_seconds: float = SHRINK_SECONDS):
     """Run the campaign (in `jobs` processes); returns (examples run, failures, merged Coverage)."""
     from property_tests.coverage import Coverage
 
     bar = ProgressBar(examples) if show_progress else None
     shares = [examples // jobs + (1 if j < examples % jobs else 0) for j in range(jobs)]
     if jobs == 1:
-        result = run_job(examples, seed, 0, against, out, bar.show if bar else None)
+        result = run_job(examples, seed, 0, against, out, bar.show if bar else None, shrink_seconds)
         results = [result]
     else:
-        results = _run_parallel(shares, seed, against, out, bar)
+        results = _run_parallel(shares, seed, against, out, bar, shrink_seconds)
     coverage = Coverage()
     for result in results:
         coverage.merge(result.coverage)
@@ -174,7 +190,7 @@ def run_campaign(examples: int, seed: int = 0, against: str = "eager", out: str 
     return total, failures, coverage
 
 
-def _run_parallel(shares, seed, against, out, bar):
+def _run_parallel(shares, seed, against, out, bar, shrink_seconds):
     import multiprocessing
     import queue as queue_module
 
@@ -182,7 +198,8 @@ def _run_parallel(shares, seed, against, out, bar):
     with context.Manager() as manager:
         queue = manager.Queue()
         with context.Pool(len(shares)) as pool:
-            pending = pool.map_async(_job_entry, [(n, seed, j, against, out, queue) for j, n in enumerate(shares)])
+            pending = pool.map_async(_job_entry, [(n, seed, j, against, out, queue, shrink_seconds)
+                                                     for j, n in enumerate(shares)])
             progress = {}
             while not pending.ready():
                 try:
