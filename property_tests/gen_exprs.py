@@ -67,12 +67,24 @@ class Gen:
     def tag(self, *tags):
         self.tags.update(tags)
 
+    def span(self, build, *args):
+        """Draw `build(*args)` as one nested hypothesis draw, so the shrinker sees a statement or an
+        expression as a unit it can delete or simplify as a whole."""
+        @st.composite
+        def unit(draw):
+            outer, self.draw = self.draw, draw
+            try:
+                return build(*args)
+            finally:
+                self.draw = outer
+        return self.draw(unit())
+
     # -- expressions ------------------------------------------------------------------
     def expr(self, kind: str, depth: int = 0):
         """An expression of `kind`; past MAX_DEPTH only literals and variables."""
         leaf = depth >= MAX_DEPTH
         maker = getattr(self, f"_{kind}")
-        return maker(depth + 1, leaf)
+        return self.span(maker, depth + 1, leaf)
 
     def var_or(self, kind: str, fallback):
         names = self.names_of(kind)

@@ -70,6 +70,9 @@ class StmtGen(Gen):
 
     # -- statements -------------------------------------------------------------------------
     def stmt(self, depth: int) -> list:
+        return self.span(self._stmt, depth)
+
+    def _stmt(self, depth: int) -> list:
         forms = [self.s_assign, self.s_reassign, self.s_if, self.s_for_range, self.s_for_items, self.s_while,
                  self.s_loop_exit, self.s_container, self.s_unpack, self.s_closure, self.s_nonlocal, self.s_box,
                  self.s_try, self.s_with, self.s_tensor_inplace, self.s_global, self.s_early_return, self.s_raise]

@@ -100,14 +100,14 @@ class Program:
     def inputs_source(self, which: str = "inputs") -> str:
         return literal(getattr(self, which))
 
-    def reproducer(self, problem: str = "") -> str:
+    def reproducer(self, problem: str = "", against: tuple = ("eager",)) -> str:
         """A standalone script: the program, its inputs, and a tracer.check call."""
         comment = "".join(f"# {line}\n" for line in problem.splitlines())
         return (f"# snaptrace fuzz reproducer; constructs: {', '.join(sorted(self.tags))}\n{comment}"
                 f"{self.source}\n\nINPUTS = {self.inputs_source()}\n\n"
                 "if __name__ == '__main__':\n"
                 "    import tracer\n\n"
-                "    report = tracer.check(fn, INPUTS, against=('eager',))\n"
+                f"    report = tracer.check(fn, INPUTS, against={tuple(against)!r})\n"
                 "    print(report)\n"
                 "    raise SystemExit(0 if report.ok else 1)\n")
 

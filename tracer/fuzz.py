@@ -122,7 +122,9 @@ def run_job(examples: int, seed: int, job: int, against: str, out: str | None, p
             program, kind, problems = state["last"]  # the last failing call is the shrunk program
             failure = Failure(repr(program), problems, kind)
             if out:
-                failure.path = _write_reproducer(out, f"{kind}_seed{seed}_job{job}_chunk{chunk}.py", program, problems)
+                modes = ("eager", "dynamo") if against == "dynamo" else ("eager",)
+                failure.path = _write_reproducer(out, f"{kind}_seed{seed}_job{job}_chunk{chunk}.py", program,
+                                                 problems, modes)
             failures.append(failure)
         if done == done_before:  # hypothesis generated nothing new: stop rather than loop forever
             break
@@ -130,11 +132,11 @@ def run_job(examples: int, seed: int, job: int, against: str, out: str | None, p
     return JobResult(done, failures, coverage)
 
 
-def _write_reproducer(out: str, name: str, program, problems) -> str:
+def _write_reproducer(out: str, name: str, program, problems, against) -> str:
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, name)
     with open(path, "w") as handle:
-        handle.write(program.reproducer("\n".join(problems)))
+        handle.write(program.reproducer("\n".join(problems), against))
     return path
 
 
