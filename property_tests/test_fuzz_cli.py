@@ -22,7 +22,8 @@ def test_failures_are_shrunk_and_written_as_runnable_reproducers(tmp_path, capsy
         return "mismatch", ["pretend mismatch"], None
 
     monkeypatch.setattr(tracer.fuzz, "_problems_for", always_fails)
-    status = main(["fuzz", "--examples", "3", "--seed", "1", "--out", str(tmp_path), "--quiet"])
+    status = main(["fuzz", "--examples", "3", "--seed", "1", "--out", str(tmp_path), "--quiet",
+                   "--shrink-seconds", "5"])
     out = capsys.readouterr().out
     assert status == 1
     assert "[mismatch] pretend mismatch" in out
