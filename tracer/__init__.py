@@ -1,10 +1,11 @@
 """snaptrace: capture PyTorch functions into torch.fx graphs on a pure, persistent tracer state.
 
-    from tracer import trace, compile, explain, graph_break
+    from tracer import trace, compile, explain, graph_break, check
 """
 from graph.markers import graph_break
 from tracer.api import Traced, compile, explain, trace
+from tracer.check import CheckReport, check
 from tracer.errors import BackendError, NotTraceableError, RecaptureLimitWarning, SnaptraceError
 
-__all__ = ["trace", "compile", "explain", "graph_break", "Traced", "BackendError", "NotTraceableError",
-           "RecaptureLimitWarning", "SnaptraceError"]
+__all__ = ["trace", "compile", "explain", "graph_break", "check", "CheckReport", "Traced", "BackendError",
+           "NotTraceableError", "RecaptureLimitWarning", "SnaptraceError"]

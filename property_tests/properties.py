@@ -1,0 +1,118 @@
+"""The properties every generated program must satisfy, as functions returning problems.
+
+Each function takes a `Program` and returns a list of readable problems (empty
+when the property holds), so the pytest properties and the `python -m tracer
+fuzz` campaign share one definition:
+
+1. `same_as_eager`      traced result == eager result: value, exception, inputs and globals after;
+2. `deterministic`      capturing twice gives the same graphs, guards and breaks;
+3. `cache_behaviour`    same-kind inputs hit the cache and stay correct; other kinds stay correct;
+4. `step_is_pure`       stepping a state leaves it (and the inputs) unchanged; stepping twice agrees.
+Property 5 (rollback from any snapshot) is the state machine in test_rollback.py.
+"""
+from __future__ import annotations
+
+from tracer.api import Traced
+from tracer.check import GlobalsSnapshot, check, compare, data_globals, fresh_copy, run_eager, run_snaptrace
+
+MAX_STEPS = 400
+
+
+def same_as_eager(program, against=("eager",)) -> tuple:
+    """Property 1; returns (problems, the CheckReport)."""
+    fn = program.load()
+    report = check(fn, program.inputs, against=against)
+    problems = [str(d) for d in report.differences if d.mode == "snaptrace"]
+    problems += [f"snaptrace crashed: {crash}" for mode, crash in report.crashes.items() if mode == "snaptrace"]
+    return problems, report
+
+
+def deterministic(program) -> list:
+    """Property 2: two captures of one function on equal inputs agree exactly."""
+    fn = program.load()
+    views = []
+    for _ in range(2):
+        traced = Traced(fn, "eager")
+        traced.add_capture(fresh_copy(program.inputs))
+        views.append(([gm.code for gm in traced.graphs], [str(g) for g in traced.guards],
+                      [(b.kind, b.reason, b.lineno) for b in traced.graph_breaks]))
+    (graphs_a, guards_a, breaks_a), (graphs_b, guards_b, breaks_b) = views
+    problems = []
+    if graphs_a != graphs_b:
+        problems.append(f"graphs differ between two captures:\n{graphs_a}\n{graphs_b}")
+    if guards_a != guards_b:
+        problems.append(f"guards differ between two captures:\n{guards_a}\n{guards_b}")
+    if breaks_a != breaks_b:
+        problems.append(f"graph breaks differ between two captures:\n{breaks_a}\n{breaks_b}")
+    return problems
+
+
+def _call_and_compare(fn, traced, inputs, snapshot, label) -> list:
+    expected = run_eager(fn, inputs, snapshot)
+    snapshot.restore()
+    actual = run_snaptrace(fn, inputs, snapshot, traced)
+    snapshot.restore()
+    problems = [f"{label}: {d}" for d in compare(expected, actual)]
+    if actual.crash:
+        problems.append(f"{label}: snaptrace crashed: {actual.crash}")
+    return problems
+
+
+def cache_behaviour(program) -> list:
+    """Property 3: a second call with same-kind inputs reuses the capture; other kinds are still right."""
+    fn = program.load()
+    snapshot = GlobalsSnapshot(fn.__globals__, data_globals(fn))
+    traced = Traced(fn, "eager")
+    try:
+        problems = _call_and_compare(fn, traced, program.inputs, snapshot, "first call")
+        captures = len(traced.captures)
+        problems += _call_and_compare(fn, traced, program.same_kind_inputs, snapshot, "same-kind call")
+        if len(traced.captures) != captures:
+            guards = "\n  ".join(str(g) for g in traced.captures[0].guards) if traced.captures else ""
+            problems.append(f"same-kind inputs recaptured ({captures} -> {len(traced.captures)} captures); "
+                            f"guards of the first capture:\n  {guards}")
+        problems += _call_and_compare(fn, traced, program.other_kind_inputs, snapshot, "other-kind call")
+    finally:
+        snapshot.restore()
+    return problems
+
+
+def step_is_pure(program) -> list:
+    """Property 4 along the whole trace: `step` leaves its state (and the real inputs) as they were,
+    and stepping the same state twice gives equal results."""
+    from tracer.capture import start_state
+    from tracer.step import step
+
+    fn = program.load()
+    inputs = fresh_copy(program.inputs)
+    pristine = fresh_copy(inputs)
+    snapshot = GlobalsSnapshot(fn.__globals__, data_globals(fn))
+    globals_before = fresh_copy(snapshot.current())
+    try:
+        state = start_state(fn, inputs, {})
+    except TypeError:
+        return []
+    problems = []
+    for _ in range(MAX_STEPS):
+        before = repr(state)
+        first, second = step(state), step(state)
+        if repr(state) != before:
+            problems.append(f"step changed its input state at {state.frame.instruction.opname}")
+        if first != second:
+            problems.append(f"stepping twice at {state.frame.instruction.opname} gave different results:\n"
+                            f"{first}\n{second}")
+        if problems:
+            break
+        state = first.value_or(None)
+        if state is None:
+            break
+    from tracer.check import compare_values
+
+    problems += [f"stepping changed {d}" for d in compare_values(pristine, inputs, "inputs", {})]
+    problems += [f"stepping changed {d}" for d in compare_values(globals_before, snapshot.current(), "globals", {})]
+    snapshot.restore()
+    return problems
+
+
+PROPERTIES = {"same_as_eager": lambda p: same_as_eager(p)[0], "deterministic": deterministic,
+              "cache": cache_behaviour, "step_is_pure": step_is_pure}
