@@ -143,9 +143,13 @@ def _reset(obj, contents):
 
 # -- running one mode ----------------------------------------------------------------------------
 def _is_internal(exc: BaseException) -> bool:
-    """True when the innermost Python frame of the traceback is snaptrace's own code."""
+    """True when the innermost Python frame of the traceback is snaptrace's own code, other than
+    the entry that raises the user's own modelled exception (graph/raise_entry.py)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return bool(frames) and frames[-1].filename.startswith(_OWN_PACKAGES)
+    if not frames or not frames[-1].filename.startswith(_OWN_PACKAGES):
+        return False
+    return not (frames[-1].filename.endswith(os.path.join("graph", "raise_entry.py"))
+                and frames[-1].name == "raising_entry")
 
 
 def _run(mode: str, call, inputs: tuple, snapshot: GlobalsSnapshot, observe=lambda: (None, ())) -> Outcome:
