@@ -28,10 +28,7 @@ from property_tests.gen_stmts import CONSTRUCTS, StmtGen
 from property_tests.program import FUNCTION, PRELUDE, Program
 
 SHAPES = ((3,), (2, 3), (), (1,), (4, 1), (0,))
-# torch.int64 is left out because of a known tracer bug (see docs/fuzzing.md, "Known bugs"): an in-place
-# op that eager rejects (`int_tensor.mul_(0.5)`: "result type Float can't be cast to ... Long") is
-# captured without error, so effects logged before it (a global store) are lost when the graph raises.
-DTYPES = (torch.float32, torch.float32, torch.float64)
+DTYPES = (torch.float32, torch.float32, torch.float64, torch.int64)
 PARAM_KINDS = (TENSOR, INT, TENSOR, LIST, FLOAT, DICT, STR, BOOL)
 
 

@@ -3,7 +3,6 @@
 Open bugs are `xfail(strict=True)`: when the fix lands the test starts passing and
 strict mode makes it fail, as a reminder to drop the marker.
 """
-import pytest
 import torch
 
 import tracer
@@ -18,8 +17,6 @@ def global_store_then_failing_inplace_op(a0):
     return a0
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: an in-place op eager rejects on an int tensor is captured "
-                                       "without error, so the global store logged before it is lost")
 def test_global_store_before_a_failing_inplace_op_is_kept():
     report = tracer.check(global_store_then_failing_inplace_op, (torch.tensor([5, -1, -7]),), against=("eager",))
     assert report.outcomes["eager"].exception[0] == "RuntimeError"
