@@ -16,7 +16,7 @@ from bytecode import Instr
 
 from effects.records import AttributeDelete, AttributeStore, GlobalDelete, GlobalStore, ObjectMutation
 from graph.codegen import load_output
-from vt.functions import NestedFunctionVariable
+from vt.functions import NestedUserFunctionVariable
 from vt.outcome import BreakKind, unsupported
 
 _OBJECT_CHANGES = (ObjectMutation, AttributeStore, AttributeDelete)
@@ -46,7 +46,7 @@ def graph_outputs(state, value) -> tuple:
         elif family == "tuple":
             for item in vt.items:
                 walk(item)
-        elif type(vt) is NestedFunctionVariable:  # a function made by the trace
+        elif type(vt) is NestedUserFunctionVariable:  # a function made by the trace
             parts = vt.parts
             for item in (*parts.defaults, *(value for _, value in parts.kwdefaults), *parts.closure):
                 walk(item)
@@ -149,7 +149,7 @@ class _Emitter:
             code.append(Instr("LOAD_CONST", getattr(vt, _OBJECT_FAMILIES[family])))
         elif family == "cell":
             return self._emit_cell(vt)
-        elif type(vt) is NestedFunctionVariable:
+        elif type(vt) is NestedUserFunctionVariable:
             return self._emit_function(vt)
         elif family == "function" and hasattr(vt, "fn"):
             source = getattr(vt, "source", None)

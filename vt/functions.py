@@ -106,7 +106,7 @@ class UserFunctionVariable(VariableTracker):
 
 
 @attrs.frozen(slots=True)
-class NestedFunctionVariable(VariableTracker):
+class NestedUserFunctionVariable(VariableTracker):
     """A function made by MAKE_FUNCTION while tracing (a lambda, a nested def, a comprehension)."""
 
     parts: FunctionParts

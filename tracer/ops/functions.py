@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tracer.registry import handles
-from vt.functions import CellVariable, FunctionParts, NestedFunctionVariable
+from vt.functions import CellVariable, FunctionParts, NestedUserFunctionVariable
 from vt.lazy import LazyVariable, realize_if_lazy
 from vt.outcome import raise_error
 
@@ -32,7 +32,7 @@ def make_function(state, ins):
         position -= 1
     info = state.frame.code
     parts = FunctionParts(code, info.globals, info.globals_source, tuple(defaults), kwdefaults, tuple(closure))
-    return state.advance(pop=depth - 1 - position, push=(NestedFunctionVariable(parts),))
+    return state.advance(pop=depth - 1 - position, push=(NestedUserFunctionVariable(parts),))
 
 
 @handles("MAKE_CELL")
