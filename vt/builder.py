@@ -271,10 +271,11 @@ def _wrap_container(state, value, source, guard: bool):
     return _guarded(state, SameObject(source, vt.source), guard), vt
 
 
-def _wrap_tuple(state, value: tuple, source, guard: bool):
+def wrap_items(state, value, source, guard: bool):
+    """(state, VTs) for the items of a tuple-like input, each read and guarded through
+    `source[i]`, or the stop that one of them hit."""
     from vt.sources import ItemSource
 
-    state = _guarded(state, SequenceMatch(source, tuple, len(value)), guard)
     items = []
     for position, item in enumerate(value):
         out = wrap_value(state, item, ItemSource(source, position), guard)
@@ -282,4 +283,12 @@ def _wrap_tuple(state, value: tuple, source, guard: bool):
             return out
         state, vt = out
         items.append(vt)
-    return state, TupleVariable(tuple(items))
+    return state, tuple(items)
+
+
+def _wrap_tuple(state, value: tuple, source, guard: bool):
+    out = wrap_items(_guarded(state, SequenceMatch(source, tuple, len(value)), guard), value, source, guard)
+    if type(out) is not tuple:
+        return out
+    state, items = out
+    return state, TupleVariable(items)

@@ -179,7 +179,6 @@ class NamedTupleClassVariable(ClassVariable):
 
     def call(self, state, args, kwargs):
         from vt.functions import FunctionParts, bind_arguments
-        from vt.outcome import Unsupported
 
         cls = self.cls
         base = namedtuple_base(cls)
@@ -225,18 +224,15 @@ class NamedTupleClassVariable(ClassVariable):
 def wrap_namedtuple(state, value, source, guard: bool):
     """A named tuple input: its type and length guarded, each item wrapped through `x[i]`."""
     from graph.guards import SequenceMatch
-    from vt.builder import wrap_value
+    from vt.builder import wrap_items
 
     if guard:
         state = state.add_guard(SequenceMatch(source, type(value), len(value)))
-    items = []
-    for position, item in enumerate(value):
-        out = wrap_value(state, item, ItemSource(source, position), guard)
-        if type(out) is not tuple:
-            return out
-        state, vt = out
-        items.append(vt)
-    return state, NamedTupleVariable(tuple(items), type(value), namedtuple_base(type(value))._fields,
+    out = wrap_items(state, value, source, guard)
+    if type(out) is not tuple:
+        return out
+    state, items = out
+    return state, NamedTupleVariable(items, type(value), namedtuple_base(type(value))._fields,
                                      AttrSource(source, "__class__"))
 
 
