@@ -425,3 +425,21 @@ def test_cells_crossing_a_break_do_not_force_recaptures():
         x = t(2)
         torch.testing.assert_close(res(x), x * 3)
     assert len(res.captures) == 1 and [len(r.captures) for r in res.resumes] == [1]
+
+
+def test_class_defined_inside_runs_for_real_and_the_rest_is_captured():
+    def fn(x):
+        y = x + 1
+
+        class Box:
+            scale = 3
+
+        return y * Box.scale, Box.__name__
+
+    res = compile(fn)
+    x = t(3)
+    out, name = res(x)
+    torch.testing.assert_close(out, (x + 1) * 3)
+    assert name == "Box"
+    assert res.graph_breaks[0].instruction == "LOAD_BUILD_CLASS"
+    assert ops(res.graphs[0]) == [operator.add] and [operator.mul] in [ops(g) for g in res.graphs]
