@@ -443,3 +443,15 @@ def test_class_defined_inside_runs_for_real_and_the_rest_is_captured():
     assert name == "Box"
     assert res.graph_breaks[0].instruction == "LOAD_BUILD_CLASS"
     assert ops(res.graphs[0]) == [operator.add] and [operator.mul] in [ops(g) for g in res.graphs]
+
+
+def test_a_pending_list_method_call_crosses_the_break():
+    def fn(x, items):
+        items.append(float(x.sum()))  # float() breaks while items.append waits on the stack
+        return x + len(items)
+
+    res = compile(fn)
+    x = t(3)
+    mine, theirs = [], []
+    torch.testing.assert_close(res(x, mine), fn(x, theirs))
+    assert mine == theirs and len(res.graphs) == 2  # x.sum(), then x + len(items) in the resume function

@@ -80,6 +80,13 @@ def wrap_value(state, value, source, guard: bool = True):
     record = wrap_record(state, value, source, guard)  # named tuples and enums, members and classes
     if record is not None:
         return record
+    if type(value) is types.MethodDescriptorType and value.__objclass__ in (list, tuple, dict, set):
+        from vt.container_methods import class_method
+
+        method = class_method(value.__objclass__, value.__name__)  # `list.append`, e.g. across a break
+        if method is not None:
+            return _guarded(state, IdMatch(source, value, f"{value.__objclass__.__name__}.{value.__name__}"),
+                            guard), method
     if type(value) is types.CellType:  # a cell handed to a resume function: a new one on every call
         from graph.guards import TypeMatch
         from vt.functions import existing_cell

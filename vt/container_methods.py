@@ -63,6 +63,13 @@ class ContainerMethodVariable(BuiltinMethodVariable):
     def describe(self) -> str:
         return f"{self.owner}.{self.name}"
 
+    def rebuild_recipe(self):
+        """The unbound form is the class's own method (`list.append`): how it crosses a graph break
+        (graph/reconstruct.py); the resumed trace reads it back through `class_method`."""
+        if self.receiver is not None:
+            return None
+        return getattr, ({"list": list, "tuple": tuple, "dict": dict, "set": set}[self.owner], self.name)
+
     def call(self, state, args, kwargs):
         args = list(args)
         if self.receiver is not None:
