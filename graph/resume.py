@@ -134,14 +134,6 @@ def step_shape(instruction) -> StepShape | None:
     return None
 
 
-def handler_for(code: types.CodeType, offset: int):
-    """The exception-table entry covering `offset` (3.11's table has at most one), or None."""
-    for entry in dis._parse_exception_table(code):
-        if entry.start <= offset < entry.end:
-            return entry
-    return None
-
-
 def origin(fn) -> tuple:
     """(the user's function, how many instructions the prologue adds): a resume function's code is
     the user's, after its prologue; a user function is its own origin."""
@@ -174,12 +166,13 @@ def parameters(prefix: str, kind: str) -> list:
     return [prefix]
 
 
-def push(kind: str, names: list, rebuild=Instr("LOAD_FAST", _REBUILD)) -> list:
-    """Instructions pushing one slot from its parameters (`rebuild` pushes `rebuild_iterator`)."""
+def push(kind: str, names: list) -> list:
+    """Instructions pushing one slot from its parameters, in a step function."""
     if kind == NULL_SLOT:
         return [Instr("PUSH_NULL")]
     if kind == ITERATOR_SLOT:
-        return [Instr("PUSH_NULL"), rebuild, Instr("LOAD_FAST", names[0]), Instr("PRECALL", 1), Instr("CALL", 1)]
+        return [Instr("PUSH_NULL"), Instr("LOAD_CONST", rebuild_iterator), Instr("LOAD_FAST", names[0]),
+                Instr("PRECALL", 1), Instr("CALL", 1)]
     return [Instr("LOAD_FAST", names[0])]
 
 
@@ -220,13 +213,12 @@ def _call_resume(resume, below: list, local_params: list, pushed: int, rebuilds:
     ]
 
 
-def _finish(code: list, argnames: list, like: types.CodeType, name: str, flags=0, freevars=()) -> Bytecode:
+def _finish(code: list, argnames: list, like: types.CodeType, name: str) -> Bytecode:
     out = Bytecode(code)
     out.argnames = list(argnames)
     out.argcount = len(argnames)
     out.posonlyargcount = out.kwonlyargcount = 0
-    out.flags = CompilerFlags.OPTIMIZED | CompilerFlags.NEWLOCALS | flags
-    out.freevars = list(freevars)
+    out.flags = CompilerFlags.OPTIMIZED | CompilerFlags.NEWLOCALS
     out.name, out.qualname = f"{like.co_name}_{name}", f"{like.co_qualname}_{name}"
     out.filename, out.first_lineno = like.co_filename, like.co_firstlineno
     return out
@@ -245,9 +237,10 @@ class ResumeBuilder:
     its resume functions: the code is analysed once, and a break inside a loop continues in the
     same resume function on every iteration instead of a new one each time."""
 
-    def __init__(self, fn, instructions: tuple, wrap):
+    def __init__(self, fn, info, wrap):
         self.fn = fn
-        self.instructions = instructions
+        self.info = info  # the user's code decoded (tracer.state.CodeInfo): instructions, exception table
+        self.instructions = info.instructions
         self.wrap = wrap
         self.resumes = {}  # (target, layout) -> wrapped resume function
 
@@ -285,9 +278,6 @@ class ResumeBuilder:
         resumed.__snaptrace_decoded__ = decode_prefixed(assembled, self.instructions, prologue, len(params))
         return resumed
 
-    def index_at(self, offset: int) -> int:
-        return next(ins.index for ins in self.instructions if ins.offset == offset)
-
     def step_function(self, index: int, layout: Layout, kw_names: tuple, replacements: dict, used: dict):
         """The function that runs instruction `index` for real and continues in a resume function.
 
@@ -300,7 +290,7 @@ class ResumeBuilder:
         if shape is None or shape.popped > len(layout.stack):
             return None
         split = len(layout.stack) - shape.popped
-        entry = handler_for(self.fn.__code__, instruction.offset)
+        entry = self.info.handler_at(index)
         if entry is not None and entry.depth > split:
             return None
         stack_params = layout.stack_parameters()
@@ -315,7 +305,7 @@ class ResumeBuilder:
             if position in replacements:
                 code.append(Instr("LOAD_CONST", replacements[position]))
             else:
-                code += push(layout.stack[position], stack_params[position], Instr("LOAD_CONST", rebuild_iterator))
+                code += push(layout.stack[position], stack_params[position])
         code += self._the_instruction(instruction, jump_label, kw_names)
         if entry is not None:
             code.append(TryEnd(try_begin))
@@ -337,7 +327,7 @@ class ResumeBuilder:
                 code += [jump_label] + go_on(shape.jump, split)
             if entry is not None:  # continue in the user's handler: stack cut to its depth, [lasti,] exception
                 pushed = (VALUE_SLOT, VALUE_SLOT) if entry.lasti else (VALUE_SLOT,)
-                code += [handler_label] + go_on(Successor(self.index_at(entry.target), pushed), entry.depth)
+                code += [handler_label] + go_on(Successor(entry.target, pushed), entry.depth)
         except _NoResume:
             return None
         out = _finish(code, _flat(stack_params) + local_params, self.fn.__code__, f"step_at_{instruction.offset}")

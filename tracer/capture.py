@@ -181,7 +181,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     builder = cache.get(ResumeBuilder)
     if builder is None:
         builder = cache[ResumeBuilder] = ResumeBuilder(
-            user_fn, decode(user_fn.__code__, user_fn.__globals__).instructions,
+            user_fn, decode(user_fn.__code__, user_fn.__globals__),
             lambda resume: Traced(resume, backend, cache))
     used = {}
     step = builder.step_function(frame.ip - shift, layout, frame.kw_names, replacements, used)
