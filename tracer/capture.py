@@ -28,6 +28,8 @@ from tracer.state import Env, Frame, code_info_of, decode, initial_state, locals
 from tracer.step import run
 from graph.raise_entry import raising_capture
 from tracer.stops import GraphBreak, Raised, Returned
+from vt.iterators import (EnumerateIteratorVariable, ListIteratorVariable, RangeIteratorVariable,
+                          SequenceIteratorVariable, ZipIteratorVariable)
 from vt.lazy import LazyVariable
 from vt.outcome import BreakKind
 from vt.base import NULL, VariableTracker
@@ -212,16 +214,16 @@ def _slot(state, vt) -> tuple:
 def _iterator_recipe(state, vt):
     """A tuple VT describing a new iterator equivalent to `vt` (see `rebuild_iterator`), or None."""
     current = state.current(vt)
-    kind = type(current).__name__
-    if kind == "RangeIteratorVariable":
+    kind = type(current)
+    if kind is RangeIteratorVariable:
         parts = ("advance", ConstantVariable(current.values), current.index)
-    elif kind == "SequenceIteratorVariable":
+    elif kind is SequenceIteratorVariable:
         parts = ("advance", TupleVariable(current.items), current.index)
-    elif kind == "ListIteratorVariable" and not current.done:
+    elif kind is ListIteratorVariable and not current.done:
         parts = ("advance", state.heap[current.list_oid], current.index)
-    elif kind == "EnumerateIteratorVariable":
+    elif kind is EnumerateIteratorVariable:
         parts = ("enumerate", _iterator_recipe(state, current.iterator), current.count)
-    elif kind == "ZipIteratorVariable":
+    elif kind is ZipIteratorVariable:
         inner = tuple(_iterator_recipe(state, iterator) for iterator in current.iterators)
         parts = ("zip", None if None in inner else TupleVariable(inner), current.strict)
     else:
