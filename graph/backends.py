@@ -6,7 +6,7 @@ torch._dynamo, or a callable `backend(gm, example_inputs) -> callable`.
 """
 from __future__ import annotations
 
-from tracer.errors import BackendError
+from core.errors import BackendError
 
 
 def _eager(gm, example_inputs):

@@ -14,7 +14,7 @@ import attrs
 import torch
 import torch.fx
 
-from graph.log import map_refs
+from core.graph_log import map_refs
 
 
 @attrs.frozen

@@ -17,7 +17,7 @@ from bytecode import Instr
 from effects.records import AttributeDelete, AttributeStore, GlobalDelete, GlobalStore, ObjectMutation
 from graph.codegen import load_output
 from vt.functions import NestedUserFunctionVariable
-from vt.outcome import BreakKind, unsupported
+from core.outcomes import BreakKind, unsupported
 
 _OBJECT_CHANGES = (ObjectMutation, AttributeStore, AttributeDelete)
 _OBJECT_FAMILIES = {"module": "module", "torch_function": "fn", "builtin": "fn", "class": "cls"}

@@ -24,7 +24,7 @@ import attrs
 from bytecode import Bytecode, CompilerFlags, Compare, Instr, Label, TryBegin, TryEnd
 
 from graph.resume_code import instruction_count, resume_code
-from tracer.state import decode_prefixed, localsplus_names
+from core.code import decode_prefixed, localsplus_names
 
 _BINARY_ADD = 0  # BINARY_OP's argument for `+`
 
@@ -239,7 +239,7 @@ class ResumeBuilder:
 
     def __init__(self, fn, info, wrap):
         self.fn = fn
-        self.info = info  # the user's code decoded (tracer.state.CodeInfo): instructions, exception table
+        self.info = info  # the user's code decoded (core.code.CodeInfo): instructions, exception table
         self.instructions = info.instructions
         self.wrap = wrap
         self.resumes = {}  # (target, layout) -> wrapped resume function

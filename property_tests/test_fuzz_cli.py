@@ -4,8 +4,8 @@ How small the shrunk program gets depends on the time budget and the machine's l
 import runpy
 import sys
 
-import tracer.fuzz
-from tracer.cli import main
+import tools.fuzz
+from tools.cli import main
 
 
 def test_small_campaign_prints_coverage_and_summary(tmp_path, capsys):
@@ -21,7 +21,7 @@ def test_failures_are_shrunk_and_written_as_runnable_reproducers(tmp_path, capsy
     def always_fails(program, against):
         return "mismatch", ["pretend mismatch"], None
 
-    monkeypatch.setattr(tracer.fuzz, "_problems_for", always_fails)
+    monkeypatch.setattr(tools.fuzz, "_problems_for", always_fails)
     status = main(["fuzz", "--examples", "3", "--seed", "1", "--out", str(tmp_path), "--quiet",
                    "--shrink-seconds", "5"])
     out = capsys.readouterr().out

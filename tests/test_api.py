@@ -7,7 +7,7 @@ import torch
 import tracer
 from helpers import all_ops, assert_same_as_eager, assert_same_structure, clone_inputs, ops
 from tracer import NotTraceableError, compile, explain, graph_break, trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def t(*shape):

@@ -12,7 +12,7 @@ import torch
 
 from helpers import all_ops, assert_raises_like_eager, assert_same_as_eager, clone_inputs, ops
 from tracer import trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def t(*shape):

@@ -3,7 +3,7 @@ import pytest
 
 from helpers import RAISES, assert_same_as_eager, opnames
 from test_container_lists import assert_breaks, one_tensor, t
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def all_opnames(code) -> set:

@@ -10,7 +10,7 @@ import torch
 
 from helpers import RAISES, assert_same_as_eager, clone_inputs, opnames, ops
 from tracer import trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def t(*shape):

@@ -13,7 +13,7 @@ from helpers import RAISES, assert_same_as_eager
 from test_container_dicts import all_opnames
 from test_container_lists import assert_breaks, one_tensor
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def test_add_discard_remove_pop_clear():

@@ -9,7 +9,7 @@ from test_container_dicts import all_opnames
 from test_container_lists import assert_breaks, one_tensor, t
 from tracer import trace
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 # -- comparisons ---------------------------------------------------------------------------------

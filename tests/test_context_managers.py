@@ -6,7 +6,7 @@ import torch
 
 from helpers import assert_raises_like_eager, assert_same_as_eager
 from tracer import trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 LOG = []
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tracer import trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 @dataclass
@@ -127,10 +127,11 @@ def test_vt_families_have_the_names_the_issue_asks_for():
 
 
 def _wrapped(value):
-    from tracer.state import Env, decode, initial_state
+    from core.state import Env, initial_state
+    from core.code import decode
     from torch._subclasses import FakeTensorMode
     from vt.builder import wrap_value
-    from vt.sources import LocalSource
+    from core.sources import LocalSource
 
     env = Env(None, {}, {}, FakeTensorMode())
     state = initial_state(decode(_wrapped.__code__, {}), [None] * 10, env)

@@ -326,7 +326,7 @@ def test_getattr_default_and_hasattr_catch_attribute_errors_of_modelled_values()
 def test_exception_table_is_decoded_in_instruction_indices():
     import dis
 
-    from tracer.state import decode
+    from core.code import decode
 
     def fn(x):
         try:

@@ -3,7 +3,7 @@ import torch
 
 from helpers import assert_same_as_eager, ops
 from tracer import trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 SCALE = 3.0
 

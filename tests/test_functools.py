@@ -7,7 +7,7 @@ import torch
 
 from helpers import all_ops, assert_same_as_eager
 from tracer import trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def combine(a, b, c=1.0, *, scale=1.0):

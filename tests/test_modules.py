@@ -5,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tracer import compile, trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 class Block(nn.Module):

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from helpers import all_ops, assert_same_as_eager
 from tracer import compile, trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def x4():

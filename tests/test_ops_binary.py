@@ -6,7 +6,7 @@ import torch
 
 from helpers import assert_same_as_eager, ops
 from tracer import compile, trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def t(*shape):

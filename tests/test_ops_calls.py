@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from helpers import assert_same_as_eager, opnames, ops
 from tracer import trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def t(*shape):

@@ -7,7 +7,7 @@ import torch
 
 from helpers import all_ops, assert_same_as_eager, opnames, ops
 from tracer import compile, trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 SCALE = 3
 WEIGHT = torch.randn(4, 4)

@@ -9,7 +9,7 @@ import torch
 
 from helpers import all_ops, assert_same_as_eager
 from tracer import compile, trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 Point = collections.namedtuple("Point", "x y")
 Config = collections.namedtuple("Config", ["scale", "shift", "name"], defaults=[0.0, "cfg"])

@@ -8,7 +8,7 @@ import torch
 from helpers import ops
 from tracer import compile, graph_break, trace
 from tracer.registry import HANDLERS
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def t(*shape):
@@ -286,7 +286,7 @@ def test_breaks_do_not_retrace_from_the_top(monkeypatch):
 
 
 def test_resume_functions_come_decoded_exactly_as_dis_would_decode_them():
-    from tracer.state import decode
+    from core.code import decode
 
     def fn(x, xs):
         total = x

@@ -7,11 +7,11 @@ import torch
 from returns.result import Failure, Success
 
 from helpers import make_state
-from tracer.state import State
+from core.state import State
 from tracer.step import run, step
-from tracer.stops import GraphBreak, Returned
+from core.stops import GraphBreak, Returned
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 def straight(x, y):

@@ -20,8 +20,8 @@ import torch  # noqa: E402
 import tracer  # noqa: E402
 from tracer import trace  # noqa: E402
 from tracer.registry import HANDLERS, UNSUPPORTED  # noqa: E402
-from tracer.supported_table import BEGIN, END, opcode_rows, render_opcode_table, table_in  # noqa: E402
-from vt.outcome import BreakKind  # noqa: E402
+from tools.supported_table import BEGIN, END, opcode_rows, render_opcode_table, table_in  # noqa: E402
+from core.outcomes import BreakKind  # noqa: E402
 
 DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "supported.md"
 
@@ -56,7 +56,7 @@ def test_docs_opcode_table_matches_registry():
     text = DOC.read_text(encoding="utf-8")
     assert text.count(BEGIN) == 1 and text.count(END) == 1
     assert table_in(text) == render_opcode_table(), (
-        "docs/supported.md is out of date: run `python -m tracer.supported_table --write docs/supported.md`")
+        "docs/supported.md is out of date: run `python -m tools.supported_table --write docs/supported.md`")
 
 
 # -- (c) unsupported opcodes stop cleanly ---------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tracer import trace
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 
 
 class Box:

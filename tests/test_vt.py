@@ -10,7 +10,7 @@ from vt.base import NOT_CONSTANT, NULL
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import ListVariable, TupleVariable, new_list
 from vt.dicts import DictVariable, new_dict
-from vt.sources import LocalSource
+from core.sources import LocalSource
 from vt.tensor import TensorVariable
 
 

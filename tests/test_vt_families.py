@@ -7,7 +7,7 @@ import torch
 
 from tracer.capture import start_state
 from tracer.step import run
-from tracer.stops import Returned
+from core.stops import Returned
 from vt.constant import BuiltinMethodVariable
 from vt.functions import CellVariable, NestedUserFunctionVariable, UserFunctionVariable
 from vt.functools_variables import FunctoolsPartialVariable

@@ -1,4 +1,4 @@
-"""`python -m tracer ...`: see tracer/cli.py."""
-from tracer.cli import main
+"""`python -m tracer ...`: the command line lives in tools/cli.py."""
+from tools.cli import main
 
 raise SystemExit(main())

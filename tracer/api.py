@@ -18,7 +18,7 @@ import torch
 from graph.backends import resolve_backend
 from graph.codegen import MISS
 from tracer.capture import capture
-from tracer.errors import NotTraceableError, RecaptureLimitWarning
+from core.errors import NotTraceableError, RecaptureLimitWarning
 
 RECAPTURE_LIMIT = 8
 

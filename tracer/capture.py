@@ -2,7 +2,7 @@
 
 This is where the final interpreters meet: the graph log becomes an FX graph
 (`graph.fx_build`) compiled by the backend, the guards become one check
-function (`graph.guards`), and the return value becomes bytecode
+function (`graph.guard_function`), and the return value becomes bytecode
 (`graph.reconstruct`, `graph.codegen`).  A capture that stops at a graph break
 yields an entry that runs the function eagerly under the guards gathered so
 far, which keeps every call correct.
@@ -20,23 +20,25 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 from graph.backends import compile_with
 from graph.codegen import binder, eager_entry, graph_entry
 from graph.fx_build import build_graph
-from graph.guards import GlobalStateMatch, compile_guards
+from core.guards import GlobalStateMatch
+from graph.guard_function import compile_guards
 from graph.reconstruct import graph_outputs, rebuild
 from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBuilder, origin
-from tracer.errors import BackendError, NotTraceableError
-from tracer.state import Env, Frame, code_info_of, decode, initial_state, localsplus_names
+from core.errors import BackendError, NotTraceableError
+from core.state import Env, Frame, initial_state
+from core.code import code_info_of, decode, localsplus_names
 from tracer.step import run
 from graph.raise_entry import raising_capture
-from tracer.stops import GraphBreak, Raised, Returned
+from core.stops import GraphBreak, Raised, Returned
 from vt.iterators import (EnumerateIteratorVariable, ListIteratorVariable, RangeIteratorVariable,
                           SequenceIteratorVariable, ZipIteratorVariable)
 from vt.lazy import LazyVariable
-from vt.outcome import BreakKind
+from core.outcomes import BreakKind
 from vt.base import NULL, VariableTracker
 from vt.constant import ConstantVariable
 from vt.functions import UserFunctionVariable, existing_cells
 from vt.lists import TupleVariable
-from vt.sources import FunctionSource, LocalSource
+from core.sources import FunctionSource, LocalSource
 
 STRICT = os.environ.get("SNAPTRACE_STRICT", "") not in ("", "0")
 """Re-raise the tracer's own bugs instead of falling back to eager (the test suite sets this)."""

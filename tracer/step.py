@@ -13,10 +13,10 @@ from returns.result import Failure, Result, Success
 
 import tracer.ops  # noqa: F401  (registers every handler)
 from tracer.registry import HANDLERS, UNSUPPORTED
-from tracer.state import State
-from tracer.stops import break_at
+from core.state import State
+from core.stops import break_at
 from tracer.unwind import throw
-from vt.outcome import BreakKind, Thrown, Unsupported
+from core.outcomes import BreakKind, Thrown, Unsupported
 
 CHECK_STACK_EFFECTS = os.environ.get("SNAPTRACE_DEBUG", "") not in ("", "0")
 

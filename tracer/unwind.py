@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import attrs
 
-from tracer.stops import Raised
+from core.stops import Raised
 from vt.constant import ConstantVariable
 from vt.exceptions import exception_from
-from vt.outcome import Thrown
+from core.outcomes import Thrown
 
 
 def handled_exception(state):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import attrs
 
-from vt.outcome import BreakKind, unsupported
+from core.outcomes import BreakKind, unsupported
 
 NOT_CONSTANT = object()
 """Returned by `constant_value()` when a VT has no Python value known at trace time."""

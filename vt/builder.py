@@ -15,17 +15,17 @@ import types
 import attrs
 import torch
 
-import graph.markers as markers
-from graph.guards import BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject, \
-    SequenceMatch, TensorMatch
+import core.markers as markers
+from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject,
+    SequenceMatch, TensorMatch)
 from vt.builtin import BuiltinVariable, call_constant_fn, is_rule_callable
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, unsupported
+from core.outcomes import BreakKind, unsupported
 from vt.nn_modules import NNModuleClassVariable, is_module_class
 from vt.records import wrap_record
-from vt.sources import AttrSource, BuiltinSource
+from core.sources import AttrSource, BuiltinSource
 from vt.tensor import TensorVariable
 from vt.torch import ClassVariable, GraphBreakVariable, ModuleVariable, OpaqueCallableVariable, \
     TorchFunctionVariable, is_graphable_torch_callable, torch_callable_limit
@@ -88,7 +88,7 @@ def wrap_value(state, value, source, guard: bool = True):
             return _guarded(state, IdMatch(source, value, f"{value.__objclass__.__name__}.{value.__name__}"),
                             guard), method
     if type(value) is types.CellType:  # a cell handed to a resume function: a new one on every call
-        from graph.guards import TypeMatch
+        from core.guards import TypeMatch
         from vt.functions import existing_cell
 
         return existing_cell(_guarded(state, TypeMatch(source, types.CellType), guard), value, source)
@@ -141,7 +141,7 @@ def wrap_value(state, value, source, guard: bool = True):
         from vt.functions import UserFunctionVariable
 
         if getattr(value, "__snaptrace_rebuilt__", False):  # made anew on every call: guard its code
-            from graph.guards import TypeMatch
+            from core.guards import TypeMatch
 
             state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
             return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
@@ -222,9 +222,9 @@ def _wrap_tensor(state, value: torch.Tensor, source):
 
 def _wrap_items(state, pairs, source, guard: bool):
     """VTs for (key, real item) pairs read through ItemSource(source, key); (state, list) or Unsupported."""
-    from vt.sources import ItemSource
+    from core.sources import ItemSource
 
-    from vt.records import DictValueSource
+    from core.sources import DictValueSource
 
     items = []
     for position, (key, item) in enumerate(pairs):
@@ -281,7 +281,7 @@ def _wrap_container(state, value, source, guard: bool):
 def wrap_items(state, value, source, guard: bool):
     """(state, VTs) for the items of a tuple-like input, each read and guarded through
     `source[i]`, or the stop that one of them hit."""
-    from vt.sources import ItemSource
+    from core.sources import ItemSource
 
     items = []
     for position, item in enumerate(value):

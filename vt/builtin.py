@@ -19,7 +19,7 @@ from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import from_python, to_python
 from vt.lists import TupleVariable, new_list
-from vt.outcome import BreakKind, unsupported, raise_error, raised
+from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.tensor import record_op
 
 # -- operator tables ------------------------------------------------------------------------

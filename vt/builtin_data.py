@@ -20,7 +20,7 @@ from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import to_python
 from vt.iterators import for_each, truth_of
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop, Thrown
+from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop, Thrown
 
 
 def plain_fold(state, fn, args, kwargs):
@@ -189,7 +189,7 @@ def _type(state, args, kwargs):
         return class_vt_of(state, state.current(args[0]))  # the class's own heap record
     if args[0].family == "nn_module" and args[0].source is not None:
         from vt.builder import wrap_value
-        from vt.sources import AttrSource
+        from core.sources import AttrSource
 
         return wrap_value(state, type(args[0].module), AttrSource(args[0].source, "__class__"))
     kind = python_type_of(args[0])
@@ -247,7 +247,7 @@ def _has_real_attribute(state, value, name):
 def _missing_attribute(state, value, name):
     """The state after learning that `value` has no attribute `name`: guarded when it has a source,
     so that the attribute appearing later recaptures."""
-    from graph.guards import MissingAttribute
+    from core.guards import MissingAttribute
 
     source = getattr(value, "source", None)
     return state.add_guard(MissingAttribute(source, name)) if source is not None else state

@@ -17,16 +17,17 @@ from vt.base import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import to_python
 from vt.dicts import new_dict_from_entries
-from vt.iterators import (EnumerateIteratorVariable, Exhausted, FilterIteratorVariable, MapIteratorVariable,
-                          RangeIteratorVariable, ReversedListIteratorVariable, ZipIteratorVariable, items_of,
-                          iterate_items, new_iterator, next_value, open_iterators)
+from vt.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
+    RangeIteratorVariable, ReversedListIteratorVariable, ZipIteratorVariable, items_of, iterate_items,
+    new_iterator, next_value, open_iterators)
+from core.stops import Exhausted
 from vt.itertools_iterators import (AccumulateIteratorVariable, ChainIteratorVariable, CombinatoricIteratorVariable,
                                     CompressIteratorVariable, CountIteratorVariable, CycleIteratorVariable,
                                     IsliceIteratorVariable, PairwiseIteratorVariable, ProductIteratorVariable,
                                     RepeatIteratorVariable, StarmapIteratorVariable, WhileIteratorVariable,
                                     ZipLongestIteratorVariable)
 from vt.lists import TupleVariable, new_list
-from vt.outcome import BreakKind, unsupported, raise_error, raised
+from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.sets import new_set
 from vt.tensor import record_op
 

@@ -14,7 +14,7 @@ import attrs
 
 from vt.base import NOT_CONSTANT, NULL, VariableTracker
 from vt.lists import TupleVariable, subscript_sequence
-from vt.outcome import BreakKind, unsupported, raise_error
+from core.outcomes import BreakKind, unsupported, raise_error
 from vt.tensor import record_op
 
 

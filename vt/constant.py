@@ -11,7 +11,7 @@ import attrs
 import torch
 
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, unsupported, raised
+from core.outcomes import BreakKind, unsupported, raised
 
 CONSTANT_TYPES = frozenset({
     int, float, bool, complex, str, bytes, type(None), type(Ellipsis), type(NotImplemented),

@@ -17,7 +17,7 @@ import attrs
 
 from vt.base import NULL
 from vt.constant import BuiltinMethodVariable
-from vt.outcome import BreakKind, raise_error, unsupported
+from core.outcomes import BreakKind, raise_error, unsupported
 
 
 @attrs.frozen(slots=True)

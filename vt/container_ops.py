@@ -25,7 +25,7 @@ import operator
 
 from vt.base import NOT_CONSTANT
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop
+from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
 
 MAX_DEPTH = 200
 COMPARE_SYMBOLS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,

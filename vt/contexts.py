@@ -22,7 +22,7 @@ import torch
 
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, Thrown, raise_error, unsupported
+from core.outcomes import BreakKind, Thrown, raise_error, unsupported
 
 GRAD_MODE_CLASSES = {torch.no_grad: False, torch.enable_grad: True, torch.set_grad_enabled: None}
 
@@ -87,9 +87,9 @@ class GradModeExit:
 
 
 def wrap_grad_mode_exit(state, value: GradModeExit, source, guard: bool):
-    from graph.guards import ConstantMatch
+    from core.guards import ConstantMatch
     from vt.builder import _guarded
-    from vt.sources import AttrSource
+    from core.sources import AttrSource
 
     state = _guarded(state, ConstantMatch.of(AttrSource(source, "mode"), value.mode), guard)
     manager = GradModeVariable(not value.mode, None)
@@ -189,7 +189,7 @@ class GeneratorContextMethod(VariableTracker):
 
     def call(self, state, args, kwargs):
         from vt.generators import resume
-        from vt.iterators import Exhausted
+        from core.stops import Exhausted
 
         if self.name == "__enter__":
             out = resume(state, self.generator, "next")

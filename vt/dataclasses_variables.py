@@ -16,7 +16,7 @@ import dataclasses
 import torch
 
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, unsupported
+from core.outcomes import BreakKind, unsupported
 
 
 def _is_dataclass_object(vt) -> bool:

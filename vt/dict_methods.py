@@ -12,7 +12,7 @@ from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items, method
 from vt.container_ops import hashable_key
 from vt.dicts import DictViewVariable, new_dict_from_entries
-from vt.outcome import BreakKind, unsupported, raise_error, is_stop, Thrown
+from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
 
 DICT_METHODS: dict = {}
 NONE = ConstantVariable(None)

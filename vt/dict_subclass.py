@@ -17,7 +17,7 @@ import collections
 import attrs
 
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, Unsupported, unsupported
+from core.outcomes import BreakKind, Unsupported, unsupported
 from vt.user_objects import UserDefinedObjectVariable
 
 
@@ -38,10 +38,10 @@ def is_dict_subclass(cls) -> bool:
 
 def entries_of(state, vt):
     """(state, entries) of the object's dict part, read from the real dict (guarded) on first use."""
-    from graph.guards import KeysMatch
+    from core.guards import KeysMatch
     from vt.builder import wrap_value
     from vt.constant import is_constant_value
-    from vt.sources import ItemSource
+    from core.sources import ItemSource
 
     record = state.current(vt)
     if record.entries is not None:

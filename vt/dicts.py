@@ -17,7 +17,7 @@ import attrs
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
-from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop
+from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
 
 
 @attrs.frozen(slots=True)

@@ -18,8 +18,8 @@ from pyrsistent import pmap
 
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
-from vt.outcome import BreakKind, Thrown, raise_error, raised, unsupported
-from vt.sources import AttrSource
+from core.outcomes import BreakKind, Thrown, raise_error, raised, unsupported
+from core.sources import AttrSource
 
 # Builtin classes whose constructor does more than store `args`: their instances are built for
 # real from constant arguments, so attributes (`errno`, `value`, `name`, ...) and errors are eager's.
@@ -278,7 +278,7 @@ class ExceptionSuperVariable(VariableTracker):
     def getattr(self, state, name):
         from vt.user_objects import UserMethodVariable
 
-        from vt.sources import ItemSource
+        from core.sources import ItemSource
 
         mro = self.receiver.cls.__mro__
         for position in range(mro.index(self.start) + 1, len(mro)):

@@ -16,8 +16,8 @@ import attrs
 from pyrsistent import pvector
 
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, Thrown, Unsupported, raise_error, unsupported
-from vt.sources import AttrSource, GlobalSource, ItemSource
+from core.outcomes import BreakKind, Thrown, Unsupported, raise_error, unsupported
+from core.sources import AttrSource, GlobalSource, ItemSource
 
 MAX_INLINE_DEPTH = 64
 
@@ -200,9 +200,9 @@ def _exact_binding_error(code, parts: FunctionParts, nargs: int, keywords: tuple
 
 def inline_call(state, parts: FunctionParts, args, kwargs):
     """Trace a call of a Python function to its return; (state, return value) or Unsupported."""
-    from tracer.state import Frame
+    from core.state import Frame
     from tracer.step import run
-    from tracer.stops import Raised, Returned
+    from core.stops import Raised, Returned
     from vt.dicts import new_dict_from_entries
     from vt.lists import TupleVariable
 

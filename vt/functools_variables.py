@@ -18,8 +18,8 @@ import functools
 import attrs
 
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, unsupported
-from vt.sources import AttrSource, ItemSource
+from core.outcomes import BreakKind, unsupported
+from core.sources import AttrSource, ItemSource
 
 
 @attrs.frozen(slots=True)
@@ -92,7 +92,7 @@ def _is_callable(state, value) -> bool:
 
 def wrap_partial(state, value: functools.partial, source, guard: bool):
     """A partial that existed before the call: identity guard, and its parts through their sources."""
-    from graph.guards import IdMatch, KeysMatch
+    from core.guards import IdMatch, KeysMatch
     from vt.builder import wrap_value
 
     if guard:
@@ -167,7 +167,7 @@ class CachedFunctionVariable(VariableTracker):
 def wrap_cached_function(state, value, source, guard: bool):
     """An lru_cache wrapper that existed before the call: guarded by identity, its `__wrapped__` read
     through its source."""
-    from graph.guards import IdMatch
+    from core.guards import IdMatch
     from vt.builder import wrap_value
 
     if guard:

@@ -17,16 +17,9 @@ import attrs
 
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
-from vt.iterators import Exhausted, IteratorVariable
-from vt.outcome import BreakKind, Thrown, Unsupported, raise_error, unsupported
-
-
-@attrs.frozen(slots=True)
-class Yielded:
-    """How a generator's frame stops at YIELD_VALUE: the value, and the frame to resume."""
-
-    value: object
-    frame: object
+from core.stops import Exhausted, Yielded
+from vt.iterators import IteratorVariable
+from core.outcomes import BreakKind, Thrown, Unsupported, raise_error, unsupported
 
 
 @attrs.frozen(slots=True)
@@ -74,7 +67,7 @@ class GeneratorVariable(IteratorVariable):
 
     def _run(self, state, frame, exc):
         from tracer.step import run
-        from tracer.stops import Raised, Returned
+        from core.stops import Raised, Returned
         from tracer.unwind import unwind
 
         caller = state.frame
@@ -201,7 +194,7 @@ def _close(state, generator):
 
 def resume_after_yield(frame):
     """The frame a generator continues with after yielding: the value replaced by the sent None."""
-    from tracer.state import Frame
+    from core.state import Frame
 
     stack = frame.stack[:len(frame.stack) - 1].append(ConstantVariable(None))
     return Frame(frame.code, frame.ip + 1, stack, frame.locals, (), frame.handled)

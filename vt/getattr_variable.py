@@ -12,7 +12,7 @@ import attrs
 
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, unsupported
+from core.outcomes import BreakKind, unsupported
 
 
 @attrs.frozen(slots=True)

@@ -21,19 +21,11 @@ import attrs
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, unsupported, is_stop, raise_error, Thrown
+from core.outcomes import BreakKind, unsupported, is_stop, raise_error, Thrown
+from core.stops import Exhausted
 
 DRAIN_LIMIT = 100_000
 """Items a builtin may pull out of one iterator while tracing (`list(itertools.count())` never ends)."""
-
-
-@attrs.frozen(slots=True)
-class Exhausted:
-    """`next` found no item; `state` holds what looking changed (other iterators advanced, flags).
-    `value` is what a finished generator returned (StopIteration.value, the result of `yield from`)."""
-
-    state: object
-    value: object = None
 
 
 @attrs.frozen(slots=True)

@@ -13,9 +13,10 @@ import operator
 
 import attrs
 
-from vt.iterators import Exhausted, IteratorVariable, items_of, next_row, next_value, truth_of
+from core.stops import Exhausted
+from vt.iterators import IteratorVariable, items_of, next_row, next_value, truth_of
 from vt.lists import TupleVariable
-from vt.outcome import is_stop
+from core.outcomes import is_stop
 
 
 def _add(state, total, value):

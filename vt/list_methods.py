@@ -17,7 +17,7 @@ from vt.container_methods import int_argument, iterable_items, method
 from vt.container_ops import equal
 from vt.convert import to_python
 from vt.lists import new_list
-from vt.outcome import BreakKind, unsupported, raise_error, raised
+from core.outcomes import BreakKind, unsupported, raise_error, raised
 
 LIST_METHODS: dict = {}
 TUPLE_METHODS: dict = {}

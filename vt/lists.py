@@ -15,7 +15,7 @@ import attrs
 
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, unsupported, raise_error
+from core.outcomes import BreakKind, unsupported, raise_error
 
 
 @attrs.frozen(slots=True)

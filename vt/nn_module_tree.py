@@ -19,12 +19,12 @@ import types
 import attrs
 import torch
 
-from graph.guards import KeysMatch
+from core.guards import KeysMatch
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, unsupported
-from vt.sources import AttrSource, ItemSource
+from core.outcomes import BreakKind, unsupported
+from core.sources import AttrSource, ItemSource
 
 _CONTAINERS = (torch.nn.Sequential, torch.nn.ModuleList)
 

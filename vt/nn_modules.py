@@ -28,8 +28,8 @@ import torch
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, unsupported
-from vt.sources import AttrSource, ItemSource
+from core.outcomes import BreakKind, unsupported
+from core.sources import AttrSource, ItemSource
 from vt.torch import ClassVariable
 from vt.nn_module_tree import iterate_module, module_attribute, module_contains, module_getitem, \
     module_length  # noqa: F401  (NNModuleVariable delegates to these through this module)

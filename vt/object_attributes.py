@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import types
 
-from vt.outcome import BreakKind, raise_error, unsupported
-from vt.sources import AttrSource
+from core.outcomes import BreakKind, raise_error, unsupported
+from core.sources import AttrSource
 
 MISSING = object()
 """A name that is not there (class lookup, or an attribute never written)."""

@@ -16,8 +16,8 @@ import operator
 
 from vt.constant import ConstantVariable
 from vt.object_attributes import MISSING, class_source_of, lookup, python_method
-from vt.outcome import BreakKind, unsupported
-from vt.sources import AttrSource
+from core.outcomes import BreakKind, unsupported
+from core.sources import AttrSource
 
 _BINARY_DUNDERS = {
     operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.matmul: "matmul",

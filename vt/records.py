@@ -25,8 +25,8 @@ import attrs
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
-from vt.outcome import BreakKind, unsupported
-from vt.sources import AttrSource, ItemSource
+from core.outcomes import BreakKind, unsupported
+from core.sources import AttrSource, ItemSource
 from vt.torch import ClassVariable
 
 # -- named tuples -----------------------------------------------------------------------------
@@ -223,7 +223,7 @@ class NamedTupleClassVariable(ClassVariable):
 
 def wrap_namedtuple(state, value, source, guard: bool):
     """A named tuple input: its type and length guarded, each item wrapped through `x[i]`."""
-    from graph.guards import SequenceMatch
+    from core.guards import SequenceMatch
     from vt.builder import wrap_items
 
     if guard:
@@ -347,7 +347,7 @@ class EnumClassVariable(ClassVariable):
 def wrap_record(state, value, source, guard: bool):
     """(state, vt) when `value` is a named tuple, a named tuple class, an enum member or an enum
     class; None for anything else."""
-    from graph.guards import IdMatch
+    from core.guards import IdMatch
 
     kind = type(value)
     if isinstance(value, enum.Enum):
@@ -364,31 +364,6 @@ def wrap_record(state, value, source, guard: bool):
     if kind is not tuple and isinstance(value, tuple) and namedtuple_base(kind) is not None:
         return wrap_namedtuple(state, value, source, guard)
     return None
-
-
-@attrs.frozen(slots=True)
-class DictValueSource:
-    """The value at `position` of a dict input whose keys (guarded in order by KeysMatch) include a key
-    a guard cannot spell, such as an enum member: `[*d.values()][position]`."""
-
-    base: object
-    position: int
-
-    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return f"[*{self.base.expr(g, b, f)}.values()][{self.position}]"
-
-    def emit(self) -> list:
-        from bytecode import Instr
-
-        return [Instr("BUILD_LIST", 0), *self.base.emit(), Instr("LOAD_METHOD", "values"), Instr("PRECALL", 0),
-                Instr("CALL", 0), Instr("LIST_EXTEND", 1), Instr("LOAD_CONST", self.position),
-                Instr("BINARY_SUBSCR")]
-
-    def root_names(self) -> tuple:
-        return self.base.root_names()
-
-    def placeholder_name(self) -> str:
-        return f"{self.base.placeholder_name()}_v{self.position}"
 
 
 def record_class_vt(kind):

@@ -20,7 +20,7 @@ import attrs
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
-from vt.outcome import BreakKind, unsupported, raise_error, raised, is_stop
+from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
 
 
 class _Self:
@@ -144,7 +144,7 @@ class SetVariable(VariableTracker):
 
     def contains(self, state, item):
         from vt.container_ops import hashable_key
-        from vt.outcome import Unsupported
+        from core.outcomes import Unsupported
 
         key = hashable_key(item, "set element")
         if is_stop(key):

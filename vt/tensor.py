@@ -14,10 +14,10 @@ import attrs
 import torch
 from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicOutputShapeException
 
-from graph.log import NodeRef
+from core.graph_log import NodeRef
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
-from vt.outcome import BreakKind, unsupported
+from core.outcomes import BreakKind, unsupported
 
 FOLDED_ATTRIBUTES = frozenset({
     "shape", "dtype", "device", "ndim", "requires_grad", "is_cuda", "is_cpu", "is_sparse",
@@ -28,7 +28,7 @@ FOLDED_ATTRIBUTES = frozenset({
 _FAKE_TENSOR_LOG = logging.getLogger("torch._subclasses.fake_tensor")
 
 # Functions that answer from their arguments alone, or from global state that every capture guards
-# (grad mode and the default dtype, see graph.guards.GlobalStateMatch).
+# (grad mode and the default dtype, see core.guards.GlobalStateMatch).
 PURE_QUERIES = frozenset({
     torch.is_grad_enabled, torch.get_default_dtype, torch.promote_types, torch.can_cast, torch.is_tensor,
     torch.is_storage, torch.is_floating_point, torch.is_complex, torch.numel, torch.broadcast_shapes,

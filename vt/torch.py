@@ -15,7 +15,7 @@ import torch.nn.functional
 
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, raise_error, unsupported
+from core.outcomes import BreakKind, raise_error, unsupported
 from vt.tensor import record_op
 
 GRAPHABLE_NAMESPACES = (torch, torch.nn.functional, torch.special, torch.linalg, torch.fft)
@@ -154,7 +154,7 @@ class ClassVariable(VariableTracker):
     def getattr(self, state, name):
         """A class attribute: functions (static, class and plain), constants, Tensor methods."""
         from vt.builder import wrap_value
-        from vt.sources import AttrSource
+        from core.sources import AttrSource
         from vt.tensor import TensorMethodVariable
         from vt.user_objects import UserMethodVariable, class_attribute
 

@@ -15,8 +15,8 @@ import types
 import attrs
 
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, raise_error, unsupported
-from vt.sources import AttrSource
+from core.outcomes import BreakKind, raise_error, unsupported
+from core.sources import AttrSource
 
 
 @attrs.frozen(slots=True)

@@ -19,8 +19,8 @@ import torch
 
 from vt import nn_modules
 from vt.base import VariableTracker
-from vt.outcome import BreakKind, unsupported, raise_error
-from vt.sources import AttrSource, ItemSource
+from core.outcomes import BreakKind, unsupported, raise_error
+from core.sources import AttrSource, ItemSource
 
 _MISSING = object()
 

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import enum
 
-from graph.guards import DistinctObjects, SameObject
+from core.guards import DistinctObjects, SameObject
 from tracer.registry import handles
 from vt.builtin_data import real_object
 from vt.builtin_operator import subscript
 from vt.builtin import BINARY_OPS, COMPARE_OPS, binary_operation, call_constant_fn, unary_operation
 from vt.constant import ConstantVariable
 from vt.container_ops import contains_in
-from vt.outcome import BreakKind, unsupported
+from core.outcomes import BreakKind, unsupported
 
 
 def _replace_top(state, out, pop):

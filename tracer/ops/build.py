@@ -16,7 +16,7 @@ from vt.container_ops import hashable_key, hashable_keys
 from vt.dict_methods import mapping_entries
 from vt.dicts import new_dict
 from vt.lists import TupleVariable, new_list
-from vt.outcome import BreakKind, unsupported, raise_error, is_stop
+from core.outcomes import BreakKind, unsupported, raise_error, is_stop
 from vt.set_methods import set_argument
 from vt.sets import change_set, new_set
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from tracer.registry import handles
 from vt.base import NULL
 from vt.iterators import items_of
-from vt.outcome import BreakKind, unsupported, raise_error
+from core.outcomes import BreakKind, unsupported, raise_error
 
 
 @handles("PRECALL")

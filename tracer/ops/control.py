@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from tracer.registry import handles
-from tracer.stops import Returned
-from vt.generators import Yielded, resume_after_yield
-from vt.iterators import Exhausted
+from core.stops import Returned
+from core.stops import Yielded
+from vt.generators import resume_after_yield
+from core.stops import Exhausted
 from vt.base import NOT_CONSTANT
 from vt.builtin import truth_unknown
 

@@ -14,7 +14,7 @@ from tracer.unwind import handled_exception
 from vt.builtin import BuiltinVariable
 from vt.constant import ConstantVariable
 from vt.exceptions import matches
-from vt.outcome import BreakKind, Thrown, raise_error, unsupported
+from core.outcomes import BreakKind, Thrown, raise_error, unsupported
 
 
 def exception_value(state, value, what: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from tracer.registry import handles
 from vt.functions import CellVariable, FunctionParts, NestedUserFunctionVariable
 from vt.lazy import LazyVariable, realize_if_lazy
-from vt.outcome import raise_error
+from core.outcomes import raise_error
 
 _DEFAULTS, _KWDEFAULTS, _ANNOTATIONS, _CLOSURE = 0x01, 0x02, 0x04, 0x08
 

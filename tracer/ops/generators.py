@@ -10,7 +10,7 @@ from __future__ import annotations
 from tracer.registry import handles
 from vt.constant import ConstantVariable
 from vt.generators import resume
-from vt.iterators import Exhausted
+from core.stops import Exhausted
 
 
 @handles("GET_YIELD_FROM_ITER")
@@ -43,7 +43,7 @@ def send(state, ins):
         if out is None:
             out = Exhausted(state)
     else:
-        from vt.outcome import BreakKind, unsupported
+        from core.outcomes import BreakKind, unsupported
 
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"sending a value into {receiver.describe()} through `yield from` is not traced")

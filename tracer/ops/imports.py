@@ -15,26 +15,8 @@ from bytecode import Instr
 
 from tracer.registry import handles
 from vt.builder import wrap_value
-from vt.outcome import BreakKind, unsupported
-
-
-@attrs.frozen(slots=True)
-class ImportedModuleSource:
-    """A module in sys.modules, by its full name."""
-
-    name: str
-
-    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return f"{b}['__import__']({self.name!r}, fromlist=('_',))"
-
-    def emit(self) -> list:
-        return [Instr("LOAD_CONST", sys.modules[self.name])]
-
-    def root_names(self) -> tuple:
-        return ()
-
-    def placeholder_name(self) -> str:
-        return "M_" + self.name.replace(".", "_")
+from core.outcomes import BreakKind, unsupported
+from core.sources import ImportedModuleSource
 
 
 def _absolute_name(state, name: str, level: int):

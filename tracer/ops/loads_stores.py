@@ -12,9 +12,9 @@ from vt.builder import wrap_value
 from vt.functions import UserFunctionVariable
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lazy import LazyVariable, realize_if_lazy
-from vt.outcome import BreakKind, unsupported, raise_error, is_stop
+from core.outcomes import BreakKind, unsupported, raise_error, is_stop
 from vt.functions import global_source
-from vt.sources import BuiltinSource
+from core.sources import BuiltinSource
 
 
 @handles("LOAD_FAST")

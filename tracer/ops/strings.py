@@ -13,7 +13,7 @@ from tracer.registry import handles
 from vt.base import NOT_CONSTANT
 from vt.builtin_data import real_object
 from vt.constant import ConstantVariable
-from vt.outcome import BreakKind, unsupported, raised
+from core.outcomes import BreakKind, unsupported, raised
 
 CONVERSIONS = {0: None, 1: str, 2: repr, 3: ascii}
 """FORMAT_VALUE's low two flag bits: no conversion, !s, !r, !a."""

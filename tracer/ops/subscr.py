@@ -8,7 +8,7 @@ operation as unsupported.
 from __future__ import annotations
 
 from tracer.registry import handles
-from vt.outcome import is_stop
+from core.outcomes import is_stop
 
 
 @handles("STORE_SUBSCR")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from tracer.registry import handles
 from vt.iterators import items_of
 from vt.lists import new_list
-from vt.outcome import raise_error
+from core.outcomes import raise_error
 
 
 @handles("UNPACK_EX")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tracer.registry import handles
 from vt.contexts import TracebackVariable
-from vt.outcome import Thrown, raise_error
+from core.outcomes import Thrown, raise_error
 
 
 def _protocol_error(manager, missing_exit: bool):

@@ -5,7 +5,7 @@ import linecache
 
 import attrs
 
-from vt.outcome import BreakKind, Unsupported
+from core.outcomes import BreakKind, Unsupported
 
 
 @attrs.frozen(slots=True)
@@ -54,3 +54,20 @@ class Raised:
     """
 
     exception: object
+
+
+@attrs.frozen(slots=True)
+class Yielded:
+    """How a generator's frame stops at YIELD_VALUE: the value, and the frame to resume."""
+
+    value: object
+    frame: object
+
+
+@attrs.frozen(slots=True)
+class Exhausted:
+    """`next` found no item; `state` holds what looking changed (other iterators advanced, flags).
+    `value` is what a finished generator returned (StopIteration.value, the result of `yield from`)."""
+
+    state: object
+    value: object = None

@@ -1,7 +1,7 @@
 """The opcode table of docs/supported.md, generated from the handler registry.
 
-    python -m tracer.supported_table                         # print the Markdown table
-    python -m tracer.supported_table --write docs/supported.md   # refresh it between the markers
+    python -m tools.supported_table                         # print the Markdown table
+    python -m tools.supported_table --write docs/supported.md   # refresh it between the markers
 
 One row per opcode of this interpreter's `dis.opmap` (CPython 3.11), sorted by
 name.  An opcode with a handler in `HANDLERS` is `captured` and its note names
@@ -64,7 +64,7 @@ def replace_table(text: str) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tracer.supported_table",
+    parser = argparse.ArgumentParser(prog="python -m tools.supported_table",
                                      description="Print the supported-opcode table built from the registry.")
     parser.add_argument("--write", metavar="FILE.md",
                         help=f"replace the table between {BEGIN} and {END} in FILE.md instead of printing")

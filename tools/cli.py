@@ -109,7 +109,7 @@ def load_function(target: str):
 
 
 def cmd_demo(args) -> int:
-    from tracer.demo import run_demo
+    from tools.demo import run_demo
 
     return EXIT_OK if run_demo() else EXIT_FAILED
 
@@ -118,7 +118,7 @@ def cmd_explain(args) -> int:
     import torch
 
     from tracer import explain
-    from tracer.errors import NotTraceableError
+    from core.errors import NotTraceableError
 
     fn = load_function(args.target)
     generator = torch.Generator().manual_seed(args.seed)
@@ -141,7 +141,7 @@ def cmd_fuzz(args) -> int:
     if args.examples < 1 or args.jobs < 1:
         raise UsageError("--examples and --jobs must be at least 1")
     from property_tests.profiles import load_default
-    from tracer.fuzz import run_campaign, summary
+    from tools.fuzz import run_campaign, summary
 
     load_default()
     total, failures, coverage = run_campaign(args.examples, args.seed, args.against, args.out, args.jobs,

@@ -8,7 +8,6 @@ cache hit costs one Python call and a chain of cheap comparisons.
 from __future__ import annotations
 
 import math
-import re
 
 import attrs
 import torch
@@ -186,24 +185,6 @@ class GlobalStateMatch:
 
     def __str__(self):
         return f"torch.is_grad_enabled() is {self.grad_enabled}, default dtype is {self.default_dtype}"
-
-
-def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
-    """Build one function `check(*arg_names) -> bool` that tests every guard in order."""
-    name = re.sub(r"\W", "_", name)
-    ns = _Namespace(arg_names)
-    clauses = [f"({g.expr(ns)})" for g in guards] or ["True"]
-    params = ", ".join(arg_names)
-    body = "\n            and ".join(clauses)
-    # A guard that cannot even be evaluated (a deleted global, a missing attribute) has failed.
-    src = (f"def __guard_{name}({params}):\n    try:\n        return (\n            {body}\n        )\n"
-           f"    except Exception:\n        return False\n")
-    scope = dict(ns.values)
-    scope[ns.g], scope[ns.b], scope[ns.f] = fn.__globals__, builtins, fn
-    exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)
-    check = scope[f"__guard_{name}"]
-    check.source = src
-    return check
 
 
 @attrs.frozen(slots=True)

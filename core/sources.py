@@ -8,6 +8,8 @@ small frozen records compared by value, so guards keyed on them de-duplicate.
 """
 from __future__ import annotations
 
+import sys
+
 import attrs
 from bytecode import Instr
 
@@ -129,3 +131,45 @@ class FunctionSource:
 
     def placeholder_name(self) -> str:
         return "F"
+
+
+@attrs.frozen(slots=True)
+class DictValueSource:
+    """The value at `position` of a dict input whose keys (guarded in order by KeysMatch) include a key
+    a guard cannot spell, such as an enum member: `[*d.values()][position]`."""
+
+    base: object
+    position: int
+
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f"[*{self.base.expr(g, b, f)}.values()][{self.position}]"
+
+    def emit(self) -> list:
+        return [Instr("BUILD_LIST", 0), *self.base.emit(), Instr("LOAD_METHOD", "values"), Instr("PRECALL", 0),
+                Instr("CALL", 0), Instr("LIST_EXTEND", 1), Instr("LOAD_CONST", self.position),
+                Instr("BINARY_SUBSCR")]
+
+    def root_names(self) -> tuple:
+        return self.base.root_names()
+
+    def placeholder_name(self) -> str:
+        return f"{self.base.placeholder_name()}_v{self.position}"
+
+
+@attrs.frozen(slots=True)
+class ImportedModuleSource:
+    """A module in sys.modules, by its full name."""
+
+    name: str
+
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f"{b}['__import__']({self.name!r}, fromlist=('_',))"
+
+    def emit(self) -> list:
+        return [Instr("LOAD_CONST", sys.modules[self.name])]
+
+    def root_names(self) -> tuple:
+        return ()
+
+    def placeholder_name(self) -> str:
+        return "M_" + self.name.replace(".", "_")

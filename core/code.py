@@ -1,0 +1,151 @@
+"""Decoded code: a code object read once into instructions whose jumps name instruction indices.
+
+`decode` turns a 3.11 code object into `Instruction` records (inline caches
+skipped, jump targets rewritten from byte offsets to instruction indices) and
+its exception table into `HandlerEntry` rows, so a jump is `ip = target` and
+an unwind is one table lookup.  `decode_prefixed` gives the same records for
+a resume function without disassembling the whole function again.
+"""
+from __future__ import annotations
+
+import dis
+import types
+
+import attrs
+
+
+@attrs.frozen(slots=True)
+class Instruction:
+    """One decoded 3.11 instruction; jump targets are instruction indices, not offsets."""
+
+    opname: str
+    opcode: int
+    arg: object
+    argval: object
+    index: int
+    offset: int
+    lineno: int
+    target: int
+
+
+@attrs.frozen(slots=True, eq=False)
+class CodeInfo:
+    """A code object decoded once per trace, with the globals it runs in; compared by identity.
+
+    `localsplus` names every slot of a 3.11 frame: locals, then cells that are
+    not arguments, then free variables.  `globals_source` is how generated code
+    reaches the globals dict (None: the traced function's own module, `G`).
+    """
+
+    code: types.CodeType
+    instructions: tuple
+    localsplus: tuple
+    globals: dict
+    globals_source: object = None
+    exception_table: tuple = ()  # HandlerEntry records, in the code's order
+
+    def handler_at(self, index: int):
+        """The exception-table entry covering instruction `index`, or None (the frame is left)."""
+        for entry in self.exception_table:
+            if entry.start <= index < entry.end:
+                return entry
+        return None
+
+    @property
+    def filename(self) -> str:
+        return self.code.co_filename
+
+    @property
+    def name(self) -> str:
+        return self.code.co_qualname
+
+
+@attrs.frozen(slots=True)
+class HandlerEntry:
+    """One row of 3.11's exception table, in instruction indices: an exception raised by an
+    instruction in [start, end) pops the stack to `depth`, pushes the raising instruction's
+    offset if `lasti`, pushes the exception and continues at `target`."""
+
+    start: int
+    end: int
+    target: int
+    depth: int
+    lasti: bool
+
+
+def _exception_table(code: types.CodeType, index_of: dict, count: int) -> tuple:
+    entries = []
+    for raw in dis._parse_exception_table(code):
+        start = index_of.get(raw.start)
+        end = index_of.get(raw.end, count)
+        if start is None:
+            continue
+        entries.append(HandlerEntry(start, end, index_of[raw.target], raw.depth, raw.lasti))
+    return tuple(entries)
+
+
+def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo:
+    """Decode `code` into instructions whose jumps name instruction indices."""
+    raw = list(dis.get_instructions(code))
+    index_of = {ins.offset: i for i, ins in enumerate(raw)}
+    lineno = code.co_firstlineno
+    out = []
+    for i, ins in enumerate(raw):
+        if ins.positions is not None and ins.positions.lineno is not None:
+            lineno = ins.positions.lineno
+        target = index_of.get(ins.argval, -1) if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs else -1
+        argval = code.co_consts[ins.arg] if ins.opname == "KW_NAMES" else ins.argval
+        out.append(Instruction(ins.opname, ins.opcode, ins.arg, argval, i, ins.offset, lineno, target))
+    return code_info_of(code, tuple(out), globals, globals_source)
+
+
+def code_info_of(code: types.CodeType, instructions: tuple, globals: dict, globals_source=None) -> CodeInfo:
+    """The CodeInfo of `code`, given its decoded instructions."""
+    index_of = {ins.offset: ins.index for ins in instructions}
+    return CodeInfo(code, instructions, localsplus_names(code), globals, globals_source,
+                    _exception_table(code, index_of, len(instructions)))
+
+
+_SLOT_OPNAMES = frozenset(("LOAD_FAST", "STORE_FAST", "DELETE_FAST", "LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF",
+                           "LOAD_CLOSURE", "LOAD_CLASSDEREF", "MAKE_CELL"))
+
+
+def localsplus_names(code: types.CodeType) -> tuple:
+    """The name of every slot of a 3.11 frame: locals, cells that are not arguments, free variables."""
+    return code.co_varnames + tuple(n for n in code.co_cellvars if n not in code.co_varnames) + code.co_freevars
+
+
+def decode_prefixed(code: types.CodeType, body: tuple, prologue: list, added: int) -> tuple:
+    """The decoded instructions of `code`, made of `prologue` ((opname, arg) pairs, see
+    graph.resume_code) followed by an already decoded `body` whose local slots moved up by `added`:
+    what `decode` would give, without disassembling the whole function again."""
+    out = []
+    offset = 0
+    names = localsplus_names(code)
+    jump_to = None
+    for opname, arg in prologue:
+        for shift in (24, 16, 8):
+            if arg >> shift:
+                out.append(Instruction("EXTENDED_ARG", dis.EXTENDED_ARG, (arg >> shift) & 0xFF,
+                                       (arg >> shift) & 0xFF, len(out), offset, code.co_firstlineno, -1))
+                offset += 2
+        opcode = dis.opmap[opname]
+        argval = names[arg] if opname in _SLOT_OPNAMES else arg
+        if opcode < dis.HAVE_ARGUMENT:
+            arg = argval = None
+        if opname == "JUMP_FORWARD":
+            jump_to = len(out)
+        out.append(Instruction(opname, opcode, arg, argval, len(out), offset, code.co_firstlineno, -1))
+        offset += 2 + 2 * dis._inline_cache_entries[opcode]
+    shift = len(out)
+    for ins in body:
+        arg = ins.arg + added if ins.opname in _SLOT_OPNAMES else ins.arg
+        target = ins.target + shift if ins.target >= 0 else -1
+        argval = ins.argval + offset if ins.target >= 0 else ins.argval
+        out.append(Instruction(ins.opname, ins.opcode, arg, argval, ins.index + shift, ins.offset + offset,
+                               ins.lineno, target))
+    if jump_to is not None:
+        jump = out[jump_to]
+        target = next(i for i in range(shift, len(out)) if out[i].offset == jump.offset + 2 + 2 * jump.arg)
+        out[jump_to] = attrs.evolve(jump, argval=out[target].offset, target=target)
+    return tuple(out)
