@@ -13,7 +13,6 @@ from pyrsistent import pmap, pvector
 
 from core.code import CodeInfo, Instruction, decode
 from core.graph_log import GraphNode
-from effects.records import ObjectMutation
 
 
 @attrs.frozen(slots=True)
@@ -56,7 +55,7 @@ class State:
 
     frame: Frame
     parents: object  # PVector of caller Frames (inlined calls)
-    heap: object  # PMap oid -> VT: current contents of mutable objects
+    heap: object  # PMap oid -> VT: current contents of mutable objects (effects/heap.py)
     graph: object  # PVector of GraphNode
     guards: object  # PMap guard key -> (insertion number, Guard)
     effects: object  # PVector of effect records
@@ -65,11 +64,12 @@ class State:
     known_objects: object  # PMap id(real object) -> oid, for inputs reached twice (aliasing)
     env: Env = attrs.field(eq=False, repr=False)
     grad_enabled: bool = True  # torch's grad mode at this point of the traced program
+    globals: object = attrs.field(factory=pmap)  # PMap name -> the last GlobalStore / GlobalDelete of it
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":
-        return State(frame, self.parents, self.heap, self.graph, self.guards,
-                     self.effects, self.next_oid, self.placeholders, self.known_objects, self.env, self.grad_enabled)
+        return State(frame, self.parents, self.heap, self.graph, self.guards, self.effects, self.next_oid,
+                     self.placeholders, self.known_objects, self.env, self.grad_enabled, self.globals)
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction."""
@@ -99,7 +99,7 @@ class State:
     def peek(self, depth: int = 1):
         return self.frame.stack[-depth]
 
-    # -- graph, guards, heap -------------------------------------------------------------
+    # -- graph and guards -------------------------------------------------------------
     def location(self) -> tuple:
         f = self.frame
         return f.code.filename, f.code.instructions[f.ip].lineno
@@ -124,50 +124,6 @@ class State:
     def guard_list(self) -> tuple:
         """The guards in the order the trace added them (cheap global checks first)."""
         return tuple(guard for _, guard in sorted(self.guards.values(), key=lambda entry: entry[0]))
-
-    def allocate(self, vt_factory) -> tuple:
-        """Give a new mutable object an id; vt_factory(oid) builds its VT."""
-        oid = self.next_oid
-        vt = vt_factory(oid)
-        return attrs.evolve(self, heap=self.heap.set(oid, vt), next_oid=oid + 1), vt
-
-    def update_object(self, vt) -> "State":
-        """Store new contents for an object without it counting as a change by the program
-        (iterator positions, inputs realized on first use)."""
-        return attrs.evolve(self, heap=self.heap.set(vt.oid, vt))
-
-    def mutate(self, vt, what: str) -> "State":
-        """The program changed an object to `vt`; if the object existed before the call,
-        the change is logged so the entry function can replay it on the real object."""
-        heap = self.heap.set(vt.oid, vt)
-        if getattr(vt, "source", None) is None:
-            return attrs.evolve(self, heap=heap)
-        filename, lineno = self.location()
-        record = ObjectMutation(vt.oid, what, filename, lineno)
-        return attrs.evolve(self, heap=heap, effects=self.effects.append(record))
-
-    def log_effect(self, make_record) -> "State":
-        """Append an effect record built by make_record(filename, lineno)."""
-        filename, lineno = self.location()
-        return attrs.evolve(self, effects=self.effects.append(make_record(filename, lineno)))
-
-    def existing_object(self, value, make):
-        """Heap handle for a real object that existed before the call, made once per object:
-        `make(state, oid)` returns (state, vt) or Unsupported the first time the object is seen."""
-        known = self.known_objects.get(id(value))
-        if known is not None:
-            return self, self.heap[known]
-        oid = self.next_oid
-        state = attrs.evolve(self, next_oid=oid + 1, known_objects=self.known_objects.set(id(value), oid))
-        out = make(state, oid)
-        if type(out) is not tuple:
-            return out
-        state, vt = out
-        return state.update_object(vt), vt
-
-    def current(self, vt):
-        """The latest contents of a mutable object, given any VT that refers to it."""
-        return self.heap[vt.oid]
 
 
 def _moved(stack, pop: int, push: tuple):

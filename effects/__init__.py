@@ -1,10 +1,12 @@
-"""Side effects as data.
+"""Side effects as data: the records, the heap they act on, and their replay.
 
-Objects the traced code creates or mutates live in `State.heap` (a pyrsistent
-map from object id to VT) and are reached through handles (`ListVariable.oid`,
-`DictVariable.oid`); `State.allocate`, `State.update_object` and
-`State.current` are the operations on it.  `State.effects` is the persistent
-log of mutations to objects that existed before the call; with only
-trace-created objects supported so far it stays empty, and the capture
-rebuilds created objects from their final heap contents.
+* `effects/records.py`: what the traced program did to the world outside its own new objects
+  (an object that existed before the call changed, an attribute written or deleted, a global
+  stored or deleted), each with its origin and the line that did it.
+* `effects/heap.py`: the operations on `State.heap` (object id -> the VT holding the object's
+  current contents) and `State.globals` (name -> the last write to a global).  Nothing real is
+  touched while tracing; a change to an object that existed before the call is one heap update
+  plus one record in `State.effects`.
+* `effects/replay.py`: the final heap and log turned into bytecode that gives the real objects
+  their final contents after the graph has run.
 """

@@ -1,9 +1,11 @@
 """Effect records: what the traced program did to the world outside its own new objects.
 
-Each record is appended to `State.effects` at the instruction that caused it.
-The generated entry function replays them after the graph runs: for a
-mutated object it brings the real object to the final contents the heap holds
-for it; for a global it stores (or deletes) the final value.
+Each record is appended to `State.effects` at the instruction that caused it and
+names where the object came from (`origin`): an object that existed before the
+call, reached through a source, or one the trace created (whose changes need no
+replay: it is rebuilt whole from its final contents).  The generated entry
+function replays the records after the graph runs (`effects/replay.py`); the
+`explain` report lists them with their lines.
 """
 from __future__ import annotations
 
@@ -11,13 +13,67 @@ import attrs
 
 
 @attrs.frozen(slots=True)
+class Existing:
+    """The object existed before the call; generated code reaches it through `source`."""
+
+    source: object
+
+
+@attrs.frozen(slots=True)
+class Created:
+    """The trace made the object; it leaves the trace by being rebuilt, not by replay."""
+
+
+CREATED = Created()
+
+
+def origin_of(vt):
+    """Where the object behind a heap VT came from: Existing(source) or CREATED."""
+    source = vt.source
+    return CREATED if source is None else Existing(source)
+
+
+@attrs.frozen(slots=True)
 class ObjectMutation:
-    """An object that existed before the call (`oid` in the heap) was changed by `what`."""
+    """The program changed the contents of the object `oid` by `what` (`list.append`, `dict[]=`, ...)."""
 
     oid: int
     what: str
+    origin: object
     filename: str = attrs.field(eq=False, default="")
     lineno: int = attrs.field(eq=False, default=0)
+
+    def describe(self) -> str:
+        return f"{self.origin.source.expr()} changed by {self.what}"
+
+
+@attrs.frozen(slots=True)
+class AttributeStore:
+    """`obj.name = value` on an object (or class) `oid` that existed before the call."""
+
+    oid: int
+    name: str
+    value: object
+    origin: object
+    filename: str = attrs.field(eq=False, default="")
+    lineno: int = attrs.field(eq=False, default=0)
+
+    def describe(self) -> str:
+        return f"{self.origin.source.expr()}.{self.name} = {self.value.describe()}"
+
+
+@attrs.frozen(slots=True)
+class AttributeDelete:
+    """`del obj.name` on an object (or class) `oid` that existed before the call."""
+
+    oid: int
+    name: str
+    origin: object
+    filename: str = attrs.field(eq=False, default="")
+    lineno: int = attrs.field(eq=False, default=0)
+
+    def describe(self) -> str:
+        return f"del {self.origin.source.expr()}.{self.name}"
 
 
 @attrs.frozen(slots=True)
@@ -29,6 +85,9 @@ class GlobalStore:
     filename: str = attrs.field(eq=False, default="")
     lineno: int = attrs.field(eq=False, default=0)
 
+    def describe(self) -> str:
+        return f"global {self.name} = {self.value.describe()}"
+
 
 @attrs.frozen(slots=True)
 class GlobalDelete:
@@ -38,23 +97,9 @@ class GlobalDelete:
     filename: str = attrs.field(eq=False, default="")
     lineno: int = attrs.field(eq=False, default=0)
 
-
-@attrs.frozen(slots=True)
-class AttributeStore:
-    """`obj.name = value` on an object (or class) that existed before the call (`oid` in the heap)."""
-
-    oid: int
-    name: str
-    value: object
-    filename: str = attrs.field(eq=False, default="")
-    lineno: int = attrs.field(eq=False, default=0)
+    def describe(self) -> str:
+        return f"del global {self.name}"
 
 
-@attrs.frozen(slots=True)
-class AttributeDelete:
-    """`del obj.name` on an object (or class) that existed before the call."""
-
-    oid: int
-    name: str
-    filename: str = attrs.field(eq=False, default="")
-    lineno: int = attrs.field(eq=False, default=0)
+OBJECT_CHANGES = (ObjectMutation, AttributeStore, AttributeDelete)
+GLOBAL_CHANGES = (GlobalStore, GlobalDelete)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import attrs
 
+from effects import heap
 from graph.codegen import MISS
 from vt.lists import TupleVariable
 
@@ -37,7 +38,7 @@ def _chain(state, exc) -> list:
         if link is None or link.oid in seen:
             continue
         seen.add(link.oid)
-        current = state.current(link)
+        current = heap.current(state, link)
         order.append(current)
         pending += [current.cause, current.context]
     return order

@@ -14,6 +14,7 @@ import types
 
 from bytecode import Instr
 
+from effects import heap
 from effects.records import AttributeDelete, AttributeStore, GlobalDelete, GlobalStore, ObjectMutation
 from graph.codegen import load_output
 from vt.functions import NestedUserFunctionVariable
@@ -52,7 +53,7 @@ def graph_outputs(state, value) -> tuple:
                 walk(item)
         elif family in ("list", "dict", "cell") and vt.oid not in visited:
             visited.add(vt.oid)
-            current = state.current(vt)
+            current = heap.current(state, vt)
             if family == "list":
                 items = current.items
             elif family == "dict":
@@ -63,7 +64,7 @@ def graph_outputs(state, value) -> tuple:
                 walk(item)
         elif family in ("user_object", "class") and getattr(vt, "oid", None) is not None and vt.oid not in visited:
             visited.add(vt.oid)
-            for item in _attribute_values(state.current(vt)):
+            for item in _attribute_values(heap.current(state, vt)):
                 walk(item)
 
     for oid in _mutated_objects(state):
@@ -195,7 +196,7 @@ class _Emitter:
         return False
 
     def _emit_object(self, vt):
-        current = self.state.current(vt)
+        current = heap.current(self.state, vt)
         if self._reused(vt, current):
             return None
         failed = self._emit_contents(current)
@@ -205,7 +206,7 @@ class _Emitter:
     def _emit_cell(self, vt):
         """A cell: the caller's own (its contents are set by the effects), or a new one, made empty
         first so that a function stored in its own cell (recursion) finds it while being built."""
-        current = self.state.current(vt)
+        current = heap.current(self.state, vt)
         if self._reused(vt, current):
             return None
         temp = f"__snaptrace_obj{vt.oid}"
@@ -264,7 +265,7 @@ class _Emitter:
         `cls.__new__(cls)` plus its attributes in write order (and a dict subclass's items)."""
         from vt.object_attributes import DELETED
 
-        current = self.state.current(vt)
+        current = heap.current(self.state, vt)
         if self._reused(vt, current):
             return None
         temp = f"__snaptrace_obj{vt.oid}"

@@ -4,6 +4,7 @@ import pytest
 from helpers import RAISES, assert_same_as_eager, opnames
 from test_container_lists import assert_breaks, one_tensor, t
 from core.outcomes import BreakKind
+from effects import heap
 
 
 def all_opnames(code) -> set:
@@ -159,7 +160,7 @@ def test_dict_merge_opcode_merges_and_rejects_a_repeated_keyword():
 
     assert "DICT_MERGE" in opnames(fn)
     merged = step_until(step_until(make_state(fn, (t(2),)), "DICT_MERGE"), "DICT_MERGE")
-    assert [key for key, _ in merged.current(merged.peek()).entries] == ["a", "b"]
+    assert [key for key, _ in heap.current(merged, merged.peek()).entries] == ["a", "b"]
     before = step_until(step_until(make_state(repeated, (t(2),)), "DICT_MERGE"), "DICT_MERGE", after=False)
     failure = step(before).failure()
     assert type(failure).__name__ == "Raised" and failure.exception.cls is TypeError

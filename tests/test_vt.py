@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from helpers import assert_same_as_eager, make_state, ops, step_until
+from effects import heap
 from tracer import trace
 from vt.base import NOT_CONSTANT, NULL
 from vt.constant import ConstantVariable, is_constant_value
@@ -135,7 +136,7 @@ def test_list_aliasing_through_the_heap():
     state1, lst = new_list(state, (one,))
     assert type(lst) is ListVariable and lst.family == "list"
     alias = ListVariable(lst.oid, ())  # another handle on the same object (e.g. a second local)
-    state2 = state1.update_object(state1.current(lst).with_items((one, two)))
+    state2 = heap.update_object(state1, heap.current(state1, lst).with_items((one, two)))
     assert alias.unpack(state2, None) == (one, two)
     assert lst.unpack(state2, None) == (one, two)
     assert lst.unpack(state1, None) == (one,)  # the older state still sees the old contents
@@ -173,7 +174,7 @@ def test_list_aliasing_while_tracing():
     final, stop = run(state)
     a_vt, b_vt = final.frame.locals[1], final.frame.locals[2]
     assert a_vt.oid == b_vt.oid
-    assert len(final.current(a_vt).items) == 2
+    assert len(heap.current(final, a_vt).items) == 2
     assert len(stop.value.unpack(final, None)) == 2
 
 

@@ -17,6 +17,7 @@ from bytecode import Instr
 from pyrsistent import pvector
 from torch._subclasses.fake_tensor import FakeTensorMode
 
+from effects import heap
 from graph.backends import compile_with
 from graph.codegen import binder, eager_entry, graph_entry
 from graph.fx_build import build_graph
@@ -215,7 +216,7 @@ def _slot(state, vt) -> tuple:
 
 def _iterator_recipe(state, vt):
     """A tuple VT describing a new iterator equivalent to `vt` (see `rebuild_iterator`), or None."""
-    current = state.current(vt)
+    current = heap.current(state, vt)
     kind = type(current)
     if kind is RangeIteratorVariable:
         parts = ("advance", ConstantVariable(current.values), current.index)
@@ -239,7 +240,7 @@ def _iterator_oids(state, vt) -> list:
     """Heap ids of `vt` if it is an iterator, and of the iterators it draws from."""
     if vt.family != "iterator":
         return []
-    current = state.current(vt)
+    current = heap.current(state, vt)
     inner = getattr(current, "iterators", ()) or ((current.iterator,) if hasattr(current, "iterator") else ())
     return [vt.oid] + [oid for iterator in inner for oid in _iterator_oids(state, iterator)]
 

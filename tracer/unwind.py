@@ -14,6 +14,7 @@ from __future__ import annotations
 import attrs
 
 from core.stops import Raised
+from effects import heap
 from vt.constant import ConstantVariable
 from vt.exceptions import exception_from
 from core.outcomes import Thrown
@@ -36,12 +37,12 @@ def _chain_context(state, exc):
         return state
     link = handled
     while link is not None:  # the new exception already in the handled one's chain: cut it there
-        current = state.current(link)
+        current = heap.current(state, link)
         if current.context is not None and current.context.oid == exc.oid:
-            state = state.update_object(attrs.evolve(current, context=None))
+            state = heap.update_object(state, attrs.evolve(current, context=None))
             break
         link = current.context
-    return state.update_object(attrs.evolve(state.current(exc), context=handled))
+    return heap.update_object(state, attrs.evolve(heap.current(state, exc), context=handled))
 
 
 def throw(state, thrown):

@@ -18,6 +18,7 @@ import torch
 import core.markers as markers
 from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject,
     SequenceMatch, TensorMatch)
+from effects import heap
 from vt.builtin import BuiltinVariable, call_constant_fn, is_rule_callable
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
@@ -263,7 +264,7 @@ def _wrap_container(state, value, source, guard: bool):
     first_seen = id(value) not in state.known_objects
     # Objects still being wrapped (an outer container of this one) are not in the heap yet.
     others = [state.heap[oid] for oid in state.known_objects.values() if oid in state.heap] if first_seen else []
-    out = state.existing_object(value, make)
+    out = heap.existing_object(state, value, make)
     if type(out) is not tuple:
         return out
     if first_seen:

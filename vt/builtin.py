@@ -15,6 +15,7 @@ import types
 
 import attrs
 
+from effects import heap
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import from_python, to_python
@@ -71,7 +72,7 @@ def _sequence_op(state, fn, a, b, symbol, plain):
     if plain is operator.add and left is not None and right is not None and _same_kind(a, b):
         if a.family == "list":
             if fn is not plain:  # `lst += other` extends the same list
-                return state.mutate(state.current(a).with_items(left + right), "list +="), a
+                return heap.mutate(state, heap.current(state, a).with_items(left + right), "list +="), a
             return new_list(state, left + right)
         return state, TupleVariable(left + right)
     if plain is operator.mul and left is not None and type(b.constant_value()) is int and fn is plain:

@@ -14,6 +14,7 @@ import builtins
 import functools
 import operator
 
+from effects import heap
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.builtin_iter import bind, given
 from vt.constant import ConstantVariable, is_constant_value
@@ -186,7 +187,7 @@ def _type(state, args, kwargs):
     if args[0].family == "user_object":
         from vt.object_attributes import class_vt_of
 
-        return class_vt_of(state, state.current(args[0]))  # the class's own heap record
+        return class_vt_of(state, heap.current(state, args[0]))  # the class's own heap record
     if args[0].family == "nn_module" and args[0].source is not None:
         from vt.builder import wrap_value
         from core.sources import AttrSource

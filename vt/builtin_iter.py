@@ -13,6 +13,7 @@ import inspect
 import itertools
 import operator
 
+from effects import heap
 from vt.base import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import to_python
@@ -147,7 +148,7 @@ def _reversed(state, args, kwargs):
     (value,) = args
     family = value.family
     if family == "list":
-        length = len(state.current(value).items)
+        length = len(heap.current(state, value).items)
         return new_iterator(state, lambda oid: ReversedListIteratorVariable(oid, value.oid, length - 1))
     if family == "tensor":  # Tensor.__reversed__: flip along dim 0 (a 0-d tensor is returned as is)
         if value.fake.dim() == 0:
@@ -238,7 +239,7 @@ def _dict(state, args, kwargs):
         return raise_error(TypeError, f"dict expected at most 1 argument, got {len(args)}")
     entries = {}
     if args and args[0].family == "dict":
-        entries.update(state.current(args[0]).entries)
+        entries.update(heap.current(state, args[0]).entries)
     elif args:
         out = items_of(state, args[0])
         if type(out) is not tuple:

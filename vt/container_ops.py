@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import operator
 
+from effects import heap
 from vt.base import NOT_CONSTANT
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
@@ -118,8 +119,8 @@ def real_set(state, value):
     if value.family == "constant":
         return set(value.constant_value())
     if value.family == "dict_keys":
-        return {key for key, _ in state.current(value.mapping).entries}
-    return set(state.current(value).values)
+        return {key for key, _ in heap.current(state, value.mapping).entries}
+    return set(heap.current(state, value).values)
 
 
 def equal(state, a, b, depth: int = 0):
@@ -151,7 +152,7 @@ def equal(state, a, b, depth: int = 0):
     if kind_a == "set":
         return real_set(state, a) == real_set(state, b)
     if kind_a == "dict":
-        return _dict_equal(state, state.current(a).entries, state.current(b).entries, depth)
+        return _dict_equal(state, heap.current(state, a).entries, heap.current(state, b).entries, depth)
     return False  # 'other' and not both constants: objects equal only to themselves (iterators, views)
 
 
@@ -249,13 +250,13 @@ def _list_add(state, a, b, inplace):
         if type(out) is not tuple:
             return out
         state, extra = out
-        current = state.current(a)
-        return state.mutate(current.with_items(current.items + extra), "list +="), a
+        current = heap.current(state, a)
+        return heap.mutate(state, current.with_items(current.items + extra), "list +="), a
     if b.family != "list":
         return None
     from vt.lists import new_list
 
-    return new_list(state, state.current(a).items + state.current(b).items)
+    return new_list(state, heap.current(state, a).items + heap.current(state, b).items)
 
 
 def _sequence_mul(state, a, b, inplace):
@@ -265,7 +266,7 @@ def _sequence_mul(state, a, b, inplace):
     items = sequence.unpack(state, None) * count
     if sequence.family == "list":
         if inplace and sequence is a:
-            return state.mutate(state.current(a).with_items(items), "list *="), a
+            return heap.mutate(state, heap.current(state, a).with_items(items), "list *="), a
         from vt.lists import new_list
 
         return new_list(state, items)

@@ -20,6 +20,7 @@ import contextlib
 import attrs
 import torch
 
+from effects import heap
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, Thrown, raise_error, unsupported
@@ -152,7 +153,7 @@ def make_generator_context(state, args, kwargs):
     items = positional.unpack(state, None)
     if items is None or keywords.family != "dict":
         return unsupported(BreakKind.UNSUPPORTED_CALL, "contextmanager arguments are not modelled")
-    out = func.call(state, list(items), dict(state.current(keywords).entries))
+    out = func.call(state, list(items), dict(heap.current(state, keywords).entries))
     if type(out) is not tuple:
         return out
     state, generator = out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 
+from effects import heap
 from vt.base import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
 
@@ -25,13 +26,13 @@ def to_python(state, vt):
         items = tuple(to_python(state, item) for item in vt.items)
         return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
     if family == "list":
-        items = [to_python(state, item) for item in state.current(vt).items]
+        items = [to_python(state, item) for item in heap.current(state, vt).items]
         return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
     if family == "dict":
-        entries = [(key, to_python(state, value)) for key, value in state.current(vt).entries]
+        entries = [(key, to_python(state, value)) for key, value in heap.current(state, vt).entries]
         return NOT_CONSTANT if any(value is NOT_CONSTANT for _, value in entries) else dict(entries)
     if family == "set":
-        return set(state.current(vt).values)
+        return set(heap.current(state, vt).values)
     if family == "exception":
         from vt.exceptions import realize
 

@@ -15,6 +15,7 @@ import dataclasses
 
 import torch
 
+from effects import heap
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
 
@@ -77,7 +78,7 @@ def _copy_tree(state, vt, as_dict: bool):
             return unsupported(BreakKind.UNSUPPORTED_CALL, "asdict() of a named tuple field is not traced yet")
         return state, TupleVariable(tuple(copied))
     if family == "dict":
-        entries = state.current(vt).entries
+        entries = heap.current(state, vt).entries
         values = []
         for _, item in entries:
             got = _copy_tree(state, item, as_dict)

@@ -8,6 +8,7 @@ new entries to `state.mutate`.  Keys must be hashable constants
 """
 from __future__ import annotations
 
+from effects import heap
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items, method
 from vt.container_ops import hashable_key
@@ -19,11 +20,11 @@ NONE = ConstantVariable(None)
 
 
 def _entries(state, mapping) -> dict:
-    return dict(state.current(mapping).entries)
+    return dict(heap.current(state, mapping).entries)
 
 
 def _changed(state, mapping, entries: dict, what: str, result=NONE):
-    return state.mutate(state.current(mapping).with_entries(entries.items()), what), result
+    return heap.mutate(state, heap.current(state, mapping).with_entries(entries.items()), what), result
 
 
 def _key(value):
@@ -35,7 +36,7 @@ def _key(value):
 def mapping_entries(state, value):
     """The (key, VT) pairs of a mapping argument (`{**m}`, `d.update(m)`), or Unsupported."""
     if value.family == "dict":
-        return state, tuple(state.current(value).entries)
+        return state, tuple(heap.current(state, value).entries)
     if value.family in ("list", "tuple", "set", "constant", "tensor") or value.family.startswith("dict_"):
         return raise_error(TypeError, f"'{value.type_name()}' object is not a mapping")
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -152,7 +153,7 @@ def _clear(state, mapping, args, kwargs):
 
 @method(DICT_METHODS, "copy", 0)
 def _copy(state, mapping, args, kwargs):
-    return new_dict_from_entries(state, state.current(mapping).entries)
+    return new_dict_from_entries(state, heap.current(state, mapping).entries)
 
 
 def _view(kind: str):

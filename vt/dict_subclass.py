@@ -16,6 +16,7 @@ import collections
 
 import attrs
 
+from effects import heap
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, Unsupported, unsupported
 from vt.user_objects import UserDefinedObjectVariable
@@ -43,7 +44,7 @@ def entries_of(state, vt):
     from vt.constant import is_constant_value
     from core.sources import ItemSource
 
-    record = state.current(vt)
+    record = heap.current(state, vt)
     if record.entries is not None:
         return state, record.entries
     real = record.value
@@ -58,13 +59,13 @@ def entries_of(state, vt):
             return out
         state, value = out
         entries.append((key, value))
-    record = attrs.evolve(state.current(vt), entries=tuple(entries))
-    return state.update_object(record), record.entries
+    record = attrs.evolve(heap.current(state, vt), entries=tuple(entries))
+    return heap.update_object(state, record), record.entries
 
 
 def _set_entries(state, vt, entries, what):
-    record = attrs.evolve(state.current(vt), entries=tuple(entries), dict_changed=True)
-    return state.mutate(record, what)
+    record = attrs.evolve(heap.current(state, vt), entries=tuple(entries), dict_changed=True)
+    return heap.mutate(state, record, what)
 
 
 def _key(vt):
@@ -145,7 +146,7 @@ def _update(state, vt, entries, args, kwargs):
     for arg in args:
         if arg.family != "dict":
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"update() of a dict subclass with {arg.describe()}")
-        entries.update(state.current(arg).entries)
+        entries.update(heap.current(state, arg).entries)
     entries.update(kwargs)
     return _set_entries(state, vt, entries.items(), "dict update"), ConstantVariable(None)
 
@@ -187,7 +188,7 @@ DICT_BOUND_RULES = {
 
 
 def wrap_dict_subclass_object(state, value, source):
-    return state.existing_object(value, lambda state, oid: (state, DictSubclassObjectVariable(
+    return heap.existing_object(state, value, lambda state, oid: (state, DictSubclassObjectVariable(
         oid, type(value), value, source)))
 
 
@@ -198,7 +199,7 @@ def create_dict_subclass_object(state, cls_vt, args, kwargs):
     cls = cls_vt.cls
     if cls_vt.source is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} was reached without a source")
-    state, obj = state.allocate(lambda oid: DictSubclassObjectVariable(oid, cls, None, None, (), cls_vt.source, ()))
+    state, obj = heap.allocate(state, lambda oid: DictSubclassObjectVariable(oid, cls, None, None, (), cls_vt.source, ()))
     if cls.__init__ in (dict.__init__, _ORDERED.__init__):
         if args:
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__}(positional) is not traced yet")

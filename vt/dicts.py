@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import attrs
 
+from effects import heap
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
@@ -37,14 +38,14 @@ class DictVariable(VariableTracker):
         return "{" + ", ".join(f"{k!r}: {v.describe()}" for k, v in self.entries) + "}"
 
     def truth(self, state):
-        return bool(state.current(self).entries)
+        return bool(heap.current(state, self).entries)
 
     def with_entries(self, entries) -> "DictVariable":
         return DictVariable(self.oid, tuple(entries), self.source)
 
     def unpack(self, state, count):
         """Iterating a dict gives its keys."""
-        entries = state.current(self).entries
+        entries = heap.current(state, self).entries
         if count is None or count == len(entries):
             return tuple(ConstantVariable(key) for key, _ in entries)
         return None
@@ -55,7 +56,7 @@ class DictVariable(VariableTracker):
     def lookup(self, state, key):
         """`d[key]` for a real constant key, with dict semantics (`d[True]` finds key 1)."""
         try:
-            return state, dict(state.current(self).entries)[key]
+            return state, dict(heap.current(state, self).entries)[key]
         except KeyError:
             return raise_error(KeyError, key)
         except TypeError as exc:
@@ -78,7 +79,7 @@ class DictVariable(VariableTracker):
         key = hashable_key(item)
         if is_stop(key):
             return key
-        return state, ConstantVariable(key in dict(state.current(self).entries))
+        return state, ConstantVariable(key in dict(heap.current(state, self).entries))
 
     def store_item(self, state, key, value):
         """STORE_SUBSCR `d[key] = value`: the next State, or Unsupported."""
@@ -87,10 +88,10 @@ class DictVariable(VariableTracker):
         real_key = hashable_key(key)
         if is_stop(real_key):
             return real_key
-        current = state.current(self)
+        current = heap.current(state, self)
         entries = dict(current.entries)
         entries[real_key] = value
-        return state.mutate(current.with_entries(entries.items()), "dict.__setitem__")
+        return heap.mutate(state, current.with_entries(entries.items()), "dict.__setitem__")
 
     def delete_item(self, state, key):
         """DELETE_SUBSCR `del d[key]`: the next State, or Unsupported."""
@@ -99,12 +100,12 @@ class DictVariable(VariableTracker):
         real_key = hashable_key(key)
         if is_stop(real_key):
             return real_key
-        current = state.current(self)
+        current = heap.current(state, self)
         entries = dict(current.entries)
         if real_key not in entries:
             return raise_error(KeyError, real_key)
         del entries[real_key]
-        return state.mutate(current.with_entries(entries.items()), "dict.__delitem__")
+        return heap.mutate(state, current.with_entries(entries.items()), "dict.__delitem__")
 
 
 _VIEW_TYPES = {"keys": type({}.keys()), "values": type({}.values()), "items": type({}.items())}
@@ -130,7 +131,7 @@ class DictViewVariable(VariableTracker):
         return f"{self.type_name()} of a dict"
 
     def truth(self, state):
-        return bool(state.current(self.mapping).entries)
+        return bool(heap.current(state, self.mapping).entries)
 
     def unpack(self, state, count):
         items = view_items(state, self.mapping, self.kind)
@@ -154,7 +155,7 @@ class DictViewVariable(VariableTracker):
         out = self.mapping.contains(state, pair[0])
         if type(out) is not tuple or not out[1].constant_value():
             return out
-        value = dict(state.current(self.mapping).entries)[pair[0].constant_value()]
+        value = dict(heap.current(state, self.mapping).entries)[pair[0].constant_value()]
         same = equal(state, value, pair[1])
         return same if type(same) is not bool else (state, ConstantVariable(same))
 
@@ -163,7 +164,7 @@ def view_items(state, mapping, kind: str) -> tuple:
     """What iterating a dict (or one of its views) gives right now, as VTs."""
     from vt.lists import TupleVariable
 
-    entries = state.current(mapping).entries
+    entries = heap.current(state, mapping).entries
     if kind == "keys":
         return tuple(ConstantVariable(key) for key, _ in entries)
     if kind == "values":
@@ -204,13 +205,13 @@ class DictIteratorVariable(IteratorVariable):
 
 
 def iterate_dict(state, mapping, kind: str):
-    keys = tuple(key for key, _ in state.current(mapping).entries)
+    keys = tuple(key for key, _ in heap.current(state, mapping).entries)
     return new_iterator(state, lambda oid: DictIteratorVariable(oid, mapping.oid, kind, keys, 0))
 
 
 def new_dict_from_entries(state, entries: tuple):
     """Allocate a dict from (constant key, VT) pairs, already free of duplicate keys."""
-    return state.allocate(lambda oid: DictVariable(oid, tuple(entries)))
+    return heap.allocate(state, lambda oid: DictVariable(oid, tuple(entries)))
 
 
 def new_dict(state, keys, values):

@@ -3,7 +3,7 @@
 An exception is a mutable object (raising it sets `__context__`, `raise ...
 from` sets `__cause__`, a Python `__init__` may set attributes), so it lives
 in the heap like a list: the VT on the stack is a handle with an `oid`, and
-`state.current(handle)` has its latest contents.  Classes are the real
+`heap.current(state, handle)` has its latest contents.  Classes are the real
 classes (builtin or the user's own); instances are built while tracing
 without running any real constructor, except for the few builtin classes
 whose constructor computes attributes from constant arguments (`OSError`,
@@ -16,6 +16,7 @@ import types
 import attrs
 from pyrsistent import pmap
 
+from effects import heap
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Thrown, raise_error, raised, unsupported
@@ -76,7 +77,7 @@ class ExceptionVariable(VariableTracker):
         from vt.builtin_data import class_vt
         from vt.lists import TupleVariable
 
-        current = state.current(self)
+        current = heap.current(state, self)
         if name == "args":
             return state, TupleVariable(current.args)
         if name in ("__cause__", "__context__"):
@@ -107,17 +108,17 @@ class ExceptionVariable(VariableTracker):
 
     def store_attr(self, state, name: str, value):
         """`exc.name = value` on an exception made while tracing: the next heap contents."""
-        current = state.current(self)
+        current = heap.current(state, self)
         if name == "__cause__":
-            return state.mutate(attrs.evolve(current, cause=_link(value), suppress_context=True), "set __cause__")
+            return heap.mutate(state, attrs.evolve(current, cause=_link(value), suppress_context=True), "set __cause__")
         if name == "__context__":
-            return state.mutate(attrs.evolve(current, context=_link(value)), "set __context__")
+            return heap.mutate(state, attrs.evolve(current, context=_link(value)), "set __context__")
         if name == "args":
             items = value.unpack(state, None)
             if items is None:
                 return unsupported(BreakKind.UNSUPPORTED_OPERATION, "exception args set to a non-sequence")
-            return state.mutate(current.with_args(tuple(items)), "set args")
-        return state.mutate(current.with_attribute(name, value), f"set attribute {name!r}")
+            return heap.mutate(state, current.with_args(tuple(items)), "set args")
+        return heap.mutate(state, current.with_attribute(name, value), f"set attribute {name!r}")
 
 
 def _link(value):
@@ -172,7 +173,7 @@ def realize(state, exc):
     NOT_CONSTANT when an argument is not plain data or the class formats itself in Python."""
     from vt.convert import to_python
 
-    current = state.current(exc)
+    current = heap.current(state, exc)
     cls = current.cls
     if python_method(cls, "__str__") or python_method(cls, "__repr__"):
         return NOT_CONSTANT
@@ -205,13 +206,13 @@ def instantiate(state, cls: type, cls_source, args, kwargs):
     init = python_method(cls, "__init__")
     if init is None and not kwargs and issubclass(base, StopIteration):  # .value is args[0], whatever it is
         value = args[0] if args else ConstantVariable(None)
-        return state.allocate(lambda oid: ExceptionVariable(oid, cls, tuple(args), attributes=pmap({"value": value}),
+        return heap.allocate(state, lambda oid: ExceptionVariable(oid, cls, tuple(args), attributes=pmap({"value": value}),
                                                             cls_source=cls_source))
     if init is None and (kwargs or issubclass(base, _SPECIAL_BUILTINS)):
         check = _check_builtin_constructor(state, cls, args, kwargs)
         if check is not None:
             return check
-    state, handle = state.allocate(lambda oid: ExceptionVariable(oid, cls, tuple(args),
+    state, handle = heap.allocate(state, lambda oid: ExceptionVariable(oid, cls, tuple(args),
                                                                  kwargs=tuple(kwargs.items()) if init is None else (),
                                                                  cls_source=cls_source))
     if init is None:
@@ -310,8 +311,8 @@ class BuiltinExceptionInit(VariableTracker):
     def call(self, state, args, kwargs):
         if kwargs:
             return raise_error(TypeError, f"{self.receiver.cls.__name__}() takes no keyword arguments")
-        current = state.current(self.receiver)
-        return state.mutate(current.with_args(tuple(args)), "set args"), ConstantVariable(None)
+        current = heap.current(state, self.receiver)
+        return heap.mutate(state, current.with_args(tuple(args)), "set args"), ConstantVariable(None)
 
 
 def is_exception_class(value) -> bool:
@@ -331,4 +332,4 @@ def matches(state, exc, classes):
     flat = found if type(found) is tuple else (found,)
     if not all(is_exception_class(c) for c in flat):
         return raise_error(TypeError, "catching classes that do not inherit from BaseException is not allowed")
-    return issubclass(state.current(exc).cls, found)
+    return issubclass(heap.current(state, exc).cls, found)

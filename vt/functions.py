@@ -15,6 +15,7 @@ import types
 import attrs
 from pyrsistent import pvector
 
+from effects import heap
 from vt.base import VariableTracker
 from core.outcomes import BreakKind, Thrown, Unsupported, raise_error, unsupported
 from core.sources import AttrSource, GlobalSource, ItemSource
@@ -139,7 +140,7 @@ def existing_cell(state, cell, source):
         contents = LazyVariable(AttrSource(source, "cell_contents"), cell.cell_contents)
     except ValueError:  # an empty cell
         contents = None
-    return state.existing_object(cell, lambda state, oid: (state, CellVariable(oid, contents, source)))
+    return heap.existing_object(state, cell, lambda state, oid: (state, CellVariable(oid, contents, source)))
 
 
 def bind_arguments(code, parts: FunctionParts, args, kwargs):
@@ -229,7 +230,7 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
     if code.co_flags & inspect.CO_GENERATOR:  # the body runs only as items are asked for
         from vt.generators import GeneratorVariable
 
-        return state.allocate(lambda oid: GeneratorVariable(oid, callee, code.co_qualname))
+        return heap.allocate(state, lambda oid: GeneratorVariable(oid, callee, code.co_qualname))
     caller = state.frame
     final, stop = run(attrs.evolve(state, frame=callee, parents=state.parents.append(caller)))
     if type(stop) is Raised:  # the callee raised: unwind on in the caller's frame, effects kept

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import attrs
 
+from effects import heap
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from core.stops import Exhausted, Yielded
@@ -56,7 +57,7 @@ class GeneratorVariable(IteratorVariable):
     def throw(self, state, exc):
         """gen.throw(exc): the exception is raised at the suspended yield."""
         if not self.started:  # never ran (or finished): the exception comes straight back out
-            state = state.update_object(attrs.evolve(self, frame=None))
+            state = heap.update_object(state, attrs.evolve(self, frame=None))
             return Thrown(exception=exc, state=state)
         frame = self.frame
         at_yield = attrs.evolve(frame, ip=frame.ip - 1, stack=frame.stack[:len(frame.stack) - 1], kw_names=())
@@ -82,10 +83,10 @@ class GeneratorVariable(IteratorVariable):
             return back, stop.value, attrs.evolve(self, frame=stop.frame)
         if type(stop) is Returned:
             # Finished: remembered in the heap, so that later `next` calls do not run the body again.
-            return Exhausted(back.update_object(attrs.evolve(self, frame=None)), stop.value)
+            return Exhausted(heap.update_object(back, attrs.evolve(self, frame=None)), stop.value)
         if type(stop) is Raised:  # the body raised: the generator is finished, the consumer sees it
-            back = back.update_object(attrs.evolve(self, frame=None))
-            if back.current(stop.exception).cls is StopIteration:
+            back = heap.update_object(back, attrs.evolve(self, frame=None))
+            if heap.current(back, stop.exception).cls is StopIteration:
                 return _stop_iteration_in_generator(back, stop.exception)
             return Thrown(exception=stop.exception, state=back, reraise=True)
         return Unsupported(stop.kind, f"{stop.reason} (inside generator {self.name}, "
@@ -101,7 +102,7 @@ def _stop_iteration_in_generator(state, exc):
     """PEP 479: a StopIteration leaving a generator body becomes a RuntimeError caused by it."""
     from vt.exceptions import ExceptionVariable
 
-    state, error = state.allocate(lambda oid: ExceptionVariable(oid, RuntimeError,
+    state, error = heap.allocate(state, lambda oid: ExceptionVariable(oid, RuntimeError,
                                                                 (ConstantVariable("generator raised StopIteration"),),
                                                                 cause=exc, context=exc, suppress_context=True))
     return Thrown(exception=error, state=state, reraise=True)
@@ -109,7 +110,7 @@ def _stop_iteration_in_generator(state, exc):
 
 def resume(state, generator, how: str, argument=None):
     """Resume a generator handle by `next`/`send`/`throw`: (state, yielded value), Exhausted or Thrown."""
-    record = state.current(generator)
+    record = heap.current(state, generator)
     if how == "send":
         out = record.send(state, argument)
     elif how == "throw":
@@ -121,7 +122,7 @@ def resume(state, generator, how: str, argument=None):
     if type(out) is not tuple:
         return out
     state, value, advanced = out
-    return state.update_object(advanced), value
+    return heap.update_object(state, advanced), value
 
 
 @attrs.frozen(slots=True)
@@ -176,9 +177,9 @@ def _next_or_stop(out):
 
 def _close(state, generator):
     """gen.close(): throw GeneratorExit; finishing or letting it out is fine, yielding is an error."""
-    record = state.current(generator)
+    record = heap.current(state, generator)
     if not record.started:
-        return state.update_object(attrs.evolve(record, frame=None)), ConstantVariable(None)
+        return heap.update_object(state, attrs.evolve(record, frame=None)), ConstantVariable(None)
     from vt.exceptions import instantiate
 
     state, exc = instantiate(state, GeneratorExit, None, [], {})

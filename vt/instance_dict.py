@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from effects import heap
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
@@ -28,7 +29,7 @@ class InstanceDictVariable(VariableTracker):
     def _live(self, state) -> dict:
         from vt.object_attributes import DELETED
 
-        return {name: value for name, value in state.current(self.owner).attributes if value is not DELETED}
+        return {name: value for name, value in heap.current(state, self.owner).attributes if value is not DELETED}
 
     def getattr(self, state, name):
         if name in _METHODS:

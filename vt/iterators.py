@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import attrs
 
+from effects import heap
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
@@ -55,21 +56,21 @@ class IteratorVariable(VariableTracker):
 
 def next_value(state, iterator):
     """next(iterator) as CPython runs it: (state, value), Exhausted(state), or Unsupported."""
-    record = state.current(iterator)
+    record = heap.current(state, iterator)
     out = record.step(state)
     if out is None:
         return Exhausted(state)
     if type(out) is not tuple:
         return out
     state, value, advanced = out
-    return state.update_object(advanced), value
+    return heap.update_object(state, advanced), value
 
 
 # -- making iterators --------------------------------------------------------------------------
 
 def new_iterator(state, make):
     """Allocate an iterator record built by `make(oid)`; returns (state, handle)."""
-    return state.allocate(make)
+    return heap.allocate(state, make)
 
 
 def iterate_items(state, items: tuple):
@@ -210,7 +211,7 @@ class ListIteratorVariable(IteratorVariable):
         if self.done:
             return None
         if self.index >= len(items):
-            return Exhausted(state.update_object(attrs.evolve(self, done=True)))
+            return Exhausted(heap.update_object(state, attrs.evolve(self, done=True)))
         return state, items[self.index], attrs.evolve(self, index=self.index + 1)
 
 
@@ -229,7 +230,7 @@ class ReversedListIteratorVariable(IteratorVariable):
             return state, items[self.index], attrs.evolve(self, index=self.index - 1)
         if self.index == -1:
             return None
-        return Exhausted(state.update_object(attrs.evolve(self, index=-1)))
+        return Exhausted(heap.update_object(state, attrs.evolve(self, index=-1)))
 
 
 @attrs.frozen(slots=True)

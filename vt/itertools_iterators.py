@@ -14,6 +14,7 @@ import operator
 import attrs
 
 from core.stops import Exhausted
+from effects import heap
 from vt.iterators import IteratorVariable, items_of, next_row, next_value, truth_of
 from vt.lists import TupleVariable
 from core.outcomes import is_stop
@@ -58,7 +59,7 @@ class ChainIteratorVariable(IteratorVariable):
             if type(out) is not Exhausted:
                 return out
             state, record = out.state, attrs.evolve(record, active=None)
-        return Exhausted(state.update_object(record))
+        return Exhausted(heap.update_object(state, record))
 
 
 @attrs.frozen(slots=True)
@@ -125,16 +126,16 @@ class IsliceIteratorVariable(IteratorVariable):
         while count < self.next_index:
             out = next_value(state, self.iterator)
             if type(out) is Exhausted:
-                return Exhausted(out.state.update_object(done))
+                return Exhausted(heap.update_object(out.state, done))
             if type(out) is not tuple:
                 return out
             state, _ = out
             count += 1
         if self.stop is not None and count >= self.stop:
-            return Exhausted(state.update_object(done))
+            return Exhausted(heap.update_object(state, done))
         out = next_value(state, self.iterator)
         if type(out) is Exhausted:
-            return Exhausted(out.state.update_object(done))
+            return Exhausted(heap.update_object(out.state, done))
         if type(out) is not tuple:
             return out
         state, value = out
@@ -232,7 +233,7 @@ class ZipLongestIteratorVariable(IteratorVariable):
                 return out
             state, active = out.state, active - 1
             if active == 0:
-                return Exhausted(state.update_object(attrs.evolve(self, active=0)))
+                return Exhausted(heap.update_object(state, attrs.evolve(self, active=0)))
             iterators[position] = None
             row.append(self.fill)
         return state, TupleVariable(tuple(row)), attrs.evolve(self, iterators=tuple(iterators), active=active)
@@ -259,7 +260,7 @@ class CycleIteratorVariable(IteratorVariable):
                 return out
             state, record = out.state, attrs.evolve(record, iterator=None)
         if not record.saved:
-            return Exhausted(state.update_object(record))
+            return Exhausted(heap.update_object(state, record))
         value = record.saved[record.index]
         return state, value, attrs.evolve(record, index=(record.index + 1) % len(record.saved))
 
@@ -280,13 +281,13 @@ class PairwiseIteratorVariable(IteratorVariable):
         if previous is None:
             out = next_value(state, self.iterator)
             if type(out) is Exhausted:
-                return Exhausted(out.state.update_object(attrs.evolve(self, iterator=None)))
+                return Exhausted(heap.update_object(out.state, attrs.evolve(self, iterator=None)))
             if type(out) is not tuple:
                 return out
             state, previous = out
         out = next_value(state, self.iterator)
         if type(out) is Exhausted:
-            return Exhausted(out.state.update_object(attrs.evolve(self, iterator=None, previous=None)))
+            return Exhausted(heap.update_object(out.state, attrs.evolve(self, iterator=None, previous=None)))
         if type(out) is not tuple:
             return out
         state, value = out
@@ -352,7 +353,7 @@ class WhileIteratorVariable(IteratorVariable):
             if self.take:
                 if truth:
                     return state, item, self
-                return Exhausted(state.update_object(attrs.evolve(self, settled=True)))
+                return Exhausted(heap.update_object(state, attrs.evolve(self, settled=True)))
             if not truth:
                 return state, item, attrs.evolve(self, settled=True)
 

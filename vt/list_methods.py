@@ -11,6 +11,7 @@ Searching (`index`, `count`, `remove`) compares items with
 """
 from __future__ import annotations
 
+from effects import heap
 from vt.base import NOT_CONSTANT
 from vt.constant import ConstantVariable
 from vt.container_methods import int_argument, iterable_items, method
@@ -30,14 +31,14 @@ def _items(state, sequence) -> tuple:
 
 def _changed(state, lst, items, what: str, result=NONE):
     """The list now holds `items`: (state, result), the change logged for pre-existing lists."""
-    return state.mutate(state.current(lst).with_items(tuple(items)), what), result
+    return heap.mutate(state, heap.current(state, lst).with_items(tuple(items)), what), result
 
 
 # -- changing a list ---------------------------------------------------------------------------------
 
 @method(LIST_METHODS, "append", 1)
 def _append(state, lst, args, kwargs):
-    return _changed(state, lst, state.current(lst).items + (args[0],), "list.append")
+    return _changed(state, lst, heap.current(state, lst).items + (args[0],), "list.append")
 
 
 @method(LIST_METHODS, "extend", 1)
@@ -46,7 +47,7 @@ def _extend(state, lst, args, kwargs):
     if type(out) is not tuple:
         return out
     state, extra = out
-    return _changed(state, lst, state.current(lst).items + extra, "list.extend")
+    return _changed(state, lst, heap.current(state, lst).items + extra, "list.extend")
 
 
 @method(LIST_METHODS, "insert", 2)
@@ -54,7 +55,7 @@ def _insert(state, lst, args, kwargs):
     index = int_argument(args[0], "list.insert() index")
     if type(index) is not int:
         return index
-    items = list(state.current(lst).items)
+    items = list(heap.current(state, lst).items)
     items.insert(index, args[1])  # clamps like CPython
     return _changed(state, lst, items, "list.insert")
 
@@ -64,7 +65,7 @@ def _pop(state, lst, args, kwargs):
     index = int_argument(args[0], "list.pop() index") if args else -1
     if type(index) is not int:
         return index
-    items = list(state.current(lst).items)
+    items = list(heap.current(state, lst).items)
     if not items:
         return raise_error(IndexError, "pop from empty list")
     try:
@@ -76,7 +77,7 @@ def _pop(state, lst, args, kwargs):
 
 @method(LIST_METHODS, "remove", 1)
 def _remove(state, lst, args, kwargs):
-    items = state.current(lst).items
+    items = heap.current(state, lst).items
     for position, item in enumerate(items):
         same = equal(state, item, args[0])
         if type(same) is not bool:
@@ -93,7 +94,7 @@ def _clear(state, lst, args, kwargs):
 
 @method(LIST_METHODS, "reverse", 0)
 def _reverse(state, lst, args, kwargs):
-    return _changed(state, lst, state.current(lst).items[::-1], "list.reverse")
+    return _changed(state, lst, heap.current(state, lst).items[::-1], "list.reverse")
 
 
 @method(LIST_METHODS, "sort", 0, 0, keywords=("key", "reverse"))
@@ -104,7 +105,7 @@ def _sort(state, lst, args, kwargs):
     descending = int_argument(reverse, "sort() reverse") if reverse is not None else 0
     if type(descending) is not int:
         return descending
-    items = state.current(lst).items
+    items = heap.current(state, lst).items
     key = kwargs.get("key")
     keys = list(items)
     if key is not None and not (key.family == "constant" and key.constant_value() is None):
@@ -134,7 +135,7 @@ def _sort(state, lst, args, kwargs):
 
 @method(LIST_METHODS, "copy", 0)
 def _copy(state, lst, args, kwargs):
-    return new_list(state, state.current(lst).items)
+    return new_list(state, heap.current(state, lst).items)
 
 
 # -- searching (lists and tuples) ----------------------------------------------------------------------
@@ -199,7 +200,7 @@ def store_list_item(state, lst, key, value):
         if type(out) is not tuple:
             return out
         state, extra = out
-        items = state.current(lst).items
+        items = heap.current(state, lst).items
         positions = list(range(len(items)))
         try:
             positions[index] = range(len(items), len(items) + len(extra))
@@ -209,7 +210,7 @@ def store_list_item(state, lst, key, value):
         return _changed(state, lst, (pool[position] for position in positions), "list.__setitem__")[0]
     if type(index) is not int:
         return index
-    items = list(state.current(lst).items)
+    items = list(heap.current(state, lst).items)
     try:
         items[index] = value
     except IndexError:
@@ -222,7 +223,7 @@ def delete_list_item(state, lst, key):
     index = _index_or_slice(key)
     if type(index) is not int and type(index) is not slice:
         return index
-    items = list(state.current(lst).items)
+    items = list(heap.current(state, lst).items)
     try:
         del items[index]
     except IndexError:

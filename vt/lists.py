@@ -2,7 +2,7 @@
 
 Tuples are plain immutable records.  A list is mutable, so its VT is a handle:
 `oid` names the object in `State.heap`, where the current items live; any copy
-of the handle on the stack or in a local reads through `state.current(...)`,
+of the handle on the stack or in a local reads through `heap.current(state, ...)`,
 which is what makes aliasing (two names, one list) come out right.
 
 Methods (`lst.append`, `t.index`) are rule tables in vt/list_methods.py,
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import attrs
 
+from effects import heap
 from vt.base import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raise_error
@@ -92,10 +93,10 @@ class ListVariable(VariableTracker):
         return f"[{', '.join(item.describe() for item in self.items)}]"
 
     def truth(self, state):
-        return bool(state.current(self).items)
+        return bool(heap.current(state, self).items)
 
     def unpack(self, state, count):
-        items = state.current(self).items
+        items = heap.current(state, self).items
         if count is None or count == len(items):
             return items
         return None
@@ -121,7 +122,7 @@ class ListVariable(VariableTracker):
     def contains(self, state, item):
         from vt.container_ops import contains_in
 
-        return contains_in(state, state.current(self).items, item)
+        return contains_in(state, heap.current(state, self).items, item)
 
     def store_item(self, state, key, value):
         """STORE_SUBSCR `lst[key] = value`, for an int index or any slice."""
@@ -138,7 +139,7 @@ class ListVariable(VariableTracker):
 
 def new_list(state, items: tuple):
     """Allocate a list created by the traced code; returns (state, ListVariable)."""
-    return state.allocate(lambda oid: ListVariable(oid, tuple(items)))
+    return heap.allocate(state, lambda oid: ListVariable(oid, tuple(items)))
 
 
 def as_items(state, value):

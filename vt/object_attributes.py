@@ -10,10 +10,13 @@ which win over other class attributes; `__getattr__` is the last resort.
 """
 from __future__ import annotations
 
+import attrs
+
 import types
 
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
+from effects import heap
 
 MISSING = object()
 """A name that is not there (class lookup, or an attribute never written)."""
@@ -129,7 +132,7 @@ def read_attribute(state, vt, name: str):
     """`obj.name`: the class's Python `__getattribute__` when it has one, else `plain_read`."""
     from vt.constant import ConstantVariable
 
-    record = state.current(vt)
+    record = heap.current(state, vt)
     hook = python_method(record.cls, "__getattribute__")
     if hook is not None:
         return call_python(state, hook, _attr(class_source_of(record), "__getattribute__"),
@@ -143,7 +146,7 @@ def plain_read(state, vt, name: str):
     from vt.constant import ConstantVariable
     from vt.user_objects import UserMethodVariable
 
-    record = state.current(vt)
+    record = heap.current(state, vt)
     cls = record.cls
     owner, found = lookup(state, cls, name)
     cls_source = class_source_of(record)
@@ -250,7 +253,7 @@ def _descriptor_get(state, vt, record, name, found, method_source):
 def has_attribute(state, vt, name: str):
     """hasattr(obj, name) when it follows from the heap record and the class: True/False, or None
     when only running a descriptor or `__getattr__` would tell."""
-    record = state.current(vt)
+    record = heap.current(state, vt)
     value = written(record.attributes, name)
     _, found = lookup(state, record.cls, name)
     if is_data_descriptor(found) or (found is MISSING and python_method(record.cls, "__getattr__")):
@@ -272,7 +275,7 @@ def write_attribute(state, vt, name: str, value):
     otherwise a plain write into the heap record.  Returns the next State or Unsupported."""
     from vt.constant import ConstantVariable
 
-    record = state.current(vt)
+    record = heap.current(state, vt)
     cls = record.cls
     cls_source = class_source_of(record)
     deleting = value is DELETED
@@ -286,7 +289,7 @@ def write_attribute(state, vt, name: str, value):
 
 def plain_write(state, vt, name: str, value):
     """object.__setattr__ / object.__delattr__: data descriptors of the class, then the instance dict."""
-    record = state.current(vt)
+    record = heap.current(state, vt)
     cls = record.cls
     _, found = lookup(state, cls, name)
     cls_source = class_source_of(record)
@@ -340,19 +343,9 @@ def _has_live_attribute(record, name) -> bool:
 
 def store_raw(state, vt, name: str, value):
     """The heap record with `name` written (or deleted); logged when the object existed before."""
-    import attrs
-
-    from effects.records import AttributeDelete, AttributeStore
-
-    record = state.current(vt)
+    record = heap.current(state, vt)
     record = attrs.evolve(record, attributes=with_written(record.attributes, name, value))
-    state = state.update_object(record)
-    if record.source is None:
-        return state
-    oid = record.oid
-    if value is DELETED:
-        return state.log_effect(lambda filename, lineno: AttributeDelete(oid, name, filename, lineno))
-    return state.log_effect(lambda filename, lineno: AttributeStore(oid, name, value, filename, lineno))
+    return heap.write_attribute(state, record, name, value, deleted=value is DELETED)
 
 
 def _descriptor_set(state, vt, descriptor, method, descriptor_source, value):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import operator
 
+from effects import heap
 from vt.constant import ConstantVariable
 from vt.object_attributes import MISSING, class_source_of, lookup, python_method
 from core.outcomes import BreakKind, unsupported
@@ -43,14 +44,14 @@ def is_user_object(vt) -> bool:
 
 
 def class_of(state, vt):
-    return state.current(vt).cls
+    return heap.current(state, vt).cls
 
 
 def _dunder(state, vt, name):
     """(function, source) of a Python dunder on the object's class, or None."""
     if not is_user_object(vt):
         return None
-    record = state.current(vt)
+    record = heap.current(state, vt)
     owner, found = lookup(state, record.cls, name)
     if found is MISSING or type(found).__name__ != "function":
         return None
@@ -64,7 +65,7 @@ def call_dunder(state, vt, name, args, kwargs=None, missing=""):
 
     found = _dunder(state, vt, name)
     if found is None:
-        record = state.current(vt)
+        record = heap.current(state, vt)
         from vt.getattr_variable import builtin_method
 
         method = builtin_method(state, vt, lookup(state, record.cls, name)[1], name)
@@ -79,7 +80,7 @@ def call_dunder(state, vt, name, args, kwargs=None, missing=""):
 
 
 def call_dunder_discard(state, vt, name, args, missing):
-    out = call_dunder(state, vt, name, args, {}, f"{state.current(vt).cls.__name__!r} object {missing}")
+    out = call_dunder(state, vt, name, args, {}, f"{heap.current(state, vt).cls.__name__!r} object {missing}")
     return out if type(out) is not tuple else out[0]
 
 
@@ -312,13 +313,13 @@ def equal_without_code(state, a, b):
         return is_user_object(vt) and lookup(state, class_of(state, vt), "__eq__")[1] is object.__eq__
 
     def member(vt):
-        return is_user_object(vt) and issubclass(class_of(state, vt), enum.Enum) and state.current(vt).value is not None
+        return is_user_object(vt) and issubclass(class_of(state, vt), enum.Enum) and heap.current(state, vt).value is not None
 
     if plain(a) and plain(b):
         return a.oid == b.oid
     if member(a) and (member(b) or b.family == "constant"):
-        other = state.current(b).value if member(b) else b.constant_value()
-        return bool(state.current(a).value == other)
+        other = heap.current(state, b).value if member(b) else b.constant_value()
+        return bool(heap.current(state, a).value == other)
     if member(b) and a.family == "constant":
-        return bool(state.current(b).value == a.constant_value())
+        return bool(heap.current(state, b).value == a.constant_value())
     return None

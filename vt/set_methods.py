@@ -9,6 +9,7 @@ element is Unsupported.
 """
 from __future__ import annotations
 
+from effects import heap
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items, method
 from vt.container_ops import hashable_key, hashable_keys
@@ -26,9 +27,9 @@ def set_argument(state, value, self_oid=None):
     """The recipe argument standing for `value`: (state, argument) or Unsupported."""
     family = value.family
     if family == "set":
-        return state, SELF if value.oid == self_oid else recipe_of(state.current(value))
+        return state, SELF if value.oid == self_oid else recipe_of(heap.current(state, value))
     if family == "dict":  # CPython reads a dict through its own fast path: replay with a real dict
-        return state, DictKeysArg(tuple(key for key, _ in state.current(value).entries))
+        return state, DictKeysArg(tuple(key for key, _ in heap.current(state, value).entries))
     if family == "constant" and type(value.constant_value()) in (frozenset, str, bytes):
         return state, value.constant_value()
     out = iterable_items(state, value)
@@ -142,7 +143,7 @@ def set_operator(state, symbol: str, a, b, inplace: bool):
     """`a <symbol> b` with `|&-^` between sets and frozensets; `a <symbol>= b` changes a set `a`."""
     name = _OPERATOR_NAMES[symbol]
     if a.family != "set":  # a frozenset constant with a set: a new frozenset, a constant
-        result = getattr(a.constant_value(), f"__{name}__")(resolve_argument(recipe_of(state.current(b))))
+        result = getattr(a.constant_value(), f"__{name}__")(resolve_argument(recipe_of(heap.current(state, b))))
         return state, ConstantVariable(result)
     out = set_argument(state, b, a.oid)
     if type(out) is not tuple:
@@ -168,7 +169,7 @@ def keys_view_operator(state, symbol: str, view, other):
     if type(out) is not tuple:
         return out
     state, argument = out
-    keys = tuple(key for key, _ in state.current(view.mapping).entries)
+    keys = tuple(key for key, _ in heap.current(state, view.mapping).entries)
     dunder = f"__{_OPERATOR_NAMES[symbol]}__"
     return new_set_from_recipe(state, Recipe(None, _keys_view_operation, (keys, dunder, argument)))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import attrs
 
+from effects import heap
 from vt.base import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
@@ -120,16 +121,16 @@ class SetVariable(VariableTracker):
         return "{" + ", ".join(repr(v) for v in self.values) + "}" if self.values else "set()"
 
     def truth(self, state):
-        return bool(state.current(self).values)
+        return bool(heap.current(state, self).values)
 
     def unpack(self, state, count):
-        values = state.current(self).values
+        values = heap.current(state, self).values
         if count is None or count == len(values):
             return tuple(ConstantVariable(v) for v in values)
         return None
 
     def iterate(self, state):
-        values = state.current(self).values
+        values = heap.current(state, self).values
         return new_iterator(state, lambda oid: SetIteratorVariable(oid, self.oid, values, 0))
 
     def getattr(self, state, name):
@@ -149,11 +150,11 @@ class SetVariable(VariableTracker):
         key = hashable_key(item, "set element")
         if is_stop(key):
             return key
-        return state, ConstantVariable(key in set(state.current(self).values))
+        return state, ConstantVariable(key in set(heap.current(state, self).values))
 
     def real(self, state) -> set:
         """A fresh real set with the current elements (in CPython's order when the recipe is known)."""
-        return set(realize(recipe_of(state.current(self)), own=False))
+        return set(realize(recipe_of(heap.current(state, self)), own=False))
 
     def with_values(self, values) -> "SetVariable":
         """New contents given directly: the order is taken as observed, the recipe starts again."""
@@ -205,13 +206,13 @@ def new_set_from_recipe(state, recipe: Recipe):
     except Exception as exc:  # the traced program raises the same
         return raised(exc)
     values = tuple(real)
-    return state.allocate(lambda oid: SetVariable(oid, values, None, recipe))
+    return heap.allocate(state, lambda oid: SetVariable(oid, values, None, recipe))
 
 
 def change_set(state, handle, op: str, args: tuple, what: str):
     """Run set method `op` (one that changes the set) with recipe arguments:
     (state, the method's real result), the set changed through `state.mutate`."""
-    current = state.current(handle)
+    current = heap.current(state, handle)
     recipe = recipe_of(current)
     step = Recipe(recipe, op, tuple(args))
     real = realize(recipe, own=True)
@@ -224,17 +225,17 @@ def change_set(state, handle, op: str, args: tuple, what: str):
                                                            "the elements it added first are not modelled")
         return raised(exc)
     changed = SetVariable(current.oid, tuple(real), current.source, step)
-    return state.mutate(changed, what), result
+    return heap.mutate(state, changed, what), result
 
 
 def derive_set(state, handle, op: str, args: tuple):
     """A new set from set method `op` that returns one (union, copy, `__or__`): (state, vt)."""
-    return new_set_from_recipe(state, Recipe(recipe_of(state.current(handle)), op, tuple(args), new=True))
+    return new_set_from_recipe(state, Recipe(recipe_of(heap.current(state, handle)), op, tuple(args), new=True))
 
 
 def query_set(state, handle, op: str, args: tuple):
     """The real result of a read-only set method (issubset, ...), or Unsupported."""
-    real = realize(recipe_of(state.current(handle)), own=False)
+    real = realize(recipe_of(heap.current(state, handle)), own=False)
     try:
         return _run(real, Recipe(None, op, tuple(args)))
     except Exception as exc:  # the traced program raises the same

@@ -14,6 +14,7 @@ import types
 
 import attrs
 
+from effects import heap
 from vt.base import VariableTracker
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
@@ -63,7 +64,7 @@ class UserDefinedClassVariable(VariableTracker):
         if type(type(self.cls)) is not type or type(self.cls).__setattr__ is not type.__setattr__:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} has a metaclass with its own "
                                "__setattr__, which is not traced yet")
-        if value is DELETED and not _has_live_attribute(state.current(self), name):
+        if value is DELETED and not _has_live_attribute(heap.current(state, self), name):
             return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
         return store_raw(state, self, name, value)
 
@@ -80,7 +81,7 @@ def is_user_class(value) -> bool:
 
 
 def wrap_user_class(state, value, source):
-    return state.existing_object(value, lambda state, oid: (state, UserDefinedClassVariable(oid, value, source)))
+    return heap.existing_object(state, value, lambda state, oid: (state, UserDefinedClassVariable(oid, value, source)))
 
 
 def object_kind(cls):
@@ -113,7 +114,7 @@ def create_object(state, cls_vt, args, kwargs):
     if cls_vt.source is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} was reached without a source")
     kind = object_kind(cls)
-    state, obj = state.allocate(lambda oid: kind(oid, cls, None, None, (), cls_vt.source))
+    state, obj = heap.allocate(state, lambda oid: kind(oid, cls, None, None, (), cls_vt.source))
     return run_init(state, cls_vt, obj, args, kwargs)
 
 

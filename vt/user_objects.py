@@ -17,6 +17,7 @@ import types
 import attrs
 import torch
 
+from effects import heap
 from vt import nn_modules
 from vt.base import VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
@@ -212,7 +213,7 @@ def wrap_user_object(state, value, source):
     params = getattr(type(value), "__dataclass_params__", None)
     kind = FrozenDataClassVariable if dataclasses.is_dataclass(value) and params is not None and params.frozen \
         else UserDefinedObjectVariable
-    return state.existing_object(value, lambda state, oid: (state, kind(oid, type(value), value, source)))
+    return heap.existing_object(state, value, lambda state, oid: (state, kind(oid, type(value), value, source)))
 
 
 @attrs.frozen(slots=True)
@@ -321,7 +322,7 @@ def module_attributes(state, module):
 
 def _module_record(state, module_vt):
     module = module_vt.module
-    return state.existing_object(module, lambda state, oid: (state, ModuleAttributesVariable(
+    return heap.existing_object(state, module, lambda state, oid: (state, ModuleAttributesVariable(
         oid, type(module), module, module_vt.source)))
 
 
@@ -329,13 +330,13 @@ def _receiver_class_source(state, vt):
     if vt.family == "user_object":
         from vt.object_attributes import class_source_of
 
-        return class_source_of(state.current(vt))
+        return class_source_of(heap.current(state, vt))
     return None if vt.source is None else AttrSource(vt.source, "__class__")
 
 
 def _receiver_class(state, vt):
     if vt.family == "user_object":
-        return state.current(vt).cls
+        return heap.current(state, vt).cls
     return type(vt.module) if vt.family == "nn_module" else None
 
 
@@ -397,7 +398,7 @@ def make_super(state, args, kwargs):
         names = frame.code.localsplus
         if "__class__" not in frame.code.code.co_freevars or not frame.code.code.co_argcount:
             return raise_error(RuntimeError, "super(): no arguments")
-        cell = state.current(frame.locals[len(names) - 1 - names[::-1].index("__class__")])
+        cell = heap.current(state, frame.locals[len(names) - 1 - names[::-1].index("__class__")])
         out = realize_if_lazy(state, cell.contents)
         if type(out) is not tuple:
             return out
@@ -405,7 +406,7 @@ def make_super(state, args, kwargs):
         cls = cls_vt.as_class() if hasattr(cls_vt, "as_class") else None
         receiver = frame.locals[0]
         if receiver is not None and receiver.family == "cell":
-            receiver = state.current(receiver).contents
+            receiver = heap.current(state, receiver).contents
     if cls is not None and receiver is not None and receiver.family == "exception":
         from vt.exceptions import ExceptionSuperVariable
 

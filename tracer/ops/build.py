@@ -8,6 +8,7 @@ is `PEEK(oparg)`), so in terms of the stack before the pop it is
 """
 from __future__ import annotations
 
+from effects import heap
 from tracer.registry import handles
 from vt.iterators import items_of
 from vt.constant import ConstantVariable
@@ -45,15 +46,15 @@ def list_extend(state, ins):
     if type(out) is not tuple:
         return out
     state, items = out
-    current = state.current(target)
-    return state.mutate(current.with_items(current.items + items), "list.extend").advance(pop=1)
+    current = heap.current(state, target)
+    return heap.mutate(state, current.with_items(current.items + items), "list.extend").advance(pop=1)
 
 
 @handles("LIST_APPEND")
 def list_append(state, ins):
     """`[*a, x]` and list comprehensions: v = pop(); stack[-oparg].append(v)."""
-    current = state.current(state.peek(ins.arg + 1))
-    return state.mutate(current.with_items(current.items + (state.peek(),)), "list.append").advance(pop=1)
+    current = heap.current(state, state.peek(ins.arg + 1))
+    return heap.mutate(state, current.with_items(current.items + (state.peek(),)), "list.append").advance(pop=1)
 
 
 @handles("LIST_TO_TUPLE")
@@ -114,10 +115,10 @@ def map_add(state, ins):
     key = hashable_key(state.peek(2))
     if is_stop(key):
         return key
-    current = state.current(state.peek(ins.arg + 2))
+    current = heap.current(state, state.peek(ins.arg + 2))
     entries = dict(current.entries)
     entries[key] = state.peek()
-    return state.mutate(current.with_entries(entries.items()), "dict.__setitem__").advance(pop=2)
+    return heap.mutate(state, current.with_entries(entries.items()), "dict.__setitem__").advance(pop=2)
 
 
 def _merge_into_dict(state, ins, allow_repeats: bool):
@@ -126,13 +127,13 @@ def _merge_into_dict(state, ins, allow_repeats: bool):
     if type(out) is not tuple:
         return out
     state, pairs = out
-    current = state.current(state.peek(ins.arg + 1))
+    current = heap.current(state, state.peek(ins.arg + 1))
     entries = dict(current.entries)
     for key, value in pairs:
         if key in entries and not allow_repeats:
             return raise_error(TypeError, f"got multiple values for keyword argument {key!r}")
         entries[key] = value
-    return state.mutate(current.with_entries(entries.items()), "dict.update").advance(pop=1)
+    return heap.mutate(state, current.with_entries(entries.items()), "dict.update").advance(pop=1)
 
 
 @handles("DICT_UPDATE")

@@ -1,6 +1,7 @@
 """Calls: PRECALL, KW_NAMES and CALL (3.11's calling convention), and CALL_FUNCTION_EX (`f(*a, **k)`)."""
 from __future__ import annotations
 
+from effects import heap
 from tracer.registry import handles
 from vt.base import NULL
 from vt.iterators import items_of
@@ -58,7 +59,7 @@ def call_function_ex(state, ins):
         mapping = state.peek()
         if mapping.family != "dict":
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"**{mapping.describe()} is not modelled")
-        for key, value in state.current(mapping).entries:
+        for key, value in heap.current(state, mapping).entries:
             if type(key) is not str:
                 return raise_error(TypeError, "keywords must be strings")
             kwargs[key] = value

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import attrs
 
+from effects import heap
 from tracer.registry import handles
 from tracer.unwind import handled_exception
 from vt.builtin import BuiltinVariable
@@ -65,9 +66,9 @@ def raise_varargs(state, ins):
         return out
     state, exc = out
     if cause is not None:
-        current = state.current(exc)
+        current = heap.current(state, exc)
         link = None if cause.family == "constant" else cause
-        state = state.mutate(attrs.evolve(current, cause=link, suppress_context=True), "raise ... from")
+        state = heap.mutate(state, attrs.evolve(current, cause=link, suppress_context=True), "raise ... from")
     return Thrown(exception=exc, state=state)
 
 

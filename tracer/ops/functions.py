@@ -1,6 +1,7 @@
 """Making functions and using closure cells: MAKE_FUNCTION, MAKE_CELL, the *_DEREF family."""
 from __future__ import annotations
 
+from effects import heap
 from tracer.registry import handles
 from vt.functions import CellVariable, FunctionParts, NestedUserFunctionVariable
 from vt.lazy import LazyVariable, realize_if_lazy
@@ -24,7 +25,7 @@ def make_function(state, ins):
     if flags & _ANNOTATIONS:
         position -= 1  # annotations do not change what the function computes
     if flags & _KWDEFAULTS:
-        mapping = state.current(stack[position])
+        mapping = heap.current(state, stack[position])
         kwdefaults = tuple(mapping.entries)
         position -= 1
     if flags & _DEFAULTS:
@@ -39,7 +40,7 @@ def make_function(state, ins):
 def make_cell(state, ins):
     """Wrap the slot's current value (an argument, or nothing yet) in a new cell."""
     current = state.frame.locals[ins.arg]
-    state, cell = state.allocate(lambda oid: CellVariable(oid, current))
+    state, cell = heap.allocate(state, lambda oid: CellVariable(oid, current))
     return state.next_with(locals=state.frame.locals.set(ins.arg, cell))
 
 
@@ -56,7 +57,7 @@ def load_closure(state, ins):
 
 @handles("LOAD_DEREF")
 def load_deref(state, ins):
-    cell = state.current(state.frame.locals[ins.arg])
+    cell = heap.current(state, state.frame.locals[ins.arg])
     contents = cell.contents
     if contents is None:
         return raise_error(NameError, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
@@ -65,19 +66,19 @@ def load_deref(state, ins):
         if type(out) is not tuple:
             return out
         state, contents = out
-        state = state.update_object(cell.with_contents(contents))
+        state = heap.update_object(state, cell.with_contents(contents))
     return state.advance(push=(contents,))
 
 
 @handles("STORE_DEREF")
 def store_deref(state, ins):
-    cell = state.current(state.frame.locals[ins.arg])
-    return state.mutate(cell.with_contents(state.peek()), f"store to closure variable {ins.argval!r}").advance(pop=1)
+    cell = heap.current(state, state.frame.locals[ins.arg])
+    return heap.mutate(state, cell.with_contents(state.peek()), f"store to closure variable {ins.argval!r}").advance(pop=1)
 
 
 @handles("DELETE_DEREF")
 def delete_deref(state, ins):
-    cell = state.current(state.frame.locals[ins.arg])
+    cell = heap.current(state, state.frame.locals[ins.arg])
     if cell.contents is None:
         return raise_error(NameError, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
-    return state.mutate(cell.with_contents(None), f"delete of closure variable {ins.argval!r}").advance()
+    return heap.mutate(state, cell.with_contents(None), f"delete of closure variable {ins.argval!r}").advance()

@@ -5,6 +5,7 @@ import types
 
 import attrs
 
+from effects import heap
 from effects.records import GlobalDelete, GlobalStore
 from tracer.registry import handles
 from vt.base import NULL
@@ -12,6 +13,7 @@ from vt.builder import wrap_value
 from vt.functions import UserFunctionVariable
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lazy import LazyVariable, realize_if_lazy
+from vt.object_attributes import DELETED
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop
 from vt.functions import global_source
 from core.sources import BuiltinSource
@@ -59,9 +61,10 @@ def load_global(state, ins):
     name = ins.argval
     env = state.env
     info = state.frame.code
-    stored = state.heap.get(_global_key(name)) if info.globals_source is None else None
-    if stored is DELETED:
+    written = heap.written_global(state, name) if info.globals_source is None else None
+    if type(written) is GlobalDelete:
         return raise_error(NameError, f"name {name!r} is not defined")
+    stored = None if written is None else written.value
     if stored is not None:
         out = state, stored
     elif name in info.globals:
@@ -76,30 +79,19 @@ def load_global(state, ins):
     return state.advance(push=(NULL, value) if ins.arg & 1 else (value,))
 
 
-DELETED = object()
-"""Heap value of a global the traced code deleted."""
-
-
-def _global_key(name: str) -> tuple:
-    """Heap key under which a global written by the traced code lives until the entry replays it."""
-    return ("global", name)
-
-
 def _global_write(state, ins, value):
+    """`global name; name = value`, or `del name` when value is DELETED."""
     if state.frame.code.globals_source is not None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"writing the global {ins.argval!r} of another module is not traced yet")
     name = ins.argval
-    if value is DELETED:
-        written = state.heap.get(_global_key(name))
-        exists = name in state.frame.code.globals if written is None else written is not DELETED
-        if not exists:
-            return raise_error(NameError, f"name {name!r} is not defined")
-        record = lambda filename, lineno: GlobalDelete(name, filename, lineno)  # noqa: E731
-    else:
-        record = lambda filename, lineno: GlobalStore(name, value, filename, lineno)  # noqa: E731
-    state = attrs.evolve(state, heap=state.heap.set(_global_key(name), value)).log_effect(record)
-    return state
+    if value is not DELETED:
+        return heap.store_global(state, name, value)
+    written = heap.written_global(state, name)
+    exists = name in state.frame.code.globals if written is None else type(written) is GlobalStore
+    if not exists:
+        return raise_error(NameError, f"name {name!r} is not defined")
+    return heap.delete_global(state, name)
 
 
 @handles("STORE_GLOBAL")
@@ -145,7 +137,5 @@ def store_attr(state, ins):
 
 @handles("DELETE_ATTR")
 def delete_attr(state, ins):
-    from vt.object_attributes import DELETED
-
     out = state.peek().setattr(state, ins.argval, DELETED)
     return out if is_stop(out) else out.advance(pop=1)

@@ -8,6 +8,7 @@ exception goes through the exception table to WITH_EXCEPT_START, which calls
 """
 from __future__ import annotations
 
+from effects import heap
 from tracer.registry import handles
 from vt.contexts import TracebackVariable
 from core.outcomes import Thrown, raise_error
@@ -50,7 +51,7 @@ def with_except_start(state, ins):
     from vt.builtin_data import class_vt
 
     exit_method, exc = state.peek(4), state.peek()
-    out = exit_method.call(state, [class_vt(state.current(exc).cls), exc, TracebackVariable()], {})
+    out = exit_method.call(state, [class_vt(heap.current(state, exc).cls), exc, TracebackVariable()], {})
     if type(out) is not tuple:
         return out
     state, result = out

@@ -1,0 +1,102 @@
+"""Operations on the heap and the globals of a `State`: the only way the traced program changes things.
+
+Mutable objects (lists, dicts, sets, cells, iterators, objects of the user's
+classes) are addressed by id.  A VT on the stack or in a local is a handle
+carrying that `oid`; `current` reads the object's latest contents from
+`State.heap`.  Two names bound to one list hold two copies of one handle, so a
+change through one is seen through the other.  Every function here returns a
+new State; nothing is mutated.
+
+Objects that existed before the call get exactly one heap entry each
+(`existing_object`), whose VT carries its source.  A change the program makes to
+one of those is logged (`mutate`, `write_attribute`) so that the entry function
+can replay it on the real object; a change to an object the trace created needs
+no log, since that object is rebuilt from its final contents.
+
+Globals the program writes live in `State.globals` (name -> the last
+`GlobalStore` or `GlobalDelete`), so later reads in the same trace see them, and
+every write is logged for replay.
+"""
+from __future__ import annotations
+
+import attrs
+
+from effects.records import AttributeDelete, AttributeStore, GlobalDelete, GlobalStore, ObjectMutation, origin_of
+
+
+def current(state, vt):
+    """The latest contents of a mutable object, given any VT that refers to it."""
+    return state.heap[vt.oid]
+
+
+def allocate(state, vt_factory) -> tuple:
+    """Give a new mutable object an id; vt_factory(oid) builds its VT.  Returns (state, vt)."""
+    oid = state.next_oid
+    vt = vt_factory(oid)
+    return attrs.evolve(state, heap=state.heap.set(oid, vt), next_oid=oid + 1), vt
+
+
+def update_object(state, vt):
+    """Store new contents for an object without it counting as a change by the program
+    (iterator positions, inputs realized on first use, generator frames)."""
+    return attrs.evolve(state, heap=state.heap.set(vt.oid, vt))
+
+
+def _logged(state, record_type, *fields):
+    filename, lineno = state.location()
+    return state.effects.append(record_type(*fields, filename, lineno))
+
+
+def mutate(state, vt, what: str):
+    """The program changed an object's contents to `vt`; if the object existed before the call,
+    the change is logged so the entry function can replay it on the real object."""
+    heap = state.heap.set(vt.oid, vt)
+    if vt.source is None:
+        return attrs.evolve(state, heap=heap)
+    return attrs.evolve(state, heap=heap, effects=_logged(state, ObjectMutation, vt.oid, what, origin_of(vt)))
+
+
+def write_attribute(state, record, name: str, value, deleted: bool):
+    """The program wrote (or deleted) attribute `name` of the object `record`, whose heap entry
+    already holds the write: logged when the object existed before the call."""
+    state = update_object(state, record)
+    if record.source is None:
+        return state
+    origin = origin_of(record)
+    if deleted:
+        return attrs.evolve(state, effects=_logged(state, AttributeDelete, record.oid, name, origin))
+    return attrs.evolve(state, effects=_logged(state, AttributeStore, record.oid, name, value, origin))
+
+
+def existing_object(state, value, make):
+    """Heap handle for a real object that existed before the call, made once per object:
+    `make(state, oid)` returns (state, vt) or a stop the first time the object is seen."""
+    known = state.known_objects.get(id(value))
+    if known is not None:
+        return state, state.heap[known]
+    oid = state.next_oid
+    state = attrs.evolve(state, next_oid=oid + 1, known_objects=state.known_objects.set(id(value), oid))
+    out = make(state, oid)
+    if type(out) is not tuple:
+        return out
+    state, vt = out
+    return update_object(state, vt), vt
+
+
+def written_global(state, name: str):
+    """The last write of the traced program to global `name` (GlobalStore or GlobalDelete), or None."""
+    return state.globals.get(name)
+
+
+def store_global(state, name: str, value):
+    """`global name; name = value`: later reads see `value`; the write is replayed after the graph."""
+    filename, lineno = state.location()
+    record = GlobalStore(name, value, filename, lineno)
+    return attrs.evolve(state, globals=state.globals.set(name, record), effects=state.effects.append(record))
+
+
+def delete_global(state, name: str):
+    """`global name; del name`: later reads raise NameError; replayed after the graph."""
+    filename, lineno = state.location()
+    record = GlobalDelete(name, filename, lineno)
+    return attrs.evolve(state, globals=state.globals.set(name, record), effects=state.effects.append(record))
