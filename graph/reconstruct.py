@@ -78,7 +78,7 @@ def graph_outputs(state, value) -> tuple:
 
 def _attribute_values(record) -> list:
     """The live attribute values a heap object or class was given, plus a dict subclass's items."""
-    from vt.object_attributes import DELETED
+    from vt.protocol import DELETED
 
     values = [value for _, value in record.attributes if value is not DELETED]
     values.extend(value for _, value in getattr(record, "entries", None) or ())
@@ -263,7 +263,7 @@ class _Emitter:
         """An object of a Python class: loaded from its source when it existed before the call
         (the effects give it its final attributes), else made again after the graph runs as
         `cls.__new__(cls)` plus its attributes in write order (and a dict subclass's items)."""
-        from vt.object_attributes import DELETED
+        from vt.protocol import DELETED
 
         current = heap.current(self.state, vt)
         if self._reused(vt, current):
@@ -298,7 +298,7 @@ class _Emitter:
     def _emit_attribute_changes(self, current):
         """Give a pre-existing object (or class) the attributes the program wrote, past its own
         __setattr__ (whose Python body was traced already); a class goes through setattr()."""
-        from vt.object_attributes import DELETED
+        from vt.protocol import DELETED
 
         is_class = current.family == "class"
         if getattr(current, "dict_changed", False):  # a dict subclass: dict.clear, then dict.__setitem__ each

@@ -7,7 +7,7 @@ import torch
 from helpers import assert_same_as_eager, make_state, ops, step_until
 from effects import heap
 from tracer import trace
-from vt.base import NOT_CONSTANT, NULL
+from vt.protocol import NOT_CONSTANT, NULL
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import ListVariable, TupleVariable, new_list
 from vt.dicts import DictVariable, new_dict

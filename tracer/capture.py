@@ -35,7 +35,7 @@ from vt.iterators import (EnumerateIteratorVariable, ListIteratorVariable, Range
                           SequenceIteratorVariable, ZipIteratorVariable)
 from vt.lazy import LazyVariable
 from core.outcomes import BreakKind
-from vt.base import NULL, VariableTracker
+from vt.protocol import NULL, VariableTracker
 from vt.constant import ConstantVariable
 from vt.functions import UserFunctionVariable, existing_cells
 from vt.lists import TupleVariable

@@ -20,7 +20,7 @@ from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, 
     SequenceMatch, TensorMatch)
 from effects import heap
 from vt.builtin import BuiltinVariable, call_constant_fn, is_rule_callable
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported

@@ -16,7 +16,7 @@ import types
 import attrs
 
 from effects import heap
-from vt.base import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import from_python, to_python
 from vt.lists import TupleVariable, new_list

@@ -15,7 +15,7 @@ import functools
 import operator
 
 from effects import heap
-from vt.base import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.builtin_iter import bind, given
 from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import to_python
@@ -228,7 +228,8 @@ def _has_real_attribute(state, value, name):
     if value.family == "tensor" and not hasattr(value.python_type, name):
         return False  # guarded by MissingAttribute for an input tensor; a computed one has none of its own
     if value.family == "nn_module":
-        from vt.object_attributes import DELETED, MISSING, written
+        from vt.protocol import DELETED, MISSING
+        from vt.object_attributes import written
         from vt.user_objects import module_attributes
 
         record = module_attributes(state, value.module)

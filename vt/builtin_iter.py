@@ -14,7 +14,7 @@ import itertools
 import operator
 
 from effects import heap
-from vt.base import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import to_python
 from vt.dicts import new_dict_from_entries

@@ -12,7 +12,7 @@ import operator
 
 import attrs
 
-from vt.base import NOT_CONSTANT, NULL, VariableTracker
+from vt.protocol import NOT_CONSTANT, NULL, VariableTracker
 from vt.lists import TupleVariable, subscript_sequence
 from core.outcomes import BreakKind, unsupported, raise_error
 from vt.tensor import record_op

@@ -10,7 +10,7 @@ import types
 import attrs
 import torch
 
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, unsupported, raised
 
 CONSTANT_TYPES = frozenset({

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import attrs
 
-from vt.base import NULL
+from vt.protocol import NULL
 from vt.constant import BuiltinMethodVariable
 from core.outcomes import BreakKind, raise_error, unsupported
 

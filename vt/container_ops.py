@@ -24,7 +24,7 @@ import math
 import operator
 
 from effects import heap
-from vt.base import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
 

@@ -21,7 +21,7 @@ import attrs
 import torch
 
 from effects import heap
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, Thrown, raise_error, unsupported
 

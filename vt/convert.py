@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 
 from effects import heap
-from vt.base import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
 
 

@@ -17,7 +17,7 @@ import attrs
 from pyrsistent import pmap
 
 from effects import heap
-from vt.base import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Thrown, raise_error, raised, unsupported
 from core.sources import AttrSource
@@ -100,7 +100,7 @@ class ExceptionVariable(VariableTracker):
         return attrs.evolve(self, attributes=self.attributes.set(name, value))
 
     def setattr(self, state, name: str, value):
-        from vt.object_attributes import DELETED
+        from vt.protocol import DELETED
 
         if value is DELETED:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"deleting attribute {name!r} of an exception")

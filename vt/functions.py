@@ -16,7 +16,7 @@ import attrs
 from pyrsistent import pvector
 
 from effects import heap
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, Thrown, Unsupported, raise_error, unsupported
 from core.sources import AttrSource, GlobalSource, ItemSource
 

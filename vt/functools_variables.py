@@ -17,7 +17,7 @@ import functools
 
 import attrs
 
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, ItemSource
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import attrs
 
 from effects import heap
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.stops import Exhausted, Yielded
 from vt.iterators import IteratorVariable

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
 
@@ -76,7 +76,8 @@ def object_setattr(state, receiver, args, kwargs):
 
 
 def object_delattr(state, receiver, args, kwargs):
-    from vt.object_attributes import DELETED, plain_write
+    from vt.protocol import DELETED
+    from vt.object_attributes import plain_write
 
     if kwargs or len(args) != 1:
         return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: __delattr__ expected 1 argument")

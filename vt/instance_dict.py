@@ -10,7 +10,7 @@ from __future__ import annotations
 import attrs
 
 from effects import heap
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
 
@@ -27,7 +27,7 @@ class InstanceDictVariable(VariableTracker):
         return f"__dict__ of {self.owner.describe()}"
 
     def _live(self, state) -> dict:
-        from vt.object_attributes import DELETED
+        from vt.protocol import DELETED
 
         return {name: value for name, value in heap.current(state, self.owner).attributes if value is not DELETED}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import attrs
 
 from effects import heap
-from vt.base import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported, is_stop, raise_error, Thrown

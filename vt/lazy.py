@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import attrs
 
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 
 
 @attrs.frozen(slots=True)

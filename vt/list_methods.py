@@ -12,7 +12,7 @@ Searching (`index`, `count`, `remove`) compares items with
 from __future__ import annotations
 
 from effects import heap
-from vt.base import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable
 from vt.container_methods import int_argument, iterable_items, method
 from vt.container_ops import equal

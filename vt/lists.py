@@ -14,7 +14,7 @@ from __future__ import annotations
 import attrs
 
 from effects import heap
-from vt.base import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raise_error
 

@@ -20,7 +20,7 @@ import attrs
 import torch
 
 from core.guards import KeysMatch
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported

@@ -25,7 +25,7 @@ import types
 import attrs
 import torch
 
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported
@@ -178,7 +178,7 @@ def _stateless_class(cls) -> bool:
 
 def construct_module(state, class_vt, args, kwargs):
     """`nn.ReLU()`, `nn.Dropout(0.1)` inside the function: the real module, built at trace time."""
-    from vt.base import NOT_CONSTANT
+    from vt.protocol import NOT_CONSTANT
     from vt.convert import to_python
 
     cls = class_vt.cls

@@ -17,12 +17,8 @@ import types
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
 from effects import heap
+from vt.protocol import DELETED, MISSING
 
-MISSING = object()
-"""A name that is not there (class lookup, or an attribute never written)."""
-
-DELETED = object()
-"""Written as an attribute's value once the program deleted it."""
 
 
 # -- the attribute list of a heap record ----------------------------------------------------
@@ -74,7 +70,7 @@ def lookup(state, cls, name: str):
 
 
 def is_vt(value) -> bool:
-    from vt.base import VariableTracker
+    from vt.protocol import VariableTracker
 
     return isinstance(value, VariableTracker)
 

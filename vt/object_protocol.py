@@ -16,7 +16,8 @@ import operator
 
 from effects import heap
 from vt.constant import ConstantVariable
-from vt.object_attributes import MISSING, class_source_of, lookup, python_method
+from vt.protocol import MISSING
+from vt.object_attributes import class_source_of, lookup, python_method
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource
 

@@ -22,7 +22,7 @@ import types
 
 import attrs
 
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported
@@ -106,7 +106,7 @@ class NamedTupleVariable(TupleVariable):
         out = self.getattr(state, name)
         if type(out) is not tuple:
             return out
-        from vt.base import NULL
+        from vt.protocol import NULL
 
         return out[0], (NULL, out[1])
 
@@ -326,7 +326,7 @@ class EnumClassVariable(ClassVariable):
     def call(self, state, args, kwargs):
         """`Color(value)`: the lookup by value, run for real when the class keeps enum's own `_missing_`."""
         from vt.convert import to_python
-        from vt.base import NOT_CONSTANT
+        from vt.protocol import NOT_CONSTANT
 
         missing = getattr(self.cls._missing_, "__func__", None)
         if len(args) != 1 or kwargs or getattr(missing, "__module__", None) != "enum":

@@ -18,7 +18,7 @@ from __future__ import annotations
 import attrs
 
 from effects import heap
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop

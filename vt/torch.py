@@ -13,7 +13,7 @@ import attrs
 import torch
 import torch.nn.functional
 
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, raise_error, unsupported
 from vt.tensor import record_op

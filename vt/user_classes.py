@@ -15,7 +15,7 @@ import types
 import attrs
 
 from effects import heap
-from vt.base import VariableTracker
+from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
 
@@ -44,7 +44,8 @@ class UserDefinedClassVariable(VariableTracker):
 
     def getattr(self, state, name):
         from vt.builder import wrap_value
-        from vt.object_attributes import MISSING, is_vt, lookup
+        from vt.protocol import MISSING
+        from vt.object_attributes import is_vt, lookup
         from vt.user_objects import UserMethodVariable
 
         _, found = lookup(state, self.cls, name)
@@ -59,7 +60,8 @@ class UserDefinedClassVariable(VariableTracker):
         return wrap_value(state, getattr(self.cls, name), AttrSource(self.source, name))
 
     def setattr(self, state, name, value):
-        from vt.object_attributes import DELETED, _has_live_attribute, store_raw
+        from vt.protocol import DELETED
+        from vt.object_attributes import _has_live_attribute, store_raw
 
         if type(type(self.cls)) is not type or type(self.cls).__setattr__ is not type.__setattr__:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} has a metaclass with its own "

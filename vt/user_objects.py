@@ -19,11 +19,10 @@ import torch
 
 from effects import heap
 from vt import nn_modules
-from vt.base import VariableTracker
+from vt.protocol import MISSING, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
 
-_MISSING = object()
 
 
 def _class_attribute(cls, name: str):
@@ -31,13 +30,13 @@ def _class_attribute(cls, name: str):
     for klass in cls.__mro__:
         if name in klass.__dict__:
             return klass.__dict__[name]
-    return _MISSING
+    return MISSING
 
 
 def class_attribute(cls, name: str):
     """`_class_attribute`, with None for a missing name."""
     found = _class_attribute(cls, name)
-    return None if found is _MISSING else found
+    return None if found is MISSING else found
 
 
 def _method_source(obj_source, name: str):
@@ -86,7 +85,7 @@ def _read_attribute(state, vt, obj, name: str):
             return raise_error(AttributeError, f"property {name!r} has no getter")
         return _call_function(state, found.fget, AttrSource(_method_source(vt.source, name), "fget"), [vt], {})
     instance_dict = getattr(obj, "__dict__", {})
-    if found is _MISSING or not hasattr(found, "__get__") or isinstance(found, (staticmethod, classmethod)) \
+    if found is MISSING or not hasattr(found, "__get__") or isinstance(found, (staticmethod, classmethod)) \
             or type(found) is types.FunctionType:
         if name in instance_dict:
             return wrap_value(state, instance_dict[name], AttrSource(vt.source, name))
@@ -94,14 +93,14 @@ def _read_attribute(state, vt, obj, name: str):
         return state, UserMethodVariable(found, vt, _method_source(vt.source, name))
     if isinstance(found, staticmethod):
         return wrap_value(state, found.__func__, _method_source(vt.source, name))
-    if found is not _MISSING and not hasattr(found, "__get__"):
+    if found is not MISSING and not hasattr(found, "__get__"):
         return wrap_value(state, found, _method_source(vt.source, name))
-    if found is _MISSING and type(_class_attribute(cls, "__getattr__")) is types.FunctionType:
+    if found is MISSING and type(_class_attribute(cls, "__getattr__")) is types.FunctionType:
         from vt.constant import ConstantVariable
 
         return _call_function(state, _class_attribute(cls, "__getattr__"), _method_source(vt.source, "__getattr__"),
                               [vt, ConstantVariable(name)], {})
-    if found is _MISSING:
+    if found is MISSING:
         return raise_error(AttributeError, f"{cls.__name__!r} object has no attribute {name!r}")
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"attribute {name!r} of a {cls.__name__} is a {type(found).__name__} descriptor, "
@@ -146,7 +145,8 @@ class UserDefinedObjectVariable(VariableTracker):
         return call_dunder(state, self, "__call__", list(args), kwargs, f"{self.describe()} is not callable")
 
     def truth(self, state):
-        from vt.object_attributes import MISSING, lookup
+        from vt.protocol import MISSING
+        from vt.object_attributes import lookup
 
         if all(lookup(state, self.cls, name)[1] is MISSING for name in ("__bool__", "__len__")):
             return True
@@ -196,7 +196,7 @@ class FrozenDataClassVariable(UserDefinedObjectVariable):
 
 
 def _is_deleted(value) -> bool:
-    from vt.object_attributes import DELETED
+    from vt.protocol import DELETED
 
     return value is DELETED
 
@@ -231,7 +231,8 @@ class NNModuleVariable(VariableTracker):
 
     def getattr(self, state, name):
         from vt.builder import wrap_value
-        from vt.object_attributes import DELETED, MISSING, written
+        from vt.protocol import DELETED, MISSING
+        from vt.object_attributes import written
 
         module = self.module
         record = module_attributes(state, module)
@@ -258,7 +259,8 @@ class NNModuleVariable(VariableTracker):
     def setattr(self, state, name, value):
         """`m.name = value` for a plain Python value (what Module.__setattr__ does for a name that is not
         a parameter, buffer or submodule); the rest breaks."""
-        from vt.object_attributes import DELETED, store_raw
+        from vt.protocol import DELETED
+        from vt.object_attributes import store_raw
 
         module = self.module
         if type(module).__setattr__ is not torch.nn.Module.__setattr__ or \
@@ -272,7 +274,8 @@ class NNModuleVariable(VariableTracker):
                                "(it may become a parameter, buffer or submodule) is not traced yet")
         if value is DELETED and name not in module.__dict__:
             record = module_attributes(state, module)
-            from vt.object_attributes import MISSING, written
+            from vt.protocol import MISSING
+            from vt.object_attributes import written
 
             if record is None or written(record.attributes, name) in (MISSING, DELETED):
                 return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
@@ -364,8 +367,8 @@ class SuperVariable(VariableTracker):
         class_source = _receiver_class_source(state, self.receiver)
         mro_source = None if class_source is None else AttrSource(class_source, "__mro__")
         for position in range(mro.index(self.cls) + 1, len(mro)):
-            found = mro[position].__dict__.get(name, _MISSING)
-            if found is _MISSING:
+            found = mro[position].__dict__.get(name, MISSING)
+            if found is MISSING:
                 continue
             source = None if mro_source is None else AttrSource(ItemSource(mro_source, position), name)
             if type(found) is types.FunctionType:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from effects import heap
 from tracer.registry import handles
-from vt.base import NULL
+from vt.protocol import NULL
 from vt.iterators import items_of
 from core.outcomes import BreakKind, unsupported, raise_error
 

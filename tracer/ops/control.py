@@ -6,7 +6,7 @@ from core.stops import Returned
 from core.stops import Yielded
 from vt.generators import resume_after_yield
 from core.stops import Exhausted
-from vt.base import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT
 from vt.builtin import truth_unknown
 
 

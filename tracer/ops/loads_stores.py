@@ -8,12 +8,12 @@ import attrs
 from effects import heap
 from effects.records import GlobalDelete, GlobalStore
 from tracer.registry import handles
-from vt.base import NULL
+from vt.protocol import NULL
 from vt.builder import wrap_value
 from vt.functions import UserFunctionVariable
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lazy import LazyVariable, realize_if_lazy
-from vt.object_attributes import DELETED
+from vt.protocol import DELETED
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop
 from vt.functions import global_source
 from core.sources import BuiltinSource

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tracer.registry import handles
-from vt.base import NULL
+from vt.protocol import NULL
 
 
 @handles("NOP", "RESUME", "EXTENDED_ARG")

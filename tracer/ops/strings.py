@@ -10,7 +10,7 @@ numbers inside it, so formatting one stops the capture as data-dependent.
 from __future__ import annotations
 
 from tracer.registry import handles
-from vt.base import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT
 from vt.builtin_data import real_object
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raised

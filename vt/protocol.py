@@ -15,8 +15,26 @@ import attrs
 
 from core.outcomes import BreakKind, unsupported
 
-NOT_CONSTANT = object()
+class _Sentinel:
+    """A named marker object; its repr says what it marks."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+NOT_CONSTANT = _Sentinel("NOT_CONSTANT")
 """Returned by `constant_value()` when a VT has no Python value known at trace time."""
+
+MISSING = _Sentinel("MISSING")
+"""A name that is not there: a class lookup that found nothing, an attribute never written."""
+
+DELETED = _Sentinel("DELETED")
+"""The value of an attribute (or global) the program deleted; also what DELETE_ATTR passes to `setattr`."""
 
 
 @attrs.frozen(slots=True)
@@ -45,10 +63,10 @@ class VariableTracker:
         return out[0], (NULL, out[1])
 
     def setattr(self, state, name, value):
-        """STORE_ATTR `self.name = value` (value is vt.object_attributes.DELETED for DELETE_ATTR):
+        """STORE_ATTR `self.name = value` (value is DELETED for DELETE_ATTR):
         the next State, or Unsupported."""
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                           f"attribute {'deletion' if _is_deleted(value) else 'assignment'} on {self.describe()} "
+                           f"attribute {'deletion' if value is DELETED else 'assignment'} on {self.describe()} "
                            "is not modelled")
 
     def call(self, state, args, kwargs):
@@ -87,12 +105,6 @@ class VariableTracker:
 
     def describe(self) -> str:
         return self.type_name()
-
-
-def _is_deleted(value) -> bool:
-    from vt.object_attributes import DELETED
-
-    return value is DELETED
 
 
 @attrs.frozen(slots=True)
