@@ -212,10 +212,22 @@ def test_set_changes_from_an_old_state_give_the_same_result():
 
 
 def test_operators_table_covers_container_pairs():
-    from vt.builtin import BINARY_RULES
+    import vt.families  # noqa: F401
+    from vt import registry
+    from vt.constant import ConstantVariable
     from vt.container_ops import container_operation
+    from vt.dicts import DictVariable, DictViewVariable
+    from vt.iterators import IteratorVariable, ListIteratorVariable
+    from vt.lists import ListVariable, TupleVariable
+    from vt.records import EnumVariable
+    from vt.sets import SetVariable
 
-    for pair in [("list", "list"), ("tuple", "constant"), ("set", "set"), ("dict", "dict"),
-                 ("constant", "list"), ("dict_keys", "set"), ("list", "iterator")]:
-        assert BINARY_RULES[pair] is container_operation
-    assert BINARY_RULES[("constant", "constant")] is not container_operation
+    def find(left, right):
+        return registry.binary_rule_for(left.__new__(left), right.__new__(right))
+
+    for pair in [(ListVariable, ListVariable), (TupleVariable, ConstantVariable), (SetVariable, SetVariable),
+                 (DictVariable, DictVariable), (ConstantVariable, ListVariable), (DictViewVariable, SetVariable),
+                 (ListVariable, IteratorVariable), (ListVariable, ListIteratorVariable)]:
+        assert find(*pair) is container_operation
+    assert find(ConstantVariable, ConstantVariable) is not container_operation
+    assert find(EnumVariable, ConstantVariable) is find(ConstantVariable, ConstantVariable)  # found along the MRO

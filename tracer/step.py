@@ -12,6 +12,7 @@ import os
 from returns.result import Failure, Result, Success
 
 import tracer.ops  # noqa: F401  (registers every handler)
+import vt.families  # noqa: F401  (registers every family's rules)
 from tracer.registry import HANDLERS, UNSUPPORTED
 from core.state import State
 from core.stops import break_at

@@ -19,7 +19,8 @@ import core.markers as markers
 from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject,
     SequenceMatch, TensorMatch)
 from effects import heap
-from vt.builtin import BuiltinVariable, call_constant_fn, is_rule_callable
+from vt import registry
+from vt.builtin import BuiltinVariable, call_constant_fn
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
@@ -131,7 +132,7 @@ def wrap_value(state, value, source, guard: bool = True):
         else:
             check = IdMatch(source, value, f"builtin {value.__name__}")
         return _guarded(state, check, guard), BuiltinVariable(value, source)
-    if is_rule_callable(value):  # itertools and operator functions, modelled by rules in vt.builtin
+    if registry.has_rule(value):  # itertools and operator functions, modelled by rules in vt.builtin
         name = f"{value.__module__.lstrip('_')}.{value.__name__}"
         return _guarded(state, IdMatch(source, value, name), guard), BuiltinVariable(value, source)
     if isinstance(value, types.BuiltinFunctionType) and getattr(value, "__module__", None) in \

@@ -14,14 +14,16 @@ import operator
 import types
 
 import attrs
+import torch
 
 from effects import heap
+from vt import registry
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.convert import from_python, to_python
 from vt.lists import TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
-from vt.tensor import record_op
+from vt.tensor import TensorVariable, record_op
 
 # -- operator tables ------------------------------------------------------------------------
 
@@ -55,82 +57,41 @@ UNARY_OPS = {"UNARY_NEGATIVE": operator.neg, "UNARY_POSITIVE": operator.pos,
 
 # -- binary operators ---------------------------------------------------------------------------
 
+@registry.binary_rule((ConstantVariable, ConstantVariable))
 def _fold(state, fn, a, b, symbol, plain):
     return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
 
 
+@registry.binary_rule((TensorVariable, TensorVariable), (TensorVariable, ConstantVariable),
+                      (ConstantVariable, TensorVariable))
 def _tensor_op(state, fn, a, b, symbol, plain):
-    if a.family not in ("tensor", "constant") or b.family not in ("tensor", "constant"):
-        return _no_rule(state, fn, a, b, symbol, plain)
     # For `x += y` on a tensor the in-place operator itself is recorded: it writes into x.
-    target = fn if a.family == "tensor" else plain
+    target = fn if isinstance(a, TensorVariable) else plain
     return record_op(state, "call_function", target, (a, b), {}, f"operator {symbol}")
 
 
-def _sequence_op(state, fn, a, b, symbol, plain):
-    left, right = a.unpack(state, None), b.unpack(state, None)
-    if plain is operator.add and left is not None and right is not None and _same_kind(a, b):
-        if a.family == "list":
-            if fn is not plain:  # `lst += other` extends the same list
-                return heap.mutate(state, heap.current(state, a).with_items(left + right), "list +="), a
-            return new_list(state, left + right)
-        return state, TupleVariable(left + right)
-    if plain is operator.mul and left is not None and type(b.constant_value()) is int and fn is plain:
-        items = left * b.constant_value()
-        return new_list(state, items) if a.family == "list" else (state, TupleVariable(items))
-    return _no_rule(state, fn, a, b, symbol, plain)
-
-
-def _same_kind(a, b) -> bool:
-    kinds = {a.family if a.family != "constant" else type(a.constant_value()).__name__,
-             b.family if b.family != "constant" else type(b.constant_value()).__name__}
-    return kinds <= {"tuple"} or kinds <= {"list"}
-
-
-def _no_rule(state, fn, a, b, symbol, plain):
+def no_binary_rule(state, fn, a, b, symbol, plain):
     """No rule for the pair: fold when both sides are plain data (`x.shape == (n, 4)` with a built
     tuple, `"%d-%d" % (a, b)`), unless an in-place operator would have to change a mutable left side."""
-    if (fn is plain or a.family in ("constant", "tuple")) and \
+    if (fn is plain or isinstance(a, (ConstantVariable, TupleVariable))) and \
             to_python(state, a) is not NOT_CONSTANT and to_python(state, b) is not NOT_CONSTANT:
         return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"`{symbol}` between {a.describe()} and {b.describe()} is not modelled")
 
 
-def _compare_classes(state, fn, a, b, symbol, plain):
-    """`type(x) == int` and friends: classes and builtins compare as the objects they stand for."""
+def compare_classes(state, fn, a, b, symbol, plain):
+    """`type(x) == int` and friends: classes and builtins compare as the objects they stand for
+    (the binary rule of every pair of class-like VTs)."""
     if plain not in (operator.eq, operator.ne):
-        return _no_rule(state, fn, a, b, symbol, plain)
-    return state, ConstantVariable(plain(_class_object(a), _class_object(b)))
-
-
-def _class_object(value):
-    return value.fn if value.family == "builtin" else value.cls
-
-
-BINARY_RULES = {
-    ("constant", "constant"): _fold,
-    ("tensor", "tensor"): _tensor_op, ("tensor", "constant"): _tensor_op,
-    ("constant", "tensor"): _tensor_op,
-    ("tuple", "tuple"): _sequence_op, ("list", "list"): _sequence_op,
-    ("tuple", "constant"): _sequence_op, ("constant", "tuple"): _sequence_op,
-    ("list", "constant"): _sequence_op,
-    ("builtin", "builtin"): _compare_classes, ("builtin", "class"): _compare_classes,
-    ("class", "builtin"): _compare_classes, ("class", "class"): _compare_classes,
-}
+        return no_binary_rule(state, fn, a, b, symbol, plain)
+    return state, ConstantVariable(plain(a.as_class(), b.as_class()))
 
 
 def binary_operation(state, fn, a, b, symbol, plain=None):
     """a <symbol> b; `fn` may be the in-place operator, `plain` is its out-of-place twin."""
     plain = plain or fn
-    if a.family == "user_object" or b.family == "user_object":
-        from vt.object_protocol import binary_object_operation, is_user_object
-
-        if is_user_object(a) or is_user_object(b):
-            out = binary_object_operation(state, fn, a, b, symbol, plain)
-            if out is not None:
-                return out
-    rule = BINARY_RULES.get((a.family, b.family), _no_rule)
+    rule = registry.binary_rule_for(a, b) or no_binary_rule
     return rule(state, fn, a, b, symbol, plain)
 
 
@@ -198,10 +159,10 @@ def _joins(fn) -> bool:
 
 # -- builtin functions ------------------------------------------------------------------------
 
-PURE_BUILTINS = frozenset({
+registry.pure_function(
     abs, all, any, ascii, bin, bool, chr, complex, divmod, float, format, hash, hex, int, len,
     max, min, oct, ord, pow, range, repr, round, slice, sorted, str, sum, tuple, callable, bytes,
-})
+)
 
 
 @attrs.frozen(slots=True)
@@ -232,7 +193,7 @@ class BuiltinVariable(VariableTracker):
             return raised(exc)
         if is_constant_value(value):
             return state, ConstantVariable(value)
-        if is_rule_callable(value):
+        if registry.has_rule(value):
             return state, BuiltinVariable(value)
         from vt.container_methods import class_method
 
@@ -242,19 +203,28 @@ class BuiltinVariable(VariableTracker):
         return super().getattr(state, name)
 
     def call(self, state, args, kwargs):
-        if isinstance(self.fn, type) and issubclass(self.fn, BaseException):
-            from vt.exceptions import instantiate
+        return call_builtin(state, self.fn, args, kwargs, self.source)
 
-            return instantiate(state, self.fn, self.source, args, kwargs)
-        rule = BUILTIN_RULES.get(self.fn)
-        if rule is not None:
-            out = rule(state, args, kwargs)
-            if out is not None:
-                return out
-        if self.fn in PURE_BUILTINS:
-            return call_constant_fn(state, self.fn, f"{self.fn.__name__}()", args, kwargs)
-        return unsupported(BreakKind.UNSUPPORTED_CALL, f"builtin {self.fn.__name__}() is not modelled",
-                           "move this call out of the traced function")
+
+def call_builtin(state, fn, args, kwargs, source=None):
+    """Calling the builtin or library function `fn`: a rule for its class family (exception
+    classes), its registered rules in order, then folding when it is pure and every argument is
+    known, else a limit."""
+    class_rule = registry.class_rule_for(fn)
+    if class_rule is not None:
+        return class_rule(state, fn, source, args, kwargs)
+    for rule in registry.builtin_rules(fn):
+        out = rule(state, args, kwargs)
+        if out is not None:
+            return out
+    if registry.is_pure(fn):
+        return call_constant_fn(state, fn, f"{fn.__name__}()", args, kwargs)
+    name = getattr(fn, "__name__", None) or repr(fn)
+    return unsupported(BreakKind.UNSUPPORTED_CALL, f"builtin {name}() is not modelled",
+                       "move this call out of the traced function")
+
+
+registry.add_binary_rule(BuiltinVariable, BuiltinVariable, compare_classes)
 
 
 def _len(state, args, kwargs):
@@ -319,10 +289,10 @@ def _print(state, args, kwargs):
                        "remove the print, or print outside the traced function")
 
 
-BUILTIN_RULES = {
+registry.register_builtin_rules({
     len: _len, isinstance: _isinstance, print: _print, bool: _bool, super: _super,
     abs: _tensor_math(operator.abs, "abs"), pow: _tensor_math(operator.pow, "pow"),
-}
+})
 
 
 _FIXED_TYPES = {
@@ -373,47 +343,6 @@ def class_value(value):
 BUILTIN_NAMES = frozenset(vars(builtins))
 
 
-def is_rule_callable(value) -> bool:
-    """Whether `value` is a callable modelled here: builtins, and from other modules the
-    itertools and operator functions and functools.reduce (which vt.builder wraps as builtins)."""
-    try:
-        return callable(value) and (value in BUILTIN_RULES or value in PURE_BUILTINS)
-    except Exception:  # unhashable, or a user object whose __hash__ / __eq__ raises
-        return False
-
-
-# Rules contributed by other modules, merged once at import.
-from vt.builtin_data import DATA_RULES  # noqa: E402
-from vt.builtin_iter import ITER_RULES  # noqa: E402
-from vt.builtin_operator import PURE_OPERATOR_FUNCTIONS, operator_rules  # noqa: E402
-from vt.container_ops import CONTAINER_BINARY_RULES  # noqa: E402
-from vt.functools_variables import FUNCTOOLS_RULES  # noqa: E402
-
-from vt.dataclasses_variables import DATACLASS_RULES  # noqa: E402
-from vt.getattr_variable import UNBOUND_RULES  # noqa: E402
-from vt.object_protocol import OBJECT_BUILTIN_RULES  # noqa: E402
-
-BINARY_RULES.update(CONTAINER_BINARY_RULES)
-BUILTIN_RULES.update(ITER_RULES)
-BUILTIN_RULES.update(DATA_RULES)
-BUILTIN_RULES.update(operator_rules())
-BUILTIN_RULES.update(FUNCTOOLS_RULES)
-PURE_BUILTINS = PURE_BUILTINS | PURE_OPERATOR_FUNCTIONS
-BUILTIN_RULES.update(UNBOUND_RULES)
-BUILTIN_RULES.update(DATACLASS_RULES)
-
-
-def _object_first(object_rule, rule):
-    def chained(state, args, kwargs):
-        out = object_rule(state, args, kwargs)
-        return out if out is not None or rule is None else rule(state, args, kwargs)
-    return chained
-
-
-for _fn, _rule in OBJECT_BUILTIN_RULES.items():
-    BUILTIN_RULES[_fn] = _object_first(_rule, BUILTIN_RULES.get(_fn))
-
-
 def _compiling(state, args, kwargs):
     """torch.compiler.is_compiling() and friends: True while tracing, as under Dynamo, so library code
     takes its compile-friendly path (the captured graph is what runs)."""
@@ -421,8 +350,6 @@ def _compiling(state, args, kwargs):
 
 
 def _compiling_flags():
-    import torch
-
     fns = [torch.compiler.is_compiling, torch.compiler.is_dynamo_compiling]
     fns.extend(getattr(torch._dynamo, name) for name in ("is_compiling",) if hasattr(torch._dynamo, name))
     return {fn: _compiling for fn in fns}
@@ -432,7 +359,7 @@ def _not_exporting(state, args, kwargs):
     return state, ConstantVariable(False)
 
 
-BUILTIN_RULES.update(_compiling_flags())
-BUILTIN_RULES[__import__("torch").compiler.is_exporting] = _not_exporting
-BUILTIN_RULES[__import__("torch").jit.is_tracing] = _not_exporting  # the tracer is not torch.jit.trace
-BUILTIN_RULES[__import__("torch").jit.is_scripting] = _not_exporting
+registry.register_builtin_rules(_compiling_flags())
+registry.register_builtin_rules({torch.compiler.is_exporting: _not_exporting,
+                                 torch.jit.is_tracing: _not_exporting,  # the tracer is not torch.jit.trace
+                                 torch.jit.is_scripting: _not_exporting})

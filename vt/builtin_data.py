@@ -22,6 +22,7 @@ from vt.convert import to_python
 from vt.iterators import for_each, truth_of
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop, Thrown
+from vt import registry
 
 
 def plain_fold(state, fn, args, kwargs):
@@ -346,3 +347,4 @@ DATA_RULES = {
     **{fn: _reads_tensor_values(fn.__name__) for fn in (int, float, complex, str, repr, ascii, format, hash, round,
                                                          divmod, hex, oct, bin, chr, ord)},
 }
+registry.register_builtin_rules(DATA_RULES)

@@ -31,6 +31,7 @@ from vt.lists import TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.sets import new_set
 from vt.tensor import record_op
+from vt import registry
 
 
 def bind(stub, args, kwargs, what):
@@ -442,3 +443,4 @@ ITER_RULES = {
     itertools.combinations: _combinatoric(itertools.combinations),
     itertools.combinations_with_replacement: _combinatoric(itertools.combinations_with_replacement),
 }
+registry.register_builtin_rules(ITER_RULES)

@@ -12,6 +12,7 @@ import operator
 
 import attrs
 
+from vt import registry
 from vt.protocol import NOT_CONSTANT, NULL, VariableTracker
 from vt.lists import TupleVariable, subscript_sequence
 from core.outcomes import BreakKind, unsupported, raise_error
@@ -70,9 +71,9 @@ def _unary_rule(fn, opname):
 
 
 def _truth(state, args, kwargs):
-    from vt.builtin import BUILTIN_RULES
+    from vt.builtin import call_builtin
 
-    return BUILTIN_RULES[bool](state, args, kwargs)
+    return call_builtin(state, bool, args, kwargs)
 
 
 def _abs(state, args, kwargs):
@@ -220,3 +221,7 @@ PURE_OPERATOR_FUNCTIONS = frozenset({
     operator.contains, operator.countOf, operator.indexOf, operator.index, operator.concat, operator.length_hint,
 })
 """Folded on plain data by value (unlike `is_`, which would compare the copies folding makes)."""
+
+
+registry.register_builtin_rules(operator_rules())
+registry.pure_function(*PURE_OPERATOR_FUNCTIONS)

@@ -24,6 +24,7 @@ import math
 import operator
 
 from effects import heap
+from vt import registry
 from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
@@ -365,10 +366,18 @@ def _sample(value):
     return samples[family]() if family in samples else NOT_CONSTANT
 
 
-_FAMILIES = ("list", "tuple", "dict", "set", "dict_keys", "dict_values", "dict_items", "constant")
+def _register_container_operations():
+    from vt.dicts import DictVariable, DictViewVariable
+    from vt.iterators import IteratorVariable
+    from vt.lists import ListVariable, TupleVariable
+    from vt.sets import SetVariable
 
-CONTAINER_BINARY_RULES: dict = {
-    (left, right): container_operation
-    for left in _FAMILIES for right in _FAMILIES if (left, right) != ("constant", "constant")
-}
-CONTAINER_BINARY_RULES[("list", "iterator")] = container_operation  # `lst += iter(...)`
+    kinds = (ListVariable, TupleVariable, DictVariable, SetVariable, DictViewVariable, ConstantVariable)
+    for left in kinds:
+        for right in kinds:
+            if (left, right) != (ConstantVariable, ConstantVariable):
+                registry.add_binary_rule(left, right, container_operation)
+    registry.add_binary_rule(ListVariable, IteratorVariable, container_operation)  # `lst += iter(...)`
+
+
+_register_container_operations()

@@ -18,6 +18,7 @@ import torch
 from effects import heap
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
+from vt import registry
 
 
 def _is_dataclass_object(vt) -> bool:
@@ -108,7 +109,7 @@ def is_generated_repr(fn) -> bool:
 
 def dataclass_repr(state, vt):
     """`Cls(a=1, b=...)` as the generated __repr__ writes it (fields with repr=True)."""
-    from vt.builtin import BUILTIN_RULES
+    from vt.builtin import call_builtin
 
     parts = []
     for f in dataclasses.fields(vt.cls):
@@ -118,11 +119,7 @@ def dataclass_repr(state, vt):
         if type(got) is not tuple:
             return got
         state, value = got
-        got = BUILTIN_RULES[repr](state, [value], {})
-        if got is None:
-            from vt.builtin import call_constant_fn
-
-            got = call_constant_fn(state, repr, "repr()", (value,), {})
+        got = call_builtin(state, repr, [value], {})
         if type(got) is not tuple:
             return got
         state, text = got
@@ -133,5 +130,6 @@ def dataclass_repr(state, vt):
 
 
 DATACLASS_RULES = {dataclasses.asdict: _as_container(True), dataclasses.astuple: _as_container(False)}
+registry.register_builtin_rules(DATACLASS_RULES)
 
 _ = torch  # tensors are cloned through vt.tensor.record_op

@@ -17,6 +17,7 @@ import attrs
 from pyrsistent import pmap
 
 from effects import heap
+from vt import registry
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Thrown, raise_error, raised, unsupported
@@ -198,6 +199,7 @@ def build_real(cls, args: tuple, kwargs: dict, attributes: dict):
     return real
 
 
+@registry.class_rule(BaseException)
 def instantiate(state, cls: type, cls_source, args, kwargs):
     """`cls(*args, **kwargs)` for an exception class: (state, handle), Thrown or Unsupported."""
     if cls.__new__ is not BaseException.__new__ and python_method(cls, "__new__") is not None:

@@ -20,6 +20,7 @@ import attrs
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, ItemSource
+from vt import registry
 
 
 @attrs.frozen(slots=True)
@@ -82,11 +83,9 @@ def make_partial(state, args, kwargs):
 
 
 def _is_callable(state, value) -> bool:
-    from vt.builtin_data import DATA_RULES
+    from vt.builtin import call_builtin
 
-    out = DATA_RULES[callable](state, [value], {})
-    if out is None:  # a constant: folds
-        return callable(value.constant_value())
+    out = call_builtin(state, callable, [value], {})
     return type(out) is tuple and out[1].constant_value() is True
 
 
@@ -261,3 +260,4 @@ def update_wrapper(state, args, kwargs):
 
 FUNCTOOLS_RULES = {functools.partial: make_partial, functools.wraps: make_wraps,
                    functools.update_wrapper: update_wrapper}
+registry.register_builtin_rules(FUNCTOOLS_RULES)

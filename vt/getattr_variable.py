@@ -13,6 +13,7 @@ import attrs
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
+from vt import registry
 
 
 @attrs.frozen(slots=True)
@@ -131,3 +132,4 @@ _merge_dict_rules()
 
 UNBOUND_RULES = {fn: unbound(rule) for fn, rule in BOUND_RULES.items()}
 """Rules for vt.builtin.BUILTIN_RULES: `object.__setattr__(obj, name, value)` called through the class."""
+registry.register_builtin_rules(UNBOUND_RULES)

@@ -20,6 +20,7 @@ from vt.protocol import MISSING
 from vt.object_attributes import class_source_of, lookup, python_method
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource
+from vt import registry
 
 _BINARY_DUNDERS = {
     operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.matmul: "matmul",
@@ -303,6 +304,7 @@ OBJECT_BUILTIN_RULES = {
     hash: object_text("__hash__"),
 }
 """Rules tried before the builtin's own rule when the argument is an object of a Python class."""
+registry.register_builtin_rules(OBJECT_BUILTIN_RULES, first=True)
 
 
 def equal_without_code(state, a, b):

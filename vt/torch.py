@@ -13,6 +13,7 @@ import attrs
 import torch
 import torch.nn.functional
 
+from vt import registry
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, raise_error, unsupported
@@ -211,3 +212,13 @@ class GraphBreakVariable(VariableTracker):
     def call(self, state, args, kwargs):
         return unsupported(BreakKind.USER_GRAPH_BREAK, "tracer.graph_break() was called",
                            "remove the call to capture this code in one graph")
+
+
+def _register_class_comparisons():
+    from vt.builtin import BuiltinVariable, compare_classes
+
+    for pair in ((ClassVariable, ClassVariable), (ClassVariable, BuiltinVariable), (BuiltinVariable, ClassVariable)):
+        registry.add_binary_rule(*pair, compare_classes)
+
+
+_register_class_comparisons()

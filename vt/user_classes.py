@@ -15,6 +15,7 @@ import types
 import attrs
 
 from effects import heap
+from vt import registry
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
@@ -138,3 +139,16 @@ def run_init(state, cls_vt, obj, args, kwargs):
     if result.constant_value() is not None:
         return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: __init__() should return None")
     return state, obj
+
+
+def _register_class_comparisons():
+    from vt.builtin import BuiltinVariable, compare_classes
+    from vt.torch import ClassVariable
+
+    for other in (UserDefinedClassVariable, ClassVariable, BuiltinVariable):
+        registry.add_binary_rule(UserDefinedClassVariable, other, compare_classes)
+        if other is not UserDefinedClassVariable:
+            registry.add_binary_rule(other, UserDefinedClassVariable, compare_classes)
+
+
+_register_class_comparisons()

@@ -19,6 +19,7 @@ import torch
 
 from effects import heap
 from vt import nn_modules
+from vt import registry
 from vt.protocol import MISSING, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
@@ -418,3 +419,17 @@ def make_super(state, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "super() is traced for objects of your classes and "
                                                        "nn.Modules only")
     return state, SuperVariable(cls, receiver)
+
+
+def _object_operation(state, fn, a, b, symbol, plain):
+    """`a <op> b` with an object of a Python class on either side: its dunders, else no rule."""
+    from vt.builtin import no_binary_rule
+    from vt.object_protocol import binary_object_operation
+
+    out = binary_object_operation(state, fn, a, b, symbol, plain)
+    return out if out is not None else no_binary_rule(state, fn, a, b, symbol, plain)
+
+
+for _cls in (UserDefinedObjectVariable, ModuleAttributesVariable):
+    registry.add_binary_rule(_cls, VariableTracker, _object_operation)
+    registry.add_binary_rule(VariableTracker, _cls, _object_operation)

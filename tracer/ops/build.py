@@ -190,11 +190,9 @@ def set_update(state, ins):
 @handles("GET_LEN")
 def get_len(state, ins):
     """Push len(TOS), keeping TOS (used by `match` on sequences and mappings)."""
-    from vt.builtin import BUILTIN_RULES
+    from vt.builtin import call_builtin
 
-    out = BUILTIN_RULES[len](state, [state.peek()], {})
-    if out is None:
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"len() of {state.peek().describe()} is not modelled")
+    out = call_builtin(state, len, [state.peek()], {})
     if type(out) is not tuple:
         return out
     state, length = out
