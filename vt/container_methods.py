@@ -2,7 +2,7 @@
 
 `lst.append` is not a new VT kind per method: it is a `ContainerMethodVariable`
 naming the owner type and the method, and calling it looks the method up in
-that type's table (`LIST_METHODS` in vt/list_methods.py, ...).  A table row
+that type's table in the registry (filled by vt/list_methods.py, ...).  A table row
 says how many arguments the method takes, so each rule only deals with
 well-formed calls; a call Python would reject becomes the TypeError the eager
 run will raise.  Rules are `rule(state, receiver, args, kwargs)` returning
@@ -15,40 +15,10 @@ from __future__ import annotations
 
 import attrs
 
+from vt import registry
 from vt.protocol import NULL
 from vt.constant import BuiltinMethodVariable
 from core.outcomes import BreakKind, raise_error, unsupported
-
-
-@attrs.frozen(slots=True)
-class Method:
-    """A row of a method table: the rule and the arguments it accepts."""
-
-    rule: object
-    min_args: int = 0
-    max_args: int = 0
-    keywords: frozenset = frozenset()  # accepted keyword names; "**" accepts any
-    is_classmethod: bool = False  # the receiver is the class (dict.fromkeys), never checked
-
-
-def method(table: dict, name: str, min_args: int = 0, max_args: int | None = None, keywords=(),
-           is_classmethod: bool = False):
-    """Decorator: register `rule` as `name` in `table`, taking min_args..max_args positional arguments."""
-
-    def register(rule):
-        table[name] = Method(rule, min_args, min_args if max_args is None else max_args, frozenset(keywords),
-                             is_classmethod)
-        return rule
-
-    return register
-
-
-def _tables() -> dict:
-    from vt.dict_methods import DICT_METHODS
-    from vt.list_methods import LIST_METHODS, TUPLE_METHODS
-    from vt.set_methods import SET_METHODS
-
-    return {"list": LIST_METHODS, "tuple": TUPLE_METHODS, "dict": DICT_METHODS, "set": SET_METHODS}
 
 
 @attrs.frozen(slots=True)
@@ -56,27 +26,28 @@ class ContainerMethodVariable(BuiltinMethodVariable):
     """`list.append` and friends; `receiver` is set when read as an attribute (`f = lst.append`),
     None in the LOAD_METHOD form, where CALL passes the receiver as the first argument."""
 
-    owner: str  # "list", "tuple", "dict" or "set"
+    owner: type  # list, tuple, dict or set
     name: str
     receiver: object = None
 
     def describe(self) -> str:
-        return f"{self.owner}.{self.name}"
+        return f"{self.owner.__name__}.{self.name}"
 
     def rebuild_recipe(self):
         """The unbound form is the class's own method (`list.append`): how it crosses a graph break
         (graph/reconstruct.py); the resumed trace reads it back through `class_method`."""
         if self.receiver is not None:
             return None
-        return getattr, ({"list": list, "tuple": tuple, "dict": dict, "set": set}[self.owner], self.name)
+        return getattr, (self.owner, self.name)
 
     def call(self, state, args, kwargs):
         args = list(args)
         if self.receiver is not None:
             args.insert(0, self.receiver)
-        row = _tables()[self.owner][self.name]
-        if not args or (not row.is_classmethod and args[0].family != self.owner):
-            return raise_error(TypeError, f"descriptor '{self.name}' of '{self.owner}' object needs an argument")
+        row = registry.method_row(self.owner, self.name)
+        if not args or (not row.is_classmethod and not isinstance(args[0], registry.receiver_class(self.owner))):
+            return raise_error(TypeError, f"descriptor '{self.name}' of '{self.owner.__name__}' object "
+                                          "needs an argument")
         receiver, rest = args[0], args[1:]
         if not row.min_args <= len(rest) <= row.max_args:
             return raise_error(TypeError,
@@ -88,22 +59,22 @@ class ContainerMethodVariable(BuiltinMethodVariable):
         return row.rule(state, receiver, rest, kwargs)
 
 
-def _arity(row: Method) -> str:
+def _arity(row) -> str:
     if row.min_args == row.max_args:
         return str(row.min_args)
     return f"{row.min_args} to {row.max_args}"
 
 
-def container_attribute(state, receiver, owner: str, name: str):
+def container_attribute(state, receiver, owner: type, name: str):
     """`receiver.name` for a container: (state, bound method) or the AttributeError Python raises."""
-    if name in _tables()[owner]:
+    if has_method(owner, name):
         return state, ContainerMethodVariable(owner, name, receiver)
     return _missing(receiver, owner, name)
 
 
-def container_load_method(state, receiver, owner: str, name: str):
+def container_load_method(state, receiver, owner: type, name: str):
     """LOAD_METHOD on a container: (state, (method, receiver)), as CPython pushes them."""
-    if name in _tables()[owner]:
+    if has_method(owner, name):
         return state, (ContainerMethodVariable(owner, name), receiver)
     out = _missing(receiver, owner, name)
     if type(out) is not tuple:
@@ -117,22 +88,20 @@ def class_method(python_type, name: str):
     The unbound form takes the receiver as its first argument, exactly like
     the LOAD_METHOD form; `dict.fromkeys` is bound to the class.
     """
-    owner = getattr(python_type, "__name__", None)
-    table = _tables().get(owner) if python_type in (list, tuple, dict, set) else None
-    if table is None or name not in table:
+    row = registry.method_row(python_type, name) if python_type in (list, tuple, dict, set) else None
+    if row is None:
         return None
-    if table[name].is_classmethod:
+    if row.is_classmethod:
         from vt.builtin import BuiltinVariable
 
-        return ContainerMethodVariable(owner, name, BuiltinVariable(python_type))
-    return ContainerMethodVariable(owner, name)
+        return ContainerMethodVariable(python_type, name, BuiltinVariable(python_type))
+    return ContainerMethodVariable(python_type, name)
 
 
-def _missing(receiver, owner: str, name: str):
-    python_type = {"list": list, "tuple": tuple, "dict": dict, "set": set}[owner]
-    if hasattr(python_type, name):
+def _missing(receiver, owner: type, name: str):
+    if hasattr(owner, name):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                           f"{owner}.{name} is not modelled", "call it outside the traced function")
+                           f"{owner.__name__}.{name} is not modelled", "call it outside the traced function")
     return raise_error(AttributeError, f"'{receiver.type_name()}' object "
                        f"has no attribute {name!r}")
 
@@ -160,5 +129,5 @@ def int_argument(value, what: str):
     return int(constant.__index__())
 
 
-def has_method(owner: str, name: str) -> bool:
-    return name in _tables()[owner]
+def has_method(owner: type, name: str) -> bool:
+    return registry.method_row(owner, name) is not None

@@ -9,13 +9,13 @@ new entries to `state.mutate`.  Keys must be hashable constants
 from __future__ import annotations
 
 from effects import heap
+from vt import registry
 from vt.constant import ConstantVariable
-from vt.container_methods import iterable_items, method
+from vt.container_methods import iterable_items
 from vt.container_ops import hashable_key
 from vt.dicts import DictViewVariable, new_dict_from_entries
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
 
-DICT_METHODS: dict = {}
 NONE = ConstantVariable(None)
 
 
@@ -92,7 +92,7 @@ def _update(state, entries: dict, args, kwargs):
 
 # -- methods ---------------------------------------------------------------------------------------
 
-@method(DICT_METHODS, "get", 1, 2)
+@registry.method(dict, "get", 1, 2)
 def _get(state, mapping, args, kwargs):
     key = _key(args[0])
     if is_stop(key):
@@ -100,7 +100,7 @@ def _get(state, mapping, args, kwargs):
     return state, _entries(state, mapping).get(key, args[1] if len(args) > 1 else NONE)
 
 
-@method(DICT_METHODS, "setdefault", 1, 2)
+@registry.method(dict, "setdefault", 1, 2)
 def _setdefault(state, mapping, args, kwargs):
     key = _key(args[0])
     if is_stop(key):
@@ -112,7 +112,7 @@ def _setdefault(state, mapping, args, kwargs):
     return _changed(state, mapping, entries, "dict.setdefault", entries[key])
 
 
-@method(DICT_METHODS, "update", 0, 1, keywords=("**",))
+@registry.method(dict, "update", 0, 1, keywords=("**",))
 def _dict_update(state, mapping, args, kwargs):
     entries = _entries(state, mapping)
     out = _update(state, entries, args, kwargs)
@@ -121,7 +121,7 @@ def _dict_update(state, mapping, args, kwargs):
     return _changed(out[0], mapping, entries, "dict.update")
 
 
-@method(DICT_METHODS, "pop", 1, 2)
+@registry.method(dict, "pop", 1, 2)
 def _pop(state, mapping, args, kwargs):
     key = _key(args[0])
     if is_stop(key):
@@ -135,7 +135,7 @@ def _pop(state, mapping, args, kwargs):
     return _changed(state, mapping, entries, "dict.pop", value)
 
 
-@method(DICT_METHODS, "popitem", 0)
+@registry.method(dict, "popitem", 0)
 def _popitem(state, mapping, args, kwargs):
     from vt.lists import TupleVariable
 
@@ -146,12 +146,12 @@ def _popitem(state, mapping, args, kwargs):
     return _changed(state, mapping, entries, "dict.popitem", TupleVariable((ConstantVariable(key), value)))
 
 
-@method(DICT_METHODS, "clear", 0)
+@registry.method(dict, "clear", 0)
 def _clear(state, mapping, args, kwargs):
     return _changed(state, mapping, {}, "dict.clear")
 
 
-@method(DICT_METHODS, "copy", 0)
+@registry.method(dict, "copy", 0)
 def _copy(state, mapping, args, kwargs):
     return new_dict_from_entries(state, heap.current(state, mapping).entries)
 
@@ -163,10 +163,10 @@ def _view(kind: str):
 
 
 for _kind in ("keys", "values", "items"):
-    method(DICT_METHODS, _kind, 0)(_view(_kind))
+    registry.method(dict, _kind, 0)(_view(_kind))
 
 
-@method(DICT_METHODS, "fromkeys", 1, 2, is_classmethod=True)
+@registry.method(dict, "fromkeys", 1, 2, is_classmethod=True)
 def _fromkeys(state, receiver, args, kwargs):
     """`dict.fromkeys(keys, value)`: every key maps to the same value object."""
     out = iterable_items(state, args[0])

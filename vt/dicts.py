@@ -15,6 +15,7 @@ from __future__ import annotations
 import attrs
 
 from effects import heap
+from vt import registry
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
@@ -65,12 +66,12 @@ class DictVariable(VariableTracker):
     def getattr(self, state, name):
         from vt.container_methods import container_attribute
 
-        return container_attribute(state, self, "dict", name)
+        return container_attribute(state, self, dict, name)
 
     def load_method(self, state, name):
         from vt.container_methods import container_load_method
 
-        return container_load_method(state, self, "dict", name)
+        return container_load_method(state, self, dict, name)
 
     def contains(self, state, item):
         """`item in d`: (state, bool constant), or Unsupported for keys the tracer does not hash."""
@@ -225,3 +226,6 @@ def new_dict(state, keys, values):
             return real_key
         entries[real_key] = value
     return new_dict_from_entries(state, tuple(entries.items()))
+
+
+registry.container_type(dict, DictVariable)

@@ -16,3 +16,6 @@ import vt.container_ops  # noqa: F401
 import vt.torch  # noqa: F401
 import vt.user_classes  # noqa: F401
 import vt.user_objects  # noqa: F401
+import vt.dict_methods  # noqa: F401
+import vt.list_methods  # noqa: F401
+import vt.set_methods  # noqa: F401

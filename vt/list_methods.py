@@ -12,16 +12,15 @@ Searching (`index`, `count`, `remove`) compares items with
 from __future__ import annotations
 
 from effects import heap
+from vt import registry
 from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable
-from vt.container_methods import int_argument, iterable_items, method
+from vt.container_methods import int_argument, iterable_items
 from vt.container_ops import equal
 from vt.convert import to_python
 from vt.lists import new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 
-LIST_METHODS: dict = {}
-TUPLE_METHODS: dict = {}
 NONE = ConstantVariable(None)
 
 
@@ -36,12 +35,12 @@ def _changed(state, lst, items, what: str, result=NONE):
 
 # -- changing a list ---------------------------------------------------------------------------------
 
-@method(LIST_METHODS, "append", 1)
+@registry.method(list, "append", 1)
 def _append(state, lst, args, kwargs):
     return _changed(state, lst, heap.current(state, lst).items + (args[0],), "list.append")
 
 
-@method(LIST_METHODS, "extend", 1)
+@registry.method(list, "extend", 1)
 def _extend(state, lst, args, kwargs):
     out = iterable_items(state, args[0])
     if type(out) is not tuple:
@@ -50,7 +49,7 @@ def _extend(state, lst, args, kwargs):
     return _changed(state, lst, heap.current(state, lst).items + extra, "list.extend")
 
 
-@method(LIST_METHODS, "insert", 2)
+@registry.method(list, "insert", 2)
 def _insert(state, lst, args, kwargs):
     index = int_argument(args[0], "list.insert() index")
     if type(index) is not int:
@@ -60,7 +59,7 @@ def _insert(state, lst, args, kwargs):
     return _changed(state, lst, items, "list.insert")
 
 
-@method(LIST_METHODS, "pop", 0, 1)
+@registry.method(list, "pop", 0, 1)
 def _pop(state, lst, args, kwargs):
     index = int_argument(args[0], "list.pop() index") if args else -1
     if type(index) is not int:
@@ -75,7 +74,7 @@ def _pop(state, lst, args, kwargs):
     return _changed(state, lst, items, "list.pop", value)
 
 
-@method(LIST_METHODS, "remove", 1)
+@registry.method(list, "remove", 1)
 def _remove(state, lst, args, kwargs):
     items = heap.current(state, lst).items
     for position, item in enumerate(items):
@@ -87,17 +86,17 @@ def _remove(state, lst, args, kwargs):
     return raise_error(ValueError, "list.remove(x): x not in list")
 
 
-@method(LIST_METHODS, "clear", 0)
+@registry.method(list, "clear", 0)
 def _clear(state, lst, args, kwargs):
     return _changed(state, lst, (), "list.clear")
 
 
-@method(LIST_METHODS, "reverse", 0)
+@registry.method(list, "reverse", 0)
 def _reverse(state, lst, args, kwargs):
     return _changed(state, lst, heap.current(state, lst).items[::-1], "list.reverse")
 
 
-@method(LIST_METHODS, "sort", 0, 0, keywords=("key", "reverse"))
+@registry.method(list, "sort", 0, 0, keywords=("key", "reverse"))
 def _sort(state, lst, args, kwargs):
     """Keys are computed first, in order, by calling `key` on each item (any callable VT); the
     permutation then comes from sorting the real key values, stably, as list.sort does."""
@@ -133,7 +132,7 @@ def _sort(state, lst, args, kwargs):
     return _changed(state, lst, (items[position] for position in order), "list.sort")
 
 
-@method(LIST_METHODS, "copy", 0)
+@registry.method(list, "copy", 0)
 def _copy(state, lst, args, kwargs):
     return new_list(state, heap.current(state, lst).items)
 
@@ -175,9 +174,9 @@ def _count(state, sequence, args, kwargs):
     return state, ConstantVariable(found)
 
 
-for _table in (LIST_METHODS, TUPLE_METHODS):
-    method(_table, "index", 1, 3)(_index)
-    method(_table, "count", 1)(_count)
+for _owner in (list, tuple):
+    registry.method(_owner, "index", 1, 3)(_index)
+    registry.method(_owner, "count", 1)(_count)
 
 
 # -- item assignment and deletion --------------------------------------------------------------------

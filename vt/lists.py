@@ -14,6 +14,7 @@ from __future__ import annotations
 import attrs
 
 from effects import heap
+from vt import registry
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raise_error
@@ -59,15 +60,15 @@ class TupleVariable(VariableTracker):
 
         if self.fields and name in self.fields:
             return state, self.items[self.fields.index(name)]
-        if has_method("tuple", name):
-            return container_attribute(state, self, "tuple", name)
+        if has_method(tuple, name):
+            return container_attribute(state, self, tuple, name)
         return super().getattr(state, name)
 
     def load_method(self, state, name):
         from vt.container_methods import container_load_method, has_method
 
-        if has_method("tuple", name) and not (self.fields and name in self.fields):
-            return container_load_method(state, self, "tuple", name)
+        if has_method(tuple, name) and not (self.fields and name in self.fields):
+            return container_load_method(state, self, tuple, name)
         return super().load_method(state, name)
 
     def contains(self, state, item):
@@ -112,12 +113,12 @@ class ListVariable(VariableTracker):
     def getattr(self, state, name):
         from vt.container_methods import container_attribute
 
-        return container_attribute(state, self, "list", name)
+        return container_attribute(state, self, list, name)
 
     def load_method(self, state, name):
         from vt.container_methods import container_load_method
 
-        return container_load_method(state, self, "list", name)
+        return container_load_method(state, self, list, name)
 
     def contains(self, state, item):
         from vt.container_ops import contains_in
@@ -169,3 +170,7 @@ def subscript_sequence(state, container, index):
 
 def to_constant_tuple_vt(value) -> TupleVariable:
     return TupleVariable(tuple(ConstantVariable(item) for item in value))
+
+
+registry.container_type(list, ListVariable)
+registry.container_type(tuple, TupleVariable)

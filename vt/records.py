@@ -101,7 +101,7 @@ class NamedTupleVariable(TupleVariable):
     def load_method(self, state, name):
         from vt.container_methods import has_method
 
-        if has_method("tuple", name) and _defining_class(self.python_type, name) is tuple:
+        if has_method(tuple, name) and _defining_class(self.python_type, name) is tuple:
             return super().load_method(state, name)
         out = self.getattr(state, name)
         if type(out) is not tuple:

@@ -213,6 +213,21 @@ def method(owner: type, name: str, min_args: int = 0, max_args: int | None = Non
     return register
 
 
+_RECEIVERS: dict = {}  # python type -> the VT class whose values are its instances (list -> ListVariable)
+
+
+def container_type(python_type: type, vt_class: type) -> None:
+    """Declare `vt_class` as the VT of values of the builtin container `python_type`: what the
+    unbound methods (`list.append(lst, x)`) accept as their receiver."""
+    if python_type in _RECEIVERS:
+        raise ValueError(f"{python_type.__name__} already has a VT class")
+    _RECEIVERS[python_type] = vt_class
+
+
+def receiver_class(python_type: type) -> type:
+    return _RECEIVERS[python_type]
+
+
 def method_row(owner: type, name: str):
     """The Method row of `owner.name`, or None when the method is not modelled."""
     table = _METHODS.get(owner)

@@ -10,14 +10,14 @@ element is Unsupported.
 from __future__ import annotations
 
 from effects import heap
+from vt import registry
 from vt.constant import ConstantVariable
-from vt.container_methods import iterable_items, method
+from vt.container_methods import iterable_items
 from vt.container_ops import hashable_key, hashable_keys
 from core.outcomes import BreakKind, unsupported, is_stop, raise_error, Thrown
 from vt.sets import SELF, DictKeysArg, Recipe, change_set, derive_set, new_set_from_recipe, query_set, \
     recipe_of, resolve_argument
 
-SET_METHODS: dict = {}
 NONE = ConstantVariable(None)
 MANY = 1 << 30
 _OPERATOR_NAMES = {"|": "or", "&": "and", "-": "sub", "^": "xor"}
@@ -74,16 +74,16 @@ def _change_with_element(name: str):
 
 
 for _name in ("add", "discard", "remove"):
-    method(SET_METHODS, _name, 1)(_change_with_element(_name))
+    registry.method(set, _name, 1)(_change_with_element(_name))
 
 
-@method(SET_METHODS, "pop", 0)
+@registry.method(set, "pop", 0)
 def _pop(state, handle, args, kwargs):
     out = change_set(state, handle, "pop", (), "set.pop")
     return out if type(out) is not tuple else (out[0], ConstantVariable(out[1]))
 
 
-@method(SET_METHODS, "clear", 0)
+@registry.method(set, "clear", 0)
 def _clear(state, handle, args, kwargs):
     out = change_set(state, handle, "clear", (), "set.clear")
     return out if type(out) is not tuple else (out[0], NONE)
@@ -101,8 +101,8 @@ def _change_with_others(name: str):
 
 
 for _name in ("update", "intersection_update", "difference_update"):
-    method(SET_METHODS, _name, 0, MANY)(_change_with_others(_name))
-method(SET_METHODS, "symmetric_difference_update", 1)(_change_with_others("symmetric_difference_update"))
+    registry.method(set, _name, 0, MANY)(_change_with_others(_name))
+registry.method(set, "symmetric_difference_update", 1)(_change_with_others("symmetric_difference_update"))
 
 
 # -- new sets and questions ------------------------------------------------------------------------------
@@ -117,9 +117,9 @@ def _derive(name: str):
 
 
 for _name in ("union", "intersection", "difference"):
-    method(SET_METHODS, _name, 0, MANY)(_derive(_name))
-method(SET_METHODS, "symmetric_difference", 1)(_derive("symmetric_difference"))
-method(SET_METHODS, "copy", 0)(_derive("copy"))
+    registry.method(set, _name, 0, MANY)(_derive(_name))
+registry.method(set, "symmetric_difference", 1)(_derive("symmetric_difference"))
+registry.method(set, "copy", 0)(_derive("copy"))
 
 
 def _query(name: str):
@@ -134,7 +134,7 @@ def _query(name: str):
 
 
 for _name in ("issubset", "issuperset", "isdisjoint"):
-    method(SET_METHODS, _name, 1)(_query(_name))
+    registry.method(set, _name, 1)(_query(_name))
 
 
 # -- operators and the constructor ---------------------------------------------------------------------

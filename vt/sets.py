@@ -18,6 +18,7 @@ from __future__ import annotations
 import attrs
 
 from effects import heap
+from vt import registry
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
@@ -136,12 +137,12 @@ class SetVariable(VariableTracker):
     def getattr(self, state, name):
         from vt.container_methods import container_attribute
 
-        return container_attribute(state, self, "set", name)
+        return container_attribute(state, self, set, name)
 
     def load_method(self, state, name):
         from vt.container_methods import container_load_method
 
-        return container_load_method(state, self, "set", name)
+        return container_load_method(state, self, set, name)
 
     def contains(self, state, item):
         from vt.container_ops import hashable_key
@@ -245,3 +246,6 @@ def query_set(state, handle, op: str, args: tuple):
 def resolve_argument(argument):
     """The real value of a recipe argument (for operations whose result is not a set)."""
     return _resolve((argument,), None)[0]
+
+
+registry.container_type(set, SetVariable)
