@@ -130,7 +130,7 @@ def _wrapped(value):
     from core.state import Env, initial_state
     from core.code import decode
     from torch._subclasses import FakeTensorMode
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
     from core.sources import LocalSource
 
     env = Env(None, {}, {}, FakeTensorMode())

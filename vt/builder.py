@@ -1,14 +1,17 @@
 """Turning a real object into a VT, with the guards that make the VT valid.
 
-This is the one place that looks at the type of a user's object.  What the
-tracer learns from the object becomes a guard keyed on the object's source, so
-a later call with a different object recaptures instead of reusing a wrong
-graph.
+The wrap rules here, registered by name in the order `registry.WRAP_ORDER`
+declares, are the one place that looks at the type of a user's object.  What
+the tracer learns from the object becomes a guard keyed on the object's
+source, so a later call with a different object recaptures instead of reusing
+a wrong graph.  Code anywhere in vt/ calls `registry.wrap_value`, which asks
+these rules in order.
 """
 from __future__ import annotations
 
 import builtins
 import enum
+import functools
 import math
 import types
 
@@ -17,20 +20,28 @@ import torch
 
 import core.markers as markers
 from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject,
-    SequenceMatch, TensorMatch)
+                         SequenceMatch, TensorMatch, TypeMatch)
+from core.outcomes import BreakKind, unsupported
+from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource
 from effects import heap
 from vt import registry
 from vt.builtin import BuiltinVariable, call_constant_fn
-from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
-from vt.lists import TupleVariable
-from core.outcomes import BreakKind, unsupported
+from vt.container_methods import class_method
+from vt.contexts import GRAD_MODE_CLASSES, GradModeExit, GradModeFactoryVariable, wrap_grad_mode_exit
+from vt.dicts import DictVariable
+from vt.functions import UserFunctionVariable, existing_cell
+from vt.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
+from vt.lists import ListVariable, TupleVariable
 from vt.nn_modules import NNModuleClassVariable, is_module_class
+from vt.protocol import VariableTracker
 from vt.records import wrap_record
-from core.sources import AttrSource, BuiltinSource
+from vt.sets import SetVariable
 from vt.tensor import TensorVariable
-from vt.torch import ClassVariable, GraphBreakVariable, ModuleVariable, OpaqueCallableVariable, \
-    TorchFunctionVariable, is_graphable_torch_callable, torch_callable_limit
+from vt.torch import (ClassVariable, GraphBreakVariable, ModuleVariable, OpaqueCallableVariable, TorchFunctionVariable,
+                      is_graphable_torch_callable, torch_callable_limit)
+from vt.user_classes import is_user_class, wrap_user_class
+from vt.user_objects import NNModuleVariable, UserMethodVariable, wrap_user_object
 
 
 @attrs.frozen(slots=True)
@@ -52,131 +63,195 @@ class PureFunctionVariable(VariableTracker):
 PURE_MODULES = (math,)
 
 
-def _record_wrappers() -> dict:
-    """type -> wrap function for the C types modelled by their own modules (functools, ...)."""
-    import functools
-
-    from vt.contexts import GradModeExit, wrap_grad_mode_exit
-    from vt.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
-
-    return {functools.partial: wrap_partial, CACHE_WRAPPER_TYPE: wrap_cached_function,
-            GradModeExit: wrap_grad_mode_exit}
+_RECORD_WRAPPERS = {functools.partial: wrap_partial, CACHE_WRAPPER_TYPE: wrap_cached_function,
+                    GradModeExit: wrap_grad_mode_exit}
+"""type -> wrap function for the C types modelled by their own modules (functools, grad mode)."""
 
 
-_RECORD_WRAPPERS = _record_wrappers()
+# Each rule answers for the real objects it recognises and returns None for the others; the
+# registry asks them in the order of registry.WRAP_ORDER.
 
-
-def wrap_value(state, value, source, guard: bool = True):
-    """VT for the real object `value` reached through `source`; returns (state, vt)."""
+@registry.wrap_rule("tensor")
+def _tensor(state, value, source, guard):
     if isinstance(value, torch.Tensor):
         return _wrap_tensor(state, value, source)
+    return None
+
+
+@registry.wrap_rule("tuple")
+def _tuple(state, value, source, guard):
     if type(value) is tuple:  # item by item, so that (2, 3) and (2.0, 3) get different guards
         return _wrap_tuple(state, value, source, guard)
+    return None
+
+
+@registry.wrap_rule("container")
+def _container(state, value, source, guard):
     if type(value) in (list, dict, set):
         return _wrap_container(state, value, source, guard)
+    return None
+
+
+@registry.wrap_rule("constant")
+def _constant(state, value, source, guard):
     if is_constant_value(value):
         return _guarded(state, ConstantMatch.of(source, value), guard), ConstantVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("module")
+def _module(state, value, source, guard):
     if isinstance(value, types.ModuleType):
         return _guarded(state, IdMatch(source, value, f"module {value.__name__}"), guard), \
             ModuleVariable(value, source)
-    record = wrap_record(state, value, source, guard)  # named tuples and enums, members and classes
-    if record is not None:
-        return record
-    if type(value) is types.MethodDescriptorType and value.__objclass__ in (list, tuple, dict, set):
-        from vt.container_methods import class_method
+    return None
 
+
+@registry.wrap_rule("record")
+def _record(state, value, source, guard):
+    return wrap_record(state, value, source, guard)  # named tuples and enums, members and classes
+
+
+@registry.wrap_rule("container_method")
+def _container_method(state, value, source, guard):
+    if type(value) is types.MethodDescriptorType and value.__objclass__ in (list, tuple, dict, set):
         method = class_method(value.__objclass__, value.__name__)  # `list.append`, e.g. across a break
         if method is not None:
             return _guarded(state, IdMatch(source, value, f"{value.__objclass__.__name__}.{value.__name__}"),
                             guard), method
-    if type(value) is types.CellType:  # a cell handed to a resume function: a new one on every call
-        from core.guards import TypeMatch
-        from vt.functions import existing_cell
+    return None
 
+
+@registry.wrap_rule("cell")
+def _cell(state, value, source, guard):
+    if type(value) is types.CellType:  # a cell handed to a resume function: a new one on every call
         return existing_cell(_guarded(state, TypeMatch(source, types.CellType), guard), value, source)
-    if type(value) in _RECORD_WRAPPERS:  # functools.partial objects, lru_cache wrappers
-        return _RECORD_WRAPPERS[type(value)](state, value, source, guard)
+    return None
+
+
+@registry.wrap_rule("functools")
+def _functools(state, value, source, guard):
+    wrap = _RECORD_WRAPPERS.get(type(value))
+    if wrap is not None:  # functools.partial objects, lru_cache wrappers
+        return wrap(state, value, source, guard)
+    return None
+
+
+@registry.wrap_rule("graph_break")
+def _graph_break(state, value, source, guard):
     if value is markers.graph_break:
         return _guarded(state, IdMatch(source, value, "tracer.graph_break"), guard), GraphBreakVariable(source)
-    if isinstance(value, types.MethodType) and value.__name__ == "clone" and _is_grad_mode(value.__self__):
-        from vt.contexts import GradModeFactoryVariable  # `@torch.no_grad()` wrappers call `ctx_factory()`
+    return None
 
+
+@registry.wrap_rule("grad_mode_factory")
+def _grad_mode_factory(state, value, source, guard):
+    if isinstance(value, types.MethodType) and value.__name__ == "clone" and type(value.__self__) in GRAD_MODE_CLASSES:
+        # `@torch.no_grad()` wrappers call `ctx_factory()`
         return _guarded(state, IdMatch(source, value, f"{type(value.__self__).__name__}.clone"), guard), \
             GradModeFactoryVariable(type(value.__self__), getattr(value.__self__, "mode", None))
-    # Objects of the user's classes first: the probes below (hashing, __name__) could run their code.
+    return None
+
+
+# Objects of the user's classes come before the probes below (hashing, __name__), which could run their code.
+@registry.wrap_rule("user_method")
+def _user_method(state, value, source, guard):
     if isinstance(value, types.MethodType) and type(value.__func__) is types.FunctionType \
             and not _in_torch(value.__func__):
-        from vt.user_objects import UserMethodVariable
-
         out = wrap_value(state, value.__self__, AttrSource(source, "__self__"), guard)
         if type(out) is not tuple:
             return out
         state, receiver = out
         return state, UserMethodVariable(value.__func__, receiver, AttrSource(source, "__func__"))
-    if isinstance(value, torch.nn.Module):
-        from vt.user_objects import NNModuleVariable
+    return None
 
+
+@registry.wrap_rule("nn_module")
+def _nn_module(state, value, source, guard):
+    if isinstance(value, torch.nn.Module):
         return _guarded(state, IdMatch(source, value, f"module object {type(value).__name__}"), guard), \
             NNModuleVariable(value, source)
-    if _is_user_object(value):
-        from vt.user_objects import wrap_user_object
+    return None
 
+
+@registry.wrap_rule("user_object")
+def _user_object(state, value, source, guard):
+    if _is_user_object(value):
         return wrap_user_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"), guard),
                                 value, source)
+    return None
+
+
+@registry.wrap_rule("torch_function")
+def _torch_function(state, value, source, guard):
     if is_graphable_torch_callable(value):
         name = f"{getattr(value, '__module__', None) or 'torch'}.{value.__name__}"
         return _guarded(state, IdMatch(source, value, name), guard), TorchFunctionVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("builtin")
+def _builtin(state, value, source, guard):
     if _is_builtin(value):
         if type(source) is BuiltinSource:
             check = BuiltinMatch(source.name, value)
         else:
             check = IdMatch(source, value, f"builtin {value.__name__}")
         return _guarded(state, check, guard), BuiltinVariable(value, source)
-    if registry.has_rule(value):  # itertools and operator functions, modelled by rules in vt.builtin
+    return None
+
+
+@registry.wrap_rule("rule_callable")
+def _rule_callable(state, value, source, guard):
+    if registry.has_rule(value):  # itertools and operator functions, modelled by registered rules
         name = f"{value.__module__.lstrip('_')}.{value.__name__}"
         return _guarded(state, IdMatch(source, value, name), guard), BuiltinVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("pure_function")
+def _pure_function(state, value, source, guard):
     if isinstance(value, types.BuiltinFunctionType) and getattr(value, "__module__", None) in \
             {m.__name__ for m in PURE_MODULES}:
         return _guarded(state, IdMatch(source, value, f"{value.__module__}.{value.__name__}"), guard), \
             PureFunctionVariable(value, source)
-    if isinstance(value, types.FunctionType) and not _in_torch(value):
-        from vt.functions import UserFunctionVariable
+    return None
 
-        if getattr(value, "__snaptrace_rebuilt__", False):  # made anew on every call: guard its code
-            from core.guards import TypeMatch
 
-            state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
-            return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
-                UserFunctionVariable(value, source)
-        return _guarded(state, IdMatch(source, value, f"function {value.__qualname__}"), guard), \
+@registry.wrap_rule("function")
+def _function(state, value, source, guard):
+    if not isinstance(value, types.FunctionType) or _in_torch(value):
+        return None
+    if getattr(value, "__snaptrace_rebuilt__", False):  # made anew on every call: guard its code
+        state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
+        return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
             UserFunctionVariable(value, source)
-    if isinstance(value, type):
-        from vt.user_classes import is_user_class, wrap_user_class
+    return _guarded(state, IdMatch(source, value, f"function {value.__qualname__}"), guard), \
+        UserFunctionVariable(value, source)
 
-        guarded = _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard)
-        if is_module_class(value):
-            return guarded, NNModuleClassVariable(value, source)
-        if is_user_class(value):
-            return wrap_user_class(guarded, value, source)
-        return guarded, ClassVariable(value, source)
+
+@registry.wrap_rule("class")
+def _class(state, value, source, guard):
+    if not isinstance(value, type):
+        return None
+    guarded = _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard)
+    if is_module_class(value):
+        return guarded, NNModuleClassVariable(value, source)
+    if is_user_class(value):
+        return wrap_user_class(guarded, value, source)
+    return guarded, ClassVariable(value, source)
+
+
+@registry.wrap_rule("opaque_torch_callable")
+def _opaque_torch_callable(state, value, source, guard):
     limit = torch_callable_limit(value)
     if limit is not None:
         return _guarded(state, IdMatch(source, value, value.__name__), guard), \
             OpaqueCallableVariable(value.__name__, limit, source)
-    return unsupported(BreakKind.UNSUPPORTED_VALUE,
-                       f"{source.expr()} is a {type(value).__qualname__}, which the tracer does not model yet",
-                       "pass tensors, numbers, strings or tuples of them")
+    return None
 
 
-def wrap_module_attribute(state, module_vt, name: str):
-    """`module.name`; attributes inside torch's own namespace are taken as fixed and not guarded."""
-    value = getattr(module_vt.module, name)
-    module_name = module_vt.module.__name__
-    in_torch = module_name == "torch" or module_name.startswith("torch.")
-    if isinstance(value, torch.Tensor):
-        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"tensor {module_name}.{name} read from a module",
-                           "pass the tensor as an argument")
-    return wrap_value(state, value, AttrSource(module_vt.source, name), guard=not in_torch)
+wrap_value = registry.wrap_value
 
 
 def _is_user_object(value) -> bool:
@@ -196,12 +271,6 @@ def _in_torch(fn) -> bool:
 
 def _guarded(state, check, guard: bool):
     return state.add_guard(check) if guard else state
-
-
-def _is_grad_mode(value) -> bool:
-    from vt.contexts import GRAD_MODE_CLASSES
-
-    return type(value) in GRAD_MODE_CLASSES
 
 
 def _is_builtin(value) -> bool:
@@ -224,10 +293,6 @@ def _wrap_tensor(state, value: torch.Tensor, source):
 
 def _wrap_items(state, pairs, source, guard: bool):
     """VTs for (key, real item) pairs read through ItemSource(source, key); (state, list) or Unsupported."""
-    from core.sources import ItemSource
-
-    from core.sources import DictValueSource
-
     items = []
     for position, (key, item) in enumerate(pairs):
         item_source = ItemSource(source, key) if is_constant_value(key) else DictValueSource(source, position)
@@ -241,10 +306,6 @@ def _wrap_items(state, pairs, source, guard: bool):
 
 def _wrap_container(state, value, source, guard: bool):
     """A list, dict or set passed in: one heap object per real object, its changes replayed later."""
-    from vt.dicts import DictVariable
-    from vt.lists import ListVariable
-    from vt.sets import SetVariable
-
     def make(state, oid):
         if type(value) is list:
             state = _guarded(state, SequenceMatch(source, list, len(value)), guard)
@@ -273,30 +334,15 @@ def _wrap_container(state, value, source, guard: bool):
         # for two of them must recapture.
         state, vt = out
         for other in others:
-            if other.family == vt.family:
+            if type(other) is type(vt):
                 state = _guarded(state, DistinctObjects(source, other.source), guard)
         return state, vt
     state, vt = out  # reached before through another source: one object, guarded to stay shared
     return _guarded(state, SameObject(source, vt.source), guard), vt
 
 
-def wrap_items(state, value, source, guard: bool):
-    """(state, VTs) for the items of a tuple-like input, each read and guarded through
-    `source[i]`, or the stop that one of them hit."""
-    from core.sources import ItemSource
-
-    items = []
-    for position, item in enumerate(value):
-        out = wrap_value(state, item, ItemSource(source, position), guard)
-        if type(out) is not tuple:
-            return out
-        state, vt = out
-        items.append(vt)
-    return state, tuple(items)
-
-
 def _wrap_tuple(state, value: tuple, source, guard: bool):
-    out = wrap_items(_guarded(state, SequenceMatch(source, tuple, len(value)), guard), value, source, guard)
+    out = registry.wrap_items(_guarded(state, SequenceMatch(source, tuple, len(value)), guard), value, source, guard)
     if type(out) is not tuple:
         return out
     state, items = out

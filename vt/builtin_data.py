@@ -190,7 +190,7 @@ def _type(state, args, kwargs):
 
         return class_vt_of(state, heap.current(state, args[0]))  # the class's own heap record
     if args[0].family == "nn_module" and args[0].source is not None:
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
         from core.sources import AttrSource
 
         return wrap_value(state, type(args[0].module), AttrSource(args[0].source, "__class__"))

@@ -89,10 +89,10 @@ class GradModeExit:
 
 def wrap_grad_mode_exit(state, value: GradModeExit, source, guard: bool):
     from core.guards import ConstantMatch
-    from vt.builder import _guarded
     from core.sources import AttrSource
 
-    state = _guarded(state, ConstantMatch.of(AttrSource(source, "mode"), value.mode), guard)
+    if guard:
+        state = state.add_guard(ConstantMatch.of(AttrSource(source, "mode"), value.mode))
     manager = GradModeVariable(not value.mode, None)
     return state, GradModeMethod(manager, "exit", value.mode)
 

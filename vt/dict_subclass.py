@@ -40,7 +40,7 @@ def is_dict_subclass(cls) -> bool:
 def entries_of(state, vt):
     """(state, entries) of the object's dict part, read from the real dict (guarded) on first use."""
     from core.guards import KeysMatch
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
     from vt.constant import is_constant_value
     from core.sources import ItemSource
 

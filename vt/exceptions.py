@@ -129,7 +129,7 @@ def _link(value):
 def _class_or_builtin_attribute(state, current, name: str):
     """A method or class attribute of the user's class, or an attribute of a builtin exception
     read from the real object built from constant arguments (`StopIteration(3).value`)."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
     from vt.user_objects import UserMethodVariable
 
     cls = current.cls

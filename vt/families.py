@@ -19,3 +19,4 @@ import vt.user_objects  # noqa: F401
 import vt.dict_methods  # noqa: F401
 import vt.list_methods  # noqa: F401
 import vt.set_methods  # noqa: F401
+import vt.builder  # noqa: F401

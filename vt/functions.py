@@ -67,7 +67,7 @@ class UserFunctionVariable(VariableTracker):
         return f"function {self.fn.__qualname__}"
 
     def getattr(self, state, name):
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
 
         if name in ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__",
                     "__kwdefaults__", "__wrapped__"):
@@ -76,7 +76,7 @@ class UserFunctionVariable(VariableTracker):
 
     def parts(self, state):
         """The function's code, globals, defaults and cells as VTs (guarded through its source)."""
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
 
         fn = self.fn
         globals_source = None if fn.__globals__ is state.env.globals else AttrSource(self.source, "__globals__")

@@ -53,7 +53,7 @@ class FunctoolsPartialVariable(VariableTracker):
             return state, TupleVariable(self.args)
         if name == "keywords":
             if self.value is not None:  # the caller's own dict: reading it twice gives one object
-                from vt.builder import wrap_value
+                from vt.registry import wrap_value
 
                 return wrap_value(state, self.value.keywords, AttrSource(self.source, "keywords"))
             from vt.dicts import new_dict_from_entries
@@ -92,7 +92,7 @@ def _is_callable(state, value) -> bool:
 def wrap_partial(state, value: functools.partial, source, guard: bool):
     """A partial that existed before the call: identity guard, and its parts through their sources."""
     from core.guards import IdMatch, KeysMatch
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     if guard:
         state = state.add_guard(IdMatch(source, value, "functools.partial object"))
@@ -150,7 +150,7 @@ class CachedFunctionVariable(VariableTracker):
         return self.wrapped.call(state, args, kwargs)
 
     def getattr(self, state, name):
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
 
         if name == "__wrapped__":
             return state, self.wrapped
@@ -167,7 +167,7 @@ def wrap_cached_function(state, value, source, guard: bool):
     """An lru_cache wrapper that existed before the call: guarded by identity, its `__wrapped__` read
     through its source."""
     from core.guards import IdMatch
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     if guard:
         state = state.add_guard(IdMatch(source, value, f"cached function {value.__qualname__}"))

@@ -23,7 +23,7 @@ class LazyVariable(VariableTracker):
         return f"input {self.source.expr()}"
 
     def realize(self, state):
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
 
         return wrap_value(state, self.value, self.source)
 

@@ -39,7 +39,7 @@ def _guard_keys(state, source, table: dict):
 
 def child_vts(state, module_vt, names):
     """VTs of the named children of a module, each read through its own source."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     vts = []
     for name in names:
@@ -81,7 +81,7 @@ def module_length(module_vt):
 
 def module_getitem(state, module_vt, index):
     """Sequential / ModuleList indexing (negative, slices) and ModuleDict lookup."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     key = index.constant_value()
     module = module_vt.module
@@ -106,7 +106,7 @@ def module_getitem(state, module_vt, index):
 
 def _iterate_parameter_container(state, module_vt):
     """iter(ParameterList): its parameters, read as `m.0`, `m.1`, ...; iter(ParameterDict): its keys."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
     from vt.iterators import iterate_items
 
     module = module_vt.module
@@ -126,7 +126,7 @@ def _iterate_parameter_container(state, module_vt):
 
 def _parameter_item(state, module_vt, key):
     """ParameterList[i] (negative too) and ParameterDict[key]."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     table = module_vt.module._parameters
     state = _guard_keys(state, AttrSource(module_vt.source, "_parameters"), table)
@@ -194,7 +194,7 @@ class ModuleSliceVariable(VariableTracker):
         return len(self.names)
 
     def getitem(self, state, index):
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
 
         key = index.constant_value()
         if type(key) is slice:
@@ -290,7 +290,7 @@ class ModuleWalkVariable(VariableTracker):
         if type(out) is not tuple:
             return out
         state, members = out
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
 
         items = []
         for name, value, source in members:

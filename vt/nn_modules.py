@@ -151,7 +151,7 @@ def call_module(state, module_vt, args, kwargs):
 
 
 def _call_hook(state, hook, module_source, table: str, hook_id, args):
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     out = wrap_value(state, hook, ItemSource(AttrSource(module_source, table), hook_id))
     if type(out) is not tuple:
@@ -225,7 +225,7 @@ class CreatedModuleVariable(VariableTracker):
         return AttrSource(self.class_source, "forward")
 
     def getattr(self, state, name):
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
         from vt.constant import is_constant_value
         from vt.user_objects import UserMethodVariable, class_attribute
 

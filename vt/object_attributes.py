@@ -100,7 +100,7 @@ def class_source_of(record):
 
 def class_vt_of(state, record):
     """(state, VT of type(obj)) for a heap object, guarded through its source."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     source = class_source_of(record)
     if source is None:
@@ -111,7 +111,7 @@ def class_vt_of(state, record):
 
 def call_python(state, fn, source, args, kwargs=None):
     """Inline a Python function read from a class, guarded by identity through `source`."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     if source is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{fn.__qualname__} was reached without a source")
@@ -138,7 +138,7 @@ def read_attribute(state, vt, name: str):
 
 def plain_read(state, vt, name: str):
     """object.__getattribute__ (with `__getattr__` as fallback): CPython's lookup order over the heap record."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
     from vt.constant import ConstantVariable
     from vt.user_objects import UserMethodVariable
 
@@ -208,7 +208,7 @@ def _attr(source, name):
 
 def _call_get(state, vt, record, descriptor, getter, descriptor_source):
     """descriptor.__get__(obj, type(obj)) for a descriptor class written in Python."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     out = wrap_value(state, descriptor, descriptor_source) if descriptor_source is not None else None
     if type(out) is not tuple:
@@ -228,7 +228,7 @@ def _descriptor_get(state, vt, record, name, found, method_source):
         if value is not MISSING and value is not DELETED:
             return state, value
         if value is MISSING and record.value is not None and hasattr(record.value, name):
-            from vt.builder import wrap_value
+            from vt.registry import wrap_value
 
             return wrap_value(state, getattr(record.value, name), AttrSource(record.source, name))
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
@@ -345,7 +345,7 @@ def store_raw(state, vt, name: str, value):
 
 
 def _descriptor_set(state, vt, descriptor, method, descriptor_source, value):
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     if descriptor_source is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, "a descriptor reached without a source")

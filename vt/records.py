@@ -89,11 +89,11 @@ class NamedTupleVariable(TupleVariable):
 
                 return _call_function(state, found.fget, AttrSource(source, "fget"), [self], {})
             if isinstance(found, staticmethod):
-                from vt.builder import wrap_value
+                from vt.registry import wrap_value
 
                 return wrap_value(state, found.__func__, source)
             if is_constant_value(found):
-                from vt.builder import wrap_value
+                from vt.registry import wrap_value
 
                 return wrap_value(state, found, source)
         return super().getattr(state, name)
@@ -198,7 +198,7 @@ class NamedTupleClassVariable(ClassVariable):
         return state, NamedTupleVariable(tuple(bound[1:]), cls, base._fields, self.source)
 
     def _defaults(self, state, new):
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
 
         values = new.__defaults__ or ()
         if values and self.source is None:
@@ -224,7 +224,7 @@ class NamedTupleClassVariable(ClassVariable):
 def wrap_namedtuple(state, value, source, guard: bool):
     """A named tuple input: its type and length guarded, each item wrapped through `x[i]`."""
     from core.guards import SequenceMatch
-    from vt.builder import wrap_items
+    from vt.registry import wrap_items
 
     if guard:
         state = state.add_guard(SequenceMatch(source, type(value), len(value)))

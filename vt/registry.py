@@ -30,6 +30,7 @@ from __future__ import annotations
 import attrs
 
 from core.outcomes import BreakKind, unsupported
+from core.sources import ItemSource
 from vt.protocol import VariableTracker
 
 # -- builtin rules ---------------------------------------------------------------------------------
@@ -273,6 +274,19 @@ def wrap_value(state, value, source, guard: bool = True):
         if out is not None:
             return out
     return _unmodelled(value, source)
+
+
+def wrap_items(state, value, source, guard: bool):
+    """(state, VTs) for the items of a tuple-like input, each read and guarded through
+    `source[i]`, or the stop that one of them hit."""
+    items = []
+    for position, item in enumerate(value):
+        out = wrap_value(state, item, ItemSource(source, position), guard)
+        if type(out) is not tuple:
+            return out
+        state, vt = out
+        items.append(vt)
+    return state, tuple(items)
 
 
 def _wrap_sequence() -> list:

@@ -17,6 +17,7 @@ from vt import registry
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, raise_error, unsupported
+from core.sources import AttrSource
 from vt.tensor import record_op
 
 GRAPHABLE_NAMESPACES = (torch, torch.nn.functional, torch.special, torch.linalg, torch.fft)
@@ -128,11 +129,16 @@ class ModuleVariable(VariableTracker):
         return f"module {self.module.__name__}"
 
     def getattr(self, state, name):
-        from vt.builder import wrap_module_attribute
-
+        """`module.name`; attributes inside torch's own namespace are taken as fixed and not guarded."""
         if not hasattr(self.module, name):
             return raise_error(AttributeError, f"module {self.module.__name__!r} has no attribute {name!r}")
-        return wrap_module_attribute(state, self, name)
+        value = getattr(self.module, name)
+        module_name = self.module.__name__
+        in_torch = module_name == "torch" or module_name.startswith("torch.")
+        if isinstance(value, torch.Tensor):
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"tensor {module_name}.{name} read from a module",
+                               "pass the tensor as an argument")
+        return registry.wrap_value(state, value, AttrSource(self.source, name), guard=not in_torch)
 
 
 @attrs.frozen(slots=True)
@@ -154,7 +160,7 @@ class ClassVariable(VariableTracker):
 
     def getattr(self, state, name):
         """A class attribute: functions (static, class and plain), constants, Tensor methods."""
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
         from core.sources import AttrSource
         from vt.tensor import TensorMethodVariable
         from vt.user_objects import UserMethodVariable, class_attribute

@@ -44,7 +44,7 @@ class UserDefinedClassVariable(VariableTracker):
         return self.cls
 
     def getattr(self, state, name):
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
         from vt.protocol import MISSING
         from vt.object_attributes import is_vt, lookup
         from vt.user_objects import UserMethodVariable

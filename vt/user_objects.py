@@ -46,7 +46,7 @@ def _method_source(obj_source, name: str):
 
 def _call_function(state, fn, source, args, kwargs):
     """Inline a Python function read from a class, guarded by identity through `source`."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     out = wrap_value(state, fn, source)
     if type(out) is not tuple:
@@ -75,7 +75,7 @@ class UserMethodVariable(VariableTracker):
 
 def _read_attribute(state, vt, obj, name: str):
     """obj.name for a Python-level object `obj` (VT `vt`), CPython's lookup order."""
-    from vt.builder import wrap_value
+    from vt.registry import wrap_value
 
     cls = type(obj)
     if name == "__class__":
@@ -231,7 +231,7 @@ class NNModuleVariable(VariableTracker):
         return f"module {type(self.module).__name__}"
 
     def getattr(self, state, name):
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
         from vt.protocol import DELETED, MISSING
         from vt.object_attributes import written
 
@@ -358,7 +358,7 @@ class SuperVariable(VariableTracker):
         return f"super({self.cls.__name__})"
 
     def getattr(self, state, name):
-        from vt.builder import wrap_value
+        from vt.registry import wrap_value
 
         cls = _receiver_class(state, self.receiver)
         mro = cls.__mro__

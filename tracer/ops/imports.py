@@ -14,7 +14,7 @@ import attrs
 from bytecode import Instr
 
 from tracer.registry import handles
-from vt.builder import wrap_value
+from vt.registry import wrap_value
 from core.outcomes import BreakKind, unsupported
 from core.sources import ImportedModuleSource
 

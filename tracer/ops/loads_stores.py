@@ -9,7 +9,7 @@ from effects import heap
 from effects.records import GlobalDelete, GlobalStore
 from tracer.registry import handles
 from vt.protocol import NULL
-from vt.builder import wrap_value
+from vt.registry import wrap_value
 from vt.functions import UserFunctionVariable
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lazy import LazyVariable, realize_if_lazy
