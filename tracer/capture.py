@@ -3,7 +3,7 @@
 This is where the final interpreters meet: the graph log becomes an FX graph
 (`graph.fx_build`) compiled by the backend, the guards become one check
 function (`graph.guard_function`), and the return value becomes bytecode
-(`graph.reconstruct`, `graph.codegen`).  A capture that stops at a graph break
+(`graph.rebuild`, `graph.codegen`).  A capture that stops at a graph break
 yields an entry that runs the function eagerly under the guards gathered so
 far, which keeps every call correct.
 """
@@ -23,7 +23,7 @@ from graph.codegen import binder, eager_entry, graph_entry
 from graph.fx_build import build_graph
 from core.guards import GlobalStateMatch
 from graph.guard_function import compile_guards
-from graph.reconstruct import graph_outputs, rebuild
+from graph.rebuild import graph_outputs, rebuild
 from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBuilder, origin
 from core.errors import BackendError, NotTraceableError
 from core.state import Env, Frame, initial_state

@@ -20,7 +20,7 @@ from effects import heap
 from vt import registry
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
-from vt.convert import from_python, to_python
+from vt.convert import from_python
 from vt.lists import TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.tensor import TensorVariable, record_op
@@ -74,7 +74,7 @@ def no_binary_rule(state, fn, a, b, symbol, plain):
     """No rule for the pair: fold when both sides are plain data (`x.shape == (n, 4)` with a built
     tuple, `"%d-%d" % (a, b)`), unless an in-place operator would have to change a mutable left side."""
     if (fn is plain or isinstance(a, (ConstantVariable, TupleVariable))) and \
-            to_python(state, a) is not NOT_CONSTANT and to_python(state, b) is not NOT_CONSTANT:
+            a.as_python(state) is not NOT_CONSTANT and b.as_python(state) is not NOT_CONSTANT:
         return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"`{symbol}` between {a.describe()} and {b.describe()} is not modelled")
@@ -95,15 +95,6 @@ def binary_operation(state, fn, a, b, symbol, plain=None):
     return rule(state, fn, a, b, symbol, plain)
 
 
-def truth_unknown(value):
-    """Why bool(value) cannot be answered while tracing."""
-    if value.family == "tensor":
-        return unsupported(BreakKind.DATA_DEPENDENT,
-                           f"the truth value of a {value.describe()} depends on values only known at run time",
-                           "use torch.where or torch.cond instead of a Python `if` on tensor values")
-    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {value.describe()} is not modelled")
-
-
 def unary_operation(state, opname, value):
     fn = UNARY_OPS[opname]
     if value.family == "constant":
@@ -115,7 +106,7 @@ def unary_operation(state, opname, value):
     if fn is operator.not_:
         truth = value.truth(state)
         if truth is NOT_CONSTANT:
-            return truth_unknown(value)
+            return value.truth_limit()
         return state, ConstantVariable(not truth)
     if value.family == "tensor":
         return record_op(state, "call_function", fn, (value,), {}, opname)
@@ -136,8 +127,8 @@ def call_constant_fn(state, fn, what, args, kwargs):
         state, items = out
         state, listed = new_list(state, items)
         args = (listed, *args[1:])
-    values = [to_python(state, arg) for arg in args]
-    kw_values = {key: to_python(state, arg) for key, arg in kwargs.items()}
+    values = [arg.as_python(state) for arg in args]
+    kw_values = {key: arg.as_python(state) for key, arg in kwargs.items()}
     if any(v is NOT_CONSTANT for v in values) or any(v is NOT_CONSTANT for v in kw_values.values()):
         return unsupported(BreakKind.UNSUPPORTED_CALL,
                            f"{what} with arguments ({', '.join(a.describe() for a in args)}) is not modelled")
@@ -174,6 +165,16 @@ class BuiltinVariable(VariableTracker):
 
     family = "builtin"
     always_true = True
+
+    def runtime_type(self):
+        return type(self.fn)
+
+    def fixed_object(self):
+        return self.fn
+
+    def rebuild(self, emitter):
+        emitter.push_constant(self.fn)
+        return None
 
     def describe(self) -> str:
         module = getattr(self.fn, "__module__", None)
@@ -254,7 +255,7 @@ def _len(state, args, kwargs):
 def _isinstance(state, args, kwargs):
     if len(args) != 2 or kwargs:
         return None
-    kind = python_type_of(args[0])
+    kind = args[0].runtime_type()
     classes = class_value(args[1])
     if kind is None or classes is None:
         return None
@@ -274,7 +275,7 @@ def _bool(state, args, kwargs):
         return None
     truth = args[0].truth(state)
     if truth is NOT_CONSTANT:
-        return truth_unknown(args[0])
+        return args[0].truth_limit()
     return state, ConstantVariable(truth)
 
 
@@ -293,39 +294,6 @@ registry.register_builtin_rules({
     len: _len, isinstance: _isinstance, print: _print, bool: _bool, super: _super,
     abs: _tensor_math(operator.abs, "abs"), pow: _tensor_math(operator.pow, "pow"),
 })
-
-
-_FIXED_TYPES = {
-    "list": list, "dict": dict, "set": set, "module": types.ModuleType, "function": types.FunctionType,
-    "partial": functools.partial, "cached_function": functools._lru_cache_wrapper,
-    "dict_keys": type({}.keys()), "dict_values": type({}.values()), "dict_items": type({}.items()),
-}
-
-
-def python_type_of(value):
-    """The Python type the VT's value has at run time, when it is known."""
-    family = value.family
-    if family in _FIXED_TYPES:
-        return _FIXED_TYPES[family]
-    if family == "builtin_method":
-        return value.python_type()
-    if family == "module_slice":
-        return value.kind
-    if family in ("tensor", "iterator", "exception"):
-        return value.python_type
-    if family == "constant":
-        return type(value.constant_value())
-    if family == "tuple":
-        return value.python_type or tuple
-    if family in ("builtin", "torch_function"):
-        return type(value.fn)
-    if family == "class":
-        return type(value.cls)
-    if family == "user_object":
-        return value.cls  # guarded by the object's identity, or made in the trace
-    if family == "nn_module":
-        return type(value.module)
-    return None
 
 
 def class_value(value):

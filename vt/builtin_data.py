@@ -15,10 +15,9 @@ import functools
 import operator
 
 from effects import heap
-from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker, real_value
 from vt.builtin_iter import bind, given
 from vt.constant import ConstantVariable, is_constant_value
-from vt.convert import to_python
 from vt.iterators import for_each, truth_of
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop, Thrown
@@ -29,8 +28,8 @@ def plain_fold(state, fn, args, kwargs):
     """fn(*args, **kwargs) computed for real in one call when every argument is plain data and
     the answer is a constant: the item-by-item loop would give the same, only slower
     (`sum(range(10**6))`).  None when that does not apply."""
-    values = [to_python(state, arg) for arg in args]
-    kw_values = {key: to_python(state, arg) for key, arg in kwargs.items()}
+    values = [arg.as_python(state) for arg in args]
+    kw_values = {key: arg.as_python(state) for key, arg in kwargs.items()}
     if any(value is NOT_CONSTANT for value in (*values, *kw_values.values())):
         return None
     try:
@@ -181,7 +180,6 @@ def class_vt(kind):
 
 
 def _type(state, args, kwargs):
-    from vt.builtin import python_type_of
 
     if kwargs or len(args) != 1:
         return unsupported(BreakKind.UNSUPPORTED_CALL, "type() with 3 arguments (making a class) is not modelled")
@@ -194,23 +192,11 @@ def _type(state, args, kwargs):
         from core.sources import AttrSource
 
         return wrap_value(state, type(args[0].module), AttrSource(args[0].source, "__class__"))
-    kind = python_type_of(args[0])
+    kind = args[0].runtime_type()
     if kind is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"the type of {args[0].describe()} is not known while tracing")
     return state, class_vt(kind)
-
-
-_REAL_OBJECT = {"module": "module", "builtin": "fn", "class": "cls", "torch_function": "fn"}
-
-
-def real_object(state, value):
-    """The real Python object behind a VT when the tracer has it (plain data, modules, classes,
-    builtins, torch functions), else NOT_CONSTANT."""
-    field = _REAL_OBJECT.get(value.family)
-    if field is not None:
-        return getattr(value, field)
-    return to_python(state, value)
 
 
 def _attribute_name(value):
@@ -238,7 +224,7 @@ def _has_real_attribute(state, value, name):
             return written(record.attributes, name) is not DELETED
         real = value.module
     else:
-        real = real_object(state, value)
+        real = real_value(state, value)
     if real is NOT_CONSTANT:
         return None
     try:

@@ -16,7 +16,6 @@ import operator
 from effects import heap
 from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
-from vt.convert import to_python
 from vt.dicts import new_dict_from_entries
 from vt.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
     RangeIteratorVariable, ReversedListIteratorVariable, ZipIteratorVariable, items_of, iterate_items,
@@ -194,7 +193,7 @@ def _sorted(state, args, kwargs):
 
 def sort_by_keys(state, items, keys, reverse):
     """A new list of `items` ordered by `keys` (VTs), sorting the real key values: stable, exact."""
-    values = [to_python(state, key) for key in keys]
+    values = [key.as_python(state) for key in keys]
     for key, value in zip(keys, values):
         if value is NOT_CONSTANT:
             kind = BreakKind.DATA_DEPENDENT if key.family == "tensor" else BreakKind.UNSUPPORTED_CALL
@@ -220,7 +219,7 @@ def _collection(kind):
             return new_list(state, items)
         if kind is tuple:
             return state, TupleVariable(items)
-        values = tuple(to_python(state, item) for item in items)
+        values = tuple(item.as_python(state) for item in items)
         if any(value is NOT_CONSTANT for value in values):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                f"{kind.__name__}() of items not known while tracing is not modelled")

@@ -5,11 +5,13 @@ on them is computed for real at trace time and folded into a new constant.
 """
 from __future__ import annotations
 
+import enum
 import types
 
 import attrs
 import torch
 
+from core.guards import DistinctObjects, SameObject
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, unsupported, raised
 
@@ -30,6 +32,14 @@ def is_constant_value(value) -> bool:
     return False
 
 
+_SINGLETONS = (None, True, False, Ellipsis, NotImplemented)
+
+
+def _is_singleton(vt) -> bool:
+    value = vt.constant_value()
+    return any(value is s for s in _SINGLETONS) or isinstance(value, enum.Enum)  # enum members are too
+
+
 @attrs.frozen(slots=True)
 class ConstantVariable(VariableTracker):
     """A Python value fully known while tracing."""
@@ -38,6 +48,35 @@ class ConstantVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
     family = "constant"
+
+    def comparison_kind(self):
+        if isinstance(self.value, tuple):
+            return "tuple"
+        return "set" if type(self.value) is frozenset else "other"
+
+    def runtime_type(self):
+        return type(self.value)
+
+    def as_python(self, state):
+        return self.value
+
+    def same_object(self, state, other):
+        """`is` with a constant on either side: exact for singletons, guarded for two inputs."""
+        if _is_singleton(self) or _is_singleton(other):
+            if isinstance(other, ConstantVariable):
+                return state, self.value is other.value
+            return state, False  # a singleton is never a tensor, list or tuple
+        if not isinstance(other, ConstantVariable):
+            return state, False  # a number or string is never a tensor, list or tuple
+        if self.source is not None and other.source is not None:
+            same = self.value is other.value
+            guard = SameObject(self.source, other.source) if same else DistinctObjects(self.source, other.source)
+            return state.add_guard(guard), same
+        return None  # whether two equal numbers are one object is up to the interpreter
+
+    def rebuild(self, emitter):
+        emitter.push_constant(self.value)
+        return None
 
     def constant_value(self):
         return self.value
@@ -88,7 +127,7 @@ class BuiltinMethodVariable(VariableTracker):
     family = "builtin_method"
     always_true = True
 
-    def python_type(self):
+    def runtime_type(self):
         return types.BuiltinMethodType
 
 
@@ -99,7 +138,7 @@ class ConstantMethodVariable(BuiltinMethodVariable):
     receiver: object
     name: str
 
-    def python_type(self):
+    def runtime_type(self):
         return type(getattr(self.receiver, self.name))
 
     def describe(self) -> str:

@@ -33,12 +33,13 @@ class ContainerMethodVariable(BuiltinMethodVariable):
     def describe(self) -> str:
         return f"{self.owner.__name__}.{self.name}"
 
-    def rebuild_recipe(self):
-        """The unbound form is the class's own method (`list.append`): how it crosses a graph break
-        (graph/reconstruct.py); the resumed trace reads it back through `class_method`."""
+    def rebuild(self, emitter):
+        """The unbound form is the class's own method (`list.append`): how it crosses a graph break;
+        the resumed trace reads it back through `class_method`."""
         if self.receiver is not None:
-            return None
-        return getattr, (self.owner, self.name)
+            return super().rebuild(emitter)
+        emitter.call_maker(getattr, (self.owner, self.name))
+        return None
 
     def call(self, state, args, kwargs):
         args = list(args)

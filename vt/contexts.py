@@ -107,9 +107,12 @@ class GradModeMethod(VariableTracker):
 
     always_true = True
 
-    def rebuild_recipe(self):
-        """(function, constant arguments) that make the real object, for graph/reconstruct.py."""
-        return (GradModeExit, (self.mode,)) if self.which == "exit" else None
+    def rebuild(self, emitter):
+        """An `__exit__` crossing a graph break is remade as a GradModeExit (wrapped again on the other side)."""
+        if self.which != "exit":
+            return super().rebuild(emitter)
+        emitter.call_maker(GradModeExit, (self.mode,))
+        return None
 
     def call(self, state, args, kwargs):
         if self.which == "enter":

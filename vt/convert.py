@@ -15,31 +15,6 @@ from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
 
 
-def to_python(state, vt):
-    """A fresh real value equal to `vt`, or NOT_CONSTANT if part of it is not known."""
-    family = vt.family
-    if family == "constant":
-        return vt.constant_value()
-    if family == "tuple":
-        if vt.python_type is not None:
-            return NOT_CONSTANT
-        items = tuple(to_python(state, item) for item in vt.items)
-        return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
-    if family == "list":
-        items = [to_python(state, item) for item in heap.current(state, vt).items]
-        return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
-    if family == "dict":
-        entries = [(key, to_python(state, value)) for key, value in heap.current(state, vt).entries]
-        return NOT_CONSTANT if any(value is NOT_CONSTANT for _, value in entries) else dict(entries)
-    if family == "set":
-        return set(heap.current(state, vt).values)
-    if family == "exception":
-        from vt.exceptions import realize
-
-        return realize(state, vt)
-    return NOT_CONSTANT
-
-
 def _all_from_python(state, values):
     """(state, [vt, ...]) for real values, or None if one of them is not plain data."""
     vts = []

@@ -12,7 +12,7 @@ from effects import heap
 from vt import registry
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items
-from vt.container_ops import hashable_key
+from vt.equality import hashable_key
 from vt.dicts import DictViewVariable, new_dict_from_entries
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
 

@@ -69,7 +69,7 @@ def _set_entries(state, vt, entries, what):
 
 
 def _key(vt):
-    from vt.container_ops import hashable_key
+    from vt.equality import hashable_key
 
     return hashable_key(vt)
 

@@ -16,10 +16,10 @@ import attrs
 
 from effects import heap
 from vt import registry
-from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
+from vt.protocol import NOT_CONSTANT, VariableTracker
 
 
 @attrs.frozen(slots=True)
@@ -31,6 +31,25 @@ class DictVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)  # set when the dict existed before the call
 
     family = "dict"
+
+    def comparison_kind(self):
+        return "dict"
+
+    def runtime_type(self):
+        return dict
+
+    def as_python(self, state):
+        entries = [(key, value.as_python(state)) for key, value in heap.current(state, self).entries]
+        return NOT_CONSTANT if any(value is NOT_CONSTANT for _, value in entries) else dict(entries)
+
+    def references(self, state):
+        return [value for _, value in heap.current(state, self).entries]
+
+    def rebuild(self, emitter):
+        return emitter.heap_object(self, lambda current: emitter.build_dict(current.entries))
+
+    def replay_changes(self, emitter):
+        return emitter.refill(self.source, lambda: emitter.build_dict(self.entries))
 
     def type_name(self) -> str:
         return "dict"
@@ -75,7 +94,7 @@ class DictVariable(VariableTracker):
 
     def contains(self, state, item):
         """`item in d`: (state, bool constant), or Unsupported for keys the tracer does not hash."""
-        from vt.container_ops import hashable_key
+        from vt.equality import hashable_key
 
         key = hashable_key(item)
         if is_stop(key):
@@ -84,7 +103,7 @@ class DictVariable(VariableTracker):
 
     def store_item(self, state, key, value):
         """STORE_SUBSCR `d[key] = value`: the next State, or Unsupported."""
-        from vt.container_ops import hashable_key
+        from vt.equality import hashable_key
 
         real_key = hashable_key(key)
         if is_stop(real_key):
@@ -96,7 +115,7 @@ class DictVariable(VariableTracker):
 
     def delete_item(self, state, key):
         """DELETE_SUBSCR `del d[key]`: the next State, or Unsupported."""
-        from vt.container_ops import hashable_key
+        from vt.equality import hashable_key
 
         real_key = hashable_key(key)
         if is_stop(real_key):
@@ -121,9 +140,17 @@ class DictViewVariable(VariableTracker):
 
     always_true = False
 
-    @property
-    def family(self) -> str:
-        return f"dict_{self.kind}"
+    def runtime_type(self):
+        return _VIEW_TYPES[self.kind]
+
+    def comparison_kind(self):
+        return {"keys": "set", "values": "other"}.get(self.kind)
+
+    def as_python(self, state):
+        """A keys view is plain data (its keys are constants); values and items may hold anything."""
+        if self.kind != "keys":
+            return NOT_CONSTANT
+        return {key: None for key, _ in heap.current(state, self.mapping).entries}.keys()
 
     def type_name(self) -> str:
         return _VIEW_TYPES[self.kind].__name__
@@ -144,7 +171,7 @@ class DictViewVariable(VariableTracker):
         return iterate_dict(state, self.mapping, self.kind)
 
     def contains(self, state, item):
-        from vt.container_ops import contains_in, equal
+        from vt.equality import contains_in, equal
 
         if self.kind == "keys":
             return self.mapping.contains(state, item)
@@ -217,7 +244,7 @@ def new_dict_from_entries(state, entries: tuple):
 
 def new_dict(state, keys, values):
     """Allocate a dict built by BUILD_MAP / BUILD_CONST_KEY_MAP; keys must be hashable constants."""
-    from vt.container_ops import hashable_key
+    from vt.equality import hashable_key
 
     entries = {}
     for key, value in zip(keys, values):

@@ -64,9 +64,11 @@ class ExceptionVariable(VariableTracker):
     always_true = True
     source = None
 
-    @property
-    def python_type(self):
+    def runtime_type(self):
         return self.cls
+
+    def as_python(self, state):
+        return realize(state, self)
 
     def type_name(self) -> str:
         return self.cls.__name__
@@ -172,15 +174,14 @@ def _class_or_builtin_attribute(state, current, name: str):
 def realize(state, exc):
     """A real exception equal to the modelled one (for str(), repr() and attribute reads), or
     NOT_CONSTANT when an argument is not plain data or the class formats itself in Python."""
-    from vt.convert import to_python
 
     current = heap.current(state, exc)
     cls = current.cls
     if python_method(cls, "__str__") or python_method(cls, "__repr__"):
         return NOT_CONSTANT
-    args = tuple(to_python(state, arg) for arg in current.args)
-    kwargs = {key: to_python(state, value) for key, value in current.kwargs}
-    attributes = {key: to_python(state, value) for key, value in current.attributes.items()}
+    args = tuple(arg.as_python(state) for arg in current.args)
+    kwargs = {key: value.as_python(state) for key, value in current.kwargs}
+    attributes = {key: value.as_python(state) for key, value in current.attributes.items()}
     if any(v is NOT_CONSTANT for v in (*args, *kwargs.values(), *attributes.values())):
         return NOT_CONSTANT
     return build_real(cls, args, kwargs, attributes)
@@ -235,10 +236,9 @@ def instantiate(state, cls: type, cls_source, args, kwargs):
 
 def _check_builtin_constructor(state, cls, args, kwargs):
     """None if building `cls(*args, **kwargs)` works; else how it fails (Thrown) or Unsupported."""
-    from vt.convert import to_python
 
-    values = [to_python(state, arg) for arg in args]
-    kw_values = {key: to_python(state, value) for key, value in kwargs.items()}
+    values = [arg.as_python(state) for arg in args]
+    kw_values = {key: value.as_python(state) for key, value in kwargs.items()}
     if any(v is NOT_CONSTANT for v in (*values, *kw_values.values())):
         return unsupported(BreakKind.UNSUPPORTED_CALL,
                            f"{cls.__name__}() with non-constant arguments is not modelled")

@@ -33,6 +33,16 @@ class CellVariable(VariableTracker):
 
     family = "cell"
 
+    def references(self, state):
+        contents = heap.current(state, self).contents
+        return () if contents is None else (contents,)
+
+    def rebuild(self, emitter):
+        return emitter.cell(self)
+
+    def replay_changes(self, emitter):
+        return emitter.set_cell_contents(self.source, self.contents)
+
     def with_contents(self, contents) -> "CellVariable":
         return CellVariable(self.oid, contents, self.source)
 
@@ -62,6 +72,19 @@ class UserFunctionVariable(VariableTracker):
 
     family = "function"
     always_true = True
+
+    def runtime_type(self):
+        return types.FunctionType
+
+    def identity(self):
+        return ("fixed", id(self.fn))  # functions that existed before the call are guarded by identity
+
+    def rebuild(self, emitter):
+        if self.source is not None and hasattr(self.source, "emit"):
+            emitter.load_source(self.source)
+        else:
+            emitter.push_constant(self.fn)
+        return None
 
     def describe(self) -> str:
         return f"function {self.fn.__qualname__}"
@@ -114,6 +137,22 @@ class NestedUserFunctionVariable(VariableTracker):
 
     family = "function"
     always_true = True
+
+    def runtime_type(self):
+        return types.FunctionType
+
+    def identity(self):
+        return ("made", id(self.parts))  # one MAKE_FUNCTION, one object
+
+    def references(self, state):
+        parts = self.parts
+        return (*parts.defaults, *(value for _, value in parts.kwdefaults), *parts.closure)
+
+    def rebuild(self, emitter):
+        if self.parts.globals is not emitter.state.env.globals:
+            return unsupported(BreakKind.UNSUPPORTED_VALUE,
+                               f"{self.describe()} was made in another module and cannot leave the trace yet")
+        return emitter.function(self.parts)
 
     def describe(self) -> str:
         return f"function {self.parts.code.co_qualname}"

@@ -14,6 +14,7 @@ guard its own type asks for.
 from __future__ import annotations
 
 import functools
+import types
 
 import attrs
 
@@ -35,6 +36,9 @@ class FunctoolsPartialVariable(VariableTracker):
 
     family = "partial"
     always_true = True
+
+    def runtime_type(self):
+        return functools.partial
 
     def describe(self) -> str:
         return f"functools.partial({self.func.describe()}, ...)"
@@ -143,6 +147,9 @@ class CachedFunctionVariable(VariableTracker):
     family = "cached_function"
     always_true = True
 
+    def runtime_type(self):
+        return functools._lru_cache_wrapper
+
     def describe(self) -> str:
         return f"cached function {getattr(self.value, '__qualname__', '?')}"
 
@@ -197,6 +204,12 @@ class WrappedFunctionVariable(VariableTracker):
 
     family = "function"
     always_true = True
+
+    def identity(self):
+        return self.wrapper.identity()  # update_wrapper returns the wrapper itself, changed
+
+    def runtime_type(self):
+        return types.FunctionType
 
     def describe(self) -> str:
         return f"{self.wrapper.describe()} wrapping {self.wrapped.describe()}"

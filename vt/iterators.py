@@ -39,6 +39,12 @@ class IteratorVariable(VariableTracker):
     always_true = True
     python_type = None  # the CPython type, when one type stands for every value of this record
 
+    def comparison_kind(self):
+        return "other"
+
+    def runtime_type(self):
+        return self.python_type
+
     def describe(self) -> str:
         return type(self).__name__.replace("Variable", "").replace("Iterator", " iterator").strip()
 
@@ -162,9 +168,8 @@ def truth_of(state, value):
     """bool(value) as a Python bool, or the Unsupported saying why it is not known while tracing."""
     truth = value.truth(state)
     if truth is NOT_CONSTANT:
-        from vt.builtin import truth_unknown
 
-        return truth_unknown(value)
+        return value.truth_limit()
     return truth
 
 

@@ -16,8 +16,7 @@ from vt import registry
 from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable
 from vt.container_methods import int_argument, iterable_items
-from vt.container_ops import equal
-from vt.convert import to_python
+from vt.equality import equal
 from vt.lists import new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 
@@ -117,7 +116,7 @@ def _sort(state, lst, args, kwargs):
             keys.append(value)
     if len(items) < 2:  # CPython compares nothing
         return _changed(state, lst, items, "list.sort")
-    values = [to_python(state, value) for value in keys]
+    values = [value.as_python(state) for value in keys]
     if any(value is NOT_CONSTANT for value in values):
         tensors = any(value.family == "tensor" for value in keys)
         return unsupported(BreakKind.DATA_DEPENDENT if tensors else BreakKind.UNSUPPORTED_OPERATION,

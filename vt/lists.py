@@ -30,6 +30,24 @@ class TupleVariable(VariableTracker):
 
     family = "tuple"
 
+    def comparison_kind(self):
+        return "tuple"
+
+    def runtime_type(self):
+        return self.python_type or tuple
+
+    def as_python(self, state):
+        if self.python_type is not None:
+            return NOT_CONSTANT
+        items = tuple(item.as_python(state) for item in self.items)
+        return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
+
+    def references(self, state):
+        return self.items
+
+    def rebuild(self, emitter):
+        return emitter.build_tuple(self.items, self.python_type)
+
     def type_name(self) -> str:
         return (self.python_type or tuple).__name__
 
@@ -72,7 +90,7 @@ class TupleVariable(VariableTracker):
         return super().load_method(state, name)
 
     def contains(self, state, item):
-        from vt.container_ops import contains_in
+        from vt.equality import contains_in
 
         return contains_in(state, self.items, item)
 
@@ -86,6 +104,25 @@ class ListVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)  # set when the list existed before the call
 
     family = "list"
+
+    def comparison_kind(self):
+        return "list"
+
+    def runtime_type(self):
+        return list
+
+    def as_python(self, state):
+        items = [item.as_python(state) for item in heap.current(state, self).items]
+        return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
+
+    def references(self, state):
+        return heap.current(state, self).items
+
+    def rebuild(self, emitter):
+        return emitter.heap_object(self, lambda current: emitter.build_list(current.items))
+
+    def replay_changes(self, emitter):
+        return emitter.set_list_contents(self.source, self.items)
 
     def type_name(self) -> str:
         return "list"
@@ -121,7 +158,7 @@ class ListVariable(VariableTracker):
         return container_load_method(state, self, list, name)
 
     def contains(self, state, item):
-        from vt.container_ops import contains_in
+        from vt.equality import contains_in
 
         return contains_in(state, heap.current(state, self).items, item)
 

@@ -175,6 +175,9 @@ class ModuleSliceVariable(VariableTracker):
     family = "module_slice"  # python_type_of: its `kind`
     always_true = True
 
+    def runtime_type(self):
+        return self.kind
+
     def describe(self) -> str:
         return f"{self.kind.__name__} slice of {self.parent.describe()}"
 
@@ -256,7 +259,7 @@ class ModuleWalkVariable(VariableTracker):
     family = "builtin_method"
     always_true = True
 
-    def python_type(self):
+    def runtime_type(self):
         return types.MethodType
 
     def describe(self) -> str:

@@ -179,7 +179,6 @@ def _stateless_class(cls) -> bool:
 def construct_module(state, class_vt, args, kwargs):
     """`nn.ReLU()`, `nn.Dropout(0.1)` inside the function: the real module, built at trace time."""
     from vt.protocol import NOT_CONSTANT
-    from vt.convert import to_python
 
     cls = class_vt.cls
     if not _stateless_class(cls):
@@ -188,8 +187,8 @@ def construct_module(state, class_vt, args, kwargs):
                            f"constructing {cls.__name__} inside the traced function is not traced ({owner}: its "
                            "__init__ writes attributes and may draw random initial values)",
                            "create the module once, outside the function, and call it here")
-    values = [to_python(state, arg) for arg in args]
-    kw_values = {key: to_python(state, arg) for key, arg in kwargs.items()}
+    values = [arg.as_python(state) for arg in args]
+    kw_values = {key: arg.as_python(state) for key, arg in kwargs.items()}
     if any(v is NOT_CONSTANT for v in [*values, *kw_values.values()]):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"constructing {cls.__name__} with arguments not known "
                            "while tracing is not traced")
@@ -217,6 +216,9 @@ class CreatedModuleVariable(VariableTracker):
     family = "nn_module"
     always_true = True
     source = None
+
+    def runtime_type(self):
+        return type(self.module)
 
     def describe(self) -> str:
         return f"module {type(self.module).__name__} made while tracing"

@@ -125,7 +125,7 @@ def _first_implemented(state, attempts, symbol, a, b):
 
 
 def _compare(state, plain, a, b, symbol):
-    from tracer.ops.binary import identical
+    from vt.protocol import identical
 
     name, reflected = _COMPARISONS[plain]
     attempts = [(a, name, b), (b, reflected, a)]

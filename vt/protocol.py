@@ -43,6 +43,7 @@ class VariableTracker:
 
     family = "object"
     always_true = False  # objects whose bool() is True whatever they hold (modules, functions, classes)
+    source = None  # where a value that existed before the call came from (core/sources.py); None: made here
 
     def constant_value(self):
         """The Python value if it is fully known while tracing, else NOT_CONSTANT."""
@@ -105,6 +106,91 @@ class VariableTracker:
 
     def describe(self) -> str:
         return self.type_name()
+
+    # -- what the value is at run time ------------------------------------------------------------
+    def runtime_type(self):
+        """The Python type the value has at run time, when the tracer knows it; else None."""
+        return None
+
+    def fixed_object(self):
+        """The real object, when this VT stands for one object fixed for the capture and guarded by
+        identity (a module, a builtin, a class, a torch function); else NOT_CONSTANT."""
+        return NOT_CONSTANT
+
+    def as_python(self, state):
+        """A fresh real value equal to this one when it is plain data known while tracing (numbers,
+        strings, and tuples, lists, dicts, sets of them); else NOT_CONSTANT.  Folding pure calls
+        runs the real function on these."""
+        return NOT_CONSTANT
+
+    def identity(self):
+        """A key naming the run-time object this VT is, when the tracer knows which one: equal keys
+        are one object, different keys two.  None when unknown."""
+        fixed = self.fixed_object()
+        if fixed is not NOT_CONSTANT:
+            return ("fixed", id(fixed))
+        oid = getattr(self, "oid", None)
+        return None if oid is None else ("heap", oid)
+
+    def same_object(self, state, other):
+        """`self is other`: (state, bool), None when the tracer cannot know, or NotImplemented to let
+        `other` answer (see `identical`)."""
+        mine, theirs = self.identity(), other.identity()
+        if mine is not None and theirs is not None:
+            return state, mine == theirs
+        return NotImplemented
+
+    def comparison_kind(self):
+        """How the value takes part in `==`, `<` and `in` inside containers: "list", "tuple", "set"
+        (sets, frozensets, keys views), "dict", "other" (compares only by identity or as a plain
+        constant), or None when not modelled (vt/equality.py)."""
+        return None
+
+    def known_equality(self, state, other):
+        """`self == other` when this value's kind can answer without running Python code (an
+        object whose class keeps object's __eq__ is equal only to itself); None otherwise."""
+        return None
+
+    def truth_limit(self):
+        """Why bool(self) cannot be answered while tracing (when `truth` gives NOT_CONSTANT)."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {self.describe()} is not modelled")
+
+    # -- leaving the trace (graph/rebuild.py, effects/replay.py) ---------------------------------
+    def rebuild(self, emitter):
+        """Push this value in the generated code that runs after the graph: None when done, or the
+        Unsupported that prevents it.  By default an object the caller can reach is loaded from
+        its source."""
+        if self.source is not None and hasattr(self.source, "emit"):
+            emitter.load_source(self.source)
+            return None
+        return unsupported(BreakKind.UNSUPPORTED_VALUE,
+                           f"a {self.describe()} cannot leave a traced function yet (returned or stored)")
+
+    def references(self, state):
+        """The values this one holds that rebuilding it needs (items, attributes, cells, defaults):
+        what the graph must output for it."""
+        return ()
+
+    def replay_changes(self, emitter):
+        """Give the real object (it existed before the call) the contents its heap record holds
+        now, in generated code: None, or the Unsupported that prevents it."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"changes to a {self.describe()} cannot be replayed")
+
+
+def real_value(state, vt):
+    """The real Python object behind a VT when the tracer has it: the fixed object it stands for
+    (modules, classes, builtins, torch functions), or a fresh copy of plain data; else NOT_CONSTANT."""
+    fixed = vt.fixed_object()
+    return fixed if fixed is not NOT_CONSTANT else vt.as_python(state)
+
+
+def identical(state, a, b):
+    """`a is b`: (state, bool), or None when the tracer cannot know.  Each side may answer; the
+    second is asked when the first returns NotImplemented, as Python does for reflected operators."""
+    out = a.same_object(state, b)
+    if out is NotImplemented:
+        out = b.same_object(state, a)
+    return None if out is NotImplemented else out
 
 
 @attrs.frozen(slots=True)

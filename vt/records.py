@@ -325,7 +325,6 @@ class EnumClassVariable(ClassVariable):
 
     def call(self, state, args, kwargs):
         """`Color(value)`: the lookup by value, run for real when the class keeps enum's own `_missing_`."""
-        from vt.convert import to_python
         from vt.protocol import NOT_CONSTANT
 
         missing = getattr(self.cls._missing_, "__func__", None)
@@ -333,7 +332,7 @@ class EnumClassVariable(ClassVariable):
             return unsupported(BreakKind.UNSUPPORTED_CALL,
                                f"{self.describe()} called with a custom _missing_ or to make a new enum "
                                "is not traced")
-        value = to_python(state, args[0])
+        value = args[0].as_python(state)
         if value is NOT_CONSTANT:
             return unsupported(BreakKind.UNSUPPORTED_CALL,
                                f"{self.describe()}({args[0].describe()}) needs a value known while tracing")

@@ -13,7 +13,7 @@ from effects import heap
 from vt import registry
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items
-from vt.container_ops import hashable_key, hashable_keys
+from vt.equality import hashable_key, hashable_keys
 from core.outcomes import BreakKind, unsupported, is_stop, raise_error, Thrown
 from vt.sets import SELF, DictKeysArg, Recipe, change_set, derive_set, new_set_from_recipe, query_set, \
     recipe_of, resolve_argument

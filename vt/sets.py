@@ -115,6 +115,21 @@ class SetVariable(VariableTracker):
 
     family = "set"
 
+    def comparison_kind(self):
+        return "set"
+
+    def runtime_type(self):
+        return set
+
+    def as_python(self, state):
+        return set(heap.current(state, self).values)
+
+    def rebuild(self, emitter):
+        return emitter.heap_object(self, lambda current: emitter.build_set(current.values, current.recipe))
+
+    def replay_changes(self, emitter):
+        return emitter.refill(self.source, lambda: emitter.build_set(self.values, self.recipe))
+
     def type_name(self) -> str:
         return "set"
 
@@ -145,7 +160,7 @@ class SetVariable(VariableTracker):
         return container_load_method(state, self, set, name)
 
     def contains(self, state, item):
-        from vt.container_ops import hashable_key
+        from vt.equality import hashable_key
         from core.outcomes import Unsupported
 
         key = hashable_key(item, "set element")

@@ -15,6 +15,7 @@ import torch
 from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicOutputShapeException
 
 from core.graph_log import NodeRef
+from core.guards import DistinctObjects
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, unsupported
@@ -72,6 +73,32 @@ class TensorVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
     family = "tensor"
+
+    def identity(self):
+        return ("node", self.node)
+
+    def runtime_type(self):
+        return self.python_type
+
+    def truth_limit(self):
+        return unsupported(BreakKind.DATA_DEPENDENT,
+                           f"the truth value of a {self.describe()} depends on values only known at run time",
+                           "use torch.where or torch.cond instead of a Python `if` on tensor values")
+
+    def same_object(self, state, other):
+        if not isinstance(other, TensorVariable):
+            return NotImplemented
+        if self.node == other.node:
+            return state, True
+        first, second = state.graph[self.node], state.graph[other.node]
+        if first.op == "placeholder" and second.op == "placeholder":
+            # Two inputs seen as different objects: the answer holds only while they stay distinct.
+            return state.add_guard(DistinctObjects(first.target, second.target)), False
+        return state, False  # an op that returns its input is mapped to the input's own node
+
+    def rebuild(self, emitter):
+        emitter.push_tensor(self.node)
+        return None
 
     def type_name(self) -> str:
         return self.python_type.__name__

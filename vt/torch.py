@@ -102,6 +102,16 @@ class TorchFunctionVariable(VariableTracker):
 
     family = "torch_function"
 
+    def runtime_type(self):
+        return type(self.fn)
+
+    def fixed_object(self):
+        return self.fn
+
+    def rebuild(self, emitter):
+        emitter.push_constant(self.fn)
+        return None
+
     def describe(self) -> str:
         module = getattr(self.fn, "__module__", None) or "torch"
         return f"{module}.{self.fn.__name__}"
@@ -124,6 +134,16 @@ class ModuleVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
     family = "module"
+
+    def runtime_type(self):
+        return type(self.module)
+
+    def fixed_object(self):
+        return self.module
+
+    def rebuild(self, emitter):
+        emitter.push_constant(self.module)
+        return None
 
     def describe(self) -> str:
         return f"module {self.module.__name__}"
@@ -151,6 +171,16 @@ class ClassVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
     family = "class"
+
+    def runtime_type(self):
+        return type(self.cls)
+
+    def fixed_object(self):
+        return self.cls
+
+    def rebuild(self, emitter):
+        emitter.push_constant(self.cls)
+        return None
 
     def describe(self) -> str:
         return f"class {self.cls.__qualname__}"

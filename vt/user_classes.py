@@ -33,6 +33,24 @@ class UserDefinedClassVariable(VariableTracker):
     family = "class"
     always_true = True
 
+    def runtime_type(self):
+        return type(self.cls)
+
+    def fixed_object(self):
+        return self.cls
+
+    def references(self, state):
+        from vt.user_objects import attribute_values
+
+        return attribute_values(heap.current(state, self))
+
+    def rebuild(self, emitter):
+        emitter.push_constant(self.cls)
+        return None
+
+    def replay_changes(self, emitter):
+        return emitter.set_attributes(self, is_class=True)
+
     @property
     def value(self):
         return self.cls

@@ -20,7 +20,7 @@ import torch
 from effects import heap
 from vt import nn_modules
 from vt import registry
-from vt.protocol import MISSING, VariableTracker
+from vt.protocol import DELETED, MISSING, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
 
@@ -55,6 +55,13 @@ def _call_function(state, fn, source, args, kwargs):
     return fn_vt.call(state, list(args), dict(kwargs))
 
 
+def attribute_values(record) -> list:
+    """The live attribute values a heap object or class was given, plus a dict subclass's items."""
+    values = [value for _, value in record.attributes if value is not DELETED]
+    values.extend(value for _, value in getattr(record, "entries", None) or ())
+    return values
+
+
 @attrs.frozen(slots=True)
 class UserMethodVariable(VariableTracker):
     """A Python function bound to an object: calling it inlines the function with `self` first."""
@@ -65,6 +72,11 @@ class UserMethodVariable(VariableTracker):
 
     family = "method"
     always_true = True
+
+    def rebuild(self, emitter):
+        if self.receiver is not None:  # obj.method, bound again
+            return emitter.bound_method(self.receiver, self.fn.__name__)
+        return super().rebuild(emitter)
 
     def describe(self) -> str:
         return f"method {self.fn.__qualname__}"
@@ -126,6 +138,23 @@ class UserDefinedObjectVariable(VariableTracker):
     cls_source: object = attrs.field(default=None, eq=False)
 
     family = "user_object"
+
+    def known_equality(self, state, other):
+        from vt.object_protocol import equal_without_code
+
+        return equal_without_code(state, self, other)
+
+    def runtime_type(self):
+        return self.cls  # guarded by the object's identity, or made in the trace
+
+    def references(self, state):
+        return attribute_values(heap.current(state, self))
+
+    def rebuild(self, emitter):
+        return emitter.instance(self)
+
+    def replay_changes(self, emitter):
+        return emitter.set_attributes(self, is_class=False)
 
     def describe(self) -> str:
         return f"{self.cls.__name__} object"
@@ -227,6 +256,9 @@ class NNModuleVariable(VariableTracker):
     family = "nn_module"
     always_true = True
 
+    def runtime_type(self):
+        return type(self.module)
+
     def describe(self) -> str:
         return f"module {type(self.module).__name__}"
 
@@ -314,6 +346,23 @@ class ModuleAttributesVariable(VariableTracker):
     attributes: tuple = attrs.field(default=(), eq=False)
 
     family = "user_object"  # replayed like an object's attributes, with object.__setattr__
+
+    def known_equality(self, state, other):
+        from vt.object_protocol import equal_without_code
+
+        return equal_without_code(state, self, other)
+
+    def runtime_type(self):
+        return self.cls  # guarded by the object's identity, or made in the trace
+
+    def references(self, state):
+        return attribute_values(heap.current(state, self))
+
+    def rebuild(self, emitter):
+        return emitter.instance(self)
+
+    def replay_changes(self, emitter):
+        return emitter.set_attributes(self, is_class=False)
 
     def describe(self) -> str:
         return f"attributes of module {self.cls.__name__}"

@@ -13,7 +13,7 @@ from tracer.registry import handles
 from vt.iterators import items_of
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items
-from vt.container_ops import hashable_key, hashable_keys
+from vt.equality import hashable_key, hashable_keys
 from vt.dict_methods import mapping_entries
 from vt.dicts import new_dict
 from vt.lists import TupleVariable, new_list

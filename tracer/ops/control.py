@@ -7,7 +7,6 @@ from core.stops import Yielded
 from vt.generators import resume_after_yield
 from core.stops import Exhausted
 from vt.protocol import NOT_CONSTANT
-from vt.builtin import truth_unknown
 
 
 @handles("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT")
@@ -23,7 +22,7 @@ def _truth(state, value):
         return object_truth(state, value)
     truth = value.truth(state)
     if truth is NOT_CONSTANT:
-        return truth_unknown(value)
+        return value.truth_limit()
     return state, truth
 
 

@@ -34,9 +34,8 @@ def exception_value(state, value, what: str):
             return raise_error(TypeError, f"calling {cls!r} should have returned an instance of BaseException, "
                                           f"not {made.type_name()}")
         return state, made
-    from vt.builtin import python_type_of
 
-    kind = python_type_of(value)
+    kind = value.runtime_type()
     if kind is None or issubclass(kind, BaseException):  # an exception object the tracer did not make
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"raising {value.describe()}, an exception that existed before the call, is not modelled")

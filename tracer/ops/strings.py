@@ -10,8 +10,7 @@ numbers inside it, so formatting one stops the capture as data-dependent.
 from __future__ import annotations
 
 from tracer.registry import handles
-from vt.protocol import NOT_CONSTANT
-from vt.builtin_data import real_object
+from vt.protocol import NOT_CONSTANT, real_value
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raised
 
@@ -24,7 +23,7 @@ HAS_SPEC = 0x04
 
 def format_vt(state, value, conversion, spec: str):
     """format(conversion(value), spec) for a value known while tracing: (state, vt) or Unsupported."""
-    real = real_object(state, value)
+    real = real_value(state, value)
     if real is NOT_CONSTANT:
         return _cannot_format(state, value)
     try:

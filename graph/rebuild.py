@@ -1,0 +1,323 @@
+"""The final state as bytecode: replay the effects, then rebuild the value the entry returns.
+
+Each family of VTs says *what* it is when it leaves the trace, through its
+`rebuild` method (and `replay_changes` for an object that existed before the
+call), by calling the operations of an `Emitter`: a tensor the graph computed is
+read from the graph's output tuple, an input tensor loads its source (so the
+caller gets its own object back), a constant is loaded as a constant, a tuple,
+list, dict, set, object of a Python class, cell or function made by the trace is
+built around its items, once each (an object that appears twice is built once
+and loaded again, so aliasing matches eager), and an object that existed before
+the call is loaded from its source, after the effect code has given it the
+final contents the heap holds for it.  The bytecode itself is written here only.
+"""
+from __future__ import annotations
+
+import collections
+import types
+
+from bytecode import Instr
+
+from effects import heap
+from effects.replay import changed_values, replay
+from graph.codegen import load_output
+from vt.protocol import DELETED
+from vt.sets import fresh_set
+from vt.tensor import TensorVariable
+
+
+def graph_outputs(state, value) -> tuple:
+    """Graph-log indices of computed tensors the entry needs: inside the return value, the final
+    contents of mutated objects and stored globals; first-seen order, no repeats."""
+    found = {}
+    visited = set()
+
+    def walk(vt):
+        if isinstance(vt, TensorVariable):
+            if state.graph[vt.node].op != "placeholder":
+                found.setdefault(vt.node, None)
+            return
+        oid = getattr(vt, "oid", None)
+        if oid is not None:
+            if oid in visited:
+                return
+            visited.add(oid)
+        for item in vt.references(state):
+            walk(item)
+
+    for vt in changed_values(state):
+        walk(vt)
+    walk(value)
+    return tuple(found)
+
+
+def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, closure: tuple):
+    """The function MAKE_FUNCTION would have made (annotations aside)."""
+    made = types.FunctionType(code, globals_, code.co_name, defaults or None, closure or None)
+    made.__kwdefaults__ = kwdefaults or None
+    made.__qualname__ = code.co_qualname
+    made.__snaptrace_rebuilt__ = True  # a resume function receiving it guards its code, not its identity
+    return made
+
+
+def _dict_base(cls):
+    """The C dict class whose methods fill a dict subclass: OrderedDict keeps its own order list."""
+    return collections.OrderedDict if issubclass(cls, collections.OrderedDict) else dict
+
+
+def _ensure_absent(obj, name: str) -> None:
+    """Replay of `del obj.name` when the final state has no such attribute: the program may also have
+    added it first, so the real object need not have it now."""
+    if name in vars(obj):
+        delattr(obj, name) if isinstance(obj, type) else object.__delattr__(obj, name)
+
+
+class Emitter:
+    """Accumulates the instructions that rebuild values; each operation that can fail returns None
+    or the Unsupported that stops it (the first failure wins)."""
+
+    def __init__(self, state, positions: dict):
+        self.state = state
+        self.positions = positions  # graph-log index -> position in the graph's output tuple
+        self.code = []
+        self.built = set()
+        self.loaded = {}  # source -> local holding the real object, read before any effect
+
+    # -- reading things -----------------------------------------------------------------------------
+    def load(self, source) -> list:
+        """Instructions pushing the real object behind `source`, as it was when the call began.
+
+        Sources are read once, in a prologue that runs before the graph and the effects, so
+        that replaying a change to one input (a[:] = ...) cannot change what another source
+        (a[0]) names."""
+        temp = self.loaded.get(source)
+        if temp is None:
+            temp = self.loaded[source] = f"__snaptrace_src{len(self.loaded)}"
+        return [Instr("LOAD_FAST", temp)]
+
+    def prologue(self) -> list:
+        code = []
+        for source, temp in self.loaded.items():
+            code.extend(source.emit() + [Instr("STORE_FAST", temp)])
+        return code
+
+    def load_source(self, source) -> None:
+        self.code.extend(self.load(source))
+
+    def push_tensor(self, node: int) -> None:
+        """A tensor of the graph log: an input is loaded from its source, a computed one from the outputs."""
+        entry = self.state.graph[node]
+        self.code.extend(self.load(entry.target) if entry.op == "placeholder" else load_output(self.positions[node]))
+
+    def push_constant(self, value) -> None:
+        self.code.append(Instr("LOAD_CONST", value))
+
+    def emit(self, vt):
+        return vt.rebuild(self)
+
+    def emit_all(self, items):
+        for item in items:
+            failed = self.emit(item)
+            if failed is not None:
+                return failed
+        return None
+
+    # -- building new objects -----------------------------------------------------------------------
+    def call_maker(self, maker, arguments: tuple) -> None:
+        """maker(*arguments), every argument a constant."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker),
+                          *[Instr("LOAD_CONST", argument) for argument in arguments],
+                          Instr("PRECALL", len(arguments)), Instr("CALL", len(arguments))])
+
+    def build_tuple(self, items, cls=None):
+        """A tuple of `items`; `cls` (a named tuple or struct sequence class) makes it from the tuple."""
+        maker = None if cls is None else getattr(cls, "_make", cls)
+        if maker is not None:
+            self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])
+        failed = self.emit_all(items)
+        self.code.append(Instr("BUILD_TUPLE", len(items)))
+        if maker is not None:
+            self.code.extend([Instr("PRECALL", 1), Instr("CALL", 1)])
+        return failed
+
+    def _reused(self, vt, current) -> bool:
+        """Push the object if it needs no building: the caller's own (the effects give it its
+        contents) or one built earlier in this code (aliasing); else claim it for building."""
+        if current.source is not None:
+            self.code.extend(self.load(current.source))
+            return True
+        if vt.oid in self.built:
+            self.code.append(Instr("LOAD_FAST", f"__snaptrace_obj{vt.oid}"))
+            return True
+        self.built.add(vt.oid)
+        return False
+
+    def heap_object(self, vt, build_contents):
+        """A mutable object of the heap: reused when possible, else built once by
+        `build_contents(current record)` and kept in a local for later references."""
+        current = heap.current(self.state, vt)
+        if self._reused(vt, current):
+            return None
+        failed = build_contents(current)
+        self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", f"__snaptrace_obj{vt.oid}")])
+        return failed
+
+    def build_list(self, items):
+        failed = self.emit_all(items)
+        self.code.append(Instr("BUILD_LIST", len(items)))
+        return failed
+
+    def build_dict(self, entries):
+        """A dict of (constant key, VT) entries, in order."""
+        failed = self.emit_all(item for _, item in entries)
+        keys = tuple(key for key, _ in entries)
+        self.code.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
+        return failed
+
+    def build_set(self, values: tuple, recipe=None):
+        """A set of constants; a `recipe` replays the set's history, whose order a plain set would lose."""
+        if recipe is not None:
+            self.call_maker(fresh_set, (recipe,))
+            return None
+        self.code.extend([Instr("BUILD_SET", 0), Instr("LOAD_CONST", tuple(values)), Instr("SET_UPDATE", 1)])
+        return None
+
+    def cell(self, vt):
+        """A cell: the caller's own (its contents are set by the effects), or a new one, made empty
+        first so that a function stored in its own cell (recursion) finds it while being built."""
+        current = heap.current(self.state, vt)
+        if self._reused(vt, current):
+            return None
+        temp = f"__snaptrace_obj{vt.oid}"
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.CellType), Instr("PRECALL", 0),
+                          Instr("CALL", 0), Instr("STORE_FAST", temp)])
+        if current.contents is not None:
+            failed = self.emit(current.contents)
+            self.code.extend([Instr("LOAD_FAST", temp), Instr("STORE_ATTR", "cell_contents")])
+            if failed is not None:
+                return failed
+        self.code.append(Instr("LOAD_FAST", temp))
+        return None
+
+    def function(self, parts):
+        """A function the trace made (a nested def, a lambda): a real function over the same code,
+        defaults and cells, in the traced function's globals."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", rebuilt_function),
+                          Instr("LOAD_CONST", parts.code), Instr("LOAD_GLOBAL", (False, "__snaptrace_G"))])
+        failed = self.emit_all(parts.defaults)
+        self.code.append(Instr("BUILD_TUPLE", len(parts.defaults)))
+        failed = failed or self.emit_all(value for _, value in parts.kwdefaults)
+        self.code.extend([Instr("LOAD_CONST", tuple(name for name, _ in parts.kwdefaults)),
+                          Instr("BUILD_CONST_KEY_MAP", len(parts.kwdefaults))])
+        failed = failed or self.emit_all(parts.closure)
+        self.code.extend([Instr("BUILD_TUPLE", len(parts.closure)), Instr("PRECALL", 5), Instr("CALL", 5)])
+        return failed
+
+    def instance(self, vt):
+        """An object of a Python class: loaded from its source when it existed before the call
+        (the effects give it its final attributes), else made again after the graph runs as
+        `cls.__new__(cls)` plus its attributes in write order (and a dict subclass's items)."""
+        current = heap.current(self.state, vt)
+        if self._reused(vt, current):
+            return None
+        temp = f"__snaptrace_obj{vt.oid}"
+        cls = current.cls
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", cls.__new__), Instr("LOAD_CONST", cls),
+                          Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
+        for name, value in getattr(current, "entries", None) or ():
+            failed = self._call(_dict_base(cls).__setitem__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)],
+                                value)
+            if failed is not None:
+                return failed
+        for name, value in current.attributes:
+            if value is DELETED:
+                continue
+            failed = self._call(object.__setattr__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)], value)
+            if failed is not None:
+                return failed
+        self.code.append(Instr("LOAD_FAST", temp))
+        return None
+
+    def bound_method(self, receiver, name: str):
+        """`receiver.name`, bound again after the graph runs."""
+        failed = self.emit(receiver)
+        self.code.append(Instr("LOAD_ATTR", name))
+        return failed
+
+    # -- giving objects that existed before the call their final contents -----------------------------
+    def _call(self, fn, leading: list, value=None):
+        """fn(<leading pushed>, <value emitted>) with the result discarded."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", fn)] + leading)
+        failed = None if value is None else self.emit(value)
+        argc = len(leading) + (value is not None)
+        self.code.extend([Instr("PRECALL", argc), Instr("CALL", argc), Instr("POP_TOP")])
+        return failed
+
+    def _call_method(self, source, name: str, argument=None):
+        """source.name(<argument pushed by `argument()`>) with the result discarded."""
+        self.code.extend(self.load(source) + [Instr("LOAD_METHOD", name)])
+        failed = argument() if argument is not None else None
+        argc = 0 if argument is None else 1
+        self.code.extend([Instr("PRECALL", argc), Instr("CALL", argc), Instr("POP_TOP")])
+        return failed
+
+    def set_list_contents(self, source, items):
+        """obj[:] = [items]"""
+        failed = self.build_list(items)
+        self.code.extend(self.load(source) + [Instr("LOAD_CONST", slice(None)), Instr("STORE_SUBSCR")])
+        return failed
+
+    def refill(self, source, build_contents):
+        """obj.clear(); obj.update(<new contents>) for a dict or set."""
+        self._call_method(source, "clear")
+        return self._call_method(source, "update", build_contents)
+
+    def set_cell_contents(self, source, contents):
+        if contents is None:
+            self.code.extend(self.load(source) + [Instr("DELETE_ATTR", "cell_contents")])
+            return None
+        failed = self.emit(contents)
+        self.code.extend(self.load(source) + [Instr("STORE_ATTR", "cell_contents")])
+        return failed
+
+    def set_attributes(self, current, is_class: bool):
+        """Give a pre-existing object (or class) the attributes the program wrote, past its own
+        __setattr__ (whose Python body was traced already); a class goes through setattr()."""
+        if getattr(current, "dict_changed", False):  # a dict subclass: dict.clear, then dict.__setitem__ each
+            base = _dict_base(current.cls)
+            self._call(base.clear, self.load(current.source))
+            for key, value in current.entries:
+                failed = self._call(base.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", key)], value)
+                if failed is not None:
+                    return failed
+        for name, value in current.attributes:
+            target = [*self.load(current.source), Instr("LOAD_CONST", name)]
+            if value is DELETED:
+                self._call(_ensure_absent, target)
+                continue
+            failed = self._call(setattr if is_class else object.__setattr__, target, value)
+            if failed is not None:
+                return failed
+        return None
+
+    def store_global(self, name: str, value):
+        failed = self.emit(value)
+        self.code.extend([Instr("LOAD_GLOBAL", (False, "__snaptrace_G")), Instr("LOAD_CONST", name),
+                          Instr("STORE_SUBSCR")])
+        return failed
+
+    def delete_global(self, name: str):
+        self.code.extend([Instr("LOAD_GLOBAL", (False, "__snaptrace_G")), Instr("LOAD_CONST", name),
+                          Instr("DELETE_SUBSCR")])
+        return None
+
+
+def rebuild(state, value, positions: dict):
+    """(prologue, body): the prologue reads the sources the body needs and runs before the graph;
+    the body replays the effects and pushes `value`.  Or the Unsupported that prevents it.
+
+    `positions` maps a graph-log index to its position in the graph's output tuple.
+    """
+    emitter = Emitter(state, positions)
+    failed = replay(state, emitter) or emitter.emit(value)
+    return failed if failed is not None else (emitter.prologue(), emitter.code)
