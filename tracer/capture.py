@@ -31,8 +31,7 @@ from core.code import code_info_of, decode, localsplus_names
 from tracer.step import run
 from graph.raise_entry import raising_capture
 from core.stops import GraphBreak, Raised, Returned
-from vt.iterators import (EnumerateIteratorVariable, ListIteratorVariable, RangeIteratorVariable,
-                          SequenceIteratorVariable, ZipIteratorVariable)
+from vt.iterators import (EnumerateIteratorVariable, IteratorVariable, ListIteratorVariable, RangeIteratorVariable, SequenceIteratorVariable, ZipIteratorVariable)
 from vt.lazy import LazyVariable
 from core.outcomes import BreakKind
 from vt.protocol import NULL, VariableTracker
@@ -207,7 +206,7 @@ def _slot(state, vt) -> tuple:
     """How one stack slot or local crosses the break: (kind, the VTs that travel for it)."""
     if vt is NULL:
         return NULL_SLOT, []
-    if vt.family == "iterator":
+    if isinstance(vt, IteratorVariable):
         recipe = _iterator_recipe(state, vt)
         if recipe is not None:
             return ITERATOR_SLOT, [recipe]
@@ -238,7 +237,7 @@ def _iterator_recipe(state, vt):
 
 def _iterator_oids(state, vt) -> list:
     """Heap ids of `vt` if it is an iterator, and of the iterators it draws from."""
-    if vt.family != "iterator":
+    if not isinstance(vt, IteratorVariable):
         return []
     current = heap.current(state, vt)
     inner = getattr(current, "iterators", ()) or ((current.iterator,) if hasattr(current, "iterator") else ())

@@ -25,7 +25,8 @@ from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource
 from effects import heap
 from vt import registry
-from vt.builtin import BuiltinVariable, call_constant_fn
+from vt.builtin import BuiltinVariable
+from vt.folding import call_constant_fn
 from vt.constant import ConstantVariable, is_constant_value
 from vt.container_methods import class_method
 from vt.contexts import GRAD_MODE_CLASSES, GradModeExit, GradModeFactoryVariable, wrap_grad_mode_exit

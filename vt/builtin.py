@@ -18,9 +18,10 @@ import torch
 
 from effects import heap
 from vt import registry
+from vt.folding import call_builtin, call_constant_fn
+from vt.iterators import IteratorVariable
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
-from vt.convert import from_python
 from vt.lists import TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.tensor import TensorVariable, record_op
@@ -97,7 +98,7 @@ def binary_operation(state, fn, a, b, symbol, plain=None):
 
 def unary_operation(state, opname, value):
     fn = UNARY_OPS[opname]
-    if value.family == "constant":
+    if isinstance(value, ConstantVariable):
         return call_constant_fn(state, fn, opname, (value,), {})
     if value.family == "user_object":
         from vt.object_protocol import unary_object_operation
@@ -108,44 +109,9 @@ def unary_operation(state, opname, value):
         if truth is NOT_CONSTANT:
             return value.truth_limit()
         return state, ConstantVariable(not truth)
-    if value.family == "tensor":
+    if isinstance(value, TensorVariable):
         return record_op(state, "call_function", fn, (value,), {}, opname)
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{opname} of {value.describe()} is not modelled")
-
-
-# -- calling functions on constants ----------------------------------------------------------
-
-def call_constant_fn(state, fn, what, args, kwargs):
-    """Call a pure function at trace time on arguments that are plain data known while tracing
-    (constants, and tuples, lists, dicts, sets of them); the result comes back as VTs."""
-    if args and args[0].family == "iterator" and _joins(fn):
-        from vt.iterators import items_of
-
-        out = items_of(state, args[0])  # join reads its iterable once, in order: its items in a list
-        if type(out) is not tuple:
-            return out
-        state, items = out
-        state, listed = new_list(state, items)
-        args = (listed, *args[1:])
-    values = [arg.as_python(state) for arg in args]
-    kw_values = {key: arg.as_python(state) for key, arg in kwargs.items()}
-    if any(v is NOT_CONSTANT for v in values) or any(v is NOT_CONSTANT for v in kw_values.values()):
-        return unsupported(BreakKind.UNSUPPORTED_CALL,
-                           f"{what} with arguments ({', '.join(a.describe() for a in args)}) is not modelled")
-    try:
-        result = fn(*values, **kw_values)
-    except Exception as exc:  # the traced program raises this; the eager run will too
-        return raised(exc)
-    out = from_python(state, result)
-    if out is None:
-        return unsupported(BreakKind.UNSUPPORTED_VALUE,
-                           f"{what} returned a {type(result).__name__}, which is not modelled")
-    return out
-
-
-def _joins(fn) -> bool:
-    """`sep.join` of a str or bytes constant, whose argument may be any iterable."""
-    return getattr(fn, "__name__", None) == "join" and type(getattr(fn, "__self__", None)) in (str, bytes)
 
 
 # -- builtin functions ------------------------------------------------------------------------
@@ -207,24 +173,6 @@ class BuiltinVariable(VariableTracker):
         return call_builtin(state, self.fn, args, kwargs, self.source)
 
 
-def call_builtin(state, fn, args, kwargs, source=None):
-    """Calling the builtin or library function `fn`: a rule for its class family (exception
-    classes), its registered rules in order, then folding when it is pure and every argument is
-    known, else a limit."""
-    class_rule = registry.class_rule_for(fn)
-    if class_rule is not None:
-        return class_rule(state, fn, source, args, kwargs)
-    for rule in registry.builtin_rules(fn):
-        out = rule(state, args, kwargs)
-        if out is not None:
-            return out
-    if registry.is_pure(fn):
-        return call_constant_fn(state, fn, f"{fn.__name__}()", args, kwargs)
-    name = getattr(fn, "__name__", None) or repr(fn)
-    return unsupported(BreakKind.UNSUPPORTED_CALL, f"builtin {name}() is not modelled",
-                       "move this call out of the traced function")
-
-
 registry.add_binary_rule(BuiltinVariable, BuiltinVariable, compare_classes)
 
 
@@ -232,13 +180,13 @@ def _len(state, args, kwargs):
     if len(args) != 1 or kwargs:
         return None
     (value,) = args
-    if value.family == "tensor":
+    if isinstance(value, TensorVariable):
         if value.fake.dim() == 0:
             return raise_error(TypeError, "len() of a 0-d tensor")
         return state, ConstantVariable(value.fake.shape[0])
-    if value.family == "constant":
+    if isinstance(value, ConstantVariable):
         return call_constant_fn(state, len, "len()", (value,), {})  # len(range(10**9)) without the items
-    if value.family == "iterator":
+    if isinstance(value, IteratorVariable):
         kind = value.python_type
         if kind is None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"len() of {value.describe()} (eager raises TypeError)")
@@ -264,7 +212,7 @@ def _isinstance(state, args, kwargs):
 
 def _tensor_math(fn, name):
     def rule(state, args, kwargs):
-        if any(arg.family == "tensor" for arg in args) and not kwargs:
+        if any(isinstance(arg, TensorVariable) for arg in args) and not kwargs:
             return record_op(state, "call_function", fn, tuple(args), {}, f"{name}()")
         return None
     return rule
@@ -301,7 +249,7 @@ def class_value(value):
     as_class = getattr(value, "as_class", None)
     if as_class is not None:
         return as_class()
-    items = value.unpack(None, None) if value.family == "tuple" else None
+    items = value.unpack(None, None) if isinstance(value, TupleVariable) else None
     if items is not None:
         classes = tuple(class_value(item) for item in items)
         return None if any(c is None for c in classes) else classes

@@ -22,6 +22,8 @@ from vt.iterators import for_each, truth_of
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop, Thrown
 from vt import registry
+from vt.tensor import TensorVariable
+from vt.user_objects import NNModuleVariable
 
 
 def plain_fold(state, fn, args, kwargs):
@@ -183,11 +185,11 @@ def _type(state, args, kwargs):
 
     if kwargs or len(args) != 1:
         return unsupported(BreakKind.UNSUPPORTED_CALL, "type() with 3 arguments (making a class) is not modelled")
-    if args[0].family == "user_object":
+    if args[0].dunder_dispatch:
         from vt.object_attributes import class_vt_of
 
         return class_vt_of(state, heap.current(state, args[0]))  # the class's own heap record
-    if args[0].family == "nn_module" and args[0].source is not None:
+    if isinstance(args[0], NNModuleVariable) and args[0].source is not None:
         from vt.registry import wrap_value
         from core.sources import AttrSource
 
@@ -208,13 +210,13 @@ def _attribute_name(value):
 
 def _has_real_attribute(state, value, name):
     """hasattr on the real object when there is one: True/False, or None when unknown."""
-    if value.family == "user_object":
+    if value.dunder_dispatch:
         from vt.object_attributes import has_attribute
 
         return has_attribute(state, value, name)
-    if value.family == "tensor" and not hasattr(value.python_type, name):
+    if isinstance(value, TensorVariable) and not hasattr(value.python_type, name):
         return False  # guarded by MissingAttribute for an input tensor; a computed one has none of its own
-    if value.family == "nn_module":
+    if isinstance(value, NNModuleVariable):
         from vt.protocol import DELETED, MISSING
         from vt.object_attributes import written
         from vt.user_objects import module_attributes
@@ -285,9 +287,9 @@ def _hasattr(state, args, kwargs):
 
 
 def _callable(state, args, kwargs):
-    if kwargs or len(args) != 1 or args[0].family == "constant":
+    if kwargs or len(args) != 1 or isinstance(args[0], ConstantVariable):
         return None  # constants fold
-    if args[0].family == "user_object":
+    if args[0].dunder_dispatch:
         return state, ConstantVariable(any("__call__" in klass.__dict__ for klass in args[0].cls.__mro__))
     return state, ConstantVariable(type(args[0]).call is not VariableTracker.call)
 
@@ -314,7 +316,7 @@ def _id(state, args, kwargs):
 def _reads_tensor_values(name):
     """int(x), float(x), str(x), ... of a tensor need its values; None lets constants fold."""
     def rule(state, args, kwargs):
-        if not any(arg.family == "tensor" for arg in (*args, *kwargs.values())):
+        if not any(isinstance(arg, TensorVariable) for arg in (*args, *kwargs.values())):
             return None
         if name == "hash":
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "hash() of a tensor is its id, which differs per run")

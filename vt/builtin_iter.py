@@ -16,20 +16,18 @@ import operator
 from effects import heap
 from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
-from vt.dicts import new_dict_from_entries
-from vt.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
-    RangeIteratorVariable, ReversedListIteratorVariable, ZipIteratorVariable, items_of, iterate_items,
-    new_iterator, next_value, open_iterators)
+from vt.dicts import DictVariable, new_dict_from_entries
+from vt.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, IteratorVariable, MapIteratorVariable, RangeIteratorVariable, ReversedListIteratorVariable, ZipIteratorVariable, items_of, iterate_items, new_iterator, next_value, open_iterators)
 from core.stops import Exhausted
 from vt.itertools_iterators import (AccumulateIteratorVariable, ChainIteratorVariable, CombinatoricIteratorVariable,
                                     CompressIteratorVariable, CountIteratorVariable, CycleIteratorVariable,
                                     IsliceIteratorVariable, PairwiseIteratorVariable, ProductIteratorVariable,
                                     RepeatIteratorVariable, StarmapIteratorVariable, WhileIteratorVariable,
                                     ZipLongestIteratorVariable)
-from vt.lists import TupleVariable, new_list
+from vt.lists import ListVariable, TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
-from vt.sets import new_set
-from vt.tensor import record_op
+from vt.sets import SetVariable, new_set
+from vt.tensor import TensorVariable, record_op
 from vt import registry
 
 
@@ -45,7 +43,7 @@ def bind(stub, args, kwargs, what):
 
 def given(value):
     """None for an argument left out or passed as None, else the VT."""
-    if value is None or (value.family == "constant" and value.constant_value() is None):
+    if value is None or value.constant_value() is None:
         return None
     return value
 
@@ -84,7 +82,7 @@ def _next(state, args, kwargs):
     if kwargs or not 1 <= len(args) <= 2:
         return None
     iterator = args[0]
-    if iterator.family != "iterator":
+    if not isinstance(iterator, IteratorVariable):
         return raise_error(TypeError, f"'{iterator.type_name()}' object is not an iterator")
     out = next_value(state, iterator)
     if type(out) is not Exhausted:
@@ -146,15 +144,14 @@ def _reversed(state, args, kwargs):
     if kwargs or len(args) != 1:
         return None
     (value,) = args
-    family = value.family
-    if family == "list":
+    if isinstance(value, ListVariable):
         length = len(heap.current(state, value).items)
         return new_iterator(state, lambda oid: ReversedListIteratorVariable(oid, value.oid, length - 1))
-    if family == "tensor":  # Tensor.__reversed__: flip along dim 0 (a 0-d tensor is returned as is)
+    if isinstance(value, TensorVariable):  # Tensor.__reversed__: flip along dim 0 (a 0-d tensor is returned as is)
         if value.fake.dim() == 0:
             return state, value
         return record_op(state, "call_method", "flip", (value, ConstantVariable(0)), {}, "reversed()")
-    if family in ("iterator", "set"):
+    if isinstance(value, (IteratorVariable, SetVariable)):
         return raise_error(TypeError, f"'{value.type_name()}' object is not reversible")
     if type(value.constant_value()) is range:
         values = value.constant_value()[::-1]
@@ -196,7 +193,7 @@ def sort_by_keys(state, items, keys, reverse):
     values = [key.as_python(state) for key in keys]
     for key, value in zip(keys, values):
         if value is NOT_CONSTANT:
-            kind = BreakKind.DATA_DEPENDENT if key.family == "tensor" else BreakKind.UNSUPPORTED_CALL
+            kind = BreakKind.DATA_DEPENDENT if isinstance(key, TensorVariable) else BreakKind.UNSUPPORTED_CALL
             return unsupported(kind, f"sorting by {key.describe()} needs its value while tracing",
                                "sort by something known while tracing, e.g. key=lambda t: t.shape[0]")
     try:
@@ -238,7 +235,7 @@ def _dict(state, args, kwargs):
     if len(args) > 1:
         return raise_error(TypeError, f"dict expected at most 1 argument, got {len(args)}")
     entries = {}
-    if args and args[0].family == "dict":
+    if args and isinstance(args[0], DictVariable):
         entries.update(heap.current(state, args[0]).entries)
     elif args:
         out = items_of(state, args[0])
@@ -254,7 +251,7 @@ def _dict(state, args, kwargs):
                 return raise_error(ValueError, f"dictionary update sequence element "
                                    f"#{position} has length {len(known)}; 2 is required")
             key = pair[0].constant_value()
-            if pair[0].family != "constant":
+            if not isinstance(pair[0], ConstantVariable):
                 return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict key {pair[0].describe()} is not a constant")
             try:
                 entries[key] = pair[1]
@@ -378,7 +375,7 @@ def _count(state, args, kwargs):
     start = bound["start"] or ConstantVariable(0)
     stride = bound["step"] or ConstantVariable(1)
     for value in (start, stride):
-        if value.family == "constant" and not isinstance(value.constant_value(), (int, float, complex)):
+        if isinstance(value, ConstantVariable) and not isinstance(value.constant_value(), (int, float, complex)):
             return raise_error(TypeError, "a number is required")
     return new_iterator(state, lambda oid: CountIteratorVariable(oid, start, stride))
 

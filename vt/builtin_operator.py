@@ -21,7 +21,7 @@ from vt.tensor import record_op
 
 def subscript(state, container, index):
     """container[index], by the same rules as the BINARY_SUBSCR opcode."""
-    from vt.builtin import call_constant_fn
+    from vt.folding import call_constant_fn
 
     family = container.family
     if family == "tensor":
@@ -71,7 +71,7 @@ def _unary_rule(fn, opname):
 
 
 def _truth(state, args, kwargs):
-    from vt.builtin import call_builtin
+    from vt.folding import call_builtin
 
     return call_builtin(state, bool, args, kwargs)
 

@@ -12,6 +12,7 @@ import attrs
 import torch
 
 from core.guards import DistinctObjects, SameObject
+from vt import registry
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, unsupported, raised
 
@@ -145,6 +146,11 @@ class ConstantMethodVariable(BuiltinMethodVariable):
         return f"{type(self.receiver).__name__}.{self.name}"
 
     def call(self, state, args, kwargs):
-        from vt.builtin import call_constant_fn
+        from vt.folding import call_constant_fn
 
         return call_constant_fn(state, getattr(self.receiver, self.name), self.describe(), args, kwargs)
+
+
+@registry.from_python_rule(*CONSTANT_TYPES, frozenset)
+def _constant_from_python(state, value):
+    return (state, ConstantVariable(value)) if is_constant_value(value) else None

@@ -17,8 +17,9 @@ import attrs
 
 from vt import registry
 from vt.protocol import NULL
-from vt.constant import BuiltinMethodVariable
+from vt.constant import BuiltinMethodVariable, ConstantVariable
 from core.outcomes import BreakKind, raise_error, unsupported
+from vt.tensor import TensorVariable
 
 
 @attrs.frozen(slots=True)
@@ -119,10 +120,10 @@ def iterable_items(state, value):
 
 def int_argument(value, what: str):
     """A Python int (via __index__) from a constant VT; check with `type(out) is int`."""
-    if value.family == "tensor":
+    if isinstance(value, TensorVariable):
         return unsupported(BreakKind.DATA_DEPENDENT, f"{what} from a tensor needs its value",
                            "use a Python int")
-    if value.family != "constant":
+    if not isinstance(value, ConstantVariable):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} {value.describe()} is not modelled")
     constant = value.constant_value()
     if not hasattr(type(constant), "__index__"):

@@ -66,7 +66,7 @@ def _tuple_add(state, a, b, inplace):
         return None
     if any(isinstance(v, ConstantVariable) and type(v.constant_value()) is not tuple for v in (a, b)):
         # torch.Size + tuple is a torch.Size (either way round): computed for real on constants.
-        from vt.builtin import call_constant_fn
+        from vt.folding import call_constant_fn
 
         return call_constant_fn(state, operator.add, "operator +", (a, b), {})
     from vt.lists import TupleVariable
@@ -125,7 +125,7 @@ def container_operation(state, fn, a, b, symbol, plain):
 def _no_operator(state, fn, a, b, symbol, plain):
     """No rule: fold `"%s" % (..)` on plain data; otherwise the TypeError or a limit."""
     if isinstance(a, ConstantVariable) and isinstance(a.constant_value(), (str, bytes)) and plain is operator.mod:
-        from vt.builtin import call_constant_fn
+        from vt.folding import call_constant_fn
 
         return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
     samples = _sample(a), _sample(b)

@@ -21,6 +21,9 @@ import attrs
 import torch
 
 from effects import heap
+from vt.dicts import DictVariable
+from vt.exceptions import ExceptionVariable
+from vt.iterators import IteratorVariable
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, Thrown, raise_error, unsupported
@@ -43,7 +46,7 @@ def make_grad_mode(state, cls, args, kwargs):
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"torch.{cls.__name__} with arguments is not traced")
         return state, GradModeVariable(GRAD_MODE_CLASSES[cls], None)
     values = list(args) + [kwargs[key] for key in ("mode",) if key in kwargs]
-    if len(values) != 1 or len(kwargs) > 1 or values[0].family != "constant" \
+    if len(values) != 1 or len(kwargs) > 1 or not isinstance(values[0], ConstantVariable) \
             or type(values[0].constant_value()) is not bool:
         return unsupported(BreakKind.UNSUPPORTED_CALL, "torch.set_grad_enabled takes one bool known while tracing")
     enabled = values[0].constant_value()
@@ -154,13 +157,13 @@ def make_generator_context(state, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "contextlib._GeneratorContextManager built by hand")
     func, positional, keywords = args
     items = positional.unpack(state, None)
-    if items is None or keywords.family != "dict":
+    if items is None or not isinstance(keywords, DictVariable):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "contextmanager arguments are not modelled")
     out = func.call(state, list(items), dict(heap.current(state, keywords).entries))
     if type(out) is not tuple:
         return out
     state, generator = out
-    if generator.family != "iterator" or not hasattr(generator, "started"):
+    if not isinstance(generator, IteratorVariable) or not hasattr(generator, "started"):
         return raise_error(TypeError, "the contextmanager function did not return a generator")
     return state, GeneratorContextVariable(generator)
 
@@ -201,14 +204,14 @@ class GeneratorContextMethod(VariableTracker):
                 return raise_error(RuntimeError, "generator didn't yield")
             return out
         exc = args[1] if len(args) == 3 else None
-        if exc is None or exc.family == "constant":
+        if exc is None or isinstance(exc, ConstantVariable):
             out = resume(state, self.generator, "next")
             if type(out) is Exhausted:
                 return out.state, ConstantVariable(False)
             if type(out) is tuple:
                 return raise_error(RuntimeError, "generator didn't stop")
             return out
-        if exc.family != "exception":
+        if not isinstance(exc, ExceptionVariable):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "__exit__ called with a non-exception value")
         out = resume(state, self.generator, "throw", exc)
         if type(out) is Exhausted:  # the generator caught it and finished: the exception is suppressed

@@ -109,7 +109,7 @@ def is_generated_repr(fn) -> bool:
 
 def dataclass_repr(state, vt):
     """`Cls(a=1, b=...)` as the generated __repr__ writes it (fields with repr=True)."""
-    from vt.builtin import call_builtin
+    from vt.folding import call_builtin
 
     parts = []
     for f in dataclasses.fields(vt.cls):

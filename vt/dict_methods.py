@@ -13,8 +13,11 @@ from vt import registry
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items
 from vt.equality import hashable_key
-from vt.dicts import DictViewVariable, new_dict_from_entries
+from vt.dicts import DictVariable, DictViewVariable, new_dict_from_entries
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
+from vt.lists import ListVariable, TupleVariable
+from vt.sets import SetVariable
+from vt.tensor import TensorVariable
 
 NONE = ConstantVariable(None)
 
@@ -35,9 +38,9 @@ def _key(value):
 
 def mapping_entries(state, value):
     """The (key, VT) pairs of a mapping argument (`{**m}`, `d.update(m)`), or Unsupported."""
-    if value.family == "dict":
+    if isinstance(value, DictVariable):
         return state, tuple(heap.current(state, value).entries)
-    if value.family in ("list", "tuple", "set", "constant", "tensor") or value.family.startswith("dict_"):
+    if isinstance(value, (ListVariable, TupleVariable, SetVariable, ConstantVariable, TensorVariable)) or isinstance(value, DictViewVariable):
         return raise_error(TypeError, f"'{value.type_name()}' object is not a mapping")
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"{value.describe()} as a mapping is not modelled", "pass a dict")
@@ -46,7 +49,7 @@ def mapping_entries(state, value):
 def update_pairs(state, value):
     """The (key, VT) pairs `dict.update(value)` adds, in order: from a dict, or from an iterable
     of 2-item iterables; (state, pairs) or Unsupported."""
-    if value.family == "dict":
+    if isinstance(value, DictVariable):
         return mapping_entries(state, value)
     out = iterable_items(state, value)
     if type(out) is not tuple:
@@ -189,7 +192,7 @@ def dict_or(state, a, b, inplace: bool):
     """`a | b` (both dicts: a new dict) and `a |= b` (b any argument of update: `a` changed);
     None when Python has no such operator, for the caller to report the TypeError."""
     if not inplace:
-        if b.family != "dict":
+        if not isinstance(b, DictVariable):
             return None
         entries = _entries(state, a)
         entries.update(_entries(state, b))

@@ -19,6 +19,7 @@ import attrs
 from effects import heap
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, Unsupported, unsupported
+from vt.dicts import DictVariable
 from vt.user_objects import UserDefinedObjectVariable
 
 
@@ -144,7 +145,7 @@ def _delitem(state, vt, entries, args, kwargs):
 @_with_entries
 def _update(state, vt, entries, args, kwargs):
     for arg in args:
-        if arg.family != "dict":
+        if not isinstance(arg, DictVariable):
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"update() of a dict subclass with {arg.describe()}")
         entries.update(heap.current(state, arg).entries)
     entries.update(kwargs)

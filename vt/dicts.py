@@ -19,6 +19,7 @@ from vt import registry
 from vt.constant import ConstantVariable
 from vt.iterators import IteratorVariable, new_iterator
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
+from vt.lists import TupleVariable
 from vt.protocol import NOT_CONSTANT, VariableTracker
 
 
@@ -177,8 +178,8 @@ class DictViewVariable(VariableTracker):
             return self.mapping.contains(state, item)
         if self.kind == "values":
             return contains_in(state, view_items(state, self.mapping, "values"), item)
-        pair = item.unpack(state, None) if item.family in ("tuple", "constant") else None
-        if pair is None or len(pair) != 2 or (item.family == "constant" and type(item.constant_value()) is not tuple):
+        pair = item.unpack(state, None) if isinstance(item, (TupleVariable, ConstantVariable)) else None
+        if pair is None or len(pair) != 2 or (isinstance(item, ConstantVariable) and type(item.constant_value()) is not tuple):
             return state, ConstantVariable(False)  # only a (key, value) pair can be in an items view
         out = self.mapping.contains(state, pair[0])
         if type(out) is not tuple or not out[1].constant_value():
@@ -256,3 +257,9 @@ def new_dict(state, keys, values):
 
 
 registry.container_type(dict, DictVariable)
+
+
+@registry.from_python_rule(dict)
+def _dict_from_python(state, value):
+    out = registry.from_python_items(state, value.values())
+    return None if out is None else new_dict_from_entries(out[0], tuple(zip(value.keys(), out[1])))

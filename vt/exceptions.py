@@ -18,10 +18,13 @@ from pyrsistent import pmap
 
 from effects import heap
 from vt import registry
+from vt.dicts import DictVariable
+from vt.lists import ListVariable
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Thrown, raise_error, raised, unsupported
 from core.sources import AttrSource
+from vt.sets import SetVariable
 
 # Builtin classes whose constructor does more than store `args`: their instances are built for
 # real from constant arguments, so attributes (`errno`, `value`, `name`, ...) and errors are eager's.
@@ -125,7 +128,7 @@ class ExceptionVariable(VariableTracker):
 
 
 def _link(value):
-    return None if value.family == "constant" and value.constant_value() is None else value
+    return None if value.constant_value() is None else value
 
 
 def _class_or_builtin_attribute(state, current, name: str):
@@ -229,7 +232,7 @@ def instantiate(state, cls: type, cls_source, args, kwargs):
     if type(out) is not tuple:
         return out
     state, result = out
-    if result.family != "constant" or result.constant_value() is not None:
+    if result.constant_value() is not None:
         return raise_error(TypeError, f"__init__() should return None, not '{result.type_name()}'")
     return state, handle
 
@@ -253,7 +256,7 @@ def exception_from(state, thrown: Thrown):
     """The heap handle of the exception a Thrown record raises, allocating one for a builtin's error."""
     if thrown.exception is not None:
         return state, thrown.exception
-    from vt.convert import from_python
+    from vt.registry import from_python
 
     items = []
     for value in thrown.args:
@@ -326,7 +329,7 @@ def matches(state, exc, classes):
     from vt.builtin import class_value
 
     found = class_value(classes)
-    if found is None and classes.family in ("constant", "list", "dict", "set"):
+    if found is None and isinstance(classes, (ConstantVariable, ListVariable, DictVariable, SetVariable)):
         return raise_error(TypeError, "catching classes that do not inherit from BaseException is not allowed")
     if found is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,

@@ -18,6 +18,7 @@ import types
 
 import attrs
 
+from vt.functions import NestedUserFunctionVariable, UserFunctionVariable
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, ItemSource
@@ -87,7 +88,7 @@ def make_partial(state, args, kwargs):
 
 
 def _is_callable(state, value) -> bool:
-    from vt.builtin import call_builtin
+    from vt.folding import call_builtin
 
     out = call_builtin(state, callable, [value], {})
     return type(out) is tuple and out[1].constant_value() is True
@@ -251,7 +252,7 @@ def _wrap_function(state, fn, wrapped):
     if hasattr(fn, "fn"):  # a function that existed before the call: its real __dict__ would change
         return unsupported(BreakKind.UNSUPPORTED_CALL, "functools.wraps on a function that existed before the "
                            "call writes its attributes, which is not traced", "decorate it outside")
-    if fn.family != "function":
+    if not isinstance(fn, (UserFunctionVariable, NestedUserFunctionVariable, WrappedFunctionVariable)):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"functools.wraps on {fn.describe()} is not traced")
     return state, WrappedFunctionVariable(fn, wrapped)
 

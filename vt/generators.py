@@ -48,7 +48,7 @@ class GeneratorVariable(IteratorVariable):
         if self.frame is None:
             return None
         if not self.started:
-            if value.family != "constant" or value.constant_value() is not None:
+            if value.constant_value() is not None:
                 return raise_error(TypeError, "can't send non-None value to a just-started generator")
             return self._run(state, self.frame, None)
         frame = self.frame
@@ -163,7 +163,7 @@ def _next_or_stop(out):
     """A resumed generator as `send`/`throw` return it: the yielded value, or StopIteration(value)."""
     if type(out) is Exhausted:
         value = out.value
-        if value is None or (value.family == "constant" and value.constant_value() is None):
+        if value is None or value.constant_value() is None:
             return Thrown(StopIteration, (), state=out.state)
         from vt.exceptions import instantiate
 

@@ -86,7 +86,7 @@ def object_delattr(state, receiver, args, kwargs):
 
 
 def _plain(state, receiver, name_vt, value, write):
-    if receiver.family != "user_object":
+    if not receiver.dunder_dispatch:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"object.__setattr__ on {receiver.describe()} is not traced")
     name = _attribute_name(name_vt)
     if type(name) is not str:
@@ -110,7 +110,7 @@ def object_getattribute(state, receiver, args, kwargs):
     """object.__getattribute__(self, name): the lookup past the class's own __getattribute__."""
     from vt.object_attributes import plain_read
 
-    if kwargs or len(args) != 1 or receiver.family != "user_object":
+    if kwargs or len(args) != 1 or not receiver.dunder_dispatch:
         return unsupported(BreakKind.UNSUPPORTED_CALL, "object.__getattribute__ here is not traced")
     name = _attribute_name(args[0])
     if type(name) is not str:

@@ -17,8 +17,9 @@ from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable
 from vt.container_methods import int_argument, iterable_items
 from vt.equality import equal
-from vt.lists import new_list
+from vt.lists import ListVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
+from vt.tensor import TensorVariable
 
 NONE = ConstantVariable(None)
 
@@ -106,7 +107,7 @@ def _sort(state, lst, args, kwargs):
     items = heap.current(state, lst).items
     key = kwargs.get("key")
     keys = list(items)
-    if key is not None and not (key.family == "constant" and key.constant_value() is None):
+    if key is not None and not key.constant_value() is None:
         keys = []
         for item in items:
             out = key.call(state, [item], {})
@@ -118,7 +119,7 @@ def _sort(state, lst, args, kwargs):
         return _changed(state, lst, items, "list.sort")
     values = [value.as_python(state) for value in keys]
     if any(value is NOT_CONSTANT for value in values):
-        tensors = any(value.family == "tensor" for value in keys)
+        tensors = any(isinstance(value, TensorVariable) for value in keys)
         return unsupported(BreakKind.DATA_DEPENDENT if tensors else BreakKind.UNSUPPORTED_OPERATION,
                            "sorting needs to compare " + ("tensor values" if tensors else "values not known "
                                                           "while tracing"),
@@ -154,7 +155,7 @@ def _index(state, sequence, args, kwargs):
             return same
         if same:
             return state, ConstantVariable(position)
-    if sequence.family == "list":
+    if isinstance(sequence, ListVariable):
         wanted = args[0].constant_value()
         if wanted is NOT_CONSTANT:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "list.index of a value not in the list: eager's "
@@ -182,9 +183,9 @@ for _owner in (list, tuple):
 
 def _index_or_slice(key):
     """A constant slice, or an int index, or Unsupported."""
-    if key.family == "constant" and type(key.constant_value()) is slice:
+    if isinstance(key, ConstantVariable) and type(key.constant_value()) is slice:
         return key.constant_value()
-    if key.family == "constant" and not hasattr(type(key.constant_value()), "__index__"):
+    if isinstance(key, ConstantVariable) and not hasattr(type(key.constant_value()), "__index__"):
         return raise_error(TypeError, "list indices must be integers or slices, "
                            f"not {type(key.constant_value()).__name__}")
     return int_argument(key, "list index")

@@ -16,7 +16,7 @@ import attrs
 from effects import heap
 from vt import registry
 from vt.protocol import NOT_CONSTANT, VariableTracker
-from vt.constant import ConstantVariable
+from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, unsupported, raise_error
 
 
@@ -194,7 +194,7 @@ def subscript_sequence(state, container, index):
                            f"indexing a {container.type_name()} with {index.describe()} is not modelled")
     if type(key) is slice:
         picked = items[key]
-        if container.family == "list":
+        if isinstance(container, ListVariable):
             return new_list(state, picked)
         return state, TupleVariable(picked)
     if not isinstance(key, int):
@@ -211,3 +211,17 @@ def to_constant_tuple_vt(value) -> TupleVariable:
 
 registry.container_type(list, ListVariable)
 registry.container_type(tuple, TupleVariable)
+
+
+@registry.from_python_rule(tuple)
+def _tuple_from_python(state, value):
+    if is_constant_value(value):
+        return state, ConstantVariable(value)
+    out = registry.from_python_items(state, value)
+    return None if out is None else (out[0], TupleVariable(tuple(out[1])))
+
+
+@registry.from_python_rule(list)
+def _list_from_python(state, value):
+    out = registry.from_python_items(state, value)
+    return None if out is None else new_list(*out)

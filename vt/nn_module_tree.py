@@ -149,12 +149,12 @@ def module_contains(state, module_vt, item):
     module = module_vt.module
     state = _guard_keys(state, AttrSource(module_vt.source, "_modules"), module._modules)
     if isinstance(module, torch.nn.ModuleDict):
-        key = item.constant_value() if item.family == "constant" else None
+        key = item.constant_value() if isinstance(item, ConstantVariable) else None
         if type(key) is not str:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{item.describe()} in a ModuleDict is not modelled")
         return state, ConstantVariable(key in module._modules)
     if isinstance(module, _CONTAINERS):
-        if item.family != "nn_module":
+        if not (isinstance(item.runtime_type(), type) and issubclass(item.runtime_type(), torch.nn.Module)):
             return state, ConstantVariable(False)
         return state, ConstantVariable(any(child is item.module for child in module._modules.values()))
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`in` on {module_vt.describe()} is not modelled")

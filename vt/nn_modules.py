@@ -123,8 +123,8 @@ def call_module(state, module_vt, args, kwargs):
         if type(out) is not tuple:
             return out
         state, result = out
-        if not (result.family == "constant" and result.constant_value() is None):
-            args = list(result.items) if result.family == "tuple" else [result]  # isinstance(result, tuple)
+        if not result.constant_value() is None:
+            args = list(result.items) if isinstance(result, TupleVariable) else [result]  # isinstance(result, tuple)
     if hasattr(module_vt, "forward_source"):  # a module made inside the function: its class's source
         forward_source = module_vt.forward_source()
     else:
@@ -145,7 +145,7 @@ def call_module(state, module_vt, args, kwargs):
         if type(out) is not tuple:
             return out
         state, result = out
-        if not (result.family == "constant" and result.constant_value() is None):
+        if not result.constant_value() is None:
             output = result
     return state, output
 

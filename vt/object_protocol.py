@@ -16,6 +16,7 @@ import operator
 
 from effects import heap
 from vt.constant import ConstantVariable
+from vt.iterators import IteratorVariable
 from vt.protocol import MISSING
 from vt.object_attributes import class_source_of, lookup, python_method
 from core.outcomes import BreakKind, unsupported
@@ -42,7 +43,7 @@ _COMPARISONS = {  # operator -> (dunder, reflected dunder)
 
 
 def is_user_object(vt) -> bool:
-    return vt.family == "user_object"
+    return vt.dunder_dispatch
 
 
 def class_of(state, vt):
@@ -87,7 +88,7 @@ def call_dunder_discard(state, vt, name, args, missing):
 
 
 def _not_implemented(vt) -> bool:
-    return vt.family == "constant" and vt.constant_value() is NotImplemented
+    return isinstance(vt, ConstantVariable) and vt.constant_value() is NotImplemented
 
 
 def binary_object_operation(state, fn, a, b, symbol, plain):
@@ -219,7 +220,7 @@ def iterate_object(state, vt):
     if is_user_object(iterator):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__iter__ of {vt.describe()} returned an object with "
                            "__next__, which is not traced yet", "make __iter__ a generator (yield)")
-    if iterator.family in ("iterator", "generator"):
+    if isinstance(iterator, IteratorVariable):
         return state, iterator
     return iterator.iterate(state)
 
@@ -263,9 +264,8 @@ def contains_object(state, vt, item):
 def object_text(name):
     """str(obj) / repr(obj) / hash(obj) through the Python dunder; object's defaults break."""
     def rule(state, args, kwargs):
-        if len(args) == 1 and not kwargs and args[0].family == "class" and type(args[0].cls) is type \
-                and name != "__hash__":
-            return state, ConstantVariable(type.__repr__(args[0].cls))  # fixed: the class is guarded
+        if len(args) == 1 and not kwargs and type(args[0].fixed_object()) is type and name != "__hash__":
+            return state, ConstantVariable(type.__repr__(args[0].fixed_object()))  # fixed: the class is guarded
         if len(args) != 1 or kwargs or not is_user_object(args[0]):
             return None
         vt = args[0]
@@ -320,9 +320,9 @@ def equal_without_code(state, a, b):
 
     if plain(a) and plain(b):
         return a.oid == b.oid
-    if member(a) and (member(b) or b.family == "constant"):
+    if member(a) and (member(b) or isinstance(b, ConstantVariable)):
         other = heap.current(state, b).value if member(b) else b.constant_value()
         return bool(heap.current(state, a).value == other)
-    if member(b) and a.family == "constant":
+    if member(b) and isinstance(a, ConstantVariable):
         return bool(heap.current(state, b).value == a.constant_value())
     return None

@@ -44,6 +44,7 @@ class VariableTracker:
     family = "object"
     always_true = False  # objects whose bool() is True whatever they hold (modules, functions, classes)
     source = None  # where a value that existed before the call came from (core/sources.py); None: made here
+    dunder_dispatch = False  # an object of a Python class: operators and builtins run its class's dunders
 
     def constant_value(self):
         """The Python value if it is fully known while tracing, else NOT_CONSTANT."""
@@ -150,6 +151,14 @@ class VariableTracker:
         """`self == other` when this value's kind can answer without running Python code (an
         object whose class keeps object's __eq__ is equal only to itself); None otherwise."""
         return None
+
+    def bool_value(self, state):
+        """`bool(self)` as the program computes it for a condition: (state, bool), or the stop that
+        prevents it.  Objects of Python classes run their __bool__ / __len__ here."""
+        truth = self.truth(state)
+        if truth is NOT_CONSTANT:
+            return self.truth_limit()
+        return state, truth
 
     def truth_limit(self):
         """Why bool(self) cannot be answered while tracing (when `truth` gives NOT_CONSTANT)."""

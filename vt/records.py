@@ -22,6 +22,7 @@ import types
 
 import attrs
 
+from vt import registry
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
@@ -71,7 +72,7 @@ class NamedTupleVariable(TupleVariable):
         if name == "_fields":
             return state, ConstantVariable(self.fields)
         if name == "_field_defaults":
-            from vt.convert import from_python
+            from vt.registry import from_python
 
             out = from_python(state, dict(self.python_type._field_defaults))
             return out if out is not None else unsupported(
@@ -299,7 +300,7 @@ class EnumClassVariable(ClassVariable):
         return len(self.cls)
 
     def contains(self, state, item):
-        value = item.constant_value() if item.family == "constant" else None
+        value = item.constant_value() if isinstance(item, ConstantVariable) else None
         if not isinstance(value, enum.Enum):
             return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: `in` on an enum class needs a member")
         return state, ConstantVariable(value in self.cls)
@@ -372,3 +373,8 @@ def record_class_vt(kind):
     if namedtuple_base(kind) is not None:
         return NamedTupleClassVariable(kind)
     return None
+
+
+@registry.from_python_rule(enum.Enum, subclasses=True)
+def _enum_from_python(state, value):
+    return state, EnumVariable(value)  # Flag.A | Flag.B, IntEnum(...) lookups: members are singletons

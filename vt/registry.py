@@ -325,6 +325,18 @@ def from_python_rule(*types, subclasses: bool = False):
     return register
 
 
+def from_python_items(state, values):
+    """(state, [vt, ...]) for real values, or None if one of them is not plain data."""
+    vts = []
+    for value in values:
+        out = from_python(state, value)
+        if out is None:
+            return None
+        state, vt = out
+        vts.append(vt)
+    return state, vts
+
+
 def from_python(state, value):
     """VT for a real value produced by a folded call: (state, vt), or None if it is not plain data."""
     rule = _FROM_PYTHON.get(type(value))

@@ -13,10 +13,10 @@ from effects import heap
 from vt import registry
 from vt.constant import ConstantVariable
 from vt.container_methods import iterable_items
+from vt.dicts import DictVariable
 from vt.equality import hashable_key, hashable_keys
 from core.outcomes import BreakKind, unsupported, is_stop, raise_error, Thrown
-from vt.sets import SELF, DictKeysArg, Recipe, change_set, derive_set, new_set_from_recipe, query_set, \
-    recipe_of, resolve_argument
+from vt.sets import (DictKeysArg, Recipe, SELF, SetVariable, change_set, derive_set, new_set_from_recipe, query_set, recipe_of, resolve_argument)
 
 NONE = ConstantVariable(None)
 MANY = 1 << 30
@@ -25,12 +25,11 @@ _OPERATOR_NAMES = {"|": "or", "&": "and", "-": "sub", "^": "xor"}
 
 def set_argument(state, value, self_oid=None):
     """The recipe argument standing for `value`: (state, argument) or Unsupported."""
-    family = value.family
-    if family == "set":
+    if isinstance(value, SetVariable):
         return state, SELF if value.oid == self_oid else recipe_of(heap.current(state, value))
-    if family == "dict":  # CPython reads a dict through its own fast path: replay with a real dict
+    if isinstance(value, DictVariable):  # CPython reads a dict through its own fast path: replay with a real dict
         return state, DictKeysArg(tuple(key for key, _ in heap.current(state, value).entries))
-    if family == "constant" and type(value.constant_value()) in (frozenset, str, bytes):
+    if isinstance(value, ConstantVariable) and type(value.constant_value()) in (frozenset, str, bytes):
         return state, value.constant_value()
     out = iterable_items(state, value)
     if type(out) is not tuple:
@@ -142,7 +141,7 @@ for _name in ("issubset", "issuperset", "isdisjoint"):
 def set_operator(state, symbol: str, a, b, inplace: bool):
     """`a <symbol> b` with `|&-^` between sets and frozensets; `a <symbol>= b` changes a set `a`."""
     name = _OPERATOR_NAMES[symbol]
-    if a.family != "set":  # a frozenset constant with a set: a new frozenset, a constant
+    if not isinstance(a, SetVariable):  # a frozenset constant with a set: a new frozenset, a constant
         result = getattr(a.constant_value(), f"__{name}__")(resolve_argument(recipe_of(heap.current(state, b))))
         return state, ConstantVariable(result)
     out = set_argument(state, b, a.oid)

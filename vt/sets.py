@@ -20,7 +20,7 @@ import attrs
 from effects import heap
 from vt import registry
 from vt.protocol import VariableTracker
-from vt.constant import ConstantVariable
+from vt.constant import ConstantVariable, is_constant_value
 from vt.iterators import IteratorVariable, new_iterator
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
 
@@ -264,3 +264,10 @@ def resolve_argument(argument):
 
 
 registry.container_type(set, SetVariable)
+
+
+@registry.from_python_rule(set)
+def _set_from_python(state, value):
+    if not all(is_constant_value(item) for item in value):
+        return None
+    return new_set(state, tuple(value))

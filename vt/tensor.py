@@ -207,17 +207,17 @@ def _mutation_reason(op: str, target, kwargs: dict):
 
 def _lower(state, value):
     """A VT argument as (graph argument, fake argument), or None if it cannot enter the graph."""
-    family = value.family
-    if family == "tensor":
+    if isinstance(value, TensorVariable):
         return NodeRef(value.node), value.fake
-    if family == "constant":
+    if isinstance(value, ConstantVariable):
         return value.constant_value(), value.constant_value()
-    if family in ("tuple", "list"):
+    kind = value.comparison_kind()
+    if kind in ("tuple", "list"):
         items = value.unpack(state, None)
         lowered = [_lower(state, item) for item in items]
         if any(item is None for item in lowered):
             return None
-        make = tuple if family == "tuple" else list
+        make = tuple if kind == "tuple" else list
         return make(g for g, _ in lowered), make(f for _, f in lowered)
     return None
 
@@ -300,7 +300,7 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
 
 def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, impure, writes=False):
     for arg in args:
-        if arg.family == "tensor" and arg.fake is out:
+        if isinstance(arg, TensorVariable) and arg.fake is out:
             # The op returned its input object itself: x.contiguous() on a contiguous tensor (nothing
             # to record), or x.add_(1) / x += 1 (recorded, in order, for its effect on x).
             if writes:
@@ -328,7 +328,7 @@ def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, i
 
 
 def _has_tensor(args) -> bool:
-    return any(arg.family == "tensor" for arg in args)
+    return any(isinstance(arg, TensorVariable) for arg in args)
 
 
 def _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impure):

@@ -20,6 +20,8 @@ import torch
 from effects import heap
 from vt import nn_modules
 from vt import registry
+from vt.exceptions import ExceptionVariable
+from vt.functions import CellVariable
 from vt.protocol import DELETED, MISSING, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
@@ -138,6 +140,12 @@ class UserDefinedObjectVariable(VariableTracker):
     cls_source: object = attrs.field(default=None, eq=False)
 
     family = "user_object"
+    dunder_dispatch = True
+
+    def bool_value(self, state):
+        from vt.object_protocol import object_truth
+
+        return object_truth(state, self)
 
     def known_equality(self, state, other):
         from vt.object_protocol import equal_without_code
@@ -346,6 +354,12 @@ class ModuleAttributesVariable(VariableTracker):
     attributes: tuple = attrs.field(default=(), eq=False)
 
     family = "user_object"  # replayed like an object's attributes, with object.__setattr__
+    dunder_dispatch = True
+
+    def bool_value(self, state):
+        from vt.object_protocol import object_truth
+
+        return object_truth(state, self)
 
     def known_equality(self, state, other):
         from vt.object_protocol import equal_without_code
@@ -458,9 +472,9 @@ def make_super(state, args, kwargs):
         state, cls_vt = out
         cls = cls_vt.as_class() if hasattr(cls_vt, "as_class") else None
         receiver = frame.locals[0]
-        if receiver is not None and receiver.family == "cell":
+        if receiver is not None and isinstance(receiver, CellVariable):
             receiver = heap.current(state, receiver).contents
-    if cls is not None and receiver is not None and receiver.family == "exception":
+    if cls is not None and receiver is not None and isinstance(receiver, ExceptionVariable):
         from vt.exceptions import ExceptionSuperVariable
 
         return state, ExceptionSuperVariable(cls, receiver)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from tracer.registry import handles
 from vt.builtin_operator import subscript
-from vt.builtin import BINARY_OPS, COMPARE_OPS, binary_operation, call_constant_fn, unary_operation
+from vt.builtin import BINARY_OPS, COMPARE_OPS, binary_operation, unary_operation
+from vt.folding import call_constant_fn
 from vt.constant import ConstantVariable
 from vt.equality import contains_in
 from core.outcomes import BreakKind, unsupported
@@ -51,8 +52,8 @@ def is_op(state, ins):
 def contains_op(state, ins):
     item, container = state.peek(2), state.peek(1)
     negate = bool(ins.arg)
-    if container.family == "constant":
-        if item.family == "constant":  # substrings, ranges, constant tuples: CPython's own `in`
+    if isinstance(container, ConstantVariable):
+        if isinstance(item, ConstantVariable):  # substrings, ranges, constant tuples: CPython's own `in`
             out = call_constant_fn(state, lambda c, i: i in c, "`in`", (container, item), {})
         else:
             items = container.unpack(state, None)

@@ -190,7 +190,7 @@ def set_update(state, ins):
 @handles("GET_LEN")
 def get_len(state, ins):
     """Push len(TOS), keeping TOS (used by `match` on sequences and mappings)."""
-    from vt.builtin import call_builtin
+    from vt.folding import call_builtin
 
     out = call_builtin(state, len, [state.peek()], {})
     if type(out) is not tuple:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from effects import heap
 from tracer.registry import handles
+from vt.dicts import DictVariable
 from vt.protocol import NULL
 from vt.iterators import items_of
 from core.outcomes import BreakKind, unsupported, raise_error
@@ -57,7 +58,7 @@ def call_function_ex(state, ins):
     kwargs = {}
     if has_kwargs:
         mapping = state.peek()
-        if mapping.family != "dict":
+        if not isinstance(mapping, DictVariable):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"**{mapping.describe()} is not modelled")
         for key, value in heap.current(state, mapping).entries:
             if type(key) is not str:

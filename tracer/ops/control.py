@@ -16,14 +16,7 @@ def jump(state, ins):
 
 def _truth(state, value):
     """(state, bool) for a condition, or Unsupported; an object's Python __bool__/__len__ is inlined."""
-    if value.family == "user_object":
-        from vt.object_protocol import object_truth
-
-        return object_truth(state, value)
-    truth = value.truth(state)
-    if truth is NOT_CONSTANT:
-        return value.truth_limit()
-    return state, truth
+    return value.bool_value(state)
 
 
 @handles("POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_TRUE",
@@ -42,7 +35,7 @@ def pop_jump_if(state, ins):
          "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE")
 def pop_jump_if_none(state, ins):
     value = state.peek()
-    is_none = value.family == "constant" and value.constant_value() is None
+    is_none = value.constant_value() is None
     if is_none != ins.opname.endswith("NOT_NONE"):
         return state.jump(ins.target, pop=1)
     return state.advance(pop=1)

@@ -14,14 +14,14 @@ from tracer.registry import handles
 from tracer.unwind import handled_exception
 from vt.builtin import BuiltinVariable
 from vt.constant import ConstantVariable
-from vt.exceptions import matches
+from vt.exceptions import ExceptionVariable, matches
 from core.outcomes import BreakKind, Thrown, raise_error, unsupported
 
 
 def exception_value(state, value, what: str):
     """An exception instance for `raise value` / `from value`: a class is called with no arguments.
     Returns (state, handle) or a Thrown/Unsupported outcome."""
-    if value.family == "exception":
+    if isinstance(value, ExceptionVariable):
         return state, value
     as_class = getattr(value, "as_class", None)
     cls = as_class() if as_class is not None else None
@@ -30,7 +30,7 @@ def exception_value(state, value, what: str):
         if type(out) is not tuple:
             return out
         state, made = out
-        if made.family != "exception":
+        if not isinstance(made, ExceptionVariable):
             return raise_error(TypeError, f"calling {cls!r} should have returned an instance of BaseException, "
                                           f"not {made.type_name()}")
         return state, made
@@ -53,7 +53,7 @@ def raise_varargs(state, ins):
     cause = None
     if ins.arg == 2:
         cause_value = state.peek()
-        if cause_value.family == "constant" and cause_value.constant_value() is None:
+        if cause_value.constant_value() is None:
             cause = ConstantVariable(None)
         else:
             out = exception_value(state, cause_value, "exception causes must derive from BaseException")
@@ -66,7 +66,7 @@ def raise_varargs(state, ins):
     state, exc = out
     if cause is not None:
         current = heap.current(state, exc)
-        link = None if cause.family == "constant" else cause
+        link = None if isinstance(cause, ConstantVariable) else cause
         state = heap.mutate(state, attrs.evolve(current, cause=link, suppress_context=True), "raise ... from")
     return Thrown(exception=exc, state=state)
 
@@ -90,7 +90,7 @@ def push_exc_info(state, ins):
 def pop_except(state, ins):
     """Leaving a handler: the saved exception is handled again."""
     saved = state.peek()
-    handled = None if saved.family == "constant" else saved
+    handled = None if isinstance(saved, ConstantVariable) else saved
     state = state.advance(pop=1)
     return state.with_frame(attrs.evolve(state.frame, handled=handled))
 

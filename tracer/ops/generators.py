@@ -38,7 +38,7 @@ def send(state, ins):
     receiver, sent = state.peek(2), state.peek()
     if isinstance(receiver, _generator_type()):
         out = resume(state, receiver, "send", sent)
-    elif sent.family == "constant" and sent.constant_value() is None:
+    elif sent.constant_value() is None:
         out = receiver.next_item(state)
         if out is None:
             out = Exhausted(state)

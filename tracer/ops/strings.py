@@ -13,6 +13,7 @@ from tracer.registry import handles
 from vt.protocol import NOT_CONSTANT, real_value
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raised
+from vt.tensor import TensorVariable
 
 CONVERSIONS = {0: None, 1: str, 2: repr, 3: ascii}
 """FORMAT_VALUE's low two flag bits: no conversion, !s, !r, !a."""
@@ -34,7 +35,7 @@ def format_vt(state, value, conversion, spec: str):
 
 
 def _cannot_format(state, value):
-    if value.family == "tensor" or any(item.family == "tensor" for item in value.unpack(state, None) or ()):
+    if isinstance(value, TensorVariable) or any(isinstance(item, TensorVariable) for item in value.unpack(state, None) or ()):
         return unsupported(BreakKind.DATA_DEPENDENT, f"formatting {value.describe()} shows the values inside "
                            "a tensor", "format metadata instead (x.shape, x.dtype), or format outside the "
                            "traced function")
