@@ -26,7 +26,7 @@ def t(*shape):
 def test_constant_variable_holds_its_value(value):
     vt = ConstantVariable(value)
     assert is_constant_value(value)
-    assert vt.family == "constant"
+    assert vt.runtime_type() is type(value)
     assert vt.constant_value() == value
     assert vt.truth(None) is bool(value)
     assert vt == ConstantVariable(value)
@@ -67,7 +67,7 @@ def test_null_and_base_defaults():
 def test_tuple_variable():
     items = (ConstantVariable(1), ConstantVariable("a"))
     vt = TupleVariable(items)
-    assert vt.family == "tuple"
+    assert vt.runtime_type() is tuple
     assert vt.constant_value() == (1, "a")
     assert vt.unpack(None, 2) == items and vt.unpack(None, 3) is None
     assert vt.truth(None) is True and TupleVariable(()).truth(None) is False
@@ -93,7 +93,7 @@ def test_load_fast_realizes_a_tensor_variable_with_a_placeholder():
     assert len(state.graph) == 0
     after = step_until(state, "LOAD_FAST")
     vt = after.peek()
-    assert type(vt) is TensorVariable and vt.family == "tensor"
+    assert type(vt) is TensorVariable and vt.runtime_type() is torch.Tensor
     assert tuple(vt.fake.shape) == (2, 3) and vt.fake.dtype == torch.float32
     assert isinstance(vt.fake, torch._subclasses.FakeTensor)
     node = after.graph[vt.node]
@@ -134,7 +134,7 @@ def test_list_aliasing_through_the_heap():
     state = make_state(lambda: None)
     one, two = ConstantVariable(1), ConstantVariable(2)
     state1, lst = new_list(state, (one,))
-    assert type(lst) is ListVariable and lst.family == "list"
+    assert type(lst) is ListVariable and lst.runtime_type() is list
     alias = ListVariable(lst.oid, ())  # another handle on the same object (e.g. a second local)
     state2 = heap.update_object(state1, heap.current(state1, lst).with_items((one, two)))
     assert alias.unpack(state2, None) == (one, two)

@@ -1,9 +1,9 @@
 """Python's operators and builtin functions on VTs, as rule tables.
 
-Binary operators dispatch on the pair of operand families
-(`BINARY_RULES[(a.family, b.family)]`); builtins dispatch on the function
-(`BUILTIN_RULES[fn]`), with a generic rule that folds a pure builtin applied to
-constants.  Adding a VT family means adding rows here, not editing handlers.
+Binary and unary operators dispatch through rules registered by operand VT
+class (vt/registry.py); builtins through rules registered by function, with
+folding of pure builtins applied to constants (vt/folding.py).  The rules of
+the builtins themselves (`len`, `isinstance`, ...) are registered here.
 """
 from __future__ import annotations
 
@@ -96,21 +96,30 @@ def binary_operation(state, fn, a, b, symbol, plain=None):
     return rule(state, fn, a, b, symbol, plain)
 
 
-def unary_operation(state, opname, value):
-    fn = UNARY_OPS[opname]
-    if isinstance(value, ConstantVariable):
-        return call_constant_fn(state, fn, opname, (value,), {})
-    if value.family == "user_object":
-        from vt.object_protocol import unary_object_operation
+@registry.unary_rule(ConstantVariable)
+def _fold_unary(state, opname, value):
+    return call_constant_fn(state, UNARY_OPS[opname], opname, (value,), {})
 
-        return unary_object_operation(state, opname, value)
+
+@registry.unary_rule(TensorVariable)
+def _tensor_unary(state, opname, value):
+    fn = UNARY_OPS[opname]
     if fn is operator.not_:
+        return value.truth_limit()
+    return record_op(state, "call_function", fn, (value,), {}, opname)
+
+
+def unary_operation(state, opname, value):
+    """UNARY_NEGATIVE, UNARY_POSITIVE, UNARY_INVERT, UNARY_NOT on any value: its class's rule, else
+    `not` from its truth value."""
+    rule = registry.unary_rule_for(value)
+    if rule is not None:
+        return rule(state, opname, value)
+    if UNARY_OPS[opname] is operator.not_:
         truth = value.truth(state)
         if truth is NOT_CONSTANT:
             return value.truth_limit()
         return state, ConstantVariable(not truth)
-    if isinstance(value, TensorVariable):
-        return record_op(state, "call_function", fn, (value,), {}, opname)
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{opname} of {value.describe()} is not modelled")
 
 
@@ -129,7 +138,6 @@ class BuiltinVariable(VariableTracker):
     fn: object
     source: object = attrs.field(default=None, eq=False)
 
-    family = "builtin"
     always_true = True
 
     def runtime_type(self):

@@ -21,29 +21,7 @@ from vt.tensor import record_op
 
 def subscript(state, container, index):
     """container[index], by the same rules as the BINARY_SUBSCR opcode."""
-    from vt.folding import call_constant_fn
-
-    family = container.family
-    if family == "tensor":
-        return record_op(state, "call_function", operator.getitem, (container, index), {}, "tensor indexing")
-    if family == "constant":
-        return call_constant_fn(state, operator.getitem, "indexing", (container, index), {})
-    if family in ("tuple", "list"):
-        return subscript_sequence(state, container, index)
-    if family == "dict" and index.constant_value() is not NOT_CONSTANT:
-        return container.lookup(state, index.constant_value())
-    if family == "instance_dict":
-        from vt.instance_dict import subscript_instance_dict
-
-        return subscript_instance_dict(state, container, index)
-    if family == "user_object":
-        from vt.object_protocol import object_getitem
-
-        return object_getitem(state, container, index)
-    getitem = getattr(container, "getitem", None)  # modules, enum classes: their own rule
-    if getitem is not None:
-        return getitem(state, index)
-    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {container.describe()} is not modelled")
+    return container.getitem(state, index)
 
 
 def _arity_error(name, expected, got):

@@ -6,6 +6,7 @@ on them is computed for real at trace time and folded into a new constant.
 from __future__ import annotations
 
 import enum
+import operator
 import types
 
 import attrs
@@ -13,6 +14,7 @@ import torch
 
 from core.guards import DistinctObjects, SameObject
 from vt import registry
+from vt.folding import call_constant_fn
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, unsupported, raised
 
@@ -48,7 +50,9 @@ class ConstantVariable(VariableTracker):
     value: object
     source: object = attrs.field(default=None, eq=False)
 
-    family = "constant"
+
+    def getitem(self, state, index):
+        return call_constant_fn(state, operator.getitem, "indexing", (self, index), {})
 
     def comparison_kind(self):
         if isinstance(self.value, tuple):
@@ -125,7 +129,6 @@ class BuiltinMethodVariable(VariableTracker):
     receiver is a constant, the call is folded) and `vt.container_methods.ContainerMethodVariable`
     (the receiver is a list, tuple, dict or set, the call follows a rule table)."""
 
-    family = "builtin_method"
     always_true = True
 
     def runtime_type(self):

@@ -19,10 +19,13 @@ from effects import heap
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
 from vt import registry
+from vt.dicts import DictVariable
+from vt.lists import ListVariable, TupleVariable
+from vt.tensor import TensorVariable
 
 
 def _is_dataclass_object(vt) -> bool:
-    return vt.family == "user_object" and dataclasses.is_dataclass(vt.cls)
+    return vt.dunder_dispatch and dataclasses.is_dataclass(vt.cls)
 
 
 def _field_values(state, vt):
@@ -59,12 +62,11 @@ def _copy_tree(state, vt, as_dict: bool):
         if as_dict:
             return new_dict(state, tuple(keys), tuple(values))
         return state, TupleVariable(tuple(values))
-    family = vt.family
-    if family == "tensor":
+    if isinstance(vt, TensorVariable):
         return record_op(state, "call_method", "clone", (vt,), {}, "copy.deepcopy of a tensor")
-    if family == "constant":
+    if isinstance(vt, ConstantVariable):
         return state, vt
-    if family in ("list", "tuple"):
+    if isinstance(vt, (ListVariable, TupleVariable)):
         items = vt.unpack(state, None)
         copied = []
         for item in items:
@@ -73,12 +75,12 @@ def _copy_tree(state, vt, as_dict: bool):
                 return got
             state, value = got
             copied.append(value)
-        if family == "list":
+        if isinstance(vt, ListVariable):
             return new_list(state, tuple(copied))
         if vt.python_type is not None:
             return unsupported(BreakKind.UNSUPPORTED_CALL, "asdict() of a named tuple field is not traced yet")
         return state, TupleVariable(tuple(copied))
-    if family == "dict":
+    if isinstance(vt, DictVariable):
         entries = heap.current(state, vt).entries
         values = []
         for _, item in entries:

@@ -31,7 +31,12 @@ class DictVariable(VariableTracker):
     entries: tuple = attrs.field(eq=False)
     source: object = attrs.field(default=None, eq=False)  # set when the dict existed before the call
 
-    family = "dict"
+
+    def getitem(self, state, index):
+        key = index.constant_value()
+        if key is NOT_CONSTANT:
+            return super().getitem(state, index)
+        return self.lookup(state, key)
 
     def comparison_kind(self):
         return "dict"

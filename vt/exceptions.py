@@ -63,7 +63,6 @@ class ExceptionVariable(VariableTracker):
     kwargs: tuple = attrs.field(default=(), eq=False)  # (name, VT) pairs given to a builtin constructor
     cls_source: object = attrs.field(default=None, eq=False)  # where the class was read from
 
-    family = "exception"
     always_true = True
     source = None
 

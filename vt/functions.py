@@ -31,7 +31,6 @@ class CellVariable(VariableTracker):
     contents: object = attrs.field(default=None, eq=False)
     source: object = attrs.field(default=None, eq=False)  # set for cells that existed before the call
 
-    family = "cell"
 
     def references(self, state):
         contents = heap.current(state, self).contents
@@ -70,7 +69,6 @@ class UserFunctionVariable(VariableTracker):
     fn: types.FunctionType
     source: object = attrs.field(default=None, eq=False)
 
-    family = "function"
     always_true = True
 
     def runtime_type(self):
@@ -135,7 +133,6 @@ class NestedUserFunctionVariable(VariableTracker):
 
     parts: FunctionParts
 
-    family = "function"
     always_true = True
 
     def runtime_type(self):

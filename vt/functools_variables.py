@@ -35,7 +35,6 @@ class FunctoolsPartialVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)  # set when the partial existed before the call
     value: object = attrs.field(default=None, eq=False, repr=False)  # the real partial, then
 
-    family = "partial"
     always_true = True
 
     def runtime_type(self):
@@ -145,7 +144,6 @@ class CachedFunctionVariable(VariableTracker):
     value: object = attrs.field(eq=False, repr=False)
     source: object = attrs.field(default=None, eq=False)
 
-    family = "cached_function"
     always_true = True
 
     def runtime_type(self):
@@ -203,7 +201,6 @@ class WrappedFunctionVariable(VariableTracker):
     wrapper: object  # named so, not `fn`: VTs with `fn` hold a real function
     wrapped: object
 
-    family = "function"
     always_true = True
 
     def identity(self):

@@ -24,7 +24,6 @@ class GetAttrVariable(VariableTracker):
     name: str
     fn: object = attrs.field(eq=False)
 
-    family = "bound_builtin"
     always_true = True
 
     def describe(self) -> str:

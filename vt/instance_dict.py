@@ -21,7 +21,9 @@ class InstanceDictVariable(VariableTracker):
 
     owner: object
 
-    family = "instance_dict"
+
+    def getitem(self, state, index):
+        return subscript_instance_dict(state, self, index)
 
     def describe(self) -> str:
         return f"__dict__ of {self.owner.describe()}"

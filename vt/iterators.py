@@ -35,7 +35,6 @@ class IteratorVariable(VariableTracker):
 
     oid: int
 
-    family = "iterator"
     always_true = True
     python_type = None  # the CPython type, when one type stands for every value of this record
 

@@ -28,7 +28,9 @@ class TupleVariable(VariableTracker):
     python_type: object = None
     fields: object = None
 
-    family = "tuple"
+
+    def getitem(self, state, index):
+        return subscript_sequence(state, self, index)
 
     def comparison_kind(self):
         return "tuple"
@@ -103,7 +105,9 @@ class ListVariable(VariableTracker):
     items: tuple = attrs.field(eq=False)
     source: object = attrs.field(default=None, eq=False)  # set when the list existed before the call
 
-    family = "list"
+
+    def getitem(self, state, index):
+        return subscript_sequence(state, self, index)
 
     def comparison_kind(self):
         return "list"

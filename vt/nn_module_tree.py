@@ -172,7 +172,6 @@ class ModuleSliceVariable(VariableTracker):
     names: tuple
     kind: type
 
-    family = "module_slice"  # python_type_of: its `kind`
     always_true = True
 
     def runtime_type(self):
@@ -256,7 +255,6 @@ class ModuleWalkVariable(VariableTracker):
     module_vt: object
     name: str
 
-    family = "builtin_method"
     always_true = True
 
     def runtime_type(self):

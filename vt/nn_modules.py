@@ -213,7 +213,6 @@ class CreatedModuleVariable(VariableTracker):
     module: torch.nn.Module = attrs.field(eq=False)
     class_source: object = attrs.field(eq=False)
 
-    family = "nn_module"
     always_true = True
     source = None
 

@@ -50,7 +50,7 @@ def class_record(state, cls):
     if oid is None:
         return None
     record = state.heap.get(oid)
-    return record if getattr(record, "family", None) == "class" and record.cls is cls else None
+    return record if record is not None and record.fixed_object() is cls else None
 
 
 def lookup(state, cls, name: str):
@@ -308,7 +308,7 @@ def plain_write(state, vt, name: str, value):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"writing {name!r} of a {cls.__name__} goes through a "
                                f"{type(found).__name__} (slots or a C descriptor), which is not traced yet")
         return _descriptor_set(state, vt, found, method, _attr(cls_source, name), value)
-    if record.family == "user_object" and not _has_instance_dict(cls):
+    if record.dunder_dispatch and not _has_instance_dict(cls):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__} objects have no __dict__")
     if deleting and not _has_live_attribute(record, name):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
@@ -332,7 +332,7 @@ def _has_live_attribute(record, name) -> bool:
         return value is not DELETED
     if record.value is None:
         return False
-    if record.family == "class":
+    if record.fixed_object() is record.cls:  # a class
         return name in record.cls.__dict__
     return name in (getattr(record.value, "__dict__", None) or {})
 

@@ -41,7 +41,6 @@ DELETED = _Sentinel("DELETED")
 class VariableTracker:
     """Base of every VT; `source` says where a pre-existing value came from."""
 
-    family = "object"
     always_true = False  # objects whose bool() is True whatever they hold (modules, functions, classes)
     source = None  # where a value that existed before the call came from (core/sources.py); None: made here
     dunder_dispatch = False  # an object of a Python class: operators and builtins run its class's dunders
@@ -96,6 +95,10 @@ class VariableTracker:
     def contains(self, state, item):
         """`item in self`: (state, bool ConstantVariable) or Unsupported."""
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`in` on {self.describe()} is not modelled")
+
+    def getitem(self, state, index):
+        """BINARY_SUBSCR `self[index]`: (state, vt), or the stop that prevents it."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"indexing {self.describe()} is not modelled")
 
     def store_item(self, state, key, value):
         """STORE_SUBSCR `self[key] = value`: the next State, or Unsupported."""

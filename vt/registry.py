@@ -180,6 +180,34 @@ def binary_rule_for(a, b):
     return None
 
 
+_UNARY_RULES: dict = {}  # VT class -> rule(state, opname, value)
+
+
+def unary_rule(*classes):
+    """Decorator: `rule(state, opname, value)` handles UNARY_* opcodes (and `operator.neg` and
+    friends) on values of these VT classes and their subclasses."""
+
+    def register(rule):
+        for cls in classes:
+            if cls in _UNARY_RULES:
+                raise ValueError(f"{cls.__name__} already has a unary rule")
+            _UNARY_RULES[cls] = rule
+        return rule
+
+    return register
+
+
+def unary_rule_for(value):
+    """The unary rule of the nearest class along the value's MRO, or None."""
+    for cls in type(value).__mro__:
+        rule = _UNARY_RULES.get(cls)
+        if rule is not None:
+            return rule
+        if cls is VariableTracker:
+            return None
+    return None
+
+
 # -- method tables of builtin containers -----------------------------------------------------------
 
 @attrs.frozen(slots=True)

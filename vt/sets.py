@@ -113,7 +113,6 @@ class SetVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
     recipe: object = attrs.field(default=None, eq=False, repr=False)
 
-    family = "set"
 
     def comparison_kind(self):
         return "set"

@@ -72,7 +72,9 @@ class TensorVariable(VariableTracker):
     python_type: type = attrs.field(default=torch.Tensor, eq=False)
     source: object = attrs.field(default=None, eq=False)
 
-    family = "tensor"
+
+    def getitem(self, state, index):
+        return record_op(state, "call_function", operator.getitem, (self, index), {}, "tensor indexing")
 
     def identity(self):
         return ("node", self.node)

@@ -100,7 +100,6 @@ class TorchFunctionVariable(VariableTracker):
     fn: object
     source: object = attrs.field(default=None, eq=False)
 
-    family = "torch_function"
 
     def runtime_type(self):
         return type(self.fn)
@@ -133,7 +132,6 @@ class ModuleVariable(VariableTracker):
     module: types.ModuleType
     source: object = attrs.field(default=None, eq=False)
 
-    family = "module"
 
     def runtime_type(self):
         return type(self.module)
@@ -170,7 +168,6 @@ class ClassVariable(VariableTracker):
     cls: type
     source: object = attrs.field(default=None, eq=False)
 
-    family = "class"
 
     def runtime_type(self):
         return type(self.cls)

@@ -30,7 +30,6 @@ class UserDefinedClassVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
     attributes: tuple = attrs.field(default=(), eq=False)
 
-    family = "class"
     always_true = True
 
     def runtime_type(self):

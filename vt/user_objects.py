@@ -25,6 +25,7 @@ from vt.functions import CellVariable
 from vt.protocol import DELETED, MISSING, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
+from vt.tensor import TensorVariable
 
 
 
@@ -72,7 +73,6 @@ class UserMethodVariable(VariableTracker):
     receiver: object
     source: object = attrs.field(default=None, eq=False)  # where the function itself is read from
 
-    family = "method"
     always_true = True
 
     def rebuild(self, emitter):
@@ -139,8 +139,12 @@ class UserDefinedObjectVariable(VariableTracker):
     attributes: tuple = attrs.field(default=(), eq=False)
     cls_source: object = attrs.field(default=None, eq=False)
 
-    family = "user_object"
     dunder_dispatch = True
+
+    def getitem(self, state, index):
+        from vt.object_protocol import object_getitem
+
+        return object_getitem(state, self, index)
 
     def bool_value(self, state):
         from vt.object_protocol import object_truth
@@ -261,7 +265,6 @@ class NNModuleVariable(VariableTracker):
     module: torch.nn.Module = attrs.field(eq=False)
     source: object = attrs.field(default=None, eq=False)
 
-    family = "nn_module"
     always_true = True
 
     def runtime_type(self):
@@ -310,7 +313,7 @@ class NNModuleVariable(VariableTracker):
         if any(name in module.__dict__.get(table, {}) for table in ("_parameters", "_buffers", "_modules")):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning to parameter, buffer or submodule "
                                f"{name!r} of {self.describe()} is not traced yet")
-        if value is not DELETED and value.family in ("tensor", "nn_module"):
+        if value is not DELETED and (isinstance(value, TensorVariable) or _is_module(value)):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning a {value.describe()} to {self.describe()} "
                                "(it may become a parameter, buffer or submodule) is not traced yet")
         if value is DELETED and name not in module.__dict__:
@@ -353,8 +356,12 @@ class ModuleAttributesVariable(VariableTracker):
     source: object = attrs.field(eq=False)
     attributes: tuple = attrs.field(default=(), eq=False)
 
-    family = "user_object"  # replayed like an object's attributes, with object.__setattr__
     dunder_dispatch = True
+
+    def getitem(self, state, index):
+        from vt.object_protocol import object_getitem
+
+        return object_getitem(state, self, index)
 
     def bool_value(self, state):
         from vt.object_protocol import object_truth
@@ -393,8 +400,13 @@ def _module_record(state, module_vt):
         oid, type(module), module, module_vt.source)))
 
 
+def _is_module(vt) -> bool:
+    """An nn.Module object, passed in or made by the trace."""
+    return isinstance(vt, (NNModuleVariable, nn_modules.CreatedModuleVariable))
+
+
 def _receiver_class_source(state, vt):
-    if vt.family == "user_object":
+    if vt.dunder_dispatch:
         from vt.object_attributes import class_source_of
 
         return class_source_of(heap.current(state, vt))
@@ -402,9 +414,9 @@ def _receiver_class_source(state, vt):
 
 
 def _receiver_class(state, vt):
-    if vt.family == "user_object":
+    if vt.dunder_dispatch:
         return heap.current(state, vt).cls
-    return type(vt.module) if vt.family == "nn_module" else None
+    return type(vt.module) if _is_module(vt) else None
 
 
 @attrs.frozen(slots=True)
@@ -414,7 +426,6 @@ class SuperVariable(VariableTracker):
     cls: type
     receiver: object
 
-    family = "super"
     always_true = True
 
     def describe(self) -> str:
@@ -478,7 +489,7 @@ def make_super(state, args, kwargs):
         from vt.exceptions import ExceptionSuperVariable
 
         return state, ExceptionSuperVariable(cls, receiver)
-    if cls is None or receiver is None or receiver.family not in ("user_object", "nn_module"):
+    if cls is None or receiver is None or not (receiver.dunder_dispatch or _is_module(receiver)):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "super() is traced for objects of your classes and "
                                                        "nn.Modules only")
     return state, SuperVariable(cls, receiver)
@@ -493,6 +504,13 @@ def _object_operation(state, fn, a, b, symbol, plain):
     return out if out is not None else no_binary_rule(state, fn, a, b, symbol, plain)
 
 
+def _object_unary(state, opname, value):
+    from vt.object_protocol import unary_object_operation
+
+    return unary_object_operation(state, opname, value)
+
+
 for _cls in (UserDefinedObjectVariable, ModuleAttributesVariable):
     registry.add_binary_rule(_cls, VariableTracker, _object_operation)
     registry.add_binary_rule(VariableTracker, _cls, _object_operation)
+    registry.unary_rule(_cls)(_object_unary)
