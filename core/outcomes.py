@@ -27,12 +27,30 @@ class BreakKind(enum.Enum):
 
 
 @attrs.frozen(slots=True)
+class CalleeFrame:
+    """A function the tracer was inside when it hit a limit, and the line it had reached there."""
+
+    name: str
+    filename: str
+    lineno: int
+
+    def __str__(self):
+        return f"inside {self.name}, {self.filename}:{self.lineno}"
+
+
+@attrs.frozen(slots=True)
 class Unsupported:
-    """A limit of the tracer, with what to change to get past it."""
+    """A limit of the tracer, with what to change to get past it.  `inside` lists the inlined
+    callees the limit was hit in, outermost first (empty: in the frame at hand)."""
 
     kind: BreakKind
     reason: str
     hint: str = ""
+    inside: tuple = ()
+
+    def within(self, frame: CalleeFrame) -> "Unsupported":
+        """The same limit seen from the caller of `frame`."""
+        return Unsupported(self.kind, self.reason, self.hint, (frame,) + self.inside)
 
 
 def unsupported(kind: BreakKind, reason: str, hint: str = "") -> Unsupported:

@@ -32,6 +32,16 @@ class Frame:
 
 
 @attrs.frozen(slots=True)
+class Interpreter:
+    """How values re-enter the step loop, installed by the driver (tracer/step.py): inlining a call
+    or running a generator body is `run(state)` on a state whose top frame is the callee's, giving
+    (last state, stop); throwing into a suspended frame is `unwind(state, exception)`."""
+
+    run: object
+    unwind: object
+
+
+@attrs.frozen(slots=True)
 class Env:
     """Per-trace facts that never change during the trace; not part of equality."""
 
@@ -40,6 +50,7 @@ class Env:
     builtins: dict
     fake_mode: object
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
+    interpreter: Interpreter = None  # the step loop, for values that run frames of their own
 
     def code_info(self, code, globals: dict, globals_source) -> CodeInfo:
         key = (code, id(globals))

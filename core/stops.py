@@ -5,7 +5,7 @@ import linecache
 
 import attrs
 
-from core.outcomes import BreakKind, Unsupported
+from core.outcomes import BreakKind, CalleeFrame, Unsupported
 
 
 @attrs.frozen(slots=True)
@@ -25,15 +25,26 @@ class GraphBreak:
     lineno: int
     hint: str = ""
     instruction: str = ""
+    inside: tuple = ()  # CalleeFrame records: the inlined callees the limit was hit in, outermost first
 
     @property
     def source_line(self) -> str:
         return linecache.getline(self.filename, self.lineno).strip()
 
+    @property
+    def innermost(self):
+        """Where the limit itself was hit: the innermost callee frame, or this break's own place."""
+        return self.inside[-1] if self.inside else CalleeFrame("", self.filename, self.lineno)
+
     def __str__(self):
         text = f"[{self.kind.value}] {self.reason}\n  at {self.filename}:{self.lineno}"
         if self.source_line:
             text += f"\n    {self.source_line}"
+        frames = [str(frame) for frame in self.inside]
+        if len(frames) > 4:  # deep chains (recursion): the outermost and innermost frames say enough
+            frames[1:-2] = [f"... {len(frames) - 3} more frames"]
+        for frame in frames:
+            text += f"\n  {frame}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -42,7 +53,7 @@ class GraphBreak:
 def break_at(state, instruction, limit: Unsupported) -> GraphBreak:
     """Turn a VT-level `Unsupported` into a located graph break at `instruction`."""
     return GraphBreak(limit.kind, limit.reason, state.frame.code.filename, instruction.lineno,
-                      limit.hint, instruction.opname)
+                      limit.hint, instruction.opname, limit.inside)
 
 
 @attrs.frozen(slots=True)

@@ -156,8 +156,11 @@ def test_break_inside_callee_is_reported_at_the_call_with_inner_location():
 
     res = trace(fn, (t(2),))
     (brk,) = res.graph_breaks
-    assert "inside" in brk.reason and "inner" in brk.reason
-    assert brk.instruction == "CALL"
+    assert brk.reason.startswith("print() writes to stdout")
+    assert brk.instruction == "CALL" and brk.lineno == inner.__code__.co_firstlineno + 5
+    (frame,) = brk.inside
+    assert frame.name.endswith("inner") and frame.lineno == inner.__code__.co_firstlineno + 1
+    assert f"inside {frame.name}, {frame.filename}:{frame.lineno}" in str(brk)
 
 
 def test_returning_a_nested_function_rebuilds_it_with_its_cell():

@@ -28,7 +28,7 @@ from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBui
 from core.errors import BackendError, NotTraceableError
 from core.state import Env, Frame, initial_state
 from core.code import code_info_of, decode, localsplus_names
-from tracer.step import run
+from tracer.step import INTERPRETER, run
 from graph.raise_entry import raising_capture
 from core.stops import GraphBreak, Raised, Returned
 from vt.iterators import (EnumerateIteratorVariable, IteratorVariable, ListIteratorVariable, RangeIteratorVariable, SequenceIteratorVariable, ZipIteratorVariable)
@@ -66,7 +66,7 @@ def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
 def start_state(fn, args: tuple, kwargs: dict):
     """The State before the first instruction of fn(*args, **kwargs); TypeError for a bad call."""
     bound = bind_arguments(fn, args, kwargs)
-    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode())
+    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode(), interpreter=INTERPRETER)
     known = getattr(fn, "__snaptrace_decoded__", None)  # a resume function comes decoded
     if known is not None:
         env.decoded[(fn.__code__, id(fn.__globals__))] = code_info_of(fn.__code__, known, fn.__globals__)

@@ -14,9 +14,9 @@ from returns.result import Failure, Result, Success
 import tracer.ops  # noqa: F401  (registers every handler)
 import vt.families  # noqa: F401  (registers every family's rules)
 from tracer.registry import HANDLERS, UNSUPPORTED
-from core.state import State
+from core.state import Interpreter, State
 from core.stops import break_at
-from tracer.unwind import throw
+from tracer.unwind import throw, unwind
 from core.outcomes import BreakKind, Thrown, Unsupported
 
 CHECK_STACK_EFFECTS = os.environ.get("SNAPTRACE_DEBUG", "") not in ("", "0")
@@ -104,3 +104,7 @@ def _run_checked(state: State):
             if expected != actual:
                 raise AssertionError(f"{instruction.opname} changed the stack by {actual}, expected {expected}")
         state = out
+
+
+INTERPRETER = Interpreter(run, unwind)
+"""The hook values use to re-enter the loop (core.state.Interpreter), installed on every trace's Env."""

@@ -337,3 +337,27 @@ def matches(state, exc, classes):
     if not all(is_exception_class(c) for c in flat):
         return raise_error(TypeError, "catching classes that do not inherit from BaseException is not allowed")
     return issubclass(heap.current(state, exc).cls, found)
+
+
+def exception_value(state, value, what: str):
+    """An exception instance for `raise value` / `from value`: a class is called with no arguments.
+    Returns (state, handle) or a Thrown/Unsupported outcome."""
+    if isinstance(value, ExceptionVariable):
+        return state, value
+    as_class = getattr(value, "as_class", None)
+    cls = as_class() if as_class is not None else None
+    if isinstance(cls, type) and issubclass(cls, BaseException):
+        out = value.call(state, [], {})
+        if type(out) is not tuple:
+            return out
+        state, made = out
+        if not isinstance(made, ExceptionVariable):
+            return raise_error(TypeError, f"calling {cls!r} should have returned an instance of BaseException, "
+                                          f"not {made.type_name()}")
+        return state, made
+
+    kind = value.runtime_type()
+    if kind is None or issubclass(kind, BaseException):  # an exception object the tracer did not make
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"raising {value.describe()}, an exception that existed before the call, is not modelled")
+    return raise_error(TypeError, what)

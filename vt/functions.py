@@ -17,7 +17,7 @@ from pyrsistent import pvector
 
 from effects import heap
 from vt.protocol import VariableTracker
-from core.outcomes import BreakKind, Thrown, Unsupported, raise_error, unsupported
+from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
 from core.sources import AttrSource, GlobalSource, ItemSource
 
 MAX_INLINE_DEPTH = 64
@@ -238,7 +238,6 @@ def _exact_binding_error(code, parts: FunctionParts, nargs: int, keywords: tuple
 def inline_call(state, parts: FunctionParts, args, kwargs):
     """Trace a call of a Python function to its return; (state, return value) or Unsupported."""
     from core.state import Frame
-    from tracer.step import run
     from core.stops import Raised, Returned
     from vt.dicts import new_dict_from_entries
     from vt.lists import TupleVariable
@@ -268,15 +267,13 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
 
         return heap.allocate(state, lambda oid: GeneratorVariable(oid, callee, code.co_qualname))
     caller = state.frame
-    final, stop = run(attrs.evolve(state, frame=callee, parents=state.parents.append(caller)))
+    final, stop = state.env.interpreter.run(attrs.evolve(state, frame=callee, parents=state.parents.append(caller)))
     if type(stop) is Raised:  # the callee raised: unwind on in the caller's frame, effects kept
         return Thrown(exception=stop.exception, state=attrs.evolve(final, frame=caller, parents=state.parents),
                       reraise=True)
     if type(stop) is not Returned:
-        if stop.reason.count("(inside ") >= 3:  # deep chains (recursion): the innermost frames say enough
-            return Unsupported(stop.kind, stop.reason, stop.hint)
-        return Unsupported(stop.kind, f"{stop.reason} (inside {code.co_qualname}, "
-                                      f"{stop.filename}:{stop.lineno})", stop.hint)
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside).within(
+            CalleeFrame(code.co_qualname, stop.filename, stop.lineno))
     return attrs.evolve(final, frame=caller, parents=state.parents), stop.value
 
 

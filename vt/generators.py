@@ -20,7 +20,7 @@ from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.stops import Exhausted, Yielded
 from vt.iterators import IteratorVariable
-from core.outcomes import BreakKind, Thrown, Unsupported, raise_error, unsupported
+from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
 
 
 @attrs.frozen(slots=True)
@@ -67,17 +67,16 @@ class GeneratorVariable(IteratorVariable):
         return self._run(state, at_yield, exc)
 
     def _run(self, state, frame, exc):
-        from tracer.step import run
         from core.stops import Raised, Returned
-        from tracer.unwind import unwind
 
+        interpreter = state.env.interpreter
         caller = state.frame
         inner = attrs.evolve(state, frame=frame, parents=state.parents.append(caller))
         if exc is not None:
-            out = unwind(inner, exc)
-            final, stop = out if type(out) is tuple else run(out)
+            out = interpreter.unwind(inner, exc)
+            final, stop = out if type(out) is tuple else interpreter.run(out)
         else:
-            final, stop = run(inner)
+            final, stop = interpreter.run(inner)
         back = attrs.evolve(final, frame=caller, parents=state.parents)
         if type(stop) is Yielded:
             return back, stop.value, attrs.evolve(self, frame=stop.frame)
@@ -89,8 +88,8 @@ class GeneratorVariable(IteratorVariable):
             if heap.current(back, stop.exception).cls is StopIteration:
                 return _stop_iteration_in_generator(back, stop.exception)
             return Thrown(exception=stop.exception, state=back, reraise=True)
-        return Unsupported(stop.kind, f"{stop.reason} (inside generator {self.name}, "
-                                      f"{stop.filename}:{stop.lineno})", stop.hint)
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside).within(
+            CalleeFrame(f"generator {self.name}", stop.filename, stop.lineno))
 
     def getattr(self, state, name):
         if name in ("send", "throw", "close"):
@@ -148,7 +147,7 @@ class GeneratorMethodVariable(VariableTracker):
         if self.name == "throw":
             if len(args) != 1:
                 return unsupported(BreakKind.UNSUPPORTED_CALL, "generator.throw(type, value, tb) is not traced")
-            from tracer.ops.exceptions import exception_value
+            from vt.exceptions import exception_value
 
             made = exception_value(state, args[0], "exceptions must be classes or instances deriving from "
                                                    "BaseException, not " + args[0].type_name())

@@ -14,32 +14,8 @@ from tracer.registry import handles
 from tracer.unwind import handled_exception
 from vt.builtin import BuiltinVariable
 from vt.constant import ConstantVariable
-from vt.exceptions import ExceptionVariable, matches
+from vt.exceptions import ExceptionVariable, exception_value, matches
 from core.outcomes import BreakKind, Thrown, raise_error, unsupported
-
-
-def exception_value(state, value, what: str):
-    """An exception instance for `raise value` / `from value`: a class is called with no arguments.
-    Returns (state, handle) or a Thrown/Unsupported outcome."""
-    if isinstance(value, ExceptionVariable):
-        return state, value
-    as_class = getattr(value, "as_class", None)
-    cls = as_class() if as_class is not None else None
-    if isinstance(cls, type) and issubclass(cls, BaseException):
-        out = value.call(state, [], {})
-        if type(out) is not tuple:
-            return out
-        state, made = out
-        if not isinstance(made, ExceptionVariable):
-            return raise_error(TypeError, f"calling {cls!r} should have returned an instance of BaseException, "
-                                          f"not {made.type_name()}")
-        return state, made
-
-    kind = value.runtime_type()
-    if kind is None or issubclass(kind, BaseException):  # an exception object the tracer did not make
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                           f"raising {value.describe()}, an exception that existed before the call, is not modelled")
-    return raise_error(TypeError, what)
 
 
 @handles("RAISE_VARARGS")
