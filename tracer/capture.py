@@ -10,6 +10,8 @@ far, which keeps every call correct.
 from __future__ import annotations
 
 import builtins
+import contextlib
+import logging
 import os
 
 import attrs
@@ -82,13 +84,27 @@ def start_state(fn, args: tuple, kwargs: dict):
     return state
 
 
+@contextlib.contextmanager
+def _fake_tensor_logs_muted():
+    """Torch logs a full traceback when a meta kernel raises; while tracing that is an expected
+    outcome (the call becomes a break and runs eagerly), so the logger is muted for the capture."""
+    logger = logging.getLogger("torch._subclasses.fake_tensor")
+    was_muted = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was_muted
+
+
 def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: dict | None = None) -> Capture:
     """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails.
 
     `resume_cache` holds the ResumeBuilder of fn's breaks (shared with its resume functions)."""
     state = start_state(fn, args, kwargs)
     try:
-        final, stop = run(state)
+        with _fake_tensor_logs_muted():
+            final, stop = run(state)
         if type(stop) is Returned:
             return _graph_capture(fn, final, stop.value, backend, number)
         if type(stop) is Raised:  # the function raises: graph and effects, then the same exception

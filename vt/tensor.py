@@ -7,7 +7,6 @@ log, with its output metadata found by running the op on fake tensors.
 from __future__ import annotations
 
 import contextlib
-import logging
 import operator
 
 import attrs
@@ -24,9 +23,6 @@ FOLDED_ATTRIBUTES = frozenset({
     "shape", "dtype", "device", "ndim", "requires_grad", "is_cuda", "is_cpu", "is_sparse",
     "is_quantized", "is_meta", "layout", "is_leaf", "itemsize", "nbytes", "is_nested",
 })
-# Torch logs a full traceback when a meta kernel raises; for the tracer that is an expected
-# outcome (the call becomes a break and runs eagerly), so the logger is muted during fake runs.
-_FAKE_TENSOR_LOG = logging.getLogger("torch._subclasses.fake_tensor")
 
 # Functions that answer from their arguments alone, or from global state that every capture guards
 # (grad mode and the default dtype, see core.guards.GlobalStateMatch).
@@ -278,8 +274,6 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     if refused is not None:  # fake tensors let it through; eager refuses, so it runs for real
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raises RuntimeError: {refused}")
     versions = [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
-    was_muted = _FAKE_TENSOR_LOG.disabled
-    _FAKE_TENSOR_LOG.disabled = True
     try:
         with state.env.fake_mode, _grad_mode(state.grad_enabled):
             if op == "call_method":
@@ -291,8 +285,6 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
                            "keep values in tensors instead of Python scalars")
     except Exception as exc:  # eager raises too, but a fake tensor's message may differ from a real one's
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
-    finally:
-        _FAKE_TENSOR_LOG.disabled = was_muted
     changed = versions != [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
     writes = changed or _writes_in_place(op, target, kwargs)
     impure = writes or _op_name(op, target) in IMPURE_OPS
