@@ -107,7 +107,7 @@ def test_set_operators_and_in_place_forms():
 
 def test_frozenset_constants_with_sets():
     from helpers import make_state
-    from vt.builtin import binary_operation
+    from vt.operators import binary_operation
     from vt.sets import new_set
 
     state, s = new_set(make_state(lambda: None), (1, 2))

@@ -217,7 +217,7 @@ def test_operators_table_covers_container_pairs():
     from vt.constant import ConstantVariable
     from vt.container_ops import container_operation
     from vt.dicts import DictVariable, DictViewVariable
-    from vt.iterators import IteratorVariable, ListIteratorVariable
+    from vt.iteration import IteratorVariable, ListIteratorVariable
     from vt.lists import ListVariable, TupleVariable
     from vt.records import EnumVariable
     from vt.sets import SetVariable

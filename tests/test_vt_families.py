@@ -12,7 +12,9 @@ from vt.constant import BuiltinMethodVariable
 from vt.functions import CellVariable, NestedUserFunctionVariable, UserFunctionVariable
 from vt.functools_variables import FunctoolsPartialVariable
 from vt.records import EnumVariable, NamedTupleVariable
-from vt.user_objects import NNModuleVariable, SuperVariable, UserMethodVariable
+from vt.nn_modules import NNModuleVariable
+from vt.user_objects import SuperVariable
+from vt.functions import UserMethodVariable
 
 Pair = collections.namedtuple("Pair", "a b")
 

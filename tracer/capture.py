@@ -33,7 +33,9 @@ from core.code import code_info_of, decode, localsplus_names
 from tracer.step import INTERPRETER, run
 from graph.raise_entry import raising_capture
 from core.stops import GraphBreak, Raised, Returned
-from vt.iterators import (EnumerateIteratorVariable, IteratorVariable, ListIteratorVariable, RangeIteratorVariable, SequenceIteratorVariable, ZipIteratorVariable)
+from vt.iterators import EnumerateIteratorVariable, ZipIteratorVariable
+from vt.iteration import IteratorVariable, ListIteratorVariable, SequenceIteratorVariable
+from vt.constant import RangeIteratorVariable
 from vt.lazy import LazyVariable
 from core.outcomes import BreakKind
 from vt.protocol import NULL, VariableTracker

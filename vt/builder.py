@@ -26,6 +26,7 @@ from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource
 from effects import heap
 from vt import registry
 from vt.builtin import BuiltinVariable
+from vt.dict_subclass import is_dict_subclass, wrap_dict_subclass_object
 from vt.folding import call_constant_fn
 from vt.constant import ConstantVariable, is_constant_value
 from vt.container_methods import class_method
@@ -39,10 +40,13 @@ from vt.protocol import VariableTracker
 from vt.records import wrap_record
 from vt.sets import SetVariable
 from vt.tensor import TensorVariable
-from vt.torch import (ClassVariable, GraphBreakVariable, ModuleVariable, OpaqueCallableVariable, TorchFunctionVariable,
-                      is_graphable_torch_callable, torch_callable_limit)
+from vt.classes import ClassVariable
+from vt.torch import (GraphBreakVariable, ModuleVariable, OpaqueCallableVariable, TorchFunctionVariable,
+    is_graphable_torch_callable, torch_callable_limit)
 from vt.user_classes import is_user_class, wrap_user_class
-from vt.user_objects import NNModuleVariable, UserMethodVariable, wrap_user_object
+from vt.nn_modules import NNModuleVariable
+from vt.user_objects import wrap_user_object
+from vt.functions import UserMethodVariable
 
 
 @attrs.frozen(slots=True)
@@ -177,6 +181,9 @@ def _nn_module(state, value, source, guard):
 
 @registry.wrap_rule("user_object")
 def _user_object(state, value, source, guard):
+    if _is_user_object(value) and isinstance(value, dict) and is_dict_subclass(type(value)):
+        return wrap_dict_subclass_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"),
+                                                  guard), value, source)
     if _is_user_object(value):
         return wrap_user_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"), guard),
                                 value, source)

@@ -8,120 +8,21 @@ the builtins themselves (`len`, `isinstance`, ...) are registered here.
 from __future__ import annotations
 
 import builtins
-import dis
-import functools
 import operator
-import types
 
 import attrs
 import torch
 
-from effects import heap
 from vt import registry
+from vt.container_methods import class_method
 from vt.folding import call_builtin, call_constant_fn
-from vt.iterators import IteratorVariable
+from vt.iteration import IteratorVariable
+from vt.operators import compare_classes
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
-from vt.lists import TupleVariable, new_list
+from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.tensor import TensorVariable, record_op
-
-# -- operator tables ------------------------------------------------------------------------
-
-_SYMBOL_TO_FUNCTIONS = {
-    "+": (operator.add, operator.iadd), "&": (operator.and_, operator.iand),
-    "//": (operator.floordiv, operator.ifloordiv), "<<": (operator.lshift, operator.ilshift),
-    "@": (operator.matmul, operator.imatmul), "*": (operator.mul, operator.imul),
-    "%": (operator.mod, operator.imod), "|": (operator.or_, operator.ior),
-    "**": (operator.pow, operator.ipow), ">>": (operator.rshift, operator.irshift),
-    "-": (operator.sub, operator.isub), "/": (operator.truediv, operator.itruediv),
-    "^": (operator.xor, operator.ixor),
-}
-
-
-def _binary_op_table():
-    """BINARY_OP's argument -> (symbol, operator, is_inplace), from 3.11's own list."""
-    table = []
-    for _, symbol in dis._nb_ops:
-        inplace = symbol.endswith("=")
-        plain, in_place = _SYMBOL_TO_FUNCTIONS[symbol[:-1] if inplace else symbol]
-        table.append((symbol, in_place if inplace else plain, inplace, plain))
-    return tuple(table)
-
-
-BINARY_OPS = _binary_op_table()
-COMPARE_OPS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
-               ">": operator.gt, ">=": operator.ge}
-UNARY_OPS = {"UNARY_NEGATIVE": operator.neg, "UNARY_POSITIVE": operator.pos,
-             "UNARY_INVERT": operator.invert, "UNARY_NOT": operator.not_}
-
-
-# -- binary operators ---------------------------------------------------------------------------
-
-@registry.binary_rule((ConstantVariable, ConstantVariable))
-def _fold(state, fn, a, b, symbol, plain):
-    return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
-
-
-@registry.binary_rule((TensorVariable, TensorVariable), (TensorVariable, ConstantVariable),
-                      (ConstantVariable, TensorVariable))
-def _tensor_op(state, fn, a, b, symbol, plain):
-    # For `x += y` on a tensor the in-place operator itself is recorded: it writes into x.
-    target = fn if isinstance(a, TensorVariable) else plain
-    return record_op(state, "call_function", target, (a, b), {}, f"operator {symbol}")
-
-
-def no_binary_rule(state, fn, a, b, symbol, plain):
-    """No rule for the pair: fold when both sides are plain data (`x.shape == (n, 4)` with a built
-    tuple, `"%d-%d" % (a, b)`), unless an in-place operator would have to change a mutable left side."""
-    if (fn is plain or isinstance(a, (ConstantVariable, TupleVariable))) and \
-            a.as_python(state) is not NOT_CONSTANT and b.as_python(state) is not NOT_CONSTANT:
-        return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
-    return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                       f"`{symbol}` between {a.describe()} and {b.describe()} is not modelled")
-
-
-def compare_classes(state, fn, a, b, symbol, plain):
-    """`type(x) == int` and friends: classes and builtins compare as the objects they stand for
-    (the binary rule of every pair of class-like VTs)."""
-    if plain not in (operator.eq, operator.ne):
-        return no_binary_rule(state, fn, a, b, symbol, plain)
-    return state, ConstantVariable(plain(a.as_class(), b.as_class()))
-
-
-def binary_operation(state, fn, a, b, symbol, plain=None):
-    """a <symbol> b; `fn` may be the in-place operator, `plain` is its out-of-place twin."""
-    plain = plain or fn
-    rule = registry.binary_rule_for(a, b) or no_binary_rule
-    return rule(state, fn, a, b, symbol, plain)
-
-
-@registry.unary_rule(ConstantVariable)
-def _fold_unary(state, opname, value):
-    return call_constant_fn(state, UNARY_OPS[opname], opname, (value,), {})
-
-
-@registry.unary_rule(TensorVariable)
-def _tensor_unary(state, opname, value):
-    fn = UNARY_OPS[opname]
-    if fn is operator.not_:
-        return value.truth_limit()
-    return record_op(state, "call_function", fn, (value,), {}, opname)
-
-
-def unary_operation(state, opname, value):
-    """UNARY_NEGATIVE, UNARY_POSITIVE, UNARY_INVERT, UNARY_NOT on any value: its class's rule, else
-    `not` from its truth value."""
-    rule = registry.unary_rule_for(value)
-    if rule is not None:
-        return rule(state, opname, value)
-    if UNARY_OPS[opname] is operator.not_:
-        truth = value.truth(state)
-        if truth is NOT_CONSTANT:
-            return value.truth_limit()
-        return state, ConstantVariable(not truth)
-    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{opname} of {value.describe()} is not modelled")
-
 
 # -- builtin functions ------------------------------------------------------------------------
 
@@ -170,7 +71,6 @@ class BuiltinVariable(VariableTracker):
             return state, ConstantVariable(value)
         if registry.has_rule(value):
             return state, BuiltinVariable(value)
-        from vt.container_methods import class_method
 
         method = class_method(self.fn, name) if isinstance(self.fn, type) else None
         if method is not None:  # list.append(lst, x), dict.fromkeys(keys)
@@ -235,19 +135,13 @@ def _bool(state, args, kwargs):
     return state, ConstantVariable(truth)
 
 
-def _super(state, args, kwargs):
-    from vt.user_objects import make_super
-
-    return make_super(state, args, kwargs)
-
-
 def _print(state, args, kwargs):
     return unsupported(BreakKind.UNSUPPORTED_CALL, "print() writes to stdout, a side effect outside the graph",
                        "remove the print, or print outside the traced function")
 
 
 registry.register_builtin_rules({
-    len: _len, isinstance: _isinstance, print: _print, bool: _bool, super: _super,
+    len: _len, isinstance: _isinstance, print: _print, bool: _bool,
     abs: _tensor_math(operator.abs, "abs"), pow: _tensor_math(operator.pow, "pow"),
 })
 

@@ -10,20 +10,27 @@ data-dependent exactly where eager would call `bool()` on a tensor.
 """
 from __future__ import annotations
 
-import builtins
 import functools
 import operator
 
+from core.guards import MissingAttribute
+from core.sources import AttrSource
 from effects import heap
-from vt.protocol import NOT_CONSTANT, VariableTracker, real_value
-from vt.builtin_iter import bind, given
+from vt.builtin import class_value
+from vt.operators import binary_operation
+from vt.object_attributes import class_vt_of, has_attribute
+from vt.attributes import written
+from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker, real_value
+from vt.folding import bind, given
 from vt.constant import ConstantVariable, is_constant_value
 from vt.iterators import for_each, truth_of
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop, Thrown
 from vt import registry
+from vt.registry import wrap_value
 from vt.tensor import TensorVariable
-from vt.user_objects import NNModuleVariable
+from vt.classes import class_vt
+from vt.nn_modules import NNModuleVariable, module_attributes
 
 
 def plain_fold(state, fn, args, kwargs):
@@ -42,8 +49,6 @@ def plain_fold(state, fn, args, kwargs):
 
 
 def _binary(state, fn, a, b, symbol):
-    from vt.builtin import binary_operation
-
     return binary_operation(state, fn, a, b, symbol)
 
 
@@ -168,31 +173,13 @@ def _reduce(state, args, kwargs):
 
 # -- inspecting values ---------------------------------------------------------------------------
 
-def class_vt(kind):
-    """The VT for a class used as a value: builtin types as BuiltinVariable (so `type(n) == int`
-    compares two of them), others as ClassVariable."""
-    from vt.builtin import BuiltinVariable
-    from vt.torch import ClassVariable
-
-    if getattr(builtins, kind.__name__, None) is kind:
-        return BuiltinVariable(kind)
-    from vt.records import record_class_vt
-
-    return record_class_vt(kind) or ClassVariable(kind)
-
-
 def _type(state, args, kwargs):
 
     if kwargs or len(args) != 1:
         return unsupported(BreakKind.UNSUPPORTED_CALL, "type() with 3 arguments (making a class) is not modelled")
     if args[0].dunder_dispatch:
-        from vt.object_attributes import class_vt_of
-
         return class_vt_of(state, heap.current(state, args[0]))  # the class's own heap record
     if isinstance(args[0], NNModuleVariable) and args[0].source is not None:
-        from vt.registry import wrap_value
-        from core.sources import AttrSource
-
         return wrap_value(state, type(args[0].module), AttrSource(args[0].source, "__class__"))
     kind = args[0].runtime_type()
     if kind is None:
@@ -211,16 +198,10 @@ def _attribute_name(value):
 def _has_real_attribute(state, value, name):
     """hasattr on the real object when there is one: True/False, or None when unknown."""
     if value.dunder_dispatch:
-        from vt.object_attributes import has_attribute
-
         return has_attribute(state, value, name)
     if isinstance(value, TensorVariable) and not hasattr(value.python_type, name):
         return False  # guarded by MissingAttribute for an input tensor; a computed one has none of its own
     if isinstance(value, NNModuleVariable):
-        from vt.protocol import DELETED, MISSING
-        from vt.object_attributes import written
-        from vt.user_objects import module_attributes
-
         record = module_attributes(state, value.module)
         if record is not None and written(record.attributes, name) is not MISSING:
             return written(record.attributes, name) is not DELETED
@@ -238,8 +219,6 @@ def _has_real_attribute(state, value, name):
 def _missing_attribute(state, value, name):
     """The state after learning that `value` has no attribute `name`: guarded when it has a source,
     so that the attribute appearing later recaptures."""
-    from core.guards import MissingAttribute
-
     source = getattr(value, "source", None)
     return state.add_guard(MissingAttribute(source, name)) if source is not None else state
 
@@ -295,8 +274,6 @@ def _callable(state, args, kwargs):
 
 
 def _issubclass(state, args, kwargs):
-    from vt.builtin import class_value
-
     if kwargs or len(args) != 2:
         return None
     kind, classes = class_value(args[0]), class_value(args[1])

@@ -9,15 +9,18 @@ items one `next` at a time, as CPython's loops do.
 """
 from __future__ import annotations
 
-import inspect
 import itertools
 import operator
 
 from effects import heap
+from vt.folding import bind, given
 from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable, is_constant_value
 from vt.dicts import DictVariable, new_dict_from_entries
-from vt.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, IteratorVariable, MapIteratorVariable, RangeIteratorVariable, ReversedListIteratorVariable, ZipIteratorVariable, items_of, iterate_items, new_iterator, next_value, open_iterators)
+from vt.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
+    ZipIteratorVariable, items_of, open_iterators)
+from vt.iteration import IteratorVariable, ReversedListIteratorVariable, iterate_items, new_iterator, next_value
+from vt.constant import RangeIteratorVariable
 from core.stops import Exhausted
 from vt.itertools_iterators import (AccumulateIteratorVariable, ChainIteratorVariable, CombinatoricIteratorVariable,
                                     CompressIteratorVariable, CountIteratorVariable, CycleIteratorVariable,
@@ -29,23 +32,6 @@ from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.sets import SetVariable, new_set
 from vt.tensor import TensorVariable, record_op
 from vt import registry
-
-
-def bind(stub, args, kwargs, what):
-    """The arguments by parameter name (absent ones None), or the TypeError CPython would raise."""
-    try:
-        bound = inspect.signature(stub).bind(*args, **kwargs)
-    except TypeError as exc:
-        return raise_error(TypeError, f"{what}: {exc}")
-    bound.apply_defaults()
-    return bound.arguments
-
-
-def given(value):
-    """None for an argument left out or passed as None, else the VT."""
-    if value is None or value.constant_value() is None:
-        return None
-    return value
 
 
 def int_argument(value, what):

@@ -13,10 +13,12 @@ import operator
 import attrs
 
 from vt import registry
-from vt.protocol import NOT_CONSTANT, NULL, VariableTracker
-from vt.lists import TupleVariable, subscript_sequence
-from core.outcomes import BreakKind, unsupported, raise_error
-from vt.tensor import record_op
+from vt.builtin import BuiltinVariable
+from vt.operators import COMPARE_OPS, _SYMBOL_TO_FUNCTIONS, binary_operation, unary_operation
+from vt.folding import call_builtin
+from vt.protocol import NULL, VariableTracker
+from vt.lists import TupleVariable
+from core.outcomes import raise_error
 
 
 def subscript(state, container, index):
@@ -30,8 +32,6 @@ def _arity_error(name, expected, got):
 
 def _binary_rule(fn, symbol, plain):
     def rule(state, args, kwargs):
-        from vt.builtin import binary_operation
-
         if kwargs or len(args) != 2:
             return _arity_error(fn.__name__, 2, len(args) + len(kwargs))
         return binary_operation(state, fn, args[0], args[1], symbol, plain)
@@ -40,8 +40,6 @@ def _binary_rule(fn, symbol, plain):
 
 def _unary_rule(fn, opname):
     def rule(state, args, kwargs):
-        from vt.builtin import unary_operation
-
         if kwargs or len(args) != 1:
             return _arity_error(fn.__name__, 1, len(args) + len(kwargs))
         return unary_operation(state, opname, args[0])
@@ -49,14 +47,10 @@ def _unary_rule(fn, opname):
 
 
 def _truth(state, args, kwargs):
-    from vt.folding import call_builtin
-
     return call_builtin(state, bool, args, kwargs)
 
 
 def _abs(state, args, kwargs):
-    from vt.builtin import BuiltinVariable
-
     return BuiltinVariable(abs).call(state, args, kwargs)
 
 
@@ -177,8 +171,6 @@ def _methodcaller(state, args, kwargs):
 
 def operator_rules():
     """Rules for the operator module's functions, keyed by function (merged into BUILTIN_RULES)."""
-    from vt.builtin import _SYMBOL_TO_FUNCTIONS, COMPARE_OPS
-
     rules = {}
     for symbol, (plain, in_place) in _SYMBOL_TO_FUNCTIONS.items():
         rules[plain] = _binary_rule(plain, symbol, plain)

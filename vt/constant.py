@@ -15,6 +15,7 @@ import torch
 from core.guards import DistinctObjects, SameObject
 from vt import registry
 from vt.folding import call_constant_fn
+from vt.iteration import IteratorVariable, iterate_items, new_iterator
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, unsupported, raised
 
@@ -106,7 +107,7 @@ class ConstantVariable(VariableTracker):
                            f"is a {type(attr).__name__}, which is not modelled")
 
     def iterate(self, state):
-        from vt.iterators import RangeIteratorVariable, iterate_items, new_iterator
+        from vt.constant import RangeIteratorVariable
 
         if type(self.value) is range:
             return new_iterator(state, lambda oid: RangeIteratorVariable(oid, self.value, 0))
@@ -149,11 +150,24 @@ class ConstantMethodVariable(BuiltinMethodVariable):
         return f"{type(self.receiver).__name__}.{self.name}"
 
     def call(self, state, args, kwargs):
-        from vt.folding import call_constant_fn
-
         return call_constant_fn(state, getattr(self.receiver, self.name), self.describe(), args, kwargs)
 
 
 @registry.from_python_rule(*CONSTANT_TYPES, frozenset)
 def _constant_from_python(state, value):
     return (state, ConstantVariable(value)) if is_constant_value(value) else None
+
+
+@attrs.frozen(slots=True)
+class RangeIteratorVariable(IteratorVariable):
+    """Iterator over a range; items are made on demand, so huge ranges cost nothing up front."""
+
+    values: range = range(0)
+    index: int = 0
+
+    python_type = type(iter(range(0)))
+
+    def step(self, state):
+        if self.index >= len(self.values):
+            return None
+        return state, ConstantVariable(self.values[self.index]), attrs.evolve(self, index=self.index + 1)

@@ -8,18 +8,16 @@ well-formed calls; a call Python would reject becomes the TypeError the eager
 run will raise.  Rules are `rule(state, receiver, args, kwargs)` returning
 `(state, vt)` or `Unsupported`, like every VT operation.
 
-Also here: `iterable_items`, the items any iterable VT yields (what `extend`,
-`update`, `set(...)` consume), shared by the three tables.
+Also here: `int_argument`, an index argument as CPython reads it (`__index__`).
 """
 from __future__ import annotations
 
 import attrs
 
 from vt import registry
-from vt.protocol import NULL
+from vt.protocol import NULL, is_tensor
 from vt.constant import BuiltinMethodVariable, ConstantVariable
 from core.outcomes import BreakKind, raise_error, unsupported
-from vt.tensor import TensorVariable
 
 
 @attrs.frozen(slots=True)
@@ -30,6 +28,7 @@ class ContainerMethodVariable(BuiltinMethodVariable):
     owner: type  # list, tuple, dict or set
     name: str
     receiver: object = None
+    bound_to_class: bool = False  # a classmethod read from the class (`dict.fromkeys`)
 
     def describe(self) -> str:
         return f"{self.owner.__name__}.{self.name}"
@@ -37,14 +36,16 @@ class ContainerMethodVariable(BuiltinMethodVariable):
     def rebuild(self, emitter):
         """The unbound form is the class's own method (`list.append`): how it crosses a graph break;
         the resumed trace reads it back through `class_method`."""
-        if self.receiver is not None:
+        if self.receiver is not None and not self.bound_to_class:
             return super().rebuild(emitter)
         emitter.call_maker(getattr, (self.owner, self.name))
         return None
 
     def call(self, state, args, kwargs):
         args = list(args)
-        if self.receiver is not None:
+        if self.bound_to_class:
+            args.insert(0, NULL)  # the class, which classmethod rules do not read
+        elif self.receiver is not None:
             args.insert(0, self.receiver)
         row = registry.method_row(self.owner, self.name)
         if not args or (not row.is_classmethod and not isinstance(args[0], registry.receiver_class(self.owner))):
@@ -94,9 +95,7 @@ def class_method(python_type, name: str):
     if row is None:
         return None
     if row.is_classmethod:
-        from vt.builtin import BuiltinVariable
-
-        return ContainerMethodVariable(python_type, name, BuiltinVariable(python_type))
+        return ContainerMethodVariable(python_type, name, bound_to_class=True)
     return ContainerMethodVariable(python_type, name)
 
 
@@ -110,17 +109,9 @@ def _missing(receiver, owner: type, name: str):
 
 # -- arguments ---------------------------------------------------------------------------------
 
-def iterable_items(state, value):
-    """The items `value` yields when iterated, as VTs: (state, tuple) or Unsupported (see
-    `vt.iterators.items_of`, which drains iterators with CPython's exhaustion rules)."""
-    from vt.iterators import items_of
-
-    return items_of(state, value)
-
-
 def int_argument(value, what: str):
     """A Python int (via __index__) from a constant VT; check with `type(out) is int`."""
-    if isinstance(value, TensorVariable):
+    if is_tensor(value):
         return unsupported(BreakKind.DATA_DEPENDENT, f"{what} from a tensor needs its value",
                            "use a Python int")
     if not isinstance(value, ConstantVariable):

@@ -15,8 +15,16 @@ from core.outcomes import BreakKind, raised, unsupported
 from effects import heap
 from vt import registry
 from vt.constant import ConstantVariable
+from vt.dict_methods import dict_or
+from vt.dicts import DictVariable, DictViewVariable
 from vt.equality import COMPARE_SYMBOLS, compare, kind
+from vt.folding import call_constant_fn
+from vt.iteration import IteratorVariable
+from vt.iterators import items_of
+from vt.lists import ListVariable, TupleVariable, new_list
 from vt.protocol import NOT_CONSTANT
+from vt.set_methods import keys_view_operator, set_operator
+from vt.sets import SetVariable
 
 
 # -- operators -----------------------------------------------------------------------------------
@@ -30,9 +38,8 @@ def _repeat_count(value):
 
 def _list_add(state, a, b, inplace):
     if inplace:  # list.__iadd__ is list.extend: any iterable
-        from vt.container_methods import iterable_items
 
-        out = iterable_items(state, b)
+        out = items_of(state, b)
         if type(out) is not tuple:
             return out
         state, extra = out
@@ -40,7 +47,6 @@ def _list_add(state, a, b, inplace):
         return heap.mutate(state, current.with_items(current.items + extra), "list +="), a
     if kind(b) != "list":
         return None
-    from vt.lists import new_list
 
     return new_list(state, heap.current(state, a).items + heap.current(state, b).items)
 
@@ -53,10 +59,8 @@ def _sequence_mul(state, a, b, inplace):
     if kind(sequence) == "list":
         if inplace and sequence is a:
             return heap.mutate(state, heap.current(state, a).with_items(items), "list *="), a
-        from vt.lists import new_list
 
         return new_list(state, items)
-    from vt.lists import TupleVariable
 
     return state, TupleVariable(tuple(items))
 
@@ -66,10 +70,8 @@ def _tuple_add(state, a, b, inplace):
         return None
     if any(isinstance(v, ConstantVariable) and type(v.constant_value()) is not tuple for v in (a, b)):
         # torch.Size + tuple is a torch.Size (either way round): computed for real on constants.
-        from vt.folding import call_constant_fn
 
         return call_constant_fn(state, operator.add, "operator +", (a, b), {})
-    from vt.lists import TupleVariable
 
     return state, TupleVariable(tuple(a.unpack(state, None)) + tuple(b.unpack(state, None)))
 
@@ -78,7 +80,6 @@ def _set_operator(symbol):
     def rule(state, a, b, inplace):
         if kind(b) != "set" or b.runtime_type() is _KEYS:
             return None
-        from vt.set_methods import set_operator
 
         return set_operator(state, symbol, a, b, inplace)
     return rule
@@ -86,15 +87,11 @@ def _set_operator(symbol):
 
 def _keys_view_operator(symbol):
     def rule(state, a, b, inplace):
-        from vt.set_methods import keys_view_operator
-
         return keys_view_operator(state, symbol, a, b)
     return rule
 
 
 def _dict_or(state, a, b, inplace):
-    from vt.dict_methods import dict_or
-
     return dict_or(state, a, b, inplace)
 
 
@@ -125,8 +122,6 @@ def container_operation(state, fn, a, b, symbol, plain):
 def _no_operator(state, fn, a, b, symbol, plain):
     """No rule: fold `"%s" % (..)` on plain data; otherwise the TypeError or a limit."""
     if isinstance(a, ConstantVariable) and isinstance(a.constant_value(), (str, bytes)) and plain is operator.mod:
-        from vt.folding import call_constant_fn
-
         return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
     samples = _sample(a), _sample(b)
     if NOT_CONSTANT not in samples:
@@ -157,11 +152,6 @@ _SAMPLES = {list: list, tuple: tuple, dict: dict, set: set, _KEYS: lambda: {}.ke
 
 
 def _register_container_operations():
-    from vt.dicts import DictVariable, DictViewVariable
-    from vt.iterators import IteratorVariable
-    from vt.lists import ListVariable, TupleVariable
-    from vt.sets import SetVariable
-
     kinds = (ListVariable, TupleVariable, DictVariable, SetVariable, DictViewVariable, ConstantVariable)
     for left in kinds:
         for right in kinds:

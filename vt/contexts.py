@@ -20,10 +20,15 @@ import contextlib
 import attrs
 import torch
 
+from core.guards import ConstantMatch
+from core.sources import AttrSource
+from core.stops import Exhausted
 from effects import heap
+from vt import registry
 from vt.dicts import DictVariable
 from vt.exceptions import ExceptionVariable
-from vt.iterators import IteratorVariable
+from vt.generators import resume
+from vt.iteration import IteratorVariable
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, Thrown, raise_error, unsupported
@@ -91,9 +96,6 @@ class GradModeExit:
 
 
 def wrap_grad_mode_exit(state, value: GradModeExit, source, guard: bool):
-    from core.guards import ConstantMatch
-    from core.sources import AttrSource
-
     if guard:
         state = state.add_guard(ConstantMatch.of(AttrSource(source, "mode"), value.mode))
     manager = GradModeVariable(not value.mode, None)
@@ -147,10 +149,6 @@ class GradModeFactoryVariable(VariableTracker):
 
 # -- contextlib.contextmanager ------------------------------------------------------------------
 
-def is_generator_context_class(cls) -> bool:
-    return cls is contextlib._GeneratorContextManager
-
-
 def make_generator_context(state, args, kwargs):
     """`_GeneratorContextManager(func, args, kwds)`, as contextmanager's helper builds it."""
     if kwargs or len(args) != 3:
@@ -195,9 +193,6 @@ class GeneratorContextMethod(VariableTracker):
     always_true = True
 
     def call(self, state, args, kwargs):
-        from vt.generators import resume
-        from core.stops import Exhausted
-
         if self.name == "__enter__":
             out = resume(state, self.generator, "next")
             if type(out) is Exhausted:
@@ -231,3 +226,8 @@ class TracebackVariable(VariableTracker):
 
     def describe(self) -> str:
         return "traceback"
+
+
+for _cls in GRAD_MODE_CLASSES:
+    registry.add_builtin_rule(_cls, lambda state, args, kwargs, cls=_cls: make_grad_mode(state, cls, args, kwargs))
+registry.add_builtin_rule(contextlib._GeneratorContextManager, make_generator_context)

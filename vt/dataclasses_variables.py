@@ -19,9 +19,10 @@ from effects import heap
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
 from vt import registry
-from vt.dicts import DictVariable
-from vt.lists import ListVariable, TupleVariable
-from vt.tensor import TensorVariable
+from vt.dicts import DictVariable, new_dict
+from vt.folding import call_builtin
+from vt.lists import ListVariable, TupleVariable, new_list
+from vt.tensor import TensorVariable, record_op
 
 
 def _is_dataclass_object(vt) -> bool:
@@ -42,10 +43,6 @@ def _field_values(state, vt):
 
 def _copy_tree(state, vt, as_dict: bool):
     """The value asdict/astuple puts in place of `vt` (dataclass objects, lists, tuples, dicts recursed)."""
-    from vt.dicts import new_dict
-    from vt.lists import TupleVariable, new_list
-    from vt.tensor import record_op
-
     if _is_dataclass_object(vt):
         out = _field_values(state, vt)
         if type(out) is not tuple:
@@ -109,10 +106,9 @@ def is_generated_repr(fn) -> bool:
     return wrapped is not None and wrapped.__code__.co_qualname.startswith("__create_fn__")
 
 
+@registry.dunder_model(is_generated_repr)
 def dataclass_repr(state, vt):
     """`Cls(a=1, b=...)` as the generated __repr__ writes it (fields with repr=True)."""
-    from vt.folding import call_builtin
-
     parts = []
     for f in dataclasses.fields(vt.cls):
         if not f.repr:

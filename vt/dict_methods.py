@@ -11,7 +11,7 @@ from __future__ import annotations
 from effects import heap
 from vt import registry
 from vt.constant import ConstantVariable
-from vt.container_methods import iterable_items
+from vt.iterators import items_of
 from vt.equality import hashable_key
 from vt.dicts import DictVariable, DictViewVariable, new_dict_from_entries
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
@@ -51,13 +51,13 @@ def update_pairs(state, value):
     of 2-item iterables; (state, pairs) or Unsupported."""
     if isinstance(value, DictVariable):
         return mapping_entries(state, value)
-    out = iterable_items(state, value)
+    out = items_of(state, value)
     if type(out) is not tuple:
         return out
     state, elements = out
     pairs = []
     for number, element in enumerate(elements):
-        out = iterable_items(state, element)
+        out = items_of(state, element)
         if type(out) is not tuple:
             return _after_pairs(out, pairs)
         state, pair = out
@@ -140,8 +140,6 @@ def _pop(state, mapping, args, kwargs):
 
 @registry.method(dict, "popitem", 0)
 def _popitem(state, mapping, args, kwargs):
-    from vt.lists import TupleVariable
-
     entries = _entries(state, mapping)
     if not entries:
         return raise_error(KeyError, "popitem(): dictionary is empty")
@@ -172,7 +170,7 @@ for _kind in ("keys", "values", "items"):
 @registry.method(dict, "fromkeys", 1, 2, is_classmethod=True)
 def _fromkeys(state, receiver, args, kwargs):
     """`dict.fromkeys(keys, value)`: every key maps to the same value object."""
-    out = iterable_items(state, args[0])
+    out = items_of(state, args[0])
     if type(out) is not tuple:
         return out
     state, items = out

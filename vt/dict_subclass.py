@@ -16,10 +16,17 @@ import collections
 
 import attrs
 
+from core.guards import KeysMatch
+from core.sources import ItemSource
 from effects import heap
-from vt.constant import ConstantVariable
+from vt import registry
+from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Unsupported, unsupported
 from vt.dicts import DictVariable
+from vt.equality import hashable_key
+from vt.lists import TupleVariable, new_list
+from vt.registry import wrap_value
+from vt.object_protocol import run_init
 from vt.user_objects import UserDefinedObjectVariable
 
 
@@ -40,11 +47,6 @@ def is_dict_subclass(cls) -> bool:
 
 def entries_of(state, vt):
     """(state, entries) of the object's dict part, read from the real dict (guarded) on first use."""
-    from core.guards import KeysMatch
-    from vt.registry import wrap_value
-    from vt.constant import is_constant_value
-    from core.sources import ItemSource
-
     record = heap.current(state, vt)
     if record.entries is not None:
         return state, record.entries
@@ -70,8 +72,6 @@ def _set_entries(state, vt, entries, what):
 
 
 def _key(vt):
-    from vt.equality import hashable_key
-
     return hashable_key(vt)
 
 
@@ -155,8 +155,6 @@ def _update(state, vt, entries, args, kwargs):
 def _view(pick):
     @_with_entries
     def rule(state, vt, entries, args, kwargs):
-        from vt.lists import TupleVariable, new_list
-
         items = [pick(key, value) for key, value in entries.items()]
         return new_list(state, tuple(items))  # a snapshot list: iteration, len, `in` behave as the view
     return rule
@@ -171,8 +169,6 @@ def _iter(state, receiver, args, kwargs):
 
 
 def _items(key, value):
-    from vt.lists import TupleVariable
-
     return TupleVariable((ConstantVariable(key), value))
 
 
@@ -186,6 +182,7 @@ DICT_BOUND_RULES = {
     _ORDERED.keys: _view(lambda key, value: ConstantVariable(key)), _ORDERED.values: _view(lambda key, value: value),
     _ORDERED.items: _view(_items),
 }
+registry.register_bound_rules(DICT_BOUND_RULES)
 
 
 def wrap_dict_subclass_object(state, value, source):
@@ -195,8 +192,6 @@ def wrap_dict_subclass_object(state, value, source):
 
 def create_dict_subclass_object(state, cls_vt, args, kwargs):
     """`Cls(...)` for a dict subclass: an empty dict part, then `__init__` (Python, or dict's own)."""
-    from vt.user_classes import run_init
-
     cls = cls_vt.cls
     if cls_vt.source is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} was reached without a source")

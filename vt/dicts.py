@@ -17,7 +17,9 @@ import attrs
 from effects import heap
 from vt import registry
 from vt.constant import ConstantVariable
-from vt.iterators import IteratorVariable, new_iterator
+from vt.container_methods import container_attribute, container_load_method
+from vt.equality import contains_in, equal, hashable_key
+from vt.iteration import IteratorVariable, new_iterator
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
 from vt.lists import TupleVariable
 from vt.protocol import NOT_CONSTANT, VariableTracker
@@ -89,19 +91,13 @@ class DictVariable(VariableTracker):
             return raised(exc)
 
     def getattr(self, state, name):
-        from vt.container_methods import container_attribute
-
         return container_attribute(state, self, dict, name)
 
     def load_method(self, state, name):
-        from vt.container_methods import container_load_method
-
         return container_load_method(state, self, dict, name)
 
     def contains(self, state, item):
         """`item in d`: (state, bool constant), or Unsupported for keys the tracer does not hash."""
-        from vt.equality import hashable_key
-
         key = hashable_key(item)
         if is_stop(key):
             return key
@@ -109,8 +105,6 @@ class DictVariable(VariableTracker):
 
     def store_item(self, state, key, value):
         """STORE_SUBSCR `d[key] = value`: the next State, or Unsupported."""
-        from vt.equality import hashable_key
-
         real_key = hashable_key(key)
         if is_stop(real_key):
             return real_key
@@ -121,8 +115,6 @@ class DictVariable(VariableTracker):
 
     def delete_item(self, state, key):
         """DELETE_SUBSCR `del d[key]`: the next State, or Unsupported."""
-        from vt.equality import hashable_key
-
         real_key = hashable_key(key)
         if is_stop(real_key):
             return real_key
@@ -177,8 +169,6 @@ class DictViewVariable(VariableTracker):
         return iterate_dict(state, self.mapping, self.kind)
 
     def contains(self, state, item):
-        from vt.equality import contains_in, equal
-
         if self.kind == "keys":
             return self.mapping.contains(state, item)
         if self.kind == "values":
@@ -196,8 +186,6 @@ class DictViewVariable(VariableTracker):
 
 def view_items(state, mapping, kind: str) -> tuple:
     """What iterating a dict (or one of its views) gives right now, as VTs."""
-    from vt.lists import TupleVariable
-
     entries = heap.current(state, mapping).entries
     if kind == "keys":
         return tuple(ConstantVariable(key) for key, _ in entries)
@@ -232,8 +220,6 @@ class DictIteratorVariable(IteratorVariable):
         elif self.kind == "values":
             item = value
         else:
-            from vt.lists import TupleVariable
-
             item = TupleVariable((ConstantVariable(key), value))
         return state, item, attrs.evolve(self, index=self.index + 1)
 
@@ -250,8 +236,6 @@ def new_dict_from_entries(state, entries: tuple):
 
 def new_dict(state, keys, values):
     """Allocate a dict built by BUILD_MAP / BUILD_CONST_KEY_MAP; keys must be hashable constants."""
-    from vt.equality import hashable_key
-
     entries = {}
     for key, value in zip(keys, values):
         real_key = hashable_key(key)

@@ -23,8 +23,7 @@ import operator
 from core.outcomes import BreakKind, is_stop, raise_error, raised, unsupported
 from effects import heap
 from vt.constant import ConstantVariable
-from vt.protocol import NOT_CONSTANT
-from vt.tensor import TensorVariable
+from vt.protocol import NOT_CONSTANT, is_tensor
 
 MAX_DEPTH = 200
 COMPARE_SYMBOLS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
@@ -49,7 +48,7 @@ def has_nan(value) -> bool:
 
 def hashable_key(value, what: str = "dict key"):
     """The real hashable constant `value` stands for, or Unsupported (check `type(out) is Unsupported`)."""
-    if isinstance(value, TensorVariable):
+    if is_tensor(value):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"a tensor as a {what} is not supported (Python hashes tensors by identity)",
                            "use a number or a string as the key")
@@ -105,7 +104,7 @@ def equal(state, a, b, depth: int = 0):
         return True
     if depth > MAX_DEPTH:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, "comparing deeply nested containers is not modelled")
-    if isinstance(a, TensorVariable) or isinstance(b, TensorVariable):
+    if is_tensor(a) or is_tensor(b):
         return unsupported(BreakKind.DATA_DEPENDENT,
                            f"comparing {a.describe()} with {b.describe()} needs tensor values",
                            "look tensors up by identity, or compare them with torch ops")
@@ -175,7 +174,7 @@ def compare(state, symbol: str, a, b, depth: int = 0):
             return bool(COMPARE_SYMBOLS[symbol](a.constant_value(), b.constant_value()))
         except Exception as exc:  # the traced program raises the same
             return raised(exc)
-    if isinstance(a, TensorVariable) or isinstance(b, TensorVariable):
+    if is_tensor(a) or is_tensor(b):
         return unsupported(BreakKind.DATA_DEPENDENT, f"`{symbol}` on {a.describe()} and {b.describe()} "
                            "inside a container comparison needs tensor values")
     kind_a, kind_b = kind(a), kind(b)

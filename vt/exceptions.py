@@ -19,11 +19,12 @@ from pyrsistent import pmap
 from effects import heap
 from vt import registry
 from vt.dicts import DictVariable
-from vt.lists import ListVariable
-from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.lists import ListVariable, TupleVariable
+from vt.protocol import DELETED, NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Thrown, raise_error, raised, unsupported
-from core.sources import AttrSource
+from core.sources import AttrSource, ItemSource
+from vt.registry import from_python, wrap_value
 from vt.sets import SetVariable
 
 # Builtin classes whose constructor does more than store `args`: their instances are built for
@@ -79,8 +80,7 @@ class ExceptionVariable(VariableTracker):
         return f"{self.cls.__name__} exception"
 
     def getattr(self, state, name):
-        from vt.builtin_data import class_vt
-        from vt.lists import TupleVariable
+        from vt.classes import class_vt
 
         current = heap.current(state, self)
         if name == "args":
@@ -105,8 +105,6 @@ class ExceptionVariable(VariableTracker):
         return attrs.evolve(self, attributes=self.attributes.set(name, value))
 
     def setattr(self, state, name: str, value):
-        from vt.protocol import DELETED
-
         if value is DELETED:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"deleting attribute {name!r} of an exception")
         return self.store_attr(state, name, value)
@@ -133,8 +131,7 @@ def _link(value):
 def _class_or_builtin_attribute(state, current, name: str):
     """A method or class attribute of the user's class, or an attribute of a builtin exception
     read from the real object built from constant arguments (`StopIteration(3).value`)."""
-    from vt.registry import wrap_value
-    from vt.user_objects import UserMethodVariable
+    from vt.functions import UserMethodVariable
 
     cls = current.cls
     for klass in cls.__mro__:
@@ -222,7 +219,7 @@ def instantiate(state, cls: type, cls_source, args, kwargs):
                                                                  cls_source=cls_source))
     if init is None:
         return state, handle
-    from vt.user_objects import UserMethodVariable
+    from vt.functions import UserMethodVariable
 
     if cls_source is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__}.__init__ reached without a source")
@@ -255,7 +252,6 @@ def exception_from(state, thrown: Thrown):
     """The heap handle of the exception a Thrown record raises, allocating one for a builtin's error."""
     if thrown.exception is not None:
         return state, thrown.exception
-    from vt.registry import from_python
 
     items = []
     for value in thrown.args:
@@ -281,9 +277,8 @@ class ExceptionSuperVariable(VariableTracker):
         return f"super({self.start.__name__})"
 
     def getattr(self, state, name):
-        from vt.user_objects import UserMethodVariable
+        from vt.functions import UserMethodVariable
 
-        from core.sources import ItemSource
 
         mro = self.receiver.cls.__mro__
         for position in range(mro.index(self.start) + 1, len(mro)):

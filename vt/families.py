@@ -20,3 +20,4 @@ import vt.dict_methods  # noqa: F401
 import vt.list_methods  # noqa: F401
 import vt.set_methods  # noqa: F401
 import vt.builder  # noqa: F401
+import vt.generators  # noqa: F401

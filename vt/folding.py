@@ -11,7 +11,9 @@ An exception it raises is the traced program's exception.
 """
 from __future__ import annotations
 
-from core.outcomes import BreakKind, raised, unsupported
+import inspect
+
+from core.outcomes import BreakKind, raise_error, raised, unsupported
 from vt import registry
 from vt.protocol import NOT_CONSTANT
 
@@ -62,3 +64,22 @@ def call_constant_fn(state, fn, what, args, kwargs):
 def _joins(fn) -> bool:
     """`sep.join` of a str or bytes constant, whose argument may be any iterable."""
     return getattr(fn, "__name__", None) == "join" and type(getattr(fn, "__self__", None)) in (str, bytes)
+
+
+# -- arguments of builtin rules ---------------------------------------------------------------------
+
+def bind(stub, args, kwargs, what):
+    """The arguments by parameter name (absent ones None), or the TypeError CPython would raise."""
+    try:
+        bound = inspect.signature(stub).bind(*args, **kwargs)
+    except TypeError as exc:
+        return raise_error(TypeError, f"{what}: {exc}")
+    bound.apply_defaults()
+    return bound.arguments
+
+
+def given(value):
+    """None for an argument left out or passed as None, else the VT."""
+    if value is None or value.constant_value() is None:
+        return None
+    return value

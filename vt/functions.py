@@ -15,10 +15,18 @@ import types
 import attrs
 from pyrsistent import pvector
 
+from core.state import Frame
+from core.stops import Raised, Returned
 from effects import heap
+from vt.dicts import new_dict_from_entries
+from vt.lazy import LazyVariable
+from vt.lists import TupleVariable
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
 from core.sources import AttrSource, GlobalSource, ItemSource
+from vt import registry
+from vt.protocol import MISSING
+from vt.registry import wrap_value
 
 MAX_INLINE_DEPTH = 64
 
@@ -88,8 +96,6 @@ class UserFunctionVariable(VariableTracker):
         return f"function {self.fn.__qualname__}"
 
     def getattr(self, state, name):
-        from vt.registry import wrap_value
-
         if name in ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__",
                     "__kwdefaults__", "__wrapped__"):
             return wrap_value(state, getattr(self.fn, name), AttrSource(self.source, name))
@@ -97,8 +103,6 @@ class UserFunctionVariable(VariableTracker):
 
     def parts(self, state):
         """The function's code, globals, defaults and cells as VTs (guarded through its source)."""
-        from vt.registry import wrap_value
-
         fn = self.fn
         globals_source = None if fn.__globals__ is state.env.globals else AttrSource(self.source, "__globals__")
         defaults = []
@@ -170,8 +174,6 @@ def existing_cells(state, fn, fn_source):
 def existing_cell(state, cell, source):
     """(state, heap handle) for a real cell reached through `source`, one per cell however many
     ways it is reached (a resume function gets a cell both as a local and in a closure)."""
-    from vt.lazy import LazyVariable
-
     try:
         contents = LazyVariable(AttrSource(source, "cell_contents"), cell.cell_contents)
     except ValueError:  # an empty cell
@@ -237,11 +239,6 @@ def _exact_binding_error(code, parts: FunctionParts, nargs: int, keywords: tuple
 
 def inline_call(state, parts: FunctionParts, args, kwargs):
     """Trace a call of a Python function to its return; (state, return value) or Unsupported."""
-    from core.state import Frame
-    from core.stops import Raised, Returned
-    from vt.dicts import new_dict_from_entries
-    from vt.lists import TupleVariable
-
     code = parts.code
     if _is_async_code(code):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{code.co_qualname} is an async function, which is not traced")
@@ -262,10 +259,9 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
     values += [None] * (len(info.localsplus) - len(values) - len(parts.closure))
     values += list(parts.closure)
     callee = Frame(info, 0, pvector(), pvector(values), ())
-    if code.co_flags & inspect.CO_GENERATOR:  # the body runs only as items are asked for
-        from vt.generators import GeneratorVariable
-
-        return heap.allocate(state, lambda oid: GeneratorVariable(oid, callee, code.co_qualname))
+    make = registry.code_call_rule_for(code)
+    if make is not None:  # a generator: the body runs only as items are asked for
+        return make(state, callee, code.co_qualname)
     caller = state.frame
     final, stop = state.env.interpreter.run(attrs.evolve(state, frame=callee, parents=state.parents.append(caller)))
     if type(stop) is Raised:  # the callee raised: unwind on in the caller's frame, effects kept
@@ -282,3 +278,53 @@ def global_source(info, name: str):
     if info.globals_source is None:
         return GlobalSource(name)
     return ItemSource(info.globals_source, name)
+
+
+# -- functions read from classes ------------------------------------------------------------------
+
+def call_function_from(state, fn, source, args, kwargs):
+    """Inline a Python function read from a class, guarded by identity through `source`."""
+    out = registry.wrap_value(state, fn, source)
+    if type(out) is not tuple:
+        return out
+    state, fn_vt = out
+    return fn_vt.call(state, list(args), dict(kwargs))
+
+
+def lookup_class_attribute(cls, name: str):
+    """The first definition of `name` along the class's MRO, without running descriptors."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return MISSING
+
+
+def class_attribute(cls, name: str):
+    """`lookup_class_attribute`, with None for a missing name."""
+    found = lookup_class_attribute(cls, name)
+    return None if found is MISSING else found
+
+
+
+
+
+@attrs.frozen(slots=True)
+class UserMethodVariable(VariableTracker):
+    """A Python function bound to an object: calling it inlines the function with `self` first."""
+
+    fn: types.FunctionType
+    receiver: object
+    source: object = attrs.field(default=None, eq=False)  # where the function itself is read from
+
+    always_true = True
+
+    def rebuild(self, emitter):
+        if self.receiver is not None:  # obj.method, bound again
+            return emitter.bound_method(self.receiver, self.fn.__name__)
+        return super().rebuild(emitter)
+
+    def describe(self) -> str:
+        return f"method {self.fn.__qualname__}"
+
+    def call(self, state, args, kwargs):
+        return call_function_from(state, self.fn, self.source, [self.receiver, *args], kwargs)

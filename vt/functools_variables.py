@@ -18,11 +18,16 @@ import types
 
 import attrs
 
+from core.guards import IdMatch, KeysMatch
+from vt.dicts import new_dict_from_entries
+from vt.folding import call_builtin
 from vt.functions import NestedUserFunctionVariable, UserFunctionVariable
+from vt.lists import TupleVariable
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, ItemSource
 from vt import registry
+from vt.registry import wrap_value
 
 
 @attrs.frozen(slots=True)
@@ -49,18 +54,14 @@ class FunctoolsPartialVariable(VariableTracker):
         return self.func.call(state, [*self.args, *args], merged)
 
     def getattr(self, state, name):
-        from vt.lists import TupleVariable
-
         if name == "func":
             return state, self.func
         if name == "args":
             return state, TupleVariable(self.args)
         if name == "keywords":
             if self.value is not None:  # the caller's own dict: reading it twice gives one object
-                from vt.registry import wrap_value
 
                 return wrap_value(state, self.value.keywords, AttrSource(self.source, "keywords"))
-            from vt.dicts import new_dict_from_entries
 
             return new_dict_from_entries(state, self.keywords)
         if name in ("__call__",):
@@ -87,17 +88,12 @@ def make_partial(state, args, kwargs):
 
 
 def _is_callable(state, value) -> bool:
-    from vt.folding import call_builtin
-
     out = call_builtin(state, callable, [value], {})
     return type(out) is tuple and out[1].constant_value() is True
 
 
 def wrap_partial(state, value: functools.partial, source, guard: bool):
     """A partial that existed before the call: identity guard, and its parts through their sources."""
-    from core.guards import IdMatch, KeysMatch
-    from vt.registry import wrap_value
-
     if guard:
         state = state.add_guard(IdMatch(source, value, "functools.partial object"))
     out = wrap_value(state, value.func, AttrSource(source, "func"), guard)
@@ -156,8 +152,6 @@ class CachedFunctionVariable(VariableTracker):
         return self.wrapped.call(state, args, kwargs)
 
     def getattr(self, state, name):
-        from vt.registry import wrap_value
-
         if name == "__wrapped__":
             return state, self.wrapped
         if name in ("__name__", "__qualname__", "__module__", "__doc__"):
@@ -172,9 +166,6 @@ class CachedFunctionVariable(VariableTracker):
 def wrap_cached_function(state, value, source, guard: bool):
     """An lru_cache wrapper that existed before the call: guarded by identity, its `__wrapped__` read
     through its source."""
-    from core.guards import IdMatch
-    from vt.registry import wrap_value
-
     if guard:
         state = state.add_guard(IdMatch(source, value, f"cached function {value.__qualname__}"))
     out = wrap_value(state, value.__wrapped__, AttrSource(source, "__wrapped__"), guard)

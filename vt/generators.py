@@ -13,13 +13,18 @@ propagates to the consumer as a `Thrown`.
 """
 from __future__ import annotations
 
+import inspect
+
 import attrs
 
+from core.state import Frame
 from effects import heap
+from vt.exceptions import ExceptionVariable, exception_value, instantiate
+from vt import registry
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
-from core.stops import Exhausted, Yielded
-from vt.iterators import IteratorVariable
+from core.stops import Exhausted, Raised, Returned, Yielded
+from vt.iteration import IteratorVariable
 from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
 
 
@@ -67,8 +72,6 @@ class GeneratorVariable(IteratorVariable):
         return self._run(state, at_yield, exc)
 
     def _run(self, state, frame, exc):
-        from core.stops import Raised, Returned
-
         interpreter = state.env.interpreter
         caller = state.frame
         inner = attrs.evolve(state, frame=frame, parents=state.parents.append(caller))
@@ -99,8 +102,6 @@ class GeneratorVariable(IteratorVariable):
 
 def _stop_iteration_in_generator(state, exc):
     """PEP 479: a StopIteration leaving a generator body becomes a RuntimeError caused by it."""
-    from vt.exceptions import ExceptionVariable
-
     state, error = heap.allocate(state, lambda oid: ExceptionVariable(oid, RuntimeError,
                                                                 (ConstantVariable("generator raised StopIteration"),),
                                                                 cause=exc, context=exc, suppress_context=True))
@@ -147,7 +148,6 @@ class GeneratorMethodVariable(VariableTracker):
         if self.name == "throw":
             if len(args) != 1:
                 return unsupported(BreakKind.UNSUPPORTED_CALL, "generator.throw(type, value, tb) is not traced")
-            from vt.exceptions import exception_value
 
             made = exception_value(state, args[0], "exceptions must be classes or instances deriving from "
                                                    "BaseException, not " + args[0].type_name())
@@ -164,7 +164,6 @@ def _next_or_stop(out):
         value = out.value
         if value is None or value.constant_value() is None:
             return Thrown(StopIteration, (), state=out.state)
-        from vt.exceptions import instantiate
 
         made = instantiate(out.state, StopIteration, None, [value], {})
         if type(made) is not tuple:
@@ -179,7 +178,6 @@ def _close(state, generator):
     record = heap.current(state, generator)
     if not record.started:
         return heap.update_object(state, attrs.evolve(record, frame=None)), ConstantVariable(None)
-    from vt.exceptions import instantiate
 
     state, exc = instantiate(state, GeneratorExit, None, [], {})
     out = resume(state, generator, "throw", exc)
@@ -194,7 +192,11 @@ def _close(state, generator):
 
 def resume_after_yield(frame):
     """The frame a generator continues with after yielding: the value replaced by the sent None."""
-    from core.state import Frame
-
     stack = frame.stack[:len(frame.stack) - 1].append(ConstantVariable(None))
     return Frame(frame.code, frame.ip + 1, stack, frame.locals, (), frame.handled)
+
+
+@registry.code_call_rule(inspect.CO_GENERATOR)
+def _start_generator(state, frame, name: str):
+    """Calling a generator function makes the generator, holding the callee's frame, not yet run."""
+    return heap.allocate(state, lambda oid: GeneratorVariable(oid, frame, name))

@@ -10,7 +10,10 @@ from __future__ import annotations
 import attrs
 
 from effects import heap
-from vt.protocol import VariableTracker
+from vt.attributes import store_raw
+from vt.iteration import iterate_items
+from vt.lists import TupleVariable, new_list
+from vt.protocol import DELETED, VariableTracker
 from vt.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
 
@@ -29,8 +32,6 @@ class InstanceDictVariable(VariableTracker):
         return f"__dict__ of {self.owner.describe()}"
 
     def _live(self, state) -> dict:
-        from vt.protocol import DELETED
-
         return {name: value for name, value in heap.current(state, self.owner).attributes if value is not DELETED}
 
     def getattr(self, state, name):
@@ -42,8 +43,6 @@ class InstanceDictVariable(VariableTracker):
         return state, ConstantVariable(item.constant_value() in self._live(state))
 
     def store_item(self, state, key, value):
-        from vt.object_attributes import store_raw
-
         name = key.constant_value()
         if type(name) is not str:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "a non-string key in obj.__dict__ is not modelled")
@@ -54,8 +53,6 @@ class InstanceDictVariable(VariableTracker):
         return keys if count is None or count == len(keys) else None
 
     def iterate(self, state):
-        from vt.iterators import iterate_items
-
         return iterate_items(state, self.unpack(state, None))
 
 
@@ -82,8 +79,6 @@ def _get(state, view, args):
 
 def _listing(pick):
     def rule(state, view, args):
-        from vt.lists import TupleVariable, new_list
-
         return new_list(state, tuple(pick(ConstantVariable(k), v, TupleVariable) for k, v in view._live(state).items()))
     return rule
 

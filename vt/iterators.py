@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import attrs
 
-from effects import heap
-from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.iteration import IteratorVariable, next_value
+from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported, is_stop, raise_error, Thrown
@@ -27,60 +27,6 @@ from core.stops import Exhausted
 
 DRAIN_LIMIT = 100_000
 """Items a builtin may pull out of one iterator while tracing (`list(itertools.count())` never ends)."""
-
-
-@attrs.frozen(slots=True)
-class IteratorVariable(VariableTracker):
-    """Base of iterator records; subclasses add their position and implement `step`."""
-
-    oid: int
-
-    always_true = True
-    python_type = None  # the CPython type, when one type stands for every value of this record
-
-    def comparison_kind(self):
-        return "other"
-
-    def runtime_type(self):
-        return self.python_type
-
-    def describe(self) -> str:
-        return type(self).__name__.replace("Variable", "").replace("Iterator", " iterator").strip()
-
-    def iterate(self, state):
-        return state, self  # iter(it) is it
-
-    def step(self, state):
-        """(state, value, advanced record), None or Exhausted when exhausted, or Unsupported."""
-        raise NotImplementedError
-
-    def next_item(self, state):
-        """FOR_ITER's form: (state, value), Exhausted(state), or Unsupported."""
-        return next_value(state, self)
-
-
-def next_value(state, iterator):
-    """next(iterator) as CPython runs it: (state, value), Exhausted(state), or Unsupported."""
-    record = heap.current(state, iterator)
-    out = record.step(state)
-    if out is None:
-        return Exhausted(state)
-    if type(out) is not tuple:
-        return out
-    state, value, advanced = out
-    return heap.update_object(state, advanced), value
-
-
-# -- making iterators --------------------------------------------------------------------------
-
-def new_iterator(state, make):
-    """Allocate an iterator record built by `make(oid)`; returns (state, handle)."""
-    return heap.allocate(state, make)
-
-
-def iterate_items(state, items: tuple):
-    """A new iterator over `items`; returns (state, handle)."""
-    return new_iterator(state, lambda oid: SequenceIteratorVariable(oid, tuple(items), 0))
 
 
 def open_iterators(state, values):
@@ -185,72 +131,6 @@ def next_row(state, iterators):
 
 
 # -- iterators over containers -------------------------------------------------------------------
-
-@attrs.frozen(slots=True)
-class SequenceIteratorVariable(IteratorVariable):
-    """Iterator over a fixed tuple of VTs (a tuple, a constant sequence, a materialized result)."""
-
-    items: tuple = ()
-    index: int = 0
-
-    def step(self, state):
-        if self.index >= len(self.items):
-            return None
-        return state, self.items[self.index], attrs.evolve(self, index=self.index + 1)
-
-
-@attrs.frozen(slots=True)
-class ListIteratorVariable(IteratorVariable):
-    """Iterator over a list in the heap; reads the list's current items, so growing the list
-    while looping over it behaves as in CPython, and like CPython's it stays exhausted once done."""
-
-    list_oid: int = 0
-    index: int = 0
-    done: bool = False
-
-    python_type = type(iter([]))
-
-    def step(self, state):
-        items = state.heap[self.list_oid].items
-        if self.done:
-            return None
-        if self.index >= len(items):
-            return Exhausted(heap.update_object(state, attrs.evolve(self, done=True)))
-        return state, items[self.index], attrs.evolve(self, index=self.index + 1)
-
-
-@attrs.frozen(slots=True)
-class ReversedListIteratorVariable(IteratorVariable):
-    """reversed(list): walks down from the end of the list's current items, as CPython's does."""
-
-    list_oid: int = 0
-    index: int = -1
-
-    python_type = type(reversed([]))
-
-    def step(self, state):
-        items = state.heap[self.list_oid].items
-        if 0 <= self.index < len(items):
-            return state, items[self.index], attrs.evolve(self, index=self.index - 1)
-        if self.index == -1:
-            return None
-        return Exhausted(heap.update_object(state, attrs.evolve(self, index=-1)))
-
-
-@attrs.frozen(slots=True)
-class RangeIteratorVariable(IteratorVariable):
-    """Iterator over a range; items are made on demand, so huge ranges cost nothing up front."""
-
-    values: range = range(0)
-    index: int = 0
-
-    python_type = type(iter(range(0)))
-
-    def step(self, state):
-        if self.index >= len(self.values):
-            return None
-        return state, ConstantVariable(self.values[self.index]), attrs.evolve(self, index=self.index + 1)
-
 
 # -- the builtins' lazy iterators -------------------------------------------------------------------
 

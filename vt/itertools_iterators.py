@@ -15,13 +15,14 @@ import attrs
 
 from core.stops import Exhausted
 from effects import heap
-from vt.iterators import IteratorVariable, items_of, next_row, next_value, truth_of
+from vt.iteration import IteratorVariable, next_value
+from vt.iterators import items_of, next_row, truth_of
 from vt.lists import TupleVariable
 from core.outcomes import is_stop
 
 
 def _add(state, total, value):
-    from vt.builtin import binary_operation
+    from vt.operators import binary_operation
 
     return binary_operation(state, operator.add, total, value, "+")
 

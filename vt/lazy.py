@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 
 from vt.protocol import VariableTracker
+from vt.registry import wrap_value
 
 
 @attrs.frozen(slots=True)
@@ -23,8 +24,6 @@ class LazyVariable(VariableTracker):
         return f"input {self.source.expr()}"
 
     def realize(self, state):
-        from vt.registry import wrap_value
-
         return wrap_value(state, self.value, self.source)
 
 

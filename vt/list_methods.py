@@ -15,10 +15,11 @@ from effects import heap
 from vt import registry
 from vt.protocol import NOT_CONSTANT
 from vt.constant import ConstantVariable
-from vt.container_methods import int_argument, iterable_items
+from vt.container_methods import int_argument
+from vt.iterators import items_of
 from vt.equality import equal
 from vt.lists import ListVariable, new_list
-from core.outcomes import BreakKind, unsupported, raise_error, raised
+from core.outcomes import BreakKind, is_stop, raise_error, raised, unsupported
 from vt.tensor import TensorVariable
 
 NONE = ConstantVariable(None)
@@ -42,7 +43,7 @@ def _append(state, lst, args, kwargs):
 
 @registry.method(list, "extend", 1)
 def _extend(state, lst, args, kwargs):
-    out = iterable_items(state, args[0])
+    out = items_of(state, args[0])
     if type(out) is not tuple:
         return out
     state, extra = out
@@ -191,11 +192,23 @@ def _index_or_slice(key):
     return int_argument(key, "list index")
 
 
+@registry.method(list, "__setitem__", 2)
+def _setitem(state, lst, args, kwargs):
+    out = store_list_item(state, lst, *args)
+    return out if is_stop(out) else (out, NONE)
+
+
+@registry.method(list, "__delitem__", 1)
+def _delitem(state, lst, args, kwargs):
+    out = delete_list_item(state, lst, *args)
+    return out if is_stop(out) else (out, NONE)
+
+
 def store_list_item(state, lst, key, value):
     """`lst[key] = value`: the next State, or Unsupported."""
     index = _index_or_slice(key)
     if type(index) is slice:
-        out = iterable_items(state, value)
+        out = items_of(state, value)
         if type(out) is not tuple:
             return out
         state, extra = out

@@ -15,6 +15,9 @@ import attrs
 
 from effects import heap
 from vt import registry
+from vt.container_methods import container_attribute, container_load_method, has_method
+from vt.equality import contains_in
+from vt.iteration import ListIteratorVariable, iterate_items, new_iterator
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, unsupported, raise_error
@@ -71,13 +74,9 @@ class TupleVariable(VariableTracker):
         return None
 
     def iterate(self, state):
-        from vt.iterators import iterate_items
-
         return iterate_items(state, self.items)
 
     def getattr(self, state, name):
-        from vt.container_methods import container_attribute, has_method
-
         if self.fields and name in self.fields:
             return state, self.items[self.fields.index(name)]
         if has_method(tuple, name):
@@ -85,15 +84,11 @@ class TupleVariable(VariableTracker):
         return super().getattr(state, name)
 
     def load_method(self, state, name):
-        from vt.container_methods import container_load_method, has_method
-
         if has_method(tuple, name) and not (self.fields and name in self.fields):
             return container_load_method(state, self, tuple, name)
         return super().load_method(state, name)
 
     def contains(self, state, item):
-        from vt.equality import contains_in
-
         return contains_in(state, self.items, item)
 
 
@@ -144,39 +139,29 @@ class ListVariable(VariableTracker):
         return None
 
     def iterate(self, state):
-        from vt.iterators import ListIteratorVariable, new_iterator
-
         return new_iterator(state, lambda oid: ListIteratorVariable(oid, self.oid, 0))
 
     def with_items(self, items: tuple) -> "ListVariable":
         return ListVariable(self.oid, tuple(items), self.source)
 
     def getattr(self, state, name):
-        from vt.container_methods import container_attribute
-
         return container_attribute(state, self, list, name)
 
     def load_method(self, state, name):
-        from vt.container_methods import container_load_method
-
         return container_load_method(state, self, list, name)
 
     def contains(self, state, item):
-        from vt.equality import contains_in
-
         return contains_in(state, heap.current(state, self).items, item)
 
     def store_item(self, state, key, value):
-        """STORE_SUBSCR `lst[key] = value`, for an int index or any slice."""
-        from vt.list_methods import store_list_item
-
-        return store_list_item(state, self, key, value)
+        """STORE_SUBSCR `lst[key] = value`, for an int index or any slice: `list.__setitem__`'s rule."""
+        out = registry.method_row(list, "__setitem__").rule(state, self, [key, value], {})
+        return out[0] if type(out) is tuple else out
 
     def delete_item(self, state, key):
-        """DELETE_SUBSCR `del lst[key]`, for an int index or any slice."""
-        from vt.list_methods import delete_list_item
-
-        return delete_list_item(state, self, key)
+        """DELETE_SUBSCR `del lst[key]`, for an int index or any slice: `list.__delitem__`'s rule."""
+        out = registry.method_row(list, "__delitem__").rule(state, self, [key], {})
+        return out[0] if type(out) is tuple else out
 
 
 def new_list(state, items: tuple):

@@ -20,11 +20,14 @@ import attrs
 import torch
 
 from core.guards import KeysMatch
+from vt.iteration import iterate_items
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, ItemSource
+from vt.registry import wrap_value
+from vt.functions import class_attribute
 
 _CONTAINERS = (torch.nn.Sequential, torch.nn.ModuleList)
 
@@ -39,8 +42,6 @@ def _guard_keys(state, source, table: dict):
 
 def child_vts(state, module_vt, names):
     """VTs of the named children of a module, each read through its own source."""
-    from vt.registry import wrap_value
-
     vts = []
     for name in names:
         out = wrap_value(state, module_vt.module._modules[name], AttrSource(module_vt.source, name))
@@ -53,8 +54,6 @@ def child_vts(state, module_vt, names):
 
 def iterate_module(state, module_vt):
     """iter(Sequential / ModuleList): the children; iter(ModuleDict): the keys."""
-    from vt.iterators import iterate_items
-
     module = module_vt.module
     if isinstance(module, (torch.nn.ParameterList, torch.nn.ParameterDict)):
         return _iterate_parameter_container(state, module_vt)
@@ -81,8 +80,6 @@ def module_length(module_vt):
 
 def module_getitem(state, module_vt, index):
     """Sequential / ModuleList indexing (negative, slices) and ModuleDict lookup."""
-    from vt.registry import wrap_value
-
     key = index.constant_value()
     module = module_vt.module
     if isinstance(module, _CONTAINERS):
@@ -106,9 +103,6 @@ def module_getitem(state, module_vt, index):
 
 def _iterate_parameter_container(state, module_vt):
     """iter(ParameterList): its parameters, read as `m.0`, `m.1`, ...; iter(ParameterDict): its keys."""
-    from vt.registry import wrap_value
-    from vt.iterators import iterate_items
-
     module = module_vt.module
     table = module._parameters
     state = _guard_keys(state, AttrSource(module_vt.source, "_parameters"), table)
@@ -126,8 +120,6 @@ def _iterate_parameter_container(state, module_vt):
 
 def _parameter_item(state, module_vt, key):
     """ParameterList[i] (negative too) and ParameterDict[key]."""
-    from vt.registry import wrap_value
-
     table = module_vt.module._parameters
     state = _guard_keys(state, AttrSource(module_vt.source, "_parameters"), table)
     names = list(table)
@@ -184,8 +176,6 @@ class ModuleSliceVariable(VariableTracker):
         return child_vts(state, self.parent, self.names)
 
     def iterate(self, state):
-        from vt.iterators import iterate_items
-
         out = self._children(state)
         return out if type(out) is not tuple else iterate_items(out[0], out[1])
 
@@ -196,8 +186,6 @@ class ModuleSliceVariable(VariableTracker):
         return len(self.names)
 
     def getitem(self, state, index):
-        from vt.registry import wrap_value
-
         key = index.constant_value()
         if type(key) is slice:
             return state, ModuleSliceVariable(self.parent, self.names[key], self.kind)
@@ -240,8 +228,6 @@ _WALKS = {
 def module_attribute(state, module_vt, name: str):
     """The modelled form of `module.name` for tree walks (`m.parameters`, ...), or None when the
     attribute is read the ordinary way (also when the class overrides the method)."""
-    from vt.user_objects import class_attribute
-
     if name in _WALKS and class_attribute(type(module_vt.module), name) is torch.nn.Module.__dict__[name]:
         return state, ModuleWalkVariable(module_vt, name)
     return None
@@ -264,8 +250,7 @@ class ModuleWalkVariable(VariableTracker):
         return f"{self.module_vt.describe()}.{self.name}"
 
     def call(self, state, args, kwargs):
-        from vt.builtin_iter import bind
-        from vt.iterators import iterate_items
+        from vt.folding import bind
 
         method = torch.nn.Module.__dict__[self.name]
         bound = bind(method, [None, *args], kwargs, f"{self.name}()")
@@ -291,7 +276,6 @@ class ModuleWalkVariable(VariableTracker):
         if type(out) is not tuple:
             return out
         state, members = out
-        from vt.registry import wrap_value
 
         items = []
         for name, value, source in members:

@@ -25,14 +25,22 @@ import types
 import attrs
 import torch
 
-from vt.protocol import VariableTracker
-from vt.constant import ConstantVariable
+from effects import heap
+from vt.attributes import store_raw, written
+from vt.object_protocol import equal_without_code, object_getitem, object_truth
+from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
+from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, ItemSource
-from vt.torch import ClassVariable
+from vt.registry import wrap_value
+from vt.classes import ClassVariable
 from vt.nn_module_tree import iterate_module, module_attribute, module_contains, module_getitem, \
     module_length  # noqa: F401  (NNModuleVariable delegates to these through this module)
+from vt.functions import UserMethodVariable, class_attribute
+from vt.functions import call_function_from
+from vt.tensor import TensorVariable
+from vt.user_objects import (_is_module, _method_source, _read_attribute, attribute_values, register_object_operators)
 
 
 # -- guards ---------------------------------------------------------------------------------------
@@ -90,8 +98,6 @@ def _global_hooks_present() -> bool:
 
 def call_module(state, module_vt, args, kwargs):
     """`module(*args, **kwargs)` as Module._call_impl runs it: pre-hooks, forward, hooks."""
-    from vt.user_objects import _call_function, _method_source, class_attribute
-
     module, source = module_vt.module, module_vt.source
     if _global_hooks_present():
         return unsupported(BreakKind.UNSUPPORTED_CALL, "global nn.Module hooks are registered "
@@ -112,7 +118,7 @@ def call_module(state, module_vt, args, kwargs):
         if type(custom_call) is not types.FunctionType or source is None:
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"{module_vt.describe()} overrides __call__ with "
                                "something that is not a Python function")
-        return _call_function(state, custom_call, _method_source(source, "__call__"), [module_vt, *args], kwargs)
+        return call_function_from(state, custom_call, _method_source(source, "__call__"), [module_vt, *args], kwargs)
     forward = class_attribute(type(module), "forward")
     if "forward" in module.__dict__:  # forward replaced on the instance, which _call_impl's self.forward finds
         forward = None
@@ -135,7 +141,7 @@ def call_module(state, module_vt, args, kwargs):
         out = module_vt.getattr(state, "forward")
         out = out if type(out) is not tuple else out[1].call(out[0], list(args), kwargs)
     else:
-        out = _call_function(state, forward, forward_source, [module_vt, *args], kwargs)
+        out = call_function_from(state, forward, forward_source, [module_vt, *args], kwargs)
     if type(out) is not tuple:
         return out
     state, output = out
@@ -151,8 +157,6 @@ def call_module(state, module_vt, args, kwargs):
 
 
 def _call_hook(state, hook, module_source, table: str, hook_id, args):
-    from vt.registry import wrap_value
-
     out = wrap_value(state, hook, ItemSource(AttrSource(module_source, table), hook_id))
     if type(out) is not tuple:
         return out
@@ -178,8 +182,6 @@ def _stateless_class(cls) -> bool:
 
 def construct_module(state, class_vt, args, kwargs):
     """`nn.ReLU()`, `nn.Dropout(0.1)` inside the function: the real module, built at trace time."""
-    from vt.protocol import NOT_CONSTANT
-
     cls = class_vt.cls
     if not _stateless_class(cls):
         owner = "your class" if not cls.__module__.startswith("torch.") else "a module that owns parameters or buffers"
@@ -226,10 +228,6 @@ class CreatedModuleVariable(VariableTracker):
         return AttrSource(self.class_source, "forward")
 
     def getattr(self, state, name):
-        from vt.registry import wrap_value
-        from vt.constant import is_constant_value
-        from vt.user_objects import UserMethodVariable, class_attribute
-
         instance = self.module.__dict__
         if name in instance and is_constant_value(instance[name]):
             return state, ConstantVariable(instance[name])
@@ -258,3 +256,133 @@ class NNModuleClassVariable(ClassVariable):
 
 def is_module_class(value) -> bool:
     return isinstance(value, type) and issubclass(value, torch.nn.Module)
+
+
+# -- modules that existed before the call ------------------------------------------------------------
+
+@attrs.frozen(slots=True)
+class NNModuleVariable(VariableTracker):
+    """A torch.nn.Module that existed before the call; calling it inlines `type(m).forward`."""
+
+    module: torch.nn.Module = attrs.field(eq=False)
+    source: object = attrs.field(default=None, eq=False)
+
+    always_true = True
+
+    def runtime_type(self):
+        return type(self.module)
+
+    def describe(self) -> str:
+        return f"module {type(self.module).__name__}"
+
+    def getattr(self, state, name):
+        module = self.module
+        record = module_attributes(state, module)
+        value = MISSING if record is None else written(record.attributes, name)
+        if value is DELETED:
+            return unsupported(BreakKind.PYTHON_EXCEPTION,
+                               f"AttributeError: {type(module).__name__!r} object has no attribute {name!r}")
+        if value is not MISSING:
+            return state, value
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = module.__dict__.get(table, {})
+            if name in entries:
+                value = entries[name]
+                if value is None:
+                    return state, ConstantVariable(None)
+                return wrap_value(state, value, AttrSource(self.source, name))
+        walk = module_attribute(state, self, name)  # m.parameters, m.named_modules, ...
+        return walk if walk is not None else _read_attribute(state, self, module, name)
+
+    # Calls (hooks, forward) and the container protocol live in vt/py.
+
+    def setattr(self, state, name, value):
+        """`m.name = value` for a plain Python value (what Module.__setattr__ does for a name that is not
+        a parameter, buffer or submodule); the rest breaks."""
+        module = self.module
+        if type(module).__setattr__ is not torch.nn.Module.__setattr__ or \
+                type(module).__delattr__ is not torch.nn.Module.__delattr__:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} has its own __setattr__/__delattr__")
+        if any(name in module.__dict__.get(table, {}) for table in ("_parameters", "_buffers", "_modules")):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning to parameter, buffer or submodule "
+                               f"{name!r} of {self.describe()} is not traced yet")
+        if value is not DELETED and (isinstance(value, TensorVariable) or _is_module(value)):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning a {value.describe()} to {self.describe()} "
+                               "(it may become a parameter, buffer or submodule) is not traced yet")
+        if value is DELETED and name not in module.__dict__:
+            record = module_attributes(state, module)
+
+            if record is None or written(record.attributes, name) in (MISSING, DELETED):
+                return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
+        state, record = _module_record(state, self)
+        return store_raw(state, record, name, value)
+
+    def call(self, state, args, kwargs):
+        return call_module(state, self, args, kwargs)
+
+    def unpack(self, state, count):
+        return None
+
+    def iterate(self, state):
+        return iterate_module(state, self)
+
+    def length(self):
+        return module_length(self)
+
+    def getitem(self, state, index):
+        return module_getitem(state, self, index)
+
+    def contains(self, state, item):
+        return module_contains(state, self, item)
+
+
+@attrs.frozen(slots=True)
+class ModuleAttributesVariable(VariableTracker):
+    """The plain attributes the program wrote onto a pre-existing nn.Module, in the heap (the module's
+    parameters, buffers and submodules stay read through its NNModuleVariable)."""
+
+    oid: int
+    cls: type = attrs.field(eq=False)
+    value: object = attrs.field(eq=False)
+    source: object = attrs.field(eq=False)
+    attributes: tuple = attrs.field(default=(), eq=False)
+
+    dunder_dispatch = True
+
+    def getitem(self, state, index):
+        return object_getitem(state, self, index)
+
+    def bool_value(self, state):
+        return object_truth(state, self)
+
+    def known_equality(self, state, other):
+        return equal_without_code(state, self, other)
+
+    def runtime_type(self):
+        return self.cls  # guarded by the object's identity, or made in the trace
+
+    def references(self, state):
+        return attribute_values(heap.current(state, self))
+
+    def rebuild(self, emitter):
+        return emitter.instance(self)
+
+    def replay_changes(self, emitter):
+        return emitter.set_attributes(self, is_class=False)
+
+    def describe(self) -> str:
+        return f"attributes of module {self.cls.__name__}"
+
+
+def module_attributes(state, module):
+    oid = state.known_objects.get(id(module))
+    return None if oid is None else state.heap.get(oid)
+
+
+def _module_record(state, module_vt):
+    module = module_vt.module
+    return heap.existing_object(state, module, lambda state, oid: (state, ModuleAttributesVariable(
+        oid, type(module), module, module_vt.source)))
+
+
+register_object_operators(ModuleAttributesVariable)

@@ -10,39 +10,19 @@ which win over other class attributes; `__getattr__` is the last resort.
 """
 from __future__ import annotations
 
-import attrs
 
 import types
 
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
 from effects import heap
-from vt.protocol import DELETED, MISSING
+from vt import registry
+from vt.attributes import store_raw, written
+from vt.constant import ConstantVariable
+from vt.protocol import DELETED, MISSING, VariableTracker
+from vt.registry import wrap_value
 
 
-
-# -- the attribute list of a heap record ----------------------------------------------------
-
-def written(attributes: tuple, name: str):
-    """The value the program last wrote for `name` (or DELETED), MISSING when it never wrote it."""
-    for key, value in attributes:
-        if key == name:
-            return value
-    return MISSING
-
-
-def with_written(attributes: tuple, name: str, value) -> tuple:
-    """The list after `obj.name = value` (or a delete): a live name keeps its place, as in a dict;
-    a name written after a delete moves to the end, as CPython's instance dict does."""
-    for position, (key, old) in enumerate(attributes):
-        if key == name:
-            if old is DELETED and value is not DELETED:
-                return attributes[:position] + attributes[position + 1:] + ((name, value),)
-            return attributes[:position] + ((name, value),) + attributes[position + 1:]
-    return attributes + ((name, value),)
-
-
-# -- classes ------------------------------------------------------------------------------------
 
 def class_record(state, cls):
     """The heap record of a class the trace has already seen (and may have written to), or None."""
@@ -70,8 +50,6 @@ def lookup(state, cls, name: str):
 
 
 def is_vt(value) -> bool:
-    from vt.protocol import VariableTracker
-
     return isinstance(value, VariableTracker)
 
 
@@ -100,8 +78,6 @@ def class_source_of(record):
 
 def class_vt_of(state, record):
     """(state, VT of type(obj)) for a heap object, guarded through its source."""
-    from vt.registry import wrap_value
-
     source = class_source_of(record)
     if source is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -111,8 +87,6 @@ def class_vt_of(state, record):
 
 def call_python(state, fn, source, args, kwargs=None):
     """Inline a Python function read from a class, guarded by identity through `source`."""
-    from vt.registry import wrap_value
-
     if source is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{fn.__qualname__} was reached without a source")
     out = wrap_value(state, fn, source)
@@ -126,8 +100,6 @@ def call_python(state, fn, source, args, kwargs=None):
 
 def read_attribute(state, vt, name: str):
     """`obj.name`: the class's Python `__getattribute__` when it has one, else `plain_read`."""
-    from vt.constant import ConstantVariable
-
     record = heap.current(state, vt)
     hook = python_method(record.cls, "__getattribute__")
     if hook is not None:
@@ -138,9 +110,7 @@ def read_attribute(state, vt, name: str):
 
 def plain_read(state, vt, name: str):
     """object.__getattribute__ (with `__getattr__` as fallback): CPython's lookup order over the heap record."""
-    from vt.registry import wrap_value
-    from vt.constant import ConstantVariable
-    from vt.user_objects import UserMethodVariable
+    from vt.functions import UserMethodVariable
 
     record = heap.current(state, vt)
     cls = record.cls
@@ -208,8 +178,6 @@ def _attr(source, name):
 
 def _call_get(state, vt, record, descriptor, getter, descriptor_source):
     """descriptor.__get__(obj, type(obj)) for a descriptor class written in Python."""
-    from vt.registry import wrap_value
-
     out = wrap_value(state, descriptor, descriptor_source) if descriptor_source is not None else None
     if type(out) is not tuple:
         return out or unsupported(BreakKind.UNSUPPORTED_OPERATION, "a descriptor reached without a source")
@@ -228,8 +196,6 @@ def _descriptor_get(state, vt, record, name, found, method_source):
         if value is not MISSING and value is not DELETED:
             return state, value
         if value is MISSING and record.value is not None and hasattr(record.value, name):
-            from vt.registry import wrap_value
-
             return wrap_value(state, getattr(record.value, name), AttrSource(record.source, name))
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
     if isinstance(found, property):
@@ -269,8 +235,6 @@ def write_attribute(state, vt, name: str, value):
     """`obj.name = value` (value DELETED: `del obj.name`) through the class's own hooks:
     a Python `__setattr__`/`__delattr__`, a property setter, a descriptor's Python `__set__`;
     otherwise a plain write into the heap record.  Returns the next State or Unsupported."""
-    from vt.constant import ConstantVariable
-
     record = heap.current(state, vt)
     cls = record.cls
     cls_source = class_source_of(record)
@@ -337,16 +301,7 @@ def _has_live_attribute(record, name) -> bool:
     return name in (getattr(record.value, "__dict__", None) or {})
 
 
-def store_raw(state, vt, name: str, value):
-    """The heap record with `name` written (or deleted); logged when the object existed before."""
-    record = heap.current(state, vt)
-    record = attrs.evolve(record, attributes=with_written(record.attributes, name, value))
-    return heap.write_attribute(state, record, name, value, deleted=value is DELETED)
-
-
 def _descriptor_set(state, vt, descriptor, method, descriptor_source, value):
-    from vt.registry import wrap_value
-
     if descriptor_source is None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, "a descriptor reached without a source")
     out = wrap_value(state, descriptor, descriptor_source)
@@ -362,3 +317,59 @@ def _discard(out):
     if type(out) is not tuple:
         return out
     return out[0]
+
+
+# -- object's own methods, read off an object or called through the class --------------------------
+
+def _attribute_name(vt):
+    name = vt.constant_value()
+    if type(name) is not str:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: attribute name must be string")
+    return name
+
+
+def object_init(state, receiver, args, kwargs):
+    """object.__init__(self): nothing to do; extra arguments raise as in CPython."""
+    if args or kwargs:
+        return unsupported(BreakKind.PYTHON_EXCEPTION,
+                           "TypeError: object.__init__() takes exactly one argument (the instance to initialize)")
+    return state, ConstantVariable(None)
+
+
+def object_setattr(state, receiver, args, kwargs):
+    """object.__setattr__(self, name, value): the plain write, past the class's own __setattr__."""
+    if kwargs or len(args) != 2:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: __setattr__ expected 2 arguments")
+    return _plain(state, receiver, args[0], args[1], plain_write)
+
+
+def object_delattr(state, receiver, args, kwargs):
+    if kwargs or len(args) != 1:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: __delattr__ expected 1 argument")
+    return _plain(state, receiver, args[0], DELETED, plain_write)
+
+
+def _plain(state, receiver, name_vt, value, write):
+    if not receiver.dunder_dispatch:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"object.__setattr__ on {receiver.describe()} is not traced")
+    name = _attribute_name(name_vt)
+    if type(name) is not str:
+        return name
+    out = write(state, receiver, name, value)
+    if type(out) is not type(state):
+        return out
+    return out, ConstantVariable(None)
+
+
+def object_getattribute(state, receiver, args, kwargs):
+    """object.__getattribute__(self, name): the lookup past the class's own __getattribute__."""
+    if kwargs or len(args) != 1 or not receiver.dunder_dispatch:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "object.__getattribute__ here is not traced")
+    name = _attribute_name(args[0])
+    if type(name) is not str:
+        return name
+    return plain_read(state, receiver, name)
+
+
+registry.register_bound_rules({object.__getattribute__: object_getattribute, object.__init__: object_init,
+                               object.__setattr__: object_setattr, object.__delattr__: object_delattr})

@@ -16,9 +16,9 @@ import operator
 
 from effects import heap
 from vt.constant import ConstantVariable
-from vt.iterators import IteratorVariable
-from vt.protocol import MISSING
-from vt.object_attributes import class_source_of, lookup, python_method
+from vt.iteration import IteratorVariable, iterate_items
+from vt.protocol import MISSING, identical
+from vt.object_attributes import call_python, class_source_of, lookup, python_method
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource
 from vt import registry
@@ -64,8 +64,6 @@ def _dunder(state, vt, name):
 
 def call_dunder(state, vt, name, args, kwargs=None, missing=""):
     """type(vt).name(vt, *args) when written in Python; else Unsupported (`missing` says why)."""
-    from vt.object_attributes import call_python
-
     found = _dunder(state, vt, name)
     if found is None:
         record = heap.current(state, vt)
@@ -126,8 +124,6 @@ def _first_implemented(state, attempts, symbol, a, b):
 
 
 def _compare(state, plain, a, b, symbol):
-    from vt.protocol import identical
-
     name, reflected = _COMPARISONS[plain]
     attempts = [(a, name, b), (b, reflected, a)]
     if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
@@ -228,8 +224,6 @@ def iterate_object(state, vt):
 def _iterate_sequence(state, vt):
     """collections.abc.Sequence's __iter__ (self[0], self[1], ... until IndexError) for a class with
     Python __len__ and __getitem__: the items self[0] .. self[len(self) - 1], read up front."""
-    from vt.iterators import iterate_items
-
     out = object_len(state, vt)
     if type(out) is not tuple:
         return out
@@ -278,10 +272,9 @@ def object_text(name):
         if _dunder(state, vt, name) is None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name[2:-2]}() of {vt.describe()} uses object's "
                                "default, which depends on its address")
-        from vt.dataclasses_variables import dataclass_repr, is_generated_repr
-
-        if name in ("__repr__", "__str__") and is_generated_repr(_dunder(state, vt, name)[0]):
-            return dataclass_repr(state, vt)
+        model = registry.dunder_model_for(_dunder(state, vt, name)[0])
+        if model is not None:
+            return model(state, vt)
         return call_dunder(state, vt, name, [])
     return rule
 
@@ -326,3 +319,22 @@ def equal_without_code(state, a, b):
     if member(b) and isinstance(a, ConstantVariable):
         return bool(heap.current(state, b).value == a.constant_value())
     return None
+
+
+def run_init(state, cls_vt, obj, args, kwargs):
+    """`cls.__init__(obj, *args, **kwargs)` on a new object: its Python __init__, or object's."""
+    cls = cls_vt.cls
+    init = python_method(cls, "__init__")
+    if init is None:
+        if cls.__init__ is object.__init__:
+            if args or kwargs:
+                return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {cls.__name__}() takes no arguments")
+            return state, obj
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has an __init__ written in C")
+    out = call_python(state, init, AttrSource(cls_vt.source, "__init__"), [obj, *args], kwargs)
+    if type(out) is not tuple:
+        return out
+    state, result = out
+    if result.constant_value() is not None:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: __init__() should return None")
+    return state, obj

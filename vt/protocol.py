@@ -12,6 +12,7 @@ record.  They never mutate anything.
 from __future__ import annotations
 
 import attrs
+import torch
 
 from core.outcomes import BreakKind, unsupported
 
@@ -187,6 +188,13 @@ class VariableTracker:
         """Give the real object (it existed before the call) the contents its heap record holds
         now, in generated code: None, or the Unsupported that prevents it."""
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"changes to a {self.describe()} cannot be replayed")
+
+
+def is_tensor(vt) -> bool:
+    """Whether the value is a tensor at run time (for code below vt/tensor.py, which cannot name
+    TensorVariable)."""
+    kind = vt.runtime_type()
+    return isinstance(kind, type) and issubclass(kind, torch.Tensor)
 
 
 def real_value(state, vt):

@@ -22,13 +22,22 @@ import types
 
 import attrs
 
+from core.guards import IdMatch, SequenceMatch
 from vt import registry
-from vt.protocol import VariableTracker
+from vt.container_methods import has_method
+from vt.dicts import new_dict_from_entries
+from vt.functions import FunctionParts, bind_arguments
+from vt.iteration import iterate_items
+from vt.iterators import items_of
+from vt.protocol import NOT_CONSTANT, NULL, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from vt.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, ItemSource
-from vt.torch import ClassVariable
+from vt.registry import from_python, wrap_items, wrap_value
+from vt.classes import ClassVariable
+from vt.functions import UserMethodVariable, class_attribute
+from vt.functions import call_function_from
 
 # -- named tuples -----------------------------------------------------------------------------
 
@@ -45,8 +54,6 @@ def namedtuple_base(cls):
 
 def _plain_constructor(cls, base) -> bool:
     """Whether building `cls(...)` only runs the namedtuple's generated `__new__`."""
-    from vt.user_objects import class_attribute
-
     return class_attribute(cls, "__new__") is base.__dict__["__new__"] and cls.__init__ is tuple.__init__
 
 
@@ -63,8 +70,6 @@ class NamedTupleVariable(TupleVariable):
         return NamedTupleVariable(tuple(items), self.python_type, self.fields, self.class_source)
 
     def getattr(self, state, name):
-        from vt.user_objects import class_attribute
-
         if name in self.fields:
             return state, self.items[self.fields.index(name)]
         if name in _NAMEDTUPLE_METHODS:
@@ -72,8 +77,6 @@ class NamedTupleVariable(TupleVariable):
         if name == "_fields":
             return state, ConstantVariable(self.fields)
         if name == "_field_defaults":
-            from vt.registry import from_python
-
             out = from_python(state, dict(self.python_type._field_defaults))
             return out if out is not None else unsupported(
                 BreakKind.UNSUPPORTED_VALUE, "_field_defaults holding values that are not plain data is not modelled")
@@ -82,32 +85,21 @@ class NamedTupleVariable(TupleVariable):
         if owner is not None and owner is not tuple and self.class_source is not None:
             source = AttrSource(self.class_source, name)
             if type(found) is types.FunctionType:
-                from vt.user_objects import UserMethodVariable
-
                 return state, UserMethodVariable(found, self, source)
             if isinstance(found, property) and found.fget is not None:
-                from vt.user_objects import _call_function
-
-                return _call_function(state, found.fget, AttrSource(source, "fget"), [self], {})
+                return call_function_from(state, found.fget, AttrSource(source, "fget"), [self], {})
             if isinstance(found, staticmethod):
-                from vt.registry import wrap_value
-
                 return wrap_value(state, found.__func__, source)
             if is_constant_value(found):
-                from vt.registry import wrap_value
-
                 return wrap_value(state, found, source)
         return super().getattr(state, name)
 
     def load_method(self, state, name):
-        from vt.container_methods import has_method
-
         if has_method(tuple, name) and _defining_class(self.python_type, name) is tuple:
             return super().load_method(state, name)
         out = self.getattr(state, name)
         if type(out) is not tuple:
             return out
-        from vt.protocol import NULL
 
         return out[0], (NULL, out[1])
 
@@ -146,16 +138,12 @@ def _replace(state, receiver, args, kwargs):
 
 
 def _asdict(state, receiver, args, kwargs):
-    from vt.dicts import new_dict_from_entries
-
     if args or kwargs:
         return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: _asdict() takes no arguments")
     return new_dict_from_entries(state, tuple(zip(receiver.fields, receiver.items)))
 
 
 def _make(state, receiver, args, kwargs):
-    from vt.iterators import items_of
-
     if len(args) != 1 or kwargs:
         return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: _make() takes one iterable")
     out = items_of(state, args[0])
@@ -179,8 +167,6 @@ class NamedTupleClassVariable(ClassVariable):
     """A named tuple class: calling it builds a `NamedTupleVariable` with CPython's argument binding."""
 
     def call(self, state, args, kwargs):
-        from vt.functions import FunctionParts, bind_arguments
-
         cls = self.cls
         base = namedtuple_base(cls)
         if not _plain_constructor(cls, base):
@@ -199,8 +185,6 @@ class NamedTupleClassVariable(ClassVariable):
         return state, NamedTupleVariable(tuple(bound[1:]), cls, base._fields, self.source)
 
     def _defaults(self, state, new):
-        from vt.registry import wrap_value
-
         values = new.__defaults__ or ()
         if values and self.source is None:
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.describe()} reached without a source")
@@ -224,9 +208,6 @@ class NamedTupleClassVariable(ClassVariable):
 
 def wrap_namedtuple(state, value, source, guard: bool):
     """A named tuple input: its type and length guarded, each item wrapped through `x[i]`."""
-    from core.guards import SequenceMatch
-    from vt.registry import wrap_items
-
     if guard:
         state = state.add_guard(SequenceMatch(source, type(value), len(value)))
     out = wrap_items(state, value, source, guard)
@@ -253,22 +234,16 @@ class EnumVariable(ConstantVariable):
         return f"{type(self.value).__name__}.{self.value.name}"
 
     def getattr(self, state, name):
-        from vt.user_objects import class_attribute
-
         found = class_attribute(type(self.value), name)
         owner = _defining_class(type(self.value), name)
         if owner is not None and owner.__module__ != "enum" and type(found) is types.FunctionType:
-            from vt.user_objects import UserMethodVariable
-
             if self.source is None:
                 return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                    f"method {name!r} of {self.describe()} computed while tracing is not traced yet")
             return state, UserMethodVariable(found, self, AttrSource(AttrSource(self.source, "__class__"), name))
         if isinstance(found, property) and owner.__module__ != "enum" and found.fget is not None \
                 and self.source is not None:
-            from vt.user_objects import _call_function
-
-            return _call_function(state, found.fget, AttrSource(AttrSource(AttrSource(self.source, "__class__"),
+            return call_function_from(state, found.fget, AttrSource(AttrSource(AttrSource(self.source, "__class__"),
                                                                             name), "fget"), [self], {})
         return super().getattr(state, name)
 
@@ -288,8 +263,6 @@ class EnumClassVariable(ClassVariable):
         return None if self.source is None else AttrSource(self.source, member.name)
 
     def iterate(self, state):
-        from vt.iterators import iterate_items
-
         return iterate_items(state, self._members())
 
     def unpack(self, state, count):
@@ -326,8 +299,6 @@ class EnumClassVariable(ClassVariable):
 
     def call(self, state, args, kwargs):
         """`Color(value)`: the lookup by value, run for real when the class keeps enum's own `_missing_`."""
-        from vt.protocol import NOT_CONSTANT
-
         missing = getattr(self.cls._missing_, "__func__", None)
         if len(args) != 1 or kwargs or getattr(missing, "__module__", None) != "enum":
             return unsupported(BreakKind.UNSUPPORTED_CALL,
@@ -347,8 +318,6 @@ class EnumClassVariable(ClassVariable):
 def wrap_record(state, value, source, guard: bool):
     """(state, vt) when `value` is a named tuple, a named tuple class, an enum member or an enum
     class; None for anything else."""
-    from core.guards import IdMatch
-
     kind = type(value)
     if isinstance(value, enum.Enum):
         check = IdMatch(source, value, f"{kind.__name__}.{value.name}")
@@ -366,6 +335,7 @@ def wrap_record(state, value, source, guard: bool):
     return None
 
 
+@registry.class_value_rule
 def record_class_vt(kind):
     """The class VT of a named-tuple or enum class reached without a source (`type(p)`), or None."""
     if isinstance(kind, enum.EnumMeta):

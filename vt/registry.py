@@ -208,6 +208,84 @@ def unary_rule_for(value):
     return None
 
 
+_CODE_CALL_RULES: dict = {}  # code flag -> make(state, frame, name)
+
+
+def code_call_rule(flag: int):
+    """Decorator: `make(state, callee_frame, name)` is what calling a Python function whose code has
+    `flag` returns at once, without running its body (a generator object for CO_GENERATOR)."""
+
+    def register(make):
+        if flag in _CODE_CALL_RULES:
+            raise ValueError(f"code flag {flag:#x} already has a call rule")
+        _CODE_CALL_RULES[flag] = make
+        return make
+
+    return register
+
+
+def code_call_rule_for(code):
+    """The call rule of the first registered flag `code` has, or None (the body runs at once)."""
+    for flag, make in _CODE_CALL_RULES.items():
+        if code.co_flags & flag:
+            return make
+    return None
+
+
+_BOUND_RULES: dict = {}  # C function -> rule(state, receiver, args, kwargs)
+
+
+def register_bound_rules(table: dict) -> None:
+    """Rules for C methods of builtin base classes read off objects of Python classes
+    (`object.__setattr__`, `dict.get` on a dict subclass): {C function: rule(state, receiver,
+    args, kwargs)}.  Each is also the builtin rule of the unbound form, `object.__setattr__(obj,
+    name, value)`, whose first argument is the receiver."""
+    for fn, rule in table.items():
+        if fn in _BOUND_RULES:
+            raise ValueError(f"{getattr(fn, '__qualname__', fn)} already has a bound rule")
+        _BOUND_RULES[fn] = rule
+        add_builtin_rule(fn, _unbound(rule))
+
+
+def _unbound(rule):
+    def call(state, args, kwargs):
+        if not args:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: descriptor needs an argument")
+        return rule(state, args[0], list(args[1:]), kwargs)
+    return call
+
+
+def bound_rule_for(fn):
+    """The bound rule of the C function `fn`, or None."""
+    try:
+        return _BOUND_RULES.get(fn)
+    except TypeError:  # unhashable
+        return None
+
+
+_DUNDER_MODELS: list = []  # (recognises(fn), model(state, obj_vt)) for generated dunders
+
+
+def dunder_model(recognises):
+    """Decorator: `model(state, obj_vt)` is what calling a Python dunder that `recognises(fn)`
+    means, without inlining its code (the `__repr__` dataclasses generate, which guards against
+    recursion through id() and threads)."""
+
+    def register(model):
+        _DUNDER_MODELS.append((recognises, model))
+        return model
+
+    return register
+
+
+def dunder_model_for(fn):
+    """The model of the dunder function `fn`, or None (its code is inlined)."""
+    for recognises, model in _DUNDER_MODELS:
+        if recognises(fn):
+            return model
+    return None
+
+
 # -- method tables of builtin containers -----------------------------------------------------------
 
 @attrs.frozen(slots=True)
@@ -326,6 +404,20 @@ def _unmodelled(value, source):
     return unsupported(BreakKind.UNSUPPORTED_VALUE,
                        f"{source.expr()} is a {type(value).__qualname__}, which the tracer does not model yet",
                        "pass tensors, numbers, strings or tuples of them")
+
+
+_CLASS_VALUE_RULES: list = []  # rule(cls) -> VT or None, asked in registration order
+
+
+def class_value_rule(rule):
+    """Decorator: `rule(cls)` gives the VT of a class of its kind reached without a source (`type(p)`
+    of a named tuple, an enum class), or None."""
+    _CLASS_VALUE_RULES.append(rule)
+    return rule
+
+
+def class_value_rules() -> tuple:
+    return tuple(_CLASS_VALUE_RULES)
 
 
 # -- values computed at trace time -----------------------------------------------------------------

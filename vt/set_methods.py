@@ -12,7 +12,7 @@ from __future__ import annotations
 from effects import heap
 from vt import registry
 from vt.constant import ConstantVariable
-from vt.container_methods import iterable_items
+from vt.iterators import items_of
 from vt.dicts import DictVariable
 from vt.equality import hashable_key, hashable_keys
 from core.outcomes import BreakKind, unsupported, is_stop, raise_error, Thrown
@@ -31,7 +31,7 @@ def set_argument(state, value, self_oid=None):
         return state, DictKeysArg(tuple(key for key, _ in heap.current(state, value).entries))
     if isinstance(value, ConstantVariable) and type(value.constant_value()) in (frozenset, str, bytes):
         return state, value.constant_value()
-    out = iterable_items(state, value)
+    out = items_of(state, value)
     if type(out) is not tuple:
         return out
     state, items = out

@@ -19,10 +19,12 @@ import attrs
 
 from effects import heap
 from vt import registry
+from vt.container_methods import container_attribute, container_load_method
+from vt.equality import hashable_key
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
-from vt.iterators import IteratorVariable, new_iterator
-from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
+from vt.iteration import IteratorVariable, new_iterator
+from core.outcomes import BreakKind, is_stop, raise_error, raised, unsupported
 
 
 class _Self:
@@ -149,19 +151,12 @@ class SetVariable(VariableTracker):
         return new_iterator(state, lambda oid: SetIteratorVariable(oid, self.oid, values, 0))
 
     def getattr(self, state, name):
-        from vt.container_methods import container_attribute
-
         return container_attribute(state, self, set, name)
 
     def load_method(self, state, name):
-        from vt.container_methods import container_load_method
-
         return container_load_method(state, self, set, name)
 
     def contains(self, state, item):
-        from vt.equality import hashable_key
-        from core.outcomes import Unsupported
-
         key = hashable_key(item, "set element")
         if is_stop(key):
             return key

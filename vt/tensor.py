@@ -15,6 +15,9 @@ from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicO
 
 from core.graph_log import NodeRef
 from core.guards import DistinctObjects
+from vt import registry
+from vt.lists import TupleVariable, new_list
+from vt.operators import UNARY_OPS
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, unsupported
@@ -326,8 +329,6 @@ def _has_tensor(args) -> bool:
 
 
 def _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impure):
-    from vt.lists import TupleVariable, new_list
-
     if not all(isinstance(item, torch.Tensor) or is_constant_value(item) for item in out):
         return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a nested structure")
     state, index = state.add_node(op, target, graph_args, graph_kwargs, out, impure=impure)
@@ -349,3 +350,21 @@ def _structseq_fields(kind) -> tuple | None:
     if kind is tuple:
         return None
     return getattr(kind, "_fields", None) or getattr(kind, "__match_args__", None)
+
+
+# -- operators ----------------------------------------------------------------------------------
+
+@registry.binary_rule((TensorVariable, TensorVariable), (TensorVariable, ConstantVariable),
+                      (ConstantVariable, TensorVariable))
+def _tensor_op(state, fn, a, b, symbol, plain):
+    # For `x += y` on a tensor the in-place operator itself is recorded: it writes into x.
+    target = fn if isinstance(a, TensorVariable) else plain
+    return record_op(state, "call_function", target, (a, b), {}, f"operator {symbol}")
+
+
+@registry.unary_rule(TensorVariable)
+def _tensor_unary(state, opname, value):
+    fn = UNARY_OPS[opname]
+    if fn is operator.not_:
+        return value.truth_limit()
+    return record_op(state, "call_function", fn, (value,), {}, opname)

@@ -117,7 +117,6 @@ class TorchFunctionVariable(VariableTracker):
 
     def call(self, state, args, kwargs):
         if self.fn is torch.is_grad_enabled and not args and not kwargs:  # tracked; guarded at capture
-            from vt.constant import ConstantVariable
 
             return state, ConstantVariable(state.grad_enabled)
         return record_op(state, "call_function", self.fn, tuple(args), kwargs, f"{self.describe()}()")
@@ -160,78 +159,6 @@ class ModuleVariable(VariableTracker):
 
 
 @attrs.frozen(slots=True)
-class ClassVariable(VariableTracker):
-    """A class used as a value, e.g. the second argument of isinstance."""
-
-    always_true = True
-
-    cls: type
-    source: object = attrs.field(default=None, eq=False)
-
-
-    def runtime_type(self):
-        return type(self.cls)
-
-    def fixed_object(self):
-        return self.cls
-
-    def rebuild(self, emitter):
-        emitter.push_constant(self.cls)
-        return None
-
-    def describe(self) -> str:
-        return f"class {self.cls.__qualname__}"
-
-    def as_class(self):
-        return self.cls
-
-    def getattr(self, state, name):
-        """A class attribute: functions (static, class and plain), constants, Tensor methods."""
-        from vt.registry import wrap_value
-        from core.sources import AttrSource
-        from vt.tensor import TensorMethodVariable
-        from vt.user_objects import UserMethodVariable, class_attribute
-
-        if name in ("__name__", "__qualname__", "__module__"):  # type slots, not in any class __dict__
-            return state, ConstantVariable(getattr(self.cls, name))
-        found = class_attribute(self.cls, name)
-        if found is None and not hasattr(self.cls, name):
-            return raise_error(AttributeError, f"type object {self.cls.__name__!r} has no attribute {name!r}")
-        if found is None:  # set by the metaclass: __name__, __qualname__, __mro__, ...
-            from vt.constant import is_constant_value
-
-            value = getattr(self.cls, name)
-            if is_constant_value(value):
-                return state, ConstantVariable(value)
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"attribute {name!r} of {self.describe()} is not modelled")
-        if self.cls is torch.Tensor and callable(found):
-            return state, TensorMethodVariable(name)
-        if self.source is None:
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                               f"attribute {name!r} of {self.describe()} reached without a source")
-        if isinstance(found, classmethod):
-            return state, UserMethodVariable(found.__func__, self, AttrSource(AttrSource(self.source, name), "__func__"))
-        return wrap_value(state, getattr(self.cls, name), AttrSource(self.source, name))
-
-    def call(self, state, args, kwargs):
-        if issubclass(self.cls, BaseException):
-            from vt.exceptions import instantiate
-
-            return instantiate(state, self.cls, self.source, args, kwargs)
-        from vt import contexts
-
-        if self.cls in contexts.GRAD_MODE_CLASSES:
-            return contexts.make_grad_mode(state, self.cls, args, kwargs)
-        if contexts.is_generator_context_class(self.cls):
-            return contexts.make_generator_context(state, args, kwargs)
-        limit = torch_callable_limit(self.cls)
-        if limit is not None:
-            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{limit}, so it is not traced yet")
-        return unsupported(BreakKind.UNSUPPORTED_CALL,
-                           f"creating instances of {self.describe()} is not traced yet")
-
-
-@attrs.frozen(slots=True)
 class GraphBreakVariable(VariableTracker):
     """`tracer.graph_break`: a no-op when run eagerly, a requested break when traced."""
 
@@ -245,13 +172,3 @@ class GraphBreakVariable(VariableTracker):
     def call(self, state, args, kwargs):
         return unsupported(BreakKind.USER_GRAPH_BREAK, "tracer.graph_break() was called",
                            "remove the call to capture this code in one graph")
-
-
-def _register_class_comparisons():
-    from vt.builtin import BuiltinVariable, compare_classes
-
-    for pair in ((ClassVariable, ClassVariable), (ClassVariable, BuiltinVariable), (BuiltinVariable, ClassVariable)):
-        registry.add_binary_rule(*pair, compare_classes)
-
-
-_register_class_comparisons()

@@ -16,9 +16,15 @@ import attrs
 
 from effects import heap
 from vt import registry
-from vt.protocol import VariableTracker
+from vt.builtin import BuiltinVariable
+from vt.object_protocol import run_init
+from vt.operators import compare_classes
+from vt.object_attributes import _has_live_attribute, call_python, is_vt, lookup, python_method
+from vt.attributes import store_raw
+from vt.protocol import DELETED, MISSING, VariableTracker
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
+from vt.registry import wrap_value
 
 
 @attrs.frozen(slots=True)
@@ -61,10 +67,7 @@ class UserDefinedClassVariable(VariableTracker):
         return self.cls
 
     def getattr(self, state, name):
-        from vt.registry import wrap_value
-        from vt.protocol import MISSING
-        from vt.object_attributes import is_vt, lookup
-        from vt.user_objects import UserMethodVariable
+        from vt.functions import UserMethodVariable
 
         _, found = lookup(state, self.cls, name)
         if is_vt(found):
@@ -78,9 +81,6 @@ class UserDefinedClassVariable(VariableTracker):
         return wrap_value(state, getattr(self.cls, name), AttrSource(self.source, name))
 
     def setattr(self, state, name, value):
-        from vt.protocol import DELETED
-        from vt.object_attributes import _has_live_attribute, store_raw
-
         if type(type(self.cls)) is not type or type(self.cls).__setattr__ is not type.__setattr__:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} has a metaclass with its own "
                                "__setattr__, which is not traced yet")
@@ -119,8 +119,6 @@ def object_kind(cls):
 def create_object(state, cls_vt, args, kwargs):
     """`Cls(*args, **kwargs)` for a class whose instances start as object.__new__ makes them:
     a new heap object, then `__init__` inlined on it (which must return None)."""
-    from vt.object_attributes import call_python, python_method
-
     cls = cls_vt.cls
     if getattr(cls, "__abstractmethods__", None):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: can't instantiate abstract class {cls.__name__}")
@@ -138,29 +136,8 @@ def create_object(state, cls_vt, args, kwargs):
     return run_init(state, cls_vt, obj, args, kwargs)
 
 
-def run_init(state, cls_vt, obj, args, kwargs):
-    from vt.object_attributes import call_python, python_method
-
-    cls = cls_vt.cls
-    init = python_method(cls, "__init__")
-    if init is None:
-        if cls.__init__ is object.__init__:
-            if args or kwargs:
-                return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {cls.__name__}() takes no arguments")
-            return state, obj
-        return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has an __init__ written in C")
-    out = call_python(state, init, AttrSource(cls_vt.source, "__init__"), [obj, *args], kwargs)
-    if type(out) is not tuple:
-        return out
-    state, result = out
-    if result.constant_value() is not None:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: __init__() should return None")
-    return state, obj
-
-
 def _register_class_comparisons():
-    from vt.builtin import BuiltinVariable, compare_classes
-    from vt.torch import ClassVariable
+    from vt.classes import ClassVariable
 
     for other in (UserDefinedClassVariable, ClassVariable, BuiltinVariable):
         registry.add_binary_rule(UserDefinedClassVariable, other, compare_classes)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tracer.registry import handles
 from vt.builtin_operator import subscript
-from vt.builtin import BINARY_OPS, COMPARE_OPS, binary_operation, unary_operation
+from vt.operators import BINARY_OPS, COMPARE_OPS, binary_operation, unary_operation
 from vt.folding import call_constant_fn
 from vt.constant import ConstantVariable
 from vt.equality import contains_in

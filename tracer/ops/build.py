@@ -12,7 +12,7 @@ from effects import heap
 from tracer.registry import handles
 from vt.iterators import items_of
 from vt.constant import ConstantVariable
-from vt.container_methods import iterable_items
+from vt.iterators import items_of
 from vt.equality import hashable_key, hashable_keys
 from vt.dict_methods import mapping_entries
 from vt.dicts import new_dict
@@ -42,7 +42,7 @@ def build_list(state, ins):
 def list_extend(state, ins):
     """`[*a, *b]`: extend the list with any iterable (CPython's _PyList_Extend)."""
     target = state.peek(ins.arg + 1)
-    out = iterable_items(state, state.peek())
+    out = items_of(state, state.peek())
     if type(out) is not tuple:
         return out
     state, items = out

@@ -6,7 +6,6 @@ from core.stops import Returned
 from core.stops import Yielded
 from vt.generators import resume_after_yield
 from core.stops import Exhausted
-from vt.protocol import NOT_CONSTANT
 
 
 @handles("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT")

@@ -14,8 +14,8 @@ from tracer.registry import handles
 from tracer.unwind import handled_exception
 from vt.builtin import BuiltinVariable
 from vt.constant import ConstantVariable
-from vt.exceptions import ExceptionVariable, exception_value, matches
-from core.outcomes import BreakKind, Thrown, raise_error, unsupported
+from vt.exceptions import exception_value, matches
+from core.outcomes import Thrown, raise_error
 
 
 @handles("RAISE_VARARGS")

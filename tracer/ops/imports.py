@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-import attrs
-from bytecode import Instr
 
 from tracer.registry import handles
 from vt.registry import wrap_value

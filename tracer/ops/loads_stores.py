@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import types
 
-import attrs
 
 from effects import heap
 from effects.records import GlobalDelete, GlobalStore

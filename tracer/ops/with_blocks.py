@@ -48,7 +48,7 @@ def before_with(state, ins):
 @handles("WITH_EXCEPT_START")
 def with_except_start(state, ins):
     """Stack: [__exit__, lasti, previous exception, exception] -> push __exit__(type, exc, tb)."""
-    from vt.builtin_data import class_vt
+    from vt.classes import class_vt
 
     exit_method, exc = state.peek(4), state.peek()
     out = exit_method.call(state, [class_vt(heap.current(state, exc).cls), exc, TracebackVariable()], {})
