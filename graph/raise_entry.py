@@ -15,6 +15,7 @@ import attrs
 
 from effects import heap
 from graph.codegen import MISS
+from vt.exceptions import build_real
 from vt.lists import TupleVariable
 
 
@@ -63,8 +64,6 @@ def payload_and_recipes(state, exc):
 
 def build_exceptions(recipes: tuple, payload: tuple) -> BaseException:
     """The real exception chain from recipes and the payload the entry rebuilt; the first is raised."""
-    from vt.exceptions import build_real
-
     made = [build_real(recipe.cls, args, dict(zip(recipe.kwarg_names, kwargs)),
                        dict(zip(recipe.attribute_names, attributes)))
             for recipe, (args, attributes, kwargs) in zip(recipes, payload)]

@@ -13,7 +13,9 @@ Property 5 (rollback from any snapshot) is the state machine in test_rollback.py
 from __future__ import annotations
 
 from tracer.api import Traced
-from tracer.check import GlobalsSnapshot, check, compare, data_globals, fresh_copy, run_eager, run_snaptrace
+from tracer.capture import start_state
+from tracer.check import (GlobalsSnapshot, check, compare, compare_values, data_globals, fresh_copy, run_eager, run_snaptrace)
+from tracer.step import step
 
 MAX_STEPS = 400
 
@@ -80,9 +82,6 @@ def cache_behaviour(program) -> list:
 def step_is_pure(program) -> list:
     """Property 4 along the whole trace: `step` leaves its state (and the real inputs) as they were,
     and stepping the same state twice gives equal results."""
-    from tracer.capture import start_state
-    from tracer.step import step
-
     fn = program.load()
     inputs = fresh_copy(program.inputs)
     pristine = fresh_copy(inputs)
@@ -106,7 +105,6 @@ def step_is_pure(program) -> list:
         state = first.value_or(None)
         if state is None:
             break
-    from tracer.check import compare_values
 
     problems += [f"stepping changed {d}" for d in compare_values(pristine, inputs, "inputs", {})]
     problems += [f"stepping changed {d}" for d in compare_values(globals_before, snapshot.current(), "globals", {})]

@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 import os
 import sys
+from core.errors import NotTraceableError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -118,7 +119,6 @@ def cmd_explain(args) -> int:
     import torch
 
     from tracer import explain
-    from core.errors import NotTraceableError
 
     fn = load_function(args.target)
     generator = torch.Generator().manual_seed(args.seed)

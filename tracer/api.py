@@ -19,6 +19,7 @@ from graph.backends import resolve_backend
 from graph.codegen import MISS
 from tracer.capture import capture
 from core.errors import NotTraceableError, RecaptureLimitWarning
+from tracer.report import Explanation
 
 RECAPTURE_LIMIT = 8
 
@@ -100,7 +101,8 @@ class Traced:
 
     def add_capture(self, args: tuple, kwargs: dict | None = None):
         """Trace the function on these arguments and add the capture to the cache."""
-        new = capture(self.fn, tuple(args), dict(kwargs or {}), self.backend, len(self.captures), self.resume_cache)
+        new = capture(self.fn, tuple(args), dict(kwargs or {}), self.backend, len(self.captures), self.resume_cache,
+                      lambda fn, cache=None: Traced(fn, self.backend, cache))
         self.captures.append(new)
         self._entries.append(new.entry)
         return new
@@ -165,8 +167,6 @@ def explain(fn, *args, **kwargs):
     It runs the function (like `torch._dynamo.explain`) because after a break the rest of the
     function is captured only when it is reached; the report then covers every graph and break of
     that run, resume functions included.  The result of the call is `report.result`."""
-    from tracer.report import Explanation
-
     traced = Traced(fn, "eager")
     traced.add_capture(args, kwargs)
     result = traced(*args, **kwargs)

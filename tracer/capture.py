@@ -21,7 +21,8 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 
 from effects import heap
 from graph.backends import compile_with
-from graph.codegen import binder, eager_entry, graph_entry
+from core.signatures import Signature, binder
+from graph.codegen import eager_entry, graph_entry
 from graph.fx_build import build_graph
 from core.guards import GlobalStateMatch
 from graph.guard_function import compile_guards
@@ -99,10 +100,13 @@ def _fake_tensor_logs_muted():
         logger.disabled = was_muted
 
 
-def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: dict | None = None) -> Capture:
+def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: dict | None = None,
+            continuation=None) -> Capture:
     """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails.
 
-    `resume_cache` holds the ResumeBuilder of fn's breaks (shared with its resume functions)."""
+    `resume_cache` holds the ResumeBuilder of fn's breaks (shared with its resume functions);
+    `continuation(f, resume_cache=None)` makes the compiled function (a `Traced`) a break continues in:
+    a resume function, or a callee that broke inside."""
     state = start_state(fn, args, kwargs)
     try:
         with _fake_tensor_logs_muted():
@@ -112,7 +116,8 @@ def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: d
         if type(stop) is Raised:  # the function raises: graph and effects, then the same exception
             return raising_capture(fn, final, stop.exception,
                                    lambda fn, state, value: _graph_capture(fn, state, value, backend, number))
-        resumed = _resume_capture(fn, final, stop, backend, number, {} if resume_cache is None else resume_cache)
+        resumed = _resume_capture(fn, final, stop, backend, number, {} if resume_cache is None else resume_cache,
+                                  continuation)
         return resumed if resumed is not None else _eager_capture(fn, final, stop, number)
     except BackendError:
         raise
@@ -132,8 +137,6 @@ def _guard_function(fn, state, number: int):
 
 
 def _argnames(fn) -> tuple:
-    from graph.codegen import Signature
-
     return Signature.of(fn.__code__).argnames
 
 
@@ -172,20 +175,18 @@ def _compile_graph(fn, state, value, backend, number: int):
     return compiled, (built.module,), built.input_sources, result
 
 
-def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: dict):
+def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: dict, continuation):
     """Compile the graph up to the break and continue from the snapshot: the entry runs the graph,
     replays the effects, rebuilds the value stack and the live locals, runs the instruction that
     broke for real and calls a resume function for the rest.  None when that is not possible
     (the caller then runs the whole function eagerly)."""
-    from tracer.api import Traced
-
     frame = state.frame
     user_fn, shift = origin(fn)
     if state.parents or frame.code.code is not fn.__code__:
         return None
     if frame.ip < shift:  # inside a resume prologue: a value passed in could not be modelled
         return None
-    replacements = _compiled_callees(frame, backend)
+    replacements = _compiled_callees(frame, continuation)
     slots = [_slot(state, vt) for vt in frame.stack]
     for position in replacements:
         slots[position] = (VALUE_SLOT, [ConstantVariable(None)])
@@ -204,7 +205,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     if builder is None:
         builder = cache[ResumeBuilder] = ResumeBuilder(
             user_fn, decode(user_fn.__code__, user_fn.__globals__),
-            lambda resume: Traced(resume, backend, cache))
+            lambda resume: continuation(resume, cache))
     used = {}
     step = builder.step_function(frame.ip - shift, layout, frame.kw_names, replacements, used)
     if step is None:
@@ -262,11 +263,9 @@ def _iterator_oids(state, vt) -> list:
     return [vt.oid] + [oid for iterator in inner for oid in _iterator_oids(state, iterator)]
 
 
-def _compiled_callees(frame, backend) -> dict:
+def _compiled_callees(frame, continuation) -> dict:
     """A call that broke inside an inlined Python function calls it through `compile` instead, so
     its own graphs are captured: stack position -> the Traced callee."""
-    from tracer.api import Traced
-
     instruction = frame.instruction
     if instruction.opname != "CALL":
         return {}
@@ -276,7 +275,7 @@ def _compiled_callees(frame, backend) -> dict:
     callee = stack[position]
     if type(callee) is UserFunctionVariable:
         try:
-            return {position: Traced(callee.fn, backend)}
+            return {position: continuation(callee.fn)}
         except NotTraceableError:  # a generator or async function: calling it runs nothing yet
             return {}
     return {}

@@ -21,6 +21,7 @@ import traceback
 
 import attrs
 import torch
+from tracer.api import Traced
 
 MODES = ("eager", "snaptrace", "dynamo")
 DATA_TYPES = (int, float, bool, str, bytes, type(None), list, dict, set, tuple, torch.Tensor)
@@ -172,8 +173,6 @@ def run_eager(fn, inputs, snapshot):
 
 
 def run_snaptrace(fn, inputs, snapshot, traced=None):
-    from tracer.api import Traced
-
     traced = traced if traced is not None else Traced(fn, "eager")
     outcome = _run("snaptrace", traced, fresh_copy(tuple(inputs)), snapshot,
                    lambda: (len(traced.graphs), [f"[{b.kind.value}] {b.reason}" for b in traced.graph_breaks]))

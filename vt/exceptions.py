@@ -18,7 +18,10 @@ from pyrsistent import pmap
 
 from effects import heap
 from vt import registry
+from vt.builtin import class_value
+from vt.classes import class_vt
 from vt.dicts import DictVariable
+from vt.functions import UserMethodVariable
 from vt.lists import ListVariable, TupleVariable
 from vt.protocol import DELETED, NOT_CONSTANT, VariableTracker
 from vt.constant import ConstantVariable, is_constant_value
@@ -80,8 +83,6 @@ class ExceptionVariable(VariableTracker):
         return f"{self.cls.__name__} exception"
 
     def getattr(self, state, name):
-        from vt.classes import class_vt
-
         current = heap.current(state, self)
         if name == "args":
             return state, TupleVariable(current.args)
@@ -131,8 +132,6 @@ def _link(value):
 def _class_or_builtin_attribute(state, current, name: str):
     """A method or class attribute of the user's class, or an attribute of a builtin exception
     read from the real object built from constant arguments (`StopIteration(3).value`)."""
-    from vt.functions import UserMethodVariable
-
     cls = current.cls
     for klass in cls.__mro__:
         if klass is builtin_base(cls):
@@ -219,7 +218,6 @@ def instantiate(state, cls: type, cls_source, args, kwargs):
                                                                  cls_source=cls_source))
     if init is None:
         return state, handle
-    from vt.functions import UserMethodVariable
 
     if cls_source is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__}.__init__ reached without a source")
@@ -277,8 +275,6 @@ class ExceptionSuperVariable(VariableTracker):
         return f"super({self.start.__name__})"
 
     def getattr(self, state, name):
-        from vt.functions import UserMethodVariable
-
 
         mro = self.receiver.cls.__mro__
         for position in range(mro.index(self.start) + 1, len(mro)):
@@ -320,8 +316,6 @@ def is_exception_class(value) -> bool:
 
 def matches(state, exc, classes):
     """`except classes:` for a raised exception: bool, or Unsupported when `classes` is not classes."""
-    from vt.builtin import class_value
-
     found = class_value(classes)
     if found is None and isinstance(classes, (ConstantVariable, ListVariable, DictVariable, SetVariable)):
         return raise_error(TypeError, "catching classes that do not inherit from BaseException is not allowed")

@@ -15,6 +15,7 @@ import types
 import attrs
 from pyrsistent import pvector
 
+from core.signatures import binder
 from core.state import Frame
 from core.stops import Raised, Returned
 from effects import heap
@@ -226,8 +227,6 @@ def _type_error(message: str):
 def _exact_binding_error(code, parts: FunctionParts, nargs: int, keywords: tuple):
     """The TypeError CPython raises for this bad call, word for word: a stand-in function with the
     callee's signature (and no body) is called with placeholder arguments."""
-    from graph.codegen import binder
-
     stand_in = types.SimpleNamespace(__code__=code, __defaults__=tuple(object() for _ in parts.defaults) or None,
                                      __kwdefaults__={name: object() for name, _ in parts.kwdefaults} or None)
     try:

@@ -19,11 +19,10 @@ from vt.iteration import IteratorVariable, next_value
 from vt.iterators import items_of, next_row, truth_of
 from vt.lists import TupleVariable
 from core.outcomes import is_stop
+from vt.operators import binary_operation
 
 
 def _add(state, total, value):
-    from vt.operators import binary_operation
-
     return binary_operation(state, operator.add, total, value, "+")
 
 

@@ -20,6 +20,7 @@ import attrs
 import torch
 
 from core.guards import KeysMatch
+from vt.folding import bind
 from vt.iteration import iterate_items
 from vt.protocol import VariableTracker
 from vt.constant import ConstantVariable
@@ -250,8 +251,6 @@ class ModuleWalkVariable(VariableTracker):
         return f"{self.module_vt.describe()}.{self.name}"
 
     def call(self, state, args, kwargs):
-        from vt.folding import bind
-
         method = torch.nn.Module.__dict__[self.name]
         bound = bind(method, [None, *args], kwargs, f"{self.name}()")
         if type(bound) is not dict:

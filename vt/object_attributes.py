@@ -19,6 +19,9 @@ from effects import heap
 from vt import registry
 from vt.attributes import store_raw, written
 from vt.constant import ConstantVariable
+from vt.functions import UserMethodVariable
+from vt.getattr_variable import builtin_method
+from vt.instance_dict import InstanceDictVariable
 from vt.protocol import DELETED, MISSING, VariableTracker
 from vt.registry import wrap_value
 
@@ -110,8 +113,6 @@ def read_attribute(state, vt, name: str):
 
 def plain_read(state, vt, name: str):
     """object.__getattribute__ (with `__getattr__` as fallback): CPython's lookup order over the heap record."""
-    from vt.functions import UserMethodVariable
-
     record = heap.current(state, vt)
     cls = record.cls
     owner, found = lookup(state, cls, name)
@@ -121,8 +122,6 @@ def plain_read(state, vt, name: str):
         return class_vt_of(state, record)
     if name == "__dict__":
         if record.value is None:
-            from vt.instance_dict import InstanceDictVariable
-
             return state, InstanceDictVariable(vt)
         if record.attributes:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "obj.__dict__ of an object the trace wrote to is "
@@ -162,7 +161,6 @@ def plain_read(state, vt, name: str):
     getter = python_method(type(found), "__get__")
     if getter is not None:
         return _call_get(state, vt, record, found, getter, method_source)
-    from vt.getattr_variable import builtin_method
 
     method = builtin_method(state, vt, found, name)
     if method is not None:

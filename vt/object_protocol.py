@@ -16,6 +16,7 @@ import operator
 
 from effects import heap
 from vt.constant import ConstantVariable
+from vt.getattr_variable import builtin_method
 from vt.iteration import IteratorVariable, iterate_items
 from vt.protocol import MISSING, identical
 from vt.object_attributes import call_python, class_source_of, lookup, python_method
@@ -67,7 +68,6 @@ def call_dunder(state, vt, name, args, kwargs=None, missing=""):
     found = _dunder(state, vt, name)
     if found is None:
         record = heap.current(state, vt)
-        from vt.getattr_variable import builtin_method
 
         method = builtin_method(state, vt, lookup(state, record.cls, name)[1], name)
         if method is not None:

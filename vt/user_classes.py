@@ -17,14 +17,18 @@ import attrs
 from effects import heap
 from vt import registry
 from vt.builtin import BuiltinVariable
+from vt.classes import ClassVariable
+from vt.dict_subclass import create_dict_subclass_object, is_dict_subclass
+from vt.functions import UserMethodVariable
 from vt.object_protocol import run_init
 from vt.operators import compare_classes
-from vt.object_attributes import _has_live_attribute, call_python, is_vt, lookup, python_method
+from vt.object_attributes import _has_live_attribute, is_vt, lookup
 from vt.attributes import store_raw
 from vt.protocol import DELETED, MISSING, VariableTracker
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
 from vt.registry import wrap_value
+from vt.user_objects import FrozenDataClassVariable, UserDefinedObjectVariable, attribute_values
 
 
 @attrs.frozen(slots=True)
@@ -45,8 +49,6 @@ class UserDefinedClassVariable(VariableTracker):
         return self.cls
 
     def references(self, state):
-        from vt.user_objects import attribute_values
-
         return attribute_values(heap.current(state, self))
 
     def rebuild(self, emitter):
@@ -67,8 +69,6 @@ class UserDefinedClassVariable(VariableTracker):
         return self.cls
 
     def getattr(self, state, name):
-        from vt.functions import UserMethodVariable
-
         _, found = lookup(state, self.cls, name)
         if is_vt(found):
             return state, found
@@ -108,7 +108,6 @@ def object_kind(cls):
     """The VT class for objects of `cls`."""
     import dataclasses
 
-    from vt.user_objects import FrozenDataClassVariable, UserDefinedObjectVariable
 
     params = getattr(cls, "__dataclass_params__", None)
     if dataclasses.is_dataclass(cls) and params is not None and params.frozen:
@@ -123,8 +122,6 @@ def create_object(state, cls_vt, args, kwargs):
     if getattr(cls, "__abstractmethods__", None):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: can't instantiate abstract class {cls.__name__}")
     if cls.__new__ is not object.__new__:
-        from vt.dict_subclass import create_dict_subclass_object, is_dict_subclass
-
         if is_dict_subclass(cls):
             return create_dict_subclass_object(state, cls_vt, args, kwargs)
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has its own __new__, which is not "
@@ -137,8 +134,6 @@ def create_object(state, cls_vt, args, kwargs):
 
 
 def _register_class_comparisons():
-    from vt.classes import ClassVariable
-
     for other in (UserDefinedClassVariable, ClassVariable, BuiltinVariable):
         registry.add_binary_rule(UserDefinedClassVariable, other, compare_classes)
         if other is not UserDefinedClassVariable:

@@ -26,13 +26,11 @@ from vt.functions import CellVariable, UserMethodVariable, call_function_from, l
 from vt.getattr_variable import builtin_method
 from vt.lazy import realize_if_lazy
 from vt.object_attributes import class_source_of, lookup, python_method, read_attribute, write_attribute
-from vt.attributes import store_raw, written
 from vt.object_protocol import (binary_object_operation, call_dunder, call_dunder_discard, contains_object, equal_without_code, iterate_object, object_getitem, object_truth, unary_object_operation)
 from vt.protocol import DELETED, MISSING, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
 from vt.registry import wrap_value
-from vt.tensor import TensorVariable
 
 
 

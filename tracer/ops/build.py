@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from effects import heap
 from tracer.registry import handles
+from vt.folding import call_builtin
 from vt.iterators import items_of
 from vt.constant import ConstantVariable
 from vt.iterators import items_of
@@ -190,8 +191,6 @@ def set_update(state, ins):
 @handles("GET_LEN")
 def get_len(state, ins):
     """Push len(TOS), keeping TOS (used by `match` on sequences and mappings)."""
-    from vt.folding import call_builtin
-
     out = call_builtin(state, len, [state.peek()], {})
     if type(out) is not tuple:
         return out

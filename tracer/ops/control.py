@@ -4,6 +4,7 @@ from __future__ import annotations
 from tracer.registry import handles
 from core.stops import Returned
 from core.stops import Yielded
+from vt.constant import ConstantVariable
 from vt.generators import resume_after_yield
 from core.stops import Exhausted
 
@@ -83,8 +84,6 @@ def return_value(state, ins):
 def return_generator(state, ins):
     """Reached on a generator's first resume: the generator object was made at the call, and
     CPython resumes here with the first sent value (None) on the stack."""
-    from vt.constant import ConstantVariable
-
     return state.advance(push=(ConstantVariable(None),))
 
 

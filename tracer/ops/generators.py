@@ -7,9 +7,10 @@ sub-generator returns, replaces it by its return value and jumps past the loop.
 """
 from __future__ import annotations
 
+from core.outcomes import BreakKind, unsupported
 from tracer.registry import handles
 from vt.constant import ConstantVariable
-from vt.generators import resume
+from vt.generators import GeneratorVariable, resume
 from core.stops import Exhausted
 
 
@@ -27,8 +28,6 @@ def get_yield_from_iter(state, ins):
 
 
 def _generator_type():
-    from vt.generators import GeneratorVariable
-
     return GeneratorVariable
 
 
@@ -43,8 +42,6 @@ def send(state, ins):
         if out is None:
             out = Exhausted(state)
     else:
-        from core.outcomes import BreakKind, unsupported
-
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"sending a value into {receiver.describe()} through `yield from` is not traced")
     if type(out) is Exhausted:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from effects import heap
 from tracer.registry import handles
+from vt.classes import class_vt
 from vt.contexts import TracebackVariable
 from core.outcomes import Thrown, raise_error
 
@@ -48,8 +49,6 @@ def before_with(state, ins):
 @handles("WITH_EXCEPT_START")
 def with_except_start(state, ins):
     """Stack: [__exit__, lasti, previous exception, exception] -> push __exit__(type, exc, tb)."""
-    from vt.classes import class_vt
-
     exit_method, exc = state.peek(4), state.peek()
     out = exit_method.call(state, [class_vt(heap.current(state, exc).cls), exc, TracebackVariable()], {})
     if type(out) is not tuple:

@@ -1,0 +1,84 @@
+"""The argument layout of a code object, and functions assembled with it.
+
+Generated functions (entries, step and resume functions, binders) carry the
+user's own signature, so CPython binds their arguments and raises its usual
+TypeError word for word; `binder` is the smallest such function, whose body
+only returns what was bound.
+"""
+from __future__ import annotations
+
+import builtins
+import types
+
+import attrs
+from bytecode import Bytecode, CompilerFlags, Instr
+
+
+@attrs.frozen
+class Signature:
+    """The argument layout of a code object, copied onto generated code."""
+
+    argcount: int
+    posonlyargcount: int
+    kwonlyargcount: int
+    argnames: tuple
+    varargs: str | None
+    varkw: str | None
+    name: str
+    qualname: str
+    filename: str
+    firstlineno: int
+
+    @classmethod
+    def of(cls, code: types.CodeType) -> "Signature":
+        count = code.co_argcount + code.co_kwonlyargcount
+        varargs = varkw = None
+        if code.co_flags & CompilerFlags.VARARGS:
+            varargs = code.co_varnames[count]
+            count += 1
+        if code.co_flags & CompilerFlags.VARKEYWORDS:
+            varkw = code.co_varnames[count]
+            count += 1
+        return cls(code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
+                   tuple(code.co_varnames[:count]), varargs, varkw, code.co_name, code.co_qualname,
+                   code.co_filename, code.co_firstlineno)
+
+    @property
+    def positional(self) -> tuple:
+        return self.argnames[:self.argcount]
+
+    @property
+    def keyword_only(self) -> tuple:
+        return self.argnames[self.argcount:self.argcount + self.kwonlyargcount]
+
+
+def assemble(signature: Signature, body: list, namespace: dict, fn) -> types.FunctionType:
+    """A function with `signature` whose code is `body`, globals `namespace`, defaults of `fn`."""
+    code = Bytecode([Instr("RESUME", 0), *body])
+    code.argcount = signature.argcount
+    code.posonlyargcount = signature.posonlyargcount
+    code.kwonlyargcount = signature.kwonlyargcount
+    code.argnames = list(signature.argnames)
+    flags = CompilerFlags.OPTIMIZED | CompilerFlags.NEWLOCALS
+    if signature.varargs:
+        flags |= CompilerFlags.VARARGS
+    if signature.varkw:
+        flags |= CompilerFlags.VARKEYWORDS
+    code.flags = flags
+    code.name = signature.name
+    code.qualname = signature.qualname
+    code.filename = f"<snaptrace entry for {signature.filename}>"
+    code.first_lineno = signature.firstlineno
+    namespace = dict(namespace, __builtins__=builtins)
+    out = types.FunctionType(code.to_code(), namespace, signature.name, fn.__defaults__)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    out.__qualname__ = signature.qualname
+    return out
+
+
+def binder(fn) -> types.FunctionType:
+    """A function with fn's signature returning its bound arguments as a tuple, in argnames order."""
+    signature = Signature.of(fn.__code__)
+    body = [Instr("LOAD_FAST", name) for name in signature.argnames]
+    body += [Instr("BUILD_TUPLE", len(signature.argnames)), Instr("RETURN_VALUE")]
+    return assemble(signature, body, {}, fn)
