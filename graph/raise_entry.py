@@ -15,8 +15,8 @@ import attrs
 
 from effects import heap
 from graph.codegen import MISS
-from vt.exceptions import build_real
-from vt.lists import TupleVariable
+from vt.callables.exceptions import build_real
+from vt.data.lists import TupleVariable
 
 
 @attrs.frozen

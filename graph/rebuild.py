@@ -22,8 +22,8 @@ from effects import heap
 from effects.replay import changed_values, replay
 from graph.codegen import load_output
 from vt.protocol import DELETED
-from vt.sets import fresh_set
-from vt.tensor import TensorVariable
+from vt.data.sets import fresh_set
+from vt.data.tensor import TensorVariable
 
 
 def graph_outputs(state, value) -> tuple:

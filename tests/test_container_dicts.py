@@ -67,9 +67,9 @@ def test_views_are_live_and_support_len_in_and_iteration():
 
 def test_contains_on_views():
     from helpers import make_state
-    from vt.constant import ConstantVariable
-    from vt.dicts import DictViewVariable, new_dict
-    from vt.lists import TupleVariable
+    from vt.data.constant import ConstantVariable
+    from vt.data.dicts import DictViewVariable, new_dict
+    from vt.data.lists import TupleVariable
 
     state = make_state(lambda: None)
     state, d = new_dict(state, [ConstantVariable("a"), ConstantVariable(1)], [ConstantVariable(2), ConstantVariable(3)])

@@ -13,8 +13,8 @@ from helpers import RAISES, assert_same_as_eager
 from test_container_dicts import all_opnames
 from test_container_lists import assert_breaks, one_tensor
 from effects import heap
-from vt.constant import ConstantVariable
-from vt.sets import SetVariable
+from vt.data.constant import ConstantVariable
+from vt.data.sets import SetVariable
 from core.outcomes import BreakKind
 
 
@@ -107,8 +107,8 @@ def test_set_operators_and_in_place_forms():
 
 def test_frozenset_constants_with_sets():
     from helpers import make_state
-    from vt.operators import binary_operation
-    from vt.sets import new_set
+    from vt.data.operators import binary_operation
+    from vt.data.sets import new_set
 
     state, s = new_set(make_state(lambda: None), (1, 2))
     frozen = ConstantVariable(frozenset({2, 9}))
@@ -160,8 +160,8 @@ def test_changing_a_set_while_looping_is_the_runtime_error():
 
 def test_contains_on_sets():
     from helpers import make_state
-    from vt.constant import ConstantVariable
-    from vt.sets import new_set
+    from vt.data.constant import ConstantVariable
+    from vt.data.sets import new_set
 
     state, s = new_set(make_state(lambda: None), (1, "a", (2, 3)))
     assert s.contains(state, ConstantVariable(True))[1].constant_value() is True  # True == 1

@@ -9,7 +9,7 @@ from test_container_dicts import all_opnames
 from test_container_lists import assert_breaks, one_tensor, t
 from effects import heap
 from tracer import trace
-from vt.constant import ConstantVariable
+from vt.data.constant import ConstantVariable
 from core.outcomes import BreakKind
 
 
@@ -98,8 +98,8 @@ def _contains(container, item, state):
 
 
 def test_contains_on_lists_tuples_and_dicts():
-    from vt.dicts import new_dict
-    from vt.lists import TupleVariable, new_list
+    from vt.data.dicts import new_dict
+    from vt.data.lists import TupleVariable, new_list
 
     state = make_state(lambda x: x, (torch.ones(2),))
     state, lst = new_list(state, (ConstantVariable(1), ConstantVariable("a")))
@@ -114,7 +114,7 @@ def test_contains_on_lists_tuples_and_dicts():
 
 def test_contains_with_tensors_is_identity_or_needs_values():
     from tracer.step import step
-    from vt.lists import new_list
+    from vt.data.lists import new_list
 
     def fn(x):
         return x + 1
@@ -196,7 +196,7 @@ def test_in_place_operators_on_arguments_are_replayed():
 def test_set_changes_from_an_old_state_give_the_same_result():
     """Set changes reuse the real set the previous step left; going back to an older State
     (speculation) must still see that State's own set."""
-    from vt.sets import change_set, new_set
+    from vt.data.sets import change_set, new_set
 
     state, s = new_set(make_state(lambda: None), tuple(range(20)))
     later, _ = change_set(state, s, "difference_update", (tuple(range(2, 18)),), "set.difference_update")
@@ -214,13 +214,13 @@ def test_set_changes_from_an_old_state_give_the_same_result():
 def test_operators_table_covers_container_pairs():
     import vt.families  # noqa: F401
     from vt import registry
-    from vt.constant import ConstantVariable
-    from vt.container_ops import container_operation
-    from vt.dicts import DictVariable, DictViewVariable
+    from vt.data.constant import ConstantVariable
+    from vt.data.container_ops import container_operation
+    from vt.data.dicts import DictVariable, DictViewVariable
     from vt.iteration import IteratorVariable, ListIteratorVariable
-    from vt.lists import ListVariable, TupleVariable
-    from vt.records import EnumVariable
-    from vt.sets import SetVariable
+    from vt.data.lists import ListVariable, TupleVariable
+    from vt.objects.records import EnumVariable
+    from vt.data.sets import SetVariable
 
     def find(left, right):
         return registry.binary_rule_for(left.__new__(left), right.__new__(right))

@@ -139,9 +139,9 @@ def _wrapped(value):
 
 
 def test_wrap_value_gives_the_named_families():
-    from vt.getattr_variable import GetAttrVariable, builtin_method
-    from vt.user_classes import UserDefinedClassVariable
-    from vt.user_objects import FrozenDataClassVariable, UserDefinedObjectVariable
+    from vt.objects.getattr_variable import GetAttrVariable, builtin_method
+    from vt.objects.user_classes import UserDefinedClassVariable
+    from vt.objects.user_objects import FrozenDataClassVariable, UserDefinedObjectVariable
 
     assert type(_wrapped(Point(torch.zeros(1)))) is UserDefinedObjectVariable
     assert type(_wrapped(Frozen(1))) is FrozenDataClassVariable

@@ -162,7 +162,7 @@ def test_cache_info_breaks_with_a_reason():
 
 
 def test_builtin_methods_taken_as_values():
-    from vt.constant import BuiltinMethodVariable
+    from vt.data.constant import BuiltinMethodVariable
 
     def fn(x):
         items = []
@@ -175,8 +175,8 @@ def test_builtin_methods_taken_as_values():
         return items, upper(), get("k"), get("z", 0), callable(push), type(upper) is type(len)
 
     assert_same_as_eager(fn, x3)
-    from vt.container_methods import ContainerMethodVariable
-    from vt.constant import ConstantMethodVariable
+    from vt.data.container_methods import ContainerMethodVariable
+    from vt.data.constant import ConstantMethodVariable
 
     assert issubclass(ContainerMethodVariable, BuiltinMethodVariable)
     assert issubclass(ConstantMethodVariable, BuiltinMethodVariable)

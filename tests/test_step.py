@@ -10,7 +10,7 @@ from helpers import make_state
 from core.state import State
 from tracer.step import run, step
 from core.stops import GraphBreak, Returned
-from vt.constant import ConstantVariable
+from vt.data.constant import ConstantVariable
 from core.outcomes import BreakKind
 
 

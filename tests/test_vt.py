@@ -8,11 +8,11 @@ from helpers import assert_same_as_eager, make_state, ops, step_until
 from effects import heap
 from tracer import trace
 from vt.protocol import NOT_CONSTANT, NULL
-from vt.constant import ConstantVariable, is_constant_value
-from vt.lists import ListVariable, TupleVariable, new_list
-from vt.dicts import DictVariable, new_dict
+from vt.data.constant import ConstantVariable, is_constant_value
+from vt.data.lists import ListVariable, TupleVariable, new_list
+from vt.data.dicts import DictVariable, new_dict
 from core.sources import LocalSource
-from vt.tensor import TensorVariable
+from vt.data.tensor import TensorVariable
 
 
 def t(*shape):

@@ -8,13 +8,13 @@ import torch
 from tracer.capture import start_state
 from tracer.step import run
 from core.stops import Returned
-from vt.constant import BuiltinMethodVariable
-from vt.functions import CellVariable, NestedUserFunctionVariable, UserFunctionVariable
-from vt.functools_variables import FunctoolsPartialVariable
-from vt.records import EnumVariable, NamedTupleVariable
-from vt.nn_modules import NNModuleVariable
-from vt.user_objects import SuperVariable
-from vt.functions import UserMethodVariable
+from vt.data.constant import BuiltinMethodVariable
+from vt.callables.functions import CellVariable, NestedUserFunctionVariable, UserFunctionVariable
+from vt.callables.functools_variables import FunctoolsPartialVariable
+from vt.objects.records import EnumVariable, NamedTupleVariable
+from vt.nn.nn_modules import NNModuleVariable
+from vt.objects.user_objects import SuperVariable
+from vt.callables.functions import UserMethodVariable
 
 Pair = collections.namedtuple("Pair", "a b")
 

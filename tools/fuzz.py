@@ -24,6 +24,10 @@ import time
 
 import attrs
 
+from property_tests.coverage import Coverage
+from property_tests.properties import cache_behaviour, same_as_eager
+from property_tests.strategies import programs
+
 CHUNK = 100
 
 
@@ -46,8 +50,6 @@ class JobResult:
 
 def _problems_for(program, against: str):
     """The problems of one program: (kind, problems, report)."""
-    from property_tests.properties import cache_behaviour, same_as_eager
-
     modes = ("eager", "dynamo") if against == "dynamo" else ("eager",)
     problems, report = same_as_eager(program, against=modes)
     dynamo = [str(d) for d in report.differences if d.mode == "dynamo"]
@@ -79,8 +81,6 @@ def run_job(examples: int, seed: int, job: int, against: str, out: str | None, p
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    from property_tests.coverage import Coverage
-    from property_tests.strategies import programs
 
     coverage, failures, done = Coverage(), [], 0
     chunk = 0
@@ -173,8 +173,6 @@ class ProgressBar:
 def run_campaign(examples: int, seed: int = 0, against: str = "eager", out: str | None = None,
                  jobs: int = 1, show_progress: bool = True, shrink_seconds: float = SHRINK_SECONDS):
     """Run the campaign (in `jobs` processes); returns (examples run, failures, merged Coverage)."""
-    from property_tests.coverage import Coverage
-
     bar = ProgressBar(examples) if show_progress else None
     shares = [examples // jobs + (1 if j < examples % jobs else 0) for j in range(jobs)]
     if jobs == 1:

@@ -34,15 +34,15 @@ from core.code import code_info_of, decode, localsplus_names
 from tracer.step import INTERPRETER, run
 from graph.raise_entry import raising_capture
 from core.stops import GraphBreak, Raised, Returned
-from vt.iterators import EnumerateIteratorVariable, ZipIteratorVariable
+from vt.data.iterators import EnumerateIteratorVariable, ZipIteratorVariable
 from vt.iteration import IteratorVariable, ListIteratorVariable, SequenceIteratorVariable
-from vt.constant import RangeIteratorVariable
-from vt.lazy import LazyVariable
+from vt.data.constant import RangeIteratorVariable
+from vt.callables.lazy import LazyVariable
 from core.outcomes import BreakKind
 from vt.protocol import NULL, VariableTracker
-from vt.constant import ConstantVariable
-from vt.functions import UserFunctionVariable, existing_cells
-from vt.lists import TupleVariable
+from vt.data.constant import ConstantVariable
+from vt.callables.functions import UserFunctionVariable, existing_cells
+from vt.data.lists import TupleVariable
 from core.sources import FunctionSource, LocalSource
 
 STRICT = os.environ.get("SNAPTRACE_STRICT", "") not in ("", "0")

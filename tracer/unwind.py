@@ -15,8 +15,8 @@ import attrs
 
 from core.stops import Raised
 from effects import heap
-from vt.constant import ConstantVariable
-from vt.exceptions import exception_from
+from vt.data.constant import ConstantVariable
+from vt.callables.exceptions import exception_from
 from core.outcomes import Thrown
 
 

@@ -1,23 +1,52 @@
-"""Every family of VTs, imported once so that each registers its rules (vt/registry.py).
+"""Every family of VTs, imported once in the one-way order of the families, so that each
+registers its rules (vt/registry.py) before anything asks for them.
 
-The order is the one-way order of the families: a module here imports only
-modules above it in this list (and the protocol and registry).
+The order is the layering inside vt/ (tests/test_layers.py checks it): the
+protocol and its machinery first, then plain data and tensors (`vt.data`),
+callables, objects of the user's classes, nn.Module trees, and last the
+builtins that work across all of them and the rules that wrap real objects.
+A module imports only modules above it in this list.
 """
-import vt.builtin  # noqa: F401
-import vt.builtin_data  # noqa: F401
-import vt.builtin_iter  # noqa: F401
-import vt.builtin_operator  # noqa: F401
-import vt.dataclasses_variables  # noqa: F401
-import vt.exceptions  # noqa: F401
-import vt.functools_variables  # noqa: F401
-import vt.getattr_variable  # noqa: F401
-import vt.object_protocol  # noqa: F401
-import vt.container_ops  # noqa: F401
-import vt.torch  # noqa: F401
-import vt.user_classes  # noqa: F401
-import vt.user_objects  # noqa: F401
-import vt.dict_methods  # noqa: F401
-import vt.list_methods  # noqa: F401
-import vt.set_methods  # noqa: F401
-import vt.builder  # noqa: F401
-import vt.generators  # noqa: F401
+import vt.protocol  # noqa: F401
+import vt.registry  # noqa: F401
+import vt.folding  # noqa: F401
+import vt.iteration  # noqa: F401
+import vt.data.constant  # noqa: F401
+import vt.data.operators  # noqa: F401
+import vt.data.container_methods  # noqa: F401
+import vt.data.equality  # noqa: F401
+import vt.data.lists  # noqa: F401
+import vt.data.tensor  # noqa: F401
+import vt.data.iterators  # noqa: F401
+import vt.data.dicts  # noqa: F401
+import vt.data.sets  # noqa: F401
+import vt.data.list_methods  # noqa: F401
+import vt.data.dict_methods  # noqa: F401
+import vt.data.set_methods  # noqa: F401
+import vt.data.itertools_iterators  # noqa: F401
+import vt.data.container_ops  # noqa: F401
+import vt.callables.builtin  # noqa: F401
+import vt.objects.getattr_variable  # noqa: F401
+import vt.objects.attributes  # noqa: F401
+import vt.callables.lazy  # noqa: F401
+import vt.callables.functions  # noqa: F401
+import vt.callables.torch  # noqa: F401
+import vt.callables.classes  # noqa: F401
+import vt.callables.exceptions  # noqa: F401
+import vt.callables.generators  # noqa: F401
+import vt.objects.instance_dict  # noqa: F401
+import vt.objects.object_attributes  # noqa: F401
+import vt.objects.object_protocol  # noqa: F401
+import vt.objects.user_objects  # noqa: F401
+import vt.objects.dict_subclass  # noqa: F401
+import vt.objects.user_classes  # noqa: F401
+import vt.objects.records  # noqa: F401
+import vt.objects.dataclasses_variables  # noqa: F401
+import vt.objects.contexts  # noqa: F401
+import vt.callables.functools_variables  # noqa: F401
+import vt.nn.nn_module_tree  # noqa: F401
+import vt.nn.nn_modules  # noqa: F401
+import vt.builtins.builtin_data  # noqa: F401
+import vt.builtins.builtin_iter  # noqa: F401
+import vt.builtins.builtin_operator  # noqa: F401
+import vt.builtins.builder  # noqa: F401

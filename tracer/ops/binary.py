@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from tracer.registry import handles
-from vt.builtin_operator import subscript
-from vt.operators import BINARY_OPS, COMPARE_OPS, binary_operation, unary_operation
+from vt.builtins.builtin_operator import subscript
+from vt.data.operators import BINARY_OPS, COMPARE_OPS, binary_operation, unary_operation
 from vt.folding import call_constant_fn
-from vt.constant import ConstantVariable
-from vt.equality import contains_in
+from vt.data.constant import ConstantVariable
+from vt.data.equality import contains_in
 from core.outcomes import BreakKind, unsupported
 from vt.protocol import identical
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 from effects import heap
 from tracer.registry import handles
 from vt.folding import call_builtin
-from vt.iterators import items_of
-from vt.constant import ConstantVariable
-from vt.iterators import items_of
-from vt.equality import hashable_key, hashable_keys
-from vt.dict_methods import mapping_entries
-from vt.dicts import new_dict
-from vt.lists import TupleVariable, new_list
+from vt.data.iterators import items_of
+from vt.data.constant import ConstantVariable
+from vt.data.iterators import items_of
+from vt.data.equality import hashable_key, hashable_keys
+from vt.data.dict_methods import mapping_entries
+from vt.data.dicts import new_dict
+from vt.data.lists import TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop
-from vt.set_methods import set_argument
-from vt.sets import change_set, new_set
+from vt.data.set_methods import set_argument
+from vt.data.sets import change_set, new_set
 
 
 def _top(state, count):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from effects import heap
 from tracer.registry import handles
-from vt.dicts import DictVariable
+from vt.data.dicts import DictVariable
 from vt.protocol import NULL
-from vt.iterators import items_of
+from vt.data.iterators import items_of
 from core.outcomes import BreakKind, unsupported, raise_error
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from tracer.registry import handles
 from core.stops import Returned
 from core.stops import Yielded
-from vt.constant import ConstantVariable
-from vt.generators import resume_after_yield
+from vt.data.constant import ConstantVariable
+from vt.callables.generators import resume_after_yield
 from core.stops import Exhausted
 
 

@@ -12,9 +12,9 @@ import attrs
 from effects import heap
 from tracer.registry import handles
 from tracer.unwind import handled_exception
-from vt.builtin import BuiltinVariable
-from vt.constant import ConstantVariable
-from vt.exceptions import exception_value, matches
+from vt.callables.builtin import BuiltinVariable
+from vt.data.constant import ConstantVariable
+from vt.callables.exceptions import exception_value, matches
 from core.outcomes import Thrown, raise_error
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from effects import heap
 from tracer.registry import handles
-from vt.functions import CellVariable, FunctionParts, NestedUserFunctionVariable
-from vt.lazy import LazyVariable, realize_if_lazy
+from vt.callables.functions import CellVariable, FunctionParts, NestedUserFunctionVariable
+from vt.callables.lazy import LazyVariable, realize_if_lazy
 from core.outcomes import raise_error
 
 _DEFAULTS, _KWDEFAULTS, _ANNOTATIONS, _CLOSURE = 0x01, 0x02, 0x04, 0x08

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from core.outcomes import BreakKind, unsupported
 from tracer.registry import handles
-from vt.constant import ConstantVariable
-from vt.generators import GeneratorVariable, resume
+from vt.data.constant import ConstantVariable
+from vt.callables.generators import GeneratorVariable, resume
 from core.stops import Exhausted
 
 

@@ -9,12 +9,12 @@ from effects.records import GlobalDelete, GlobalStore
 from tracer.registry import handles
 from vt.protocol import NULL
 from vt.registry import wrap_value
-from vt.functions import UserFunctionVariable
-from vt.constant import ConstantVariable, is_constant_value
-from vt.lazy import LazyVariable, realize_if_lazy
+from vt.callables.functions import UserFunctionVariable
+from vt.data.constant import ConstantVariable, is_constant_value
+from vt.callables.lazy import LazyVariable, realize_if_lazy
 from vt.protocol import DELETED
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop
-from vt.functions import global_source
+from vt.callables.functions import global_source
 from core.sources import BuiltinSource
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from tracer.registry import handles
 from vt.protocol import NOT_CONSTANT, real_value
-from vt.constant import ConstantVariable
+from vt.data.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported, raised
-from vt.tensor import TensorVariable
+from vt.data.tensor import TensorVariable
 
 CONVERSIONS = {0: None, 1: str, 2: repr, 3: ascii}
 """FORMAT_VALUE's low two flag bits: no conversion, !s, !r, !a."""

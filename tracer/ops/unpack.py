@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from tracer.registry import handles
-from vt.iterators import items_of
-from vt.lists import new_list
+from vt.data.iterators import items_of
+from vt.data.lists import new_list
 from core.outcomes import raise_error
 
 

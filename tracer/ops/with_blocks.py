@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from effects import heap
 from tracer.registry import handles
-from vt.classes import class_vt
-from vt.contexts import TracebackVariable
+from vt.callables.classes import class_vt
+from vt.objects.contexts import TracebackVariable
 from core.outcomes import Thrown, raise_error
 
 

@@ -1,0 +1,357 @@
+"""Turning a real object into a VT, with the guards that make the VT valid.
+
+The wrap rules here, registered by name in the order `registry.WRAP_ORDER`
+declares, are the one place that looks at the type of a user's object.  What
+the tracer learns from the object becomes a guard keyed on the object's
+source, so a later call with a different object recaptures instead of reusing
+a wrong graph.  Code anywhere in vt/ calls `registry.wrap_value`, which asks
+these rules in order.
+"""
+from __future__ import annotations
+
+import builtins
+import enum
+import functools
+import math
+import types
+
+import attrs
+import torch
+
+import core.markers as markers
+from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject,
+                         SequenceMatch, TensorMatch, TypeMatch)
+from core.outcomes import BreakKind, unsupported
+from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource
+from effects import heap
+from vt import registry
+from vt.callables.builtin import BuiltinVariable
+from vt.objects.dict_subclass import is_dict_subclass, wrap_dict_subclass_object
+from vt.folding import call_constant_fn
+from vt.data.constant import ConstantVariable, is_constant_value
+from vt.data.container_methods import class_method
+from vt.objects.contexts import GRAD_MODE_CLASSES, GradModeExit, GradModeFactoryVariable, wrap_grad_mode_exit
+from vt.data.dicts import DictVariable
+from vt.callables.functions import UserFunctionVariable, existing_cell
+from vt.callables.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
+from vt.data.lists import ListVariable, TupleVariable
+from vt.nn.nn_modules import NNModuleClassVariable, is_module_class
+from vt.protocol import VariableTracker
+from vt.objects.records import wrap_record
+from vt.data.sets import SetVariable
+from vt.data.tensor import TensorVariable
+from vt.callables.classes import ClassVariable
+from vt.callables.torch import (GraphBreakVariable, ModuleVariable, OpaqueCallableVariable,
+    TorchFunctionVariable, is_graphable_torch_callable, torch_callable_limit)
+from vt.objects.user_classes import is_user_class, wrap_user_class
+from vt.nn.nn_modules import NNModuleVariable
+from vt.objects.user_objects import wrap_user_object
+from vt.callables.functions import UserMethodVariable
+
+
+@attrs.frozen(slots=True)
+class PureFunctionVariable(VariableTracker):
+    """A C function of a pure-math module (`math.sqrt`), folded on constant arguments."""
+
+    fn: object
+    source: object = attrs.field(default=None, eq=False)
+
+    always_true = True
+
+    def describe(self) -> str:
+        return f"{self.fn.__module__}.{self.fn.__name__}"
+
+    def call(self, state, args, kwargs):
+        return call_constant_fn(state, self.fn, f"{self.describe()}()", args, kwargs)
+
+
+PURE_MODULES = (math,)
+
+
+_RECORD_WRAPPERS = {functools.partial: wrap_partial, CACHE_WRAPPER_TYPE: wrap_cached_function,
+                    GradModeExit: wrap_grad_mode_exit}
+"""type -> wrap function for the C types modelled by their own modules (functools, grad mode)."""
+
+
+# Each rule answers for the real objects it recognises and returns None for the others; the
+# registry asks them in the order of registry.WRAP_ORDER.
+
+@registry.wrap_rule("tensor")
+def _tensor(state, value, source, guard):
+    if isinstance(value, torch.Tensor):
+        return _wrap_tensor(state, value, source)
+    return None
+
+
+@registry.wrap_rule("tuple")
+def _tuple(state, value, source, guard):
+    if type(value) is tuple:  # item by item, so that (2, 3) and (2.0, 3) get different guards
+        return _wrap_tuple(state, value, source, guard)
+    return None
+
+
+@registry.wrap_rule("container")
+def _container(state, value, source, guard):
+    if type(value) in (list, dict, set):
+        return _wrap_container(state, value, source, guard)
+    return None
+
+
+@registry.wrap_rule("constant")
+def _constant(state, value, source, guard):
+    if is_constant_value(value):
+        return _guarded(state, ConstantMatch.of(source, value), guard), ConstantVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("module")
+def _module(state, value, source, guard):
+    if isinstance(value, types.ModuleType):
+        return _guarded(state, IdMatch(source, value, f"module {value.__name__}"), guard), \
+            ModuleVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("record")
+def _record(state, value, source, guard):
+    return wrap_record(state, value, source, guard)  # named tuples and enums, members and classes
+
+
+@registry.wrap_rule("container_method")
+def _container_method(state, value, source, guard):
+    if type(value) is types.MethodDescriptorType and value.__objclass__ in (list, tuple, dict, set):
+        method = class_method(value.__objclass__, value.__name__)  # `list.append`, e.g. across a break
+        if method is not None:
+            return _guarded(state, IdMatch(source, value, f"{value.__objclass__.__name__}.{value.__name__}"),
+                            guard), method
+    return None
+
+
+@registry.wrap_rule("cell")
+def _cell(state, value, source, guard):
+    if type(value) is types.CellType:  # a cell handed to a resume function: a new one on every call
+        return existing_cell(_guarded(state, TypeMatch(source, types.CellType), guard), value, source)
+    return None
+
+
+@registry.wrap_rule("functools")
+def _functools(state, value, source, guard):
+    wrap = _RECORD_WRAPPERS.get(type(value))
+    if wrap is not None:  # functools.partial objects, lru_cache wrappers
+        return wrap(state, value, source, guard)
+    return None
+
+
+@registry.wrap_rule("graph_break")
+def _graph_break(state, value, source, guard):
+    if value is markers.graph_break:
+        return _guarded(state, IdMatch(source, value, "tracer.graph_break"), guard), GraphBreakVariable(source)
+    return None
+
+
+@registry.wrap_rule("grad_mode_factory")
+def _grad_mode_factory(state, value, source, guard):
+    if isinstance(value, types.MethodType) and value.__name__ == "clone" and type(value.__self__) in GRAD_MODE_CLASSES:
+        # `@torch.no_grad()` wrappers call `ctx_factory()`
+        return _guarded(state, IdMatch(source, value, f"{type(value.__self__).__name__}.clone"), guard), \
+            GradModeFactoryVariable(type(value.__self__), getattr(value.__self__, "mode", None))
+    return None
+
+
+# Objects of the user's classes come before the probes below (hashing, __name__), which could run their code.
+@registry.wrap_rule("user_method")
+def _user_method(state, value, source, guard):
+    if isinstance(value, types.MethodType) and type(value.__func__) is types.FunctionType \
+            and not _in_torch(value.__func__):
+        out = wrap_value(state, value.__self__, AttrSource(source, "__self__"), guard)
+        if type(out) is not tuple:
+            return out
+        state, receiver = out
+        return state, UserMethodVariable(value.__func__, receiver, AttrSource(source, "__func__"))
+    return None
+
+
+@registry.wrap_rule("nn_module")
+def _nn_module(state, value, source, guard):
+    if isinstance(value, torch.nn.Module):
+        return _guarded(state, IdMatch(source, value, f"module object {type(value).__name__}"), guard), \
+            NNModuleVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("user_object")
+def _user_object(state, value, source, guard):
+    if _is_user_object(value) and isinstance(value, dict) and is_dict_subclass(type(value)):
+        return wrap_dict_subclass_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"),
+                                                  guard), value, source)
+    if _is_user_object(value):
+        return wrap_user_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"), guard),
+                                value, source)
+    return None
+
+
+@registry.wrap_rule("torch_function")
+def _torch_function(state, value, source, guard):
+    if is_graphable_torch_callable(value):
+        name = f"{getattr(value, '__module__', None) or 'torch'}.{value.__name__}"
+        return _guarded(state, IdMatch(source, value, name), guard), TorchFunctionVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("builtin")
+def _builtin(state, value, source, guard):
+    if _is_builtin(value):
+        if type(source) is BuiltinSource:
+            check = BuiltinMatch(source.name, value)
+        else:
+            check = IdMatch(source, value, f"builtin {value.__name__}")
+        return _guarded(state, check, guard), BuiltinVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("rule_callable")
+def _rule_callable(state, value, source, guard):
+    if registry.has_rule(value):  # itertools and operator functions, modelled by registered rules
+        name = f"{value.__module__.lstrip('_')}.{value.__name__}"
+        return _guarded(state, IdMatch(source, value, name), guard), BuiltinVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("pure_function")
+def _pure_function(state, value, source, guard):
+    if isinstance(value, types.BuiltinFunctionType) and getattr(value, "__module__", None) in \
+            {m.__name__ for m in PURE_MODULES}:
+        return _guarded(state, IdMatch(source, value, f"{value.__module__}.{value.__name__}"), guard), \
+            PureFunctionVariable(value, source)
+    return None
+
+
+@registry.wrap_rule("function")
+def _function(state, value, source, guard):
+    if not isinstance(value, types.FunctionType) or _in_torch(value):
+        return None
+    if getattr(value, "__snaptrace_rebuilt__", False):  # made anew on every call: guard its code
+        state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
+        return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
+            UserFunctionVariable(value, source)
+    return _guarded(state, IdMatch(source, value, f"function {value.__qualname__}"), guard), \
+        UserFunctionVariable(value, source)
+
+
+@registry.wrap_rule("class")
+def _class(state, value, source, guard):
+    if not isinstance(value, type):
+        return None
+    guarded = _guarded(state, IdMatch(source, value, f"class {value.__qualname__}"), guard)
+    if is_module_class(value):
+        return guarded, NNModuleClassVariable(value, source)
+    if is_user_class(value):
+        return wrap_user_class(guarded, value, source)
+    return guarded, ClassVariable(value, source)
+
+
+@registry.wrap_rule("opaque_torch_callable")
+def _opaque_torch_callable(state, value, source, guard):
+    limit = torch_callable_limit(value)
+    if limit is not None:
+        return _guarded(state, IdMatch(source, value, value.__name__), guard), \
+            OpaqueCallableVariable(value.__name__, limit, source)
+    return None
+
+
+wrap_value = registry.wrap_value
+
+
+def _is_user_object(value) -> bool:
+    """An instance of a class defined in Python (not a builtin or C type), outside torch."""
+    cls = type(value)
+    return bool(cls.__flags__ & (1 << 9)) and not isinstance(value, type) and not _in_torch(cls) \
+        and not isinstance(value, (types.FunctionType, types.MethodType, types.ModuleType))
+
+
+def _in_torch(fn) -> bool:
+    """Defined inside torch, except torch.nn's module classes, whose Python methods are inlined."""
+    module = getattr(fn, "__module__", None) or ""
+    if module.startswith("torch.nn.modules."):
+        return False
+    return module == "torch" or module.startswith("torch.")
+
+
+def _guarded(state, check, guard: bool):
+    return state.add_guard(check) if guard else state
+
+
+def _is_builtin(value) -> bool:
+    name = getattr(value, "__name__", None)
+    return name is not None and getattr(builtins, name, None) is value and callable(value)
+
+
+def _wrap_tensor(state, value: torch.Tensor, source):
+    fake = state.env.fake_mode.from_tensor(value, static_shapes=True)
+    for index in state.placeholders:
+        node = state.graph[index]
+        if node.example is fake:
+            # The same tensor object passed twice: one placeholder, and a guard that it stays shared.
+            state = state.add_guard(SameObject(source, node.target))
+            return state, TensorVariable(index, fake, type(value), source)
+    state = state.add_guard(TensorMatch.of(source, value))
+    state, index = state.add_node("placeholder", source, (), (), fake, value)
+    return state, TensorVariable(index, fake, type(value), source)
+
+
+def _wrap_items(state, pairs, source, guard: bool):
+    """VTs for (key, real item) pairs read through ItemSource(source, key); (state, list) or Unsupported."""
+    items = []
+    for position, (key, item) in enumerate(pairs):
+        item_source = ItemSource(source, key) if is_constant_value(key) else DictValueSource(source, position)
+        out = wrap_value(state, item, item_source, guard)
+        if type(out) is not tuple:
+            return out
+        state, vt = out
+        items.append(vt)
+    return state, items
+
+
+def _wrap_container(state, value, source, guard: bool):
+    """A list, dict or set passed in: one heap object per real object, its changes replayed later."""
+    def make(state, oid):
+        if type(value) is list:
+            state = _guarded(state, SequenceMatch(source, list, len(value)), guard)
+            out = _wrap_items(state, enumerate(value), source, guard)
+            return out if type(out) is not tuple else (out[0], ListVariable(oid, tuple(out[1]), source))
+        keys = tuple(value)
+        if not all(is_constant_value(key) or isinstance(key, enum.Enum) for key in keys):  # enum members: singletons
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} has keys that are not constants",
+                               "use numbers or strings as keys")
+        state = _guarded(state, KeysMatch(source, type(value), keys), guard)
+        if type(value) is set:
+            return state, SetVariable(oid, keys, source)
+        out = _wrap_items(state, value.items(), source, guard)
+        if type(out) is not tuple:
+            return out
+        return out[0], DictVariable(oid, tuple(zip(keys, out[1])), source)
+
+    first_seen = id(value) not in state.known_objects
+    # Objects still being wrapped (an outer container of this one) are not in the heap yet.
+    others = [state.heap[oid] for oid in state.known_objects.values() if oid in state.heap] if first_seen else []
+    out = heap.existing_object(state, value, make)
+    if type(out) is not tuple:
+        return out
+    if first_seen:
+        # The heap models distinct real objects as distinct: a later call passing one object
+        # for two of them must recapture.
+        state, vt = out
+        for other in others:
+            if type(other) is type(vt):
+                state = _guarded(state, DistinctObjects(source, other.source), guard)
+        return state, vt
+    state, vt = out  # reached before through another source: one object, guarded to stay shared
+    return _guarded(state, SameObject(source, vt.source), guard), vt
+
+
+def _wrap_tuple(state, value: tuple, source, guard: bool):
+    out = registry.wrap_items(_guarded(state, SequenceMatch(source, tuple, len(value)), guard), value, source, guard)
+    if type(out) is not tuple:
+        return out
+    state, items = out
+    return state, TupleVariable(items)

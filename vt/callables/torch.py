@@ -1,0 +1,174 @@
+"""Modules, torch callables, classes and the user's graph-break marker.
+
+Which torch callables may enter the graph is decided by an allowlist of
+namespaces (torch, torch.nn.functional, torch.special, torch.linalg, torch.fft)
+minus functions that touch global state; everything else is reported, never
+called while tracing.
+"""
+from __future__ import annotations
+
+import types
+
+import attrs
+import torch
+import torch.nn.functional
+
+from vt import registry
+from vt.protocol import VariableTracker
+from vt.data.constant import ConstantVariable
+from core.outcomes import BreakKind, raise_error, unsupported
+from core.sources import AttrSource
+from vt.data.tensor import record_op
+
+GRAPHABLE_NAMESPACES = (torch, torch.nn.functional, torch.special, torch.linalg, torch.fft)
+
+NOT_GRAPHABLE = {
+    "manual_seed": "reseeds the global random generator",
+    "seed": "reseeds the global random generator",
+    "initial_seed": "reads the global random generator",
+    "get_rng_state": "reads the global random generator",
+    "save": "writes a file", "load": "reads a file",
+    "compile": "compiles a function (nested compilation is not traced)",
+    "use_deterministic_algorithms": "changes a global setting",
+    "from_numpy": "shares memory with a NumPy array",
+    "no_grad": "is a context manager", "enable_grad": "is a context manager",
+    "inference_mode": "switches to inference mode, which an FX graph cannot express (use torch.no_grad())",
+    "autocast": "is a context manager",
+    "Tensor": "constructs a tensor from an untyped Python object",
+}
+
+
+def _graphable_callables() -> frozenset:
+    found = set()
+    for namespace in GRAPHABLE_NAMESPACES:
+        for name, value in vars(namespace).items():
+            if name.startswith("_") or name.startswith("set_") or name in NOT_GRAPHABLE:
+                continue
+            if isinstance(value, (types.BuiltinFunctionType, types.FunctionType)):
+                found.add(value)
+    return frozenset(found)
+
+
+GRAPHABLE = _graphable_callables()
+
+
+def torch_callable_limit(value):
+    """Why a callable from torch's namespaces is kept out of the graph, or None if it is not one."""
+    name = getattr(value, "__name__", None)
+    if not callable(value) or name is None:
+        return None
+    for namespace in GRAPHABLE_NAMESPACES:
+        if getattr(namespace, name, None) is value:
+            if name in NOT_GRAPHABLE:
+                return f"{namespace.__name__}.{name} {NOT_GRAPHABLE[name]}"
+            if name.startswith("set_"):
+                return f"{namespace.__name__}.{name} changes global state"
+    return None
+
+
+@attrs.frozen(slots=True)
+class OpaqueCallableVariable(VariableTracker):
+    """A known callable that must not run while tracing; calling it stops the capture with `reason`."""
+
+    name: str
+    reason: str
+    source: object = attrs.field(default=None, eq=False)
+
+    always_true = True
+
+    def describe(self) -> str:
+        return self.name
+
+    def call(self, state, args, kwargs):
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.reason}, so it is not traced",
+                           "call it outside the traced function")
+
+
+def is_graphable_torch_callable(value) -> bool:
+    try:
+        return value in GRAPHABLE
+    except TypeError:  # unhashable
+        return False
+
+
+@attrs.frozen(slots=True)
+class TorchFunctionVariable(VariableTracker):
+    """A torch function whose call becomes a graph node (or folds, for metadata queries)."""
+
+    always_true = True
+
+    fn: object
+    source: object = attrs.field(default=None, eq=False)
+
+
+    def runtime_type(self):
+        return type(self.fn)
+
+    def fixed_object(self):
+        return self.fn
+
+    def rebuild(self, emitter):
+        emitter.push_constant(self.fn)
+        return None
+
+    def describe(self) -> str:
+        module = getattr(self.fn, "__module__", None) or "torch"
+        return f"{module}.{self.fn.__name__}"
+
+    def call(self, state, args, kwargs):
+        if self.fn is torch.is_grad_enabled and not args and not kwargs:  # tracked; guarded at capture
+
+            return state, ConstantVariable(state.grad_enabled)
+        return record_op(state, "call_function", self.fn, tuple(args), kwargs, f"{self.describe()}()")
+
+
+@attrs.frozen(slots=True)
+class ModuleVariable(VariableTracker):
+    """A Python module (`torch`, `torch.nn.functional`, `math`, ...)."""
+
+    always_true = True
+
+    module: types.ModuleType
+    source: object = attrs.field(default=None, eq=False)
+
+
+    def runtime_type(self):
+        return type(self.module)
+
+    def fixed_object(self):
+        return self.module
+
+    def rebuild(self, emitter):
+        emitter.push_constant(self.module)
+        return None
+
+    def describe(self) -> str:
+        return f"module {self.module.__name__}"
+
+    def getattr(self, state, name):
+        """`module.name`; attributes inside torch's own namespace are taken as fixed and not guarded."""
+        if not hasattr(self.module, name):
+            return raise_error(AttributeError, f"module {self.module.__name__!r} has no attribute {name!r}")
+        value = getattr(self.module, name)
+        module_name = self.module.__name__
+        in_torch = module_name == "torch" or module_name.startswith("torch.")
+        if isinstance(value, torch.Tensor):
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"tensor {module_name}.{name} read from a module",
+                               "pass the tensor as an argument")
+        return registry.wrap_value(state, value, AttrSource(self.source, name), guard=not in_torch)
+
+
+@attrs.frozen(slots=True)
+class GraphBreakVariable(VariableTracker):
+    """`tracer.graph_break`: a no-op when run eagerly, a requested break when traced."""
+
+    always_true = True
+
+    source: object = attrs.field(default=None, eq=False)
+
+    def describe(self) -> str:
+        return "tracer.graph_break"
+
+    def call(self, state, args, kwargs):
+        return unsupported(BreakKind.USER_GRAPH_BREAK, "tracer.graph_break() was called",
+                           "remove the call to capture this code in one graph")

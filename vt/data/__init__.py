@@ -1,0 +1,1 @@
+"""Plain data and tensors: constants, tensors, tuples, lists, dicts, sets, their methods, operators and iterators."""

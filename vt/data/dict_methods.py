@@ -1,0 +1,203 @@
+"""Methods of dicts and `d1 | d2`, as rule tables.
+
+Each rule works on a real `dict` rebuilt from the entries (real constant keys
+mapped to VTs), so key identity rules (`1` and `True` are one key, the first
+key object is kept) and insertion order are CPython's; a change hands the
+new entries to `state.mutate`.  Keys must be hashable constants
+(`vt.container_ops.hashable_key`): a tensor key is Unsupported.
+"""
+from __future__ import annotations
+
+from effects import heap
+from vt import registry
+from vt.data.constant import ConstantVariable
+from vt.data.iterators import items_of
+from vt.data.equality import hashable_key
+from vt.data.dicts import DictVariable, DictViewVariable, new_dict_from_entries
+from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
+from vt.data.lists import ListVariable, TupleVariable
+from vt.data.sets import SetVariable
+from vt.data.tensor import TensorVariable
+
+NONE = ConstantVariable(None)
+
+
+def _entries(state, mapping) -> dict:
+    return dict(heap.current(state, mapping).entries)
+
+
+def _changed(state, mapping, entries: dict, what: str, result=NONE):
+    return heap.mutate(state, heap.current(state, mapping).with_entries(entries.items()), what), result
+
+
+def _key(value):
+    return hashable_key(value, "dict key")
+
+
+# -- arguments -------------------------------------------------------------------------------------
+
+def mapping_entries(state, value):
+    """The (key, VT) pairs of a mapping argument (`{**m}`, `d.update(m)`), or Unsupported."""
+    if isinstance(value, DictVariable):
+        return state, tuple(heap.current(state, value).entries)
+    if isinstance(value, (ListVariable, TupleVariable, SetVariable, ConstantVariable, TensorVariable)) or isinstance(value, DictViewVariable):
+        return raise_error(TypeError, f"'{value.type_name()}' object is not a mapping")
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                       f"{value.describe()} as a mapping is not modelled", "pass a dict")
+
+
+def update_pairs(state, value):
+    """The (key, VT) pairs `dict.update(value)` adds, in order: from a dict, or from an iterable
+    of 2-item iterables; (state, pairs) or Unsupported."""
+    if isinstance(value, DictVariable):
+        return mapping_entries(state, value)
+    out = items_of(state, value)
+    if type(out) is not tuple:
+        return out
+    state, elements = out
+    pairs = []
+    for number, element in enumerate(elements):
+        out = items_of(state, element)
+        if type(out) is not tuple:
+            return _after_pairs(out, pairs)
+        state, pair = out
+        if len(pair) != 2:
+            return _after_pairs(raise_error(ValueError, f"dictionary update sequence element "
+                                            f"#{number} has length {len(pair)}; 2 is required"), pairs)
+        key = _key(pair[0])
+        if is_stop(key):
+            return _after_pairs(key, pairs)
+        pairs.append((key, pair[1]))
+    return state, tuple(pairs)
+
+
+def _after_pairs(out, pairs):
+    """An error after some pairs: CPython's update has already stored them, which is not modelled."""
+    if pairs and type(out) is Thrown:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "dict.update failed part-way; the pairs it stored "
+                                                       "before the error are not modelled")
+    return out
+
+
+def _update(state, entries: dict, args, kwargs):
+    """dict.update's arguments applied to `entries` (a real dict); (state, None) or Unsupported."""
+    if args:
+        out = update_pairs(state, args[0])
+        if type(out) is not tuple:
+            return out
+        state, pairs = out
+        for key, value in pairs:
+            entries[key] = value
+    for key, value in kwargs.items():
+        entries[key] = value
+    return state, None
+
+
+# -- methods ---------------------------------------------------------------------------------------
+
+@registry.method(dict, "get", 1, 2)
+def _get(state, mapping, args, kwargs):
+    key = _key(args[0])
+    if is_stop(key):
+        return key
+    return state, _entries(state, mapping).get(key, args[1] if len(args) > 1 else NONE)
+
+
+@registry.method(dict, "setdefault", 1, 2)
+def _setdefault(state, mapping, args, kwargs):
+    key = _key(args[0])
+    if is_stop(key):
+        return key
+    entries = _entries(state, mapping)
+    if key in entries:
+        return state, entries[key]
+    entries[key] = args[1] if len(args) > 1 else NONE
+    return _changed(state, mapping, entries, "dict.setdefault", entries[key])
+
+
+@registry.method(dict, "update", 0, 1, keywords=("**",))
+def _dict_update(state, mapping, args, kwargs):
+    entries = _entries(state, mapping)
+    out = _update(state, entries, args, kwargs)
+    if type(out) is not tuple:
+        return out
+    return _changed(out[0], mapping, entries, "dict.update")
+
+
+@registry.method(dict, "pop", 1, 2)
+def _pop(state, mapping, args, kwargs):
+    key = _key(args[0])
+    if is_stop(key):
+        return key
+    entries = _entries(state, mapping)
+    if key not in entries:
+        if len(args) > 1:
+            return state, args[1]
+        return raise_error(KeyError, key)
+    value = entries.pop(key)
+    return _changed(state, mapping, entries, "dict.pop", value)
+
+
+@registry.method(dict, "popitem", 0)
+def _popitem(state, mapping, args, kwargs):
+    entries = _entries(state, mapping)
+    if not entries:
+        return raise_error(KeyError, "popitem(): dictionary is empty")
+    key, value = entries.popitem()
+    return _changed(state, mapping, entries, "dict.popitem", TupleVariable((ConstantVariable(key), value)))
+
+
+@registry.method(dict, "clear", 0)
+def _clear(state, mapping, args, kwargs):
+    return _changed(state, mapping, {}, "dict.clear")
+
+
+@registry.method(dict, "copy", 0)
+def _copy(state, mapping, args, kwargs):
+    return new_dict_from_entries(state, heap.current(state, mapping).entries)
+
+
+def _view(kind: str):
+    def rule(state, mapping, args, kwargs):
+        return state, DictViewVariable(mapping, kind)
+    return rule
+
+
+for _kind in ("keys", "values", "items"):
+    registry.method(dict, _kind, 0)(_view(_kind))
+
+
+@registry.method(dict, "fromkeys", 1, 2, is_classmethod=True)
+def _fromkeys(state, receiver, args, kwargs):
+    """`dict.fromkeys(keys, value)`: every key maps to the same value object."""
+    out = items_of(state, args[0])
+    if type(out) is not tuple:
+        return out
+    state, items = out
+    value = args[1] if len(args) > 1 else NONE
+    entries = {}
+    for item in items:
+        key = _key(item)
+        if is_stop(key):
+            return key
+        entries[key] = value
+    return new_dict_from_entries(state, tuple(entries.items()))
+
+
+# -- operators and the constructor -----------------------------------------------------------------
+
+def dict_or(state, a, b, inplace: bool):
+    """`a | b` (both dicts: a new dict) and `a |= b` (b any argument of update: `a` changed);
+    None when Python has no such operator, for the caller to report the TypeError."""
+    if not inplace:
+        if not isinstance(b, DictVariable):
+            return None
+        entries = _entries(state, a)
+        entries.update(_entries(state, b))
+        return new_dict_from_entries(state, tuple(entries.items()))
+    entries = _entries(state, a)
+    out = _update(state, entries, (b,), {})
+    if type(out) is not tuple:
+        return out
+    state, _ = _changed(out[0], a, entries, "dict |=")
+    return state, a

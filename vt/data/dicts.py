@@ -1,0 +1,254 @@
+"""Dicts keyed by constants, their views, and iterators over them.
+
+Like lists, a dict VT is a handle on the heap (`oid`); `entries` holds
+(key, VT) pairs in insertion order, the order Python iterates in.  Keys are
+the real constants; every change goes through a real `dict` rebuilt from the
+entries (`dict(entries)` keeps the order, and deleting never reorders), so
+rules such as `1` and `True` being one key come out as in CPython.
+
+`d.keys()`, `d.values()` and `d.items()` are views: small records that name
+the dict and read its *current* entries whenever they are used, so a view
+taken before a change sees the change, as in CPython.
+"""
+from __future__ import annotations
+
+import attrs
+
+from effects import heap
+from vt import registry
+from vt.data.constant import ConstantVariable
+from vt.data.container_methods import container_attribute, container_load_method
+from vt.data.equality import contains_in, equal, hashable_key
+from vt.iteration import IteratorVariable, new_iterator
+from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
+from vt.data.lists import TupleVariable
+from vt.protocol import NOT_CONSTANT, VariableTracker
+
+
+@attrs.frozen(slots=True)
+class DictVariable(VariableTracker):
+    """A handle on a dict in the heap; `entries` is its contents when this copy was made."""
+
+    oid: int
+    entries: tuple = attrs.field(eq=False)
+    source: object = attrs.field(default=None, eq=False)  # set when the dict existed before the call
+
+
+    def getitem(self, state, index):
+        key = index.constant_value()
+        if key is NOT_CONSTANT:
+            return super().getitem(state, index)
+        return self.lookup(state, key)
+
+    def comparison_kind(self):
+        return "dict"
+
+    def runtime_type(self):
+        return dict
+
+    def as_python(self, state):
+        entries = [(key, value.as_python(state)) for key, value in heap.current(state, self).entries]
+        return NOT_CONSTANT if any(value is NOT_CONSTANT for _, value in entries) else dict(entries)
+
+    def references(self, state):
+        return [value for _, value in heap.current(state, self).entries]
+
+    def rebuild(self, emitter):
+        return emitter.heap_object(self, lambda current: emitter.build_dict(current.entries))
+
+    def replay_changes(self, emitter):
+        return emitter.refill(self.source, lambda: emitter.build_dict(self.entries))
+
+    def type_name(self) -> str:
+        return "dict"
+
+    def describe(self) -> str:
+        return "{" + ", ".join(f"{k!r}: {v.describe()}" for k, v in self.entries) + "}"
+
+    def truth(self, state):
+        return bool(heap.current(state, self).entries)
+
+    def with_entries(self, entries) -> "DictVariable":
+        return DictVariable(self.oid, tuple(entries), self.source)
+
+    def unpack(self, state, count):
+        """Iterating a dict gives its keys."""
+        entries = heap.current(state, self).entries
+        if count is None or count == len(entries):
+            return tuple(ConstantVariable(key) for key, _ in entries)
+        return None
+
+    def iterate(self, state):
+        return iterate_dict(state, self, "keys")
+
+    def lookup(self, state, key):
+        """`d[key]` for a real constant key, with dict semantics (`d[True]` finds key 1)."""
+        try:
+            return state, dict(heap.current(state, self).entries)[key]
+        except KeyError:
+            return raise_error(KeyError, key)
+        except TypeError as exc:
+            return raised(exc)
+
+    def getattr(self, state, name):
+        return container_attribute(state, self, dict, name)
+
+    def load_method(self, state, name):
+        return container_load_method(state, self, dict, name)
+
+    def contains(self, state, item):
+        """`item in d`: (state, bool constant), or Unsupported for keys the tracer does not hash."""
+        key = hashable_key(item)
+        if is_stop(key):
+            return key
+        return state, ConstantVariable(key in dict(heap.current(state, self).entries))
+
+    def store_item(self, state, key, value):
+        """STORE_SUBSCR `d[key] = value`: the next State, or Unsupported."""
+        real_key = hashable_key(key)
+        if is_stop(real_key):
+            return real_key
+        current = heap.current(state, self)
+        entries = dict(current.entries)
+        entries[real_key] = value
+        return heap.mutate(state, current.with_entries(entries.items()), "dict.__setitem__")
+
+    def delete_item(self, state, key):
+        """DELETE_SUBSCR `del d[key]`: the next State, or Unsupported."""
+        real_key = hashable_key(key)
+        if is_stop(real_key):
+            return real_key
+        current = heap.current(state, self)
+        entries = dict(current.entries)
+        if real_key not in entries:
+            return raise_error(KeyError, real_key)
+        del entries[real_key]
+        return heap.mutate(state, current.with_entries(entries.items()), "dict.__delitem__")
+
+
+_VIEW_TYPES = {"keys": type({}.keys()), "values": type({}.values()), "items": type({}.items())}
+
+
+@attrs.frozen(slots=True)
+class DictViewVariable(VariableTracker):
+    """`d.keys()`, `d.values()` or `d.items()`: reads the dict's current entries when used."""
+
+    mapping: DictVariable  # a handle on the dict
+    kind: str  # "keys", "values" or "items"
+
+    always_true = False
+
+    def runtime_type(self):
+        return _VIEW_TYPES[self.kind]
+
+    def comparison_kind(self):
+        return {"keys": "set", "values": "other"}.get(self.kind)
+
+    def as_python(self, state):
+        """A keys view is plain data (its keys are constants); values and items may hold anything."""
+        if self.kind != "keys":
+            return NOT_CONSTANT
+        return {key: None for key, _ in heap.current(state, self.mapping).entries}.keys()
+
+    def type_name(self) -> str:
+        return _VIEW_TYPES[self.kind].__name__
+
+    def describe(self) -> str:
+        return f"{self.type_name()} of a dict"
+
+    def truth(self, state):
+        return bool(heap.current(state, self.mapping).entries)
+
+    def unpack(self, state, count):
+        items = view_items(state, self.mapping, self.kind)
+        if count is None or count == len(items):
+            return items
+        return None
+
+    def iterate(self, state):
+        return iterate_dict(state, self.mapping, self.kind)
+
+    def contains(self, state, item):
+        if self.kind == "keys":
+            return self.mapping.contains(state, item)
+        if self.kind == "values":
+            return contains_in(state, view_items(state, self.mapping, "values"), item)
+        pair = item.unpack(state, None) if isinstance(item, (TupleVariable, ConstantVariable)) else None
+        if pair is None or len(pair) != 2 or (isinstance(item, ConstantVariable) and type(item.constant_value()) is not tuple):
+            return state, ConstantVariable(False)  # only a (key, value) pair can be in an items view
+        out = self.mapping.contains(state, pair[0])
+        if type(out) is not tuple or not out[1].constant_value():
+            return out
+        value = dict(heap.current(state, self.mapping).entries)[pair[0].constant_value()]
+        same = equal(state, value, pair[1])
+        return same if type(same) is not bool else (state, ConstantVariable(same))
+
+
+def view_items(state, mapping, kind: str) -> tuple:
+    """What iterating a dict (or one of its views) gives right now, as VTs."""
+    entries = heap.current(state, mapping).entries
+    if kind == "keys":
+        return tuple(ConstantVariable(key) for key, _ in entries)
+    if kind == "values":
+        return tuple(value for _, value in entries)
+    return tuple(TupleVariable((ConstantVariable(key), value)) for key, value in entries)
+
+
+@attrs.frozen(slots=True)
+class DictIteratorVariable(IteratorVariable):
+    """Iterator over a dict in the heap.  It reads the dict at every step, so values changed
+    meanwhile are seen; a size change is CPython's RuntimeError, and other key changes (same
+    size, different keys: CPython's position in its entry table) are not modelled."""
+
+    dict_oid: int = 0
+    kind: str = "keys"
+    keys: tuple = ()
+    index: int = 0
+
+    def step(self, state):
+        entries = state.heap[self.dict_oid].entries
+        if len(entries) != len(self.keys):
+            return raise_error(RuntimeError, "dictionary changed size during iteration")
+        if tuple(key for key, _ in entries) != self.keys:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                               "changing a dict's keys while iterating over it is not modelled")
+        if self.index >= len(entries):
+            return None
+        key, value = entries[self.index]
+        if self.kind == "keys":
+            item = ConstantVariable(key)
+        elif self.kind == "values":
+            item = value
+        else:
+            item = TupleVariable((ConstantVariable(key), value))
+        return state, item, attrs.evolve(self, index=self.index + 1)
+
+
+def iterate_dict(state, mapping, kind: str):
+    keys = tuple(key for key, _ in heap.current(state, mapping).entries)
+    return new_iterator(state, lambda oid: DictIteratorVariable(oid, mapping.oid, kind, keys, 0))
+
+
+def new_dict_from_entries(state, entries: tuple):
+    """Allocate a dict from (constant key, VT) pairs, already free of duplicate keys."""
+    return heap.allocate(state, lambda oid: DictVariable(oid, tuple(entries)))
+
+
+def new_dict(state, keys, values):
+    """Allocate a dict built by BUILD_MAP / BUILD_CONST_KEY_MAP; keys must be hashable constants."""
+    entries = {}
+    for key, value in zip(keys, values):
+        real_key = hashable_key(key)
+        if is_stop(real_key):
+            return real_key
+        entries[real_key] = value
+    return new_dict_from_entries(state, tuple(entries.items()))
+
+
+registry.container_type(dict, DictVariable)
+
+
+@registry.from_python_rule(dict)
+def _dict_from_python(state, value):
+    out = registry.from_python_items(state, value.values())
+    return None if out is None else new_dict_from_entries(out[0], tuple(zip(value.keys(), out[1])))

@@ -1,0 +1,207 @@
+"""How items of containers compare and hash, the way CPython answers it.
+
+Two questions every container operation asks about its items are answered
+here once:
+
+* `equal(state, a, b)`: `a == b` as `list.index`, `in` and `list == list` ask
+  it (`PyObject_RichCompareBool`): the *same object* is equal without calling
+  `__eq__`, so a tensor is found in a list by identity, while comparing two
+  different tensors would need their values and is Unsupported.
+* `hashable_key(value)`: the real constant a dict key or set element stands
+  for; a tensor key is Unsupported (Python would hash it by identity, and the
+  tracer keeps keys as constants), an unhashable key is the TypeError.
+
+Which comparison a value takes part in (sequence, set, mapping, identity) is
+each VT's own answer (`comparison_kind`), so this module knows no container
+class and every container module can use it.
+"""
+from __future__ import annotations
+
+import math
+import operator
+
+from core.outcomes import BreakKind, is_stop, raise_error, raised, unsupported
+from effects import heap
+from vt.data.constant import ConstantVariable
+from vt.protocol import NOT_CONSTANT, is_tensor
+
+MAX_DEPTH = 200
+COMPARE_SYMBOLS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
+                   ">": operator.gt, ">=": operator.ge}
+UNHASHABLE_TYPES = frozenset({list, dict, set, type({}.keys()), type({}.values()), type({}.items())})
+
+
+# -- hashing -------------------------------------------------------------------------------------
+
+def has_nan(value) -> bool:
+    """NaN compares unequal to itself, so CPython finds it in dicts and sets only by identity,
+    which the tracer does not know for constants."""
+    kind = type(value)
+    if kind is float:
+        return math.isnan(value)
+    if kind is complex:
+        return math.isnan(value.real) or math.isnan(value.imag)
+    if kind in (tuple, frozenset):
+        return any(has_nan(item) for item in value)
+    return False
+
+
+def hashable_key(value, what: str = "dict key"):
+    """The real hashable constant `value` stands for, or Unsupported (check `type(out) is Unsupported`)."""
+    if is_tensor(value):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"a tensor as a {what} is not supported (Python hashes tensors by identity)",
+                           "use a number or a string as the key")
+    if value.runtime_type() in UNHASHABLE_TYPES and not isinstance(value, ConstantVariable):
+        return raise_error(TypeError, f"unhashable type: '{value.type_name()}'")
+    constant = value.constant_value()
+    if constant is NOT_CONSTANT:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{value.describe()} as a {what} is not modelled",
+                           "use numbers, strings or tuples of them as keys")
+    try:
+        hash(constant)
+    except TypeError as exc:
+        return raised(exc)
+    if has_nan(constant):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"NaN as a {what} is not modelled (CPython matches it by identity)")
+    return constant
+
+
+def hashable_keys(items, what: str = "dict key"):
+    """hashable_key of each VT: a tuple of real keys, or the first Unsupported."""
+    keys = []
+    for item in items:
+        key = hashable_key(item, what)
+        if is_stop(key):
+            return key
+        keys.append(key)
+    return tuple(keys)
+
+
+# -- equality and order --------------------------------------------------------------------------
+
+def same_object(a, b) -> bool:
+    """True when the two VTs are one object at run time (heap handles, the same tensor node)."""
+    key = a.identity()
+    return key is not None and key == b.identity()
+
+
+def kind(value):
+    """The comparison kind of a VT: 'list', 'tuple', 'set' (sets, frozensets, keys views), 'dict',
+    'other' for plain constants and objects that only compare by identity, None when unknown."""
+    return value.comparison_kind()
+
+
+def real_set(state, value):
+    """The elements of a set-kind VT as a real (unordered) set."""
+    return set(value.as_python(state))
+
+
+def equal(state, a, b, depth: int = 0):
+    """`a == b` with CPython's identity shortcut, as a bool, or Unsupported."""
+    if same_object(a, b):
+        return True
+    if depth > MAX_DEPTH:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "comparing deeply nested containers is not modelled")
+    if is_tensor(a) or is_tensor(b):
+        return unsupported(BreakKind.DATA_DEPENDENT,
+                           f"comparing {a.describe()} with {b.describe()} needs tensor values",
+                           "look tensors up by identity, or compare them with torch ops")
+    if isinstance(a, ConstantVariable) and isinstance(b, ConstantVariable):
+        return _constant_equal(a.constant_value(), b.constant_value())
+    known = a.known_equality(state, b)
+    if known is None:
+        known = b.known_equality(state, a)
+    if known is not None:
+        return known
+    kind_a, kind_b = kind(a), kind(b)
+    if kind_a is None or kind_b is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"comparing {a.describe()} with {b.describe()} is not modelled")
+    if kind_a != kind_b:
+        return False  # different builtin types never compare equal
+    if kind_a in ("list", "tuple"):
+        return _sequence_equal(state, kind_a, a.unpack(state, None), b.unpack(state, None), depth)
+    if kind_a == "set":
+        return real_set(state, a) == real_set(state, b)
+    if kind_a == "dict":
+        return _dict_equal(state, heap.current(state, a).entries, heap.current(state, b).entries, depth)
+    return False  # 'other' and not both constants: objects equal only to themselves (iterators, views)
+
+
+def _constant_equal(x, y):
+    try:
+        result = bool(x == y)
+    except Exception as exc:  # the traced program raises the same
+        return raised(exc)
+    if not result and (has_nan(x) or has_nan(y)):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           "comparing NaN is not modelled (CPython finds it equal to itself by identity)")
+    return result
+
+
+def _sequence_equal(state, which, left, right, depth):
+    if which == "list" and len(left) != len(right):
+        return False  # lists check lengths first; tuples compare items first
+    for x, y in zip(left, right):
+        same = equal(state, x, y, depth + 1)
+        if same is not True:
+            return same
+    return len(left) == len(right)
+
+
+def _dict_equal(state, left, right, depth):
+    if len(left) != len(right):
+        return False
+    others = dict(right)
+    for key, value in left:
+        if key not in others:
+            return False
+        same = equal(state, value, others[key], depth + 1)
+        if same is not True:
+            return same
+    return True
+
+
+def compare(state, symbol: str, a, b, depth: int = 0):
+    """`a <symbol> b` for a COMPARE_OP symbol, as a bool, or Unsupported."""
+    if symbol in ("==", "!="):
+        same = equal(state, a, b, depth)
+        return same if type(same) is not bool else same == (symbol == "==")
+    if isinstance(a, ConstantVariable) and isinstance(b, ConstantVariable):
+        try:
+            return bool(COMPARE_SYMBOLS[symbol](a.constant_value(), b.constant_value()))
+        except Exception as exc:  # the traced program raises the same
+            return raised(exc)
+    if is_tensor(a) or is_tensor(b):
+        return unsupported(BreakKind.DATA_DEPENDENT, f"`{symbol}` on {a.describe()} and {b.describe()} "
+                           "inside a container comparison needs tensor values")
+    kind_a, kind_b = kind(a), kind(b)
+    if kind_a is None or kind_b is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"`{symbol}` between {a.describe()} and {b.describe()} is not modelled")
+    if kind_a == kind_b and kind_a in ("list", "tuple"):
+        left, right = a.unpack(state, None), b.unpack(state, None)
+        for x, y in zip(left, right):
+            same = equal(state, x, y, depth + 1)
+            if type(same) is not bool:
+                return same
+            if not same:
+                return compare(state, symbol, x, y, depth + 1)
+        return COMPARE_SYMBOLS[symbol](len(left), len(right))
+    if kind_a == kind_b == "set":
+        return COMPARE_SYMBOLS[symbol](real_set(state, a), real_set(state, b))
+    return raise_error(TypeError, f"'{symbol}' not supported between instances "
+                       f"of '{a.type_name()}' and '{b.type_name()}'")
+
+
+def contains_in(state, items, item):
+    """`item in <sequence of VTs>`: (state, bool constant) or Unsupported; scans in order as CPython."""
+    for entry in items:
+        same = equal(state, entry, item)
+        if type(same) is not bool:
+            return same
+        if same:
+            return state, ConstantVariable(True)
+    return state, ConstantVariable(False)

@@ -1,0 +1,204 @@
+"""Objects of Python subclasses of dict / OrderedDict (registries, Hugging Face's ModelOutput).
+
+Such an object has two parts: its attributes (as any object of a Python class,
+UserDefinedObjectVariable) and its dict part, `entries`: ((constant key, VT), ...)
+in insertion order.  For an object that existed before the call, `entries` is
+None until the program first touches the dict part; then the real keys are
+guarded (KeysMatch) and the values wrapped through their sources.  The C methods
+of dict reached from such an object (`super().get(k)`, `dict.__setitem__`,
+`self.keys()`, `obj[k]` with no Python `__getitem__`) are rules over `entries`,
+dispatched through GetAttrVariable.  Changes to a pre-existing object's dict part
+are replayed with `dict.clear` + `dict.update` after the graph runs.
+"""
+from __future__ import annotations
+
+import collections
+
+import attrs
+
+from core.guards import KeysMatch
+from core.sources import ItemSource
+from effects import heap
+from vt import registry
+from vt.data.constant import ConstantVariable, is_constant_value
+from core.outcomes import BreakKind, Unsupported, unsupported
+from vt.data.dicts import DictVariable
+from vt.data.equality import hashable_key
+from vt.data.lists import TupleVariable, new_list
+from vt.registry import wrap_value
+from vt.objects.object_protocol import run_init
+from vt.objects.user_objects import UserDefinedObjectVariable
+
+
+@attrs.frozen(slots=True)
+class DictSubclassObjectVariable(UserDefinedObjectVariable):
+    """An object of a dict subclass: attributes as any object, plus its dict part."""
+
+    entries: object = attrs.field(default=None, eq=False)  # ((key, VT), ...) or None: the real dict, unread
+    dict_changed: bool = attrs.field(default=False, eq=False)
+
+    def describe(self) -> str:
+        return f"{self.cls.__name__} object (a dict)"
+
+
+def is_dict_subclass(cls) -> bool:
+    return issubclass(cls, dict) and cls.__new__ in (dict.__new__, collections.OrderedDict.__new__)
+
+
+def entries_of(state, vt):
+    """(state, entries) of the object's dict part, read from the real dict (guarded) on first use."""
+    record = heap.current(state, vt)
+    if record.entries is not None:
+        return state, record.entries
+    real = record.value
+    keys = tuple(dict.keys(real))
+    if not all(is_constant_value(key) for key in keys):
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{record.source.expr()} has keys that are not constants")
+    state = state.add_guard(KeysMatch(record.source, type(real), keys))
+    entries = []
+    for key in keys:
+        out = wrap_value(state, dict.__getitem__(real, key), ItemSource(record.source, key))
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        entries.append((key, value))
+    record = attrs.evolve(heap.current(state, vt), entries=tuple(entries))
+    return heap.update_object(state, record), record.entries
+
+
+def _set_entries(state, vt, entries, what):
+    record = attrs.evolve(heap.current(state, vt), entries=tuple(entries), dict_changed=True)
+    return heap.mutate(state, record, what)
+
+
+def _key(vt):
+    return hashable_key(vt)
+
+
+def _with_entries(rule):
+    """Rule(state, vt, entries, args, kwargs) with the dict part read first."""
+    def call(state, receiver, args, kwargs):
+        if not isinstance(receiver, DictSubclassObjectVariable):
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"a dict method on {receiver.describe()} is not traced")
+        out = entries_of(state, receiver)
+        if type(out) is not tuple:
+            return out
+        state, entries = out
+        return rule(state, receiver, dict(entries), args, kwargs)
+    return call
+
+
+@_with_entries
+def _get(state, vt, entries, args, kwargs):
+    if kwargs or len(args) not in (1, 2):
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: get expected 1 or 2 arguments")
+    key = _key(args[0])
+    if type(key) is Unsupported:
+        return key
+    default = args[1] if len(args) == 2 else ConstantVariable(None)
+    return state, entries.get(key, default)
+
+
+@_with_entries
+def _getitem(state, vt, entries, args, kwargs):
+    key = _key(args[0])
+    if type(key) is Unsupported:
+        return key
+    if key not in entries:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+    return state, entries[key]
+
+
+@_with_entries
+def _contains(state, vt, entries, args, kwargs):
+    key = _key(args[0])
+    if type(key) is Unsupported:
+        return key
+    return state, ConstantVariable(key in entries)
+
+
+@_with_entries
+def _len(state, vt, entries, args, kwargs):
+    return state, ConstantVariable(len(entries))
+
+
+@_with_entries
+def _setitem(state, vt, entries, args, kwargs):
+    key = _key(args[0])
+    if type(key) is Unsupported:
+        return key
+    entries[key] = args[1]
+    return _set_entries(state, vt, entries.items(), "dict item store"), ConstantVariable(None)
+
+
+@_with_entries
+def _delitem(state, vt, entries, args, kwargs):
+    key = _key(args[0])
+    if type(key) is Unsupported:
+        return key
+    if key not in entries:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+    del entries[key]
+    return _set_entries(state, vt, entries.items(), "dict item delete"), ConstantVariable(None)
+
+
+@_with_entries
+def _update(state, vt, entries, args, kwargs):
+    for arg in args:
+        if not isinstance(arg, DictVariable):
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"update() of a dict subclass with {arg.describe()}")
+        entries.update(heap.current(state, arg).entries)
+    entries.update(kwargs)
+    return _set_entries(state, vt, entries.items(), "dict update"), ConstantVariable(None)
+
+
+def _view(pick):
+    @_with_entries
+    def rule(state, vt, entries, args, kwargs):
+        items = [pick(key, value) for key, value in entries.items()]
+        return new_list(state, tuple(items))  # a snapshot list: iteration, len, `in` behave as the view
+    return rule
+
+
+def _iter(state, receiver, args, kwargs):
+    out = _view(lambda key, value: ConstantVariable(key))(state, receiver, args, kwargs)
+    if type(out) is not tuple:
+        return out
+    state, keys = out
+    return keys.iterate(state)
+
+
+def _items(key, value):
+    return TupleVariable((ConstantVariable(key), value))
+
+
+_ORDERED = collections.OrderedDict
+DICT_BOUND_RULES = {
+    dict.get: _get, dict.__getitem__: _getitem, dict.__contains__: _contains, dict.__len__: _len,
+    dict.__setitem__: _setitem, dict.__delitem__: _delitem, dict.update: _update, dict.__iter__: _iter,
+    dict.keys: _view(lambda key, value: ConstantVariable(key)), dict.values: _view(lambda key, value: value),
+    dict.items: _view(_items),
+    _ORDERED.__setitem__: _setitem, _ORDERED.__delitem__: _delitem, _ORDERED.__iter__: _iter,
+    _ORDERED.keys: _view(lambda key, value: ConstantVariable(key)), _ORDERED.values: _view(lambda key, value: value),
+    _ORDERED.items: _view(_items),
+}
+registry.register_bound_rules(DICT_BOUND_RULES)
+
+
+def wrap_dict_subclass_object(state, value, source):
+    return heap.existing_object(state, value, lambda state, oid: (state, DictSubclassObjectVariable(
+        oid, type(value), value, source)))
+
+
+def create_dict_subclass_object(state, cls_vt, args, kwargs):
+    """`Cls(...)` for a dict subclass: an empty dict part, then `__init__` (Python, or dict's own)."""
+    cls = cls_vt.cls
+    if cls_vt.source is None:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} was reached without a source")
+    state, obj = heap.allocate(state, lambda oid: DictSubclassObjectVariable(oid, cls, None, None, (), cls_vt.source, ()))
+    if cls.__init__ in (dict.__init__, _ORDERED.__init__):
+        if args:
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__}(positional) is not traced yet")
+        out = _update(state, obj, [], kwargs)
+        return out if type(out) is not tuple else (out[0], obj)
+    return run_init(state, cls_vt, obj, args, kwargs)

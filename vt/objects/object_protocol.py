@@ -1,0 +1,340 @@
+"""Operators and builtins on objects of Python classes: dispatch to the class's Python dunders.
+
+`a + b` tries `type(a).__add__`, then `type(b).__radd__` when the first gives
+NotImplemented (the right operand first when its class is a subclass of the
+left one's and overrides the reflected method); `x += y` tries `__iadd__` first;
+comparisons use the reflected comparison (`a < b` falls back to `b > a`) and
+`==` falls back to identity.  `len`, indexing, `in`, `iter`, `bool`, `str`,
+`repr`, `hash` and calls go to `__len__`, `__getitem__`, `__contains__`,
+`__iter__`, `__bool__`, `__str__`, `__repr__`, `__hash__` and `__call__`.
+Only dunders written in Python are inlined; one inherited from C (`object`'s
+defaults aside) is a graph break with its name.
+"""
+from __future__ import annotations
+
+import operator
+
+from effects import heap
+from vt.data.constant import ConstantVariable
+from vt.objects.getattr_variable import builtin_method
+from vt.iteration import IteratorVariable, iterate_items
+from vt.protocol import MISSING, identical
+from vt.objects.object_attributes import call_python, class_source_of, lookup, python_method
+from core.outcomes import BreakKind, unsupported
+from core.sources import AttrSource
+from vt import registry
+
+_BINARY_DUNDERS = {
+    operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.matmul: "matmul",
+    operator.truediv: "truediv", operator.floordiv: "floordiv", operator.mod: "mod", operator.pow: "pow",
+    operator.lshift: "lshift", operator.rshift: "rshift", operator.and_: "and", operator.or_: "or",
+    operator.xor: "xor",
+}
+_IN_PLACE = {
+    operator.iadd: operator.add, operator.isub: operator.sub, operator.imul: operator.mul,
+    operator.imatmul: operator.matmul, operator.itruediv: operator.truediv, operator.ifloordiv: operator.floordiv,
+    operator.imod: operator.mod, operator.ipow: operator.pow, operator.ilshift: operator.lshift,
+    operator.irshift: operator.rshift, operator.iand: operator.and_, operator.ior: operator.or_,
+    operator.ixor: operator.xor,
+}
+_COMPARISONS = {  # operator -> (dunder, reflected dunder)
+    operator.eq: ("__eq__", "__eq__"), operator.ne: ("__ne__", "__ne__"), operator.lt: ("__lt__", "__gt__"),
+    operator.le: ("__le__", "__ge__"), operator.gt: ("__gt__", "__lt__"), operator.ge: ("__ge__", "__le__"),
+}
+
+
+def is_user_object(vt) -> bool:
+    return vt.dunder_dispatch
+
+
+def class_of(state, vt):
+    return heap.current(state, vt).cls
+
+
+def _dunder(state, vt, name):
+    """(function, source) of a Python dunder on the object's class, or None."""
+    if not is_user_object(vt):
+        return None
+    record = heap.current(state, vt)
+    owner, found = lookup(state, record.cls, name)
+    if found is MISSING or type(found).__name__ != "function":
+        return None
+    source = class_source_of(record)
+    return found, (None if source is None else AttrSource(source, name))
+
+
+def call_dunder(state, vt, name, args, kwargs=None, missing=""):
+    """type(vt).name(vt, *args) when written in Python; else Unsupported (`missing` says why)."""
+    found = _dunder(state, vt, name)
+    if found is None:
+        record = heap.current(state, vt)
+
+        method = builtin_method(state, vt, lookup(state, record.cls, name)[1], name)
+        if method is not None:
+            return method[1].call(method[0], args, kwargs or {})
+        if lookup(state, record.cls, name)[1] is MISSING:
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {missing or name}")
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"{record.cls.__name__}.{name} is written in C, which is not traced yet")
+    fn, source = found
+    return call_python(state, fn, source, [vt, *args], kwargs or {})
+
+
+def call_dunder_discard(state, vt, name, args, missing):
+    out = call_dunder(state, vt, name, args, {}, f"{heap.current(state, vt).cls.__name__!r} object {missing}")
+    return out if type(out) is not tuple else out[0]
+
+
+def _not_implemented(vt) -> bool:
+    return isinstance(vt, ConstantVariable) and vt.constant_value() is NotImplemented
+
+
+def binary_object_operation(state, fn, a, b, symbol, plain):
+    """a <symbol> b with a user object on either side; None when neither side has a Python dunder
+    for it (the caller then reports the operation as not modelled)."""
+    if plain in _COMPARISONS:
+        return _compare(state, plain, a, b, symbol)
+    short = _BINARY_DUNDERS.get(plain)
+    if short is None:
+        return None
+    if fn is not plain and _dunder(state, a, f"__i{short}__") is not None:
+        out = call_dunder(state, a, f"__i{short}__", [b])
+        if type(out) is not tuple or not _not_implemented(out[1]):
+            return out
+        state = out[0]
+    attempts = [(a, f"__{short}__", b), (b, f"__r{short}__", a)]
+    if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
+            and issubclass(class_of(state, b), class_of(state, a)) and _dunder(state, b, f"__r{short}__"):
+        attempts.reverse()
+    return _first_implemented(state, attempts, symbol, a, b)
+
+
+def _first_implemented(state, attempts, symbol, a, b):
+    for receiver, name, other in attempts:
+        if _dunder(state, receiver, name) is None:
+            continue
+        out = call_dunder(state, receiver, name, [other])
+        if type(out) is not tuple:
+            return out
+        if not _not_implemented(out[1]):
+            return out
+        state = out[0]
+    return unsupported(BreakKind.PYTHON_EXCEPTION,
+                       f"TypeError: unsupported operand type(s) for {symbol}: {a.describe()} and {b.describe()}")
+
+
+def _compare(state, plain, a, b, symbol):
+    name, reflected = _COMPARISONS[plain]
+    attempts = [(a, name, b), (b, reflected, a)]
+    if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
+            and issubclass(class_of(state, b), class_of(state, a)):
+        attempts.reverse()
+    tried = [entry for entry in attempts if _dunder(state, entry[0], entry[1]) is not None]
+    for receiver, dunder, other in tried:
+        out = call_dunder(state, receiver, dunder, [other])
+        if type(out) is not tuple:
+            return out
+        if not _not_implemented(out[1]):
+            return out
+        state = out[0]
+    if plain is operator.ne and _dunder(state, a, "__eq__") is not None:  # object.__ne__ inverts __eq__
+        out = _compare(state, operator.eq, a, b, "==")
+        if type(out) is not tuple:
+            return out
+        state, equal = out
+        truth = equal.truth(state)
+        if type(truth) is bool:
+            return state, ConstantVariable(not truth)
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __eq__ is not known while tracing")
+    if plain in (operator.eq, operator.ne):  # object's default: identity
+        out = identical(state, a, b)
+        if out is None:
+            return None
+        state, same = out
+        return state, ConstantVariable(same == (plain is operator.eq))
+    if not tried:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{symbol}' not supported between instances of "
+                           f"{a.describe()} and {b.describe()}")
+    return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{symbol}' not supported between {a.describe()} "
+                       f"and {b.describe()}")
+
+
+def unary_object_operation(state, opname, vt):
+    name = {"UNARY_NEGATIVE": "__neg__", "UNARY_POSITIVE": "__pos__", "UNARY_INVERT": "__invert__"}.get(opname)
+    if name is None:
+        out = object_truth(state, vt)
+        return out if type(out) is not tuple else (out[0], ConstantVariable(not out[1]))
+    return call_dunder(state, vt, name, [], {}, f"bad operand type for unary operator: {vt.describe()}")
+
+
+def object_truth(state, vt):
+    """bool(obj): (state, bool) through __bool__, then __len__, else True."""
+    if _dunder(state, vt, "__bool__") is not None:
+        out = call_dunder(state, vt, "__bool__", [])
+    elif _dunder(state, vt, "__len__") is not None:
+        out = call_dunder(state, vt, "__len__", [])
+    else:
+        truth = vt.truth(state)
+        if type(truth) is bool:
+            return state, truth
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {vt.describe()} is not modelled")
+    if type(out) is not tuple:
+        return out
+    state, result = out
+    value = result.constant_value()
+    if type(value) not in (bool, int):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__bool__/__len__ of {vt.describe()} did not give a "
+                           "value known while tracing")
+    return state, bool(value)
+
+
+def object_len(state, vt):
+    out = call_dunder(state, vt, "__len__", [], {}, f"object of type {vt.describe()!r} has no len()")
+    if type(out) is not tuple:
+        return out
+    value = out[1].constant_value()
+    if type(value) is not int or value < 0:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError/ValueError: __len__ must return an int >= 0")
+    return out
+
+
+def object_getitem(state, vt, index):
+    return call_dunder(state, vt, "__getitem__", [index], {}, f"{vt.describe()!r} is not subscriptable")
+
+
+def iterate_object(state, vt):
+    """iter(obj): through __iter__ (its result iterated again), or the old __getitem__ protocol breaks."""
+    import collections.abc
+
+    if lookup(state, class_of(state, vt), "__iter__")[1] is collections.abc.Sequence.__iter__ \
+            and _dunder(state, vt, "__len__") is not None and _dunder(state, vt, "__getitem__") is not None:
+        return _iterate_sequence(state, vt)
+    out = call_dunder(state, vt, "__iter__", [], {}, f"{vt.describe()!r} is not iterable")
+    if type(out) is not tuple:
+        return out
+    state, iterator = out
+    if is_user_object(iterator):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__iter__ of {vt.describe()} returned an object with "
+                           "__next__, which is not traced yet", "make __iter__ a generator (yield)")
+    if isinstance(iterator, IteratorVariable):
+        return state, iterator
+    return iterator.iterate(state)
+
+
+def _iterate_sequence(state, vt):
+    """collections.abc.Sequence's __iter__ (self[0], self[1], ... until IndexError) for a class with
+    Python __len__ and __getitem__: the items self[0] .. self[len(self) - 1], read up front."""
+    out = object_len(state, vt)
+    if type(out) is not tuple:
+        return out
+    state, length = out
+    items = []
+    for index in range(length.constant_value()):
+        out = object_getitem(state, vt, ConstantVariable(index))
+        if type(out) is not tuple:
+            return out
+        state, item = out
+        items.append(item)
+    return iterate_items(state, tuple(items))
+
+
+def contains_object(state, vt, item):
+    if lookup(state, class_of(state, vt), "__contains__")[1] is not MISSING:
+        out = call_dunder(state, vt, "__contains__", [item])
+        if type(out) is not tuple:
+            return out
+        state, found = out
+        truth = found.truth(state)
+        if type(truth) is not bool:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "__contains__ did not give a value known while tracing")
+        return state, ConstantVariable(truth)
+    out = iterate_object(state, vt)
+    if type(out) is not tuple:
+        return out
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`in` on {vt.describe()} without __contains__ is not "
+                       "traced yet")
+
+
+def object_text(name):
+    """str(obj) / repr(obj) / hash(obj) through the Python dunder; object's defaults break."""
+    def rule(state, args, kwargs):
+        if len(args) == 1 and not kwargs and type(args[0].fixed_object()) is type and name != "__hash__":
+            return state, ConstantVariable(type.__repr__(args[0].fixed_object()))  # fixed: the class is guarded
+        if len(args) != 1 or kwargs or not is_user_object(args[0]):
+            return None
+        vt = args[0]
+        if name == "__str__" and _dunder(state, vt, "__str__") is None:
+            return object_text("__repr__")(state, args, kwargs)
+        if name == "__hash__":
+            found = lookup(state, class_of(state, vt), "__hash__")[1]
+            if found is None:
+                return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: unhashable type: {vt.describe()!r}")
+        if _dunder(state, vt, name) is None:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name[2:-2]}() of {vt.describe()} uses object's "
+                               "default, which depends on its address")
+        model = registry.dunder_model_for(_dunder(state, vt, name)[0])
+        if model is not None:
+            return model(state, vt)
+        return call_dunder(state, vt, name, [])
+    return rule
+
+
+def _len_rule(state, args, kwargs):
+    if len(args) == 1 and not kwargs and is_user_object(args[0]):
+        return object_len(state, args[0])
+    return None
+
+
+def _bool_rule(state, args, kwargs):
+    if len(args) == 1 and not kwargs and is_user_object(args[0]):
+        out = object_truth(state, args[0])
+        return out if type(out) is not tuple else (out[0], ConstantVariable(out[1]))
+    return None
+
+
+OBJECT_BUILTIN_RULES = {
+    len: _len_rule, bool: _bool_rule, str: object_text("__str__"), repr: object_text("__repr__"),
+    hash: object_text("__hash__"),
+}
+"""Rules tried before the builtin's own rule when the argument is an object of a Python class."""
+registry.register_builtin_rules(OBJECT_BUILTIN_RULES, first=True)
+
+
+def equal_without_code(state, a, b):
+    """`a == b` when it needs no Python code: objects whose class keeps object's __eq__ compare by
+    identity; enum members (fixed, guarded by identity) compare as their real objects.  None if unknown."""
+    import enum
+
+    def plain(vt):
+        return is_user_object(vt) and lookup(state, class_of(state, vt), "__eq__")[1] is object.__eq__
+
+    def member(vt):
+        return is_user_object(vt) and issubclass(class_of(state, vt), enum.Enum) and heap.current(state, vt).value is not None
+
+    if plain(a) and plain(b):
+        return a.oid == b.oid
+    if member(a) and (member(b) or isinstance(b, ConstantVariable)):
+        other = heap.current(state, b).value if member(b) else b.constant_value()
+        return bool(heap.current(state, a).value == other)
+    if member(b) and isinstance(a, ConstantVariable):
+        return bool(heap.current(state, b).value == a.constant_value())
+    return None
+
+
+def run_init(state, cls_vt, obj, args, kwargs):
+    """`cls.__init__(obj, *args, **kwargs)` on a new object: its Python __init__, or object's."""
+    cls = cls_vt.cls
+    init = python_method(cls, "__init__")
+    if init is None:
+        if cls.__init__ is object.__init__:
+            if args or kwargs:
+                return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {cls.__name__}() takes no arguments")
+            return state, obj
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has an __init__ written in C")
+    out = call_python(state, init, AttrSource(cls_vt.source, "__init__"), [obj, *args], kwargs)
+    if type(out) is not tuple:
+        return out
+    state, result = out
+    if result.constant_value() is not None:
+        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: __init__() should return None")
+    return state, obj
