@@ -140,3 +140,35 @@ def test_deleting_an_undefined_global_raises_like_eager():
     assert res.graph_breaks == []
     with pytest.raises(NameError):
         res(t(2))
+
+
+_effect_log = []
+
+
+def test_side_effects_are_listed_with_their_origin_and_line():
+    from effects.records import AttributeStore, Existing, GlobalStore, ObjectMutation
+    from tracer import explain
+
+    class Box:
+        pass
+
+    def fn(x, items, box):
+        global _effect_log
+        items.append(x.sum())
+        box.seen = True
+        _effect_log = _effect_log + [1]
+        return x * 2
+
+    first = fn.__code__.co_firstlineno
+    x, items, box = torch.ones(2), [], Box()
+    report = explain(fn, x, items, box)
+    mutation, store, global_store = report.side_effects
+    assert type(mutation) is ObjectMutation and mutation.what == "list.append"
+    assert mutation.origin == Existing(mutation.origin.source) and mutation.origin.source.expr() == "items"
+    assert mutation.lineno == first + 2
+    assert type(store) is AttributeStore and store.name == "seen" and store.lineno == first + 3
+    assert type(global_store) is GlobalStore and global_store.name == "_effect_log"
+    text = str(report)
+    assert "items changed by list.append" in text and "box.seen = True" in text
+    assert "global _effect_log = [1]" in text
+    assert len(items) == 1 and box.seen is True  # the call itself ran once, eagerly equivalent

@@ -133,6 +133,12 @@ class Traced:
         return [b for c in self._all_captures() for b in c.graph_breaks]
 
     @property
+    def side_effects(self) -> list:
+        """The changes to objects that existed before the call and to globals, that the entries replay
+        after their graphs (effect records with `describe()`, `filename` and `lineno`)."""
+        return [e for c in self._all_captures() for e in c.effects]
+
+    @property
     def guards(self) -> list:
         return [g for c in self.captures for g in c.guards]
 

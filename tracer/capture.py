@@ -59,6 +59,7 @@ class Capture:
     graph_breaks: tuple
     guard_source: str
     resumes: tuple = ()  # Traced functions a break continues in: resume functions, a callee that broke
+    effects: tuple = ()  # effect records (effects/records.py) the entry replays after the graph
 
 
 def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
@@ -155,7 +156,7 @@ def _graph_capture(fn, state, value, backend, number: int) -> Capture:
     compiled, graphs, sources, (prologue, code) = result
     guards, check = _guard_function(fn, state, number)
     entry = graph_entry(fn, check, compiled, sources, prologue, code)
-    return Capture(entry, graphs, guards, (), check.source)
+    return Capture(entry, graphs, guards, (), check.source, (), tuple(state.effects))
 
 
 def _compile_graph(fn, state, value, backend, number: int):
@@ -218,7 +219,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", step), *pushed, Instr("CALL_FUNCTION_EX", 0)]
     entry = graph_entry(fn, check, compiled, sources, prologue, body)
     continued = tuple(replacements.values()) + tuple(used.values())
-    return Capture(entry, graphs, guards, (stop,), check.source, continued)
+    return Capture(entry, graphs, guards, (stop,), check.source, continued, tuple(state.effects))
 
 
 def _slot(state, vt) -> tuple:

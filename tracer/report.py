@@ -12,6 +12,7 @@ class Explanation:
         self.guards = traced.guards
         self.graph_breaks = traced.graph_breaks
         self.resumes = traced.resumes
+        self.side_effects = traced.side_effects
 
     @property
     def graph_count(self) -> int:
@@ -33,6 +34,12 @@ class Explanation:
             lines.append("")
         lines.append("--- guards ---")
         lines.extend(f"  {guard}" for guard in self.guards)
+        lines.append("")
+        lines.append("--- side effects replayed after the graph ---")
+        if not self.side_effects:
+            lines.append("  none")
+        for effect in self.side_effects:
+            lines.append(f"  {effect.describe()}  ({effect.filename}:{effect.lineno})")
         lines.append("")
         lines.append("--- graph breaks ---")
         if not self.graph_breaks:
