@@ -170,7 +170,7 @@ def _methodcaller(state, args, kwargs):
 
 
 def operator_rules():
-    """Rules for the operator module's functions, keyed by function (merged into BUILTIN_RULES)."""
+    """Rules for the operator module's functions, keyed by function (registered as builtin rules)."""
     rules = {}
     for symbol, (plain, in_place) in _SYMBOL_TO_FUNCTIONS.items():
         rules[plain] = _binary_rule(plain, symbol, plain)

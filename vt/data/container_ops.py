@@ -105,7 +105,7 @@ ARITHMETIC = {
 
 
 def container_operation(state, fn, a, b, symbol, plain):
-    """A BINARY_RULES row: comparisons and arithmetic with a container on either side."""
+    """The binary rule of every pair of containers: comparisons and arithmetic with a container on either side."""
     if symbol in COMPARE_SYMBOLS:
         out = compare(state, symbol, a, b)
         return out if type(out) is not bool else (state, ConstantVariable(out))

@@ -1,18 +1,11 @@
-"""Iterators, as objects in the heap.
+"""The builtins' iterator combinators (zip, enumerate, map, filter), and consuming iterables.
 
-An iterator is mutable (every `next` advances it) and can be shared (`it =
-iter(xs)`, then both a `for` loop and `next(it)` use it), so like a list it is
-a handle: the record in `State.heap` under its `oid` holds the position.
-`next_value` reads the current record, asks it for one more item with `step`,
-and stores the advanced record back; nothing is ever mutated in place.
-
-Running out is an outcome with a state too (`Exhausted`): finding out that
-`zip(a, b)` is done may already have taken an item from `a`, a generator
-runs its last lines, and CPython's list iterators stay exhausted once they
-are.  Combinators built over other iterators (zip, map, chain, ...) pass
-those states along, and so does FOR_ITER, so shared iterators advance
-exactly as in CPython.  The combinators of the builtins
-live here; those of `itertools` in vt/itertools_iterators.py.
+Iterators are heap records (vt/iteration.py).  Combinators built over other
+iterators pass along the state that finding an item (or running out) left:
+finding out that `zip(a, b)` is done may already have taken an item from `a`,
+and a generator runs its last lines, so shared iterators advance exactly as in
+CPython.  `items_of` and `for_each` consume any iterable as the builtins do.
+The combinators of `itertools` are in vt/data/itertools_iterators.py.
 """
 from __future__ import annotations
 

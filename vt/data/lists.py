@@ -5,9 +5,8 @@ Tuples are plain immutable records.  A list is mutable, so its VT is a handle:
 of the handle on the stack or in a local reads through `heap.current(state, ...)`,
 which is what makes aliasing (two names, one list) come out right.
 
-Methods (`lst.append`, `t.index`) are rule tables in vt/list_methods.py,
-reached through `getattr` / `load_method`; those modules import this one,
-hence the imports inside the methods below.
+Methods (`lst.append`, `t.index`) are rule tables in vt/data/list_methods.py,
+registered in the registry and reached through `getattr` / `load_method`.
 """
 from __future__ import annotations
 

@@ -175,7 +175,7 @@ def keys_view_operator(state, symbol: str, view, other):
 
 
 def construct_set(state, args, kwargs):
-    """`set()` and `set(iterable)`: (state, new set) or Unsupported.  (For BUILTIN_RULES[set].)"""
+    """`set()` and `set(iterable)`: (state, new set) or Unsupported.  (The builtin rule of `set`.)"""
     if kwargs or len(args) > 1:
         return raise_error(TypeError, "set() takes at most 1 argument, "
                            "and no keyword arguments")
