@@ -115,7 +115,8 @@ class VariableTracker:
     # -- what the value is at run time ------------------------------------------------------------
     def runtime_type(self):
         """The Python type the value has at run time, when the tracer knows it; else None."""
-        return None
+        fixed = self.fixed_object()
+        return None if fixed is NOT_CONSTANT else type(fixed)
 
     def fixed_object(self):
         """The real object, when this VT stands for one object fixed for the capture and guarded by
@@ -171,8 +172,12 @@ class VariableTracker:
     # -- leaving the trace (graph/rebuild.py, effects/replay.py) ---------------------------------
     def rebuild(self, emitter):
         """Push this value in the generated code that runs after the graph: None when done, or the
-        Unsupported that prevents it.  By default an object the caller can reach is loaded from
-        its source."""
+        Unsupported that prevents it.  By default a fixed object is a constant of the generated
+        code, and an object the caller can reach is loaded from its source."""
+        fixed = self.fixed_object()
+        if fixed is not NOT_CONSTANT:
+            emitter.push_constant(fixed)
+            return None
         if self.source is not None and hasattr(self.source, "emit"):
             emitter.load_source(self.source)
             return None

@@ -41,15 +41,8 @@ class BuiltinVariable(VariableTracker):
 
     always_true = True
 
-    def runtime_type(self):
-        return type(self.fn)
-
     def fixed_object(self):
         return self.fn
-
-    def rebuild(self, emitter):
-        emitter.push_constant(self.fn)
-        return None
 
     def describe(self) -> str:
         module = getattr(self.fn, "__module__", None)

@@ -35,15 +35,8 @@ class ClassVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
 
-    def runtime_type(self):
-        return type(self.cls)
-
     def fixed_object(self):
         return self.cls
-
-    def rebuild(self, emitter):
-        emitter.push_constant(self.cls)
-        return None
 
     def describe(self) -> str:
         return f"class {self.cls.__qualname__}"

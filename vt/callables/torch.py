@@ -101,15 +101,8 @@ class TorchFunctionVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
 
-    def runtime_type(self):
-        return type(self.fn)
-
     def fixed_object(self):
         return self.fn
-
-    def rebuild(self, emitter):
-        emitter.push_constant(self.fn)
-        return None
 
     def describe(self) -> str:
         module = getattr(self.fn, "__module__", None) or "torch"
@@ -132,15 +125,8 @@ class ModuleVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
 
-    def runtime_type(self):
-        return type(self.module)
-
     def fixed_object(self):
         return self.module
-
-    def rebuild(self, emitter):
-        emitter.push_constant(self.module)
-        return None
 
     def describe(self) -> str:
         return f"module {self.module.__name__}"

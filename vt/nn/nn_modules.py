@@ -27,7 +27,6 @@ import torch
 
 from effects import heap
 from vt.objects.attributes import store_raw, written
-from vt.objects.object_protocol import equal_without_code, object_getitem, object_truth
 from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.lists import TupleVariable
@@ -39,8 +38,7 @@ from vt.nn.nn_module_tree import iterate_module, module_attribute, module_contai
 from vt.callables.functions import UserMethodVariable, class_attribute
 from vt.callables.functions import call_function_from
 from vt.data.tensor import TensorVariable
-from vt.objects.user_objects import (_is_module, _method_source, _read_attribute, attribute_values,
-    register_object_operators)
+from vt.objects.user_objects import (PythonObjectRecord, _is_module, _method_source, _read_attribute, register_object_operators)
 
 
 # -- guards ---------------------------------------------------------------------------------------
@@ -337,7 +335,7 @@ class NNModuleVariable(VariableTracker):
 
 
 @attrs.frozen(slots=True)
-class ModuleAttributesVariable(VariableTracker):
+class ModuleAttributesVariable(PythonObjectRecord):
     """The plain attributes the program wrote onto a pre-existing nn.Module, in the heap (the module's
     parameters, buffers and submodules stay read through its NNModuleVariable)."""
 
@@ -346,29 +344,6 @@ class ModuleAttributesVariable(VariableTracker):
     value: object = attrs.field(eq=False)
     source: object = attrs.field(eq=False)
     attributes: tuple = attrs.field(default=(), eq=False)
-
-    dunder_dispatch = True
-
-    def getitem(self, state, index):
-        return object_getitem(state, self, index)
-
-    def bool_value(self, state):
-        return object_truth(state, self)
-
-    def known_equality(self, state, other):
-        return equal_without_code(state, self, other)
-
-    def runtime_type(self):
-        return self.cls  # guarded by the object's identity, or made in the trace
-
-    def references(self, state):
-        return attribute_values(heap.current(state, self))
-
-    def rebuild(self, emitter):
-        return emitter.instance(self)
-
-    def replay_changes(self, emitter):
-        return emitter.set_attributes(self, is_class=False)
 
     def describe(self) -> str:
         return f"attributes of module {self.cls.__name__}"
@@ -384,5 +359,3 @@ def _module_record(state, module_vt):
     return heap.existing_object(state, module, lambda state, oid: (state, ModuleAttributesVariable(
         oid, type(module), module, module_vt.source)))
 
-
-register_object_operators(ModuleAttributesVariable)

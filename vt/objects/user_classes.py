@@ -42,18 +42,11 @@ class UserDefinedClassVariable(VariableTracker):
 
     always_true = True
 
-    def runtime_type(self):
-        return type(self.cls)
-
     def fixed_object(self):
         return self.cls
 
     def references(self, state):
         return attribute_values(heap.current(state, self))
-
-    def rebuild(self, emitter):
-        emitter.push_constant(self.cls)
-        return None
 
     def replay_changes(self, emitter):
         return emitter.set_attributes(self, is_class=True)

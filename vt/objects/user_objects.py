@@ -78,21 +78,10 @@ def _read_attribute(state, vt, obj, name: str):
 
 
 @attrs.frozen(slots=True)
-class UserDefinedObjectVariable(VariableTracker):
-    """A handle on an object of a Python class in the heap.
-
-    `value` is the real object when it existed before the call (guarded by identity,
-    `source` says where it came from), None when the traced code created it.
-    `attributes` are the attributes the program wrote so far, in first-write order
-    (see vt/object_attributes.py); `cls_source` reaches the class of a created object.
-    """
-
-    oid: int
-    cls: type = attrs.field(eq=False)
-    value: object = attrs.field(default=None, eq=False)
-    source: object = attrs.field(default=None, eq=False)
-    attributes: tuple = attrs.field(default=(), eq=False)
-    cls_source: object = attrs.field(default=None, eq=False)
+class PythonObjectRecord(VariableTracker):
+    """What every heap record of an object of a Python class shares, whatever else it models: its
+    class is its run-time type, operators and builtins run the class's dunders, and it leaves the
+    trace as `cls.__new__(cls)` plus its attributes (or, if it existed before, by replaying them)."""
 
     dunder_dispatch = True
 
@@ -116,6 +105,24 @@ class UserDefinedObjectVariable(VariableTracker):
 
     def replay_changes(self, emitter):
         return emitter.set_attributes(self, is_class=False)
+
+
+@attrs.frozen(slots=True)
+class UserDefinedObjectVariable(PythonObjectRecord):
+    """A handle on an object of a Python class in the heap.
+
+    `value` is the real object when it existed before the call (guarded by identity,
+    `source` says where it came from), None when the traced code created it.
+    `attributes` are the attributes the program wrote so far, in first-write order
+    (see vt/object_attributes.py); `cls_source` reaches the class of a created object.
+    """
+
+    oid: int
+    cls: type = attrs.field(eq=False)
+    value: object = attrs.field(default=None, eq=False)
+    source: object = attrs.field(default=None, eq=False)
+    attributes: tuple = attrs.field(default=(), eq=False)
+    cls_source: object = attrs.field(default=None, eq=False)
 
     def describe(self) -> str:
         return f"{self.cls.__name__} object"
@@ -285,6 +292,6 @@ def register_object_operators(cls) -> None:
     registry.unary_rule(cls)(_object_unary)
 
 
-register_object_operators(UserDefinedObjectVariable)
+register_object_operators(PythonObjectRecord)
 
 registry.add_builtin_rule(super, make_super)
