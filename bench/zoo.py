@@ -290,26 +290,18 @@ def _break_record(b) -> dict:
     import linecache
 
     text = str(b.reason).splitlines()[0] if b.reason else ""
-    chain = [(fn, _short_path(path), int(line)) for fn, path, line in _INSIDE.findall(text)]
-    base = _INSIDE.split(text, maxsplit=1)[0] if chain else text
+    raw = [(fn, path, int(line)) for fn, path, line in _INSIDE.findall(text)]
+    base = _INSIDE.split(text, maxsplit=1)[0] if raw else text
     kind = getattr(b.kind, "value", str(b.kind))
     where = f"{_short_path(b.filename)}:{b.lineno}"
-    if chain:
-        fn, path, line = chain[0]
-        origin = f"{path}:{line}"
-        full = os.path.join(_site_packages(), path) if not os.path.isabs(path) else path
-        origin_source = linecache.getline(full, line).strip() or linecache.getline(path, line).strip()
+    if raw:
+        fn, path, line = raw[0]
+        origin, origin_source = f"{_short_path(path)}:{line}", linecache.getline(path, line).strip()
     else:
         fn, origin, origin_source = "", where, linecache.getline(b.filename, b.lineno).strip()
     return {"kind": kind, "reason": base.strip(), "origin": origin, "origin_fn": fn, "origin_source": origin_source,
-            "chain": [f"{f} ({p}:{n})" for f, p, n in chain], "where": where,
+            "chain": [f"{f} ({_short_path(p)}:{n})" for f, p, n in raw], "where": where,
             "source": linecache.getline(b.filename, b.lineno).strip()}
-
-
-def _site_packages() -> str:
-    import transformers
-
-    return os.path.dirname(os.path.dirname(transformers.__file__))
 
 
 def _dedup(records: list) -> list:
@@ -361,7 +353,74 @@ def _error(exc: BaseException) -> str:
     return text[:300]
 
 
-def run_worker(name: str, out_path: str, attn: str, seq_lens: int, no_cache: bool) -> None:
+def _record_submodule_calls(model, inputs) -> dict:
+    """The first call of every module class below `model` (transformers', kernels' and other non-torch
+    classes): {class name: (module, args, kwargs)}, in call order, inputs deep-copied before the call."""
+    import copy
+
+    import torch
+
+    records, hooks = {}, []
+
+    def pre_hook(module, args, kwargs):
+        key = type(module).__qualname__
+        if key not in records:
+            try:
+                records[key] = (module, copy.deepcopy(args), copy.deepcopy(kwargs))
+            except Exception:  # noqa: BLE001  (something in the inputs cannot be copied)
+                records[key] = (module, args, kwargs)
+
+    for module in model.modules():
+        if module is model or type(module).__module__.startswith("torch."):
+            continue
+        hooks.append(module.register_forward_pre_hook(pre_hook, with_kwargs=True))
+    try:
+        with torch.no_grad():
+            model(**inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return records
+
+
+def _submodule_phase(model, inputs) -> list:
+    """Each recorded submodule traced on its own (a break anywhere inside a module call that snaptrace
+    inlines stops the whole call, so the top-level run shows only the first blocker; this shows the
+    blockers of every layer).  Per class: graphs, breaks, whether it matches eager, capture time."""
+    import copy
+
+    import torch
+
+    import tracer
+
+    rows = []
+    for key, (module, args, kwargs) in _record_submodule_calls(model, inputs).items():
+        row = {"class": key}
+        try:
+            a1, k1 = copy.deepcopy((args, kwargs))
+            a2, k2 = copy.deepcopy((args, kwargs))
+        except Exception:  # noqa: BLE001
+            (a1, k1), (a2, k2) = (args, kwargs), (args, kwargs)
+        try:
+            with torch.no_grad():
+                want = module(*a1, **k1)
+                compiled = tracer.compile(module)
+                gc.collect()
+                start = time.perf_counter()
+                got = compiled(*a2, **k2)
+                row["ms"] = (time.perf_counter() - start) * 1e3
+            row["graphs"] = len(compiled.graphs)
+            row["n_breaks"] = len(compiled.graph_breaks)
+            row["breaks"] = _dedup([_break_record(b) for b in compiled.graph_breaks])
+            row["problems"] = compare(got, want)[:4]
+            row["match"] = not row["problems"]
+        except Exception as exc:  # noqa: BLE001
+            row["crash"] = _error(exc)
+        rows.append(row)
+    return rows
+
+
+def run_worker(name: str, out_path: str, attn: str, seq_lens: int, no_cache: bool, submodules: bool) -> None:
     """Measure one model; the JSON file is rewritten after each phase so a hang keeps what was measured."""
     result = {"model": name, "kind": ZOO[name][0], "status": "started", "seq_lens": seq_lens}
 
@@ -475,6 +534,15 @@ def run_worker(name: str, out_path: str, attn: str, seq_lens: int, no_cache: boo
     torch._dynamo.reset()
     if "ms" in snap and "ms" in dyn and dyn["ms"]:
         result["ratio"] = snap["ms"] / dyn["ms"]
+    result["status"] = "dynamo done"
+    save()
+
+    # 8. --submodules: every layer class on its own
+    if submodules:
+        try:
+            result["submodules"] = _submodule_phase(model, make_inputs(name, lens[0], 0, no_cache))
+        except Exception as exc:  # noqa: BLE001
+            result["submodules_crash"] = _error(exc)
     result["status"] = "done"
     save()
 
@@ -516,6 +584,8 @@ def progress_line(r) -> str:
             f"(graphs={d.get('graphs', '-')} breaks={d.get('n_breaks', '-')})")
     if "captures_all" in s or "graphs_all" in d:
         text += f" | {r['seq_lens']} sizes: snap captures={s.get('captures_all', '-')} dynamo graphs={d.get('graphs_all', '-')}"
+    if "submodules" in r:
+        text += f" | layers in one graph: {_layers_cell(r)}"
     if "crash" in d:
         text += f" dynamo crash: {d['crash'][:80]}"
     if r.get("error"):
@@ -523,22 +593,51 @@ def progress_line(r) -> str:
     return text
 
 
+def _layers_cell(r) -> str:
+    """How many of the model's layer classes snaptrace captures on their own in one graph without a break."""
+    rows = r.get("submodules")
+    if rows is None:
+        return "-"
+    clean = sum(1 for x in rows if x.get("graphs") == 1 and x.get("n_breaks") == 0 and x.get("match"))
+    bad = [x["class"] for x in rows if x.get("match") is False]
+    crashed = [x["class"] for x in rows if "crash" in x]
+    text = f"{clean}/{len(rows)}"
+    if bad:
+        text += f" MISMATCH {','.join(bad)}"
+    if crashed:
+        text += f" crash {','.join(crashed)}"
+    return text
+
+
+def _ratio_cell(r) -> str:
+    """snaptrace/dynamo; in parentheses when snaptrace broke (it then ran part of the model eagerly)."""
+    if not r.get("ratio"):
+        return "-"
+    s = r.get("snaptrace") or {}
+    clean = s.get("graphs") == 1 and s.get("n_breaks") == 0
+    return f"{r['ratio']:.2f}" if clean else f"({r['ratio']:.2f})"
+
+
 def table(results: list, seq_lens: int) -> str:
     head = ["model", "kind", "attn", "matches eager", "graphs", "breaks", "captures 1st→2nd", "snaptrace ms",
             "dynamo ms", "ratio", "dynamo graphs", "dynamo breaks"]
     if seq_lens > 1:
         head += [f"captures over {seq_lens} sizes (snap / dynamo graphs)"]
+    if any("submodules" in r for r in results):
+        head += ["layers in one graph"]
     head += ["first break"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in results:
         s, d = r.get("snaptrace") or {}, r.get("dynamo") or {}
         match, graphs, breaks, caps = _snap_cell(r)
-        ratio = f"{r['ratio']:.2f}" if r.get("ratio") else "-"
+        ratio = _ratio_cell(r)
         dgraphs = "crash" if "crash" in d else str(d.get("graphs", "-"))
         row = [r["model"], r.get("kind", ""), r.get("attn", "-"), match, graphs, breaks, caps, _fmt_ms(s.get("ms")),
                _fmt_ms(d.get("ms")), ratio, dgraphs, str(d.get("n_breaks", "-"))]
         if seq_lens > 1:
             row += [f"{s.get('captures_all', '-')} / {d.get('graphs_all', '-')}"]
+        if "layers in one graph" in head:
+            row += [_layers_cell(r)]
         row += [_top_reason(r).replace("|", "\\|")]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -563,6 +662,33 @@ def break_ranking(results: list) -> str:
     return "\n".join(lines)
 
 
+def layer_blockers(results: list) -> str:
+    """--submodules: for each model, the distinct breaks of its layer classes traced on their own."""
+    lines, by_reason = [], {}
+    for r in results:
+        blockers = {}
+        for row in r.get("submodules") or []:
+            for b in row.get("breaks", []):
+                key = (b["reason"], b["origin"])
+                blockers.setdefault(key, []).append(row["class"])
+                entry = by_reason.setdefault(b["reason"], {"models": set(), "where": {}})
+                entry["models"].add(r["model"])
+                entry["where"].setdefault(f"{b['origin']} ({b['origin_fn'] or '-'}): {b['origin_source']}",
+                                          set()).add(r["model"])
+            if "crash" in row:
+                blockers.setdefault(("crash: " + row["crash"][:100], ""), []).append(row["class"])
+        if blockers:
+            lines.append(f"- **{r['model']}**: " + "; ".join(
+                f"{reason} @ {origin} [{', '.join(classes)}]" for (reason, origin), classes in blockers.items()))
+    ranked = sorted(by_reason.items(), key=lambda kv: (-len(kv[1]["models"]), kv[0]))
+    rank = []
+    for i, (reason, entry) in enumerate(ranked, 1):
+        rank.append(f"{i}. **{reason}** ({len(entry['models'])} models)")
+        for where, models in sorted(entry["where"].items(), key=lambda kv: -len(kv[1])):
+            rank.append(f"   - `{where}`: {', '.join(sorted(models))}")
+    return "\n".join(rank + [""] + lines)
+
+
 def run_parent(args) -> int:
     names = args.only or list(ZOO)
     unknown = [n for n in names if n not in ZOO]
@@ -579,7 +705,8 @@ def run_parent(args) -> int:
     for name in names:
         out_path = os.path.join(tmpdir, f"{name}.json")
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--json", out_path, "--attn", args.attn,
-               "--seq-lens", str(args.seq_lens)] + (["--no-cache"] if args.no_cache else [])
+               "--seq-lens", str(args.seq_lens)] + (["--no-cache"] if args.no_cache else []) + \
+            (["--submodules"] if args.submodules else [])
         start = time.perf_counter()
         failure = None
         try:
@@ -609,6 +736,9 @@ def run_parent(args) -> int:
     if ranking:
         print("snaptrace break reasons, most common first:")
         print(ranking)
+    if any("submodules" in r for r in results):
+        print("\nlayer classes traced on their own (--submodules): break reasons, most common first, then per model:")
+        print(layer_blockers(results))
     bad = [r["model"] for r in results if (r.get("snaptrace") or {}).get("match") is False]
     if bad:
         print(f"\nsnaptrace does NOT match eager on: {', '.join(bad)}")
@@ -646,6 +776,8 @@ def main(argv=None) -> int:
     parser.add_argument("--attn", choices=("sdpa", "eager"), default="sdpa",
                         help="attention implementation for every model (default sdpa, transformers' default)")
     parser.add_argument("--no-cache", action="store_true", help="pass use_cache=False to decoders and seq2seq models")
+    parser.add_argument("--submodules", action="store_true",
+                        help="also trace every transformers layer class on its own (all blockers, not only the first)")
     parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds per model (default 300)")
     parser.add_argument("--list", action="store_true", help="print the model names and exit")
     parser.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
@@ -658,7 +790,7 @@ def main(argv=None) -> int:
         if not args.json:
             parser.error("--worker needs --json")
         sys.path.insert(0, ROOT)
-        run_worker(args.worker, args.json, args.attn, max(1, args.seq_lens), args.no_cache)
+        run_worker(args.worker, args.json, args.attn, max(1, args.seq_lens), args.no_cache, args.submodules)
         return 0
     return run_parent(args)
 
