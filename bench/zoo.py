@@ -281,6 +281,24 @@ def _short_path(filename: str) -> str:
 
 
 _INSIDE = re.compile(r" \(inside ([^,]+), (\S+?):(\d+)\)")
+_SOURCE_EXPR = re.compile(r"^(.+?) (is an? \w+, which .*)$")
+
+
+def _short_reason(reason: str) -> str:
+    """Reasons that start with the source expression of a value (`F.__closure__[0].cell_contents.mlp...
+    .__globals__['GeLUFunction'].apply.__func__ is a function, ...`) differ per layer for the same
+    construct; keep the expression from its last global on (`GeLUFunction.apply.__func__ is a function, ...`)."""
+    m = _SOURCE_EXPR.match(reason)
+    if not m or len(m.group(1)) < 40:
+        return reason
+    expr, rest = m.groups()
+    cut = expr.rfind("__globals__['")
+    if cut >= 0:
+        name, _, tail = expr[cut + len("__globals__['"):].partition("']")
+        expr = name + tail
+    else:
+        expr = "..." + expr[-40:]
+    return f"{expr} {rest}"
 
 
 def _break_record(b) -> dict:
@@ -299,7 +317,7 @@ def _break_record(b) -> dict:
         origin, origin_source = f"{_short_path(path)}:{line}", linecache.getline(path, line).strip()
     else:
         fn, origin, origin_source = "", where, linecache.getline(b.filename, b.lineno).strip()
-    return {"kind": kind, "reason": base.strip(), "origin": origin, "origin_fn": fn, "origin_source": origin_source,
+    return {"kind": kind, "reason": _short_reason(base.strip()), "full_reason": text, "origin": origin, "origin_fn": fn, "origin_source": origin_source,
             "chain": [f"{f} ({_short_path(p)}:{n})" for f, p, n in raw], "where": where,
             "source": linecache.getline(b.filename, b.lineno).strip()}
 
