@@ -1,10 +1,14 @@
 """Model zoo: Hugging Face `transformers` architectures through snaptrace and Dynamo, one process each.
 
     pip install -e '.[bench]'
-    python bench/zoo.py                      # the whole zoo (about 20 min on 2 cores)
+    python bench/zoo.py                      # the whole zoo, 35 models (about 7 min on 2 cores)
     python bench/zoo.py --only llama --only t5 --json zoo.json
     python bench/zoo.py --seq-lens 8         # 8 sequence lengths (batch sizes for vision models)
+    python bench/zoo.py --submodules         # also every layer class on its own (all blockers)
     python bench/zoo.py --list               # the model names
+
+The baseline and what it means: bench/ZOO_BASELINE.md (made with `--submodules --seq-lens 8`,
+about 9 min).  bench/zoo_peel.py reruns the zoo with the known blockers worked around.
 
 Every model is built from a tiny config with random weights (hidden 32-64, 2 layers, 2-4 heads,
 vocabulary 256; nothing is downloaded), put in `eval()` mode with `torch.manual_seed(0)`, and run
@@ -43,8 +47,14 @@ Per model the worker
      snaptrace (top function plus resume functions, as in 4) and the total graphs Dynamo compiled
      (as in 6), and whether every call matched eager.
 
+With `--submodules`, the worker also records the first call of every non-torch module class inside
+the model (forward pre-hooks, inputs deep-copied) and traces each class on its own with
+`tracer.compile(module)`, comparing with eager: a break anywhere inside a module call stops the whole
+call, so the model-level run shows one blocker per model and this shows the rest.
+
 Times are of one first call each (the garbage collector is paused inside the timed calls); other
-agents share the machine, so treat ratios as rough.  An exception in snaptrace is reported as
+agents share the machine, so treat ratios as rough.  The ratio is shown in parentheses when
+snaptrace broke: it then ran (part of) the model eagerly, so the time is not a capture time.  An exception in snaptrace is reported as
 "crash: ..." and the rest of the worker still runs.
 """
 from __future__ import annotations
@@ -55,9 +65,9 @@ import gc
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
-import re
 import tempfile
 import time
 import traceback
