@@ -95,6 +95,25 @@ def _internal_file(filename: str) -> bool:
     return any(path.startswith(os.path.join(ROOT, p) + os.sep) for p in PACKAGES)
 
 
+HELPER_FRAMES = ("site-packages/pyrsistent/", "site-packages/attr/", "site-packages/returns/", "<attrs generated")
+
+
+def _internal_site(frames):
+    """The frame a traceback's exception comes from when that is snaptrace's own code, else None.
+
+    Frames of the tracer's helper libraries (pyrsistent, attrs, returns) are looked through, so a
+    RecursionError inside a persistent map that the tracer walks counts as the tracer's.  An
+    exception re-raised by `raising_entry` is the traced program's own (modelled) exception."""
+    for f in reversed(frames):
+        filename, name = f[0], f[2]
+        if filename.endswith("graph/raise_entry.py") and name == "raising_entry":
+            return None
+        if any(h in filename for h in HELPER_FRAMES):
+            continue
+        return f if _internal_file(filename) else None
+    return None
+
+
 def _short(filename: str) -> str:
     path = os.path.abspath(filename)
     return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else filename
@@ -119,6 +138,8 @@ class Collector(unittest.TestResult):
     def __init__(self):
         super().__init__()
         self.outcome = None  # (status, exc_type, message, tb_lines, innermost, internal)
+        self.outcome_extra = {}  # frames, site (innermost snaptrace frame), modelled
+        self.extra = {}
 
     def _set(self, status, err=None, message=""):
         info = (status, None, message, [], None, False)
@@ -133,11 +154,20 @@ class Collector(unittest.TestResult):
             if len(lines) > MAX_TB_LINES:
                 lines = lines[:4] + ["  ..."] + lines[-(MAX_TB_LINES - 5):]
             msg = f"{etype.__name__}: {value}"
-            internal = bool(frames) and _internal_file(frames[-1].filename) or "internal tracer error" in msg
+            raw = [(f.filename, f.lineno, f.name) for f in frames]
+            if status == "timeout":  # where it was when the alarm fired
+                raw = [f for f in raw if not f[0].endswith("cpython_tests.py")]
+            site = _internal_site(raw)
+            internal = (site is not None and status != "timeout") or "internal tracer error" in msg
+            self.extra = {"frames": [(_short(f[0]), f[1], f[2]) for f in raw[-12:]],
+                          "site": f"{_short(site[0])}:{site[1]} in {site[2]}" if site else None,
+                          "modelled": bool(raw) and raw[-1][0].endswith("graph/raise_entry.py")}
             info = (status, f"{etype.__module__}.{etype.__qualname__}" if etype.__module__ != "builtins"
                     else etype.__qualname__, msg[:MAX_MESSAGE], lines, innermost, internal)
         if self.outcome is None or self.RANK[status] > self.RANK[self.outcome[0]]:
             self.outcome = info
+            self.outcome_extra = getattr(self, "extra", {})
+        self.extra = {}
 
     def addSuccess(self, test):
         self._set("pass")
@@ -177,13 +207,14 @@ class CaptureSpy:
         except BaseException as exc:
             if not isinstance(exc, MethodTimeout):
                 frames = traceback.extract_tb(exc.__traceback__)
-                inner = [f for f in frames if _internal_file(f.filename)]
+                raw = [(f.filename, f.lineno, f.name) for f in frames]
+                inner = [f for f in raw if _internal_file(f[0])]
                 site = inner[-1] if inner else None
                 self.escapes.append({
                     "exc": f"{type(exc).__name__}: {str(exc)[:MAX_MESSAGE]}",
-                    "innermost": f"{_short(frames[-1].filename)}:{frames[-1].lineno} in {frames[-1].name}",
-                    "site": f"{_short(site.filename)}:{site.lineno} in {site.name}" if site else None,
-                    "internal": bool(frames) and _internal_file(frames[-1].filename),
+                    "innermost": f"{_short(raw[-1][0])}:{raw[-1][1]} in {raw[-1][2]}",
+                    "site": f"{_short(site[0])}:{site[1]} in {site[2]}" if site else None,
+                    "internal": _internal_site(raw) is not None,
                     "capturing": getattr(fn, "__qualname__", repr(fn)),
                     "tb": traceback.format_exception(type(exc), exc, exc.__traceback__)[-MAX_TB_LINES:],
                 })
@@ -318,7 +349,7 @@ def worker(args) -> int:
             tracer.capture.STRICT = False
         status, etype, msg, tb, innermost, internal = result.outcome or ("error", "NoOutcome", "", [], None, False)
         rec.update(status=status, exc_type=etype, message=msg, tb=tb, innermost=innermost, internal=internal,
-                   seconds=round(time.perf_counter() - start, 3))
+                   seconds=round(time.perf_counter() - start, 3), **result.outcome_extra)
         traced = info.get("traced")
         if traced is not None:
             try:
@@ -485,10 +516,10 @@ def classify(rec: dict, mode: str) -> str | None:
     eager2 = rec.get("eager2")
     if eager["status"] in ("timeout", "crash") or (eager2 is not None and not _same(eager, eager2)):
         return "eager-only"
-    if other.get("internal") or other.get("status") == "crash":
-        return "internal"
     if other["status"] == "timeout":
         return "timeout"
+    if other.get("internal") or other.get("status") == "crash":
+        return "internal"
     return "wrong"
 
 
@@ -524,7 +555,7 @@ def summarize(results: dict, modes: list, args) -> dict:
                 for e in escapes:
                     sites[(e["site"] or e["innermost"], e["exc"].split(":")[0])] += 1
                 if raised_internal and not escapes:
-                    sites[(r["strict"].get("innermost"), r["strict"].get("exc_type"))] += 1
+                    sites[(r["strict"].get("site") or r["strict"].get("innermost"), r["strict"].get("exc_type"))] += 1
                 internals.append({"module": module, "class": r["cls"], "method": r["method"],
                                   "strict": _slim(r.get("strict")), "escapes": escapes})
             fb = (r.get("snaptrace") or {}).get("internal_breaks") or []
@@ -551,7 +582,8 @@ def summarize(results: dict, modes: list, args) -> dict:
 def _slim(r: dict | None) -> dict | None:
     if r is None:
         return None
-    keep = ("status", "exc_type", "message", "innermost", "internal", "seconds", "n_breaks", "breaks",
+    keep = ("status", "exc_type", "message", "innermost", "site", "modelled", "internal", "seconds", "n_breaks",
+            "breaks",
             "internal_breaks", "tb", "captures")
     return {k: r[k] for k in keep if k in r}
 
@@ -614,6 +646,8 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=1, help="modules run at once (default 1)")
     p.add_argument("--json", default=None, help="write the summary and every differing method here")
     p.add_argument("--workdir", default=None, help="where worker logs go (default: a new temporary directory)")
+    p.add_argument("--summarize", action="store_true",
+                   help="run nothing: rebuild the table (and --json) from the results already in --workdir")
     # worker mode
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--out", default=None, help=argparse.SUPPRESS)
@@ -636,6 +670,19 @@ def main(argv=None) -> int:
     print(f"cpython_tests: {len(modules)} module(s), modes {modes}, commit {commit}, logs in {workdir}",
           flush=True)
     results = {}
+    if args.summarize:
+        if not args.workdir:
+            p.error("--summarize needs --workdir")
+        for module in modules:
+            path = os.path.join(workdir, f"{module}.jsonl")
+            if os.path.exists(path):
+                merged = {}
+                for line in open(path):
+                    e = json.loads(line)
+                    if e["event"] == "result":
+                        merged.setdefault(e["key"], {"cls": e["cls"], "method": e["method"]})[e["mode"]] = e
+                results[module] = {"records": merged, "notes": [], "total": None}
+        modules = list(results)
 
     def one(module):
         t0 = time.monotonic()
@@ -653,7 +700,9 @@ def main(argv=None) -> int:
               flush=True)
         return module, res
 
-    if args.jobs > 1:
+    if args.summarize:
+        pass
+    elif args.jobs > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(args.jobs) as pool:
