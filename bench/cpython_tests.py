@@ -36,7 +36,8 @@ Each differing method is classified:
 
 * `internal`   (a): snaptrace raised inside its own code: the innermost traceback frame is in the
                     project's tracer/, vt/, graph/ or effects/ packages or in generated code
-                    (`<snaptrace ...>`), or the message says "internal tracer error";
+                    (`<snaptrace ...>`), or the message says "internal tracer error" (for
+                    `dynamo`: an InternalTorchDynamoError or a frame in torch/_dynamo);
 * `wrong`      (b): a wrong answer or a different exception, raised from the test's or the
                     library's code;
 * `timeout`    (b): eager finished, the traced run hit the per-method timeout;
@@ -520,6 +521,9 @@ def classify(rec: dict, mode: str) -> str | None:
         return "timeout"
     if other.get("internal") or other.get("status") == "crash":
         return "internal"
+    if mode == "dynamo" and ("InternalTorchDynamoError" in (other.get("exc_type") or "")
+                             or "torch/_dynamo/" in (other.get("innermost") or "")):
+        return "internal"  # Dynamo's own code
     return "wrong"
 
 
