@@ -35,7 +35,7 @@ the same when the status is the same and, for `error`, the exception type is the
 Each differing method is classified:
 
 * `internal`   (a): snaptrace raised inside its own code: the innermost traceback frame is in the
-                    project's tracer/, vt/, graph/ or effects/ packages or in generated code
+                    project's core/, effects/, vt/, tracer/ or graph/ packages or in generated code
                     (`<snaptrace ...>`), or the message says "internal tracer error" (for
                     `dynamo`: an InternalTorchDynamoError or a frame in torch/_dynamo);
 * `wrong`      (b): a wrong answer or a different exception, raised from the test's or the
@@ -64,7 +64,6 @@ import collections
 import datetime
 import doctest
 import faulthandler
-import functools
 import inspect
 import json
 import os
@@ -78,7 +77,7 @@ import traceback
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("tracer", "vt", "graph", "effects")
+PACKAGES = ("core", "effects", "vt", "tracer", "graph")
 DEFAULT_MODULES = ("test_list", "test_tuple", "test_dict", "test_set", "test_functools", "test_collections",
                    "test_ordered_dict", "test_exceptions", "test_contextlib", "test_class", "test_scope",
                    "test_fstring", "test_patma")

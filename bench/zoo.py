@@ -312,14 +312,19 @@ def _short_reason(reason: str) -> str:
 
 
 def _break_record(b) -> dict:
-    """One graph break: its kind, the reason without the call chain, where capture stopped (`where`, in the
-    captured function) and the innermost frame of the reason's "(inside F, file:line)" chain (`origin`,
-    the construct that could not be traced; the same as `where` when the break is not inside a call)."""
+    """One graph break: its kind, its reason, where capture stopped (`where`, in the captured function)
+    and the innermost of the callee frames it happened inside (`origin`, the construct that could not
+    be traced; the same as `where` when the break is not inside a call).  `b.inside` lists the frames
+    outermost first; older tracers appended them to the reason as "(inside F, file:line)"."""
     import linecache
 
     text = str(b.reason).splitlines()[0] if b.reason else ""
-    raw = [(fn, path, int(line)) for fn, path, line in _INSIDE.findall(text)]
-    base = _INSIDE.split(text, maxsplit=1)[0] if raw else text
+    inside = getattr(b, "inside", ())
+    if inside:
+        raw = [(frame.name, frame.filename, frame.lineno) for frame in reversed(inside)]
+    else:
+        raw = [(fn, path, int(line)) for fn, path, line in _INSIDE.findall(text)]
+    base = _INSIDE.split(text, maxsplit=1)[0] if raw and not inside else text
     kind = getattr(b.kind, "value", str(b.kind))
     where = f"{_short_path(b.filename)}:{b.lineno}"
     if raw:
