@@ -267,6 +267,24 @@ class KeysMatch:
 
 
 @attrs.frozen(slots=True)
+class NotInInstanceDict:
+    """An object's own `__dict__` has no `name`: reading `obj.name` went on to its class.  Needed where
+    the object is not pinned by identity (a value made anew on every call)."""
+
+    source: object
+    name: str
+
+    def key(self):
+        return ("not_in_instance_dict", self.source, self.name)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"{self.name!r} not in getattr({ns.src(self.source)}, '__dict__', ())"
+
+    def __str__(self):
+        return f"{self.source.expr()} has no attribute {self.name!r} of its own"
+
+
+@attrs.frozen(slots=True)
 class MissingAttribute:
     """An object has no attribute `name` (the trace took a getattr default or a False hasattr)."""
 

@@ -16,9 +16,14 @@ from bytecode import Instr
 
 @attrs.frozen(slots=True)
 class LocalSource:
-    """An argument of the traced function, by parameter name."""
+    """An argument of the traced function, by parameter name.  `fresh` marks a resume function's
+    parameter: a value the entry rebuilds on every call (see `made_per_call`)."""
 
     name: str
+    fresh: bool = False
+
+    def made_per_call(self) -> bool:
+        return self.fresh
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return self.name
@@ -50,6 +55,9 @@ class GlobalSource:
     def root_names(self) -> tuple:
         return ()
 
+    def made_per_call(self) -> bool:
+        return False
+
     def placeholder_name(self) -> str:
         return "G_" + self.name
 
@@ -69,6 +77,9 @@ class BuiltinSource:
 
     def root_names(self) -> tuple:
         return ()
+
+    def made_per_call(self) -> bool:
+        return False
 
     def placeholder_name(self) -> str:
         return "B_" + self.name
@@ -92,6 +103,9 @@ class AttrSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.name}"
 
@@ -112,6 +126,9 @@ class ItemSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.index}"
 
@@ -128,6 +145,9 @@ class FunctionSource:
 
     def root_names(self) -> tuple:
         return ()
+
+    def made_per_call(self) -> bool:
+        return False
 
     def placeholder_name(self) -> str:
         return "F"
@@ -152,6 +172,9 @@ class DictValueSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_v{self.position}"
 
@@ -170,6 +193,9 @@ class ImportedModuleSource:
 
     def root_names(self) -> tuple:
         return ()
+
+    def made_per_call(self) -> bool:
+        return False
 
     def placeholder_name(self) -> str:
         return "M_" + self.name.replace(".", "_")

@@ -238,6 +238,13 @@ class Emitter:
         self.code.append(Instr("LOAD_FAST", temp))
         return None
 
+    def bind(self, fn, receiver):
+        """`types.MethodType(fn, receiver)`: the constant `fn` bound to the value `receiver`."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.MethodType), Instr("LOAD_CONST", fn)])
+        failed = self.emit(receiver)
+        self.code.extend([Instr("PRECALL", 2), Instr("CALL", 2)])
+        return failed
+
     def bound_method(self, receiver, name: str):
         """`receiver.name`, bound again after the graph runs."""
         failed = self.emit(receiver)

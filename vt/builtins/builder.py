@@ -19,8 +19,7 @@ import attrs
 import torch
 
 import core.markers as markers
-from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject,
-                         SequenceMatch, TensorMatch, TypeMatch)
+from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject, SequenceMatch, TensorMatch, TypeMatch)
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource
 from effects import heap
@@ -181,13 +180,35 @@ def _nn_module(state, value, source, guard):
 
 @registry.wrap_rule("user_object")
 def _user_object(state, value, source, guard):
-    if _is_user_object(value) and isinstance(value, dict) and is_dict_subclass(type(value)):
-        return wrap_dict_subclass_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"),
-                                                  guard), value, source)
-    if _is_user_object(value):
-        return wrap_user_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"), guard),
-                                value, source)
-    return None
+    if not _is_user_object(value):
+        return None
+    if guard:
+        state = _identified(state, value, source)
+    if isinstance(value, dict) and is_dict_subclass(type(value)):
+        return wrap_dict_subclass_object(state, value, source)
+    return wrap_user_object(state, value, source)
+
+
+def _identified(state, value, source):
+    """Guard that `source` names this object of a Python class.  An object that existed before the
+    call is pinned by identity.  A value the entry makes anew on every call (what a resume function
+    receives: a model output built after a break) is guarded by its type and by how it aliases the
+    other objects of its class the trace has seen; what the code reads from it is guarded as it is
+    read, so a second call with a new object of the same shape reuses the capture."""
+    if not source.made_per_call():
+        return state.add_guard(IdMatch(source, value, f"{type(value).__name__} object"))
+    state = state.add_guard(TypeMatch(source, type(value)))
+    known = state.known_objects.get(id(value))
+    if known is not None:
+        other = state.heap.get(known)
+        if other is not None and other.source is not None and other.source != source:
+            state = state.add_guard(SameObject(source, other.source))
+        return state
+    for oid in state.known_objects.values():
+        other = state.heap.get(oid)
+        if other is not None and other.source is not None and getattr(other, "cls", None) is type(value):
+            state = state.add_guard(DistinctObjects(source, other.source))
+    return state
 
 
 @registry.wrap_rule("torch_function")

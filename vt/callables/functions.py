@@ -327,3 +327,25 @@ class UserMethodVariable(VariableTracker):
 
     def call(self, state, args, kwargs):
         return call_function_from(state, self.fn, self.source, [self.receiver, *args], kwargs)
+
+
+@attrs.frozen(slots=True)
+class CompiledCallVariable(VariableTracker):
+    """A callee that stopped the trace while being inlined, called instead through its own compiled
+    function (a `Traced` made by the driver), bound to `receiver` when it is a method: the caller
+    keeps its graphs before and after the call, and the callee gets its own graphs and resume
+    functions, at any depth.  It only ever crosses a break (the step function calls it)."""
+
+    compiled: object = attrs.field(eq=False)
+    receiver: object = None
+
+    always_true = True
+
+    def describe(self) -> str:
+        return f"compiled {getattr(self.compiled, '__qualname__', 'callee')}"
+
+    def rebuild(self, emitter):
+        if self.receiver is None:
+            emitter.push_constant(self.compiled)
+            return None
+        return emitter.bind(self.compiled, self.receiver)

@@ -86,7 +86,7 @@ _GLOBAL_HOOK_TABLES = ("_global_forward_hooks", "_global_forward_pre_hooks", "_g
                        "_global_backward_pre_hooks")
 
 
-def _global_hooks_present() -> bool:
+def global_hooks_present() -> bool:
     from torch.nn.modules import module as module_module
 
     return any(getattr(module_module, table, None) for table in _GLOBAL_HOOK_TABLES)
@@ -97,7 +97,7 @@ def _global_hooks_present() -> bool:
 def call_module(state, module_vt, args, kwargs):
     """`module(*args, **kwargs)` as Module._call_impl runs it: pre-hooks, forward, hooks."""
     module, source = module_vt.module, module_vt.source
-    if _global_hooks_present():
+    if global_hooks_present():
         return unsupported(BreakKind.UNSUPPORTED_CALL, "global nn.Module hooks are registered "
                            "(register_module_forward_hook and friends), which are not traced",
                            "remove the global hooks, or register hooks on the modules themselves")

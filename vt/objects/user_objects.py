@@ -17,6 +17,7 @@ import types
 import attrs
 import torch
 
+from core.guards import NotInInstanceDict
 from effects import heap
 from vt import registry
 from vt.data.operators import no_binary_rule
@@ -61,6 +62,8 @@ def _read_attribute(state, vt, obj, name: str):
             or type(found) is types.FunctionType:
         if name in instance_dict:
             return wrap_value(state, instance_dict[name], AttrSource(vt.source, name))
+        if vt.source is not None and vt.source.made_per_call():
+            state = state.add_guard(NotInInstanceDict(vt.source, name))
     if type(found) is types.FunctionType:
         return state, UserMethodVariable(found, vt, _method_source(vt.source, name))
     if isinstance(found, staticmethod):
