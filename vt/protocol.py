@@ -123,6 +123,11 @@ class VariableTracker:
         identity (a module, a builtin, a class, a torch function); else NOT_CONSTANT."""
         return NOT_CONSTANT
 
+    def pinned_object(self):
+        """The real object this VT is on every call the capture is reused for (its identity is
+        guarded, or it is fixed), else NOT_CONSTANT: what `id()` may be answered from."""
+        return self.fixed_object()
+
     def as_python(self, state):
         """A fresh real value equal to this one when it is plain data known while tracing (numbers,
         strings, and tuples, lists, dicts, sets of them); else NOT_CONSTANT.  Folding pure calls

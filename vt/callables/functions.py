@@ -22,11 +22,10 @@ from effects import heap
 from vt.data.dicts import new_dict_from_entries
 from vt.callables.lazy import LazyVariable
 from vt.data.lists import TupleVariable
-from vt.protocol import VariableTracker
+from vt.protocol import MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
 from core.sources import AttrSource, GlobalSource, ItemSource
 from vt import registry
-from vt.protocol import MISSING
 from vt.registry import wrap_value
 
 MAX_INLINE_DEPTH = 64
@@ -79,6 +78,10 @@ class UserFunctionVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
     always_true = True
+
+    def pinned_object(self):
+        rebuilt = getattr(self.fn, "__snaptrace_rebuilt__", False)  # made anew per call: guarded by its code
+        return NOT_CONSTANT if rebuilt or self.source is None else self.fn
 
     def runtime_type(self):
         return types.FunctionType
@@ -316,6 +319,21 @@ class UserMethodVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)  # where the function itself is read from
 
     always_true = True
+
+    def runtime_type(self):
+        return types.MethodType
+
+    def getattr(self, state, name):
+        """`m.__func__` and `m.__self__` (and what the function itself answers, `m.__name__` ...)."""
+        if name == "__self__" and self.receiver is not None:
+            return state, self.receiver
+        if name in ("__func__", "__name__", "__qualname__", "__module__", "__doc__", "__wrapped__", "__code__",
+                    "__defaults__", "__kwdefaults__") and self.source is not None:
+            out = registry.wrap_value(state, self.fn, self.source)
+            if type(out) is not tuple or name == "__func__":
+                return out
+            return out[1].getattr(out[0], name)
+        return super().getattr(state, name)
 
     def rebuild(self, emitter):
         if self.receiver is not None:  # obj.method, bound again

@@ -267,6 +267,9 @@ class NNModuleVariable(VariableTracker):
 
     always_true = True
 
+    def pinned_object(self):
+        return self.module if self.source is not None else NOT_CONSTANT
+
     def runtime_type(self):
         return type(self.module)
 

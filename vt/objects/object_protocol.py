@@ -13,6 +13,7 @@ defaults aside) is a graph break with its name.
 from __future__ import annotations
 
 import operator
+import types
 
 from effects import heap
 from vt.data.constant import ConstantVariable
@@ -258,8 +259,9 @@ def contains_object(state, vt, item):
 def object_text(name):
     """str(obj) / repr(obj) / hash(obj) through the Python dunder; object's defaults break."""
     def rule(state, args, kwargs):
-        if len(args) == 1 and not kwargs and type(args[0].fixed_object()) is type and name != "__hash__":
-            return state, ConstantVariable(type.__repr__(args[0].fixed_object()))  # fixed: the class is guarded
+        if len(args) == 1 and not kwargs and name != "__hash__" and _plain_class(args[0].fixed_object()):
+            cls = args[0].fixed_object()  # fixed: the class is guarded, and its metaclass's text is C code
+            return state, ConstantVariable(str(cls) if name == "__str__" else repr(cls))
         if len(args) != 1 or kwargs or not is_user_object(args[0]):
             return None
         vt = args[0]
@@ -277,6 +279,12 @@ def object_text(name):
             return model(state, vt)
         return call_dunder(state, vt, name, [])
     return rule
+
+
+def _plain_class(value) -> bool:
+    """A class whose metaclass writes its text in C (`<class 'torch.Tensor'>`), so no user code runs."""
+    return isinstance(value, type) and not isinstance(type(value).__repr__, types.FunctionType) \
+        and not isinstance(type(value).__str__, types.FunctionType)
 
 
 def _len_rule(state, args, kwargs):

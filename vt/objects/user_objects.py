@@ -29,7 +29,7 @@ from vt.callables.lazy import realize_if_lazy
 from vt.objects.object_attributes import class_source_of, lookup, python_method, read_attribute, write_attribute
 from vt.objects.object_protocol import (binary_object_operation, call_dunder, call_dunder_discard,
     contains_object, equal_without_code, iterate_object, object_getitem, object_truth, unary_object_operation)
-from vt.protocol import DELETED, MISSING, VariableTracker
+from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
 from vt.registry import wrap_value
@@ -87,6 +87,12 @@ class PythonObjectRecord(VariableTracker):
     trace as `cls.__new__(cls)` plus its attributes (or, if it existed before, by replaying them)."""
 
     dunder_dispatch = True
+
+    def pinned_object(self):
+        """An object that existed before the call and is guarded by identity."""
+        if self.source is None or self.source.made_per_call() or self.value is None:
+            return NOT_CONSTANT
+        return self.value
 
     def getitem(self, state, index):
         return object_getitem(state, self, index)
