@@ -15,7 +15,7 @@ import inspect
 
 from core.outcomes import BreakKind, raise_error, raised, unsupported
 from vt import registry
-from vt.protocol import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT, real_value
 
 
 def call_builtin(state, fn, args, kwargs, source=None):
@@ -45,8 +45,8 @@ def call_constant_fn(state, fn, what, args, kwargs):
             return out
         state, listed = out
         args = (listed, *args[1:])
-    values = [arg.as_python(state) for arg in args]
-    kw_values = {key: arg.as_python(state) for key, arg in kwargs.items()}
+    values = [real_value(state, arg) for arg in args]  # fixed objects (classes, ...) pass as themselves
+    kw_values = {key: real_value(state, arg) for key, arg in kwargs.items()}
     if any(v is NOT_CONSTANT for v in values) or any(v is NOT_CONSTANT for v in kw_values.values()):
         return unsupported(BreakKind.UNSUPPORTED_CALL,
                            f"{what} with arguments ({', '.join(a.describe() for a in args)}) is not modelled")

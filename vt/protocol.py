@@ -11,6 +11,8 @@ record.  They never mutate anything.
 """
 from __future__ import annotations
 
+import types
+
 import attrs
 import torch
 
@@ -205,6 +207,16 @@ def is_tensor(vt) -> bool:
     TensorVariable)."""
     kind = vt.runtime_type()
     return isinstance(kind, type) and issubclass(kind, torch.Tensor)
+
+
+def is_identity_key(value) -> bool:
+    """A fixed object usable as a dict key while tracing: hashed and compared by C code (classes,
+    functions, modules, `typing.Union`), so a lookup runs none of the user's code."""
+    kind = type(value)
+    if isinstance(kind.__eq__, types.FunctionType) or isinstance(kind.__hash__, types.FunctionType):
+        return False
+    return isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType)) \
+        or kind.__module__ in ("typing", "types")
 
 
 def real_value(state, vt):

@@ -35,7 +35,7 @@ from vt.callables.functions import UserFunctionVariable, existing_cell
 from vt.callables.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
 from vt.data.lists import ListVariable, TupleVariable
 from vt.nn.nn_modules import NNModuleClassVariable, is_module_class
-from vt.protocol import VariableTracker
+from vt.protocol import VariableTracker, is_identity_key
 from vt.objects.records import wrap_record
 from vt.data.sets import SetVariable
 from vt.data.tensor import TensorVariable
@@ -341,7 +341,7 @@ def _wrap_container(state, value, source, guard: bool):
             out = _wrap_items(state, enumerate(value), source, guard)
             return out if type(out) is not tuple else (out[0], ListVariable(oid, tuple(out[1]), source))
         keys = tuple(value)
-        if not all(is_constant_value(key) or isinstance(key, enum.Enum) for key in keys):  # enum members: singletons
+        if not all(is_constant_value(key) or isinstance(key, enum.Enum) or is_identity_key(key) for key in keys):
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} has keys that are not constants",
                                "use numbers or strings as keys")
         state = _guarded(state, KeysMatch(source, type(value), keys), guard)

@@ -93,3 +93,9 @@ def class_vt(kind):
         if vt is not None:
             return vt
     return ClassVariable(kind)
+
+
+@registry.from_python_rule(type, subclasses=True)
+def _class_from_python(state, value):
+    """A class computed while tracing (`typing.get_args(int | None)`, a dict key) is a fixed value."""
+    return state, class_vt(value)

@@ -22,7 +22,7 @@ from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Unsupported, unsupported
-from vt.data.dicts import DictVariable
+from vt.data.dicts import DictVariable, key_vt
 from vt.data.equality import hashable_key
 from vt.data.lists import TupleVariable, new_list
 from vt.registry import wrap_value
@@ -161,7 +161,7 @@ def _view(pick):
 
 
 def _iter(state, receiver, args, kwargs):
-    out = _view(lambda key, value: ConstantVariable(key))(state, receiver, args, kwargs)
+    out = _view(lambda key, value: key_vt(key))(state, receiver, args, kwargs)
     if type(out) is not tuple:
         return out
     state, keys = out
@@ -169,17 +169,17 @@ def _iter(state, receiver, args, kwargs):
 
 
 def _items(key, value):
-    return TupleVariable((ConstantVariable(key), value))
+    return TupleVariable((key_vt(key), value))
 
 
 _ORDERED = collections.OrderedDict
 DICT_BOUND_RULES = {
     dict.get: _get, dict.__getitem__: _getitem, dict.__contains__: _contains, dict.__len__: _len,
     dict.__setitem__: _setitem, dict.__delitem__: _delitem, dict.update: _update, dict.__iter__: _iter,
-    dict.keys: _view(lambda key, value: ConstantVariable(key)), dict.values: _view(lambda key, value: value),
+    dict.keys: _view(lambda key, value: key_vt(key)), dict.values: _view(lambda key, value: value),
     dict.items: _view(_items),
     _ORDERED.__setitem__: _setitem, _ORDERED.__delitem__: _delitem, _ORDERED.__iter__: _iter,
-    _ORDERED.keys: _view(lambda key, value: ConstantVariable(key)), _ORDERED.values: _view(lambda key, value: value),
+    _ORDERED.keys: _view(lambda key, value: key_vt(key)), _ORDERED.values: _view(lambda key, value: value),
     _ORDERED.items: _view(_items),
 }
 registry.register_bound_rules(DICT_BOUND_RULES)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import inspect
 import types
+import typing
 
 import attrs
 import torch
 
+from core.guards import IdMatch
 from core.outcomes import BreakKind, raised, unsupported
 from vt import registry
 from vt.callables.functions import UserMethodVariable
@@ -22,8 +24,12 @@ from vt.data.constant import ConstantVariable, is_constant_value
 from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
 
+TYPING_TYPES = (types.UnionType, types.GenericAlias, typing._GenericAlias, typing._SpecialForm, typing.TypeVar,
+                typing.ForwardRef, typing._SpecialGenericAlias)
+"""The objects of type annotations (`int | None`, `list[int]`, `typing.Union`), read by validators."""
+
 FROZEN_TYPES = (inspect.Signature, inspect.Parameter, types.MappingProxyType, torch.finfo, torch.iinfo,
-                type(inspect.Parameter.empty))
+                type(inspect.Parameter.empty)) + TYPING_TYPES
 """Types whose objects never change once made (a mappingproxy of parameters is read-only)."""
 
 
@@ -34,13 +40,26 @@ def is_frozen(value) -> bool:
 
 
 def frozen_vt(state, value):
-    """(state, VT) for a value read off a frozen object: constants, enum members, frozen objects, or
-    None when the value is none of them."""
+    """(state, VT) for a value read off a frozen object: constants, enum members, classes, frozen
+    objects, or None when the value is none of them."""
     if is_constant_value(value):
         return state, ConstantVariable(value)
     if is_frozen(value):
         return state, FrozenObjectVariable(value)
     return registry.from_python(state, value)
+
+
+@registry.wrap_rule("frozen")
+def _wrap_frozen(state, value, source, guard):
+    """Type annotations and other frozen objects read from globals or attributes: fixed values."""
+    if isinstance(value, TYPING_TYPES) and not isinstance(value, type):
+        if guard:
+            state = state.add_guard(IdMatch(source, value, f"annotation {value!r}"))
+        return state, FrozenObjectVariable(value)
+    return None
+
+
+registry.pure_function(typing.get_origin, typing.get_args)
 
 
 @attrs.frozen(slots=True)
@@ -174,6 +193,7 @@ def _info_rule(info_type):
 registry.register_builtin_rules({torch.finfo: _info_rule(torch.finfo), torch.iinfo: _info_rule(torch.iinfo)})
 
 
-@registry.from_python_rule(inspect.Signature, inspect.Parameter, torch.finfo, torch.iinfo, types.MappingProxyType)
+@registry.from_python_rule(inspect.Signature, inspect.Parameter, torch.finfo, torch.iinfo, types.MappingProxyType,
+                           *TYPING_TYPES, subclasses=True)
 def _frozen_from_python(state, value):
     return (state, FrozenObjectVariable(value)) if is_frozen(value) else None
