@@ -19,21 +19,9 @@ import types
 import torch
 
 from core.errors import NotTraceableError
+from tracer.ops.calls import callee_position
 from vt.callables.functions import CompiledCallVariable, UserFunctionVariable, UserMethodVariable
 from vt.nn.nn_modules import ModuleHooksMatch, NNModuleVariable, NoGlobalHooks, global_hooks_present
-from vt.protocol import NULL
-
-
-def callee_position(frame):
-    """The stack position of the callable of the CALL / CALL_FUNCTION_EX at `frame`'s ip, or None."""
-    instruction = frame.instruction
-    stack = frame.stack
-    if instruction.opname == "CALL":
-        first = len(stack) - instruction.arg - 2
-        return first + 1 if stack[first] is NULL else first
-    if instruction.opname == "CALL_FUNCTION_EX":
-        return len(stack) - 2 - (instruction.arg & 1)
-    return None
 
 
 def compile_callee(state, frame, stop, continuation):

@@ -31,6 +31,7 @@ import vt.objects.attributes  # noqa: F401
 import vt.callables.lazy  # noqa: F401
 import vt.callables.functions  # noqa: F401
 import vt.callables.torch  # noqa: F401
+import vt.callables.trace_rules  # noqa: F401
 import vt.callables.classes  # noqa: F401
 import vt.callables.exceptions  # noqa: F401
 import vt.callables.generators  # noqa: F401

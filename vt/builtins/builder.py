@@ -249,7 +249,9 @@ def _pure_function(state, value, source, guard):
 
 @registry.wrap_rule("function")
 def _function(state, value, source, guard):
-    if not isinstance(value, types.FunctionType) or _in_torch(value):
+    """A Python function, inlined when called: the user's, and torch's own pure-Python helpers
+    (`torch.utils._pytree.tree_map`, ...), as the trace rules decide (vt/callables/trace_rules.py)."""
+    if not isinstance(value, types.FunctionType):
         return None
     if getattr(value, "__snaptrace_rebuilt__", False):  # made anew on every call: guard its code
         state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
@@ -273,10 +275,12 @@ def _class(state, value, source, guard):
 
 @registry.wrap_rule("opaque_torch_callable")
 def _opaque_torch_callable(state, value, source, guard):
-    limit = torch_callable_limit(value)
+    """Torch functions that touch global state or files: run eagerly at a break (a class of that kind,
+    `torch.no_grad`, is a class with a rule of its own)."""
+    limit = None if isinstance(value, type) else torch_callable_limit(value)
     if limit is not None:
         return _guarded(state, IdMatch(source, value, value.__name__), guard), \
-            OpaqueCallableVariable(value.__name__, limit, source)
+            OpaqueCallableVariable(value.__name__, limit, source, value)
     return None
 
 
@@ -320,11 +324,20 @@ def _wrap_tensor(state, value: torch.Tensor, source):
     return state, TensorVariable(index, fake, type(value), source)
 
 
+def _literal(key) -> bool:
+    """A key that a guard can spell as a Python literal (`d['a']`, `d[(1, 2)]`); other keys (a dtype, an
+    enum member, a class) are reached by position."""
+    if type(key) is tuple:
+        return all(_literal(item) for item in key)
+    return type(key) in (int, str, bytes, bool, type(None)) or (type(key) is float and key == key and
+                                                               abs(key) != float("inf"))
+
+
 def _wrap_items(state, pairs, source, guard: bool):
     """VTs for (key, real item) pairs read through ItemSource(source, key); (state, list) or Unsupported."""
     items = []
     for position, (key, item) in enumerate(pairs):
-        item_source = ItemSource(source, key) if is_constant_value(key) else DictValueSource(source, position)
+        item_source = ItemSource(source, key) if _literal(key) else DictValueSource(source, position)
         out = wrap_value(state, item, item_source, guard)
         if type(out) is not tuple:
             return out

@@ -270,7 +270,7 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
         return Thrown(exception=stop.exception, state=attrs.evolve(final, frame=caller, parents=state.parents),
                       reraise=True)
     if type(stop) is not Returned:
-        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside).within(
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, stop.rule).within(
             CalleeFrame(code.co_qualname, stop.filename, stop.lineno))
     return attrs.evolve(final, frame=caller, parents=state.parents), stop.value
 

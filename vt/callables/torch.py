@@ -15,7 +15,7 @@ import torch.nn.functional
 
 from core.guards import IdMatch
 from vt import registry
-from vt.protocol import VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, raise_error, raised, unsupported
 from core.sources import AttrSource
@@ -74,11 +74,15 @@ class OpaqueCallableVariable(VariableTracker):
     name: str
     reason: str
     source: object = attrs.field(default=None, eq=False)
+    fn: object = attrs.field(default=None, eq=False)
 
     always_true = True
 
     def describe(self) -> str:
         return self.name
+
+    def fixed_object(self):
+        return self.fn if self.fn is not None else NOT_CONSTANT
 
     def call(self, state, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.reason}, so it is not traced",
