@@ -31,6 +31,9 @@ import vt.objects.attributes  # noqa: F401
 import vt.callables.lazy  # noqa: F401
 import vt.callables.functions  # noqa: F401
 import vt.callables.torch  # noqa: F401
+import vt.callables.subgraphs  # noqa: F401
+import vt.callables.higher_order  # noqa: F401
+import vt.callables.autograd_function  # noqa: F401
 import vt.callables.classes  # noqa: F401
 import vt.callables.exceptions  # noqa: F401
 import vt.callables.generators  # noqa: F401

@@ -347,7 +347,7 @@ WRAP_ORDER = (
     # exact and cheap tests first; objects of the user's classes before probes that could run their code
     "tensor", "tuple", "container", "constant", "module", "record", "container_method", "cell",
     "functools", "graph_break", "grad_mode_factory", "user_method", "nn_module", "user_object",
-    "torch_function", "builtin", "rule_callable", "pure_function", "function", "class", "opaque_torch_callable",
+    "torch_function", "builtin", "rule_callable", "pure_function", "function", "autograd_function", "class", "opaque_torch_callable",
 )
 """The order in which wrap rules are asked about a real object; the first that answers wins."""
 

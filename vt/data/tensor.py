@@ -228,6 +228,17 @@ def _grad_mode(enabled: bool):
     return contextlib.nullcontext() if enabled == torch.is_grad_enabled() else torch.set_grad_enabled(enabled)
 
 
+def _ambient_modes(state):
+    """The modes the traced program has entered besides grad mode (autocast, inference mode), entered
+    again around a fake op so that its output dtype and flags are eager's (`State.modes`)."""
+    if not state.modes:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    for mode in state.modes:
+        stack.enter_context(mode.context())
+    return stack
+
+
 def _refused_in_place_cast(op: str, target, fake_args: list):
     """Eager's message when an in-place method's result type cannot be cast back into `self`'s
     dtype (`int_tensor.mul_(0.5)`), which fake tensors do not check; None when it can."""
@@ -276,9 +287,18 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     refused = _refused_in_place_cast(op, target, fake_args)
     if refused is not None:  # fake tensors let it through; eager refuses, so it runs for real
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raises RuntimeError: {refused}")
+    return record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what,
+                          tuple(args) + tuple(kwargs.values()), kwargs)
+
+
+def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what, arg_vts,
+                   kwargs=None):
+    """`record_op` on arguments already lowered into graph arguments and fake arguments (the way a
+    higher-order operator passes its sub-graphs: a Subgraph record in the graph, its GraphModule to
+    the fake run); `arg_vts` are the VTs among the arguments."""
     versions = [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
     try:
-        with state.env.fake_mode, _grad_mode(state.grad_enabled):
+        with state.env.fake_mode, _grad_mode(state.grad_enabled), _ambient_modes(state):
             if op == "call_method":
                 out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
             else:
@@ -289,10 +309,10 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     except Exception as exc:  # eager raises too, but a fake tensor's message may differ from a real one's
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
     changed = versions != [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
-    writes = changed or _writes_in_place(op, target, kwargs)
+    writes = changed or (kwargs is not None and _writes_in_place(op, target, kwargs))
     impure = writes or _op_name(op, target) in IMPURE_OPS
     return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
-                        tuple(args) + tuple(kwargs.values()), impure, writes)
+                        tuple(arg_vts), impure, writes)
 
 
 def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, impure, writes=False):
