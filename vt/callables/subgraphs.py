@@ -292,14 +292,15 @@ def record_hop(state, target, args: tuple, kwargs: dict, what: str):
 
 
 def pair_of(value):
-    """The (graph argument, fake argument) pair of a Subgraph, a tensor VT, or a tuple of pairs."""
+    """The (graph argument, fake argument) pair of a Subgraph, a tensor VT, or a tuple of pairs (a
+    constant is its own pair: `(value, value)`)."""
     if type(value) is Subgraph:
         return value, value.module
     if isinstance(value, TensorVariable):
         return NodeRef(value.node), value.fake
     if type(value) is tuple:
         return tuple(graph for graph, _ in value), tuple(fake for _, fake in value)
-    return value, value
+    raise TypeError(f"no graph argument for {value!r}")
 
 
 def failed(trace) -> bool:

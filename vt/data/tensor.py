@@ -228,6 +228,21 @@ def _grad_mode(enabled: bool):
     return contextlib.nullcontext() if enabled == torch.is_grad_enabled() else torch.set_grad_enabled(enabled)
 
 
+def fake_context(state):
+    """What a fake op runs under: the trace's fake mode, the traced program's grad mode and the other
+    modes it has entered, so that the op's output metadata is eager's."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(state.env.fake_mode)
+    stack.enter_context(_grad_mode(state.grad_enabled))
+    stack.enter_context(_ambient_modes(state))
+    return stack
+
+
+def _versions(fake_args) -> list:
+    """Version counters of the tensor arguments (inference tensors have none: None)."""
+    return [None if arg.is_inference() else arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
+
+
 def _ambient_modes(state):
     """The modes the traced program has entered besides grad mode (autocast, inference mode), entered
     again around a fake op so that its output dtype and flags are eager's (`State.modes`)."""
@@ -296,9 +311,9 @@ def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_
     """`record_op` on arguments already lowered into graph arguments and fake arguments (the way a
     higher-order operator passes its sub-graphs: a Subgraph record in the graph, its GraphModule to
     the fake run); `arg_vts` are the VTs among the arguments."""
-    versions = [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
+    versions = _versions(fake_args)
     try:
-        with state.env.fake_mode, _grad_mode(state.grad_enabled), _ambient_modes(state):
+        with fake_context(state):
             if op == "call_method":
                 out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
             else:
@@ -308,7 +323,7 @@ def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_
                            "keep values in tensors instead of Python scalars")
     except Exception as exc:  # eager raises too, but a fake tensor's message may differ from a real one's
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
-    changed = versions != [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
+    changed = versions != _versions(fake_args)
     writes = changed or (kwargs is not None and _writes_in_place(op, target, kwargs))
     impure = writes or _op_name(op, target) in IMPURE_OPS
     return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
