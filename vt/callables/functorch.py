@@ -192,7 +192,8 @@ def call_transform(state, transform, args, kwargs):
     body = build_subgraph(state.graph, trace.inputs, trace.lifted, trace.body, _spec_output(trace.spec, trace.leaves),
                           f"{transform.name}_body")
     tensors = [args[i] for i in positions]
-    operands = [pair_of(t) for t in tensors] + list(lifted_pairs(state, trace.lifted))
+    operands = [(graph, _unviewed(state, fake)) for graph, fake in
+                [pair_of(t) for t in tensors] + list(lifted_pairs(state, trace.lifted))]
     settings = tuple(options.items())
     head = [(transform.name, transform.name), (settings, settings), (len(tensors), len(tensors))]
     try:
@@ -209,6 +210,15 @@ def call_transform(state, transform, args, kwargs):
     state, flat = out
     items = flat.unpack(state, None) if not isinstance(flat, TensorVariable) else (flat,)
     return _rebuild(state, treespec, list(items))
+
+
+def _unviewed(state, fake):
+    """A fake operand for the transform's fake runs: views are cloned (forward-mode AD on a fake view
+    trips an internal assert of torch's; the values are the same)."""
+    if not fake._is_view():
+        return fake
+    with fake_context(state):
+        return fake.clone()
 
 
 def _rebuild(state, spec, leaves):

@@ -29,7 +29,7 @@ from vt import registry
 from vt.callables.subgraphs import (build_subgraph, failed, flat_outputs, lifted_pairs, lifted_values, pair_of, record_hop, refs,
                                     subtrace, unflatten)
 from vt.data.constant import ConstantVariable
-from vt.data.tensor import TensorVariable
+from vt.data.tensor import TensorVariable, fake_context
 
 HOP = torch.ops.higher_order
 
@@ -119,6 +119,8 @@ def _cond(state, args, kwargs):
     items = [] if operands is None else operands.unpack(state, None)
     if items is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL, "torch.cond's operands must be a tuple or list")
+    if not all(isinstance(item, TensorVariable) for item in items):
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "torch.cond is traced with tensors as operands")
     if isinstance(pred, ConstantVariable):  # torch specializes on a Python predicate: one branch, inlined
         return (true_fn if pred.constant_value() else false_fn).call(state, list(items), {})
     if not isinstance(pred, TensorVariable):
@@ -177,8 +179,10 @@ def _while_loop(state, args, kwargs):
                                 "while_cond")
     body_graph = build_subgraph(state.graph, body.inputs, lifted, body.body, refs(body.leaves), "while_body")
     carried_pair = pair_of(tuple(pair_of(item) for item in items))
+    with fake_context(state):  # its fake run needs symbolic sizes; the outputs are like the carried values
+        example = tuple(torch.empty_like(leaf.fake) for leaf in body.leaves)
     out = record_hop(state, HOP.while_loop, (pair_of(test_graph), pair_of(body_graph), carried_pair,
-                                             lifted_values(state, lifted)), {}, "torch.while_loop")
+                                             lifted_values(state, lifted)), {}, "torch.while_loop", example=example)
     if type(out) is not tuple:
         return out
     return finish(*out, len(items), ("tuple", ("tensor",) * len(items), None, None))
@@ -191,9 +195,11 @@ def _map(state, args, kwargs):
     if len(args) < 2 or kwargs or not isinstance(args[1], TensorVariable):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "torch._higher_order_ops.map is traced over one tensor xs")
     fn, xs, extra = args[0], args[1], list(args[2:])
+    if not all(isinstance(arg, TensorVariable) for arg in extra):  # eager refuses them too
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "torch._higher_order_ops.map takes tensors as extra arguments")
     if xs.fake.dim() == 0 or xs.fake.shape[0] == 0:
         return unsupported(BreakKind.UNSUPPORTED_CALL, "map over a tensor with no leading dimension to map over")
-    with state.env.fake_mode:
+    with fake_context(state):
         piece = xs.fake.select(0, 0).clone()
     trace = subtrace(state, fn, extra, {}, "the function mapped by torch._higher_order_ops.map", fakes=[piece])
     if failed(trace):

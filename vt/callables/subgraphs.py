@@ -279,16 +279,16 @@ def lifted_values(state, lifted: tuple) -> tuple:
     return pair_of(lifted_pairs(state, lifted))
 
 
-def record_hop(state, target, args: tuple, kwargs: dict, what: str):
+def record_hop(state, target, args: tuple, kwargs: dict, what: str, example=None):
     """Add `target(*args, **kwargs)` to the graph after running it on fake tensors; (state, vt) as
     record_op returns.  Each argument is a (graph argument, fake argument) pair: a Subgraph with its
     module (`pair_of`), a NodeRef with its fake tensor, tuples of them, or a constant twice;
-    `kwargs` are constants."""
+    `kwargs` are constants; `example` the fake output when the operator cannot run on fake tensors."""
     graph_args = [graph for graph, _ in args]
     fake_args = [fake for _, fake in args]
     tensors = tuple(TensorVariable(arg.index, fake) for arg, fake in _flat_pairs(args))
     return record_lowered(state, "call_function", target, graph_args, fake_args, dict(kwargs), dict(kwargs), what,
-                          tensors)
+                          tensors, example=example)
 
 
 def pair_of(value):

@@ -307,14 +307,17 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
 
 
 def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what, arg_vts,
-                   kwargs=None):
+                   kwargs=None, example=None):
     """`record_op` on arguments already lowered into graph arguments and fake arguments (the way a
     higher-order operator passes its sub-graphs: a Subgraph record in the graph, its GraphModule to
-    the fake run); `arg_vts` are the VTs among the arguments."""
+    the fake run); `arg_vts` are the VTs among the arguments.  `example`, when given, is the fake
+    output, for an op whose fake run needs what this tracer does not model (symbolic sizes)."""
     versions = _versions(fake_args)
     try:
         with fake_context(state):
-            if op == "call_method":
+            if example is not None:
+                out = example
+            elif op == "call_method":
                 out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
             else:
                 out = target(*fake_args, **fake_kwargs)

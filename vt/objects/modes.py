@@ -178,3 +178,19 @@ def _mode_manager(state, value, source, guard):
         return state, ModeFactoryVariable(value.__self__.mode)
     return None
 
+
+
+def _innermost(state, kind):
+    for mode in reversed(state.modes):
+        if type(mode) is kind:
+            return mode
+    return None
+
+
+@registry.builtin_rule(torch.is_inference_mode_enabled)
+def _is_inference_mode_enabled(state, args, kwargs):
+    """Answered inside an inference-mode block the trace entered (outside one it reads global state)."""
+    mode = _innermost(state, InferenceMode)
+    if mode is None or args or kwargs:
+        return None
+    return state, ConstantVariable(mode.mode)
