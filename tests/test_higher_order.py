@@ -449,3 +449,32 @@ def test_inductor_autocast_inference_mode_and_forward_only_operators():
         return total, frozen + jf + looped.sum() + mapped.sum()
 
     same_grads_as_eager(fn, inputs((3, 4), (4, 4)), backend="inductor", tol=2e-2)
+
+
+def test_calling_under_an_outer_autocast_recaptures():
+    def fn(x, w):
+        return x @ w, (x @ w).dtype
+
+    res = trace(fn, (torch.randn(3, 4), torch.randn(4, 4)))
+    x, w = torch.randn(3, 4), torch.randn(4, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got, expected = res(x, w), fn(x, w)
+    assert got[1] == expected[1] == torch.bfloat16 and got[0].dtype == torch.bfloat16
+    assert len(res.captures) == 2  # the guard on autocast failed, so it captured again under it
+    assert "autocast on (cpu, torch.bfloat16)" in str(res.captures[1].guards[0])
+
+
+def test_a_break_inside_an_autocast_block_runs_the_function_eagerly(capsys):
+    def fn(x, w):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            z = x @ w
+            print("inside")
+            q = z @ w
+        return q.float() + 1, q.dtype
+
+    res = trace(fn, (torch.randn(3, 4), torch.randn(4, 4)))
+    assert len(res.graph_breaks) == 1 and res.graphs == []
+    x, w = torch.randn(3, 4), torch.randn(4, 4)
+    got, expected = res(x, w), fn(x, w)
+    torch.testing.assert_close(got[0], expected[0])
+    assert got[1] == expected[1] and not torch.is_autocast_enabled("cpu")

@@ -32,7 +32,7 @@ from core.sources import AttrSource
 from core.state import State
 from effects import heap
 from vt import registry
-from vt.callables.subgraphs import (TENSOR, build_subgraph, failed, flat_outputs, flatten, lifted_pairs, new_inputs,
+from vt.callables.subgraphs import (TENSOR, build_subgraph, failed, flat_outputs, flatten, lifted_pairs,
                                     pair_of, record_hop, subtrace, unflatten)
 from vt.data.constant import ConstantVariable
 from vt.data.lists import TupleVariable

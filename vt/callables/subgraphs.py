@@ -36,7 +36,9 @@ from vt.data.tensor import IMPURE_OPS, TensorVariable, record_lowered
 SUBGRAPH_INPUT = "subgraph_input"
 
 # Nodes a body may hold although they are impure: mode switches it also switches back.
-MODE_SWITCHES = frozenset({torch._C._set_grad_enabled, torch.amp._enter_autocast, torch.amp._exit_autocast})
+MODE_SWITCHES = frozenset({torch._C._set_grad_enabled, torch.amp._enter_autocast, torch.amp._exit_autocast,
+                           torch.autograd.grad_mode._enter_inference_mode,
+                           torch.autograd.grad_mode._exit_inference_mode})
 # Impure nodes that only draw random numbers (batch norm's running statistics are changes).
 RANDOM_OPS = IMPURE_OPS - {"batch_norm", "instance_norm", "native_batch_norm"}
 
