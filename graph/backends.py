@@ -6,6 +6,8 @@ torch._dynamo, or a callable `backend(gm, example_inputs) -> callable`.
 """
 from __future__ import annotations
 
+import torch
+
 from core.errors import BackendError
 
 
@@ -15,8 +17,14 @@ def _eager(gm, example_inputs):
 
 def _inductor(gm, example_inputs):
     from torch._inductor.compile_fx import compile_fx
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
-    return compile_fx(gm, example_inputs)
+    # Fake inputs from a mode with a shape environment, as Dynamo hands them over: shapes stay static,
+    # but operators such as while_loop make sizes of their own while AOT autograd traces them.
+    mode = FakeTensorMode(shape_env=ShapeEnv())
+    fakes = [mode.from_tensor(x, static_shapes=True) if isinstance(x, torch.Tensor) else x for x in example_inputs]
+    return compile_fx(gm, fakes)
 
 
 def resolve_backend(backend):

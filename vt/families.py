@@ -32,6 +32,10 @@ import vt.callables.lazy  # noqa: F401
 import vt.callables.functions  # noqa: F401
 import vt.callables.torch  # noqa: F401
 import vt.callables.trace_rules  # noqa: F401
+import vt.callables.subgraphs  # noqa: F401
+import vt.callables.higher_order  # noqa: F401
+import vt.callables.autograd_function  # noqa: F401
+import vt.callables.functorch  # noqa: F401
 import vt.callables.classes  # noqa: F401
 import vt.callables.exceptions  # noqa: F401
 import vt.callables.generators  # noqa: F401
@@ -46,9 +50,11 @@ import vt.objects.introspection  # noqa: F401
 import vt.objects.copying  # noqa: F401
 import vt.objects.dataclasses_variables  # noqa: F401
 import vt.objects.contexts  # noqa: F401
+import vt.objects.modes  # noqa: F401
 import vt.callables.functools_variables  # noqa: F401
 import vt.nn.nn_module_tree  # noqa: F401
 import vt.nn.nn_modules  # noqa: F401
+import vt.nn.functional_call  # noqa: F401
 import vt.builtins.builtin_data  # noqa: F401
 import vt.builtins.builtin_iter  # noqa: F401
 import vt.builtins.builtin_operator  # noqa: F401

@@ -129,6 +129,10 @@ class TorchFunctionVariable(VariableTracker):
         if self.fn is torch.is_grad_enabled and not args and not kwargs:  # tracked; guarded at capture
 
             return state, ConstantVariable(state.grad_enabled)
+        for rule in registry.builtin_rules(self.fn):  # operators that take functions (torch.cond, ...)
+            out = rule(state, args, kwargs)
+            if out is not None:
+                return out
         return record_op(state, "call_function", self.fn, tuple(args), kwargs, f"{self.describe()}()")
 
 

@@ -315,7 +315,7 @@ class NNModuleVariable(VariableTracker):
 
             if record is None or written(record.attributes, name) in (MISSING, DELETED):
                 return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
-        state, record = _module_record(state, self)
+        state, record = module_record(state, self)
         return store_raw(state, record, name, value)
 
     def call(self, state, args, kwargs):
@@ -357,7 +357,7 @@ def module_attributes(state, module):
     return None if oid is None else state.heap.get(oid)
 
 
-def _module_record(state, module_vt):
+def module_record(state, module_vt):
     module = module_vt.module
     return heap.existing_object(state, module, lambda state, oid: (state, ModuleAttributesVariable(
         oid, type(module), module, module_vt.source)))
