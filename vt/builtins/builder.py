@@ -288,10 +288,14 @@ wrap_value = registry.wrap_value
 
 
 def _is_user_object(value) -> bool:
-    """An instance of a class defined in Python (not a builtin or C type), outside torch."""
+    """An instance of a class defined in Python (not a builtin or C type).  torch's own Python classes
+    count too (a pytree `TreeSpec`), except those that take part in torch's dispatch
+    (`__torch_function__`, `__torch_dispatch__`), which are not plain Python objects."""
     cls = type(value)
-    return bool(cls.__flags__ & (1 << 9)) and not isinstance(value, type) and not _in_torch(cls) \
-        and not isinstance(value, (types.FunctionType, types.MethodType, types.ModuleType))
+    if not cls.__flags__ & (1 << 9) or isinstance(value, type) \
+            or isinstance(value, (types.FunctionType, types.MethodType, types.ModuleType)):
+        return False
+    return not _in_torch(cls) or not (hasattr(cls, "__torch_function__") or hasattr(cls, "__torch_dispatch__"))
 
 
 def _in_torch(fn) -> bool:

@@ -44,9 +44,9 @@ class DictVariable(VariableTracker):
 
 
     def getitem(self, state, index):
-        key = index.constant_value()
-        if key is NOT_CONSTANT:
-            return super().getitem(state, index)
+        key = hashable_key(index)
+        if is_stop(key):
+            return key
         return self.lookup(state, key)
 
     def comparison_kind(self):

@@ -18,9 +18,10 @@ from core.guards import DistinctObjects
 from vt import registry
 from vt.data.lists import TupleVariable, new_list
 from vt.data.operators import UNARY_OPS
+from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
-from core.outcomes import BreakKind, unsupported
+from core.outcomes import BreakKind, raise_error, unsupported
 
 FOLDED_ATTRIBUTES = frozenset({
     "shape", "dtype", "device", "ndim", "requires_grad", "is_cuda", "is_cpu", "is_sparse",
@@ -71,6 +72,24 @@ class TensorVariable(VariableTracker):
     python_type: type = attrs.field(default=torch.Tensor, eq=False)
     source: object = attrs.field(default=None, eq=False)
 
+
+    def iterate(self, state):
+        """`for row in t`: the rows along dim 0, as `t.unbind(0)` gives them (the size is known)."""
+        out = self._rows(state)
+        return out if type(out) is not tuple else iterate_items(*out)
+
+    def unpack(self, state, count):
+        """`a, b = t`: only when the rows are known without recording anything (see `iterate`)."""
+        return None
+
+    def _rows(self, state):
+        if self.fake.dim() == 0:
+            return raise_error(TypeError, "iteration over a 0-d tensor")
+        out = record_op(state, "call_method", "unbind", (self, ConstantVariable(0)), {}, "iterating over a tensor")
+        if type(out) is not tuple:
+            return out
+        state, rows = out
+        return state, tuple(rows.items)
 
     def getitem(self, state, index):
         return record_op(state, "call_function", operator.getitem, (self, index), {}, "tensor indexing")
