@@ -45,8 +45,8 @@ import vt.objects.object_protocol  # noqa: F401
 import vt.objects.user_objects  # noqa: F401
 import vt.objects.dict_subclass  # noqa: F401
 import vt.objects.user_classes  # noqa: F401
-import vt.objects.records  # noqa: F401
 import vt.objects.introspection  # noqa: F401
+import vt.objects.records  # noqa: F401
 import vt.objects.copying  # noqa: F401
 import vt.objects.dataclasses_variables  # noqa: F401
 import vt.objects.contexts  # noqa: F401

@@ -237,6 +237,13 @@ def _setattr_rule(deleting: bool):
     return rule
 
 
+def _vars(state, args, kwargs):
+    """vars(obj) is obj.__dict__; vars() with no argument is the frame's locals, which runs eagerly."""
+    if len(args) != 1 or kwargs:
+        return None
+    return args[0].getattr(state, "__dict__")
+
+
 def _getattr(state, args, kwargs):
     if kwargs or len(args) not in (2, 3):
         return None
@@ -328,7 +335,7 @@ def _reads_tensor_values(name):
 DATA_RULES = {
     min: _min_max(min, operator.lt, "<"), max: _min_max(max, operator.gt, ">"), sum: _sum,
     any: _any_all(any), all: _any_all(all), type: _type, getattr: _getattr, hasattr: _hasattr,
-    setattr: _setattr_rule(False), delattr: _setattr_rule(True),
+    setattr: _setattr_rule(False), delattr: _setattr_rule(True), vars: _vars,
     callable: _callable, issubclass: _issubclass, id: _id, functools.reduce: _reduce,
     **{fn: _reads_tensor_values(fn.__name__) for fn in (int, float, complex, str, repr, ascii, format, hash, round,
                                                          divmod, hex, oct, bin, chr, ord)},

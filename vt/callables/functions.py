@@ -21,6 +21,7 @@ from core.stops import Raised, Returned
 from effects import heap
 from vt.data.dicts import new_dict_from_entries
 from vt.callables.lazy import LazyVariable
+from vt.data.constant import ConstantVariable
 from vt.data.lists import TupleVariable
 from vt.protocol import MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
@@ -100,9 +101,21 @@ class UserFunctionVariable(VariableTracker):
         return f"function {self.fn.__qualname__}"
 
     def getattr(self, state, name):
+        """The function's own attributes, read through its source (and so guarded): `__name__`, its
+        defaults, its closure cells, its `__dict__` and what was stored in it (`fn.attr`)."""
+        if name == "__closure__":
+            if self.fn.__closure__ is None:
+                return state, ConstantVariable(None)
+            state, cells = existing_cells(state, self.fn, self.source)
+            return state, TupleVariable(cells)
         if name in ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__",
-                    "__kwdefaults__", "__wrapped__"):
+                    "__kwdefaults__", "__wrapped__", "__dict__", "__annotations__", "__type_params__") \
+                or name in getattr(self.fn, "__dict__", {}):
+            if not hasattr(self.fn, name):
+                return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
             return wrap_value(state, getattr(self.fn, name), AttrSource(self.source, name))
+        if not hasattr(self.fn, name):
+            return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
         return super().getattr(state, name)
 
     def parts(self, state):

@@ -15,6 +15,7 @@ import torch.nn.functional
 
 from core.guards import IdMatch
 from vt import registry
+from vt.folding import call_constant_fn
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, raise_error, raised, unsupported
@@ -190,3 +191,9 @@ def _torch_op(state, value, source, guard):
             state = state.add_guard(IdMatch(source, value, f"torch.ops {value}"))
         return state, TorchFunctionVariable(value, source)
     return None
+
+
+@registry.builtin_rule(torch.device)
+def _device(state, args, kwargs):
+    """torch.device("cpu"), torch.device("cuda", 0): a constant made while tracing."""
+    return call_constant_fn(state, torch.device, "torch.device()", args, kwargs)

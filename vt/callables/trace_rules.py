@@ -39,7 +39,7 @@ _USER_RULES: dict = {}  # callable -> Rule, from allow_in_graph / disable / assu
 
 _EAGER = {print: "writes to stdout", input: "reads from stdin", open: "opens a file", breakpoint: "enters the debugger",
           exec: "runs code from a string", eval: "runs code from a string", globals: "exposes the module's namespace",
-          locals: "exposes the frame's variables", vars: "exposes an object's namespace"}
+          locals: "exposes the frame's variables"}
 """Builtins that always run for real, at a break, and why."""
 
 

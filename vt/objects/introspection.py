@@ -9,6 +9,7 @@ may embed as it is.
 """
 from __future__ import annotations
 
+import enum
 import inspect
 import types
 import typing
@@ -35,7 +36,7 @@ FROZEN_TYPES = (inspect.Signature, inspect.Parameter, types.MappingProxyType, to
 
 def is_frozen(value) -> bool:
     if isinstance(value, types.MappingProxyType):
-        return all(is_frozen(item) or is_constant_value(item) for item in value.values())
+        return all(is_frozen(item) or is_constant_value(item) or isinstance(item, enum.Enum) for item in value.values())
     return isinstance(value, FROZEN_TYPES) or value is inspect.Parameter.empty
 
 

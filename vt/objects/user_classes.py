@@ -85,12 +85,17 @@ class UserDefinedClassVariable(VariableTracker):
         return create_object(state, self, list(args), dict(kwargs))
 
 
+_PLAIN_TORCH_MODULES = ("torch.utils._pytree",)
+"""torch modules whose classes are plain Python records (pytree's `TreeSpec`, `LeafSpec`)."""
+
+
 def is_user_class(value) -> bool:
     """A class defined in Python that the heap models: not a tuple subclass (named tuples), enum,
     exception, torch or contextlib class (vt/contexts.py models those), with the plain metaclass `type`."""
+    module = getattr(value, "__module__", "") or ""
     return isinstance(value, type) and type(value).__call__ is type.__call__ and bool(value.__flags__ & (1 << 9)) \
         and not issubclass(value, (tuple, enum.Enum, BaseException)) \
-        and not (getattr(value, "__module__", "") or "").startswith(("torch", "contextlib"))
+        and (not module.startswith(("torch", "contextlib")) or module in _PLAIN_TORCH_MODULES)
 
 
 def wrap_user_class(state, value, source):
