@@ -22,6 +22,7 @@ from core.outcomes import BreakKind, raised, unsupported
 from vt import registry
 from vt.callables.functions import UserMethodVariable
 from vt.data.constant import ConstantVariable, is_constant_value
+from vt.folding import real_argument
 from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
 
@@ -100,7 +101,7 @@ class FrozenObjectVariable(VariableTracker):
         return out
 
     def getitem(self, state, index):
-        key = index.as_python(state)
+        key = real_argument(state, index)  # `Optional[int]`: classes are fixed objects
         if key is NOT_CONSTANT:
             return super().getitem(state, index)
         try:
