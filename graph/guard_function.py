@@ -61,60 +61,71 @@ class _SharedReads(_Namespace):
 
     def __init__(self, taken=()):
         super().__init__(taken)
-        self._plain = {}  # source -> its full expression
+        self._plain = {}  # source -> its full expression, for the sources guards render
+        self._texts = {}  # source -> its full expression, for every source met
+        self._made = []  # the names of the locals made so far
         self._clause_sources = None  # sources rendered by the clause being counted
-        self._counts = {}  # source -> times evaluated by all guards
-        self._locals = None  # source -> local name, once stored (second pass)
+        self._spelled = None  # source -> its spelling through the locals (second pass)
         self._shared = frozenset()
         self._pending = []  # (local, expression) to store before the clause being rendered
 
     def src(self, source) -> str:
-        if self._locals is None:
+        if self._spelled is None:
             text = self._plain.get(source)
             if text is None:
-                text = self._plain[source] = source.expr(self.g, self.b, self.f)
+                text = self._plain[source] = self._text(source)
             if self._clause_sources is not None:
                 self._clause_sources.append(source)
             return text
         return self._shared_src(source)
 
+    def _text(self, source) -> str:
+        text = self._texts.get(source)
+        if text is None:
+            text = self._texts[source] = source.expr(self.g, self.b, self.f)
+        return text
+
     def _shared_src(self, source) -> str:
-        local = self._locals.get(source)
+        local = self._spelled.get(source)  # a stored source, or one spelled through stored ones
         if local is not None:
             return local
         base = getattr(source, "base", None)
         if base is not None and attrs.has(type(source)):
             text = attrs.evolve(source, base=_Local(self._shared_src(base))).expr(self.g, self.b, self.f)
         else:
-            text = source.expr(self.g, self.b, self.f)
+            text = self._text(source)
         if source in self._shared:
-            local = self._locals[source] = f"__snaptrace_s{len(self._locals)}"
+            local = f"__snaptrace_s{len(self._made)}"
+            self._made.append(local)
             self._pending.append((local, text))
-            return local
+            text = local
+        self._spelled[source] = text  # its bases are stored by now, so the spelling stays valid
         return text
 
     def share(self, guards) -> list:
         """[(assignments, conditions)]: locals to store, then guard expressions that must all hold."""
+        renders = {}  # source a guard renders -> how many times its expression appears in guards
+        children = {}  # source -> the distinct sources read through it
         for guard in guards:
             self._clause_sources = []
             clause = guard.expr(self)
             for source in self._clause_sources:
-                for step in _chain(source):  # the source and those it is read through
-                    text = self._plain.get(step) or step.expr(self.g, self.b, self.f)
-                    self._counts[step] = self._counts.get(step, 0) + max(1, clause.count(text))
+                renders[source] = renders.get(source, 0) + max(1, clause.count(self._plain[source]))
+                while source not in children:  # the first time: note it under each base, up to a known one
+                    children[source] = set()
+                    base = getattr(source, "base", None)
+                    if base is None:
+                        break
+                    children.setdefault(base, set()).add(source)
+                    source = base
         self._clause_sources = None
-        direct = set(self._plain)  # sources guards render themselves (not only read through)
-        children = {}
-        for source in self._counts:
-            base = getattr(source, "base", None)
-            if base is not None:
-                children.setdefault(base, set()).add(source)
-        # A source read only on the way to one other is not worth a local of its own.
+        # A source is stored when it is evaluated more than once: rendered twice, or rendered and read
+        # through, or read through on the way to two others (one way through is not worth a local).
         self._shared = frozenset(
-            source for source, count in self._counts.items()
-            if count > 1 and (source in direct or len(children.get(source, ())) > 1)
-            and not source.expr(self.g, self.b, self.f).isidentifier())
-        self._locals = {}
+            source for source, below in children.items()
+            if (renders.get(source, 0) > 1 or (source in renders and below) or len(below) > 1)
+            and not self._text(source).isidentifier())
+        self._spelled = {}
         groups = []
         for guard in guards:
             clause = f"({guard.expr(self)})"
@@ -124,9 +135,3 @@ class _SharedReads(_Namespace):
             else:
                 groups[-1][1].append(clause)
         return groups
-
-
-def _chain(source):
-    while source is not None:
-        yield source
-        source = getattr(source, "base", None)
