@@ -111,13 +111,14 @@ class _SharedReads(_Namespace):
             clause = guard.expr(self)
             for source in self._clause_sources:
                 renders[source] = renders.get(source, 0) + max(1, clause.count(self._plain[source]))
-                while source not in children:  # the first time: note it under each base, up to a known one
-                    children[source] = set()
-                    base = getattr(source, "base", None)
-                    if base is None:
-                        break
+                children.setdefault(source, set())
+                base = getattr(source, "base", None)
+                while base is not None:  # note it under each base, up to one already known
+                    known = base in children
                     children.setdefault(base, set()).add(source)
-                    source = base
+                    if known:
+                        break
+                    source, base = base, getattr(base, "base", None)
         self._clause_sources = None
         # A source is stored when it is evaluated more than once: rendered twice, or rendered and read
         # through, or read through on the way to two others (one way through is not worth a local).
