@@ -97,12 +97,13 @@ def rule_for(fn) -> tuple:
 
 
 def describe(callee) -> str:
-    """The decision for a callee VT, in words, for a break at a call."""
+    """The decision for a callee VT, in words, for a break at a call ("" when no table entry applies:
+    the callee is a value the tracer models itself, such as `tracer.graph_break`)."""
     fn = callee.pinned_object()
     if fn is NOT_CONSTANT:
         fn = getattr(callee, "fn", None)
     if fn is None or not callable(fn):
-        return f"{callee.describe()}: no rule"
+        return ""
     rule, why = rule_for(fn)
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or callee.describe()
     return f"{name}: {rule.value} ({why})"
