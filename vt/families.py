@@ -27,6 +27,7 @@ import vt.data.itertools_iterators  # noqa: F401
 import vt.data.container_ops  # noqa: F401
 import vt.data.collections_mappings  # noqa: F401
 import vt.data.deques  # noqa: F401
+import vt.data.module_globals  # noqa: F401
 import vt.callables.builtin  # noqa: F401
 import vt.objects.getattr_variable  # noqa: F401
 import vt.objects.attributes  # noqa: F401

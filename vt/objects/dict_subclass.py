@@ -21,7 +21,7 @@ from core.sources import ItemSource
 from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable, is_constant_value
-from core.outcomes import BreakKind, Unsupported, raise_error, unsupported
+from core.outcomes import BreakKind, Thrown, Unsupported, raise_error, unsupported
 from core.sources import AttrSource
 from vt.data.dict_methods import update_pairs
 from vt.data.dicts import DictVariable, key_vt
@@ -117,8 +117,8 @@ def _missing(state, vt, key_vt_, key):
     """dict.__getitem__ on a missing key calls the class's `__missing__` (Counter's gives 0)."""
     cls = heap.current(state, vt).cls
     found = lookup(state, cls, "__missing__")[1]
-    if found is MISSING:
-        return raise_error(KeyError, key)
+    if found is MISSING:  # raised in the state that read (and guarded) the keys
+        return Thrown(KeyError, (key,), state=state)
     hook = python_method(cls, "__missing__")
     if hook is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__}.__missing__ is written in C, which is not "
