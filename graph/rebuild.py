@@ -56,7 +56,6 @@ def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, cl
     made = types.FunctionType(code, globals_, code.co_name, defaults or None, closure or None)
     made.__kwdefaults__ = kwdefaults or None
     made.__qualname__ = code.co_qualname
-    made.__snaptrace_rebuilt__ = True  # a resume function receiving it guards its code, not its identity
     return made
 
 

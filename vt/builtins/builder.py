@@ -35,7 +35,7 @@ from vt.objects.contexts import GRAD_MODE_CLASSES, GradModeExit, GradModeFactory
 from vt.data.collections_mappings import DefaultDictVariable, OrderedDictVariable
 from vt.data.deques import DequeVariable
 from vt.data.dicts import DictVariable
-from vt.callables.functions import UserFunctionVariable, existing_cell
+from vt.callables.functions import UserFunctionVariable, existing_cell, made_anew
 from vt.callables.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
 from vt.data.lists import ListVariable, TupleVariable
 from vt.nn.nn_modules import NNModuleClassVariable, is_module_class
@@ -259,7 +259,7 @@ def _function(state, value, source, guard):
     (`torch.utils._pytree.tree_map`, ...), as the trace rules decide (vt/callables/trace_rules.py)."""
     if not isinstance(value, types.FunctionType):
         return None
-    if getattr(value, "__snaptrace_rebuilt__", False):  # made anew on every call: guard its code
+    if made_anew(value, source):  # made anew on every call: guard its code
         state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
         return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
             UserFunctionVariable(value, source)

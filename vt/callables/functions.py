@@ -97,7 +97,7 @@ class UserFunctionVariable(VariableTracker):
     always_true = True
 
     def pinned_object(self):
-        rebuilt = getattr(self.fn, "__snaptrace_rebuilt__", False)  # made anew per call: guarded by its code
+        rebuilt = made_anew(self.fn, self.source)  # made anew per call: guarded by its code
         return NOT_CONSTANT if rebuilt or self.source is None else self.fn
 
     def runtime_type(self):
@@ -221,6 +221,12 @@ class NestedUserFunctionVariable(VariableTracker):
         if hasattr(types.FunctionType, name):
             return super().getattr(state, name)
         return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
+
+
+def made_anew(fn, source) -> bool:
+    """A nested function reached through a value the entry makes on every call (a resume function's
+    parameter): a new function object each time, to be guarded by its code, not its identity."""
+    return source is not None and source.made_per_call() and bool(fn.__code__.co_flags & inspect.CO_NESTED)
 
 
 def existing_cells(state, fn, fn_source):

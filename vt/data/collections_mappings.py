@@ -328,3 +328,34 @@ def _register_operations():
 
 _register_operations()
 
+
+
+# -- dict's dunders called by name (`d.__setitem__(k, v)`, `key=d.__getitem__`) --------------------------
+
+def _by_protocol(operation):
+    """A dict dunder as the VT's own operation, so a defaultdict's `__getitem__` still calls its factory."""
+    def rule(state, mapping, args, kwargs):
+        return operation(state, mapping, *args)
+    return rule
+
+
+def _stored(state, mapping, key, value):
+    out = mapping.store_item(state, key, value)
+    return out if is_stop(out) else (out, NONE)
+
+
+def _deleted(state, mapping, key):
+    out = mapping.delete_item(state, key)
+    return out if is_stop(out) else (out, NONE)
+
+
+def _length(state, mapping):
+    return state, ConstantVariable(len(heap.current(state, mapping).entries))
+
+
+for _name, _arity, _operation in (
+        ("__getitem__", 1, lambda state, mapping, key: mapping.getitem(state, key)),
+        ("__setitem__", 2, _stored), ("__delitem__", 1, _deleted),
+        ("__contains__", 1, lambda state, mapping, key: mapping.contains(state, key)),
+        ("__len__", 0, _length), ("__iter__", 0, lambda state, mapping: mapping.iterate(state))):
+    registry.method(dict, _name, _arity)(_by_protocol(_operation))

@@ -99,12 +99,12 @@ def class_method(python_type, name: str):
     The unbound form takes the receiver as its first argument, exactly like
     the LOAD_METHOD form; `dict.fromkeys` is bound to the class.
     """
-    row = registry.method_row(python_type, name) if python_type in (list, tuple, dict, set) else None
-    if row is None:
+    owner = next((kind for kind in getattr(python_type, "__mro__", ()) if registry.method_row(kind, name)), None)
+    if owner is None:  # the first class along the MRO with a table row (OrderedDict.get is dict.get)
         return None
-    if row.is_classmethod:
-        return ContainerMethodVariable(python_type, name, bound_to_class=True)
-    return ContainerMethodVariable(python_type, name)
+    if registry.method_row(owner, name).is_classmethod:
+        return ContainerMethodVariable(owner, name, bound_to_class=True)
+    return ContainerMethodVariable(owner, name)
 
 
 def _missing(receiver, owner: type, name: str):

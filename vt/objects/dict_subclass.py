@@ -29,7 +29,8 @@ from vt.data.equality import equal, hashable_key
 from vt.data.lists import TupleVariable, new_list
 from vt.registry import wrap_value
 from vt.objects.object_attributes import call_python, class_source_of, lookup, python_method
-from vt.objects.object_protocol import run_init
+from vt.data.iterators import items_of
+from vt.objects.object_protocol import object_getitem, run_init
 from vt.protocol import MISSING
 from vt.objects.user_objects import UserDefinedObjectVariable
 
@@ -176,14 +177,37 @@ def _update(state, vt, entries, args, kwargs):
 
 
 def dict_update_pairs(state, arg):
-    """The (key, VT) pairs dict.update reads from `arg`: a dict subclass's object without its own
-    Python `__iter__` gives its dict part (CPython reads its storage), any other object of a Python
-    class with `keys` is read through keys() and [], which is not modelled."""
+    """The (key, VT) pairs dict.update reads from `arg`, as CPython's PyDict_Merge does: a dict
+    subclass's object without its own Python `__iter__` gives its dict part (CPython reads its
+    storage); any other object with `keys` is read through `keys()` and `obj[key]` (a ChainMap, a
+    Mapping); anything else is an iterable of pairs."""
     if isinstance(arg, DictSubclassObjectVariable) and python_method(heap.current(state, arg).cls, "__iter__") is None:
         return entries_of(state, arg)
-    if arg.dunder_dispatch and hasattr(arg.runtime_type(), "keys"):
-        return unsupported(BreakKind.UNSUPPORTED_CALL, f"dict.update from {arg.describe()} is not traced yet")
-    return update_pairs(state, arg)
+    if not (arg.dunder_dispatch and hasattr(arg.runtime_type(), "keys")):
+        return update_pairs(state, arg)
+    out = arg.getattr(state, "keys")
+    if type(out) is not tuple:
+        return out
+    out = out[1].call(out[0], [], {})
+    if type(out) is not tuple:
+        return out
+    out = items_of(*out)
+    if type(out) is not tuple:
+        return out
+    state, keys = out
+    pairs = []
+    for key in keys:
+        real_key = _key(key)
+        if type(real_key) is Unsupported or type(real_key) is Thrown:
+            return real_key if not pairs or type(real_key) is Unsupported else unsupported(
+                BreakKind.PYTHON_EXCEPTION, "dict.update failed part-way, which is not modelled")
+        out = object_getitem(state, arg, key)
+        if type(out) is not tuple:
+            return out if not pairs or type(out) is Unsupported else unsupported(
+                BreakKind.PYTHON_EXCEPTION, "dict.update failed part-way, which is not modelled")
+        state, value = out
+        pairs.append((real_key, value))
+    return state, tuple(pairs)
 
 
 def _init(state, receiver, args, kwargs):

@@ -25,7 +25,7 @@ from core.sources import ItemSource
 from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable
-from vt.data.equality import COMPARE_SYMBOLS, compare, contains_in, equal
+from vt.data.equality import compare, contains_in, equal
 from vt.data.iterators import items_of
 from vt.data.lists import ListVariable, TupleVariable, new_list, subscript_sequence
 from vt.iteration import ListIteratorVariable, ReversedListIteratorVariable, new_iterator
@@ -231,7 +231,6 @@ LIST_BOUND_RULES = {
     list.__mul__: _repeat(False), list.__rmul__: _repeat(False), list.__imul__: _repeat(True),
 }
 registry.register_bound_rules(LIST_BOUND_RULES)
-assert set(_DUNDERS.values()) <= set(COMPARE_SYMBOLS)
 
 
 def wrap_list_subclass_object(state, value, source):

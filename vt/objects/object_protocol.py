@@ -148,6 +148,9 @@ def _compare(state, plain, a, b, symbol):
             return state, ConstantVariable(not truth)
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __eq__ is not known while tracing")
     if plain in (operator.eq, operator.ne):  # object's default: identity
+        known = equal_without_code(state, a, b)  # enum members compare as their real objects (str mixins too)
+        if known is not None:
+            return state, ConstantVariable(known == (plain is operator.eq))
         out = identical(state, a, b)
         if out is None:
             return None
