@@ -588,6 +588,11 @@ def test_comparing_an_object_whose_eq_is_a_c_base_without_a_rule_breaks():
     assert res.graph_breaks and "__eq__ of a C base class" in res.graph_breaks[0].reason
     same(res(Tags({1, 2}), torch.ones(1)), torch.ones(1) + 1)  # not `is`: eager's True
 
+    def against_none(tags, x):
+        return x + (tags == None) + (tags != "a")  # noqa: E711 - a set's __eq__ gives NotImplemented here
+
+    check(against_none, lambda: (Tags({1}), torch.randn(1)))
+
 
 def test_dict_dunders_called_by_name_follow_the_collection():
     def fn(x):
@@ -618,3 +623,25 @@ def test_enum_members_with_c_base_eq_compare_as_eager():
         return x, MODE == "train", MODE == Mode.EVAL, MODE != Mode.TRAIN, Level.LOW == 1, MODE == "eval"
 
     check(fn)
+
+
+@pytest.mark.parametrize("make", [lambda x: OrderedDict(a=x), lambda x: defaultdict(list, k=[x]),
+                                  lambda x: deque([x], maxlen=2), lambda x: Counter("aab"), lambda x: Batch([x]),
+                                  lambda x: ChainMap({"a": x}, {}), lambda x: globals()],
+                         ids=["OrderedDict", "defaultdict", "deque", "Counter", "list subclass", "ChainMap", "globals"])
+def test_values_crossing_a_graph_break_are_captured_once(make):
+    def fn(x):
+        value = make(x)
+        tracer.graph_break()
+        return value, x + 1
+
+    res = tracer.compile(fn)
+    for _ in range(3):
+        x = torch.randn(2)
+        got, want = res(x), fn(x)
+        if want[0] is globals():
+            assert got[0] is want[0]
+        else:
+            same(got, want)
+    resume = res.captures[0].resumes[0]
+    assert len(res.captures) == 1 and len(resume.captures) == 1  # no recapture: guarded by type, not identity

@@ -14,6 +14,7 @@ import collections
 import enum
 import functools
 import math
+import sys
 import types
 
 import attrs
@@ -35,6 +36,7 @@ from vt.objects.contexts import GRAD_MODE_CLASSES, GradModeExit, GradModeFactory
 from vt.data.collections_mappings import DefaultDictVariable, OrderedDictVariable
 from vt.data.deques import DequeVariable
 from vt.data.dicts import DictVariable
+from vt.data.module_globals import GlobalsVariable
 from vt.callables.functions import UserFunctionVariable, existing_cell, made_anew
 from vt.callables.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
 from vt.data.lists import ListVariable, TupleVariable
@@ -95,6 +97,10 @@ def _tuple(state, value, source, guard):
 
 @registry.wrap_rule("container")
 def _container(state, value, source, guard):
+    if type(value) is dict and _is_namespace(state, value):  # globals() handed on, e.g. across a break
+        own = value is state.env.globals
+        return _guarded(state, IdMatch(source, value, f"the globals of {value.get('__name__')}"), guard), \
+            GlobalsVariable(value, None if own else source)
     if type(value) in (list, dict, set, collections.OrderedDict, collections.defaultdict, collections.deque):
         return _wrap_container(state, value, source, guard)
     return None
@@ -310,6 +316,14 @@ def _in_torch(fn) -> bool:
     if module.startswith("torch.nn.modules."):
         return False
     return module == "torch" or module.startswith("torch.")
+
+
+def _is_namespace(state, value: dict) -> bool:
+    """A module's globals dict: the traced function's own, or a loaded module's `__dict__`."""
+    if value is state.env.globals:
+        return True
+    name = value.get("__name__")
+    return type(name) is str and getattr(sys.modules.get(name), "__dict__", None) is value
 
 
 def _guarded(state, check, guard: bool):

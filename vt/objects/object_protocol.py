@@ -12,6 +12,7 @@ defaults aside) is a graph break with its name.
 """
 from __future__ import annotations
 
+import collections
 import operator
 import types
 
@@ -155,7 +156,7 @@ def _compare(state, plain, a, b, symbol):
         if out is None:
             return None
         state, same = out
-        opaque = next((vt for vt in (a, b) if not same and _opaque_eq(state, vt)), None)
+        opaque = next((vt for vt, other in ((a, b), (b, a)) if not same and _opaque_eq(state, vt, other)), None)
         if opaque is not None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`{symbol}` with {opaque.describe()} runs the "
                                f"__eq__ of a C base class, which is not traced yet")
@@ -210,14 +211,23 @@ def _has_dunder(state, vt, name) -> bool:
     return _dunder(state, vt, name) is not None or _c_method(state, vt, name)
 
 
-def _opaque_eq(state, vt) -> bool:
+_CONTAINER_EQS = frozenset({dict.__eq__, collections.OrderedDict.__eq__, list.__eq__, tuple.__eq__, set.__eq__,
+                            frozenset.__eq__})
+_SCALARS = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _opaque_eq(state, vt, other) -> bool:
     """The object's class compares with the `__eq__` of a C base (a set or tuple subclass), which
-    has no rule: answering by identity could be wrong."""
+    has no rule: answering by identity could be wrong (a container's `__eq__` against a number,
+    a string or None gives NotImplemented, so identity is right there)."""
     if not is_user_object(vt):
         return False
     found = lookup(state, class_of(state, vt), "__eq__")[1]
-    return found is not MISSING and found is not object.__eq__ and type(found).__name__ != "function" \
-        and registry.bound_rule_for(found) is None
+    if found is MISSING or found is object.__eq__ or type(found).__name__ == "function" \
+            or registry.bound_rule_for(found) is not None:
+        return False
+    return not (found in _CONTAINER_EQS and isinstance(other, ConstantVariable)
+                and type(other.constant_value()) in _SCALARS)
 
 
 def object_len(state, vt):
