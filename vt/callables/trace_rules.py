@@ -38,8 +38,7 @@ class Rule(enum.Enum):
 _USER_RULES: dict = {}  # callable -> Rule, from allow_in_graph / disable / assume_constant_result
 
 _EAGER = {print: "writes to stdout", input: "reads from stdin", open: "opens a file", breakpoint: "enters the debugger",
-          exec: "runs code from a string", eval: "runs code from a string", globals: "exposes the module's namespace",
-          locals: "exposes the frame's variables"}
+          exec: "runs code from a string", eval: "runs code from a string", locals: "exposes the frame's variables"}
 """Builtins that always run for real, at a break, and why."""
 
 

@@ -19,7 +19,9 @@ from effects import heap
 from vt import registry
 from vt.callables.functions import lookup_class_attribute
 from vt.data.constant import ConstantVariable
-from vt.data.dicts import DictVariable, new_dict_from_entries
+from vt.data.collections_mappings import made_like
+from vt.data.deques import DequeVariable, new_deque
+from vt.data.dicts import DictVariable
 from vt.data.lists import ListVariable, TupleVariable, new_list
 from vt.data.sets import SetVariable, new_set
 from vt.objects.attributes import written
@@ -107,7 +109,15 @@ def deep_copy(state, vt, memo: dict):
         if type(out) is not tuple:
             return out
         state, values = out
-        state, made = new_dict_from_entries(state, tuple(zip((k for k, _ in entries), values)))
+        state, made = made_like(state, vt, tuple(zip((k for k, _ in entries), values)))  # OrderedDict stays one
+        memo[key] = made
+        return state, made
+    if isinstance(vt, DequeVariable):
+        current = heap.current(state, vt)
+        out = _deep_items(state, current.items, memo)
+        if type(out) is not tuple:
+            return out
+        state, made = new_deque(out[0], out[1], current.maxlen)
         memo[key] = made
         return state, made
     if isinstance(vt, SetVariable):
@@ -163,7 +173,10 @@ def _copy(state, args, kwargs):
     if isinstance(vt, ListVariable):
         return new_list(state, heap.current(state, vt).items)
     if isinstance(vt, (DictVariable, InstanceDictVariable)):
-        return new_dict_from_entries(state, _entries(state, vt))
+        return made_like(state, vt, _entries(state, vt))  # an OrderedDict or defaultdict keeps its kind
+    if isinstance(vt, DequeVariable):
+        current = heap.current(state, vt)
+        return new_deque(state, current.items, current.maxlen)
     if isinstance(vt, SetVariable):
         return new_set(state, heap.current(state, vt).values)
     if type(vt) is UserDefinedObjectVariable and _plain_class(heap.current(state, vt).cls):
