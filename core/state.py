@@ -50,6 +50,7 @@ class Env:
     builtins: dict
     fake_mode: object
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
+    propagation: dict = attrs.field(factory=dict)  # per-trace memo: op key -> output metadata
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
 
     def code_info(self, code, globals: dict, globals_source) -> CodeInfo:

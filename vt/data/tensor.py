@@ -20,6 +20,7 @@ from vt.data.lists import TupleVariable, new_list
 from vt.data.operators import UNARY_OPS
 from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.data.propagation import op_key, remember, remembered
 from vt.data.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, raise_error, unsupported
 
@@ -331,6 +332,11 @@ def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_
     higher-order operator passes its sub-graphs: a Subgraph record in the graph, its GraphModule to
     the fake run); `arg_vts` are the VTs among the arguments.  `example`, when given, is the fake
     output, for an op whose fake run needs what this tracer does not model (symbolic sizes)."""
+    key = op_key(state, op, target, fake_args, fake_kwargs) if example is None else None
+    out = None if key is None else remembered(state, key)
+    if out is not None:  # the same op on the same metadata ran before in this trace (propagation.py)
+        return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
+                            tuple(arg_vts), _op_name(op, target) in IMPURE_OPS)
     versions = _versions(fake_args)
     try:
         with fake_context(state):
@@ -347,6 +353,8 @@ def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
     changed = versions != _versions(fake_args)
     writes = changed or (kwargs is not None and _writes_in_place(op, target, kwargs))
+    if key is not None and not writes:
+        remember(state, key, out, fake_args, fake_kwargs)
     impure = writes or _op_name(op, target) in IMPURE_OPS
     return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
                         tuple(arg_vts), impure, writes)
