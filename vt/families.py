@@ -30,6 +30,7 @@ import vt.objects.getattr_variable  # noqa: F401
 import vt.objects.attributes  # noqa: F401
 import vt.callables.lazy  # noqa: F401
 import vt.callables.functions  # noqa: F401
+import vt.callables.descriptors  # noqa: F401
 import vt.callables.torch  # noqa: F401
 import vt.callables.trace_rules  # noqa: F401
 import vt.callables.subgraphs  # noqa: F401
@@ -45,6 +46,7 @@ import vt.objects.object_protocol  # noqa: F401
 import vt.objects.user_objects  # noqa: F401
 import vt.objects.dict_subclass  # noqa: F401
 import vt.objects.user_classes  # noqa: F401
+import vt.objects.local_classes  # noqa: F401
 import vt.objects.introspection  # noqa: F401
 import vt.objects.records  # noqa: F401
 import vt.objects.copying  # noqa: F401

@@ -20,9 +20,8 @@ from vt.data.constant import ConstantVariable
 from vt.objects.getattr_variable import builtin_method
 from vt.iteration import IteratorVariable, iterate_items
 from vt.protocol import MISSING, identical
-from vt.objects.object_attributes import call_python, class_source_of, lookup, python_method
+from vt.objects.object_attributes import call_hook, class_source_of, hook_source, is_vt, lookup, python_hook
 from core.outcomes import BreakKind, unsupported
-from core.sources import AttrSource
 from vt import registry
 
 _BINARY_DUNDERS = {
@@ -53,15 +52,15 @@ def class_of(state, vt):
 
 
 def _dunder(state, vt, name):
-    """(function, source) of a Python dunder on the object's class, or None."""
+    """(function, source) of a Python dunder on the object's class, or None; the function is a VT
+    when the trace made it (a method of a class defined inside the traced function)."""
     if not is_user_object(vt):
         return None
     record = heap.current(state, vt)
-    owner, found = lookup(state, record.cls, name)
-    if found is MISSING or type(found).__name__ != "function":
+    found = python_hook(state, record.cls, name)
+    if found is None:
         return None
-    source = class_source_of(record)
-    return found, (None if source is None else AttrSource(source, name))
+    return found, (None if is_vt(found) else hook_source(state, record.cls, class_source_of(record), name))
 
 
 def call_dunder(state, vt, name, args, kwargs=None, missing=""):
@@ -78,7 +77,7 @@ def call_dunder(state, vt, name, args, kwargs=None, missing=""):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"{record.cls.__name__}.{name} is written in C, which is not traced yet")
     fn, source = found
-    return call_python(state, fn, source, [vt, *args], kwargs or {})
+    return call_hook(state, fn, source, [vt, *args], kwargs or {})
 
 
 def call_dunder_discard(state, vt, name, args, missing):
@@ -274,7 +273,8 @@ def object_text(name):
         if _dunder(state, vt, name) is None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name[2:-2]}() of {vt.describe()} uses object's "
                                "default, which depends on its address")
-        model = registry.dunder_model_for(_dunder(state, vt, name)[0])
+        dunder = _dunder(state, vt, name)[0]
+        model = None if is_vt(dunder) else registry.dunder_model_for(dunder)
         if model is not None:
             return model(state, vt)
         return call_dunder(state, vt, name, [])
@@ -332,14 +332,14 @@ def equal_without_code(state, a, b):
 def run_init(state, cls_vt, obj, args, kwargs):
     """`cls.__init__(obj, *args, **kwargs)` on a new object: its Python __init__, or object's."""
     cls = cls_vt.cls
-    init = python_method(cls, "__init__")
+    init = python_hook(state, cls, "__init__")
     if init is None:
         if cls.__init__ is object.__init__:
             if args or kwargs:
                 return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {cls.__name__}() takes no arguments")
             return state, obj
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has an __init__ written in C")
-    out = call_python(state, init, AttrSource(cls_vt.source, "__init__"), [obj, *args], kwargs)
+    out = call_hook(state, init, hook_source(state, cls, cls_vt.source, "__init__"), [obj, *args], kwargs)
     if type(out) is not tuple:
         return out
     state, result = out

@@ -1,0 +1,421 @@
+"""Classes defined inside the traced function, user objects as dict keys and set elements through
+their own `__hash__` / `__eq__`, and sorting objects by their own `__lt__`.
+
+Every case runs against eager on fresh inputs: the same results, the same mutations, no graph
+break unless the case is about one (then the break has its reason and the answer is still
+eager's).
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+import functools
+
+import pytest
+import torch
+
+from core.outcomes import BreakKind
+from helpers import assert_same_as_eager, opnames
+from tracer import compile, trace
+
+
+def _one_graph(res, graphs=1):
+    assert res.graph_breaks == [], res.graph_breaks
+    assert len(res.graphs) == graphs
+
+
+# == 1. classes defined inside the traced function ================================================
+
+class ModuleBase:
+    scale = 2.0
+
+    def __init__(self, value):
+        self.value = value
+
+    def get(self):
+        return self.value * self.scale
+
+    @classmethod
+    def tag(cls):
+        return cls.__name__
+
+
+def test_class_with_methods_and_class_attributes_is_traced():
+    def fn(x):
+        class Box:
+            offset = 3
+
+            def __init__(self, value):
+                self.value = value
+
+            def shifted(self):
+                return self.value + self.offset
+
+        box = Box(x)
+        return box.shifted() * 2, Box.offset, box.offset
+
+    res = assert_same_as_eager(fn, lambda: (torch.randn(4),))
+    assert "LOAD_BUILD_CLASS" in opnames(fn)
+
+
+def test_methods_see_the_enclosing_function_and_the_body_reads_its_own_names():
+    def fn(x, n):
+        weight = x * 2
+
+        class Scaled:
+            factor = n + 1  # LOAD_CLASSDEREF: a free variable read by the class body
+            twice = factor * 2  # LOAD_NAME: a name the body stored
+
+            def apply(self, t):
+                return t * weight + self.twice
+
+        return Scaled().apply(x)
+
+    body = next(c for c in fn.__code__.co_consts if getattr(c, "co_name", None) == "Scaled")
+    assert {"LOAD_CLASSDEREF", "LOAD_NAME", "STORE_NAME"} <= opnames(body)
+    assert_same_as_eager(fn, lambda: (torch.randn(3), 4))
+
+
+def test_static_class_methods_and_properties_made_in_the_body():
+    def fn(x):
+        class Temperature:
+            unit = "C"
+
+            def __init__(self, degrees):
+                self._degrees = degrees
+
+            @property
+            def degrees(self):
+                return self._degrees
+
+            @degrees.setter
+            def degrees(self, value):
+                self._degrees = value * 1
+
+            @staticmethod
+            def convert(value):
+                return value * 9 / 5 + 32
+
+            @classmethod
+            def freezing(cls):
+                return cls(torch.zeros(1))
+
+        t = Temperature(x)
+        t.degrees = x + 1
+        cold = Temperature.freezing()
+        return t.degrees, Temperature.convert(t.degrees), t.convert(2.0), cold.degrees, cold.unit
+
+    assert_same_as_eager(fn, lambda: (torch.randn(3),))
+
+
+def test_inheritance_between_local_classes_and_super():
+    def fn(x):
+        class Base:
+            def __init__(self, value):
+                self.value = value
+
+            def get(self):
+                return self.value + 1
+
+        class Child(Base):
+            def __init__(self, value):
+                super().__init__(value * 2)
+
+            def get(self):
+                return super().get() * 3
+
+        child = Child(x)
+        return (child.get(), isinstance(child, Base), issubclass(Child, Base), type(child) is Child,
+                type(child).__name__, Child.__qualname__.split(".")[-1])
+
+    assert_same_as_eager(fn, lambda: (torch.randn(3),))
+
+
+def test_local_class_with_a_module_level_base():
+    def fn(x):
+        class Local(ModuleBase):
+            scale = 3.0
+
+            def get(self):
+                return super().get() + 1
+
+        obj = Local(x)
+        return obj.get(), obj.tag(), Local.tag(), isinstance(obj, ModuleBase), ModuleBase.scale
+
+    assert_same_as_eager(fn, lambda: (torch.randn(3),))
+
+
+def test_dunder_methods_of_a_local_class_are_inlined():
+    def fn(x):
+        class Vec:
+            def __init__(self, data):
+                self.data = data
+
+            def __add__(self, other):
+                return Vec(self.data + other.data)
+
+            def __mul__(self, k):
+                return Vec(self.data * k)
+
+            def __len__(self):
+                return self.data.shape[0]
+
+            def __getitem__(self, i):
+                return self.data[i]
+
+            def __eq__(self, other):
+                return isinstance(other, Vec) and len(other) == len(self)
+
+            def __repr__(self):
+                return f"Vec({len(self)})"
+
+            def __call__(self, t):
+                return self.data + t
+
+        a = Vec(x) + Vec(x)
+        b = a * 2
+        return b.data, len(b), b[0], a == b, a != b, repr(b), b(1.0), bool(b)
+
+    assert_same_as_eager(fn, lambda: (torch.randn(5),))
+
+
+def test_class_attribute_writes_and_counters():
+    def fn(x):
+        class Counter:
+            made = 0
+
+            def __init__(self):
+                Counter.made += 1
+                self.id = Counter.made
+
+        first, second = Counter(), Counter()
+        return x + Counter.made, first.id, second.id
+
+    assert_same_as_eager(fn, lambda: (torch.randn(2),))
+
+
+def test_type_with_three_arguments_makes_a_class():
+    def fn(x):
+        def scaled(self):
+            return self.value * self.k
+
+        Made = type("Made", (object,), {"k": 3, "scaled": scaled})
+        obj = Made()
+        obj.value = x
+        return obj.scaled(), Made.__name__, isinstance(obj, Made)
+
+    assert_same_as_eager(fn, lambda: (torch.randn(3),))
+
+
+def test_slots_abc_and_metaclass_keyword():
+    def fn(x):
+        class Slotted:
+            __slots__ = ("a",)
+
+            def __init__(self, a):
+                self.a = a
+
+        class Abstract(abc.ABC):
+            def value(self):
+                return 2
+
+        class Plain(metaclass=type):
+            pass
+
+        return Slotted(x).a + Abstract().value(), type(Plain).__name__
+
+    assert_same_as_eager(fn, lambda: (torch.randn(3),))
+
+
+def test_exception_in_the_class_body_is_raised_like_eager():
+    def fn(x):
+        class Broken:
+            limit = 1 // 0
+
+        return x
+
+    res = trace(fn, (torch.randn(2),))
+    assert res.graph_breaks == []
+    with pytest.raises(ZeroDivisionError):
+        res(torch.randn(2))
+
+
+# -- guards: a class made per call ---------------------------------------------------------------
+
+class Outside:
+    pass
+
+
+def test_isinstance_against_a_local_class_is_false_for_objects_made_before_the_call():
+    def fn(x, obj):
+        class Fresh:
+            pass
+
+        return x + 1, isinstance(obj, Fresh), type(obj) is Fresh, isinstance(Fresh(), Fresh)
+
+    res = assert_same_as_eager(fn, lambda: (torch.randn(2), Outside()))
+    previous_local = compile(lambda: type("Fresh", (), {})())()  # an object of an earlier local class
+    assert res(torch.randn(2), previous_local)[1:] == fn(torch.randn(2), previous_local)[1:] == (False, False, True)
+
+
+def test_a_class_leaving_the_function_is_made_again_on_every_call():
+    def fn(x):
+        class Point:
+            dims = 2
+
+            def __init__(self, t):
+                self.t = t
+
+            def norm(self):
+                return (self.t * self.t).sum()
+
+        return Point(x + 1), Point
+
+    res = trace(fn, (torch.randn(3),))
+    _one_graph(res)
+    x = torch.randn(3)
+    (p1, cls1), (p2, cls2) = res(x), res(x)
+    eager_point, eager_cls = fn(x)
+    assert cls1 is not cls2 and type(p1) is cls1 and type(p2) is cls2  # a new class per call, as eager
+    assert cls1.__qualname__ == eager_cls.__qualname__ and cls1.__module__ == eager_cls.__module__
+    assert list(vars(cls1)) == list(vars(eager_cls))
+    torch.testing.assert_close(p1.norm(), eager_point.norm())
+    torch.testing.assert_close(p1.t, eager_point.t)
+    assert cls1.dims == 2 and isinstance(p1, cls1)
+
+
+def test_a_returned_local_subclass_keeps_super_and_its_base():
+    def fn(x):
+        y = x * 2
+
+        class A:
+            def __init__(self, v):
+                self.v = v
+
+            def get(self):
+                return self.v + 1
+
+        class B(A):
+            @property
+            def twice(self):
+                return self.v * 2
+
+            @staticmethod
+            def helper(t):
+                return t + 100
+
+            @classmethod
+            def build(cls, t):
+                return cls(t)
+
+            def get(self):
+                return super().get() * 10 + y
+
+        return B(x), B, A
+
+    res = trace(fn, (torch.randn(3),))
+    _one_graph(res)
+    x = torch.randn(3)
+    (obj, B, A), (eager_obj, eager_B, _) = res(x), fn(x)
+    assert B.__mro__[1] is A and isinstance(obj, A)
+    for got, want in [(obj.get(), eager_obj.get()), (obj.twice, eager_obj.twice), (B.helper(x), eager_B.helper(x)),
+                      (B.build(x).get(), eager_B.build(x).get())]:
+        torch.testing.assert_close(got, want)
+
+
+def test_a_returned_class_whose_methods_name_it_through_a_closure():
+    def fn(x):
+        class Node:
+            def __init__(self, v):
+                self.v = v
+
+            def successor(self):
+                return Node(self.v + 1)  # `Node` is a cell of fn holding the class
+
+        return Node(x).successor(), Node
+
+    res = trace(fn, (torch.randn(2),))
+    _one_graph(res)
+    x = torch.randn(2)
+    node, Node = res(x)
+    assert type(node) is Node and type(node.successor()) is Node
+    torch.testing.assert_close(node.successor().v, fn(x)[0].successor().v)
+
+
+def test_a_list_that_holds_itself_breaks_at_return_instead_of_failing_at_run_time():
+    def fn(x):
+        items = [x + 1]
+        items.append(items)
+        return items
+
+    res = trace(fn, (torch.randn(2),))
+    assert [b.instruction for b in res.graph_breaks] == ["RETURN_VALUE"]
+    out = res(torch.ones(2))
+    assert out[1] is out and torch.equal(out[0], torch.full((2,), 2.0))
+
+
+def test_local_objects_stored_into_an_input_list_are_rebuilt():
+    def fn(x, out):
+        class Record:
+            def __init__(self, t):
+                self.t = t
+
+        out.append(Record(x * 3))
+        return x + 1
+
+    res = trace(fn, (torch.randn(2), []))
+    _one_graph(res)
+    got, want = [], []
+    x = torch.randn(2)
+    res(x, got)
+    fn(x, want)
+    assert type(got[0]).__name__ == "Record" and type(got[0]) is not type(want[0])
+    torch.testing.assert_close(got[0].t, want[0].t)
+
+
+# -- what is not traced breaks with a reason -------------------------------------------------------
+
+def _module_subclass(x):
+    class Local(torch.nn.Module):
+        def forward(self, t):
+            return t + 1
+
+    return Local()(x)
+
+
+def _custom_new(x):
+    class WithNew:
+        def __new__(cls):
+            return object.__new__(cls)
+
+    return x + 1, type(WithNew()).__name__
+
+
+def _init_subclass_base(x):
+    class Registry:
+        names = []
+
+        def __init_subclass__(cls):
+            Registry.names.append(cls.__name__)
+
+    class Member(Registry):
+        pass
+
+    return x + 1, list(Registry.names)
+
+
+@pytest.mark.parametrize("fn, reason", [
+    (_module_subclass, "nn.Module subclasses defined inside the traced function"),
+    (_custom_new, "has its own __new__"),
+    (_init_subclass_base, "__init_subclass__"),
+])
+def test_what_local_classes_do_not_trace_breaks_with_a_reason(fn, reason):
+    res = trace(fn, (torch.randn(3),))
+    assert len(res.graph_breaks) == 1 and reason in res.graph_breaks[0].reason, res.graph_breaks
+    x = torch.randn(3)
+    got, want = res(x), fn(x)
+    if isinstance(want, tuple):
+        torch.testing.assert_close(got[0], want[0])
+        assert got[1:] == want[1:]
+    else:
+        torch.testing.assert_close(got, want)
