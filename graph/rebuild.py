@@ -22,6 +22,7 @@ from core.outcomes import BreakKind, unsupported
 from effects import heap
 from effects.replay import changed_values, replay
 from graph.codegen import load_output
+from vt.data.object_keys import is_object_key, key_value
 from vt.protocol import DELETED
 from vt.data.sets import fresh_set
 from vt.data.tensor import TensorVariable
@@ -180,14 +181,28 @@ class Emitter:
         return failed
 
     def build_dict(self, entries):
-        """A dict of (constant key, VT) entries, in order."""
-        failed = self.emit_all(item for _, item in entries)
-        keys = tuple(key for key, _ in entries)
-        self.code.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
+        """A dict of (key, VT) entries, in order: constant keys are constants, an object key
+        (vt/data/object_keys.py) is the object, rebuilt or loaded like any value."""
+        if not any(is_object_key(key) for key, _ in entries):
+            failed = self.emit_all(item for _, item in entries)
+            keys = tuple(key for key, _ in entries)
+            self.code.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
+            return failed
+        failed = None
+        for key, item in entries:
+            if is_object_key(key):
+                failed = failed or self.emit(key_value(key))
+            else:
+                self.push_constant(key)
+            failed = failed or self.emit(item)
+        self.code.append(Instr("BUILD_MAP", len(entries)))
         return failed
 
     def build_set(self, values: tuple, recipe=None):
         """A set of constants; a `recipe` replays the set's history, whose order a plain set would lose."""
+        if any(is_object_key(value) for value in values):
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, "a set of objects cannot leave the traced function yet "
+                               "(its order depends on the objects' hashes)")
         if recipe is not None:
             self.call_maker(fresh_set, (recipe,))
             return None

@@ -419,3 +419,219 @@ def test_what_local_classes_do_not_trace_breaks_with_a_reason(fn, reason):
         assert got[1:] == want[1:]
     else:
         torch.testing.assert_close(got, want)
+
+
+# == 2. user objects as dict keys and set elements ===============================================
+
+class Token:
+    """Hashed and compared by identity (object's defaults)."""
+
+    def __init__(self, n):
+        self.n = n
+
+
+class Name:
+    """Hashed and compared by value, in Python."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __hash__(self):
+        return hash(self.text)
+
+    def __eq__(self, other):
+        return isinstance(other, Name) and other.text == self.text
+
+
+class EqOnly:
+    def __eq__(self, other):
+        return True
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenKey:
+    layer: int
+    kind: str
+
+
+class BadHash:
+    def __hash__(self):
+        return "not an int"
+
+
+PINNED_A, PINNED_B = Token(10), Token(20)
+
+
+def test_objects_made_in_the_function_as_dict_keys():
+    def fn(x):
+        a, b = Token(1), Token(2)
+        d = {a: x, b: x + 1}
+        d[a] = d[a] * 2
+        found = a in d, Token(3) in d, d.get(b) is not None, d.get(Token(4))
+        del d[b]
+        keys = [k.n for k in d]
+        return d[a], found, keys, list(d)[0] is a, len(d)
+
+    res = assert_same_as_eager(fn, lambda: (torch.randn(3),))
+    _one_graph(res)
+
+
+def test_pre_existing_objects_are_keys_by_identity_and_come_back_as_themselves():
+    def fn(x, token):
+        d = {PINNED_A: x, token: x * 3}
+        d[PINNED_B] = x + 1
+        first = next(iter(d))
+        return d[token], d[PINNED_B], first is PINNED_A, first.n, [k.n for k in d], PINNED_A in d
+
+    res = assert_same_as_eager(fn, lambda: (torch.randn(3), PINNED_B))
+    x = torch.randn(3)
+    out = res(x, PINNED_A)  # the same object passed for `token`: a different capture, same answers
+    assert out[4] == [10, 20] and out[2] is True
+
+
+def test_python_hash_and_eq_find_equal_objects():
+    def fn(x):
+        first = Name("a")
+        d = {first: x}
+        d[Name("b")] = x + 1
+        d[Name("a")] = x * 3  # equal to `first`: the value changes, the key object stays
+        return (d[Name("a")], len(d), Name("c") in d, [k.text for k in d], next(iter(d)) is first,
+                d.get(Name("b")), d.pop(Name("b")), d.setdefault(Name("a"), None), len(d))
+
+    res = assert_same_as_eager(fn, lambda: (torch.randn(3),))
+    _one_graph(res)
+
+
+def test_frozen_dataclasses_as_keys():
+    def fn(x):
+        table = {FrozenKey(0, "attn"): x, FrozenKey(1, "mlp"): x + 1}
+        table[FrozenKey(0, "attn")] = table[FrozenKey(0, "attn")] * 2
+        return table[FrozenKey(0, "attn")], FrozenKey(1, "mlp") in table, FrozenKey(2, "mlp") in table, len(table)
+
+    assert_same_as_eager(fn, lambda: (torch.randn(3),))
+
+
+class _Blocks(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = torch.nn.Linear(3, 3)
+        self.second = torch.nn.Linear(3, 3)
+
+    def forward(self, x):
+        scales = {self.first: 2.0, self.second: 0.5}
+        out = x
+        for layer in (self.first, self.second):
+            out = layer(out) * scales[layer]
+        return out, self.first in scales, len(scales)
+
+
+def test_modules_as_keys_by_identity():
+    model = _Blocks()
+    res = assert_same_as_eager(model, lambda: (torch.randn(2, 3),))
+    _one_graph(res)
+
+
+def test_a_returned_dict_keeps_its_object_keys():
+    def fn(x, token):
+        made = Token(5)
+        return {made: x + 1, token: x * 2, Name("k"): x}
+
+    res = trace(fn, (torch.randn(2), PINNED_A))
+    _one_graph(res)
+    x = torch.randn(2)
+    out, want = res(x, PINNED_A), fn(x, PINNED_A)
+    made, pinned, named = list(out)
+    assert pinned is PINNED_A and type(made) is Token and made.n == 5 and named == Name("k")
+    for got, expected in zip(out.values(), want.values()):
+        torch.testing.assert_close(got, expected)
+
+
+def test_an_object_key_written_into_an_input_dict_is_replayed():
+    def fn(x, table):
+        table[PINNED_B] = x + 1
+        table[Name("z")] = 3
+        return x
+
+    res = trace(fn, (torch.randn(2), {"a": 1}))
+    _one_graph(res)
+    mine, theirs = {"a": 1}, {"a": 1}
+    x = torch.randn(2)
+    res(x, mine)
+    fn(x, theirs)
+    assert list(mine) == list(theirs) and list(mine)[1] is PINNED_B
+    torch.testing.assert_close(mine[PINNED_B], theirs[PINNED_B])
+
+
+def test_set_membership_and_order_of_objects():
+    def fn(x, token):
+        seen = {PINNED_A, token, Name("n")}
+        seen.add(Name("n"))
+        seen.discard(PINNED_B)
+        local = {Token(1)}
+        return (x + len(seen), PINNED_A in seen, Name("n") in seen, Token(0) in local,
+                [getattr(item, "n", None) for item in {PINNED_A, PINNED_B}])
+
+    res = assert_same_as_eager(fn, lambda: (torch.randn(2), PINNED_B))
+    _one_graph(res)
+
+
+def test_comprehensions_fromkeys_and_dict_of_pairs_with_object_keys():
+    def fn(x):
+        names = [Name("a"), Name("b"), Name("a")]
+        by_comprehension = {name: i for i, name in enumerate(names)}
+        by_pairs = dict(zip(names, range(3)))
+        by_fromkeys = dict.fromkeys(names, 0)
+        return x + 1, [(k.text, v) for k, v in by_comprehension.items()], len(by_pairs), len(by_fromkeys)
+
+    assert_same_as_eager(fn, lambda: (torch.randn(2),))
+
+
+def test_local_classes_and_their_objects_as_keys():
+    def fn(x):
+        class Slot:
+            pass
+
+        one, two = Slot(), Slot()
+        d = {one: x, two: x + 1, Slot: "class"}
+        return d[two], d[Slot], one in d, len(d)
+
+    assert_same_as_eager(fn, lambda: (torch.randn(2),))
+
+
+@pytest.mark.parametrize("make", [lambda: EqOnly(), lambda: BadHash()], ids=["eq-without-hash", "hash-not-int"])
+def test_unhashable_objects_raise_like_eager(make):
+    def fn(x):
+        return {make(): x}
+
+    res = trace(fn, (torch.randn(2),))
+    assert res.graph_breaks == []
+    with pytest.raises(TypeError) as traced:
+        res(torch.randn(2))
+    with pytest.raises(TypeError) as eager:
+        fn(torch.randn(2))
+    assert str(traced.value) == str(eager.value)
+
+
+def test_what_object_keys_do_not_model_breaks_with_a_reason():
+    def iterates_a_set_of_made_objects(x):
+        return x, [t.n for t in {Token(1), Token(2)}]
+
+    res = trace(iterates_a_set_of_made_objects, (torch.randn(2),))
+    assert any("order differs from run to run" in b.reason for b in res.graph_breaks), res.graph_breaks
+    assert sorted(res(torch.randn(2))[1]) == [1, 2]
+
+    def input_dict_with_object_keys(x, table):
+        return table[PINNED_A] + x
+
+    res = trace(input_dict_with_object_keys, (torch.randn(2), {PINNED_A: 1.0}))
+    assert any("keys that are not constants" in b.reason for b in res.graph_breaks), res.graph_breaks
+    torch.testing.assert_close(res(torch.ones(2), {PINNED_A: 2.0}), torch.full((2,), 3.0))
+
+    def merges_python_eq_keys(x):
+        d = {Name("a"): 1}
+        d.update({Name("a"): 2})
+        return x, len(d)
+
+    res = trace(merges_python_eq_keys, (torch.randn(2),))
+    assert any("__eq__ in Python" in b.reason for b in res.graph_breaks), res.graph_breaks
+    assert res(torch.randn(2))[1] == 1

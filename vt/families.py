@@ -14,6 +14,7 @@ import vt.iteration  # noqa: F401
 import vt.data.constant  # noqa: F401
 import vt.data.operators  # noqa: F401
 import vt.data.container_methods  # noqa: F401
+import vt.data.object_keys  # noqa: F401
 import vt.data.equality  # noqa: F401
 import vt.data.lists  # noqa: F401
 import vt.data.tensor  # noqa: F401

@@ -171,6 +171,12 @@ class VariableTracker:
             return state, mine == theirs
         return NotImplemented
 
+    def hash_key(self, state):
+        """The real key this value is as a dict key or set element when finding it runs the class's
+        own Python `__hash__` (vt/data/object_keys.py): (state, key) or the stop; None when the
+        value is a constant or hashed by C code (vt/data/equality.py answers)."""
+        return None
+
     def comparison_kind(self):
         """How the value takes part in `==`, `<` and `in` inside containers: "list", "tuple", "set"
         (sets, frozensets, keys views), "dict", "other" (compares only by identity or as a plain

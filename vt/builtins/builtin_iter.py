@@ -16,7 +16,8 @@ from effects import heap
 from vt.folding import bind, given
 from vt.protocol import NOT_CONSTANT
 from vt.data.constant import ConstantVariable, is_constant_value
-from vt.data.dicts import DictVariable, new_dict_from_entries
+from vt.data.dicts import DictVariable, key_vt, new_dict_from_entries
+from vt.data.equality import container_key
 from vt.data.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
     ZipIteratorVariable, items_of, open_iterators)
 from vt.iteration import IteratorVariable, ReversedListIteratorVariable, iterate_items, new_iterator, next_value
@@ -235,13 +236,11 @@ def _dict(state, args, kwargs):
                     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict() of {item.describe()} is not modelled")
                 return raise_error(ValueError, f"dictionary update sequence element "
                                    f"#{position} has length {len(known)}; 2 is required")
-            key = pair[0].constant_value()
-            if not isinstance(pair[0], ConstantVariable):
-                return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict key {pair[0].describe()} is not a constant")
-            try:
-                entries[key] = pair[1]
-            except TypeError as exc:
-                return raised(exc)
+            out = container_key(state, pair[0], list(entries), key_vt)
+            if type(out) is not tuple:
+                return out
+            state, key = out
+            entries[key] = pair[1]
     entries.update(kwargs)
     return new_dict_from_entries(state, tuple(entries.items()))
 

@@ -19,9 +19,10 @@ from effects import heap
 from vt.data.constant import ConstantVariable
 from vt.objects.getattr_variable import builtin_method
 from vt.iteration import IteratorVariable, iterate_items
-from vt.protocol import MISSING, identical
+from vt.data.object_keys import ObjectKey
+from vt.protocol import MISSING, NOT_CONSTANT, identical
 from vt.objects.object_attributes import call_hook, class_source_of, hook_source, is_vt, lookup, python_hook
-from core.outcomes import BreakKind, unsupported
+from core.outcomes import BreakKind, raise_error, unsupported
 from vt import registry
 
 _BINARY_DUNDERS = {
@@ -306,6 +307,46 @@ OBJECT_BUILTIN_RULES = {
 }
 """Rules tried before the builtin's own rule when the argument is an object of a Python class."""
 registry.register_builtin_rules(OBJECT_BUILTIN_RULES, first=True)
+
+
+_OBJECT_HASH = object.__dict__["__hash__"]
+_OBJECT_EQ = object.__dict__["__eq__"]
+
+
+def object_hash_key(state, vt):
+    """The real key an object of a Python class is in a dict or set (vt/data/object_keys.py):
+    hashed by identity when its class keeps object's `__hash__`, else by its Python `__hash__`,
+    inlined; (state, key) or the stop (an unhashable class raises eager's TypeError)."""
+    record = heap.current(state, vt)
+    cls = record.cls
+    found_hash = lookup(state, cls, "__hash__")[1]
+    if found_hash is None or (is_vt(found_hash) and found_hash.constant_value() is None):
+        return raise_error(TypeError, f"unhashable type: {cls.__name__!r}")
+    found_eq = lookup(state, cls, "__eq__")[1]
+    python_eq = found_eq is not _OBJECT_EQ
+    if python_eq and python_hook(state, cls, "__eq__") is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__}.__eq__ is written in C; objects of it "
+                           "as dict keys are not modelled")
+    identity = vt.identity()
+    if found_hash is _OBJECT_HASH:
+        pinned = vt.pinned_object()
+        if pinned is not NOT_CONSTANT:
+            return state, ObjectKey(identity, hash(pinned), vt, True, python_eq)
+        return state, ObjectKey(identity, hash(identity), vt, False, python_eq)
+    if python_hook(state, cls, "__hash__") is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__}.__hash__ is written in C; objects of it "
+                           "as dict keys are not modelled")
+    out = call_dunder(state, vt, "__hash__", [])
+    if type(out) is not tuple:
+        return out
+    state, result = out
+    value = result.constant_value()
+    if not isinstance(value, int):
+        if isinstance(result, ConstantVariable):
+            return raise_error(TypeError, "__hash__ method should return an integer")
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__}.__hash__ did not give an int known "
+                           "while tracing")
+    return state, ObjectKey(identity, value, vt, True, python_eq)
 
 
 def equal_without_code(state, a, b):

@@ -29,7 +29,8 @@ from vt.callables.lazy import realize_if_lazy
 from vt.objects.object_attributes import (attribute_source, class_record, class_source_of, class_vt_of, is_vt, lookup,
     own_attribute, python_method, read_attribute, write_attribute)
 from vt.objects.object_protocol import (binary_object_operation, call_dunder, call_dunder_discard,
-    contains_object, equal_without_code, iterate_object, object_getitem, object_truth, unary_object_operation)
+    contains_object, equal_without_code, iterate_object, object_getitem, object_hash_key, object_truth,
+    unary_object_operation)
 from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
@@ -103,6 +104,9 @@ class PythonObjectRecord(VariableTracker):
 
     def known_equality(self, state, other):
         return equal_without_code(state, self, other)
+
+    def hash_key(self, state):
+        return object_hash_key(state, self)
 
     def runtime_type(self):
         return self.cls  # guarded by the object's identity, or made in the trace
