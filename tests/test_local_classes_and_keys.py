@@ -635,3 +635,210 @@ def test_what_object_keys_do_not_model_breaks_with_a_reason():
     res = trace(merges_python_eq_keys, (torch.randn(2),))
     assert any("__eq__ in Python" in b.reason for b in res.graph_breaks), res.graph_breaks
     assert res(torch.randn(2))[1] == 1
+
+
+# == 3. sorting objects by their own __lt__ ======================================================
+
+class Job:
+    def __init__(self, priority, name):
+        self.priority = priority
+        self.name = name
+
+    def __lt__(self, other):
+        return self.priority < other.priority
+
+
+@functools.total_ordering
+class Version:
+    def __init__(self, major, minor):
+        self.major, self.minor = major, minor
+
+    def __lt__(self, other):
+        return (self.major, self.minor) < (other.major, other.minor)
+
+    def __eq__(self, other):
+        return (self.major, self.minor) == (other.major, other.minor)
+
+
+@dataclasses.dataclass(order=True)
+class Ranked:
+    score: int
+    label: str
+
+
+class Logged:
+    """Records every comparison, so tests see that the trace makes CPython's comparisons in order."""
+
+    def __init__(self, value, log):
+        self.value, self.log = value, log
+
+    def __lt__(self, other):
+        self.log.append((self.value, other.value))
+        return self.value < other.value
+
+
+class GreaterOnly:
+    """`<` gives NotImplemented: CPython's sort asks `__lt__`, then `<` in full (so `__lt__` again,
+    then the reflected `__gt__`)."""
+
+    def __init__(self, value, log):
+        self.value, self.log = value, log
+
+    def __lt__(self, other):
+        self.log.append("lt")
+        return NotImplemented
+
+    def __gt__(self, other):
+        self.log.append("gt")
+        return self.value > other.value
+
+
+JOBS = (Job(3, "a"), Job(1, "b"), Job(3, "c"), Job(2, "d"), Job(1, "e"))
+
+
+def _jobs():
+    return list(JOBS)  # the same objects on every call: the capture pins them by identity
+
+
+def test_sorted_min_max_by_lt_are_stable_and_exact():
+    def fn(x, jobs):
+        ordered = sorted(jobs)
+        backwards = sorted(jobs, reverse=True)
+        by_name = sorted(jobs, key=lambda job: job.name, reverse=True)
+        return (x + 1, [j.name for j in ordered], [j.name for j in backwards], [j.name for j in by_name],
+                min(jobs).name, max(jobs).name, max(jobs[0], jobs[1]).name, min(jobs, key=lambda j: -j.priority).name)
+
+    res = assert_same_as_eager(fn, lambda: (torch.randn(2), _jobs()))
+    _one_graph(res)
+
+
+def test_list_sort_of_objects_changes_the_input_list():
+    def fn(x, jobs):
+        jobs.sort()
+        return x * 2
+
+    jobs_traced, jobs_eager = _jobs(), _jobs()
+    res = trace(fn, (torch.randn(2), _jobs()))
+    _one_graph(res)
+    res(torch.randn(2), jobs_traced)
+    fn(torch.randn(2), jobs_eager)
+    assert [j.name for j in jobs_traced] == [j.name for j in jobs_eager] == ["b", "e", "d", "a", "c"]
+
+
+def test_sort_makes_cpythons_comparisons_in_order():
+    def fn(x, values, log):
+        items = [Logged(v, log) for v in values]
+        items.sort()
+        return x + 1, [item.value for item in items]
+
+    values = [5, 2, 8, 1, 9, 3, 7, 7, 0]
+    traced_log, eager_log = [], []
+    res = trace(fn, (torch.randn(2), values, []))
+    _one_graph(res)
+    x = torch.randn(2)
+    assert res(x, values, traced_log)[1] == fn(x, values, eager_log)[1]
+    assert traced_log == eager_log and len(eager_log) > len(values)
+
+
+def test_a_lt_giving_not_implemented_is_asked_as_often_as_in_eager():
+    def fn(x, log):
+        return x + 1, [item.value for item in sorted([GreaterOnly(v, log) for v in (2, 3, 1)])]
+
+    traced_log, eager_log = [], []
+    res = trace(fn, (torch.randn(2), []))
+    x = torch.randn(2)
+    assert res(x, traced_log)[1] == fn(x, eager_log)[1] == [1, 2, 3]
+    assert traced_log == eager_log and eager_log[:3] == ["lt", "lt", "gt"]
+
+
+def test_total_ordering_and_dataclass_order():
+    def fn(x, versions, ranked):
+        newest = max(versions)
+        return (x + 1, [(v.major, v.minor) for v in sorted(versions)], (newest.major, newest.minor),
+                versions[0] >= versions[1], versions[0] <= versions[1], sorted(ranked), min(ranked).label)
+
+    assert_same_as_eager(fn, lambda: (torch.randn(2), [Version(1, 2), Version(0, 9), Version(1, 0)],
+                                      [Ranked(2, "b"), Ranked(1, "z"), Ranked(1, "a")]))
+
+
+def test_cmp_to_key_calls_the_python_cmp():
+    def fn(x, log):
+        def by_length_then_text(a, b):
+            log.append((a, b))
+            if len(a) != len(b):
+                return len(a) - len(b)
+            return (a > b) - (a < b)
+
+        key = functools.cmp_to_key(by_length_then_text)
+        words = ["ccc", "a", "bb", "aa", "b"]
+        return (x + 1, sorted(words, key=key), sorted(words, key=key, reverse=True), key("a") < key("bb"),
+                min(words, key=key), key("x").obj)
+
+    traced_log, eager_log = [], []
+    res = trace(fn, (torch.randn(2), []))
+    _one_graph(res)
+    x = torch.randn(2)
+    assert res(x, traced_log)[1:] == fn(x, eager_log)[1:]
+    assert traced_log == eager_log
+
+
+def test_a_comparison_that_raises_leaves_the_list_as_cpython_does():
+    class Fussy:
+        def __init__(self, value):
+            self.value = value
+
+        def __lt__(self, other):
+            if 0 in (self.value, other.value):
+                raise ValueError("zero")
+            return self.value < other.value
+
+    def fn(x, items):
+        try:
+            items.sort()
+        except ValueError:
+            return x + 1
+        return x
+
+    def make():
+        return [Fussy(v) for v in (4, 3, 9, 1, 7, 0, 5)]
+
+    res = trace(fn, (torch.randn(2), make()))
+    _one_graph(res)
+    traced_items, eager_items = make(), make()
+    x = torch.randn(2)
+    torch.testing.assert_close(res(x, traced_items), fn(x, eager_items))
+    assert [i.value for i in traced_items] == [i.value for i in eager_items]
+
+
+def test_sorting_tensors_still_breaks_as_data_dependent():
+    def fn(x, y):
+        return sorted([x, y])
+
+    res = trace(fn, (torch.randn(()), torch.randn(())))
+    assert [b.kind for b in res.graph_breaks] == [BreakKind.DATA_DEPENDENT]
+
+
+def test_sorted_raising_keeps_the_effects_of_earlier_comparisons():
+    class Tripwire:
+        def __init__(self, value, log):
+            self.value, self.log = value, log
+
+        def __lt__(self, other):
+            self.log.append(self.value)
+            if len(self.log) == 3:
+                raise KeyError("third comparison")
+            return self.value < other.value
+
+    def fn(x, log):
+        try:
+            sorted([Tripwire(v, log) for v in (3, 1, 2, 5)])
+        except KeyError as exc:
+            return x + 1, exc.args
+        return x, ()
+
+    traced_log, eager_log = [], []
+    res = trace(fn, (torch.randn(2), []))
+    _one_graph(res)
+    x = torch.randn(2)
+    assert res(x, traced_log)[1] == fn(x, eager_log)[1] == ("third comparison",)
+    assert traced_log == eager_log and len(eager_log) == 3

@@ -15,6 +15,7 @@ import vt.data.constant  # noqa: F401
 import vt.data.operators  # noqa: F401
 import vt.data.container_methods  # noqa: F401
 import vt.data.object_keys  # noqa: F401
+import vt.data.sorting  # noqa: F401
 import vt.data.equality  # noqa: F401
 import vt.data.lists  # noqa: F401
 import vt.data.tensor  # noqa: F401
@@ -55,6 +56,7 @@ import vt.objects.dataclasses_variables  # noqa: F401
 import vt.objects.contexts  # noqa: F401
 import vt.objects.modes  # noqa: F401
 import vt.callables.functools_variables  # noqa: F401
+import vt.callables.key_wrappers  # noqa: F401
 import vt.nn.nn_module_tree  # noqa: F401
 import vt.nn.nn_modules  # noqa: F401
 import vt.nn.functional_call  # noqa: F401

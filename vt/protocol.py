@@ -171,6 +171,12 @@ class VariableTracker:
             return state, mine == theirs
         return NotImplemented
 
+    def own_less_than(self, state, other):
+        """`type(self).__lt__(self, other)` through the type's own comparison slot, as CPython's sort
+        calls it first for keys of one type (vt/data/sorting.py): (state, result) or the stop;
+        None when the type has no `__lt__` written in Python (the full `<` then decides)."""
+        return None
+
     def hash_key(self, state):
         """The real key this value is as a dict key or set element when finding it runs the class's
         own Python `__hash__` (vt/data/object_keys.py): (state, key) or the stop; None when the

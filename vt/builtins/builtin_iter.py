@@ -30,6 +30,7 @@ from vt.data.itertools_iterators import (AccumulateIteratorVariable, ChainIterat
 from vt.data.lists import ListVariable, TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.data.sets import SetVariable, new_set
+from vt.data.sorting import sort_values
 from vt.data.tensor import TensorVariable, record_op
 from vt import registry
 
@@ -175,17 +176,15 @@ def _sorted(state, args, kwargs):
 
 
 def sort_by_keys(state, items, keys, reverse):
-    """A new list of `items` ordered by `keys` (VTs), sorting the real key values: stable, exact."""
-    values = [key.as_python(state) for key in keys]
-    for key, value in zip(keys, values):
-        if value is NOT_CONSTANT:
-            kind = BreakKind.DATA_DEPENDENT if isinstance(key, TensorVariable) else BreakKind.UNSUPPORTED_CALL
-            return unsupported(kind, f"sorting by {key.describe()} needs its value while tracing",
+    """A new list of `items` ordered by `keys` (VTs) as CPython's sort orders them: stable, exact,
+    objects compared by their own `__lt__` (vt/data/sorting.py)."""
+    for key in keys:
+        if isinstance(key, TensorVariable) and len(keys) > 1:
+            return unsupported(BreakKind.DATA_DEPENDENT, f"sorting by {key.describe()} needs its value while tracing",
                                "sort by something known while tracing, e.g. key=lambda t: t.shape[0]")
-    try:
-        order = sorted(range(len(items)), key=values.__getitem__, reverse=reverse)
-    except Exception as exc:  # eager raises the same comparison error
-        return raised(exc)
+    state, order, stop = sort_values(state, keys, reverse)
+    if stop is not None:
+        return stop  # the new list is dropped: nothing to keep of the partial order
     return new_list(state, tuple(items[index] for index in order))
 
 

@@ -160,6 +160,13 @@ def _compare(state, plain, a, b, symbol):
                        f"and {b.describe()}")
 
 
+def own_less_than(state, a, b):
+    """`type(a).__lt__(a, b)` when written in Python (no reflected fallback), else None."""
+    if _dunder(state, a, "__lt__") is None:
+        return None
+    return call_dunder(state, a, "__lt__", [b])
+
+
 def unary_object_operation(state, opname, vt):
     name = {"UNARY_NEGATIVE": "__neg__", "UNARY_POSITIVE": "__pos__", "UNARY_INVERT": "__invert__"}.get(opname)
     if name is None:

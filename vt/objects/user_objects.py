@@ -30,7 +30,7 @@ from vt.objects.object_attributes import (attribute_source, class_record, class_
     own_attribute, python_method, read_attribute, write_attribute)
 from vt.objects.object_protocol import (binary_object_operation, call_dunder, call_dunder_discard,
     contains_object, equal_without_code, iterate_object, object_getitem, object_hash_key, object_truth,
-    unary_object_operation)
+    own_less_than, unary_object_operation)
 from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
@@ -107,6 +107,9 @@ class PythonObjectRecord(VariableTracker):
 
     def hash_key(self, state):
         return object_hash_key(state, self)
+
+    def own_less_than(self, state, other):
+        return own_less_than(state, self, other)
 
     def runtime_type(self):
         return self.cls  # guarded by the object's identity, or made in the trace
