@@ -282,10 +282,11 @@ class Emitter:
         self.code.extend([Instr("PRECALL", len(values)), Instr("CALL", len(values))])
         return failed
 
-    def made_class(self, vt, metaclass, name: str, bases, attributes, classcell=None):
+    def made_class(self, vt, metaclass, name: str, bases, attributes, classcell=None, decorators=()):
         """A class the trace made, made again after the graph runs (once per call, as eager makes
         it): `metaclass(name, bases, namespace)` with the class attributes it holds at the end,
-        and its methods' `__class__` cell passed as `__classcell__`, which the metaclass fills."""
+        and its methods' `__class__` cell passed as `__classcell__`, which the metaclass fills;
+        then each of `decorators` (a constant called with the class) applied again."""
         current = heap.current(self.state, vt)
         if vt.oid in self.in_progress:
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"class {name} holds itself in a class attribute, which "
@@ -307,9 +308,13 @@ class Emitter:
         if classcell is not None:
             keys.append("__classcell__")
             self.code.append(Instr("LOAD_FAST", cell_temp))
+        temp = f"__snaptrace_obj{vt.oid}"
         self.code.extend([Instr("LOAD_CONST", tuple(keys)), Instr("BUILD_CONST_KEY_MAP", len(keys)),
-                          Instr("PRECALL", 3), Instr("CALL", 3),
-                          Instr("COPY", 1), Instr("STORE_FAST", f"__snaptrace_obj{vt.oid}")])
+                          Instr("PRECALL", 3), Instr("CALL", 3), Instr("STORE_FAST", temp)])
+        for decorator in decorators:
+            self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", decorator), Instr("LOAD_FAST", temp),
+                              Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
+        self.code.append(Instr("LOAD_FAST", temp))
         self._fill_waiting_cells(vt.oid)
         return failed
 

@@ -240,6 +240,101 @@ def test_exception_in_the_class_body_is_raised_like_eager():
         res(torch.randn(2))
 
 
+def test_dataclass_on_a_local_class():
+    def fn(x):
+        @dataclasses.dataclass
+        class Config:
+            width: int
+            scale: float = 2.0
+
+            def __post_init__(self):
+                self.area = self.width * self.scale
+
+        @dataclasses.dataclass(frozen=True, order=True)
+        class Key:
+            layer: int
+            kind: str = "attn"
+
+        config = Config(3)
+        table = {Key(0): x, Key(1, "mlp"): x + 1}
+        return (x * config.area, config == Config(3), config == Config(4), repr(config), dataclasses.astuple(config),
+                table[Key(0)], [(k.layer, k.kind) for k in sorted([Key(2), Key(0, "z"), Key(0)])],
+                dataclasses.is_dataclass(config), [f.name for f in dataclasses.fields(Config)])
+
+    res = assert_same_as_eager(fn, lambda: (torch.randn(3),))
+    _one_graph(res)
+
+
+def test_a_returned_local_dataclass_is_decorated_again_per_call():
+    def fn(x):
+        @dataclasses.dataclass
+        class Output:
+            logits: torch.Tensor
+            loss: float = 0.0
+
+        return Output(x * 2)
+
+    res = trace(fn, (torch.randn(2),))
+    _one_graph(res)
+    x = torch.randn(2)
+    first, second, eager = res(x), res(x), fn(x)
+    assert type(first) is not type(second) and dataclasses.is_dataclass(first)
+    assert [f.name for f in dataclasses.fields(first)] == ["logits", "loss"]
+    assert repr(first).split("(")[0] == repr(eager).split("(")[0] and type(first).__qualname__.endswith("fn.<locals>.Output")
+    torch.testing.assert_close(first.logits, eager.logits)
+
+
+def test_dataclass_errors_and_limits_on_a_local_class():
+    def misordered(x):
+        @dataclasses.dataclass
+        class Bad:
+            a: int = 1
+            b: int
+
+        return x
+
+    res = trace(misordered, (torch.randn(2),))
+    assert res.graph_breaks == []
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+        res(torch.randn(2))
+
+    def with_slots(x):
+        @dataclasses.dataclass(slots=True)
+        class Slotted:
+            a: int = 1
+
+        return x + Slotted().a
+
+    res = trace(with_slots, (torch.randn(2),))
+    assert any("slots=True" in b.reason for b in res.graph_breaks), res.graph_breaks
+    torch.testing.assert_close(res(torch.ones(2)), torch.full((2,), 2.0))
+
+
+def test_total_ordering_on_a_local_class():
+    def fn(x):
+        @functools.total_ordering
+        class Level:
+            def __init__(self, n):
+                self.n = n
+
+            def __lt__(self, other):
+                return self.n < other.n
+
+            def __eq__(self, other):
+                return self.n == other.n
+
+        levels = [Level(3), Level(1), Level(2)]
+        return (x + 1, Level(1) > Level(0), Level(1) >= Level(1), Level(2) <= Level(1),
+                [level.n for level in sorted(levels, reverse=True)], max(levels).n, Level)
+
+    res = trace(fn, (torch.randn(2),))
+    _one_graph(res)
+    x = torch.randn(2)
+    got, want = res(x), fn(x)
+    assert got[1:6] == want[1:6]
+    assert got[6].__gt__ is functools._gt_from_lt and got[6](2) > got[6](1)  # rebuilt with functools' helpers
+
+
 # -- guards: a class made per call ---------------------------------------------------------------
 
 class Outside:

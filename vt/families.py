@@ -53,6 +53,7 @@ import vt.objects.introspection  # noqa: F401
 import vt.objects.records  # noqa: F401
 import vt.objects.copying  # noqa: F401
 import vt.objects.dataclasses_variables  # noqa: F401
+import vt.objects.local_dataclasses  # noqa: F401
 import vt.objects.contexts  # noqa: F401
 import vt.objects.modes  # noqa: F401
 import vt.callables.functools_variables  # noqa: F401

@@ -27,18 +27,22 @@ from __future__ import annotations
 
 import abc
 import builtins
+import functools
 import types
 
 import attrs
 import torch
 
 from core.outcomes import BreakKind, raise_error, raised, unsupported
-from core.sources import AttrSource
+from core.sources import AttrSource, ImportedModuleSource
 from effects import heap
 from vt.callables.descriptors import PropertyVariable
-from vt.callables.functions import CellVariable, NestedUserFunctionVariable, UserMethodVariable, inline_call
+from vt import registry
+from vt.callables.functions import (CellVariable, NestedUserFunctionVariable, UserFunctionVariable,
+    UserMethodVariable, inline_call)
 from vt.data.constant import ConstantVariable
 from vt.data.dicts import DictVariable, new_dict_from_entries
+from vt.objects.attributes import store_raw
 from vt.objects.object_attributes import attribute_source, is_vt, lookup
 from vt.objects.user_classes import UserDefinedClassVariable
 from vt.protocol import MISSING, NOT_CONSTANT, VariableTracker, real_value
@@ -46,6 +50,11 @@ from vt.registry import wrap_value
 
 _METACLASSES = (type, abc.ABCMeta)
 """Metaclasses whose class creation runs no Python code: the shell is made with the real one."""
+
+
+def is_stand_in(value) -> bool:
+    """Whether a value of a shell's namespace stands for one only the trace holds."""
+    return type(value) is _StandIn
 
 
 class _StandIn:
@@ -77,6 +86,9 @@ def _stand_in(state, qualname: str, key: str, vt):
         return constant
     kind = vt.runtime_type()
     name = f"{qualname}.{key}"
+    if key == "__annotations__" and isinstance(vt, DictVariable):  # annotations are classes: real ones
+        entries = heap.current(state, vt).entries
+        return {field: _stand_in(state, qualname, f"{key}[{field!r}]", value) for field, value in entries}
     if kind is staticmethod:
         return staticmethod(_stand_in_function(name))
     if kind is classmethod:
@@ -99,6 +111,7 @@ class LocalClassVariable(UserDefinedClassVariable):
 
     bases: tuple = attrs.field(default=(), eq=False)
     classcell: object = attrs.field(default=None, eq=False)
+    decorations: tuple = attrs.field(default=(), eq=False)  # (decorator to run again, ((name, VT it added), ...))
 
     made_by_trace = True
 
@@ -115,10 +128,12 @@ class LocalClassVariable(UserDefinedClassVariable):
         """Made again after the graph runs, from its final class attributes: a new class per call,
         as eager makes one."""
         current = heap.current(emitter.state, self)
-        attributes = current.attributes
+        added = {(name, id(vt)) for _, generated in current.decorations for name, vt in generated}
+        attributes = tuple((name, vt) for name, vt in current.attributes if (name, id(vt)) not in added)
         if not any(key == "__qualname__" for key, _ in attributes):
             attributes = (("__qualname__", ConstantVariable(self.cls.__qualname__)),) + attributes
-        return emitter.made_class(self, type(self.cls), self.cls.__name__, self.bases, attributes, self.classcell)
+        return emitter.made_class(self, type(self.cls), self.cls.__name__, self.bases, attributes, self.classcell,
+                                  tuple(decorator for decorator, _ in current.decorations))
 
     def getattr(self, state, name):
         if name in ("__name__", "__qualname__"):
@@ -279,6 +294,38 @@ class BuildClassVariable(VariableTracker):
 
 
 BUILD_CLASS = BuildClassVariable()
+
+
+def _functools_name(fn) -> str:
+    return next(name for name, value in vars(functools).items() if value is fn)
+
+
+def _total_ordering(state, args, kwargs):
+    """`functools.total_ordering` on a class the trace made: functools' own helpers (`_gt_from_lt`,
+    ...) stored on it as functools does, so they are inlined and the class made again after the
+    graph holds them too.  (functools also renames its helpers, `_gt_from_lt.__name__ = "__gt__"`,
+    once and for all: not replayed.)  Any other argument: functools' Python code, inlined."""
+    function = functools.total_ordering
+    source = AttrSource(ImportedModuleSource("functools"), "total_ordering")
+    if kwargs or len(args) != 1 or not isinstance(args[0], LocalClassVariable):
+        return UserFunctionVariable(function, source).call(state, args, kwargs)
+    cls_vt = args[0]
+    roots = {op for op in functools._convert
+             if lookup(state, cls_vt.cls, op)[1] not in (MISSING, object.__dict__.get(op))}
+    if not roots:
+        return raise_error(ValueError, "must define at least one ordering operation: < > <= >=")
+    for name, helper in functools._convert[max(roots)]:
+        if name in roots:
+            continue
+        out = wrap_value(state, helper, AttrSource(ImportedModuleSource("functools"), _functools_name(helper)))
+        if type(out) is not tuple:
+            return out
+        state = store_raw(out[0], cls_vt, name, out[1])
+        setattr(cls_vt.cls, name, helper)  # the shell answers as the real class would
+    return state, cls_vt
+
+
+registry.register_builtin_rules({functools.total_ordering: _total_ordering})
 
 
 def make_class_from_type(state, args):
