@@ -937,3 +937,65 @@ def test_sorted_raising_keeps_the_effects_of_earlier_comparisons():
     x = torch.randn(2)
     assert res(x, traced_log)[1] == fn(x, eager_log)[1] == ("third comparison",)
     assert traced_log == eager_log and len(eager_log) == 3
+
+
+# == edge cases ====================================================================================
+
+class Spelled:
+    """Equal to its own spelling: `Spelled("a") == "a"`, with the same hash."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __hash__(self):
+        return hash(self.text)
+
+    def __eq__(self, other):
+        return other == self.text if isinstance(other, str) else isinstance(other, Spelled) and other.text == self.text
+
+
+def test_a_constant_finds_an_object_key_whose_eq_says_so():
+    def fn(x):
+        d = {Spelled("a"): x}
+        found = d["a"], "a" in d, "b" in d
+        match d:
+            case {"a": value}:
+                return value + 1, found
+        return x, found
+
+    assert_same_as_eager(fn, lambda: (torch.randn(2),))
+
+
+def test_class_bodies_delete_names_and_class_renames_break():
+    def deletes(x):
+        class Tmp:
+            a = 1
+            b = a + 1
+            del a
+
+        return x + Tmp.b, hasattr(Tmp, "a")
+
+    assert "DELETE_NAME" in opnames(next(c for c in deletes.__code__.co_consts if getattr(c, "co_name", "") == "Tmp"))
+    assert_same_as_eager(deletes, lambda: (torch.randn(2),))
+
+    def renames(x):
+        class Tmp:
+            pass
+
+        Tmp.__name__ = "Other"
+        return x + 1, Tmp.__name__
+
+    res = trace(renames, (torch.randn(2),))
+    assert any("__name__" in b.reason for b in res.graph_breaks)
+    assert res(torch.ones(2))[1] == "Other"
+
+
+def test_deepcopy_of_a_dict_with_object_keys_breaks():
+    import copy
+
+    def fn(x):
+        return x + 1, len(copy.deepcopy({Token(1): 1}))
+
+    res = trace(fn, (torch.randn(2),))
+    assert any("deepcopy" in b.reason for b in res.graph_breaks)
+    assert res(torch.ones(2))[1] == 1

@@ -21,6 +21,7 @@ from vt.callables.functions import lookup_class_attribute
 from vt.data.constant import ConstantVariable
 from vt.data.dicts import DictVariable, new_dict_from_entries
 from vt.data.lists import ListVariable, TupleVariable, new_list
+from vt.data.object_keys import is_object_key
 from vt.data.sets import SetVariable, new_set
 from vt.objects.attributes import written
 from vt.objects.instance_dict import InstanceDictVariable
@@ -103,6 +104,9 @@ def deep_copy(state, vt, memo: dict):
         return heap.update_object(state, made.with_items(items)), made
     if isinstance(vt, (DictVariable, InstanceDictVariable)):
         entries = _entries(state, vt)
+        if any(is_object_key(key) for key, _ in entries):
+            return unsupported(BreakKind.UNSUPPORTED_CALL, "copy.deepcopy of a dict with objects as keys is not "
+                               "traced yet (the keys are copied too)")
         out = _deep_items(state, [value for _, value in entries], memo)
         if type(out) is not tuple:
             return out
@@ -111,6 +115,8 @@ def deep_copy(state, vt, memo: dict):
         memo[key] = made
         return state, made
     if isinstance(vt, SetVariable):
+        if any(is_object_key(value) for value in heap.current(state, vt).values):
+            return unsupported(BreakKind.UNSUPPORTED_CALL, "copy.deepcopy of a set of objects is not traced yet")
         return new_set(state, heap.current(state, vt).values)
     if type(vt) is UserDefinedObjectVariable and _plain_class(heap.current(state, vt).cls):
         record = heap.current(state, vt)

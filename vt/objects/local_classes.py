@@ -124,6 +124,12 @@ class LocalClassVariable(UserDefinedClassVariable):
     def references(self, state):
         return (*super().references(state), *self.bases, *(() if self.classcell is None else (self.classcell,)))
 
+    def setattr(self, state, name, value):
+        if name in ("__name__", "__qualname__", "__bases__", "__dict__", "__class__", "__mro__"):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"writing {name} of {self.describe()} is not "
+                               "traced yet")
+        return super().setattr(state, name, value)
+
     def rebuild(self, emitter):
         """Made again after the graph runs, from its final class attributes: a new class per call,
         as eager makes one."""
