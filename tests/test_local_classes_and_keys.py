@@ -54,7 +54,7 @@ def test_class_with_methods_and_class_attributes_is_traced():
         box = Box(x)
         return box.shifted() * 2, Box.offset, box.offset
 
-    res = assert_same_as_eager(fn, lambda: (torch.randn(4),))
+    assert_same_as_eager(fn, lambda: (torch.randn(4),))
     assert "LOAD_BUILD_CLASS" in opnames(fn)
 
 

@@ -16,7 +16,7 @@ import attrs
 
 from effects import heap
 from vt import registry
-from vt.data.constant import ConstantVariable, is_constant_value
+from vt.data.constant import ConstantVariable
 from vt.data.container_methods import container_attribute, container_load_method
 from vt.data.equality import container_key, contains_in, equal
 from vt.data.object_keys import is_object_key, key_value, key_vt

@@ -23,7 +23,7 @@ import operator
 from core.outcomes import BreakKind, is_stop, raise_error, raised, unsupported
 from effects import heap
 from vt.data.constant import ConstantVariable
-from vt.data.object_keys import identity_key, key_vt, needs_python_eq, refuse_python_eq, resolve_key
+from vt.data.object_keys import identity_key, key_vt, refuse_python_eq, resolve_key
 from vt.protocol import NOT_CONSTANT, is_identity_key, is_tensor
 
 MAX_DEPTH = 200
