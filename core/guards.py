@@ -165,6 +165,24 @@ class BuiltinMatch:
         return f"{self.name} is the builtin {self.name} (not shadowed by a global)"
 
 
+@attrs.frozen(slots=True)
+class GlobalPresence:
+    """The traced function's module has (or has not) a global `name`: what `"name" in globals()`
+    answered, or a `globals()[name]` that raised KeyError."""
+
+    name: str
+    present: bool
+
+    def key(self):
+        return ("global_presence", self.name)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"({self.name!r} in {ns.g}) is {self.present}"
+
+    def __str__(self):
+        return f"global {self.name} is {'defined' if self.present else 'not defined'}"
+
+
 def ambient_modes() -> tuple:
     """Autocast (CPU and CUDA: on or off, CPU's dtype) and inference mode, as a capture depends on
     them: fake ops run under them, so dtypes and inference flags are folded from them."""

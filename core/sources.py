@@ -14,7 +14,7 @@ import attrs
 from bytecode import Instr
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class LocalSource:
     """An argument of the traced function, by parameter name.  `fresh` marks a resume function's
     parameter: a value the entry rebuilds on every call (see `made_per_call`)."""
@@ -39,7 +39,7 @@ class LocalSource:
         return self.name[len("__local_"):] if self.name.startswith("__local_") else self.name
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class GlobalSource:
     """A name in the traced function's module globals (`G` in guards)."""
 
@@ -62,7 +62,7 @@ class GlobalSource:
         return "G_" + self.name
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class BuiltinSource:
     """A builtin reached through a global lookup that missed the module dict."""
 
@@ -85,7 +85,7 @@ class BuiltinSource:
         return "B_" + self.name
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class AttrSource:
     """Attribute `name` of another source's object."""
 
@@ -110,7 +110,7 @@ class AttrSource:
         return f"{self.base.placeholder_name()}_{self.name}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class ItemSource:
     """Item `index` (an int or str constant) of another source's object."""
 
@@ -133,7 +133,7 @@ class ItemSource:
         return f"{self.base.placeholder_name()}_{self.index}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class FunctionSource:
     """The traced function object itself (`F` in guards), e.g. to reach its closure cells."""
 
@@ -153,7 +153,7 @@ class FunctionSource:
         return "F"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class DictValueSource:
     """The value at `position` of a dict input whose keys (guarded in order by KeysMatch) include a key
     a guard cannot spell, such as an enum member: `[*d.values()][position]`."""
@@ -179,7 +179,7 @@ class DictValueSource:
         return f"{self.base.placeholder_name()}_v{self.position}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class ImportedModuleSource:
     """A module in sys.modules, by its full name."""
 

@@ -3,6 +3,7 @@ after the call, the callee gets its own graphs, and values made at run time that
 make the resumed code capture again."""
 import collections
 
+import pytest
 import torch
 import torch.nn as nn
 
@@ -195,3 +196,63 @@ def test_a_module_with_a_backward_hook_runs_as_one_call():
     x = torch.randn(2, 4, requires_grad=True)
     torch.testing.assert_close(res(x), model(x))
     assert not any(r.fn.__qualname__.startswith("Inner.") for r in res.resumes)
+
+
+class HookedStack(nn.Module):
+    """A break in a ModuleList loop body and in a forward hook, and a dict subclass made per call
+    returned across the breaks."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([Inner(), Inner()])
+        self.head = nn.Linear(4, 4)
+        self.head.register_forward_hook(self._hook)
+
+    @staticmethod
+    def _hook(module, args, output):
+        output = output.sigmoid()
+        tracer.graph_break()
+        return output * 3
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x).sin()
+        return Out(logits=self.head(x) - 1)
+
+
+def _dynamo_ops(model) -> tuple:
+    """(ops in graphs, frames compiled after 3 calls, after 1 call) for torch.compile on the same model."""
+    import torch._dynamo
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()
+    counter = CompileCounter()
+    compiled = torch.compile(model, backend=counter)
+    original, tracer.graph_break = tracer.graph_break, torch._dynamo.graph_break
+    try:
+        compiled(torch.randn(2, 4))
+        frames_first = counter.frame_count
+        for _ in range(2):
+            compiled(torch.randn(2, 4))
+    finally:
+        tracer.graph_break = original
+        torch._dynamo.reset()
+    return counter.op_count, counter.frame_count, frames_first
+
+
+@pytest.mark.parametrize("make", [Outer, Stack, HookedStack], ids=lambda c: c.__name__)
+def test_as_many_ops_in_graphs_as_torch_compile(make):
+    model = make()
+    dynamo_ops, _, _ = _dynamo_ops(model)
+    res = compile(model)
+    counts = []
+    for _ in range(3):
+        x = torch.randn(2, 4)
+        got, want = res(x), model(x)
+        if isinstance(want, dict):
+            assert type(got) is type(want) and list(got) == list(want)
+            got, want = got["logits"], want["logits"]
+        torch.testing.assert_close(got, want)
+        counts.append(captures(res))
+    assert counts[0] == counts[2]  # later calls capture nothing
+    assert ops_in(res) >= dynamo_ops, (ops_in(res), dynamo_ops)

@@ -150,6 +150,28 @@ def test_copy_and_deepcopy_of_a_config():
     assert CONFIG.hidden == 4 and CONFIG.names == ["a", "b"]  # the originals are untouched
 
 
+def test_deepcopy_of_tensors_and_containers_of_them():
+    def fn(x):
+        state = copy.deepcopy({"h": x, "both": [x, x]})
+        state["h"].add_(1)  # the copy has storage of its own: x is untouched
+        return state["h"] + x, state["both"][0] is state["both"][1], state["both"][0] is x
+
+    res = tracer.compile(fn)
+    x = torch.randn(2, 3)
+    got, want = res(x.clone()), fn(x.clone())
+    torch.testing.assert_close(got[0], want[0])
+    assert got[1:] == want[1:] == (True, False) and res.graph_breaks == []
+
+
+def test_deepcopy_of_a_view_or_a_tensor_that_requires_grad_runs_for_real():
+    w = torch.randn(3, requires_grad=True)
+    for fn in (lambda x: copy.deepcopy(x[1:]) + 1, lambda x: copy.deepcopy(w) * x):
+        res = tracer.compile(fn)
+        x = torch.randn(3)
+        torch.testing.assert_close(res(x), fn(x))
+        assert [b.kind.value for b in res.graph_breaks] == ["unsupported-call"]
+
+
 @dataclasses.dataclass(order=True)
 class Version:
     major: int

@@ -27,6 +27,9 @@ import vt.data.dict_methods  # noqa: F401
 import vt.data.set_methods  # noqa: F401
 import vt.data.itertools_iterators  # noqa: F401
 import vt.data.container_ops  # noqa: F401
+import vt.data.collections_mappings  # noqa: F401
+import vt.data.deques  # noqa: F401
+import vt.data.module_globals  # noqa: F401
 import vt.callables.builtin  # noqa: F401
 import vt.objects.getattr_variable  # noqa: F401
 import vt.objects.attributes  # noqa: F401
@@ -47,6 +50,8 @@ import vt.objects.object_attributes  # noqa: F401
 import vt.objects.object_protocol  # noqa: F401
 import vt.objects.user_objects  # noqa: F401
 import vt.objects.dict_subclass  # noqa: F401
+import vt.objects.counters  # noqa: F401
+import vt.objects.list_subclass  # noqa: F401
 import vt.objects.user_classes  # noqa: F401
 import vt.objects.local_classes  # noqa: F401
 import vt.objects.introspection  # noqa: F401

@@ -10,9 +10,11 @@ these rules in order.
 from __future__ import annotations
 
 import builtins
+import collections
 import enum
 import functools
 import math
+import sys
 import types
 
 import attrs
@@ -26,12 +28,16 @@ from effects import heap
 from vt import registry
 from vt.callables.builtin import BuiltinVariable
 from vt.objects.dict_subclass import is_dict_subclass, wrap_dict_subclass_object
+from vt.objects.list_subclass import is_list_subclass, wrap_list_subclass_object
 from vt.folding import call_constant_fn
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.container_methods import class_method
 from vt.objects.contexts import GRAD_MODE_CLASSES, GradModeExit, GradModeFactoryVariable, wrap_grad_mode_exit
+from vt.data.collections_mappings import DefaultDictVariable, OrderedDictVariable
+from vt.data.deques import DequeVariable
 from vt.data.dicts import DictVariable
-from vt.callables.functions import UserFunctionVariable, existing_cell
+from vt.data.module_globals import GlobalsVariable
+from vt.callables.functions import UserFunctionVariable, existing_cell, made_anew
 from vt.callables.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
 from vt.data.lists import ListVariable, TupleVariable
 from vt.nn.nn_modules import NNModuleClassVariable, is_module_class
@@ -91,7 +97,11 @@ def _tuple(state, value, source, guard):
 
 @registry.wrap_rule("container")
 def _container(state, value, source, guard):
-    if type(value) in (list, dict, set):
+    if type(value) is dict and _is_namespace(state, value):  # globals() handed on, e.g. across a break
+        own = value is state.env.globals
+        return _guarded(state, IdMatch(source, value, f"the globals of {value.get('__name__')}"), guard), \
+            GlobalsVariable(value, None if own else source)
+    if type(value) in (list, dict, set, collections.OrderedDict, collections.defaultdict, collections.deque):
         return _wrap_container(state, value, source, guard)
     return None
 
@@ -186,6 +196,8 @@ def _user_object(state, value, source, guard):
         state = _identified(state, value, source)
     if isinstance(value, dict) and is_dict_subclass(type(value)):
         return wrap_dict_subclass_object(state, value, source)
+    if isinstance(value, list) and is_list_subclass(type(value)):
+        return wrap_list_subclass_object(state, value, source)
     return wrap_user_object(state, value, source)
 
 
@@ -253,7 +265,7 @@ def _function(state, value, source, guard):
     (`torch.utils._pytree.tree_map`, ...), as the trace rules decide (vt/callables/trace_rules.py)."""
     if not isinstance(value, types.FunctionType):
         return None
-    if getattr(value, "__snaptrace_rebuilt__", False):  # made anew on every call: guard its code
+    if made_anew(value, source):  # made anew on every call: guard its code
         state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
         return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
             UserFunctionVariable(value, source)
@@ -306,6 +318,14 @@ def _in_torch(fn) -> bool:
     return module == "torch" or module.startswith("torch.")
 
 
+def _is_namespace(state, value: dict) -> bool:
+    """A module's globals dict: the traced function's own, or a loaded module's `__dict__`."""
+    if value is state.env.globals:
+        return True
+    name = value.get("__name__")
+    return type(name) is str and getattr(sys.modules.get(name), "__dict__", None) is value
+
+
 def _guarded(state, check, guard: bool):
     return state.add_guard(check) if guard else state
 
@@ -353,10 +373,15 @@ def _wrap_items(state, pairs, source, guard: bool):
 def _wrap_container(state, value, source, guard: bool):
     """A list, dict or set passed in: one heap object per real object, its changes replayed later."""
     def make(state, oid):
-        if type(value) is list:
-            state = _guarded(state, SequenceMatch(source, list, len(value)), guard)
+        if type(value) in (list, collections.deque):
+            state = _guarded(state, SequenceMatch(source, type(value), len(value)), guard)
             out = _wrap_items(state, enumerate(value), source, guard)
-            return out if type(out) is not tuple else (out[0], ListVariable(oid, tuple(out[1]), source))
+            if type(out) is not tuple:
+                return out
+            if type(value) is list:
+                return out[0], ListVariable(oid, tuple(out[1]), source)
+            state = _guarded(out[0], ConstantMatch.of(AttrSource(source, "maxlen"), value.maxlen), guard)
+            return state, DequeVariable(oid, tuple(out[1]), value.maxlen, source)
         keys = tuple(value)
         if not all(is_constant_value(key) or isinstance(key, enum.Enum) or is_identity_key(key) for key in keys):
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} has keys that are not constants",
@@ -367,7 +392,13 @@ def _wrap_container(state, value, source, guard: bool):
         out = _wrap_items(state, value.items(), source, guard)
         if type(out) is not tuple:
             return out
-        return out[0], DictVariable(oid, tuple(zip(keys, out[1])), source)
+        state, entries = out[0], tuple(zip(keys, out[1]))
+        if type(value) is collections.OrderedDict:
+            return state, OrderedDictVariable(oid, entries, source)
+        if type(value) is collections.defaultdict:
+            out = wrap_value(state, value.default_factory, AttrSource(source, "default_factory"), guard)
+            return out if type(out) is not tuple else (out[0], DefaultDictVariable(oid, entries, source, out[1]))
+        return state, DictVariable(oid, entries, source)
 
     first_seen = id(value) not in state.known_objects
     # Objects still being wrapped (an outer container of this one) are not in the heap yet.

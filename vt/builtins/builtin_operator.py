@@ -139,6 +139,8 @@ class MethodCallerVariable(VariableTracker):
         if type(out) is not tuple:
             return out
         state, (method, receiver) = out
+        if method is NULL:  # an attribute, not a method: the pair is (NULL, callable), as LOAD_METHOD pushes it
+            method, receiver = receiver, NULL
         call_args = list(self.args) if receiver is NULL else [receiver, *self.args]
         return method.call(state, call_args, dict(self.kwargs))
 

@@ -20,9 +20,10 @@ from core.state import Frame
 from core.stops import Raised, Returned
 from effects import heap
 from vt.data.dicts import new_dict_from_entries
-from vt.callables.lazy import LazyVariable
+from vt.callables.lazy import LazyVariable, realize_if_lazy
 from vt.data.constant import ConstantVariable
 from vt.data.lists import TupleVariable
+from vt.data.module_globals import GlobalsVariable
 from vt.protocol import MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
 from core.sources import AttrSource, GlobalSource, ItemSource
@@ -54,6 +55,21 @@ class CellVariable(VariableTracker):
     def with_contents(self, contents) -> "CellVariable":
         return CellVariable(self.oid, contents, self.source)
 
+    def getattr(self, state, name):
+        """`cell.cell_contents`: what the cell holds now (ValueError when empty)."""
+        if name != "cell_contents":
+            return super().getattr(state, name)
+        contents = heap.current(state, self).contents
+        if contents is None:
+            return raise_error(ValueError, "Cell is empty")
+        out = realize_if_lazy(state, contents)
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        if value is not contents:
+            state = heap.update_object(state, heap.current(state, self).with_contents(value))
+        return state, value
+
 
 @attrs.frozen(slots=True)
 class FunctionParts:
@@ -81,7 +97,7 @@ class UserFunctionVariable(VariableTracker):
     always_true = True
 
     def pinned_object(self):
-        rebuilt = getattr(self.fn, "__snaptrace_rebuilt__", False)  # made anew per call: guarded by its code
+        rebuilt = made_anew(self.fn, self.source)  # made anew per call: guarded by its code
         return NOT_CONSTANT if rebuilt or self.source is None else self.fn
 
     def runtime_type(self):
@@ -108,6 +124,9 @@ class UserFunctionVariable(VariableTracker):
                 return state, ConstantVariable(None)
             state, cells = existing_cells(state, self.fn, self.source)
             return state, TupleVariable(cells)
+        if name == "__globals__":
+            own = self.fn.__globals__ is state.env.globals
+            return state, GlobalsVariable(self.fn.__globals__, None if own else AttrSource(self.source, name))
         if name in ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__",
                     "__kwdefaults__", "__wrapped__", "__dict__", "__annotations__", "__type_params__") \
                 or name in getattr(self.fn, "__dict__", {}):
@@ -183,6 +202,37 @@ class NestedUserFunctionVariable(VariableTracker):
 
     def descriptor_get(self, state, instance, owner):
         return state, (self if instance is None else BoundMethodVariable(self, instance))
+
+    def getattr(self, state, name):
+        """What MAKE_FUNCTION fixed: names and docstring (from the code, as CPython sets them), the
+        code, defaults, cells and globals.  The function's own mutable dicts (`__dict__`,
+        `__annotations__`, a `__kwdefaults__` dict) have no identity in the trace and break."""
+        parts = self.parts
+        if name in ("__name__", "__qualname__", "__doc__", "__module__"):
+            made = types.FunctionType(parts.code, {"__name__": parts.globals.get("__name__")}, None, None,
+                                      tuple(types.CellType() for _ in parts.code.co_freevars))
+            return state, ConstantVariable(getattr(made, name))
+        if name == "__code__":
+            return state, ConstantVariable(parts.code)
+        if name in ("__defaults__", "__closure__"):
+            values = parts.defaults if name == "__defaults__" else parts.closure
+            return state, TupleVariable(tuple(values)) if values else ConstantVariable(None)
+        if name == "__kwdefaults__" and not parts.kwdefaults:
+            return state, ConstantVariable(None)
+        if name == "__globals__":
+            return state, GlobalsVariable(parts.globals, parts.globals_source)
+        if name in ("__kwdefaults__", "__dict__", "__annotations__"):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name} of {self.describe()}, made inside the "
+                               "traced function, is not modelled", "define the function outside the traced function")
+        if hasattr(types.FunctionType, name):
+            return super().getattr(state, name)
+        return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
+
+
+def made_anew(fn, source) -> bool:
+    """A nested function reached through a value the entry makes on every call (a resume function's
+    parameter): a new function object each time, to be guarded by its code, not its identity."""
+    return source is not None and source.made_per_call() and bool(fn.__code__.co_flags & inspect.CO_NESTED)
 
 
 def existing_cells(state, fn, fn_source):
@@ -347,9 +397,9 @@ class UserMethodVariable(VariableTracker):
         """`m.__func__` and `m.__self__` (and what the function itself answers, `m.__name__` ...)."""
         if name == "__self__" and self.receiver is not None:
             return state, self.receiver
-        if name in ("__func__", "__name__", "__qualname__", "__module__", "__doc__", "__wrapped__", "__code__",
-                    "__defaults__", "__kwdefaults__") and self.source is not None:
-            out = registry.wrap_value(state, self.fn, self.source)
+        if self.source is not None and (name == "__func__" or not hasattr(types.MethodType, name)
+                                        or name in ("__name__", "__qualname__", "__module__", "__doc__", "__dict__")):
+            out = registry.wrap_value(state, self.fn, self.source)  # a method forwards the rest to its function
             if type(out) is not tuple or name == "__func__":
                 return out
             return out[1].getattr(out[0], name)

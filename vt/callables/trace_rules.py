@@ -38,8 +38,7 @@ class Rule(enum.Enum):
 _USER_RULES: dict = {}  # callable -> Rule, from allow_in_graph / disable / assume_constant_result
 
 _EAGER = {print: "writes to stdout", input: "reads from stdin", open: "opens a file", breakpoint: "enters the debugger",
-          exec: "runs code from a string", eval: "runs code from a string", globals: "exposes the module's namespace",
-          locals: "exposes the frame's variables"}
+          exec: "runs code from a string", eval: "runs code from a string", locals: "exposes the frame's variables"}
 """Builtins that always run for real, at a break, and why."""
 
 
@@ -97,12 +96,13 @@ def rule_for(fn) -> tuple:
 
 
 def describe(callee) -> str:
-    """The decision for a callee VT, in words, for a break at a call."""
+    """The decision for a callee VT, in words, for a break at a call ("" when no table entry applies:
+    the callee is a value the tracer models itself, such as `tracer.graph_break`)."""
     fn = callee.pinned_object()
     if fn is NOT_CONSTANT:
         fn = getattr(callee, "fn", None)
     if fn is None or not callable(fn):
-        return f"{callee.describe()}: no rule"
+        return ""
     rule, why = rule_for(fn)
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or callee.describe()
     return f"{name}: {rule.value} ({why})"

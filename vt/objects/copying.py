@@ -13,16 +13,21 @@ from __future__ import annotations
 import copy
 import copyreg
 
+import torch
+
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, ItemSource
 from effects import heap
 from vt import registry
 from vt.callables.functions import lookup_class_attribute
 from vt.data.constant import ConstantVariable
-from vt.data.dicts import DictVariable, new_dict_from_entries
+from vt.data.collections_mappings import made_like
+from vt.data.deques import DequeVariable, new_deque
+from vt.data.dicts import DictVariable
 from vt.data.lists import ListVariable, TupleVariable, new_list
 from vt.data.object_keys import is_object_key
 from vt.data.sets import SetVariable, new_set
+from vt.data.tensor import TensorVariable, record_op
 from vt.objects.attributes import written
 from vt.objects.instance_dict import InstanceDictVariable
 from vt.objects.object_attributes import class_source_of
@@ -111,7 +116,15 @@ def deep_copy(state, vt, memo: dict):
         if type(out) is not tuple:
             return out
         state, values = out
-        state, made = new_dict_from_entries(state, tuple(zip((k for k, _ in entries), values)))
+        state, made = made_like(state, vt, tuple(zip((k for k, _ in entries), values)))  # OrderedDict stays one
+        memo[key] = made
+        return state, made
+    if isinstance(vt, DequeVariable):
+        current = heap.current(state, vt)
+        out = _deep_items(state, current.items, memo)
+        if type(out) is not tuple:
+            return out
+        state, made = new_deque(out[0], out[1], current.maxlen)
         memo[key] = made
         return state, made
     if isinstance(vt, SetVariable):
@@ -136,8 +149,31 @@ def deep_copy(state, vt, memo: dict):
         copied = tuple(zip((name for name, _ in attributes), values))
         return heap.update_object(state, UserDefinedObjectVariable(made.oid, record.cls, None, None, copied,
                                                                    made.cls_source)), made
+    if isinstance(vt, TensorVariable):
+        out = _tensor_copy(state, vt)
+        if type(out) is tuple:
+            memo[key] = out[1]
+        return out
     return unsupported(BreakKind.UNSUPPORTED_CALL, f"copy.deepcopy of {vt.describe()} is not modelled",
                        "copy it outside the traced function")
+
+
+def _tensor_copy(state, vt):
+    """`copy.deepcopy(t)`: a `clone` node, when that gives what `Tensor.__deepcopy__` gives: a new
+    tensor of the same class, strides and offset over storage of its own, not requiring grad.  A
+    tensor that requires grad (its copy is a new leaf), a subclass, or a view into a larger storage
+    (the copy keeps that storage whole) is not modelled."""
+    fake = vt.fake
+    if vt.python_type is not torch.Tensor or fake.requires_grad:
+        return unsupported(BreakKind.UNSUPPORTED_CALL,
+                           f"copy.deepcopy of {vt.describe()} that requires grad or is a subclass is not modelled",
+                           "copy it outside the traced function")
+    sizes = (fake.storage_offset(), fake.numel(), fake.untyped_storage().nbytes())
+    if any(type(size) is not int for size in sizes) or sizes[0] != 0 or sizes[2] != sizes[1] * fake.element_size():
+        return unsupported(BreakKind.UNSUPPORTED_CALL,
+                           f"copy.deepcopy of a view ({vt.describe()}) copies its whole storage; not modelled",
+                           "copy it outside the traced function, or use t.clone()")
+    return record_op(state, "call_method", "clone", (vt,), {}, "copy.deepcopy of a tensor")
 
 
 def _deep_items(state, items, memo):
@@ -169,7 +205,10 @@ def _copy(state, args, kwargs):
     if isinstance(vt, ListVariable):
         return new_list(state, heap.current(state, vt).items)
     if isinstance(vt, (DictVariable, InstanceDictVariable)):
-        return new_dict_from_entries(state, _entries(state, vt))
+        return made_like(state, vt, _entries(state, vt))  # an OrderedDict or defaultdict keeps its kind
+    if isinstance(vt, DequeVariable):
+        current = heap.current(state, vt)
+        return new_deque(state, current.items, current.maxlen)
     if isinstance(vt, SetVariable):
         return new_set(state, heap.current(state, vt).values)
     if type(vt) is UserDefinedObjectVariable and _plain_class(heap.current(state, vt).cls):

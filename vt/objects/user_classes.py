@@ -19,6 +19,7 @@ from vt import registry
 from vt.callables.builtin import BuiltinVariable
 from vt.callables.classes import ClassVariable
 from vt.objects.dict_subclass import create_dict_subclass_object, is_dict_subclass
+from vt.objects.list_subclass import create_list_subclass_object, is_list_subclass
 from vt.callables.functions import UserMethodVariable
 from vt.objects.object_protocol import run_init
 from vt.data.operators import compare_classes
@@ -123,6 +124,8 @@ def create_object(state, cls_vt, args, kwargs):
     if cls.__new__ is not object.__new__:
         if is_dict_subclass(cls):
             return create_dict_subclass_object(state, cls_vt, args, kwargs)
+        if is_list_subclass(cls):
+            return create_list_subclass_object(state, cls_vt, args, kwargs)
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has its own __new__, which is not "
                            "traced yet")
     if cls_vt.source is None and not cls_vt.made_by_trace:

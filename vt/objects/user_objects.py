@@ -43,9 +43,10 @@ def _method_source(obj_source, name: str):
 
 
 def attribute_values(record) -> list:
-    """The live attribute values a heap object or class was given, plus a dict subclass's items."""
+    """The live attribute values a heap object or class was given, plus a dict or list subclass's items."""
     values = [value for _, value in record.attributes if value is not DELETED]
     values.extend(value for _, value in getattr(record, "entries", None) or ())
+    values.extend(getattr(record, "items", None) or ())  # a list subclass's list part
     return values
 
 
