@@ -999,3 +999,18 @@ def test_deepcopy_of_a_dict_with_object_keys_breaks():
     res = trace(fn, (torch.randn(2),))
     assert any("deepcopy" in b.reason for b in res.graph_breaks)
     assert res(torch.ones(2))[1] == 1
+
+
+def test_defaultdict_groups_by_objects():
+    import collections
+
+    def fn(x):
+        groups = collections.defaultdict(list)
+        for name in (Name("a"), Name("b"), Name("a")):
+            groups[name].append(name.text)
+        groups[PINNED_A].append(x)
+        return x + 1, [(k.text if isinstance(k, Name) else k.n, v if isinstance(k, Name) else len(v))
+                       for k, v in groups.items()]
+
+    res = assert_same_as_eager(fn, lambda: (torch.randn(2),))
+    _one_graph(res)
