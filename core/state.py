@@ -25,6 +25,7 @@ class Frame:
     locals: object  # PVector of VTs, indexed like co_varnames; None means unbound
     kw_names: tuple = ()
     handled: object = None  # the exception an `except` block of this frame is handling (None: the caller's)
+    namespace: object = None  # a class body's namespace (a dict VT), read by the *_NAME opcodes; None in functions
 
     @property
     def instruction(self) -> Instruction:
@@ -89,27 +90,29 @@ class State:
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction."""
         f = self.frame
-        return self.with_frame(Frame(f.code, f.ip + 1, _moved(f.stack, pop, push), f.locals, (), f.handled))
+        return self.with_frame(Frame(f.code, f.ip + 1, _moved(f.stack, pop, push), f.locals, (), f.handled,
+                                     f.namespace))
 
     def jump(self, target: int, pop: int = 0, push: tuple = ()) -> "State":
         """Pop and push as `advance`, then continue at instruction `target` (KW_NAMES survive)."""
         f = self.frame
-        return self.with_frame(Frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names, f.handled))
+        return self.with_frame(Frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names, f.handled,
+                                     f.namespace))
 
     def store_local(self, index: int, value, pop: int = 1) -> "State":
         f = self.frame
         stack = f.stack[:len(f.stack) - pop] if pop else f.stack
-        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals.set(index, value), (), f.handled))
+        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals.set(index, value), (), f.handled, f.namespace))
 
     def next_with(self, stack=None, locals=None) -> "State":
         """Go to the next instruction with a new stack and/or new locals."""
         f = self.frame
         return self.with_frame(Frame(f.code, f.ip + 1, f.stack if stack is None else stack,
-                                     f.locals if locals is None else locals, (), f.handled))
+                                     f.locals if locals is None else locals, (), f.handled, f.namespace))
 
     def with_kw_names(self, names: tuple) -> "State":
         f = self.frame
-        return self.with_frame(Frame(f.code, f.ip + 1, f.stack, f.locals, names, f.handled))
+        return self.with_frame(Frame(f.code, f.ip + 1, f.stack, f.locals, names, f.handled, f.namespace))
 
     def peek(self, depth: int = 1):
         return self.frame.stack[-depth]

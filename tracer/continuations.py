@@ -36,7 +36,7 @@ def compile_callee(state, frame, stop, continuation):
         return None
     state, stand_in = made
     frame = frame.__class__(frame.code, frame.ip, frame.stack.set(position, stand_in), frame.locals,
-                            frame.kw_names, frame.handled)
+                            frame.kw_names, frame.handled, frame.namespace)
     return state.with_frame(frame), stand_in.compiled
 
 

@@ -14,6 +14,8 @@ import vt.iteration  # noqa: F401
 import vt.data.constant  # noqa: F401
 import vt.data.operators  # noqa: F401
 import vt.data.container_methods  # noqa: F401
+import vt.data.object_keys  # noqa: F401
+import vt.data.sorting  # noqa: F401
 import vt.data.equality  # noqa: F401
 import vt.data.lists  # noqa: F401
 import vt.data.propagation  # noqa: F401
@@ -34,6 +36,7 @@ import vt.objects.getattr_variable  # noqa: F401
 import vt.objects.attributes  # noqa: F401
 import vt.callables.lazy  # noqa: F401
 import vt.callables.functions  # noqa: F401
+import vt.callables.descriptors  # noqa: F401
 import vt.callables.torch  # noqa: F401
 import vt.callables.trace_rules  # noqa: F401
 import vt.callables.subgraphs  # noqa: F401
@@ -51,13 +54,16 @@ import vt.objects.dict_subclass  # noqa: F401
 import vt.objects.counters  # noqa: F401
 import vt.objects.list_subclass  # noqa: F401
 import vt.objects.user_classes  # noqa: F401
+import vt.objects.local_classes  # noqa: F401
 import vt.objects.introspection  # noqa: F401
 import vt.objects.records  # noqa: F401
 import vt.objects.copying  # noqa: F401
 import vt.objects.dataclasses_variables  # noqa: F401
+import vt.objects.local_dataclasses  # noqa: F401
 import vt.objects.contexts  # noqa: F401
 import vt.objects.modes  # noqa: F401
 import vt.callables.functools_variables  # noqa: F401
+import vt.callables.key_wrappers  # noqa: F401
 import vt.nn.nn_module_tree  # noqa: F401
 import vt.nn.nn_modules  # noqa: F401
 import vt.nn.functional_call  # noqa: F401

@@ -114,6 +114,24 @@ class VariableTracker:
     def describe(self) -> str:
         return self.type_name()
 
+    # -- as a class attribute the trace made or wrote (a local class's namespace, `C.f = ...`) ------
+    def descriptor_get(self, state, instance, owner):
+        """What reading this value off a class gives (its `__get__`): through the object `instance`,
+        or off the class itself when `instance` is None; `owner` is the class's VT.  Functions bind
+        to the object, `staticmethod` unwraps, `classmethod` binds to the class, a property runs its
+        getter.  By default the value itself (plain data has no `__get__`)."""
+        return state, self
+
+    def is_data_descriptor(self) -> bool:
+        """Whether the value, as a class attribute, takes precedence over the object's own attributes
+        (a property: it defines `__set__`)."""
+        return False
+
+    def descriptor_set(self, state, instance, value):
+        """`instance.name = value` (value DELETED: `del`) through this class attribute, when it is a
+        data descriptor: the next State, or the stop that prevents it."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"writing through {self.describe()} is not modelled")
+
     # -- what the value is at run time ------------------------------------------------------------
     def runtime_type(self):
         """The Python type the value has at run time, when the tracer knows it; else None."""
@@ -152,6 +170,18 @@ class VariableTracker:
         if mine is not None and theirs is not None:
             return state, mine == theirs
         return NotImplemented
+
+    def own_less_than(self, state, other):
+        """`type(self).__lt__(self, other)` through the type's own comparison slot, as CPython's sort
+        calls it first for keys of one type (vt/data/sorting.py): (state, result) or the stop;
+        None when the type has no `__lt__` written in Python (the full `<` then decides)."""
+        return None
+
+    def hash_key(self, state):
+        """The real key this value is as a dict key or set element when finding it runs the class's
+        own Python `__hash__` (vt/data/object_keys.py): (state, key) or the stop; None when the
+        value is a constant or hashed by C code (vt/data/equality.py answers)."""
+        return None
 
     def comparison_kind(self):
         """How the value takes part in `==`, `<` and `in` inside containers: "list", "tuple", "set"

@@ -376,6 +376,8 @@ _WRAP_SEQUENCE: list = []  # the registered rules in WRAP_ORDER, filled by check
 def wrap_value(state, value, source, guard: bool = True):
     """VT for the real object `value` reached through `source`: (state, vt), or the stop that says
     why it cannot be modelled.  `guard=False` for objects taken as fixed (inside torch)."""
+    if source is None:  # nothing to guard it or load it through: a value the trace cannot name
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"a {type(value).__qualname__} was reached without a source")
     for rule in _WRAP_SEQUENCE or _wrap_sequence():
         out = rule(state, value, source, guard)
         if out is not None:

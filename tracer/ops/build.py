@@ -13,11 +13,11 @@ from tracer.registry import handles
 from vt.folding import call_builtin
 from vt.data.iterators import items_of
 from vt.data.constant import ConstantVariable
-from vt.data.equality import hashable_key, hashable_keys
-from vt.data.dict_methods import mapping_entries
+from vt.data.equality import container_keys
+from vt.data.dict_methods import mapping_entries, merge_limit
 from vt.data.dicts import new_dict
 from vt.data.lists import TupleVariable, new_list
-from core.outcomes import BreakKind, unsupported, raise_error, is_stop
+from core.outcomes import BreakKind, unsupported, raise_error
 from vt.data.set_methods import set_argument
 from vt.data.sets import change_set, new_set
 
@@ -112,12 +112,15 @@ def build_const_key_map(state, ins):
 @handles("MAP_ADD")
 def map_add(state, ins):
     """Dict comprehensions: value = pop(); key = pop(); stack[-oparg][key] = value."""
-    key = hashable_key(state.peek(2))
-    if is_stop(key):
-        return key
-    current = heap.current(state, state.peek(ins.arg + 2))
+    target = state.peek(ins.arg + 2)
+    value = state.peek()
+    out = target.key(state, state.peek(2))
+    if type(out) is not tuple:
+        return out
+    state, key = out
+    current = heap.current(state, target)
     entries = dict(current.entries)
-    entries[key] = state.peek()
+    entries[key] = value
     return heap.mutate(state, current.with_entries(entries.items()), "dict.__setitem__").advance(pop=2)
 
 
@@ -129,6 +132,9 @@ def _merge_into_dict(state, ins, allow_repeats: bool):
     state, pairs = out
     current = heap.current(state, state.peek(ins.arg + 1))
     entries = dict(current.entries)
+    limit = merge_limit(entries, [key for key, _ in pairs])
+    if limit is not None:
+        return limit
     for key, value in pairs:
         if key in entries and not allow_repeats:
             return raise_error(TypeError, f"got multiple values for keyword argument {key!r}")
@@ -151,9 +157,10 @@ def dict_merge(state, ins):
 @handles("BUILD_SET")
 def build_set(state, ins):
     """`{a, b}`: a new set, the elements added in order; elements must be hashable constants."""
-    keys = hashable_keys(_top(state, ins.arg), "set element")
-    if is_stop(keys):
-        return keys
+    out = container_keys(state, _top(state, ins.arg), "set element")
+    if type(out) is not tuple:
+        return out
+    state, keys = out
     out = new_set(state, keys)
     if type(out) is not tuple:
         return out
@@ -164,10 +171,12 @@ def build_set(state, ins):
 @handles("SET_ADD")
 def set_add(state, ins):
     """Set comprehensions and `{*a, x}`: v = pop(); stack[-oparg].add(v)."""
-    key = hashable_key(state.peek(), "set element")
-    if is_stop(key):
-        return key
-    out = change_set(state, state.peek(ins.arg + 1), "add", (key,), "set.add")
+    target = state.peek(ins.arg + 1)
+    out = target.key(state, state.peek())
+    if type(out) is not tuple:
+        return out
+    state, key = out
+    out = change_set(state, target, "add", (key,), "set.add")
     if type(out) is not tuple:
         return out
     return out[0].advance(pop=1)

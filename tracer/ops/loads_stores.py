@@ -55,9 +55,9 @@ def load_const(state, ins):
     return state.advance(push=(ConstantVariable(ins.argval),))
 
 
-@handles("LOAD_GLOBAL")
-def load_global(state, ins):
-    name = ins.argval
+def global_value(state, name: str):
+    """The global `name` as the running frame sees it (the program's own writes first, then its
+    module's globals, then the builtins): (state, vt), or NameError."""
     env = state.env
     info = state.frame.code
     written = heap.written_global(state, name) if info.globals_source is None else None
@@ -65,13 +65,17 @@ def load_global(state, ins):
         return raise_error(NameError, f"name {name!r} is not defined")
     stored = None if written is None else written.value
     if stored is not None:
-        out = state, stored
-    elif name in info.globals:
-        out = wrap_value(state, info.globals[name], global_source(info, name))
-    elif name in env.builtins:
-        out = wrap_value(state, env.builtins[name], BuiltinSource(name))
-    else:
-        return raise_error(NameError, f"name {name!r} is not defined")
+        return state, stored
+    if name in info.globals:
+        return wrap_value(state, info.globals[name], global_source(info, name))
+    if name in env.builtins:
+        return wrap_value(state, env.builtins[name], BuiltinSource(name))
+    return raise_error(NameError, f"name {name!r} is not defined")
+
+
+@handles("LOAD_GLOBAL")
+def load_global(state, ins):
+    out = global_value(state, ins.argval)
     if type(out) is not tuple:
         return out
     state, value = out

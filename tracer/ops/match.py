@@ -7,12 +7,11 @@ subject's type (CPython reads the type's mapping and sequence flags), a dict's k
 """
 from __future__ import annotations
 
-from core.outcomes import BreakKind, Thrown, is_stop, unsupported
+from core.outcomes import BreakKind, Thrown, unsupported
 from effects import heap
 from tracer.registry import handles
 from vt.data.constant import ConstantVariable
 from vt.data.dicts import DictVariable
-from vt.data.equality import hashable_key
 from vt.data.lists import TupleVariable
 from vt.folding import call_builtin
 
@@ -50,9 +49,10 @@ def match_keys(state, ins):
     entries = dict(heap.current(state, subject).entries)
     values = []
     for key_vt in keys.unpack(state, None) or ():
-        key = hashable_key(key_vt)
-        if is_stop(key):
-            return key
+        out = subject.key(state, key_vt)  # `subject.get(key)`: an object key's Python __eq__ may match
+        if type(out) is not tuple:
+            return out
+        state, key = out
         if key not in entries:
             return state.advance(push=(ConstantVariable(None),))
         values.append(entries[key])

@@ -18,6 +18,7 @@ from core.sources import AttrSource
 from effects import heap
 from vt.callables.builtin import class_value
 from vt.data.operators import binary_operation
+from vt.objects.local_classes import make_class_from_type
 from vt.objects.object_attributes import class_vt_of, has_attribute
 from vt.objects.attributes import written
 from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker, real_value
@@ -175,8 +176,12 @@ def _reduce(state, args, kwargs):
 
 def _type(state, args, kwargs):
 
+    if not kwargs and len(args) == 3:  # type(name, bases, namespace) makes a class
+        made = make_class_from_type(state, args)
+        return made if made is not None else unsupported(BreakKind.UNSUPPORTED_CALL, "type(name, bases, namespace) "
+                                                         "with arguments not known while tracing is not modelled")
     if kwargs or len(args) != 1:
-        return unsupported(BreakKind.UNSUPPORTED_CALL, "type() with 3 arguments (making a class) is not modelled")
+        return raise_error(TypeError, "type() takes 1 or 3 arguments")
     if args[0].dunder_dispatch:
         return class_vt_of(state, heap.current(state, args[0]))  # the class's own heap record
     if isinstance(args[0], NNModuleVariable) and args[0].source is not None:

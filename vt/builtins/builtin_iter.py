@@ -16,7 +16,8 @@ from effects import heap
 from vt.folding import bind, given
 from vt.protocol import NOT_CONSTANT
 from vt.data.constant import ConstantVariable, is_constant_value
-from vt.data.dicts import DictVariable, new_dict_from_entries
+from vt.data.dicts import DictVariable, key_vt, new_dict_from_entries
+from vt.data.equality import container_key
 from vt.objects.dict_subclass import dict_update_pairs
 from vt.data.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
     ZipIteratorVariable, items_of, open_iterators)
@@ -30,6 +31,7 @@ from vt.data.itertools_iterators import (AccumulateIteratorVariable, ChainIterat
 from vt.data.lists import ListVariable, TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.data.sets import SetVariable, new_set
+from vt.data.sorting import sort_values
 from vt.data.tensor import TensorVariable, record_op
 from vt import registry
 
@@ -175,17 +177,15 @@ def _sorted(state, args, kwargs):
 
 
 def sort_by_keys(state, items, keys, reverse):
-    """A new list of `items` ordered by `keys` (VTs), sorting the real key values: stable, exact."""
-    values = [key.as_python(state) for key in keys]
-    for key, value in zip(keys, values):
-        if value is NOT_CONSTANT:
-            kind = BreakKind.DATA_DEPENDENT if isinstance(key, TensorVariable) else BreakKind.UNSUPPORTED_CALL
-            return unsupported(kind, f"sorting by {key.describe()} needs its value while tracing",
+    """A new list of `items` ordered by `keys` (VTs) as CPython's sort orders them: stable, exact,
+    objects compared by their own `__lt__` (vt/data/sorting.py)."""
+    for key in keys:
+        if isinstance(key, TensorVariable) and len(keys) > 1:
+            return unsupported(BreakKind.DATA_DEPENDENT, f"sorting by {key.describe()} needs its value while tracing",
                                "sort by something known while tracing, e.g. key=lambda t: t.shape[0]")
-    try:
-        order = sorted(range(len(items)), key=values.__getitem__, reverse=reverse)
-    except Exception as exc:  # eager raises the same comparison error
-        return raised(exc)
+    state, order, stop = sort_values(state, keys, reverse)
+    if stop is not None:
+        return stop  # the new list is dropped: nothing to keep of the partial order
     return new_list(state, tuple(items[index] for index in order))
 
 
@@ -242,13 +242,11 @@ def _dict(state, args, kwargs):
                     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict() of {item.describe()} is not modelled")
                 return raise_error(ValueError, f"dictionary update sequence element "
                                    f"#{position} has length {len(known)}; 2 is required")
-            key = pair[0].constant_value()
-            if not isinstance(pair[0], ConstantVariable):
-                return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict key {pair[0].describe()} is not a constant")
-            try:
-                entries[key] = pair[1]
-            except TypeError as exc:
-                return raised(exc)
+            out = container_key(state, pair[0], list(entries), key_vt)
+            if type(out) is not tuple:
+                return out
+            state, key = out
+            entries[key] = pair[1]
     entries.update(kwargs)
     return new_dict_from_entries(state, tuple(entries.items()))
 

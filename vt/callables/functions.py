@@ -166,6 +166,9 @@ class UserFunctionVariable(VariableTracker):
         state, parts = out
         return inline_call(state, parts, args, kwargs)
 
+    def descriptor_get(self, state, instance, owner):
+        return state, (self if instance is None else BoundMethodVariable(self, instance))
+
 
 @attrs.frozen(slots=True)
 class NestedUserFunctionVariable(VariableTracker):
@@ -196,6 +199,9 @@ class NestedUserFunctionVariable(VariableTracker):
 
     def call(self, state, args, kwargs):
         return inline_call(state, self.parts, args, kwargs)
+
+    def descriptor_get(self, state, instance, owner):
+        return state, (self if instance is None else BoundMethodVariable(self, instance))
 
     def getattr(self, state, name):
         """What MAKE_FUNCTION fixed: names and docstring (from the code, as CPython sets them), the
@@ -302,8 +308,9 @@ def _exact_binding_error(code, parts: FunctionParts, nargs: int, keywords: tuple
     return None
 
 
-def inline_call(state, parts: FunctionParts, args, kwargs):
-    """Trace a call of a Python function to its return; (state, return value) or Unsupported."""
+def inline_call(state, parts: FunctionParts, args, kwargs, namespace=None):
+    """Trace a call of a Python function to its return; (state, return value) or Unsupported.
+    `namespace` (a dict VT) runs the code as a class body, whose names live in that dict."""
     code = parts.code
     if _is_async_code(code):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{code.co_qualname} is an async function, which is not traced")
@@ -323,7 +330,7 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
         values.append(mapping)
     values += [None] * (len(info.localsplus) - len(values) - len(parts.closure))
     values += list(parts.closure)
-    callee = Frame(info, 0, pvector(), pvector(values), ())
+    callee = Frame(info, 0, pvector(), pvector(values), (), None, namespace)
     make = registry.code_call_rule_for(code)
     if make is not None:  # a generator: the body runs only as items are asked for
         return make(state, callee, code.co_qualname)
@@ -408,6 +415,40 @@ class UserMethodVariable(VariableTracker):
 
     def call(self, state, args, kwargs):
         return call_function_from(state, self.fn, self.source, [self.receiver, *args], kwargs)
+
+
+@attrs.frozen(slots=True)
+class BoundMethodVariable(VariableTracker):
+    """A function the trace holds as a VT (a method of a class defined inside the traced function,
+    a function the program stored on a class) bound to an object: calling it calls the function
+    with the object first."""
+
+    function: VariableTracker
+    receiver: VariableTracker
+
+    always_true = True
+
+    def runtime_type(self):
+        return types.MethodType
+
+    def describe(self) -> str:
+        return f"bound {self.function.describe()}"
+
+    def getattr(self, state, name):
+        if name == "__self__":
+            return state, self.receiver
+        if name == "__func__":
+            return state, self.function
+        return self.function.getattr(state, name)
+
+    def references(self, state):
+        return (self.function, self.receiver)
+
+    def rebuild(self, emitter):
+        return emitter.bind_value(self.function, self.receiver)
+
+    def call(self, state, args, kwargs):
+        return self.function.call(state, [self.receiver, *args], kwargs)
 
 
 @attrs.frozen(slots=True)

@@ -193,7 +193,7 @@ def _close(state, generator):
 def resume_after_yield(frame):
     """The frame a generator continues with after yielding: the value replaced by the sent None."""
     stack = frame.stack[:len(frame.stack) - 1].append(ConstantVariable(None))
-    return Frame(frame.code, frame.ip + 1, stack, frame.locals, (), frame.handled)
+    return Frame(frame.code, frame.ip + 1, stack, frame.locals, (), frame.handled, frame.namespace)
 
 
 @registry.code_call_rule(inspect.CO_GENERATOR)

@@ -30,6 +30,7 @@ from vt.data.container_ops import container_operation
 from vt.data.dict_methods import update_pairs
 from vt.data.dicts import DictVariable, DictViewVariable, key_vt
 from vt.data.equality import equal, hashable_key
+from vt.data.object_keys import needs_python_eq
 from vt.data.iterators import items_of
 from vt.data.lists import ListVariable, TupleVariable
 from vt.data.sets import SetVariable
@@ -89,6 +90,8 @@ class OrderedDictVariable(_DictKind, DictVariable):
         if not isinstance(other, OrderedDictVariable):
             return None
         mine, theirs = heap.current(state, self).entries, heap.current(state, other).entries
+        if needs_python_eq([key for key, _ in mine + theirs]):
+            return None  # dict equality refuses keys compared by a Python __eq__
         if [key for key, _ in mine] == [key for key, _ in theirs]:
             return None  # dict equality decides
         if len(mine) != len(theirs):
@@ -132,9 +135,10 @@ class DefaultDictVariable(_DictKind, DictVariable):
 
     def getitem(self, state, index):
         """`d[key]`: a missing key calls the factory (`__missing__`) and stores its result."""
-        key = hashable_key(index)
-        if is_stop(key):
-            return key
+        out = self.key(state, index)  # objects too, through their own __hash__ / __eq__
+        if type(out) is not tuple:
+            return out
+        state, key = out
         current = heap.current(state, self)
         entries = dict(current.entries)
         if key in entries:

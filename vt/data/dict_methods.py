@@ -12,7 +12,8 @@ from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable
 from vt.data.iterators import items_of
-from vt.data.equality import hashable_key
+from vt.data.equality import container_keys, hashable_key
+from vt.data.object_keys import refuse_python_eq
 from vt.data.dicts import DictVariable, DictViewVariable, key_vt, new_dict_from_entries
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
 from vt.data.lists import ListVariable, TupleVariable
@@ -30,8 +31,12 @@ def _changed(state, mapping, entries: dict, what: str, result=NONE):
     return heap.mutate(state, heap.current(state, mapping).with_entries(entries.items()), what), result
 
 
-def _key(value):
-    return hashable_key(value, "dict key")
+def merge_limit(target_keys, incoming_keys):
+    """None, or why adding `incoming_keys` to a dict holding `target_keys` is not modelled: the real
+    merge compares keys by identity, which is wrong when a Python `__eq__` could match two."""
+    if not target_keys or not incoming_keys:
+        return None
+    return refuse_python_eq(list(target_keys) + list(incoming_keys), "merging dicts")
 
 
 # -- arguments -------------------------------------------------------------------------------------
@@ -64,7 +69,7 @@ def update_pairs(state, value):
         if len(pair) != 2:
             return _after_pairs(raise_error(ValueError, f"dictionary update sequence element "
                                             f"#{number} has length {len(pair)}; 2 is required"), pairs)
-        key = _key(pair[0])
+        key = hashable_key(pair[0], "dict key", state)
         if is_stop(key):
             return _after_pairs(key, pairs)
         pairs.append((key, pair[1]))
@@ -86,6 +91,9 @@ def _update(state, entries: dict, args, kwargs):
         if type(out) is not tuple:
             return out
         state, pairs = out
+        limit = merge_limit(entries, [key for key, _ in pairs])
+        if limit is not None:
+            return limit
         for key, value in pairs:
             entries[key] = value
     for key, value in kwargs.items():
@@ -97,17 +105,19 @@ def _update(state, entries: dict, args, kwargs):
 
 @registry.method(dict, "get", 1, 2)
 def _get(state, mapping, args, kwargs):
-    key = _key(args[0])
-    if is_stop(key):
-        return key
+    out = mapping.key(state, args[0])
+    if type(out) is not tuple:
+        return out
+    state, key = out
     return state, _entries(state, mapping).get(key, args[1] if len(args) > 1 else NONE)
 
 
 @registry.method(dict, "setdefault", 1, 2)
 def _setdefault(state, mapping, args, kwargs):
-    key = _key(args[0])
-    if is_stop(key):
-        return key
+    out = mapping.key(state, args[0])
+    if type(out) is not tuple:
+        return out
+    state, key = out
     entries = _entries(state, mapping)
     if key in entries:
         return state, entries[key]
@@ -126,9 +136,10 @@ def _dict_update(state, mapping, args, kwargs):
 
 @registry.method(dict, "pop", 1, 2)
 def _pop(state, mapping, args, kwargs):
-    key = _key(args[0])
-    if is_stop(key):
-        return key
+    out = mapping.key(state, args[0])
+    if type(out) is not tuple:
+        return out
+    state, key = out
     entries = _entries(state, mapping)
     if key not in entries:
         if len(args) > 1:
@@ -175,13 +186,11 @@ def _fromkeys(state, receiver, args, kwargs):
         return out
     state, items = out
     value = args[1] if len(args) > 1 else NONE
-    entries = {}
-    for item in items:
-        key = _key(item)
-        if is_stop(key):
-            return key
-        entries[key] = value
-    return new_dict_from_entries(state, tuple(entries.items()))
+    out = container_keys(state, items)
+    if type(out) is not tuple:
+        return out
+    state, keys = out
+    return new_dict_from_entries(state, tuple(dict.fromkeys(keys, value).items()))
 
 
 # -- operators and the constructor -----------------------------------------------------------------
@@ -193,6 +202,9 @@ def dict_or(state, a, b, inplace: bool):
         if not isinstance(b, DictVariable):
             return None
         entries = _entries(state, a)
+        limit = merge_limit(entries, _entries(state, b))
+        if limit is not None:
+            return limit
         entries.update(_entries(state, b))
         return new_dict_from_entries(state, tuple(entries.items()))
     entries = _entries(state, a)

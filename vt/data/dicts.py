@@ -16,22 +16,14 @@ import attrs
 
 from effects import heap
 from vt import registry
-from vt.data.constant import ConstantVariable, is_constant_value
+from vt.data.constant import ConstantVariable
 from vt.data.container_methods import container_attribute, container_load_method
-from vt.data.equality import contains_in, equal, hashable_key
+from vt.data.equality import container_key, contains_in, equal
+from vt.data.object_keys import is_object_key, key_value, key_vt
 from vt.iteration import IteratorVariable, new_iterator
-from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
+from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.data.lists import TupleVariable
 from vt.protocol import NOT_CONSTANT, VariableTracker
-
-
-def key_vt(key):
-    """The VT of a dict key or set element (a real hashable value: a constant, an enum member, a
-    class...).  Hashable values are immutable, so converting one allocates nothing in the heap."""
-    if is_constant_value(key):
-        return ConstantVariable(key)
-    out = registry.from_python(None, key)
-    return ConstantVariable(key) if out is None else out[1]
 
 
 @attrs.frozen(slots=True)
@@ -44,10 +36,14 @@ class DictVariable(VariableTracker):
 
 
     def getitem(self, state, index):
-        key = hashable_key(index)
-        if is_stop(key):
-            return key
-        return self.lookup(state, key)
+        out = self.key(state, index)
+        if type(out) is not tuple:
+            return out
+        return self.lookup(*out)
+
+    def key(self, state, value):
+        """(state, the real key `value` is in this dict), or the stop (vt/data/object_keys.py)."""
+        return container_key(state, value, [key for key, _ in heap.current(state, self).entries], key_vt)
 
     def comparison_kind(self):
         return "dict"
@@ -57,10 +53,13 @@ class DictVariable(VariableTracker):
 
     def as_python(self, state):
         entries = [(key, value.as_python(state)) for key, value in heap.current(state, self).entries]
-        return NOT_CONSTANT if any(value is NOT_CONSTANT for _, value in entries) else dict(entries)
+        if any(value is NOT_CONSTANT or is_object_key(key) for key, value in entries):
+            return NOT_CONSTANT
+        return dict(entries)
 
     def references(self, state):
-        return [value for _, value in heap.current(state, self).entries]
+        entries = heap.current(state, self).entries
+        return [value for _, value in entries] + [key_value(key) for key, _ in entries if is_object_key(key)]
 
     def rebuild(self, emitter):
         return emitter.heap_object(self, lambda current: emitter.build_dict(current.entries))
@@ -107,16 +106,18 @@ class DictVariable(VariableTracker):
 
     def contains(self, state, item):
         """`item in d`: (state, bool constant), or Unsupported for keys the tracer does not hash."""
-        key = hashable_key(item)
-        if is_stop(key):
-            return key
+        out = self.key(state, item)
+        if type(out) is not tuple:
+            return out
+        state, key = out
         return state, ConstantVariable(key in dict(heap.current(state, self).entries))
 
     def store_item(self, state, key, value):
         """STORE_SUBSCR `d[key] = value`: the next State, or Unsupported."""
-        real_key = hashable_key(key)
-        if is_stop(real_key):
-            return real_key
+        out = self.key(state, key)
+        if type(out) is not tuple:
+            return out
+        state, real_key = out
         current = heap.current(state, self)
         entries = dict(current.entries)
         entries[real_key] = value
@@ -124,9 +125,10 @@ class DictVariable(VariableTracker):
 
     def delete_item(self, state, key):
         """DELETE_SUBSCR `del d[key]`: the next State, or Unsupported."""
-        real_key = hashable_key(key)
-        if is_stop(real_key):
-            return real_key
+        out = self.key(state, key)
+        if type(out) is not tuple:
+            return out
+        state, real_key = out
         current = heap.current(state, self)
         entries = dict(current.entries)
         if real_key not in entries:
@@ -155,9 +157,13 @@ class DictViewVariable(VariableTracker):
 
     def as_python(self, state):
         """A keys view is plain data (its keys are constants); values and items may hold anything."""
-        if self.kind != "keys":
+        if self.kind != "keys" or any(is_object_key(key) for key, _ in heap.current(state, self.mapping).entries):
             return NOT_CONSTANT
         return {key: None for key, _ in heap.current(state, self.mapping).entries}.keys()
+
+    def elements(self, state) -> tuple:
+        """A keys view's real keys, objects as their keys (vt/data/object_keys.py)."""
+        return tuple(key for key, _ in heap.current(state, self.mapping).entries)
 
     def type_name(self) -> str:
         return _VIEW_TYPES[self.kind].__name__
@@ -244,12 +250,13 @@ def new_dict_from_entries(state, entries: tuple):
 
 
 def new_dict(state, keys, values):
-    """Allocate a dict built by BUILD_MAP / BUILD_CONST_KEY_MAP; keys must be hashable constants."""
+    """Allocate a dict built by BUILD_MAP / BUILD_CONST_KEY_MAP; keys must be hashable."""
     entries = {}
     for key, value in zip(keys, values):
-        real_key = hashable_key(key)
-        if is_stop(real_key):
-            return real_key
+        out = container_key(state, key, list(entries), key_vt)
+        if type(out) is not tuple:
+            return out
+        state, real_key = out
         entries[real_key] = value
     return new_dict_from_entries(state, tuple(entries.items()))
 

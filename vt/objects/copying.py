@@ -25,6 +25,7 @@ from vt.data.collections_mappings import made_like
 from vt.data.deques import DequeVariable, new_deque
 from vt.data.dicts import DictVariable
 from vt.data.lists import ListVariable, TupleVariable, new_list
+from vt.data.object_keys import is_object_key
 from vt.data.sets import SetVariable, new_set
 from vt.data.tensor import TensorVariable, record_op
 from vt.objects.attributes import written
@@ -108,6 +109,9 @@ def deep_copy(state, vt, memo: dict):
         return heap.update_object(state, made.with_items(items)), made
     if isinstance(vt, (DictVariable, InstanceDictVariable)):
         entries = _entries(state, vt)
+        if any(is_object_key(key) for key, _ in entries):
+            return unsupported(BreakKind.UNSUPPORTED_CALL, "copy.deepcopy of a dict with objects as keys is not "
+                               "traced yet (the keys are copied too)")
         out = _deep_items(state, [value for _, value in entries], memo)
         if type(out) is not tuple:
             return out
@@ -124,6 +128,8 @@ def deep_copy(state, vt, memo: dict):
         memo[key] = made
         return state, made
     if isinstance(vt, SetVariable):
+        if any(is_object_key(value) for value in heap.current(state, vt).values):
+            return unsupported(BreakKind.UNSUPPORTED_CALL, "copy.deepcopy of a set of objects is not traced yet")
         return new_set(state, heap.current(state, vt).values)
     if type(vt) is UserDefinedObjectVariable and _plain_class(heap.current(state, vt).cls):
         record = heap.current(state, vt)

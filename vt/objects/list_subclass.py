@@ -98,11 +98,12 @@ def _handle(vt) -> ListVariable:
 
 
 def _table_rule(name):
-    """The bound rule of `list.<name>`: the plain list's rule, arguments checked as its table says."""
-    row = registry.method_row(list, name)
+    """The bound rule of `list.<name>`: the plain list's rule, arguments checked as its table says
+    (the row is read when called: vt/data/list_methods.py may register it after this module loads)."""
 
     @_with_items
     def rule(state, vt, items, args, kwargs):
+        row = registry.method_row(list, name)
         if not row.min_args <= len(args) <= row.max_args:
             return raise_error(TypeError, f"list.{name}() takes {row.min_args} to {row.max_args} positional "
                                f"arguments ({len(args)} given)")

@@ -20,10 +20,10 @@ from effects import heap
 from vt.data.constant import ConstantVariable
 from vt.objects.getattr_variable import builtin_method
 from vt.iteration import IteratorVariable, iterate_items
-from vt.protocol import MISSING, identical
-from vt.objects.object_attributes import call_python, class_source_of, lookup, python_method
-from core.outcomes import BreakKind, unsupported
-from core.sources import AttrSource
+from vt.data.object_keys import ObjectKey
+from vt.protocol import MISSING, NOT_CONSTANT, identical
+from vt.objects.object_attributes import call_hook, class_source_of, hook_source, is_vt, lookup, python_hook
+from core.outcomes import BreakKind, raise_error, unsupported
 from vt import registry
 
 _BINARY_DUNDERS = {
@@ -54,15 +54,15 @@ def class_of(state, vt):
 
 
 def _dunder(state, vt, name):
-    """(function, source) of a Python dunder on the object's class, or None."""
+    """(function, source) of a Python dunder on the object's class, or None; the function is a VT
+    when the trace made it (a method of a class defined inside the traced function)."""
     if not is_user_object(vt):
         return None
     record = heap.current(state, vt)
-    owner, found = lookup(state, record.cls, name)
-    if found is MISSING or type(found).__name__ != "function":
+    found = python_hook(state, record.cls, name)
+    if found is None:
         return None
-    source = class_source_of(record)
-    return found, (None if source is None else AttrSource(source, name))
+    return found, (None if is_vt(found) else hook_source(state, record.cls, class_source_of(record), name))
 
 
 def call_dunder(state, vt, name, args, kwargs=None, missing=""):
@@ -79,7 +79,7 @@ def call_dunder(state, vt, name, args, kwargs=None, missing=""):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"{record.cls.__name__}.{name} is written in C, which is not traced yet")
     fn, source = found
-    return call_python(state, fn, source, [vt, *args], kwargs or {})
+    return call_hook(state, fn, source, [vt, *args], kwargs or {})
 
 
 def call_dunder_discard(state, vt, name, args, missing):
@@ -166,6 +166,13 @@ def _compare(state, plain, a, b, symbol):
                            f"{a.describe()} and {b.describe()}")
     return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{symbol}' not supported between {a.describe()} "
                        f"and {b.describe()}")
+
+
+def own_less_than(state, a, b):
+    """`type(a).__lt__(a, b)` when written in Python (no reflected fallback), else None."""
+    if _dunder(state, a, "__lt__") is None:
+        return None
+    return call_dunder(state, a, "__lt__", [b])
 
 
 def unary_object_operation(state, opname, vt):
@@ -315,7 +322,8 @@ def object_text(name):
         if _dunder(state, vt, name) is None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name[2:-2]}() of {vt.describe()} uses object's "
                                "default, which depends on its address")
-        model = registry.dunder_model_for(_dunder(state, vt, name)[0])
+        dunder = _dunder(state, vt, name)[0]
+        model = None if is_vt(dunder) else registry.dunder_model_for(dunder)
         if model is not None:
             return model(state, vt)
         return call_dunder(state, vt, name, [])
@@ -374,6 +382,46 @@ OBJECT_BUILTIN_RULES = {
 registry.register_builtin_rules(OBJECT_BUILTIN_RULES, first=True)
 
 
+_OBJECT_HASH = object.__dict__["__hash__"]
+_OBJECT_EQ = object.__dict__["__eq__"]
+
+
+def object_hash_key(state, vt):
+    """The real key an object of a Python class is in a dict or set (vt/data/object_keys.py):
+    hashed by identity when its class keeps object's `__hash__`, else by its Python `__hash__`,
+    inlined; (state, key) or the stop (an unhashable class raises eager's TypeError)."""
+    record = heap.current(state, vt)
+    cls = record.cls
+    found_hash = lookup(state, cls, "__hash__")[1]
+    if found_hash is None or (is_vt(found_hash) and found_hash.constant_value() is None):
+        return raise_error(TypeError, f"unhashable type: {cls.__name__!r}")
+    found_eq = lookup(state, cls, "__eq__")[1]
+    python_eq = found_eq is not _OBJECT_EQ
+    if python_eq and python_hook(state, cls, "__eq__") is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__}.__eq__ is written in C; objects of it "
+                           "as dict keys are not modelled")
+    identity = vt.identity()
+    if found_hash is _OBJECT_HASH:
+        pinned = vt.pinned_object()
+        if pinned is not NOT_CONSTANT:
+            return state, ObjectKey(identity, hash(pinned), vt, True, python_eq)
+        return state, ObjectKey(identity, hash(identity), vt, False, python_eq)
+    if python_hook(state, cls, "__hash__") is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__}.__hash__ is written in C; objects of it "
+                           "as dict keys are not modelled")
+    out = call_dunder(state, vt, "__hash__", [])
+    if type(out) is not tuple:
+        return out
+    state, result = out
+    value = result.constant_value()
+    if not isinstance(value, int):
+        if isinstance(result, ConstantVariable):
+            return raise_error(TypeError, "__hash__ method should return an integer")
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__}.__hash__ did not give an int known "
+                           "while tracing")
+    return state, ObjectKey(identity, value, vt, True, python_eq)
+
+
 def equal_without_code(state, a, b):
     """`a == b` when it needs no Python code: objects whose class keeps object's __eq__ compare by
     identity; enum members (fixed, guarded by identity) compare as their real objects.  None if unknown."""
@@ -398,14 +446,14 @@ def equal_without_code(state, a, b):
 def run_init(state, cls_vt, obj, args, kwargs):
     """`cls.__init__(obj, *args, **kwargs)` on a new object: its Python __init__, or object's."""
     cls = cls_vt.cls
-    init = python_method(cls, "__init__")
+    init = python_hook(state, cls, "__init__")
     if init is None:
         if cls.__init__ is object.__init__:
             if args or kwargs:
                 return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {cls.__name__}() takes no arguments")
             return state, obj
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has an __init__ written in C")
-    out = call_python(state, init, AttrSource(cls_vt.source, "__init__"), [obj, *args], kwargs)
+    out = call_hook(state, init, hook_source(state, cls, cls_vt.source, "__init__"), [obj, *args], kwargs)
     if type(out) is not tuple:
         return out
     state, result = out

@@ -42,6 +42,7 @@ class UserDefinedClassVariable(VariableTracker):
     attributes: tuple = attrs.field(default=(), eq=False)
 
     always_true = True
+    made_by_trace = False  # a class statement inside the traced function (vt/objects/local_classes.py)
 
     def fixed_object(self):
         return self.cls
@@ -64,8 +65,8 @@ class UserDefinedClassVariable(VariableTracker):
 
     def getattr(self, state, name):
         _, found = lookup(state, self.cls, name)
-        if is_vt(found):
-            return state, found
+        if is_vt(found):  # written by the program: its own __get__, read off the class
+            return found.descriptor_get(state, None, self)
         if isinstance(found, classmethod) and type(found.__func__) is types.FunctionType:
             return state, UserMethodVariable(found.__func__, self, AttrSource(AttrSource(self.source, name), "__func__"))
         if found is MISSING and not hasattr(type(self.cls), name):
@@ -127,7 +128,7 @@ def create_object(state, cls_vt, args, kwargs):
             return create_list_subclass_object(state, cls_vt, args, kwargs)
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has its own __new__, which is not "
                            "traced yet")
-    if cls_vt.source is None:
+    if cls_vt.source is None and not cls_vt.made_by_trace:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} was reached without a source")
     kind = object_kind(cls)
     state, obj = heap.allocate(state, lambda oid: kind(oid, cls, None, None, (), cls_vt.source))
