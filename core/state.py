@@ -52,6 +52,7 @@ class Env:
     fake_mode: object
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
     propagation: dict = attrs.field(factory=dict)  # per-trace memo: op key -> output metadata
+    wrapped: dict = attrs.field(factory=dict)  # per-trace memo: (source, guard) -> a wrap (vt/registry.py)
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
 
     def code_info(self, code, globals: dict, globals_source) -> CodeInfo:
@@ -80,12 +81,13 @@ class State:
     globals: object = attrs.field(factory=pmap)  # PMap name -> the last GlobalStore / GlobalDelete of it
     modes: tuple = ()  # modes entered besides grad mode (autocast, inference mode), innermost last:
     # records whose `context()` is a real context manager that fake ops run under
+    guard_order: object = attrs.field(factory=pvector)  # PVector of the guards in the order they were added
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":
         return State(frame, self.parents, self.heap, self.graph, self.guards, self.effects, self.next_oid,
                      self.placeholders, self.known_objects, self.env, self.grad_enabled, self.globals,
-                     self.modes)
+                     self.modes, self.guard_order)
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction."""
@@ -137,11 +139,12 @@ class State:
         key = guard.key()
         if key in self.guards:
             return self
-        return attrs.evolve(self, guards=self.guards.set(key, (len(self.guards), guard)))
+        return attrs.evolve(self, guards=self.guards.set(key, (len(self.guards), guard)),
+                            guard_order=self.guard_order.append(guard))
 
     def guard_list(self) -> tuple:
         """The guards in the order the trace added them (cheap global checks first)."""
-        return tuple(guard for _, guard in sorted(self.guards.values(), key=lambda entry: entry[0]))
+        return tuple(self.guard_order)
 
 
 def _moved(stack, pop: int, push: tuple):

@@ -375,14 +375,42 @@ _WRAP_SEQUENCE: list = []  # the registered rules in WRAP_ORDER, filled by check
 
 def wrap_value(state, value, source, guard: bool = True):
     """VT for the real object `value` reached through `source`: (state, vt), or the stop that says
-    why it cannot be modelled.  `guard=False` for objects taken as fixed (inside torch)."""
+    why it cannot be modelled.  `guard=False` for objects taken as fixed (inside torch).
+
+    Model code reads the same globals and attributes over and over (`nn.functional`, `torch`, a
+    config's fields, a layer's class), so a wrap whose only effect was to add guards is remembered
+    for the trace (`Env.wrapped`): the same object at the same source later gets the same VT and the
+    same guards without asking the rules again.  A heap handle is remembered only while the state
+    still knows the object under the same handle (a rolled-back snapshot may not)."""
     if source is None:  # nothing to guard it or load it through: a value the trace cannot name
         return unsupported(BreakKind.UNSUPPORTED_VALUE, f"a {type(value).__qualname__} was reached without a source")
+    memo = state.env.wrapped
+    hit = memo.get((source, guard))
+    if hit is not None and hit[0] is value:
+        _, vt, guards, oid = hit
+        if oid is None or state.known_objects.get(id(value)) == oid:
+            for check in guards:
+                state = state.add_guard(check)
+            return state, (vt if oid is None else state.heap[oid])
+    out = _apply_wrap_rules(state, value, source, guard)
+    if type(out) is tuple and _only_guards_added(state, out[0]) and not source.made_per_call():
+        added = tuple(out[0].guard_order[len(state.guard_order):])
+        memo[(source, guard)] = (value, out[1], added, getattr(out[1], "oid", None))
+    return out
+
+
+def _apply_wrap_rules(state, value, source, guard):
     for rule in _WRAP_SEQUENCE or _wrap_sequence():
         out = rule(state, value, source, guard)
         if out is not None:
             return out
     return _unmodelled(value, source)
+
+
+def _only_guards_added(before, after) -> bool:
+    return (after.heap is before.heap and after.known_objects is before.known_objects and after.graph is before.graph
+            and after.effects is before.effects and after.frame is before.frame and after.next_oid == before.next_oid
+            and after.globals is before.globals and after.placeholders is before.placeholders)
 
 
 def wrap_items(state, value, source, guard: bool):
