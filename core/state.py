@@ -12,6 +12,7 @@ import attrs
 from pyrsistent import pmap, pvector
 
 from core.code import CodeInfo, Instruction, decode
+from core.dynamic import DynamicPolicy
 from core.graph_log import GraphNode
 
 
@@ -51,6 +52,11 @@ class Env:
     fake_mode: object
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
+    dynamic: DynamicPolicy = attrs.field(factory=DynamicPolicy)  # which sizes and ints become symbols
+    # Per-trace record of the inputs wrapped with symbols, (fake tensor or SymInt, source), in order:
+    # the shape guards are produced from it at the end (graph/shape_guards.py).  Inputs wrapped in a
+    # speculation that was rolled back stay: they are real inputs, and guards on them still hold.
+    symbolic_inputs: list = attrs.field(factory=list)
 
     def code_info(self, code, globals: dict, globals_source) -> CodeInfo:
         key = (code, id(globals))

@@ -6,6 +6,10 @@ torch._dynamo, or a callable `backend(gm, example_inputs) -> callable`.
 """
 from __future__ import annotations
 
+import contextlib
+
+from torch._guards import TracingContext, tracing
+
 from core.errors import BackendError
 
 
@@ -38,12 +42,19 @@ def resolve_backend(backend):
                          f"{sorted(list_backends(exclude_tags=()))} or pass a callable") from None
 
 
-def compile_with(backend, name: str, gm, example_inputs):
-    """Run the backend; a failure is reported as BackendError naming the backend and the graph."""
+def compile_with(backend, name: str, gm, example_inputs, fake_mode=None):
+    """Run the backend; a failure is reported as BackendError naming the backend and the graph.
+
+    `fake_mode` is the trace's FakeTensorMode when the graph has symbolic inputs: the backend runs
+    inside a tracing context holding it, as under Dynamo, so that it finds the symbolic fake tensors
+    of the real example inputs (and the ShapeEnv, which may record guards of its own) instead of
+    specialising to the examples' sizes."""
     compiler = resolve_backend(backend)
     label = backend if isinstance(backend, str) else getattr(backend, "__name__", repr(backend))
+    context = contextlib.nullcontext() if fake_mode is None else tracing(TracingContext(fake_mode))
     try:
-        compiled = compiler(gm, list(example_inputs))
+        with context:
+            compiled = compiler(gm, list(example_inputs))
     except Exception as exc:
         raise BackendError(f"backend {label!r} failed to compile {name}: {type(exc).__name__}: {exc} "
                            "(see docs/errors.md#backenderror)") from exc

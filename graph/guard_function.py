@@ -2,11 +2,16 @@
 
 A cache hit then costs one call and a chain of cheap comparisons.  The guard
 records themselves (core/guards.py) know how to render their own expression;
-this module only assembles them.
+this module only assembles them.  When every capture misses, `check.why(*args)`
+says which guard failed and on which input, for the recapture log: a second
+function, generated only when first asked, that tests the guards one by one.
 """
 from __future__ import annotations
 
 import re
+import reprlib
+
+import torch
 
 from core.guards import _Namespace
 
@@ -26,4 +31,48 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)
     check = scope[f"__guard_{name}"]
     check.source = src
+    check.why = _Explainer(tuple(guards), clauses, params, scope, ns, name)
     return check
+
+
+class _Explainer:
+    """`why(*args)`: a description of the first guard that fails for these arguments (None if all
+    hold): the guard, and what the inputs it reads are now."""
+
+    def __init__(self, guards, clauses, params, scope, ns, name):
+        self._guards, self._clauses, self._params = guards, clauses, params
+        self._scope, self._ns, self._name = scope, ns, name
+        self._first_failing = None
+
+    def _compile(self):
+        lines = [f"def __why_{self._name}({self._params}):"]
+        for position, clause in enumerate(self._clauses):
+            lines += ["    try:", f"        if not {clause}:", f"            return {position}",
+                      "    except Exception:", f"        return {position}"]
+        lines.append("    return None")
+        scope = dict(self._scope)
+        exec(compile("\n".join(lines) + "\n", f"<snaptrace guard explanation for {self._name}>", "exec"), scope)
+        return scope[f"__why_{self._name}"]
+
+    def __call__(self, *args):
+        if self._first_failing is None:
+            self._first_failing = self._compile()
+        position = self._first_failing(*args)
+        if position is None or not self._guards:
+            return None
+        guard = self._guards[position]
+        sources = getattr(guard, "sources", None) or ((guard.source,) if hasattr(guard, "source") else ())
+        actual = [f"{source.expr()} is {self._actual(source, args)}" for source in sources]
+        return f"{guard}" + (f" ({'; '.join(actual)})" if actual else "")
+
+    def _actual(self, source, args) -> str:
+        names = self._params.split(", ") if self._params else []
+        scope = dict(self._scope, **dict(zip(names, args)))
+        try:
+            value = eval(source.expr(self._ns.g, self._ns.b, self._ns.f), scope)
+        except Exception as exc:
+            return f"not there ({type(exc).__name__})"
+        if isinstance(value, torch.Tensor):
+            return (f"{type(value).__name__}(dtype={value.dtype}, device={value.device}, shape={tuple(value.shape)}, "
+                    f"stride={tuple(value.stride())}, requires_grad={value.requires_grad})")
+        return reprlib.repr(value)

@@ -29,13 +29,14 @@ from vt.data.itertools_iterators import (AccumulateIteratorVariable, ChainIterat
 from vt.data.lists import ListVariable, TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.data.sets import SetVariable, new_set
+from vt.data.symbolic import is_symbolic_int
 from vt.data.tensor import TensorVariable, record_op
 from vt import registry
 
 
 def int_argument(value, what):
     """A constant int argument (bools count, as in CPython), or the TypeError."""
-    number = value.constant_value()
+    number = value.specialized()
     if number is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{what} must be known while tracing, got {value.describe()}")
     try:
@@ -99,9 +100,13 @@ def _enumerate(state, args, kwargs):
     bound = bind(stub, args, kwargs, "enumerate()")
     if type(bound) is not dict:
         return bound
-    start = 0 if bound["start"] is None else int_argument(bound["start"], "enumerate() start")
-    if not isinstance(start, int):
-        return start
+    start = bound["start"]
+    if start is None:
+        start = 0
+    elif not is_symbolic_int(start):  # a symbolic start stays symbolic (a loop continued by a resume function)
+        start = int_argument(start, "enumerate() start")
+        if not isinstance(start, int):
+            return start
     return _iterators_of(state, (bound["iterable"],),
                          lambda oid, its: EnumerateIteratorVariable(oid, its[0], start))
 
