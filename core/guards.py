@@ -65,9 +65,40 @@ class TensorMatch:
         return cls(source, type(tensor), tensor.dtype, tensor.device, shape, stride, tensor.requires_grad, offset,
                    tensor.layout, tensor.is_leaf)
 
+    def settled(self, fake) -> "TensorMatch":
+        """This guard once the trace is over: a symbolic size (stride, offset) of `fake` that the
+        trace specialised to a constant (`range(x.size(0))`, `x.size(0) == 3`) is checked as that
+        constant here; the shape guards leave such sizes out."""
+        def known(value):
+            return value if type(value) is int else value.node.maybe_as_int()
+
+        return attrs.evolve(
+            self, shape=tuple(known(f) if s is None else s for s, f in zip(self.shape, fake.shape)),
+            stride=tuple(known(f) if s is None else s for s, f in zip(self.stride, fake.stride())),
+            storage_offset=known(fake.storage_offset()) if self.storage_offset is None else self.storage_offset)
+
     @property
     def symbolic(self) -> bool:
         return None in self.shape or None in self.stride or self.storage_offset is None
+
+    def mismatch(self, value) -> str | None:
+        """What differs in `value` from what this guard expects, as the recapture log says it."""
+        if type(value) is not self.python_type:
+            return f"type mismatch: expected {self.python_type.__name__}, actual {type(value).__name__}"
+        for name in ("dtype", "device", "layout", "requires_grad"):
+            if getattr(value, name) != getattr(self, name):
+                return f"{name} mismatch: expected {getattr(self, name)}, actual {getattr(value, name)}"
+        if value.dim() != len(self.shape):
+            return f"rank mismatch: expected {len(self.shape)} dimension(s), actual {value.dim()}"
+        for what, expected, actual in (("size", self.shape, value.shape), ("stride", self.stride, value.stride())):
+            for dim, (e, a) in enumerate(zip(expected, actual)):
+                if e is not None and e != a:
+                    return f"{what} mismatch at index {dim}: expected {e}, actual {a}"
+        if self.storage_offset is not None and value.storage_offset() != self.storage_offset:
+            return f"storage offset mismatch: expected {self.storage_offset}, actual {value.storage_offset()}"
+        if self.requires_grad and value.is_leaf != self.is_leaf:
+            return f"is_leaf mismatch: expected {self.is_leaf}, actual {value.is_leaf}"
+        return None
 
     def key(self):
         return ("tensor", self.source)
@@ -345,7 +376,12 @@ class ShapeGuard:
         low = _LOWER_BOUND.fullmatch(text)
         if low is not None:  # torch writes `2 <= x.size(0)`; read as `x.size(0) >= 2`
             return f"{low.group(2)} >= {low.group(1)}"
+        between = _BETWEEN.fullmatch(text)
+        if between is not None:  # `2 <= x.size(0) and x.size(0) <= 3`
+            return f"{between.group(1)} <= {between.group(2)} <= {between.group(3)}"
         return text
 
 
-_LOWER_BOUND = re.compile(r"(-?\d+) <= ([\w.\[\]()'\"]+)")
+_OPERAND = r"([\w.\[\]()'\"]+)"
+_LOWER_BOUND = re.compile(r"(-?\d+) <= " + _OPERAND)
+_BETWEEN = re.compile(r"(-?\d+) <= " + _OPERAND + r" and \2 <= (-?\d+)")

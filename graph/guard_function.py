@@ -61,17 +61,28 @@ class _Explainer:
         if position is None or not self._guards:
             return None
         guard = self._guards[position]
+        mismatch = getattr(guard, "mismatch", None)
+        if mismatch is not None:  # a tensor: say what differs, as Dynamo's recompile log does
+            value = self._value(guard.source, args)
+            if isinstance(value, Exception):
+                return f"{guard.source.expr()} is not there ({type(value).__name__})"
+            return f"tensor {guard.source.expr()!r} {mismatch(value) or str(guard)}"
         sources = getattr(guard, "sources", None) or ((guard.source,) if hasattr(guard, "source") else ())
         actual = [f"{source.expr()} is {self._actual(source, args)}" for source in sources]
         return f"{guard}" + (f" ({'; '.join(actual)})" if actual else "")
 
-    def _actual(self, source, args) -> str:
+    def _value(self, source, args):
         names = self._params.split(", ") if self._params else []
         scope = dict(self._scope, **dict(zip(names, args)))
         try:
-            value = eval(source.expr(self._ns.g, self._ns.b, self._ns.f), scope)
+            return eval(source.expr(self._ns.g, self._ns.b, self._ns.f), scope)
         except Exception as exc:
-            return f"not there ({type(exc).__name__})"
+            return exc
+
+    def _actual(self, source, args) -> str:
+        value = self._value(source, args)
+        if isinstance(value, Exception):
+            return f"not there ({type(value).__name__})"
         if isinstance(value, torch.Tensor):
             return (f"{type(value).__name__}(dtype={value.dtype}, device={value.device}, shape={tuple(value.shape)}, "
                     f"stride={tuple(value.stride())}, requires_grad={value.requires_grad})")

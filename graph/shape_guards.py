@@ -11,8 +11,20 @@ It runs after the backend compiled the graph, as Dynamo does: a backend may add 
 """
 from __future__ import annotations
 
+import torch
+
 from core.dynamic import TorchSource, our_source
-from core.guards import ShapeGuard
+from core.guards import ShapeGuard, TensorMatch
+
+
+def settle(env, guards: tuple) -> tuple:
+    """The capture's guards once the trace is over: tensor guards of symbolic inputs check as
+    constants the sizes the trace specialised (TensorMatch.settled)."""
+    if not env.symbolic_inputs:
+        return guards
+    fakes = {source: value for value, source in env.symbolic_inputs if isinstance(value, torch.Tensor)}
+    return tuple(guard.settled(fakes[guard.source]) if type(guard) is TensorMatch and guard.symbolic
+                 and guard.source in fakes else guard for guard in guards)
 
 
 def shape_guards(env) -> tuple:

@@ -19,7 +19,6 @@ import torch
 from bytecode import Instr
 from pyrsistent import pvector
 from torch._subclasses.fake_tensor import FakeTensorMode
-from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
 from effects import heap
 from graph.backends import compile_with
@@ -28,7 +27,7 @@ from graph.codegen import eager_entry, graph_entry
 from graph.fx_build import build_graph
 from core.dynamic import DYNAMIC_INT, DynamicPolicy
 from core.guards import ConstantMatch, GlobalStateMatch, TensorMatch
-from graph.shape_guards import shape_guards
+from graph.shape_guards import settle, shape_guards
 from graph.guard_function import compile_guards
 from graph.rebuild import graph_outputs, rebuild
 from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBuilder, origin
@@ -80,9 +79,7 @@ def start_state(fn, args: tuple, kwargs: dict, dynamic: DynamicPolicy | None = N
 
     `dynamic` says which sizes and ints become symbols (core/dynamic.py); by default none."""
     bound = bind_arguments(fn, args, kwargs)
-    # Data-dependent ops (x.item(), x.nonzero()) stay graph breaks: no unbacked symbols.
-    shape_env = ShapeEnv(allow_scalar_outputs=False, allow_dynamic_output_shape_ops=False)
-    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode(shape_env=shape_env), interpreter=INTERPRETER,
+    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode(), interpreter=INTERPRETER,
               dynamic=dynamic or DynamicPolicy())
     known = getattr(fn, "__snaptrace_decoded__", None)  # a resume function comes decoded
     if known is not None:
@@ -154,7 +151,7 @@ def _capture(fn, state, backend, number: int, resume_cache, continuation) -> Cap
 
 
 def _guard_function(fn, state, number: int):
-    guards = state.guard_list() + shape_guards(state.env)
+    guards = settle(state.env, state.guard_list()) + shape_guards(state.env)
     check = compile_guards(guards, _argnames(fn), fn, vars(builtins), f"{fn.__name__}_{number}")
     return guards, check
 

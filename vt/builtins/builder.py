@@ -297,6 +297,7 @@ def _wrap_tensor(state, value: torch.Tensor, source):
         fake = state.env.fake_mode.from_tensor(value, static_shapes=True)
     else:
         context = StatelessSymbolicContext(dynamic_sizes=[_DIM_KINDS[kind] for kind in dims])
+        state.env.shape_env()
         fake = state.env.fake_mode.from_tensor(value, symbolic_context=context, source=TorchSource(source))
     for index in state.placeholders:
         node = state.graph[index]
@@ -337,7 +338,7 @@ def _symbolic_int(state, value: int, source):
         node = state.graph[index]
         if node.target == source and type(node.example) is torch.SymInt:
             return state, SymNodeVariable(index, node.example, source)
-    symbolic = state.env.fake_mode.shape_env.create_unspecified_symint_and_symbol(
+    symbolic = state.env.shape_env().create_unspecified_symint_and_symbol(
         value, TorchSource(source), DimDynamic.DYNAMIC)
     state.env.symbolic_inputs.append((symbolic, source))
     state, index = state.add_guard(TypeMatch(source, int)).add_node("placeholder", source, (), (), symbolic, value)
