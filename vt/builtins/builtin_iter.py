@@ -315,7 +315,7 @@ def _combinatoric(kind):
 def _islice(state, args, kwargs):
     if kwargs or not 2 <= len(args) <= 4:
         return raise_error(TypeError, "islice() takes 2 to 4 positional arguments")
-    bounds = [arg.constant_value() for arg in args[1:]]
+    bounds = [arg.specialized() for arg in args[1:]]
     if any(bound is NOT_CONSTANT for bound in bounds):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "islice() bounds must be known while tracing")
     try:  # the real islice checks the bounds and gives CPython's errors

@@ -35,7 +35,7 @@ class DictVariable(VariableTracker):
 
 
     def getitem(self, state, index):
-        key = index.constant_value()
+        key = index.specialized()  # a symbolic int key is specialised to its value
         if key is NOT_CONSTANT:
             return super().getitem(state, index)
         return self.lookup(state, key)

@@ -54,7 +54,7 @@ def hashable_key(value, what: str = "dict key"):
                            "use a number or a string as the key")
     if value.runtime_type() in UNHASHABLE_TYPES and not isinstance(value, ConstantVariable):
         return raise_error(TypeError, f"unhashable type: '{value.type_name()}'")
-    constant = value.constant_value()
+    constant = value.specialized()  # a symbolic int as a key is specialised to its value
     if constant is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{value.describe()} as a {what} is not modelled",
                            "use numbers, strings or tuples of them as keys")
