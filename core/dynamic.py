@@ -23,14 +23,15 @@ import torch
 from pyrsistent import pmap
 from torch._guards import GuardSource, Source as _TorchSource
 
-from core.sources import AttrSource, GlobalSource, TensorPropertySource
+from core.sources import AttrSource, GlobalSource, ItemSource, TensorPropertySource
 
 DYNAMIC_INT = "dynamic"
 """What `DynamicPolicy.seen` remembers for an int source that was already symbolic."""
 
-STATIC, DUCK, MARKED = "static", "duck", "marked"
+STATIC, DUCK, OWN = "static", "duck", "own"
 """How a dimension is wrapped: a constant; a symbol shared with equal sizes seen before (torch's
-duck sizing, used for automatic dynamic and `dynamic=True`); a symbol of its own (`mark_dynamic`)."""
+duck sizing, used for `dynamic=True`); a symbol of its own (automatic dynamic, `mark_dynamic`), as
+Dynamo chooses them."""
 
 
 @attrs.frozen(slots=True)
@@ -61,9 +62,9 @@ class DynamicPolicy:
         for dim, size in enumerate(shape):
             if dim in static:
                 dims.append(STATIC)
-            elif marked and dim in marked:
-                dims.append(MARKED)
-            elif every or (changed and earlier[dim] != size):  # None (already symbolic) differs too
+            elif (marked and dim in marked) or (changed and earlier[dim] != size):  # None differs too
+                dims.append(OWN)
+            elif every:
                 dims.append(DUCK)
             else:
                 dims.append(STATIC)
@@ -77,6 +78,18 @@ class DynamicPolicy:
             return True
         earlier = self.seen.get(source) if self.seen else None
         return earlier is DYNAMIC_INT or (type(earlier) is int and earlier != value)
+
+
+    def size_is_dynamic(self, source, value) -> bool:
+        """Whether the torch.Size input `value` at `source` (a shape kept in a local across a graph
+        break, say) is wrapped item by item, so that its items can be symbolic."""
+        if self.mode is False:
+            return False
+        if self.mode is True and _is_input_path(source):
+            return True
+        if not self.seen:
+            return False
+        return any(self.int_is_dynamic(ItemSource(source, position), item) for position, item in enumerate(value))
 
 
 def _is_input_path(source) -> bool:

@@ -47,7 +47,7 @@ from vt.protocol import NULL, VariableTracker
 from vt.data.constant import ConstantVariable
 from vt.callables.functions import UserFunctionVariable, existing_cells
 from vt.data.lists import TupleVariable
-from core.sources import FunctionSource, LocalSource
+from core.sources import FunctionSource, ItemSource, LocalSource
 
 STRICT = os.environ.get("SNAPTRACE_STRICT", "") not in ("", "0")
 """Re-raise the tracer's own bugs instead of falling back to eager (the test suite sets this)."""
@@ -171,6 +171,8 @@ def _observed(state, guards) -> dict:
             seen[guard.source] = guard.shape
         elif kind is ConstantMatch and type(guard.value) is int:
             seen[guard.source] = guard.value
+        elif kind is ConstantMatch and type(guard.value) is torch.Size:  # its items, one by one
+            seen.update((ItemSource(guard.source, position), item) for position, item in enumerate(guard.value))
     for value, source in state.env.symbolic_inputs:
         if type(value) is torch.SymInt:
             seen[source] = DYNAMIC_INT

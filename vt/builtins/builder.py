@@ -23,7 +23,7 @@ import core.markers as markers
 from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject,
                          SequenceMatch, TensorMatch, TypeMatch)
 from core.outcomes import BreakKind, unsupported
-from core.dynamic import DUCK, MARKED, STATIC, TorchSource
+from core.dynamic import DUCK, OWN, STATIC, TorchSource
 from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource, TensorPropertySource
 from effects import heap
 from vt import registry
@@ -104,6 +104,9 @@ def _container(state, value, source, guard):
 def _constant(state, value, source, guard):
     if type(value) is int and guard and state.env.dynamic.int_is_dynamic(source, value):
         return _symbolic_int(state, value, source)
+    if type(value) is torch.Size and guard and state.env.dynamic.size_is_dynamic(source, value):
+        out = registry.wrap_items(state.add_guard(SequenceMatch(source, torch.Size, len(value))), value, source, guard)
+        return out if type(out) is not tuple else (out[0], TupleVariable(out[1], torch.Size))
     if is_constant_value(value):
         return _guarded(state, ConstantMatch.of(source, value), guard), ConstantVariable(value, source)
     return None
@@ -314,7 +317,7 @@ def _wrap_tensor(state, value: torch.Tensor, source):
     return state, TensorVariable(index, fake, type(value), source)
 
 
-_DIM_KINDS = {STATIC: DimDynamic.STATIC, DUCK: DimDynamic.DUCK, MARKED: DimDynamic.DYNAMIC}
+_DIM_KINDS = {STATIC: DimDynamic.STATIC, DUCK: DimDynamic.DUCK, OWN: DimDynamic.DYNAMIC}
 
 
 def _symbol_placeholders(state, value: torch.Tensor, fake, source):

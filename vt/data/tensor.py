@@ -11,6 +11,7 @@ import operator
 
 import attrs
 import torch
+from torch._dispatch.python import enable_python_dispatcher
 from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicOutputShapeException
 
 from core.graph_log import NodeRef
@@ -257,6 +258,13 @@ def _grad_mode(enabled: bool):
     return contextlib.nullcontext() if enabled == torch.is_grad_enabled() else torch.set_grad_enabled(enabled)
 
 
+def _dispatcher(fake_mode):
+    """With symbols about, ops run through torch's Python dispatcher, as under Dynamo: composite ops
+    (`F.pad`, ...) then decompose with their size-generic Python kernels instead of C++ ones that
+    read concrete sizes and would specialise every symbol they meet."""
+    return contextlib.nullcontext() if fake_mode.shape_env is None else enable_python_dispatcher()
+
+
 def _refused_in_place_cast(op: str, target, fake_args: list):
     """Eager's message when an in-place method's result type cannot be cast back into `self`'s
     dtype (`int_tensor.mul_(0.5)`), which fake tensors do not check; None when it can."""
@@ -307,7 +315,7 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raises RuntimeError: {refused}")
     versions = [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
     try:
-        with state.env.fake_mode, _grad_mode(state.grad_enabled):
+        with state.env.fake_mode, _grad_mode(state.grad_enabled), _dispatcher(state.env.fake_mode):
             if op == "call_method":
                 out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
             else:
