@@ -219,7 +219,7 @@ def _abs(state, args, kwargs):
     return number_result(state, operator.abs, (NodeRef(value.node),), abs(value.value))
 
 
-def _extremum(fn, symbolic_fn):
+def _extremum(symbolic_fn):
     def rule(state, args, kwargs):
         if kwargs or len(args) < 2 or not any(isinstance(arg, SymNodeVariable) for arg in args):
             return None
@@ -235,8 +235,8 @@ def _extremum(fn, symbolic_fn):
     return rule
 
 
-registry.add_builtin_rule(min, _extremum(min, torch.sym_min), first=True)
-registry.add_builtin_rule(max, _extremum(max, torch.sym_max), first=True)
+registry.add_builtin_rule(min, _extremum(torch.sym_min), first=True)
+registry.add_builtin_rule(max, _extremum(torch.sym_max), first=True)
 
 
 # -- slices with symbolic bounds -------------------------------------------------------------------
@@ -295,8 +295,6 @@ def add_numbers(state, a, b):
     return _symbolic_binary(state, operator.add, a, b, "+", operator.add)
 
 
-_add = add_numbers
-
 
 def is_symbolic_int(vt) -> bool:
     return isinstance(vt, SymNodeVariable) and type(vt.value) is torch.SymInt
@@ -323,11 +321,11 @@ class SymbolicRangeIteratorVariable(IteratorVariable):
         out = _mul(state, self.index, ConstantVariable(self.values.step))
         if type(out) is not tuple:
             return out
-        out = _add(out[0], ConstantVariable(self.values.start), out[1])
+        out = add_numbers(out[0], ConstantVariable(self.values.start), out[1])
         if type(out) is not tuple:
             return out
         state, item = out
-        out = _add(state, self.index, ConstantVariable(1))
+        out = add_numbers(state, self.index, ConstantVariable(1))
         if type(out) is not tuple:
             return out
         state, following = out
