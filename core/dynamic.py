@@ -51,8 +51,10 @@ class DynamicPolicy:
         if self.mode is False or value.dim() == 0:
             return None
         marked = getattr(value, "_dynamo_dynamic_indices", None)
+        if not marked and isinstance(value, torch.nn.Parameter):
+            return None  # parameters keep their shapes, as in torch.compile
         earlier = self.seen.get(source) if self.seen else None
-        every = self.mode is True and _is_input_path(source) and not isinstance(value, torch.nn.Parameter)
+        every = self.mode is True and _is_input_path(source)
         if not marked and earlier is None and not every:
             return None
         static = getattr(value, "_dynamo_static_indices", None) or ()

@@ -361,3 +361,32 @@ def test_graph_of_the_symbolic_capture_reads_sizes_from_its_inputs():
     res = compile(fn, dynamic=True)
     same(res, fn, torch.randn(3, 4))
     assert ops(res.graphs[0]) == [__import__("operator").mul, "view"]
+
+
+def test_a_shape_kept_across_a_break_makes_its_items_symbolic_in_the_resume_function():
+    def fn(x):
+        shape = x.shape
+        n = x.shape[0] * 2
+        graph_break()
+        return x.reshape(-1) + n, shape
+
+    res = compile(fn)
+    for batch in (2, 3, 4, 5):
+        same(res, fn, torch.randn(batch, 3))
+    assert len(res.captures) == 2 and [len(r.captures) for r in res.resumes] == [2]
+    guards = [str(g) for g in res.resumes[0].captures[1].guards]
+    assert "type(__local_shape[0]) is int" in guards and "__local_shape[1]: int == 3" in guards
+
+
+def test_parameters_keep_their_shapes():
+    def fn(w, x):
+        return x @ w
+
+    res = compile(fn)
+    for size in (3, 4, 5):
+        w = torch.nn.Parameter(torch.randn(size, 2))
+        same(res, fn, w, torch.randn(2, size))
+    # w's size never becomes symbolic, and x's, tied to it by the product, is specialised with it
+    assert len(res.captures) == 3
+    assert [g.shape for g in res.captures[2].guards if isinstance(g, TensorMatch) and str(g).startswith("w:")] \
+        == [(5, 2)]
