@@ -262,7 +262,10 @@ def _dispatcher(fake_mode):
     """With symbols about, ops run through torch's Python dispatcher, as under Dynamo: composite ops
     (`F.pad`, ...) then decompose with their size-generic Python kernels instead of C++ ones that
     read concrete sizes and would specialise every symbol they meet."""
-    return contextlib.nullcontext() if fake_mode.shape_env is None else enable_python_dispatcher()
+    return _NO_CONTEXT if fake_mode.shape_env is None else enable_python_dispatcher()
+
+
+_NO_CONTEXT = contextlib.nullcontext()  # reusable: it holds nothing
 
 
 def _refused_in_place_cast(op: str, target, fake_args: list):
