@@ -231,25 +231,62 @@ class BuiltinMatch:
 
 
 @attrs.frozen(slots=True)
+class GlobalPresence:
+    """The traced function's module has (or has not) a global `name`: what `"name" in globals()`
+    answered, or a `globals()[name]` that raised KeyError."""
+
+    name: str
+    present: bool
+
+    def key(self):
+        return ("global_presence", self.name)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"({self.name!r} in {ns.g}) is {self.present}"
+
+    def __str__(self):
+        return f"global {self.name} is {'defined' if self.present else 'not defined'}"
+
+
+def ambient_modes() -> tuple:
+    """Autocast (CPU and CUDA: on or off, CPU's dtype) and inference mode, as a capture depends on
+    them: fake ops run under them, so dtypes and inference flags are folded from them."""
+    return (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"), torch.is_autocast_enabled("cuda"),
+            torch.is_inference_mode_enabled())
+
+
+_NO_MODES = (False, None, False, False)
+
+
+@attrs.frozen(slots=True)
 class GlobalStateMatch:
-    """Torch's global modes that change what ops produce: grad mode and default dtype."""
+    """Torch's global modes that change what ops produce: grad mode, default dtype, and autocast and
+    inference mode (see `ambient_modes`)."""
 
     grad_enabled: bool
     default_dtype: torch.dtype
+    modes: tuple = _NO_MODES
 
     @classmethod
     def now(cls) -> "GlobalStateMatch":
-        return cls(torch.is_grad_enabled(), torch.get_default_dtype())
+        return cls(torch.is_grad_enabled(), torch.get_default_dtype(), ambient_modes())
 
     def key(self):
         return ("global-state",)
 
     def expr(self, ns: _Namespace) -> str:
         return (f"{ns.ref(torch.is_grad_enabled, 'fn')}() is {self.grad_enabled!r}"
-                f" and {ns.ref(torch.get_default_dtype, 'fn')}() is {ns.ref(self.default_dtype, 'dtype')}")
+                f" and {ns.ref(torch.get_default_dtype, 'fn')}() is {ns.ref(self.default_dtype, 'dtype')}"
+                f" and {ns.ref(ambient_modes, 'fn')}() == {ns.ref(self.modes, 'modes')}")
 
     def __str__(self):
-        return f"torch.is_grad_enabled() is {self.grad_enabled}, default dtype is {self.default_dtype}"
+        text = f"torch.is_grad_enabled() is {self.grad_enabled}, default dtype is {self.default_dtype}"
+        autocast_cpu, dtype, autocast_cuda, inference = self.modes
+        if autocast_cpu or autocast_cuda:
+            text += f", autocast on ({'cpu, ' + str(dtype) if autocast_cpu else 'cuda'})"
+        if inference:
+            text += ", inference mode on"
+        return text
 
 
 @attrs.frozen(slots=True)
@@ -329,6 +366,24 @@ class KeysMatch:
 
     def __str__(self):
         return f"{self.source.expr()}: {self.python_type.__name__} with keys {list(self.keys)!r}"
+
+
+@attrs.frozen(slots=True)
+class NotInInstanceDict:
+    """An object's own `__dict__` has no `name`: reading `obj.name` went on to its class.  Needed where
+    the object is not pinned by identity (a value made anew on every call)."""
+
+    source: object
+    name: str
+
+    def key(self):
+        return ("not_in_instance_dict", self.source, self.name)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"{self.name!r} not in getattr({ns.src(self.source)}, '__dict__', ())"
+
+    def __str__(self):
+        return f"{self.source.expr()} has no attribute {self.name!r} of its own"
 
 
 @attrs.frozen(slots=True)

@@ -47,10 +47,11 @@ class Unsupported:
     reason: str
     hint: str = ""
     inside: tuple = ()
+    rule: str = ""  # for a limit hit at a call: what the trace rules decide for the callee
 
     def within(self, frame: CalleeFrame) -> "Unsupported":
         """The same limit seen from the caller of `frame`."""
-        return Unsupported(self.kind, self.reason, self.hint, (frame,) + self.inside)
+        return Unsupported(self.kind, self.reason, self.hint, (frame,) + self.inside, self.rule)
 
 
 def unsupported(kind: BreakKind, reason: str, hint: str = "") -> Unsupported:

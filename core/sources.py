@@ -14,11 +14,16 @@ import attrs
 from bytecode import Instr
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class LocalSource:
-    """An argument of the traced function, by parameter name."""
+    """An argument of the traced function, by parameter name.  `fresh` marks a resume function's
+    parameter: a value the entry rebuilds on every call (see `made_per_call`)."""
 
     name: str
+    fresh: bool = False
+
+    def made_per_call(self) -> bool:
+        return self.fresh
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return self.name
@@ -34,7 +39,7 @@ class LocalSource:
         return self.name[len("__local_"):] if self.name.startswith("__local_") else self.name
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class GlobalSource:
     """A name in the traced function's module globals (`G` in guards)."""
 
@@ -50,11 +55,14 @@ class GlobalSource:
     def root_names(self) -> tuple:
         return ()
 
+    def made_per_call(self) -> bool:
+        return False
+
     def placeholder_name(self) -> str:
         return "G_" + self.name
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class BuiltinSource:
     """A builtin reached through a global lookup that missed the module dict."""
 
@@ -70,11 +78,14 @@ class BuiltinSource:
     def root_names(self) -> tuple:
         return ()
 
+    def made_per_call(self) -> bool:
+        return False
+
     def placeholder_name(self) -> str:
         return "B_" + self.name
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class AttrSource:
     """Attribute `name` of another source's object."""
 
@@ -92,11 +103,14 @@ class AttrSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.name}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class ItemSource:
     """Item `index` (an int or str constant) of another source's object."""
 
@@ -112,11 +126,14 @@ class ItemSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.index}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class FunctionSource:
     """The traced function object itself (`F` in guards), e.g. to reach its closure cells."""
 
@@ -129,11 +146,14 @@ class FunctionSource:
     def root_names(self) -> tuple:
         return ()
 
+    def made_per_call(self) -> bool:
+        return False
+
     def placeholder_name(self) -> str:
         return "F"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class DictValueSource:
     """The value at `position` of a dict input whose keys (guarded in order by KeysMatch) include a key
     a guard cannot spell, such as an enum member: `[*d.values()][position]`."""
@@ -152,11 +172,14 @@ class DictValueSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_v{self.position}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class ImportedModuleSource:
     """A module in sys.modules, by its full name."""
 
@@ -170,6 +193,9 @@ class ImportedModuleSource:
 
     def root_names(self) -> tuple:
         return ()
+
+    def made_per_call(self) -> bool:
+        return False
 
     def placeholder_name(self) -> str:
         return "M_" + self.name.replace(".", "_")

@@ -93,11 +93,14 @@ class State:
     env: Env = attrs.field(eq=False, repr=False)
     grad_enabled: bool = True  # torch's grad mode at this point of the traced program
     globals: object = attrs.field(factory=pmap)  # PMap name -> the last GlobalStore / GlobalDelete of it
+    modes: tuple = ()  # modes entered besides grad mode (autocast, inference mode), innermost last:
+    # records whose `context()` is a real context manager that fake ops run under
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":
         return State(frame, self.parents, self.heap, self.graph, self.guards, self.effects, self.next_oid,
-                     self.placeholders, self.known_objects, self.env, self.grad_enabled, self.globals)
+                     self.placeholders, self.known_objects, self.env, self.grad_enabled, self.globals,
+                     self.modes)
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction."""

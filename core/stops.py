@@ -26,6 +26,7 @@ class GraphBreak:
     hint: str = ""
     instruction: str = ""
     inside: tuple = ()  # CalleeFrame records: the inlined callees the limit was hit in, outermost first
+    rule: str = ""  # for a break at a call: what the trace rules decide for the callee
 
     @property
     def source_line(self) -> str:
@@ -45,6 +46,8 @@ class GraphBreak:
             frames[1:-2] = [f"... {len(frames) - 3} more frames"]
         for frame in frames:
             text += f"\n  {frame}"
+        if self.rule:
+            text += f"\n  trace rule: {self.rule}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -53,7 +56,7 @@ class GraphBreak:
 def break_at(state, instruction, limit: Unsupported) -> GraphBreak:
     """Turn a VT-level `Unsupported` into a located graph break at `instruction`."""
     return GraphBreak(limit.kind, limit.reason, state.frame.code.filename, instruction.lineno,
-                      limit.hint, instruction.opname, limit.inside)
+                      limit.hint, instruction.opname, limit.inside, limit.rule)
 
 
 @attrs.frozen(slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 
+import torch
 from torch._guards import TracingContext, tracing
 
 from core.errors import BackendError
@@ -19,8 +20,21 @@ def _eager(gm, example_inputs):
 
 def _inductor(gm, example_inputs):
     from torch._inductor.compile_fx import compile_fx
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
-    return compile_fx(gm, example_inputs)
+    # Fake inputs from a mode with a shape environment, as Dynamo hands them over.  A graph with
+    # symbolic inputs runs inside a tracing context holding the trace's own fake mode (compile_with):
+    # its fake tensors, found again by the mode's memo, carry the symbols, so one kernel serves every
+    # size.  Otherwise shapes stay static, but operators such as while_loop make sizes of their own
+    # while AOT autograd traces them.
+    context = torch._guards.TracingContext.try_get()
+    if context is not None and context.fake_mode is not None:
+        fakes = [context.fake_mode.from_tensor(x) if isinstance(x, torch.Tensor) else x for x in example_inputs]
+    else:
+        mode = FakeTensorMode(shape_env=ShapeEnv())
+        fakes = [mode.from_tensor(x, static_shapes=True) if isinstance(x, torch.Tensor) else x for x in example_inputs]
+    return compile_fx(gm, fakes)
 
 
 def resolve_backend(backend):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import types
 
+import attrs
 from bytecode import Instr, Label
 from core.signatures import Signature, assemble
 
@@ -72,12 +73,56 @@ def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, resul
     signature = Signature.of(fn.__code__)
     body = _guard_prologue(signature) + prologue
     if compiled is not None:
-        loads = [instr for source in input_sources for instr in source.emit()]
-        body += _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
+        stores, loads = shared_loads(input_sources)
+        body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
     body += result + [Instr("RETURN_VALUE")]
     entry = assemble(signature, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled), fn)
     entry.__snaptrace_check__ = guard  # its guard function, which can say why a call misses (`why`)
     return entry
+
+
+@attrs.frozen(slots=True)
+class _Stored:
+    """A source already read into a local of the entry."""
+
+    name: str
+
+    def emit(self) -> list:
+        return [Instr("LOAD_FAST", self.name)]
+
+
+def shared_loads(sources: tuple) -> tuple:
+    """(stores, loads): bytecode that reads each object several graph inputs are reached through
+    into a local once (a model's parameters share `self.model.layers[i]...`), then the loads of the
+    inputs through those locals; a call then walks each attribute chain once."""
+    children = {}
+    for source in sources:
+        children.setdefault(source, set())
+        base = getattr(source, "base", None)
+        while base is not None and attrs.has(type(source)):  # note it under each base, up to a known one
+            known = base in children
+            children.setdefault(base, set()).add(source)
+            if known:
+                break
+            source, base = base, getattr(base, "base", None)
+    shared = {source for source, below in children.items()
+              if len(below) > 1 and getattr(source, "base", None) is not None}
+    stores, spelled = [], {}
+
+    def spell(source):
+        if source in spelled:
+            return spelled[source]
+        base = getattr(source, "base", None)
+        out = source if base is None or not attrs.has(type(source)) else attrs.evolve(source, base=spell(base))
+        if source in shared:
+            name = f"__snaptrace_in{len(stores)}"
+            stores.append((out, name))
+            out = _Stored(name)
+        spelled[source] = out
+        return out
+
+    loads = [instr for source in sources for instr in spell(source).emit()]
+    return [instr for out, name in stores for instr in (*out.emit(), Instr("STORE_FAST", name))], loads
 
 
 def load_output(position: int) -> list:

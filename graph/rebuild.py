@@ -56,7 +56,6 @@ def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, cl
     made = types.FunctionType(code, globals_, code.co_name, defaults or None, closure or None)
     made.__kwdefaults__ = kwdefaults or None
     made.__qualname__ = code.co_qualname
-    made.__snaptrace_rebuilt__ = True  # a resume function receiving it guards its code, not its identity
     return made
 
 
@@ -175,6 +174,16 @@ class Emitter:
         self.code.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
         return failed
 
+    def make_object(self, maker, parts) -> object:
+        """maker(<part>, ...) for a constant callable `maker` (a class): each part is a function that
+        pushes one argument (an OrderedDict's dict, a deque's items and maxlen)."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])
+        failed = None
+        for push in parts:
+            failed = push() or failed
+        self.code.extend([Instr("PRECALL", len(parts)), Instr("CALL", len(parts))])
+        return failed
+
     def build_set(self, values: tuple, recipe=None):
         """A set of constants; a `recipe` replays the set's history, whose order a plain set would lose."""
         if recipe is not None:
@@ -230,6 +239,10 @@ class Emitter:
                                 value)
             if failed is not None:
                 return failed
+        if getattr(current, "items", None):  # a list subclass's list part
+            failed = self._fill_list(list.extend, [Instr("LOAD_FAST", temp)], current.items)
+            if failed is not None:
+                return failed
         for name, value in current.attributes:
             if value is DELETED:
                 continue
@@ -238,6 +251,13 @@ class Emitter:
                 return failed
         self.code.append(Instr("LOAD_FAST", temp))
         return None
+
+    def bind(self, fn, receiver):
+        """`types.MethodType(fn, receiver)`: the constant `fn` bound to the value `receiver`."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.MethodType), Instr("LOAD_CONST", fn)])
+        failed = self.emit(receiver)
+        self.code.extend([Instr("PRECALL", 2), Instr("CALL", 2)])
+        return failed
 
     def bound_method(self, receiver, name: str):
         """`receiver.name`, bound again after the graph runs."""
@@ -251,6 +271,14 @@ class Emitter:
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", fn)] + leading)
         failed = None if value is None else self.emit(value)
         argc = len(leading) + (value is not None)
+        self.code.extend([Instr("PRECALL", argc), Instr("CALL", argc), Instr("POP_TOP")])
+        return failed
+
+    def _fill_list(self, fn, leading: list, items):
+        """fn(<leading pushed>, [items]) with the result discarded (list.extend, list.__setitem__)."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", fn)] + leading)
+        failed = self.build_list(items)
+        argc = len(leading) + 1
         self.code.extend([Instr("PRECALL", argc), Instr("CALL", argc), Instr("POP_TOP")])
         return failed
 
@@ -268,10 +296,10 @@ class Emitter:
         self.code.extend(self.load(source) + [Instr("LOAD_CONST", slice(None)), Instr("STORE_SUBSCR")])
         return failed
 
-    def refill(self, source, build_contents):
-        """obj.clear(); obj.update(<new contents>) for a dict or set."""
+    def refill(self, source, build_contents, method: str = "update"):
+        """obj.clear(); obj.update(<new contents>) for a dict or set (`extend` for a deque)."""
         self._call_method(source, "clear")
-        return self._call_method(source, "update", build_contents)
+        return self._call_method(source, method, build_contents)
 
     def set_cell_contents(self, source, contents):
         if contents is None:
@@ -291,6 +319,11 @@ class Emitter:
                 failed = self._call(base.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", key)], value)
                 if failed is not None:
                     return failed
+        if getattr(current, "list_changed", False):  # a list subclass: list.__setitem__(obj, slice(None), [...])
+            failed = self._fill_list(list.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", slice(None))],
+                                     current.items)
+            if failed is not None:
+                return failed
         for name, value in current.attributes:
             target = [*self.load(current.source), Instr("LOAD_CONST", name)]
             if value is DELETED:

@@ -276,13 +276,12 @@ class ResumeBuilder:
         resumed.__snaptrace_decoded__ = decode_prefixed(assembled, self.instructions, prologue, len(params))
         return resumed
 
-    def step_function(self, index: int, layout: Layout, kw_names: tuple, replacements: dict, used: dict):
+    def step_function(self, index: int, layout: Layout, kw_names: tuple, used: dict):
         """The function that runs instruction `index` for real and continues in a resume function.
 
         Its parameters are those of the stack slots, then those of the live locals, as `layout`
-        says.  `replacements` maps a stack position to an object pushed in its place (a callee
-        routed through `compile`); the resume functions it calls are recorded in `used`.  None
-        when the instruction cannot run on its own."""
+        says; the resume functions it calls are recorded in `used`.  None when the instruction
+        cannot run on its own."""
         instruction = self.instructions[index]
         shape = step_shape(instruction)
         if shape is None or shape.popped > len(layout.stack):
@@ -300,10 +299,7 @@ class ResumeBuilder:
             try_begin = TryBegin(handler_label, entry.lasti)
             code.append(try_begin)
         for position in range(split, len(layout.stack)):
-            if position in replacements:
-                code.append(Instr("LOAD_CONST", replacements[position]))
-            else:
-                code += push(layout.stack[position], stack_params[position])
+            code += push(layout.stack[position], stack_params[position])
         code += self._the_instruction(instruction, jump_label, kw_names)
         if entry is not None:
             code.append(TryEnd(try_begin))

@@ -31,9 +31,10 @@ from graph.shape_guards import settle, shape_guards
 from graph.guard_function import compile_guards
 from graph.rebuild import graph_outputs, rebuild
 from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBuilder, origin
-from core.errors import BackendError, FullGraphError, NotTraceableError
+from core.errors import BackendError, FullGraphError
 from core.state import Env, Frame, initial_state
 from core.code import code_info_of, decode, localsplus_names
+from tracer.continuations import compile_callee
 from tracer.step import INTERPRETER, run
 from graph.raise_entry import raising_capture
 from core.stops import GraphBreak, Raised, Returned
@@ -45,7 +46,7 @@ from vt.callables.lazy import LazyVariable
 from core.outcomes import BreakKind
 from vt.protocol import NULL, VariableTracker
 from vt.data.constant import ConstantVariable
-from vt.callables.functions import UserFunctionVariable, existing_cells
+from vt.callables.functions import existing_cells
 from vt.data.lists import TupleVariable
 from core.sources import FunctionSource, ItemSource, LocalSource
 
@@ -86,8 +87,9 @@ def start_state(fn, args: tuple, kwargs: dict, dynamic: DynamicPolicy | None = N
         env.decoded[(fn.__code__, id(fn.__globals__))] = code_info_of(fn.__code__, known, fn.__globals__)
     info = env.code_info(fn.__code__, fn.__globals__, None)
     values = [None] * len(info.localsplus)
+    fresh = hasattr(fn, "__snaptrace_origin__")  # a resume function: its arguments are rebuilt per call
     for position, value in enumerate(bound):
-        values[position] = LazyVariable(LocalSource(info.localsplus[position]), value)
+        values[position] = LazyVariable(LocalSource(info.localsplus[position], fresh), value)
     state = initial_state(info, values, env).add_guard(GlobalStateMatch.now())
     state, cells = existing_cells(state, fn, FunctionSource())
     if cells:  # free variables occupy the last slots of the frame
@@ -231,10 +233,12 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
         return None
     if frame.ip < shift:  # inside a resume prologue: a value passed in could not be modelled
         return None
-    replacements = _compiled_callees(frame, continuation)
+    callees = ()
+    compiled_callee = compile_callee(state, frame, stop, continuation)
+    if compiled_callee is not None:
+        state, callee = compiled_callee
+        frame, callees = state.frame, (callee,)
     slots = [_slot(state, vt) for vt in frame.stack]
-    for position in replacements:
-        slots[position] = (VALUE_SLOT, [ConstantVariable(None)])
     user_code = user_fn.__code__
     user_names = set(localsplus_names(user_code)) - set(user_code.co_freevars)  # free variables: the closure's
     bound = [(name, vt) for name, vt in zip(frame.code.localsplus, frame.locals)
@@ -252,7 +256,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
             user_fn, decode(user_fn.__code__, user_fn.__globals__),
             lambda resume: continuation(resume, cache))
     used = {}
-    step = builder.step_function(frame.ip - shift, layout, frame.kw_names, replacements, used)
+    step = builder.step_function(frame.ip - shift, layout, frame.kw_names, used)
     if step is None:
         return None
     result = _compile_graph(fn, state, TupleVariable(tuple(values)), backend, number)
@@ -262,7 +266,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     guards, check = _guard_function(fn, state, number)
     body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", step), *pushed, Instr("CALL_FUNCTION_EX", 0)]
     entry = graph_entry(fn, check, compiled, sources, prologue, body)
-    continued = tuple(replacements.values()) + tuple(used.values())
+    continued = callees + tuple(used.values())
     return Capture(entry, graphs, guards, (stop,), check.source, continued, tuple(state.effects),
                    _observed(state, guards))
 
@@ -307,21 +311,3 @@ def _iterator_oids(state, vt) -> list:
     current = heap.current(state, vt)
     inner = getattr(current, "iterators", ()) or ((current.iterator,) if hasattr(current, "iterator") else ())
     return [vt.oid] + [oid for iterator in inner for oid in _iterator_oids(state, iterator)]
-
-
-def _compiled_callees(frame, continuation) -> dict:
-    """A call that broke inside an inlined Python function calls it through `compile` instead, so
-    its own graphs are captured: stack position -> the Traced callee."""
-    instruction = frame.instruction
-    if instruction.opname != "CALL":
-        return {}
-    stack = frame.stack
-    first = len(stack) - instruction.arg - 2
-    position = first + 1 if stack[first] is NULL else first
-    callee = stack[position]
-    if type(callee) is UserFunctionVariable:
-        try:
-            return {position: continuation(callee.fn)}
-        except NotTraceableError:  # a generator or async function: calling it runs nothing yet
-            return {}
-    return {}

@@ -17,10 +17,6 @@ UNSUPPORTED = {
     "LOAD_CLASSDEREF": "class bodies are not traced",
     "LOAD_BUILD_CLASS": "defining classes inside a traced function is not supported",
     # Containers (the data-model issue).
-    "MATCH_CLASS": "match statements are not traced",
-    "MATCH_MAPPING": "match statements are not traced",
-    "MATCH_SEQUENCE": "match statements are not traced",
-    "MATCH_KEYS": "match statements are not traced",
     "PRINT_EXPR": "interactive-mode printing is not traced",
     "SETUP_ANNOTATIONS": "annotations in module or class bodies are not traced",
     "IMPORT_STAR": "star imports are not allowed in functions",

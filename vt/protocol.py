@@ -11,6 +11,8 @@ record.  They never mutate anything.
 """
 from __future__ import annotations
 
+import types
+
 import attrs
 import torch
 
@@ -134,6 +136,11 @@ class VariableTracker:
         identity (a module, a builtin, a class, a torch function); else NOT_CONSTANT."""
         return NOT_CONSTANT
 
+    def pinned_object(self):
+        """The real object this VT is on every call the capture is reused for (its identity is
+        guarded, or it is fixed), else NOT_CONSTANT: what `id()` may be answered from."""
+        return self.fixed_object()
+
     def as_python(self, state):
         """A fresh real value equal to this one when it is plain data known while tracing (numbers,
         strings, and tuples, lists, dicts, sets of them); else NOT_CONSTANT.  Folding pure calls
@@ -211,6 +218,16 @@ def is_tensor(vt) -> bool:
     TensorVariable)."""
     kind = vt.runtime_type()
     return isinstance(kind, type) and issubclass(kind, torch.Tensor)
+
+
+def is_identity_key(value) -> bool:
+    """A fixed object usable as a dict key while tracing: hashed and compared by C code (classes,
+    functions, modules, `typing.Union`), so a lookup runs none of the user's code."""
+    kind = type(value)
+    if isinstance(kind.__eq__, types.FunctionType) or isinstance(kind.__hash__, types.FunctionType):
+        return False
+    return isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType)) \
+        or kind.__module__ in ("typing", "types")
 
 
 def real_value(state, vt):

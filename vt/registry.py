@@ -345,9 +345,10 @@ def method_row(owner: type, name: str):
 
 WRAP_ORDER = (
     # exact and cheap tests first; objects of the user's classes before probes that could run their code
-    "tensor", "tuple", "container", "constant", "module", "record", "container_method", "cell",
-    "functools", "graph_break", "grad_mode_factory", "user_method", "nn_module", "user_object",
-    "torch_function", "builtin", "rule_callable", "pure_function", "function", "class", "opaque_torch_callable",
+    "tensor", "tuple", "container", "constant", "module", "user_marked", "record", "frozen", "container_method",
+    "cell", "functools", "graph_break", "grad_mode_factory", "mode_manager", "user_method", "nn_module", "torch_op",
+    "user_object", "torch_function", "builtin", "rule_callable", "pure_function", "opaque_torch_callable", "function",
+    "autograd_function", "class",
 )
 """The order in which wrap rules are asked about a real object; the first that answers wins."""
 

@@ -12,7 +12,6 @@ from effects import heap
 from tracer.registry import handles
 from vt.folding import call_builtin
 from vt.data.iterators import items_of
-from vt.data.iterators import items_of
 from vt.data.equality import hashable_key, hashable_keys
 from vt.data.dict_methods import mapping_entries
 from vt.data.dicts import new_dict

@@ -223,6 +223,27 @@ def _missing_attribute(state, value, name):
     return state.add_guard(MissingAttribute(source, name)) if source is not None else state
 
 
+def _setattr_rule(deleting: bool):
+    """setattr(obj, name, value) / delattr(obj, name): what STORE_ATTR / DELETE_ATTR do."""
+    def rule(state, args, kwargs):
+        if kwargs or len(args) != (2 if deleting else 3):
+            return raise_error(TypeError, f"{'delattr' if deleting else 'setattr'} expected "
+                               f"{2 if deleting else 3} arguments, got {len(args) + len(kwargs)}")
+        name = _attribute_name(args[1])
+        if type(name) is not str:
+            return name
+        out = args[0].setattr(state, name, DELETED if deleting else args[2])
+        return out if is_stop(out) else (out, ConstantVariable(None))
+    return rule
+
+
+def _vars(state, args, kwargs):
+    """vars(obj) is obj.__dict__; vars() with no argument is the frame's locals, which runs eagerly."""
+    if len(args) != 1 or kwargs:
+        return None
+    return args[0].getattr(state, "__dict__")
+
+
 def _getattr(state, args, kwargs):
     if kwargs or len(args) not in (2, 3):
         return None
@@ -286,8 +307,14 @@ def _issubclass(state, args, kwargs):
 
 
 def _id(state, args, kwargs):
-    return unsupported(BreakKind.UNSUPPORTED_CALL, "id() is an object's address, which differs from run to run",
-                       "compare objects with `is` instead")
+    """id(x) of an object the capture pins by identity (a module, a function, a class, an object that
+    existed before the call): its real address, the same on every call the guards accept."""
+    if len(args) == 1 and not kwargs:
+        pinned = args[0].pinned_object()
+        if pinned is not NOT_CONSTANT:
+            return state, ConstantVariable(id(pinned))
+    return unsupported(BreakKind.UNSUPPORTED_CALL, "id() of an object made while tracing is its address, which "
+                       "differs from run to run", "compare objects with `is` instead")
 
 
 def _reads_tensor_values(name):
@@ -308,6 +335,7 @@ def _reads_tensor_values(name):
 DATA_RULES = {
     min: _min_max(min, operator.lt, "<"), max: _min_max(max, operator.gt, ">"), sum: _sum,
     any: _any_all(any), all: _any_all(all), type: _type, getattr: _getattr, hasattr: _hasattr,
+    setattr: _setattr_rule(False), delattr: _setattr_rule(True), vars: _vars,
     callable: _callable, issubclass: _issubclass, id: _id, functools.reduce: _reduce,
     **{fn: _reads_tensor_values(fn.__name__) for fn in (int, float, complex, str, repr, ascii, format, hash, round,
                                                          divmod, hex, oct, bin, chr, ord)},

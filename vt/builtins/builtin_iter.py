@@ -17,6 +17,7 @@ from vt.folding import bind, given
 from vt.protocol import NOT_CONSTANT
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.dicts import DictVariable, new_dict_from_entries
+from vt.objects.dict_subclass import dict_update_pairs
 from vt.data.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
     ZipIteratorVariable, items_of, open_iterators)
 from vt.iteration import IteratorVariable, ReversedListIteratorVariable, iterate_items, new_iterator, next_value
@@ -227,6 +228,12 @@ def _dict(state, args, kwargs):
     entries = {}
     if args and isinstance(args[0], DictVariable):
         entries.update(heap.current(state, args[0]).entries)
+    elif args and args[0].dunder_dispatch and hasattr(args[0].runtime_type(), "keys"):
+        out = dict_update_pairs(state, args[0])  # a mapping object: a dict subclass's dict part, else a limit
+        if type(out) is not tuple:
+            return out
+        state, pairs = out
+        entries.update(pairs)
     elif args:
         out = items_of(state, args[0])
         if type(out) is not tuple:

@@ -15,7 +15,7 @@ import torch
 
 from vt import registry
 from vt.data.container_methods import class_method
-from vt.folding import call_builtin, call_constant_fn
+from vt.folding import call_builtin, call_constant_fn, class_subscript
 from vt.iteration import IteratorVariable
 from vt.data.operators import compare_classes
 from vt.protocol import NOT_CONSTANT, VariableTracker
@@ -40,6 +40,10 @@ class BuiltinVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
     always_true = True
+
+    def getitem(self, state, index):
+        out = class_subscript(state, self.fixed_object(), index)
+        return out if out is not None else super().getitem(state, index)
 
     def fixed_object(self):
         return self.fn

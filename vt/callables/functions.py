@@ -20,13 +20,14 @@ from core.state import Frame
 from core.stops import Raised, Returned
 from effects import heap
 from vt.data.dicts import new_dict_from_entries
-from vt.callables.lazy import LazyVariable
+from vt.callables.lazy import LazyVariable, realize_if_lazy
+from vt.data.constant import ConstantVariable
 from vt.data.lists import TupleVariable
-from vt.protocol import VariableTracker
+from vt.data.module_globals import GlobalsVariable
+from vt.protocol import MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
 from core.sources import AttrSource, GlobalSource, ItemSource
 from vt import registry
-from vt.protocol import MISSING
 from vt.registry import wrap_value
 
 MAX_INLINE_DEPTH = 64
@@ -54,6 +55,21 @@ class CellVariable(VariableTracker):
     def with_contents(self, contents) -> "CellVariable":
         return CellVariable(self.oid, contents, self.source)
 
+    def getattr(self, state, name):
+        """`cell.cell_contents`: what the cell holds now (ValueError when empty)."""
+        if name != "cell_contents":
+            return super().getattr(state, name)
+        contents = heap.current(state, self).contents
+        if contents is None:
+            return raise_error(ValueError, "Cell is empty")
+        out = realize_if_lazy(state, contents)
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        if value is not contents:
+            state = heap.update_object(state, heap.current(state, self).with_contents(value))
+        return state, value
+
 
 @attrs.frozen(slots=True)
 class FunctionParts:
@@ -80,6 +96,10 @@ class UserFunctionVariable(VariableTracker):
 
     always_true = True
 
+    def pinned_object(self):
+        rebuilt = made_anew(self.fn, self.source)  # made anew per call: guarded by its code
+        return NOT_CONSTANT if rebuilt or self.source is None else self.fn
+
     def runtime_type(self):
         return types.FunctionType
 
@@ -97,9 +117,24 @@ class UserFunctionVariable(VariableTracker):
         return f"function {self.fn.__qualname__}"
 
     def getattr(self, state, name):
+        """The function's own attributes, read through its source (and so guarded): `__name__`, its
+        defaults, its closure cells, its `__dict__` and what was stored in it (`fn.attr`)."""
+        if name == "__closure__":
+            if self.fn.__closure__ is None:
+                return state, ConstantVariable(None)
+            state, cells = existing_cells(state, self.fn, self.source)
+            return state, TupleVariable(cells)
+        if name == "__globals__":
+            own = self.fn.__globals__ is state.env.globals
+            return state, GlobalsVariable(self.fn.__globals__, None if own else AttrSource(self.source, name))
         if name in ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__",
-                    "__kwdefaults__", "__wrapped__"):
+                    "__kwdefaults__", "__wrapped__", "__dict__", "__annotations__", "__type_params__") \
+                or name in getattr(self.fn, "__dict__", {}):
+            if not hasattr(self.fn, name):
+                return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
             return wrap_value(state, getattr(self.fn, name), AttrSource(self.source, name))
+        if not hasattr(self.fn, name):
+            return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
         return super().getattr(state, name)
 
     def parts(self, state):
@@ -161,6 +196,37 @@ class NestedUserFunctionVariable(VariableTracker):
 
     def call(self, state, args, kwargs):
         return inline_call(state, self.parts, args, kwargs)
+
+    def getattr(self, state, name):
+        """What MAKE_FUNCTION fixed: names and docstring (from the code, as CPython sets them), the
+        code, defaults, cells and globals.  The function's own mutable dicts (`__dict__`,
+        `__annotations__`, a `__kwdefaults__` dict) have no identity in the trace and break."""
+        parts = self.parts
+        if name in ("__name__", "__qualname__", "__doc__", "__module__"):
+            made = types.FunctionType(parts.code, {"__name__": parts.globals.get("__name__")}, None, None,
+                                      tuple(types.CellType() for _ in parts.code.co_freevars))
+            return state, ConstantVariable(getattr(made, name))
+        if name == "__code__":
+            return state, ConstantVariable(parts.code)
+        if name in ("__defaults__", "__closure__"):
+            values = parts.defaults if name == "__defaults__" else parts.closure
+            return state, TupleVariable(tuple(values)) if values else ConstantVariable(None)
+        if name == "__kwdefaults__" and not parts.kwdefaults:
+            return state, ConstantVariable(None)
+        if name == "__globals__":
+            return state, GlobalsVariable(parts.globals, parts.globals_source)
+        if name in ("__kwdefaults__", "__dict__", "__annotations__"):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name} of {self.describe()}, made inside the "
+                               "traced function, is not modelled", "define the function outside the traced function")
+        if hasattr(types.FunctionType, name):
+            return super().getattr(state, name)
+        return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
+
+
+def made_anew(fn, source) -> bool:
+    """A nested function reached through a value the entry makes on every call (a resume function's
+    parameter): a new function object each time, to be guarded by its code, not its identity."""
+    return source is not None and source.made_per_call() and bool(fn.__code__.co_flags & inspect.CO_NESTED)
 
 
 def existing_cells(state, fn, fn_source):
@@ -267,7 +333,7 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
         return Thrown(exception=stop.exception, state=attrs.evolve(final, frame=caller, parents=state.parents),
                       reraise=True)
     if type(stop) is not Returned:
-        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside).within(
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, stop.rule).within(
             CalleeFrame(code.co_qualname, stop.filename, stop.lineno))
     return attrs.evolve(final, frame=caller, parents=state.parents), stop.value
 
@@ -317,6 +383,21 @@ class UserMethodVariable(VariableTracker):
 
     always_true = True
 
+    def runtime_type(self):
+        return types.MethodType
+
+    def getattr(self, state, name):
+        """`m.__func__` and `m.__self__` (and what the function itself answers, `m.__name__` ...)."""
+        if name == "__self__" and self.receiver is not None:
+            return state, self.receiver
+        if self.source is not None and (name == "__func__" or not hasattr(types.MethodType, name)
+                                        or name in ("__name__", "__qualname__", "__module__", "__doc__", "__dict__")):
+            out = registry.wrap_value(state, self.fn, self.source)  # a method forwards the rest to its function
+            if type(out) is not tuple or name == "__func__":
+                return out
+            return out[1].getattr(out[0], name)
+        return super().getattr(state, name)
+
     def rebuild(self, emitter):
         if self.receiver is not None:  # obj.method, bound again
             return emitter.bound_method(self.receiver, self.fn.__name__)
@@ -327,3 +408,25 @@ class UserMethodVariable(VariableTracker):
 
     def call(self, state, args, kwargs):
         return call_function_from(state, self.fn, self.source, [self.receiver, *args], kwargs)
+
+
+@attrs.frozen(slots=True)
+class CompiledCallVariable(VariableTracker):
+    """A callee that stopped the trace while being inlined, called instead through its own compiled
+    function (a `Traced` made by the driver), bound to `receiver` when it is a method: the caller
+    keeps its graphs before and after the call, and the callee gets its own graphs and resume
+    functions, at any depth.  It only ever crosses a break (the step function calls it)."""
+
+    compiled: object = attrs.field(eq=False)
+    receiver: object = None
+
+    always_true = True
+
+    def describe(self) -> str:
+        return f"compiled {getattr(self.compiled, '__qualname__', 'callee')}"
+
+    def rebuild(self, emitter):
+        if self.receiver is None:
+            emitter.push_constant(self.compiled)
+            return None
+        return emitter.bind(self.compiled, self.receiver)

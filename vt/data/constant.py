@@ -39,9 +39,13 @@ def is_constant_value(value) -> bool:
 _SINGLETONS = (None, True, False, Ellipsis, NotImplemented)
 
 
+_INTERNED = (torch.dtype, torch.layout, torch.memory_format)
+"""torch keeps one object per dtype, layout and memory format: `x.dtype is torch.float32` is `==`."""
+
+
 def _is_singleton(vt) -> bool:
     value = vt.constant_value()
-    return any(value is s for s in _SINGLETONS) or isinstance(value, enum.Enum)  # enum members are too
+    return any(value is s for s in _SINGLETONS) or isinstance(value, (enum.Enum, *_INTERNED))
 
 
 @attrs.frozen(slots=True)

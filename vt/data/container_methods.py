@@ -48,6 +48,9 @@ class ContainerMethodVariable(BuiltinMethodVariable):
         elif self.receiver is not None:
             args.insert(0, self.receiver)
         row = registry.method_row(self.owner, self.name)
+        bound = registry.bound_rule_for(getattr(self.owner, self.name, None))
+        if args and bound is not None and args[0].dunder_dispatch and _subclass_of(args[0], self.owner):
+            return bound(state, args[0], args[1:], kwargs)  # `list.append(obj, x)` on a list subclass's object
         if not args or (not row.is_classmethod and not isinstance(args[0], registry.receiver_class(self.owner))):
             return raise_error(TypeError, f"descriptor '{self.name}' of '{self.owner.__name__}' object "
                                           "needs an argument")
@@ -60,6 +63,11 @@ class ContainerMethodVariable(BuiltinMethodVariable):
         if unknown and "**" not in row.keywords:
             return raise_error(TypeError, f"{self.describe()}() got an unexpected keyword argument {unknown[0]!r}")
         return row.rule(state, receiver, rest, kwargs)
+
+
+def _subclass_of(value, owner) -> bool:
+    kind = value.runtime_type()
+    return isinstance(kind, type) and issubclass(kind, owner)
 
 
 def _arity(row) -> str:
@@ -91,12 +99,12 @@ def class_method(python_type, name: str):
     The unbound form takes the receiver as its first argument, exactly like
     the LOAD_METHOD form; `dict.fromkeys` is bound to the class.
     """
-    row = registry.method_row(python_type, name) if python_type in (list, tuple, dict, set) else None
-    if row is None:
+    owner = next((kind for kind in getattr(python_type, "__mro__", ()) if registry.method_row(kind, name)), None)
+    if owner is None:  # the first class along the MRO with a table row (OrderedDict.get is dict.get)
         return None
-    if row.is_classmethod:
-        return ContainerMethodVariable(python_type, name, bound_to_class=True)
-    return ContainerMethodVariable(python_type, name)
+    if registry.method_row(owner, name).is_classmethod:
+        return ContainerMethodVariable(owner, name, bound_to_class=True)
+    return ContainerMethodVariable(owner, name)
 
 
 def _missing(receiver, owner: type, name: str):

@@ -13,7 +13,7 @@ from vt import registry
 from vt.data.constant import ConstantVariable
 from vt.data.iterators import items_of
 from vt.data.equality import hashable_key
-from vt.data.dicts import DictVariable, DictViewVariable, new_dict_from_entries
+from vt.data.dicts import DictVariable, DictViewVariable, key_vt, new_dict_from_entries
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
 from vt.data.lists import ListVariable, TupleVariable
 from vt.data.sets import SetVariable
@@ -144,7 +144,7 @@ def _popitem(state, mapping, args, kwargs):
     if not entries:
         return raise_error(KeyError, "popitem(): dictionary is empty")
     key, value = entries.popitem()
-    return _changed(state, mapping, entries, "dict.popitem", TupleVariable((ConstantVariable(key), value)))
+    return _changed(state, mapping, entries, "dict.popitem", TupleVariable((key_vt(key), value)))
 
 
 @registry.method(dict, "clear", 0)

@@ -16,13 +16,22 @@ import attrs
 
 from effects import heap
 from vt import registry
-from vt.data.constant import ConstantVariable
+from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.container_methods import container_attribute, container_load_method
 from vt.data.equality import contains_in, equal, hashable_key
 from vt.iteration import IteratorVariable, new_iterator
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
 from vt.data.lists import TupleVariable
 from vt.protocol import NOT_CONSTANT, VariableTracker
+
+
+def key_vt(key):
+    """The VT of a dict key or set element (a real hashable value: a constant, an enum member, a
+    class...).  Hashable values are immutable, so converting one allocates nothing in the heap."""
+    if is_constant_value(key):
+        return ConstantVariable(key)
+    out = registry.from_python(None, key)
+    return ConstantVariable(key) if out is None else out[1]
 
 
 @attrs.frozen(slots=True)
@@ -35,9 +44,9 @@ class DictVariable(VariableTracker):
 
 
     def getitem(self, state, index):
-        key = index.specialized()  # a symbolic int key is specialised to its value
-        if key is NOT_CONSTANT:
-            return super().getitem(state, index)
+        key = hashable_key(index)
+        if is_stop(key):
+            return key
         return self.lookup(state, key)
 
     def comparison_kind(self):
@@ -75,7 +84,7 @@ class DictVariable(VariableTracker):
         """Iterating a dict gives its keys."""
         entries = heap.current(state, self).entries
         if count is None or count == len(entries):
-            return tuple(ConstantVariable(key) for key, _ in entries)
+            return tuple(key_vt(key) for key, _ in entries)
         return None
 
     def iterate(self, state):
@@ -188,10 +197,10 @@ def view_items(state, mapping, kind: str) -> tuple:
     """What iterating a dict (or one of its views) gives right now, as VTs."""
     entries = heap.current(state, mapping).entries
     if kind == "keys":
-        return tuple(ConstantVariable(key) for key, _ in entries)
+        return tuple(key_vt(key) for key, _ in entries)
     if kind == "values":
         return tuple(value for _, value in entries)
-    return tuple(TupleVariable((ConstantVariable(key), value)) for key, value in entries)
+    return tuple(TupleVariable((key_vt(key), value)) for key, value in entries)
 
 
 @attrs.frozen(slots=True)
@@ -216,11 +225,11 @@ class DictIteratorVariable(IteratorVariable):
             return None
         key, value = entries[self.index]
         if self.kind == "keys":
-            item = ConstantVariable(key)
+            item = key_vt(key)
         elif self.kind == "values":
             item = value
         else:
-            item = TupleVariable((ConstantVariable(key), value))
+            item = TupleVariable((key_vt(key), value))
         return state, item, attrs.evolve(self, index=self.index + 1)
 
 

@@ -23,7 +23,7 @@ import operator
 from core.outcomes import BreakKind, is_stop, raise_error, raised, unsupported
 from effects import heap
 from vt.data.constant import ConstantVariable
-from vt.protocol import NOT_CONSTANT, is_tensor
+from vt.protocol import NOT_CONSTANT, is_identity_key, is_tensor
 
 MAX_DEPTH = 200
 COMPARE_SYMBOLS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
@@ -56,6 +56,9 @@ def hashable_key(value, what: str = "dict key"):
         return raise_error(TypeError, f"unhashable type: '{value.type_name()}'")
     constant = value.specialized()  # a symbolic int as a key is specialised to its value
     if constant is NOT_CONSTANT:
+        pinned = value.pinned_object()
+        if pinned is not NOT_CONSTANT and is_identity_key(pinned):
+            return pinned  # a class, a function, `typing.Union`: the object itself, fixed for the capture
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{value.describe()} as a {what} is not modelled",
                            "use numbers, strings or tuples of them as keys")
     try:

@@ -19,10 +19,11 @@ from core.guards import DistinctObjects
 from vt import registry
 from vt.data.lists import TupleVariable, new_list
 from vt.data.operators import UNARY_OPS
+from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.symbolic import PYTHON_TYPES, SliceVariable, SymNodeVariable, wrap_number
-from core.outcomes import BreakKind, unsupported
+from core.outcomes import BreakKind, raise_error, unsupported
 
 FOLDED_ATTRIBUTES = frozenset({
     "shape", "dtype", "device", "ndim", "requires_grad", "is_cuda", "is_cpu", "is_sparse",
@@ -73,6 +74,24 @@ class TensorVariable(VariableTracker):
     python_type: type = attrs.field(default=torch.Tensor, eq=False)
     source: object = attrs.field(default=None, eq=False)
 
+
+    def iterate(self, state):
+        """`for row in t`: the rows along dim 0, as `t.unbind(0)` gives them (the size is known)."""
+        out = self._rows(state)
+        return out if type(out) is not tuple else iterate_items(*out)
+
+    def unpack(self, state, count):
+        """`a, b = t`: only when the rows are known without recording anything (see `iterate`)."""
+        return None
+
+    def _rows(self, state):
+        if self.fake.dim() == 0:
+            return raise_error(TypeError, "iteration over a 0-d tensor")
+        out = record_op(state, "call_method", "unbind", (self, ConstantVariable(0)), {}, "iterating over a tensor")
+        if type(out) is not tuple:
+            return out
+        state, rows = out
+        return state, tuple(rows.items)
 
     def getitem(self, state, index):
         return record_op(state, "call_function", operator.getitem, (self, index), {}, "tensor indexing")
@@ -258,14 +277,37 @@ def _grad_mode(enabled: bool):
     return contextlib.nullcontext() if enabled == torch.is_grad_enabled() else torch.set_grad_enabled(enabled)
 
 
-def _dispatcher(fake_mode):
-    """With symbols about, ops run through torch's Python dispatcher, as under Dynamo: composite ops
-    (`F.pad`, ...) then decompose with their size-generic Python kernels instead of C++ ones that
-    read concrete sizes and would specialise every symbol they meet."""
-    return _NO_CONTEXT if fake_mode.shape_env is None else enable_python_dispatcher()
+def fake_context(state):
+    """What a fake op runs under: the trace's fake mode, the traced program's grad mode and the other
+    modes it has entered, so that the op's output metadata is eager's."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(state.env.fake_mode)
+    stack.enter_context(_grad_mode(state.grad_enabled))
+    stack.enter_context(_ambient_modes(state))
+    if state.env.fake_mode.shape_env is not None:
+        # With symbols about, ops run through torch's Python dispatcher, as under Dynamo: composite
+        # ops (`F.pad`, ...) then decompose with their size-generic Python kernels instead of C++
+        # ones that read concrete sizes and would specialise every symbol they meet.
+        stack.enter_context(enable_python_dispatcher())
+    return stack
 
 
-_NO_CONTEXT = contextlib.nullcontext()  # reusable: it holds nothing
+def _versions(fake_args) -> list:
+    """Version counters of the tensor arguments (inference tensors have none: None)."""
+    return [None if arg.is_inference() else arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
+
+
+def _ambient_modes(state):
+    """The modes the traced program has entered besides grad mode (autocast, inference mode), entered
+    again around a fake op so that its output dtype and flags are eager's (`State.modes`)."""
+    if not state.modes:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    for mode in state.modes:
+        stack.enter_context(mode.context())
+    return stack
+
+
 
 
 def _refused_in_place_cast(op: str, target, fake_args: list):
@@ -316,10 +358,22 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     refused = _refused_in_place_cast(op, target, fake_args)
     if refused is not None:  # fake tensors let it through; eager refuses, so it runs for real
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raises RuntimeError: {refused}")
-    versions = [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
+    return record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what,
+                          tuple(args) + tuple(kwargs.values()), kwargs)
+
+
+def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what, arg_vts,
+                   kwargs=None, example=None):
+    """`record_op` on arguments already lowered into graph arguments and fake arguments (the way a
+    higher-order operator passes its sub-graphs: a Subgraph record in the graph, its GraphModule to
+    the fake run); `arg_vts` are the VTs among the arguments.  `example`, when given, is the fake
+    output, for an op whose fake run needs what this tracer does not model (symbolic sizes)."""
+    versions = _versions(fake_args)
     try:
-        with state.env.fake_mode, _grad_mode(state.grad_enabled), _dispatcher(state.env.fake_mode):
-            if op == "call_method":
+        with fake_context(state):
+            if example is not None:
+                out = example
+            elif op == "call_method":
                 out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
             else:
                 out = target(*fake_args, **fake_kwargs)
@@ -328,11 +382,11 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
                            "keep values in tensors instead of Python scalars")
     except Exception as exc:  # eager raises too, but a fake tensor's message may differ from a real one's
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
-    changed = versions != [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
-    writes = changed or _writes_in_place(op, target, kwargs)
+    changed = versions != _versions(fake_args)
+    writes = changed or (kwargs is not None and _writes_in_place(op, target, kwargs))
     impure = writes or _op_name(op, target) in IMPURE_OPS
     return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
-                        tuple(args) + tuple(kwargs.values()), impure, writes)
+                        tuple(arg_vts), impure, writes)
 
 
 def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, impure, writes=False):

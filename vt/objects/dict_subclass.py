@@ -21,12 +21,17 @@ from core.sources import ItemSource
 from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable, is_constant_value
-from core.outcomes import BreakKind, Unsupported, unsupported
-from vt.data.dicts import DictVariable
-from vt.data.equality import hashable_key
+from core.outcomes import BreakKind, Thrown, Unsupported, raise_error, unsupported
+from core.sources import AttrSource
+from vt.data.dict_methods import update_pairs
+from vt.data.dicts import DictVariable, key_vt
+from vt.data.equality import equal, hashable_key
 from vt.data.lists import TupleVariable, new_list
 from vt.registry import wrap_value
-from vt.objects.object_protocol import run_init
+from vt.objects.object_attributes import call_python, class_source_of, lookup, python_method
+from vt.data.iterators import items_of
+from vt.objects.object_protocol import object_getitem, run_init
+from vt.protocol import MISSING
 from vt.objects.user_objects import UserDefinedObjectVariable
 
 
@@ -105,8 +110,22 @@ def _getitem(state, vt, entries, args, kwargs):
     if type(key) is Unsupported:
         return key
     if key not in entries:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+        return _missing(state, vt, args[0], key)
     return state, entries[key]
+
+
+def _missing(state, vt, key_vt_, key):
+    """dict.__getitem__ on a missing key calls the class's `__missing__` (Counter's gives 0)."""
+    cls = heap.current(state, vt).cls
+    found = lookup(state, cls, "__missing__")[1]
+    if found is MISSING:  # raised in the state that read (and guarded) the keys
+        return Thrown(KeyError, (key,), state=state)
+    hook = python_method(cls, "__missing__")
+    if hook is None:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__}.__missing__ is written in C, which is not "
+                           "traced yet")
+    return call_python(state, hook, AttrSource(class_source_of(heap.current(state, vt)), "__missing__"),
+                       [vt, key_vt_])
 
 
 @_with_entries
@@ -144,12 +163,58 @@ def _delitem(state, vt, entries, args, kwargs):
 
 @_with_entries
 def _update(state, vt, entries, args, kwargs):
+    """dict.update(self, other=(), **kwargs): `other` a dict, a dict subclass's object, or pairs."""
+    if len(args) > 1:
+        return raise_error(TypeError, f"update expected at most 1 argument, got {len(args)}")
     for arg in args:
-        if not isinstance(arg, DictVariable):
-            return unsupported(BreakKind.UNSUPPORTED_CALL, f"update() of a dict subclass with {arg.describe()}")
-        entries.update(heap.current(state, arg).entries)
+        out = dict_update_pairs(state, arg)
+        if type(out) is not tuple:
+            return out
+        state, pairs = out
+        entries.update(pairs)
     entries.update(kwargs)
     return _set_entries(state, vt, entries.items(), "dict update"), ConstantVariable(None)
+
+
+def dict_update_pairs(state, arg):
+    """The (key, VT) pairs dict.update reads from `arg`, as CPython's PyDict_Merge does: a dict
+    subclass's object without its own Python `__iter__` gives its dict part (CPython reads its
+    storage); any other object with `keys` is read through `keys()` and `obj[key]` (a ChainMap, a
+    Mapping); anything else is an iterable of pairs."""
+    if isinstance(arg, DictSubclassObjectVariable) and python_method(heap.current(state, arg).cls, "__iter__") is None:
+        return entries_of(state, arg)
+    if not (arg.dunder_dispatch and hasattr(arg.runtime_type(), "keys")):
+        return update_pairs(state, arg)
+    out = arg.getattr(state, "keys")
+    if type(out) is not tuple:
+        return out
+    out = out[1].call(out[0], [], {})
+    if type(out) is not tuple:
+        return out
+    out = items_of(*out)
+    if type(out) is not tuple:
+        return out
+    state, keys = out
+    pairs = []
+    for key in keys:
+        real_key = _key(key)
+        if type(real_key) is Unsupported or type(real_key) is Thrown:
+            return real_key if not pairs or type(real_key) is Unsupported else unsupported(
+                BreakKind.PYTHON_EXCEPTION, "dict.update failed part-way, which is not modelled")
+        out = object_getitem(state, arg, key)
+        if type(out) is not tuple:
+            return out if not pairs or type(out) is Unsupported else unsupported(
+                BreakKind.PYTHON_EXCEPTION, "dict.update failed part-way, which is not modelled")
+        state, value = out
+        pairs.append((real_key, value))
+    return state, tuple(pairs)
+
+
+def _init(state, receiver, args, kwargs):
+    """dict.__init__(self, other=(), **kwargs), reached by `super().__init__(...)`: dict.update."""
+    if len(args) > 1:
+        return raise_error(TypeError, f"dict expected at most 1 argument, got {len(args)}")
+    return _update(state, receiver, args, kwargs)
 
 
 def _view(pick):
@@ -161,7 +226,7 @@ def _view(pick):
 
 
 def _iter(state, receiver, args, kwargs):
-    out = _view(lambda key, value: ConstantVariable(key))(state, receiver, args, kwargs)
+    out = _view(lambda key, value: key_vt(key))(state, receiver, args, kwargs)
     if type(out) is not tuple:
         return out
     state, keys = out
@@ -169,17 +234,36 @@ def _iter(state, receiver, args, kwargs):
 
 
 def _items(key, value):
-    return TupleVariable((ConstantVariable(key), value))
+    return TupleVariable((key_vt(key), value))
+
+
+def _equality(negate: bool):
+    """dict.__eq__ / __ne__: equal to a dict or another dict subclass's object with equal entries
+    (values compared as CPython does), NotImplemented against anything else."""
+    @_with_entries
+    def rule(state, vt, entries, args, kwargs):
+        other = args[0]
+        if isinstance(other, DictSubclassObjectVariable):
+            out = entries_of(state, other)
+            if type(out) is not tuple:
+                return out
+            state = out[0]
+        elif not isinstance(other, DictVariable):
+            return state, ConstantVariable(NotImplemented)
+        same = equal(state, DictVariable(vt.oid, ()), DictVariable(other.oid, ()))  # handles on both dict parts
+        return same if type(same) is not bool else (state, ConstantVariable(same != negate))
+    return rule
 
 
 _ORDERED = collections.OrderedDict
 DICT_BOUND_RULES = {
     dict.get: _get, dict.__getitem__: _getitem, dict.__contains__: _contains, dict.__len__: _len,
     dict.__setitem__: _setitem, dict.__delitem__: _delitem, dict.update: _update, dict.__iter__: _iter,
-    dict.keys: _view(lambda key, value: ConstantVariable(key)), dict.values: _view(lambda key, value: value),
-    dict.items: _view(_items),
+    dict.keys: _view(lambda key, value: key_vt(key)), dict.values: _view(lambda key, value: value),
+    dict.items: _view(_items), dict.__init__: _init, _ORDERED.__init__: _init,
+    dict.__eq__: _equality(False), dict.__ne__: _equality(True),
     _ORDERED.__setitem__: _setitem, _ORDERED.__delitem__: _delitem, _ORDERED.__iter__: _iter,
-    _ORDERED.keys: _view(lambda key, value: ConstantVariable(key)), _ORDERED.values: _view(lambda key, value: value),
+    _ORDERED.keys: _view(lambda key, value: key_vt(key)), _ORDERED.values: _view(lambda key, value: value),
     _ORDERED.items: _view(_items),
 }
 registry.register_bound_rules(DICT_BOUND_RULES)
@@ -197,8 +281,6 @@ def create_dict_subclass_object(state, cls_vt, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} was reached without a source")
     state, obj = heap.allocate(state, lambda oid: DictSubclassObjectVariable(oid, cls, None, None, (), cls_vt.source, ()))
     if cls.__init__ in (dict.__init__, _ORDERED.__init__):
-        if args:
-            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__}(positional) is not traced yet")
-        out = _update(state, obj, [], kwargs)
+        out = _init(state, obj, list(args), kwargs)
         return out if type(out) is not tuple else (out[0], obj)
     return run_init(state, cls_vt, obj, args, kwargs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import types
 
+from core.guards import NotInInstanceDict
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
 from effects import heap
@@ -137,6 +138,8 @@ def plain_read(state, vt, name: str):
         instance_dict = getattr(record.value, "__dict__", None) or {}
         if name in instance_dict:
             return wrap_value(state, instance_dict[name], AttrSource(record.source, name))
+        if record.source is not None and record.source.made_per_call():
+            state = state.add_guard(NotInInstanceDict(record.source, name))
     if found is MISSING:
         getattr_hook = python_method(cls, "__getattr__")
         if getattr_hook is not None:

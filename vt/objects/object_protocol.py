@@ -12,7 +12,9 @@ defaults aside) is a graph break with its name.
 """
 from __future__ import annotations
 
+import collections
 import operator
+import types
 
 from effects import heap
 from vt.data.constant import ConstantVariable
@@ -97,21 +99,21 @@ def binary_object_operation(state, fn, a, b, symbol, plain):
     short = _BINARY_DUNDERS.get(plain)
     if short is None:
         return None
-    if fn is not plain and _dunder(state, a, f"__i{short}__") is not None:
+    if fn is not plain and _has_dunder(state, a, f"__i{short}__"):
         out = call_dunder(state, a, f"__i{short}__", [b])
         if type(out) is not tuple or not _not_implemented(out[1]):
             return out
         state = out[0]
     attempts = [(a, f"__{short}__", b), (b, f"__r{short}__", a)]
     if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
-            and issubclass(class_of(state, b), class_of(state, a)) and _dunder(state, b, f"__r{short}__"):
+            and issubclass(class_of(state, b), class_of(state, a)) and _has_dunder(state, b, f"__r{short}__"):
         attempts.reverse()
     return _first_implemented(state, attempts, symbol, a, b)
 
 
 def _first_implemented(state, attempts, symbol, a, b):
     for receiver, name, other in attempts:
-        if _dunder(state, receiver, name) is None:
+        if not _has_dunder(state, receiver, name):
             continue
         out = call_dunder(state, receiver, name, [other])
         if type(out) is not tuple:
@@ -129,7 +131,7 @@ def _compare(state, plain, a, b, symbol):
     if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
             and issubclass(class_of(state, b), class_of(state, a)):
         attempts.reverse()
-    tried = [entry for entry in attempts if _dunder(state, entry[0], entry[1]) is not None]
+    tried = [entry for entry in attempts if _has_dunder(state, entry[0], entry[1])]
     for receiver, dunder, other in tried:
         out = call_dunder(state, receiver, dunder, [other])
         if type(out) is not tuple:
@@ -147,10 +149,17 @@ def _compare(state, plain, a, b, symbol):
             return state, ConstantVariable(not truth)
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __eq__ is not known while tracing")
     if plain in (operator.eq, operator.ne):  # object's default: identity
+        known = equal_without_code(state, a, b)  # enum members compare as their real objects (str mixins too)
+        if known is not None:
+            return state, ConstantVariable(known == (plain is operator.eq))
         out = identical(state, a, b)
         if out is None:
             return None
         state, same = out
+        opaque = next((vt for vt, other in ((a, b), (b, a)) if not same and _opaque_eq(state, vt, other)), None)
+        if opaque is not None:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`{symbol}` with {opaque.describe()} runs the "
+                               f"__eq__ of a C base class, which is not traced yet")
         return state, ConstantVariable(same == (plain is operator.eq))
     if not tried:
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{symbol}' not supported between instances of "
@@ -171,7 +180,7 @@ def object_truth(state, vt):
     """bool(obj): (state, bool) through __bool__, then __len__, else True."""
     if _dunder(state, vt, "__bool__") is not None:
         out = call_dunder(state, vt, "__bool__", [])
-    elif _dunder(state, vt, "__len__") is not None:
+    elif _dunder(state, vt, "__len__") is not None or _c_method(state, vt, "__len__"):
         out = call_dunder(state, vt, "__len__", [])
     else:
         truth = vt.truth(state)
@@ -186,6 +195,39 @@ def object_truth(state, vt):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__bool__/__len__ of {vt.describe()} did not give a "
                            "value known while tracing")
     return state, bool(value)
+
+
+def _c_method(state, vt, name) -> bool:
+    """The object's class inherits `name` from a builtin base whose C method has a rule (a dict
+    subclass's `__len__`, a list subclass's `__add__`)."""
+    if not is_user_object(vt):
+        return False
+    found = lookup(state, class_of(state, vt), name)[1]
+    return found is not MISSING and registry.bound_rule_for(found) is not None
+
+
+def _has_dunder(state, vt, name) -> bool:
+    """The object has `name` as a Python dunder or as a C method with a rule: either is called."""
+    return _dunder(state, vt, name) is not None or _c_method(state, vt, name)
+
+
+_CONTAINER_EQS = frozenset({dict.__eq__, collections.OrderedDict.__eq__, list.__eq__, tuple.__eq__, set.__eq__,
+                            frozenset.__eq__})
+_SCALARS = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _opaque_eq(state, vt, other) -> bool:
+    """The object's class compares with the `__eq__` of a C base (a set or tuple subclass), which
+    has no rule: answering by identity could be wrong (a container's `__eq__` against a number,
+    a string or None gives NotImplemented, so identity is right there)."""
+    if not is_user_object(vt):
+        return False
+    found = lookup(state, class_of(state, vt), "__eq__")[1]
+    if found is MISSING or found is object.__eq__ or type(found).__name__ == "function" \
+            or registry.bound_rule_for(found) is not None:
+        return False
+    return not (found in _CONTAINER_EQS and isinstance(other, ConstantVariable)
+                and type(other.constant_value()) in _SCALARS)
 
 
 def object_len(state, vt):
@@ -258,8 +300,9 @@ def contains_object(state, vt, item):
 def object_text(name):
     """str(obj) / repr(obj) / hash(obj) through the Python dunder; object's defaults break."""
     def rule(state, args, kwargs):
-        if len(args) == 1 and not kwargs and type(args[0].fixed_object()) is type and name != "__hash__":
-            return state, ConstantVariable(type.__repr__(args[0].fixed_object()))  # fixed: the class is guarded
+        if len(args) == 1 and not kwargs and name != "__hash__" and _plain_class(args[0].fixed_object()):
+            cls = args[0].fixed_object()  # fixed: the class is guarded, and its metaclass's text is C code
+            return state, ConstantVariable(str(cls) if name == "__str__" else repr(cls))
         if len(args) != 1 or kwargs or not is_user_object(args[0]):
             return None
         vt = args[0]
@@ -279,6 +322,12 @@ def object_text(name):
     return rule
 
 
+def _plain_class(value) -> bool:
+    """A class whose metaclass writes its text in C (`<class 'torch.Tensor'>`), so no user code runs."""
+    return isinstance(value, type) and not isinstance(type(value).__repr__, types.FunctionType) \
+        and not isinstance(type(value).__str__, types.FunctionType)
+
+
 def _len_rule(state, args, kwargs):
     if len(args) == 1 and not kwargs and is_user_object(args[0]):
         return object_len(state, args[0])
@@ -292,8 +341,33 @@ def _bool_rule(state, args, kwargs):
     return None
 
 
+def _reversed_rule(state, args, kwargs):
+    """reversed(obj): its `__reversed__` (Python, or a C base's with a rule), else the sequence
+    protocol (`__len__` and `__getitem__`, read up front), else the TypeError."""
+    if len(args) != 1 or kwargs or not is_user_object(args[0]):
+        return None
+    vt = args[0]
+    if _has_dunder(state, vt, "__reversed__"):
+        out = call_dunder(state, vt, "__reversed__", [])
+        return out if type(out) is not tuple or isinstance(out[1], IteratorVariable) else out[1].iterate(out[0])
+    if not (_has_dunder(state, vt, "__len__") and _has_dunder(state, vt, "__getitem__")):
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {vt.describe()!r} is not reversible")
+    out = object_len(state, vt)
+    if type(out) is not tuple:
+        return out
+    state, length = out
+    items = []
+    for index in reversed(range(length.constant_value())):
+        out = object_getitem(state, vt, ConstantVariable(index))
+        if type(out) is not tuple:
+            return out
+        state, item = out
+        items.append(item)
+    return iterate_items(state, tuple(items))
+
+
 OBJECT_BUILTIN_RULES = {
-    len: _len_rule, bool: _bool_rule, str: object_text("__str__"), repr: object_text("__repr__"),
+    len: _len_rule, bool: _bool_rule, reversed: _reversed_rule, str: object_text("__str__"), repr: object_text("__repr__"),
     hash: object_text("__hash__"),
 }
 """Rules tried before the builtin's own rule when the argument is an object of a Python class."""

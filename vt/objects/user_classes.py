@@ -19,6 +19,7 @@ from vt import registry
 from vt.callables.builtin import BuiltinVariable
 from vt.callables.classes import ClassVariable
 from vt.objects.dict_subclass import create_dict_subclass_object, is_dict_subclass
+from vt.objects.list_subclass import create_list_subclass_object, is_list_subclass
 from vt.callables.functions import UserMethodVariable
 from vt.objects.object_protocol import run_init
 from vt.data.operators import compare_classes
@@ -85,12 +86,17 @@ class UserDefinedClassVariable(VariableTracker):
         return create_object(state, self, list(args), dict(kwargs))
 
 
+_PLAIN_TORCH_MODULES = ("torch.utils._pytree",)
+"""torch modules whose classes are plain Python records (pytree's `TreeSpec`, `LeafSpec`)."""
+
+
 def is_user_class(value) -> bool:
     """A class defined in Python that the heap models: not a tuple subclass (named tuples), enum,
     exception, torch or contextlib class (vt/contexts.py models those), with the plain metaclass `type`."""
+    module = getattr(value, "__module__", "") or ""
     return isinstance(value, type) and type(value).__call__ is type.__call__ and bool(value.__flags__ & (1 << 9)) \
         and not issubclass(value, (tuple, enum.Enum, BaseException)) \
-        and not (getattr(value, "__module__", "") or "").startswith(("torch", "contextlib"))
+        and (not module.startswith(("torch", "contextlib")) or module in _PLAIN_TORCH_MODULES)
 
 
 def wrap_user_class(state, value, source):
@@ -117,6 +123,8 @@ def create_object(state, cls_vt, args, kwargs):
     if cls.__new__ is not object.__new__:
         if is_dict_subclass(cls):
             return create_dict_subclass_object(state, cls_vt, args, kwargs)
+        if is_list_subclass(cls):
+            return create_list_subclass_object(state, cls_vt, args, kwargs)
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has its own __new__, which is not "
                            "traced yet")
     if cls_vt.source is None:

@@ -17,6 +17,7 @@ import types
 import attrs
 import torch
 
+from core.guards import NotInInstanceDict
 from effects import heap
 from vt import registry
 from vt.data.operators import no_binary_rule
@@ -28,7 +29,7 @@ from vt.callables.lazy import realize_if_lazy
 from vt.objects.object_attributes import class_source_of, lookup, python_method, read_attribute, write_attribute
 from vt.objects.object_protocol import (binary_object_operation, call_dunder, call_dunder_discard,
     contains_object, equal_without_code, iterate_object, object_getitem, object_truth, unary_object_operation)
-from vt.protocol import DELETED, MISSING, VariableTracker
+from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
 from vt.registry import wrap_value
@@ -40,9 +41,10 @@ def _method_source(obj_source, name: str):
 
 
 def attribute_values(record) -> list:
-    """The live attribute values a heap object or class was given, plus a dict subclass's items."""
+    """The live attribute values a heap object or class was given, plus a dict or list subclass's items."""
     values = [value for _, value in record.attributes if value is not DELETED]
     values.extend(value for _, value in getattr(record, "entries", None) or ())
+    values.extend(getattr(record, "items", None) or ())  # a list subclass's list part
     return values
 
 
@@ -61,6 +63,8 @@ def _read_attribute(state, vt, obj, name: str):
             or type(found) is types.FunctionType:
         if name in instance_dict:
             return wrap_value(state, instance_dict[name], AttrSource(vt.source, name))
+        if vt.source is not None and vt.source.made_per_call():
+            state = state.add_guard(NotInInstanceDict(vt.source, name))
     if type(found) is types.FunctionType:
         return state, UserMethodVariable(found, vt, _method_source(vt.source, name))
     if isinstance(found, staticmethod):
@@ -84,6 +88,12 @@ class PythonObjectRecord(VariableTracker):
     trace as `cls.__new__(cls)` plus its attributes (or, if it existed before, by replaying them)."""
 
     dunder_dispatch = True
+
+    def pinned_object(self):
+        """An object that existed before the call and is guarded by identity."""
+        if self.source is None or self.source.made_per_call() or self.value is None:
+            return NOT_CONSTANT
+        return self.value
 
     def getitem(self, state, index):
         return object_getitem(state, self, index)
