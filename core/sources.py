@@ -199,3 +199,29 @@ class ImportedModuleSource:
 
     def placeholder_name(self) -> str:
         return "M_" + self.name.replace(".", "_")
+
+
+@attrs.frozen(slots=True)
+class TensorPropertySource:
+    """A size, stride or the storage offset of a tensor input: where a symbolic size comes from
+    (`x.size(0)`), so a graph input and a guard can read it at call time."""
+
+    base: object
+    prop: str  # "size", "stride" or "storage_offset"
+    index: object = None  # the dimension; None for the storage offset
+
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        index = "" if self.index is None else repr(self.index)
+        return f"{self.base.expr(g, b, f)}.{self.prop}({index})"
+
+    def emit(self) -> list:
+        args = [] if self.index is None else [Instr("LOAD_CONST", self.index)]
+        return self.base.emit() + [Instr("LOAD_METHOD", self.prop), *args, Instr("PRECALL", len(args)),
+                                   Instr("CALL", len(args))]
+
+    def root_names(self) -> tuple:
+        return self.base.root_names()
+
+    def placeholder_name(self) -> str:
+        index = "" if self.index is None else self.index
+        return f"{self.base.placeholder_name()}_{self.prop}{index}"

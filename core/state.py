@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import attrs
 from pyrsistent import pmap, pvector
+from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
 from core.code import CodeInfo, Instruction, decode
+from core.dynamic import DynamicPolicy
 from core.graph_log import GraphNode
 
 
@@ -54,6 +56,21 @@ class Env:
     propagation: dict = attrs.field(factory=dict)  # per-trace memo: op key -> output metadata
     wrapped: dict = attrs.field(factory=dict)  # per-trace memo: (source, guard) -> a wrap (vt/registry.py)
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
+    dynamic: DynamicPolicy = attrs.field(factory=DynamicPolicy)  # which sizes and ints become symbols
+    # Per-trace record of the inputs wrapped with symbols, (fake tensor or SymInt, source), in order:
+    # the shape guards are produced from it at the end (graph/shape_guards.py).  Inputs wrapped in a
+    # speculation that was rolled back stay: they are real inputs, and guards on them still hold.
+    symbolic_inputs: list = attrs.field(factory=list)
+
+    def shape_env(self):
+        """torch's ShapeEnv of this trace, attached to the fake mode when the first symbol is made, so
+        a trace without symbols never pays for one (fake ops cost more with a ShapeEnv).  Data-dependent
+        ops (x.item(), x.nonzero()) stay graph breaks: it makes no unbacked symbols."""
+        mode = self.fake_mode
+        if mode.shape_env is None:
+            mode.shape_env = ShapeEnv(allow_scalar_outputs=False, allow_dynamic_output_shape_ops=False)
+            mode.static_shapes = False
+        return mode.shape_env
 
     def code_info(self, code, globals: dict, globals_source) -> CodeInfo:
         key = (code, id(globals))

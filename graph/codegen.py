@@ -59,7 +59,9 @@ def eager_entry(fn, guard) -> types.FunctionType:
         Instr("LOAD_GLOBAL", (True, "__snaptrace_fn")), *args,
         Instr("CALL_FUNCTION_EX", int(has_kwargs)), Instr("RETURN_VALUE"),
     ]
-    return assemble(signature, body, _shared_namespace(fn, guard), fn)
+    entry = assemble(signature, body, _shared_namespace(fn, guard), fn)
+    entry.__snaptrace_check__ = guard
+    return entry
 
 
 def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, result: list) -> types.FunctionType:
@@ -74,7 +76,9 @@ def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, resul
         stores, loads = shared_loads(input_sources)
         body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
     body += result + [Instr("RETURN_VALUE")]
-    return assemble(signature, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled), fn)
+    entry = assemble(signature, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled), fn)
+    entry.__snaptrace_check__ = guard  # its guard function, which can say why a call misses (`why`)
+    return entry
 
 
 @attrs.frozen(slots=True)

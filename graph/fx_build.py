@@ -49,6 +49,18 @@ def _input_order(log, placeholders, parameters: tuple) -> list:
     return sorted(placeholders, key=key)
 
 
+def _symbols_of(examples) -> set:
+    """The symbols in the sizes, strides and offsets of the symbolic tensor inputs among `examples`."""
+    found = set()
+    for example in examples:
+        if isinstance(example, torch.Tensor):
+            properties = (*example.shape, *example.stride(), example.storage_offset())
+            for value in properties:
+                if isinstance(value, torch.SymInt):
+                    found |= value.node.expr.free_symbols
+    return found
+
+
 def build_graph(log, placeholders, output_nodes: tuple, parameters: tuple, name: str) -> BuiltGraph | None:
     """fx.GraphModule computing the log's nodes `output_nodes`; None if nothing is computed."""
     graph = torch.fx.Graph()
@@ -61,11 +73,14 @@ def build_graph(log, placeholders, output_nodes: tuple, parameters: tuple, name:
     emit_nodes(graph, log, range(len(log)), fx_nodes, modules)
     graph.output(tuple(fx_nodes[index] for index in output_nodes))
     remove_dead_nodes(graph)
+    used = {index for index in order if fx_nodes[index].users}
+    needed = _symbols_of(log[index].example for index in used)
     kept = []
     for index in order:
         fx_node = fx_nodes[index]
-        if fx_node.users:
-            kept.append(index)
+        example = log[index].example
+        if index in used or (isinstance(example, torch.SymInt) and example.node.expr in needed):
+            kept.append(index)  # a size symbol of a tensor input stays, as in Dynamo's graphs
         else:
             graph.erase_node(fx_node)
     if all(node.op in ("placeholder", "output") for node in graph.nodes):

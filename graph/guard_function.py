@@ -9,12 +9,18 @@ source read more than once is stored in a local just before the first guard
 that reads it, and later guards use the local.  That keeps the generated
 function small (compiling it was a tenth of a model's capture) and a cache hit
 fast.
+
+When every capture misses, `check.why(*args)` says which guard failed and on
+which input, for the recapture log: a second function, generated only when first
+asked, that tests the guards one by one.
 """
 from __future__ import annotations
 
 import re
+import reprlib
 
 import attrs
+import torch
 
 from core.guards import _Namespace
 
@@ -37,7 +43,66 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)
     check = scope[f"__guard_{name}"]
     check.source = src
+    check.why = _Explainer(tuple(guards), arg_names, fn, builtins, name)
     return check
+
+
+class _Explainer:
+    """`why(*args)`: a description of the first guard that fails for these arguments (None if all
+    hold): the guard, and what the inputs it reads are now.  Slow path only: its function is
+    generated on the first call, with each guard in its own test."""
+
+    def __init__(self, guards, arg_names, fn, builtins, name):
+        self._guards, self._names, self._name = guards, tuple(arg_names), name
+        self._fn, self._builtins = fn, builtins
+        self._first_failing = None
+        self._ns = self._scope = None
+
+    def _compile(self):
+        ns = _Namespace(self._names)
+        lines = [f"def __why_{self._name}({', '.join(self._names)}):"]
+        for position, guard in enumerate(self._guards):
+            lines += ["    try:", f"        if not ({guard.expr(ns)}):", f"            return {position}",
+                      "    except Exception:", f"        return {position}"]
+        lines.append("    return None")
+        scope = dict(ns.values)
+        scope[ns.g], scope[ns.b], scope[ns.f] = self._fn.__globals__, self._builtins, self._fn
+        exec(compile("\n".join(lines) + "\n", f"<snaptrace guard explanation for {self._name}>", "exec"), scope)
+        self._ns, self._scope = ns, scope
+        return scope[f"__why_{self._name}"]
+
+    def __call__(self, *args):
+        if self._first_failing is None:
+            self._first_failing = self._compile()
+        position = self._first_failing(*args)
+        if position is None:
+            return None
+        guard = self._guards[position]
+        mismatch = getattr(guard, "mismatch", None)
+        if mismatch is not None:  # a tensor: say what differs, as Dynamo's recompile log does
+            value = self._value(guard.source, args)
+            if isinstance(value, Exception):
+                return f"{guard.source.expr()} is not there ({type(value).__name__})"
+            return f"tensor {guard.source.expr()!r} {mismatch(value) or str(guard)}"
+        sources = getattr(guard, "sources", None) or ((guard.source,) if hasattr(guard, "source") else ())
+        actual = [f"{source.expr()} is {self._actual(source, args)}" for source in sources]
+        return f"{guard}" + (f" ({'; '.join(actual)})" if actual else "")
+
+    def _value(self, source, args):
+        scope = dict(self._scope, **dict(zip(self._names, args)))
+        try:
+            return eval(source.expr(self._ns.g, self._ns.b, self._ns.f), scope)
+        except Exception as exc:
+            return exc
+
+    def _actual(self, source, args) -> str:
+        value = self._value(source, args)
+        if isinstance(value, Exception):
+            return f"not there ({type(value).__name__})"
+        if isinstance(value, torch.Tensor):
+            return (f"{type(value).__name__}(dtype={value.dtype}, device={value.device}, shape={tuple(value.shape)}, "
+                    f"stride={tuple(value.stride())}, requires_grad={value.requires_grad})")
+        return reprlib.repr(value)
 
 
 @attrs.frozen(slots=True)

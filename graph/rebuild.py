@@ -25,19 +25,19 @@ from graph.codegen import load_output
 from vt.data.object_keys import is_object_key, key_value
 from vt.protocol import DELETED
 from vt.data.sets import fresh_set
-from vt.data.tensor import TensorVariable
 
 
 def graph_outputs(state, value) -> tuple:
-    """Graph-log indices of computed tensors the entry needs: inside the return value, the final
+    """Graph-log indices of computed tensors (and symbolic numbers) the entry needs: inside the return value, the final
     contents of mutated objects and stored globals; first-seen order, no repeats."""
     found = {}
     visited = set()
 
     def walk(vt):
-        if isinstance(vt, TensorVariable):
-            if state.graph[vt.node].op != "placeholder":
-                found.setdefault(vt.node, None)
+        node = vt.graph_node()
+        if node is not None:  # a tensor or a symbolic number
+            if state.graph[node].op != "placeholder":
+                found.setdefault(node, None)
             return
         oid = getattr(vt, "oid", None)
         if oid is not None:
@@ -107,7 +107,8 @@ class Emitter:
         self.code.extend(self.load(source))
 
     def push_tensor(self, node: int) -> None:
-        """A tensor of the graph log: an input is loaded from its source, a computed one from the outputs."""
+        """A tensor (or symbolic number) of the graph log: an input is loaded from its source, a computed
+        one from the outputs."""
         entry = self.state.graph[node]
         self.code.extend(self.load(entry.target) if entry.op == "placeholder" else load_output(self.positions[node]))
 

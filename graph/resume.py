@@ -25,6 +25,7 @@ from bytecode import Bytecode, CompilerFlags, Compare, Instr, Label, TryBegin, T
 
 from graph.resume_code import instruction_count, resume_code
 from core.code import decode_prefixed, localsplus_names
+from vt.data.symbolic import advanced_iterator
 
 _BINARY_ADD = 0  # BINARY_OP's argument for `+`
 
@@ -71,10 +72,7 @@ def rebuild_iterator(recipe: tuple):
         return enumerate(rebuild_iterator(recipe[1]), recipe[2])
     if kind == "zip":
         return zip(*[rebuild_iterator(inner) for inner in recipe[1]], strict=recipe[2])
-    iterator = iter(recipe[1])
-    for _ in range(recipe[2]):
-        next(iterator, None)
-    return iterator
+    return advanced_iterator(recipe[1], recipe[2])  # modelled: a symbolic position in a range stays symbolic
 
 
 @attrs.frozen

@@ -253,7 +253,7 @@ def test_recapture_limit():
     def fn(x, n):
         return x + n
 
-    res = compile(fn)
+    res = compile(fn, dynamic=False)  # every int its own capture
     x = t(3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -275,7 +275,7 @@ def test_recapture_limit_warning_points_at_the_caller():
     def fn(n):
         return n + 1
 
-    res = compile(fn)
+    res = compile(fn, dynamic=False)
     for n in range(8):
         res(n)
     with pytest.warns(RecaptureLimitWarning) as record:

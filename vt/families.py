@@ -13,6 +13,7 @@ import vt.folding  # noqa: F401
 import vt.iteration  # noqa: F401
 import vt.data.constant  # noqa: F401
 import vt.data.operators  # noqa: F401
+import vt.data.symbolic  # noqa: F401
 import vt.data.container_methods  # noqa: F401
 import vt.data.object_keys  # noqa: F401
 import vt.data.sorting  # noqa: F401

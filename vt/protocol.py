@@ -52,6 +52,17 @@ class VariableTracker:
         """The Python value if it is fully known while tracing, else NOT_CONSTANT."""
         return NOT_CONSTANT
 
+    def specialized(self):
+        """The Python value, for a use that needs a concrete one (an index into a list, a dict key,
+        a repeat count): a symbolic number is guarded to keep the value it has now.  Otherwise the
+        same as `constant_value()`."""
+        return self.constant_value()
+
+    def graph_node(self):
+        """The graph-log index of the node that computes this value (tensors, symbolic numbers),
+        else None: what the graph must output when the value leaves the trace."""
+        return None
+
     def type_name(self) -> str:
         return type(self).__name__
 

@@ -31,7 +31,7 @@ import attrs
 
 from core.outcomes import BreakKind, unsupported
 from core.sources import ItemSource
-from vt.protocol import VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker
 
 # -- builtin rules ---------------------------------------------------------------------------------
 
@@ -394,8 +394,11 @@ def wrap_value(state, value, source, guard: bool = True):
             return state, (vt if oid is None else state.heap[oid])
     out = _apply_wrap_rules(state, value, source, guard)
     if type(out) is tuple and _only_guards_added(state, out[0]) and not source.made_per_call():
-        added = tuple(out[0].guard_order[len(state.guard_order):])
-        memo[(source, guard)] = (value, out[1], added, getattr(out[1], "oid", None))
+        vt, oid = out[1], getattr(out[1], "oid", None)
+        # Only values that name nothing of one state: fixed objects and constants, or heap handles
+        # checked again on use.  A tensor names a graph node a rolled-back state may not have.
+        if oid is not None or vt.fixed_object() is not NOT_CONSTANT or vt.constant_value() is not NOT_CONSTANT:
+            memo[(source, guard)] = (value, vt, tuple(out[0].guard_order[len(state.guard_order):]), oid)
     return out
 
 

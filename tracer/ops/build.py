@@ -12,12 +12,12 @@ from effects import heap
 from tracer.registry import handles
 from vt.folding import call_builtin
 from vt.data.iterators import items_of
-from vt.data.constant import ConstantVariable
 from vt.data.equality import container_keys
 from vt.data.dict_methods import mapping_entries, merge_limit
 from vt.data.dicts import new_dict
 from vt.data.lists import TupleVariable, new_list
-from core.outcomes import BreakKind, unsupported, raise_error
+from vt.data.symbolic import build_slice as slice_value
+from core.outcomes import raise_error, is_stop
 from vt.data.set_methods import set_argument
 from vt.data.sets import change_set, new_set
 
@@ -83,10 +83,10 @@ def unpack_sequence(state, ins):
 
 @handles("BUILD_SLICE")
 def build_slice(state, ins):
-    parts = [part.constant_value() for part in _top(state, ins.arg)]
-    if any(type(part) is not int and part is not None for part in parts):
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "slice bounds must be ints known while tracing")
-    return state.advance(pop=ins.arg, push=(ConstantVariable(slice(*parts)),))
+    made = slice_value(tuple(_top(state, ins.arg)))
+    if is_stop(made):
+        return made
+    return state.advance(pop=ins.arg, push=(made,))
 
 
 @handles("BUILD_MAP")

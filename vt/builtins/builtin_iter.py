@@ -32,13 +32,14 @@ from vt.data.lists import ListVariable, TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.data.sets import SetVariable, new_set
 from vt.data.sorting import sort_values
+from vt.data.symbolic import is_symbolic_int
 from vt.data.tensor import TensorVariable, record_op
 from vt import registry
 
 
 def int_argument(value, what):
     """A constant int argument (bools count, as in CPython), or the TypeError."""
-    number = value.constant_value()
+    number = value.specialized()
     if number is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{what} must be known while tracing, got {value.describe()}")
     try:
@@ -102,9 +103,13 @@ def _enumerate(state, args, kwargs):
     bound = bind(stub, args, kwargs, "enumerate()")
     if type(bound) is not dict:
         return bound
-    start = 0 if bound["start"] is None else int_argument(bound["start"], "enumerate() start")
-    if not isinstance(start, int):
-        return start
+    start = bound["start"]
+    if start is None:
+        start = 0
+    elif not is_symbolic_int(start):  # a symbolic start stays symbolic (a loop continued by a resume function)
+        start = int_argument(start, "enumerate() start")
+        if not isinstance(start, int):
+            return start
     return _iterators_of(state, (bound["iterable"],),
                          lambda oid, its: EnumerateIteratorVariable(oid, its[0], start))
 
@@ -315,7 +320,7 @@ def _combinatoric(kind):
 def _islice(state, args, kwargs):
     if kwargs or not 2 <= len(args) <= 4:
         return raise_error(TypeError, "islice() takes 2 to 4 positional arguments")
-    bounds = [arg.constant_value() for arg in args[1:]]
+    bounds = [arg.specialized() for arg in args[1:]]
     if any(bound is NOT_CONSTANT for bound in bounds):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "islice() bounds must be known while tracing")
     try:  # the real islice checks the bounds and gives CPython's errors

@@ -22,7 +22,7 @@ from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised
-from vt.data.tensor import TensorVariable, record_op
+from vt.data.tensor import TensorVariable, record_op, size_vt
 
 # -- builtin functions ------------------------------------------------------------------------
 
@@ -88,7 +88,7 @@ def _len(state, args, kwargs):
     if isinstance(value, TensorVariable):
         if value.fake.dim() == 0:
             return raise_error(TypeError, "len() of a 0-d tensor")
-        return state, ConstantVariable(value.fake.shape[0])
+        return size_vt(state, value, 0)
     if isinstance(value, ConstantVariable):
         return call_constant_fn(state, len, "len()", (value,), {})  # len(range(10**9)) without the items
     if isinstance(value, IteratorVariable):

@@ -30,7 +30,7 @@ def is_constant_value(value) -> bool:
     """True for values that are immutable all the way down and safe to fold."""
     kind = type(value)
     if kind in CONSTANT_TYPES:
-        return True
+        return kind is not torch.Size or all(type(item) is int for item in value)  # not symbolic sizes
     if kind is tuple or kind is frozenset:
         return all(is_constant_value(item) for item in value)
     return False

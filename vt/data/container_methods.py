@@ -15,8 +15,8 @@ from __future__ import annotations
 import attrs
 
 from vt import registry
-from vt.protocol import NULL, is_tensor
-from vt.data.constant import BuiltinMethodVariable, ConstantVariable
+from vt.protocol import NOT_CONSTANT, NULL, is_tensor
+from vt.data.constant import BuiltinMethodVariable
 from core.outcomes import BreakKind, raise_error, unsupported
 
 
@@ -122,9 +122,9 @@ def int_argument(value, what: str):
     if is_tensor(value):
         return unsupported(BreakKind.DATA_DEPENDENT, f"{what} from a tensor needs its value",
                            "use a Python int")
-    if not isinstance(value, ConstantVariable):
+    constant = value.specialized()  # a symbolic int is specialised to its value
+    if constant is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} {value.describe()} is not modelled")
-    constant = value.constant_value()
     if not hasattr(type(constant), "__index__"):
         return raise_error(TypeError, f"{what} must be an integer, not {type(constant).__name__}")
     return int(constant.__index__())

@@ -57,7 +57,7 @@ def hashable_key(value, what: str = "dict key", state=None):
                            "use a number or a string as the key")
     if value.runtime_type() in UNHASHABLE_TYPES and not isinstance(value, ConstantVariable):
         return raise_error(TypeError, f"unhashable type: '{value.type_name()}'")
-    constant = value.constant_value()
+    constant = value.specialized()  # a symbolic int as a key is specialised to its value
     if constant is NOT_CONSTANT:
         pinned = value.pinned_object()
         if pinned is not NOT_CONSTANT and is_identity_key(pinned):

@@ -187,11 +187,12 @@ for _owner in (list, tuple):
 
 def _index_or_slice(key):
     """A constant slice, or an int index, or Unsupported."""
-    if isinstance(key, ConstantVariable) and type(key.constant_value()) is slice:
-        return key.constant_value()
-    if isinstance(key, ConstantVariable) and not hasattr(type(key.constant_value()), "__index__"):
+    value = key.specialized()  # symbolic ints and slices with symbolic bounds are specialised
+    if type(value) is slice:
+        return value
+    if value is not NOT_CONSTANT and not hasattr(type(value), "__index__"):
         return raise_error(TypeError, "list indices must be integers or slices, "
-                           f"not {type(key.constant_value()).__name__}")
+                           f"not {type(value).__name__}")
     return int_argument(key, "list index")
 
 

@@ -11,6 +11,7 @@ import operator
 
 import attrs
 import torch
+from torch._dispatch.python import enable_python_dispatcher
 from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicOutputShapeException
 
 from core.graph_log import NodeRef
@@ -22,6 +23,7 @@ from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.propagation import op_key, remember, remembered
 from vt.data.constant import ConstantVariable, is_constant_value
+from vt.data.symbolic import PYTHON_TYPES, SliceVariable, SymNodeVariable, wrap_number
 from core.outcomes import BreakKind, raise_error, unsupported
 
 FOLDED_ATTRIBUTES = frozenset({
@@ -98,6 +100,9 @@ class TensorVariable(VariableTracker):
     def identity(self):
         return ("node", self.node)
 
+    def graph_node(self):
+        return self.node
+
     def runtime_type(self):
         return self.python_type
 
@@ -130,7 +135,12 @@ class TensorVariable(VariableTracker):
 
     def getattr(self, state, name):
         if name in FOLDED_ATTRIBUTES:
-            return state, ConstantVariable(getattr(self.fake, name))
+            value = getattr(self.fake, name)
+            if is_constant_value(value):
+                return state, ConstantVariable(value)
+            if name == "shape":
+                return size_tuple(state, self)
+            return record_op(state, "call_function", getattr, (self, ConstantVariable(name)), {}, f"Tensor.{name}")
         if name in GRAPH_ATTRIBUTES:
             return record_op(state, "call_function", getattr, (self, ConstantVariable(name)), {},
                              f"Tensor.{name}")
@@ -156,6 +166,22 @@ class TensorVariable(VariableTracker):
         """x[key] = value, recorded in order for its effect on x (and on tensors x is a view of)."""
         out = record_op(state, "call_function", operator.setitem, (self, key, value), {}, "tensor item assignment")
         return out[0] if type(out) is tuple else out
+
+
+def size_vt(state, tensor: TensorVariable, dim: int):
+    """`tensor.size(dim)` as a VT: a constant, or the symbolic size (the placeholder of its symbol
+    when it is a size of an input, else an `x.size(dim)` node)."""
+    size = tensor.fake.shape[dim]
+    return wrap_number(state, size, lambda s: s.add_node("call_method", "size", (NodeRef(tensor.node), dim), (), size))
+
+
+def size_tuple(state, tensor: TensorVariable):
+    """`tensor.shape` when some sizes are symbolic: a torch.Size tuple of constants and symbolic ints."""
+    items = []
+    for dim in range(tensor.fake.dim()):
+        state, item = size_vt(state, tensor, dim)
+        items.append(item)
+    return state, TupleVariable(tuple(items), torch.Size)
 
 
 @attrs.frozen(slots=True)
@@ -232,6 +258,10 @@ def _lower(state, value):
         return NodeRef(value.node), value.fake
     if isinstance(value, ConstantVariable):
         return value.constant_value(), value.constant_value()
+    if isinstance(value, SymNodeVariable):
+        return NodeRef(value.node), value.value
+    if isinstance(value, SliceVariable):
+        return value.lowered()
     kind = value.comparison_kind()
     if kind in ("tuple", "list"):
         items = value.unpack(state, None)
@@ -255,6 +285,11 @@ def fake_context(state):
     stack.enter_context(state.env.fake_mode)
     stack.enter_context(_grad_mode(state.grad_enabled))
     stack.enter_context(_ambient_modes(state))
+    if state.env.fake_mode.shape_env is not None:
+        # With symbols about, ops run through torch's Python dispatcher, as under Dynamo: composite
+        # ops (`F.pad`, ...) then decompose with their size-generic Python kernels instead of C++
+        # ones that read concrete sizes and would specialise every symbol they meet.
+        stack.enter_context(enable_python_dispatcher())
     return stack
 
 
@@ -272,6 +307,8 @@ def _ambient_modes(state):
     for mode in state.modes:
         stack.enter_context(mode.context())
     return stack
+
+
 
 
 def _refused_in_place_cast(op: str, target, fake_args: list):
@@ -373,7 +410,10 @@ def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, i
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a real tensor while tracing")
         state, index = state.add_node(op, target, graph_args, graph_kwargs, out, impure=impure)
         return state, TensorVariable(index, out)
-    if isinstance(out, (tuple, list)) and any(isinstance(item, torch.Tensor) for item in out):
+    if type(out) in PYTHON_TYPES:  # a symbolic size, x.numel(), ...
+        return wrap_number(state, out, lambda s: s.add_node(op, target, graph_args, graph_kwargs, out, impure=impure))
+    if isinstance(out, (tuple, list)) and any(isinstance(item, torch.Tensor) or type(item) in PYTHON_TYPES
+                                              for item in out):
         return _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impure)
     if impure and out is None:  # x[0] = 1: recorded for its effect
         state, _ = state.add_node(op, target, graph_args, graph_kwargs, out, impure=True)
@@ -394,7 +434,8 @@ def _has_tensor(args) -> bool:
 
 
 def _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impure):
-    if not all(isinstance(item, torch.Tensor) or is_constant_value(item) for item in out):
+    if not all(isinstance(item, torch.Tensor) or type(item) in PYTHON_TYPES or is_constant_value(item)
+               for item in out):
         return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a nested structure")
     state, index = state.add_node(op, target, graph_args, graph_kwargs, out, impure=impure)
     items = []
@@ -402,6 +443,10 @@ def _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impur
         if isinstance(item, torch.Tensor):
             state, child = state.add_node("call_function", operator.getitem, (NodeRef(index), position), (), item)
             items.append(TensorVariable(child, item))
+        elif type(item) in PYTHON_TYPES:  # x.size() with symbolic sizes
+            state, number = wrap_number(state, item, lambda s, p=position, i=item: s.add_node(
+                "call_function", operator.getitem, (NodeRef(index), p), (), i))
+            items.append(number)
         else:
             items.append(ConstantVariable(item))
     if isinstance(out, list):
@@ -420,7 +465,8 @@ def _structseq_fields(kind) -> tuple | None:
 # -- operators ----------------------------------------------------------------------------------
 
 @registry.binary_rule((TensorVariable, TensorVariable), (TensorVariable, ConstantVariable),
-                      (ConstantVariable, TensorVariable))
+                      (ConstantVariable, TensorVariable), (TensorVariable, SymNodeVariable),
+                      (SymNodeVariable, TensorVariable))
 def _tensor_op(state, fn, a, b, symbol, plain):
     # For `x += y` on a tensor the in-place operator itself is recorded: it writes into x.
     target = fn if isinstance(a, TensorVariable) else plain
