@@ -55,33 +55,29 @@ def delete_name(state, ins):
     return out if is_stop(out) else out.advance()
 
 
-@handles("LOAD_NAME")
-def load_name(state, ins):
+def _namespace_or(state, ins, fallback):
+    """The name from the class namespace, else `fallback(state)`'s (state, value) pushed."""
     namespace = _namespace(state, ins)
     if is_stop(namespace):
         return namespace
     value = _entries(state, namespace).get(ins.argval)
     if value is not None:
         return state.advance(push=(value,))
-    out = global_value(state, ins.argval)
+    out = fallback(state)
     if type(out) is not tuple:
         return out
     return out[0].advance(push=(out[1],))
+
+
+@handles("LOAD_NAME")
+def load_name(state, ins):
+    return _namespace_or(state, ins, lambda state: global_value(state, ins.argval))
 
 
 @handles("LOAD_CLASSDEREF")
 def load_classderef(state, ins):
     """A free variable read in a class body: the namespace first, then the enclosing function's cell."""
-    namespace = _namespace(state, ins)
-    if is_stop(namespace):
-        return namespace
-    value = _entries(state, namespace).get(ins.argval)
-    if value is not None:
-        return state.advance(push=(value,))
-    out = read_cell(state, ins)
-    if type(out) is not tuple:
-        return out
-    return out[0].advance(push=(out[1],))
+    return _namespace_or(state, ins, lambda state: read_cell(state, ins))
 
 
 @handles("SETUP_ANNOTATIONS")

@@ -123,7 +123,14 @@ def _no_operator(state, fn, a, b, symbol, plain):
     """No rule: fold `"%s" % (..)` on plain data; otherwise the TypeError or a limit."""
     if isinstance(a, ConstantVariable) and isinstance(a.constant_value(), (str, bytes)) and plain is operator.mod:
         return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
-    samples = _sample(a), _sample(b)
+    return operator_type_error(plain, symbol, a, b)
+
+
+def operator_type_error(plain, symbol, a, b, sample=None):
+    """The TypeError CPython raises for these two types, found by applying the operator to empty
+    values of the same types (`sample` makes them; a limit when either type has no sample)."""
+    sample = sample or empty_sample
+    samples = sample(a), sample(b)
     if NOT_CONSTANT not in samples:
         try:
             plain(*samples)
@@ -135,7 +142,7 @@ def _no_operator(state, fn, a, b, symbol, plain):
                        f"`{symbol}` between {a.describe()} and {b.describe()} is not modelled")
 
 
-def _sample(value):
+def empty_sample(value):
     """An empty value of the VT's Python type (its own value for constants), to ask Python
     whether an operator exists for two types."""
     if isinstance(value, ConstantVariable):

@@ -24,6 +24,7 @@ from core.outcomes import BreakKind, raise_error, raised, unsupported
 from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable
+from vt.data.container_ops import empty_sample, operator_type_error
 from vt.data.container_methods import container_attribute, container_load_method
 from vt.data.dicts import DictVariable, DictViewVariable
 from vt.data.equality import COMPARE_SYMBOLS, compare, contains_in, equal
@@ -371,28 +372,13 @@ def _reversed_deque(state, args, kwargs):
 
 # -- operators -------------------------------------------------------------------------------------
 
-_SAMPLES = {ListVariable: list, TupleVariable: tuple, DictVariable: dict, SetVariable: set, DequeVariable: deque}
-
-
 def _sample(value):
-    if isinstance(value, ConstantVariable):
-        return value.constant_value()
-    make = _SAMPLES.get(type(value))
-    return make() if make is not None else NOT_CONSTANT
+    """Empty values for the operator check: a deque, or what the builtin containers use."""
+    return deque() if isinstance(value, DequeVariable) else empty_sample(value)
 
 
 def _no_operator(plain, symbol, a, b):
-    """The TypeError CPython raises for these two types, found on empty values of the same types."""
-    samples = _sample(a), _sample(b)
-    if NOT_CONSTANT not in samples:
-        try:
-            plain(*samples)
-        except TypeError as exc:
-            return raised(exc)
-        except Exception:  # noqa: BLE001 - only asking whether the types support the operator
-            pass
-    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`{symbol}` between {a.describe()} and {b.describe()} "
-                       "is not modelled")
+    return operator_type_error(plain, symbol, a, b, _sample)
 
 
 def _repeat(value):
