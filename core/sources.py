@@ -117,6 +117,28 @@ class ItemSource:
 
 
 @attrs.frozen(slots=True)
+class DictItemSource:
+    """Item `key` of a dict-subclass object read with `dict.__getitem__`, past the class's own
+    `__getitem__` (which guards and entries must not run: it may count, log or compute)."""
+
+    base: object
+    key: object
+
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f"{b}['dict'].__getitem__({self.base.expr(g, b, f)}, {self.key!r})"
+
+    def emit(self) -> list:
+        return [Instr("PUSH_NULL"), Instr("LOAD_CONST", dict.__getitem__), *self.base.emit(),
+                Instr("LOAD_CONST", self.key), Instr("PRECALL", 2), Instr("CALL", 2)]
+
+    def root_names(self) -> tuple:
+        return self.base.root_names()
+
+    def placeholder_name(self) -> str:
+        return f"{self.base.placeholder_name()}_{self.key}"
+
+
+@attrs.frozen(slots=True)
 class FunctionSource:
     """The traced function object itself (`F` in guards), e.g. to reach its closure cells."""
 

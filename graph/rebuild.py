@@ -152,14 +152,25 @@ class Emitter:
         self.built.add(vt.oid)
         return False
 
-    def heap_object(self, vt, build_contents):
+    def heap_object(self, vt, build_contents, shell=None):
         """A mutable object of the heap: reused when possible, else built once by
-        `build_contents(current record)` and kept in a local for later references."""
+        `build_contents(current record)` and kept in a local for later references.
+
+        `shell` (an opname pair such as ("BUILD_LIST", "LIST_EXTEND")) makes the empty object
+        first and fills it from what `build_contents` pushes, so a list or dict that holds itself
+        finds itself in the local while its items are built."""
         current = heap.current(self.state, vt)
         if self._reused(vt, current):
             return None
+        temp = f"__snaptrace_obj{vt.oid}"
+        if shell is None:
+            failed = build_contents(current)
+            self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
+            return failed
+        make, fill = shell
+        self.code.extend([Instr(make, 0), Instr("COPY", 1), Instr("STORE_FAST", temp)])
         failed = build_contents(current)
-        self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", f"__snaptrace_obj{vt.oid}")])
+        self.code.append(Instr(fill, 1))
         return failed
 
     def build_list(self, items):

@@ -37,6 +37,11 @@ MISSING = _Sentinel("MISSING")
 DELETED = _Sentinel("DELETED")
 """The value of an attribute (or global) the program deleted; also what DELETE_ATTR passes to `setattr`."""
 
+MAX_ITEMS = 4096
+"""The most items the tracer models in one container: a longer input, or an operation that would
+build a longer list or tuple, is a graph break (eager then runs it; one VT per item and one guard
+per item would cost far more than the work itself, and `[0] * huge` must not run at trace time)."""
+
 
 @attrs.frozen(slots=True)
 class VariableTracker:
@@ -207,6 +212,29 @@ def real_value(state, vt):
     (modules, classes, builtins, torch functions), or a fresh copy of plain data; else NOT_CONSTANT."""
     fixed = vt.fixed_object()
     return fixed if fixed is not NOT_CONSTANT else vt.as_python(state)
+
+
+def reaches_itself(state, vt) -> bool:
+    """Whether a container holds itself, directly or through others (`l.append(l)`): such a value
+    is not plain data (a copy of it would never end).  Depth-first over heap objects, without recursion."""
+    done, on_path = set(), set()
+    pending = [(vt, False)]
+    while pending:
+        item, leaving = pending.pop()
+        oid = getattr(item, "oid", None)
+        if leaving:
+            on_path.discard(oid)
+            done.add(oid)
+            continue
+        if oid is not None:
+            if oid in on_path:
+                return True
+            if oid in done:
+                continue
+            on_path.add(oid)
+            pending.append((item, True))
+        pending.extend((inner, False) for inner in item.references(state))
+    return False
 
 
 def identical(state, a, b):

@@ -36,7 +36,7 @@ from vt.callables.functions import UserFunctionVariable, existing_cell
 from vt.callables.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
 from vt.data.lists import ListVariable, TupleVariable
 from vt.nn.nn_modules import NNModuleClassVariable, is_module_class
-from vt.protocol import VariableTracker
+from vt.protocol import MAX_ITEMS, VariableTracker
 from vt.objects.records import wrap_record
 from vt.data.sets import SetVariable
 from vt.data.tensor import TensorVariable
@@ -86,15 +86,24 @@ def _tensor(state, value, source, guard):
 @registry.wrap_rule("tuple")
 def _tuple(state, value, source, guard):
     if type(value) is tuple:  # item by item, so that (2, 3) and (2.0, 3) get different guards
-        return _wrap_tuple(state, value, source, guard)
+        return _too_long(value, source) or _wrap_tuple(state, value, source, guard)
     return None
 
 
 @registry.wrap_rule("container")
 def _container(state, value, source, guard):
     if type(value) in (list, dict, set):
-        return _wrap_container(state, value, source, guard)
+        return _too_long(value, source) or _wrap_container(state, value, source, guard)
     return None
+
+
+def _too_long(value, source):
+    """A container input with more items than the tracer models (one VT and one guard per item)."""
+    if len(value) <= MAX_ITEMS:
+        return None
+    return unsupported(BreakKind.UNSUPPORTED_VALUE,
+                       f"{source.expr()} is a {type(value).__name__} of {len(value)} items, more than the tracer "
+                       f"models ({MAX_ITEMS})")
 
 
 @registry.wrap_rule("constant")
@@ -212,7 +221,8 @@ def _builtin(state, value, source, guard):
 @registry.wrap_rule("rule_callable")
 def _rule_callable(state, value, source, guard):
     if registry.has_rule(value):  # itertools and operator functions, modelled by registered rules
-        name = f"{value.__module__.lstrip('_')}.{value.__name__}"
+        module = getattr(value, "__module__", None) or getattr(getattr(value, "__objclass__", None), "__module__", "")
+        name = f"{module.lstrip('_')}.{getattr(value, '__qualname__', value.__name__)}"
         return _guarded(state, IdMatch(source, value, name), guard), BuiltinVariable(value, source)
     return None
 

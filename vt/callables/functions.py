@@ -99,6 +99,9 @@ class UserFunctionVariable(VariableTracker):
     def getattr(self, state, name):
         if name in ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__",
                     "__kwdefaults__", "__wrapped__"):
+            if not hasattr(self.fn, name):
+                return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                                   f"reading {name}, which {self.describe()} does not have, is not modelled")
             return wrap_value(state, getattr(self.fn, name), AttrSource(self.source, name))
         return super().getattr(state, name)
 

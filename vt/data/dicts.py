@@ -22,7 +22,7 @@ from vt.data.equality import contains_in, equal, hashable_key
 from vt.iteration import IteratorVariable, new_iterator
 from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
 from vt.data.lists import TupleVariable
-from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker, reaches_itself
 
 
 @attrs.frozen(slots=True)
@@ -47,6 +47,8 @@ class DictVariable(VariableTracker):
         return dict
 
     def as_python(self, state):
+        if reaches_itself(state, self):
+            return NOT_CONSTANT
         entries = [(key, value.as_python(state)) for key, value in heap.current(state, self).entries]
         return NOT_CONSTANT if any(value is NOT_CONSTANT for _, value in entries) else dict(entries)
 
@@ -54,7 +56,8 @@ class DictVariable(VariableTracker):
         return [value for _, value in heap.current(state, self).entries]
 
     def rebuild(self, emitter):
-        return emitter.heap_object(self, lambda current: emitter.build_dict(current.entries))
+        return emitter.heap_object(self, lambda current: emitter.build_dict(current.entries),
+                                   ("BUILD_MAP", "DICT_UPDATE"))
 
     def replay_changes(self, emitter):
         return emitter.refill(self.source, lambda: emitter.build_dict(self.entries))

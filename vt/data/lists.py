@@ -17,7 +17,7 @@ from vt import registry
 from vt.data.container_methods import container_attribute, container_load_method, has_method
 from vt.data.equality import contains_in
 from vt.iteration import ListIteratorVariable, iterate_items, new_iterator
-from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker, reaches_itself
 from vt.data.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, unsupported, raise_error
 
@@ -110,6 +110,8 @@ class ListVariable(VariableTracker):
         return list
 
     def as_python(self, state):
+        if reaches_itself(state, self):
+            return NOT_CONSTANT
         items = [item.as_python(state) for item in heap.current(state, self).items]
         return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
 
@@ -117,7 +119,8 @@ class ListVariable(VariableTracker):
         return heap.current(state, self).items
 
     def rebuild(self, emitter):
-        return emitter.heap_object(self, lambda current: emitter.build_list(current.items))
+        return emitter.heap_object(self, lambda current: emitter.build_list(current.items),
+                                   ("BUILD_LIST", "LIST_EXTEND"))
 
     def replay_changes(self, emitter):
         return emitter.set_list_contents(self.source, self.items)

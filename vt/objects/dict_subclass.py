@@ -17,7 +17,7 @@ import collections
 import attrs
 
 from core.guards import KeysMatch
-from core.sources import ItemSource
+from core.sources import DictItemSource
 from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable, is_constant_value
@@ -57,7 +57,7 @@ def entries_of(state, vt):
     state = state.add_guard(KeysMatch(record.source, type(real), keys))
     entries = []
     for key in keys:
-        out = wrap_value(state, dict.__getitem__(real, key), ItemSource(record.source, key))
+        out = wrap_value(state, dict.__getitem__(real, key), DictItemSource(record.source, key))
         if type(out) is not tuple:
             return out
         state, value = out

@@ -126,6 +126,9 @@ def plain_read(state, vt, name: str):
         if record.attributes:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "obj.__dict__ of an object the trace wrote to is "
                                "not modelled; read the attributes")
+        if not hasattr(record.value, "__dict__"):  # __slots__ without __dict__
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                               f"obj.__dict__ of a {cls.__name__} object, which has no __dict__, is not modelled")
         # An object the trace has not written: its real dict, as a dict input (reads are guarded).
         return wrap_value(state, record.value.__dict__, AttrSource(record.source, "__dict__"))
     if is_data_descriptor(found):

@@ -19,7 +19,7 @@ from vt import registry
 from vt.callables.builtin import BuiltinVariable
 from vt.callables.classes import ClassVariable
 from vt.objects.dict_subclass import create_dict_subclass_object, is_dict_subclass
-from vt.callables.functions import UserMethodVariable
+from vt.callables.functions import UserMethodVariable, lookup_class_attribute
 from vt.objects.object_protocol import run_init
 from vt.data.operators import compare_classes
 from vt.objects.object_attributes import _has_live_attribute, is_vt, lookup
@@ -71,6 +71,10 @@ class UserDefinedClassVariable(VariableTracker):
             return raise_error(AttributeError, f"type object {self.cls.__name__!r} has no attribute {name!r}")
         if isinstance(found, property) or (found is MISSING and name in ("__dict__",)):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()}.{name} is not modelled")
+        descriptor = found if found is not MISSING else lookup_class_attribute(type(self.cls), name)
+        if isinstance(getattr(type(descriptor), "__get__", None), types.FunctionType):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()}.{name} is a "
+                               f"{type(descriptor).__name__}, a descriptor written in Python, which is not traced here")
         return wrap_value(state, getattr(self.cls, name), AttrSource(self.source, name))
 
     def setattr(self, state, name, value):
