@@ -8,10 +8,19 @@ small frozen records compared by value, so guards keyed on them de-duplicate.
 """
 from __future__ import annotations
 
+import keyword
 import sys
 
 import attrs
 from bytecode import Instr
+
+
+def local_name(name: str) -> str:
+    """A parameter name as generated Python source can spell it: itself when it is an identifier,
+    else a stand-in (`.0` of a comprehension, pytest's `@py_assert1`)."""
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return name
+    return "__snaptrace_local_" + "".join(c if c.isalnum() or c == "_" else f"_{ord(c):x}_" for c in name)
 
 
 @attrs.frozen(slots=True)
@@ -21,7 +30,7 @@ class LocalSource:
     name: str
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return self.name
+        return local_name(self.name)
 
     def emit(self) -> list:
         return [Instr("LOAD_FAST", self.name)]
@@ -30,8 +39,7 @@ class LocalSource:
         return (self.name,)
 
     def placeholder_name(self) -> str:
-        # A resume function's `__local_y` carries the user's `y` (graph/resume.py:local_parameter).
-        return self.name[len("__local_"):] if self.name.startswith("__local_") else self.name
+        return self.name
 
 
 @attrs.frozen(slots=True)

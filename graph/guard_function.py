@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from core.guards import _Namespace
+from core.sources import local_name
 
 
 def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
@@ -16,7 +17,7 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     name = re.sub(r"\W", "_", name)
     ns = _Namespace(arg_names)
     clauses = [f"({g.expr(ns)})" for g in guards] or ["True"]
-    params = ", ".join(arg_names)
+    params = ", ".join(local_name(arg) for arg in arg_names)
     body = "\n            and ".join(clauses)
     # A guard that cannot even be evaluated (a deleted global, a missing attribute) has failed.
     src = (f"def __guard_{name}({params}):\n    try:\n        return (\n            {body}\n        )\n"

@@ -249,10 +249,15 @@ class Emitter:
         self.code.append(Instr("LOAD_FAST", temp))
         return None
 
-    def bound_method(self, receiver, name: str):
-        """`receiver.name`, bound again after the graph runs."""
+    def bound_method(self, fn, fn_source, receiver):
+        """`types.MethodType(fn, receiver)`, bound again after the graph runs: the function itself,
+        not a lookup by its name (it may be stored under another name, or only on the instance).
+        The function is read through its (guarded) source when it has one, so the entry holds no
+        reference to it."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.MethodType)])
+        self.code.extend(self.load(fn_source) if fn_source is not None else [Instr("LOAD_CONST", fn)])
         failed = self.emit(receiver)
-        self.code.append(Instr("LOAD_ATTR", name))
+        self.code.extend([Instr("PRECALL", 2), Instr("CALL", 2)])
         return failed
 
     # -- giving objects that existed before the call their final contents -----------------------------

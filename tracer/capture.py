@@ -27,10 +27,11 @@ from graph.fx_build import build_graph
 from core.guards import GlobalStateMatch
 from graph.guard_function import compile_guards
 from graph.rebuild import graph_outputs, rebuild
-from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBuilder, origin
+from graph.resume import (ITERATOR_SLOT, NULL_SLOT, UNBOUND_SLOT, VALUE_SLOT, Layout, ResumeBuilder, extra_cells,
+                          origin)
 from core.errors import BackendError, NotTraceableError
 from core.state import Env, Frame, initial_state
-from core.code import code_info_of, decode, localsplus_names
+from core.code import code_info_of, decode
 from tracer.step import INTERPRETER, run
 from graph.raise_entry import raising_capture
 from core.stops import GraphBreak, Raised, Returned
@@ -38,6 +39,7 @@ from vt.data.iterators import EnumerateIteratorVariable, ZipIteratorVariable
 from vt.iteration import IteratorVariable, ListIteratorVariable, SequenceIteratorVariable
 from vt.data.constant import RangeIteratorVariable
 from vt.callables.lazy import LazyVariable
+from vt.builtins.frames import reads_frames
 from core.outcomes import BreakKind
 from vt.protocol import NULL, VariableTracker
 from vt.data.constant import ConstantVariable
@@ -187,21 +189,26 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
         return None
     if frame.ip < shift:  # inside a resume prologue: a value passed in could not be modelled
         return None
-    replacements = _compiled_callees(frame, continuation)
+    replacements = _compiled_callees(frame, stop, continuation)
     slots = [_slot(state, vt) for vt in frame.stack]
     for position in replacements:
         slots[position] = (VALUE_SLOT, [ConstantVariable(None)])
     user_code = user_fn.__code__
-    user_names = set(localsplus_names(user_code)) - set(user_code.co_freevars)  # free variables: the closure's
-    bound = [(name, vt) for name, vt in zip(frame.code.localsplus, frame.locals)
-             if vt is not None and name in user_names]
-    local_slots = [_slot(state, vt) for _, vt in bound]
-    iterators = [oid for vt in list(frame.stack) + [vt for _, vt in bound] for oid in _iterator_oids(state, vt)]
+    by_name = dict(zip(frame.code.localsplus, frame.locals))
+    local_slots = [_local_slot(state, by_name.get(name)) for name in user_code.co_varnames]
+    cells = [by_name.get(name) for name in extra_cells(user_code)]
+    if any(cell is None for cell in cells):
+        return None
+    handled = frame.handled
+    live = list(frame.stack) + [by_name.get(name) for name in user_code.co_varnames]
+    iterators = [oid for vt in live if vt is not None for oid in _iterator_oids(state, vt)]
     if len(set(iterators)) != len(iterators):  # one iterator in two places would become two
         return None
-    layout = Layout(tuple(kind for kind, _ in slots),
-                    tuple((name, kind) for (name, _), (kind, _) in zip(bound, local_slots)))
-    values = [vt for _, parts in slots + local_slots for vt in parts]
+    layout = Layout(tuple(kind for kind, _ in slots), tuple(kind for kind, _ in local_slots), len(cells),
+                    handled is not None)
+    values = [vt for _, parts in local_slots + slots for vt in parts] + cells
+    if handled is not None:
+        values.append(handled)
     builder = cache.get(ResumeBuilder)
     if builder is None:
         builder = cache[ResumeBuilder] = ResumeBuilder(
@@ -220,6 +227,14 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     entry = graph_entry(fn, check, compiled, sources, prologue, body)
     continued = tuple(replacements.values()) + tuple(used.values())
     return Capture(entry, graphs, guards, (stop,), check.source, continued, tuple(state.effects))
+
+
+def _local_slot(state, vt) -> tuple:
+    """How one of the user's locals crosses the break: unbound ones travel as None (the prologue
+    deletes them), the others as stack slots do."""
+    if vt is None:
+        return UNBOUND_SLOT, [ConstantVariable(None)]
+    return _slot(state, vt)
 
 
 def _slot(state, vt) -> tuple:
@@ -264,17 +279,19 @@ def _iterator_oids(state, vt) -> list:
     return [vt.oid] + [oid for iterator in inner for oid in _iterator_oids(state, iterator)]
 
 
-def _compiled_callees(frame, continuation) -> dict:
+def _compiled_callees(frame, stop: GraphBreak, continuation) -> dict:
     """A call that broke inside an inlined Python function calls it through `compile` instead, so
-    its own graphs are captured: stack position -> the Traced callee."""
+    its own graphs are captured: stack position -> the Traced callee.  Not when the callee stopped
+    at code that looks at its caller's frame (`sys._getframe(1)`): it then runs as it is, called
+    from the step function, whose frame is the user's."""
     instruction = frame.instruction
-    if instruction.opname != "CALL":
+    if instruction.opname != "CALL" or stop.needs_frame:
         return {}
     stack = frame.stack
     first = len(stack) - instruction.arg - 2
     position = first + 1 if stack[first] is NULL else first
     callee = stack[position]
-    if type(callee) is UserFunctionVariable:
+    if type(callee) is UserFunctionVariable and not reads_frames(callee.fn.__code__):
         try:
             return {position: continuation(callee.fn)}
         except NotTraceableError:  # a generator or async function: calling it runs nothing yet

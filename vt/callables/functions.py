@@ -270,7 +270,7 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
         return Thrown(exception=stop.exception, state=attrs.evolve(final, frame=caller, parents=state.parents),
                       reraise=True)
     if type(stop) is not Returned:
-        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside).within(
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, stop.needs_frame).within(
             CalleeFrame(code.co_qualname, stop.filename, stop.lineno))
     return attrs.evolve(final, frame=caller, parents=state.parents), stop.value
 
@@ -322,7 +322,7 @@ class UserMethodVariable(VariableTracker):
 
     def rebuild(self, emitter):
         if self.receiver is not None:  # obj.method, bound again
-            return emitter.bound_method(self.receiver, self.fn.__name__)
+            return emitter.bound_method(self.fn, self.source, self.receiver)
         return super().rebuild(emitter)
 
     def describe(self) -> str:

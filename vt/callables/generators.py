@@ -91,7 +91,7 @@ class GeneratorVariable(IteratorVariable):
             if heap.current(back, stop.exception).cls is StopIteration:
                 return _stop_iteration_in_generator(back, stop.exception)
             return Thrown(exception=stop.exception, state=back, reraise=True)
-        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside).within(
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, stop.needs_frame).within(
             CalleeFrame(f"generator {self.name}", stop.filename, stop.lineno))
 
     def getattr(self, state, name):
