@@ -328,12 +328,13 @@ class Emitter:
         return None
 
 
-def rebuild(state, value, positions: dict):
+def rebuild(state, value, positions: dict, spread: bool = False):
     """(prologue, body): the prologue reads the sources the body needs and runs before the graph;
-    the body replays the effects and pushes `value`.  Or the Unsupported that prevents it.
+    the body replays the effects and pushes `value` (with `spread`, a tuple VT: each of its items,
+    as the arguments of a call).  Or the Unsupported that prevents it.
 
     `positions` maps a graph-log index to its position in the graph's output tuple.
     """
     emitter = Emitter(state, positions)
-    failed = replay(state, emitter) or emitter.emit(value)
+    failed = replay(state, emitter) or (emitter.emit_all(value.items) if spread else emitter.emit(value))
     return failed if failed is not None else (emitter.prologue(), emitter.code)

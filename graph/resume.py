@@ -24,8 +24,6 @@ import attrs
 from graph.resume_code import Assembler, Label, frame_layout, instruction_count, resume_code
 from core.code import decode_prefixed, localsplus_names
 
-_BINARY_ADD = 0  # BINARY_OP's argument for `+`
-
 # How many stack items an instruction reads (and pops), and how many it leaves on each successor.
 _FIXED = {
     "BINARY_OP": (2, 1), "COMPARE_OP": (2, 1), "IS_OP": (2, 1), "CONTAINS_OP": (2, 1),
@@ -373,16 +371,14 @@ class ResumeBuilder:
                 asm.op("DELETE_FAST", position)
 
     def _call_resume(self, asm, resume, target: Layout, items: int) -> None:
-        """Collect the `items` stack values into a tuple and return resume(*locals, *items, *cells,
-        [handled,] [rebuild_iterator]); with a handled exception below them, the exception
-        handled before the step function ran is handled again afterwards, as the user's own
-        POP_EXCEPT would leave it."""
+        """Collect the `items` stack values and the frame into a box (a list: locals, stack items,
+        cells, [handled,] [rebuild_iterator]), clear this frame's locals and return
+        resume.call_box(box): the resume function's entry empties the box, so nothing here keeps
+        what the rest of the function may drop.  With a handled exception below them, the
+        exception handled before the step function ran is handled again afterwards, as the user's
+        own POP_EXCEPT would leave it."""
         code, slot = self.fn.__code__, asm.slot
-        asm.op("BUILD_TUPLE", items)
-        asm.op("PUSH_NULL")
-        asm.op("SWAP", 2)
-        asm.load_const(resume)
-        asm.op("SWAP", 2)
+        asm.op("BUILD_LIST", items)
         for position, kind in enumerate(target.locals):
             if kind == UNBOUND_SLOT:
                 asm.load_const(None)
@@ -390,36 +386,44 @@ class ResumeBuilder:
                 asm.op("LOAD_CLOSURE", position)
             else:
                 asm.op("LOAD_FAST", position)
-        asm.op("BUILD_TUPLE", len(target.locals))
+        asm.op("BUILD_LIST", len(target.locals))
         asm.op("SWAP", 2)
-        asm.op("BINARY_OP", _BINARY_ADD)
+        asm.op("LIST_EXTEND", 1)
         extra = extra_cells(code)
         for name in extra:
             asm.op("LOAD_CLOSURE", slot[name])
-        tail = len(extra)
+            asm.op("LIST_APPEND", 1)
         if target.handled:
-            asm.op("COPY", len(extra) + 4)  # [previous, handled, NULL, resume, args, cells...]
-            tail += 1
+            asm.op("COPY", 2)  # [previous, handled, box]
+            asm.op("LIST_APPEND", 1)
         if target.rebuilds_iterators:
             asm.load_const(rebuild_iterator)
-            tail += 1
-        asm.op("BUILD_TUPLE", tail)
-        asm.op("BINARY_OP", _BINARY_ADD)
+            asm.op("LIST_APPEND", 1)
+        for name in list(code.co_varnames) + extra:  # the user's frame goes on in the resume function
+            asm.load_const(None)
+            asm.op("STORE_FAST", slot[name])
+        asm.op("PUSH_NULL")
+        asm.op("SWAP", 2)
+        asm.load_const(resume.call_box)
+        asm.op("SWAP", 2)
         if not target.handled:
-            asm.op("CALL_FUNCTION_EX", 0)
+            asm.op("PRECALL", 1)
+            asm.op("CALL", 1)
             asm.op("RETURN_VALUE")
             return
         failed = Label()
-        begin = asm.try_begin(failed, 1, False)
-        asm.op("CALL_FUNCTION_EX", 0)
+        begin = asm.try_begin(failed, 2, False)
+        asm.op("PRECALL", 1)
+        asm.op("CALL", 1)
         asm.try_end(begin)
         asm.op("SWAP", 3)  # [result, handled, previous]
         asm.op("POP_EXCEPT")
         asm.op("POP_TOP")
         asm.op("RETURN_VALUE")
-        asm.label(failed)  # [previous, exception]
-        asm.op("SWAP", 2)
+        asm.label(failed)  # [previous, handled, exception]
+        asm.op("SWAP", 3)
         asm.op("POP_EXCEPT")
+        asm.op("POP_TOP")
         asm.op("RERAISE", 0)
 
     def _the_instruction(self, asm, instruction, jump_label, kw_names: tuple) -> None:

@@ -16,7 +16,7 @@ import warnings
 import torch
 
 from graph.backends import resolve_backend
-from graph.codegen import MISS
+from graph.codegen import MISS, box_caller, is_boxed
 from tracer.capture import capture
 from core.errors import NotTraceableError, RecaptureLimitWarning
 from tracer.report import Explanation
@@ -76,22 +76,43 @@ class Traced:
         self.captures = []
         self._entries = []
         self._warned = False
+        self._boxed = is_boxed(self.fn)
+        self._eager = box_caller(self.fn) if self._boxed else None
         functools.update_wrapper(self, self.fn)
 
     def __call__(self, *args, **kwargs):
+        if self._boxed:
+            return self.call_box(list(args))
         for entry in self._entries:
             out = entry(*args, **kwargs)
             if out is not MISS:
                 return out
         return self._capture_and_run(args, kwargs)
 
+    def call_box(self, box: list):
+        """Call a resume function with its arguments in `box`, a list the entry that runs empties
+        (codegen.py): how step functions call it, holding no reference to what they pass on."""
+        for entry in self._entries:
+            out = entry(box)
+            if out is not MISS:
+                return out
+        if len(self.captures) >= RECAPTURE_LIMIT:
+            self._warn_limit()
+            return self._eager(box)
+        self.add_capture(tuple(box), {})
+        out = self._entries[-1](box)
+        return self._eager(box) if out is MISS else out
+
+    def _warn_limit(self):
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"{self.fn.__qualname__} was captured {RECAPTURE_LIMIT} times (guards keep "
+                          "failing); it now runs eagerly for inputs that match no capture",
+                          RecaptureLimitWarning, stacklevel=4)
+
     def _capture_and_run(self, args, kwargs):
         if len(self.captures) >= RECAPTURE_LIMIT:
-            if not self._warned:
-                self._warned = True
-                warnings.warn(f"{self.fn.__qualname__} was captured {RECAPTURE_LIMIT} times (guards keep "
-                              "failing); it now runs eagerly for inputs that match no capture",
-                              RecaptureLimitWarning, stacklevel=3)
+            self._warn_limit()
             return self.fn(*args, **kwargs)
         self.add_capture(args, kwargs)
         out = self._entries[-1](*args, **kwargs)

@@ -20,6 +20,7 @@ from pyrsistent import pvector
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 from effects import heap
+from effects.records import for_report
 from graph.backends import compile_with
 from core.signatures import Signature, binder
 from graph.codegen import eager_entry, graph_entry
@@ -158,16 +159,17 @@ def _graph_capture(fn, state, value, backend, number: int) -> Capture:
     compiled, graphs, sources, (prologue, code) = result
     guards, check = _guard_function(fn, state, number)
     entry = graph_entry(fn, check, compiled, sources, prologue, code)
-    return Capture(entry, graphs, guards, (), check.source, (), tuple(state.effects))
+    return Capture(entry, graphs, guards, (), check.source, (), for_report(state.effects))
 
 
-def _compile_graph(fn, state, value, backend, number: int):
+def _compile_graph(fn, state, value, backend, number: int, spread: bool = False):
     """The graph computing what `value` and the effects need, compiled, and the bytecode that
-    replays the effects and pushes `value`: (compiled, graphs, input sources, (prologue, code)),
-    or the Unsupported that prevents rebuilding `value`."""
+    replays the effects and pushes `value` (each of its items, with `spread`):
+    (compiled, graphs, input sources, (prologue, code)), or the Unsupported that prevents
+    rebuilding `value`."""
     outputs = graph_outputs(state, value)
     positions = {node: position for position, node in enumerate(outputs)}
-    result = rebuild(state, value, positions)
+    result = rebuild(state, value, positions, spread)
     if type(result) is not tuple:
         return result
     built = build_graph(state.graph, state.placeholders, outputs, _argnames(fn), f"{fn.__name__}_graph_{number}")
@@ -218,15 +220,15 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     step = builder.step_function(frame.ip - shift, layout, frame.kw_names, replacements, used)
     if step is None:
         return None
-    result = _compile_graph(fn, state, TupleVariable(tuple(values)), backend, number)
+    result = _compile_graph(fn, state, TupleVariable(tuple(values)), backend, number, spread=True)
     if type(result) is not tuple:
         return None
     compiled, graphs, sources, (prologue, pushed) = result
     guards, check = _guard_function(fn, state, number)
-    body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", step), *pushed, Instr("CALL_FUNCTION_EX", 0)]
-    entry = graph_entry(fn, check, compiled, sources, prologue, body)
+    body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", step), *pushed]
+    entry = graph_entry(fn, check, compiled, sources, prologue, body, continues=len(values))
     continued = tuple(replacements.values()) + tuple(used.values())
-    return Capture(entry, graphs, guards, (stop,), check.source, continued, tuple(state.effects))
+    return Capture(entry, graphs, guards, (stop,), check.source, continued, for_report(state.effects))
 
 
 def _local_slot(state, vt) -> tuple:

@@ -177,14 +177,15 @@ class VariableTracker:
     # -- leaving the trace (graph/rebuild.py, effects/replay.py) ---------------------------------
     def rebuild(self, emitter):
         """Push this value in the generated code that runs after the graph: None when done, or the
-        Unsupported that prevents it.  By default a fixed object is a constant of the generated
-        code, and an object the caller can reach is loaded from its source."""
+        Unsupported that prevents it.  By default an object the caller can reach is loaded from its
+        source (so the generated code holds no reference to it), and a fixed object without one is a
+        constant of the generated code."""
+        if self.source is not None and hasattr(self.source, "emit"):
+            emitter.load_source(self.source)
+            return None
         fixed = self.fixed_object()
         if fixed is not NOT_CONSTANT:
             emitter.push_constant(fixed)
-            return None
-        if self.source is not None and hasattr(self.source, "emit"):
-            emitter.load_source(self.source)
             return None
         return unsupported(BreakKind.UNSUPPORTED_VALUE,
                            f"a {self.describe()} cannot leave a traced function yet (returned or stored)")

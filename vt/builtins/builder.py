@@ -14,6 +14,7 @@ import enum
 import functools
 import math
 import types
+import weakref
 
 import attrs
 import torch
@@ -188,8 +189,27 @@ def _nn_module(state, value, source, guard):
     return None
 
 
+def _finalized(value) -> str | None:
+    """Why the tracer must not model this object: a finalizer (`__del__`, a weak reference with a
+    callback, `weakref.finalize`) runs when the last reference goes, which a trace cannot time."""
+    if getattr(type(value), "__del__", None) is not None:
+        return f"{type(value).__name__} has __del__"
+    try:
+        refs = weakref.getweakrefs(value)
+    except TypeError:
+        return None
+    if any(getattr(ref, "__callback__", None) is not None for ref in refs):
+        return "a weak reference to it has a callback (weakref.finalize, ...)"
+    return None
+
+
 @registry.wrap_rule("user_object")
 def _user_object(state, value, source, guard):
+    if _is_user_object(value):
+        why = _finalized(value)
+        if why is not None:
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} is not modelled: {why}, which runs "
+                               "when eager drops it", "objects with finalizers run eagerly")
     if _is_user_object(value) and isinstance(value, dict) and is_dict_subclass(type(value)):
         return wrap_dict_subclass_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"),
                                                   guard), value, source)

@@ -116,6 +116,9 @@ def create_object(state, cls_vt, args, kwargs):
     """`Cls(*args, **kwargs)` for a class whose instances start as object.__new__ makes them:
     a new heap object, then `__init__` inlined on it (which must return None)."""
     cls = cls_vt.cls
+    if getattr(cls, "__del__", None) is not None:  # its finalizer runs when eager drops the object
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"objects of {cls_vt.describe()}, which has __del__, are "
+                           "not traced: __del__ runs when eager drops them")
     if getattr(cls, "__abstractmethods__", None):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: can't instantiate abstract class {cls.__name__}")
     if cls.__new__ is not object.__new__:
