@@ -51,6 +51,7 @@ class Env:
     fake_mode: object
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
+    rebuilt: object = None  # WeakSet of the functions entries of this function made anew (graph/rebuild.py)
 
     def code_info(self, code, globals: dict, globals_source) -> CodeInfo:
         key = (code, id(globals))

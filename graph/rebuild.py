@@ -31,32 +31,33 @@ def graph_outputs(state, value) -> tuple:
     contents of mutated objects and stored globals; first-seen order, no repeats."""
     found = {}
     visited = set()
-
-    def walk(vt):
+    # Depth-first, first-seen order, without a recursive closure (a function in its own cell is a
+    # reference cycle: the state it walks, and the program's objects in it, would wait for gc).
+    pending = [value] + list(reversed(list(changed_values(state))))
+    while pending:
+        vt = pending.pop()
         if isinstance(vt, TensorVariable):
             if state.graph[vt.node].op != "placeholder":
                 found.setdefault(vt.node, None)
-            return
+            continue
         oid = getattr(vt, "oid", None)
         if oid is not None:
             if oid in visited:
-                return
+                continue
             visited.add(oid)
-        for item in vt.references(state):
-            walk(item)
-
-    for vt in changed_values(state):
-        walk(vt)
-    walk(value)
+        pending.extend(reversed(list(vt.references(state))))
     return tuple(found)
 
 
-def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, closure: tuple):
-    """The function MAKE_FUNCTION would have made (annotations aside)."""
+def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, closure: tuple, rebuilt):
+    """The function MAKE_FUNCTION would have made (its attributes are set afterwards).  It is noted in
+    `rebuilt` (a WeakSet shared by a function's captures): a resume function receiving it guards
+    its code, not its identity, since every call makes it anew."""
     made = types.FunctionType(code, globals_, code.co_name, defaults or None, closure or None)
     made.__kwdefaults__ = kwdefaults or None
     made.__qualname__ = code.co_qualname
-    made.__snaptrace_rebuilt__ = True  # a resume function receiving it guards its code, not its identity
+    if rebuilt is not None:
+        rebuilt.add(made)
     return made
 
 
@@ -193,26 +194,43 @@ class Emitter:
         self.code.extend([Instr("BUILD_SET", 0), Instr("LOAD_CONST", tuple(values)), Instr("SET_UPDATE", 1)])
         return None
 
-    def cell(self, vt):
+    def cell(self, vt, later: list | None = None):
         """A cell: the caller's own (its contents are set by the effects), or a new one, made empty
-        first so that a function stored in its own cell (recursion) finds it while being built."""
+        first so that a function stored in its own cell (recursion) finds it while being built.
+        With `later`, a new cell's contents are left for the caller to fill (`fill_cells`): a
+        function fills its closure's cells once it exists itself."""
         current = heap.current(self.state, vt)
         if self._reused(vt, current):
             return None
         temp = f"__snaptrace_obj{vt.oid}"
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.CellType), Instr("PRECALL", 0),
                           Instr("CALL", 0), Instr("STORE_FAST", temp)])
+        failed = None
         if current.contents is not None:
-            failed = self.emit(current.contents)
-            self.code.extend([Instr("LOAD_FAST", temp), Instr("STORE_ATTR", "cell_contents")])
-            if failed is not None:
-                return failed
+            if later is not None:
+                later.append(vt)
+            else:
+                failed = self.fill_cells([vt])
         self.code.append(Instr("LOAD_FAST", temp))
-        return None
+        return failed
 
-    def function(self, parts):
+    def fill_cells(self, cells):
+        failed = None
+        for vt in cells:
+            failed = failed or self.emit(heap.current(self.state, vt).contents)
+            self.code.extend([Instr("LOAD_FAST", f"__snaptrace_obj{vt.oid}"), Instr("STORE_ATTR", "cell_contents")])
+        return failed
+
+    def function(self, vt):
         """A function the trace made (a nested def, a lambda): a real function over the same code,
-        defaults and cells, in the traced function's globals."""
+        defaults and cells, in the traced function's globals, built once, then given the
+        attributes the program wrote (and its annotations)."""
+        current = heap.current(self.state, vt)
+        if vt.oid in self.built:
+            self.code.append(Instr("LOAD_FAST", f"__snaptrace_obj{vt.oid}"))
+            return None
+        self.built.add(vt.oid)
+        parts, temp = vt.parts, f"__snaptrace_obj{vt.oid}"
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", rebuilt_function),
                           Instr("LOAD_CONST", parts.code), Instr("LOAD_GLOBAL", (False, "__snaptrace_G"))])
         failed = self.emit_all(parts.defaults)
@@ -220,8 +238,19 @@ class Emitter:
         failed = failed or self.emit_all(value for _, value in parts.kwdefaults)
         self.code.extend([Instr("LOAD_CONST", tuple(name for name, _ in parts.kwdefaults)),
                           Instr("BUILD_CONST_KEY_MAP", len(parts.kwdefaults))])
-        failed = failed or self.emit_all(parts.closure)
-        self.code.extend([Instr("BUILD_TUPLE", len(parts.closure)), Instr("PRECALL", 5), Instr("CALL", 5)])
+        later = []
+        for cell in parts.closure:
+            failed = failed or self.cell(cell, later)
+        self.code.extend([Instr("BUILD_TUPLE", len(parts.closure)), Instr("LOAD_CONST", self.state.env.rebuilt),
+                          Instr("PRECALL", 6), Instr("CALL", 6), Instr("STORE_FAST", temp)])
+        failed = failed or self.fill_cells(later)
+        attributes = [(name, value) for name, value in current.attributes if value is not DELETED]
+        if current.annotations and "__annotations__" not in dict(attributes):
+            failed = failed or self.build_dict(current.annotations)
+            self.code.extend([Instr("LOAD_FAST", temp), Instr("STORE_ATTR", "__annotations__")])
+        for name, value in attributes:
+            failed = failed or self._call(setattr, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)], value)
+        self.code.append(Instr("LOAD_FAST", temp))
         return failed
 
     def instance(self, vt):

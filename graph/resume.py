@@ -239,6 +239,8 @@ class ResumeBuilder:
         for slot, kind in enumerate(layout.locals):
             if kind == UNBOUND_SLOT:
                 prologue.append(("DELETE_FAST", slot))
+            elif code.co_varnames[slot] in code.co_cellvars:  # an argument that is a cell: read once, so
+                prologue += [("LOAD_FAST", slot), ("STORE_FAST", slot)]  # the trace knows the real cell
             elif kind == ITERATOR_SLOT:
                 prologue += [("PUSH_NULL", 0), ("LOAD_FAST", index[_REBUILD]), ("LOAD_FAST", slot),
                              ("PRECALL", 1), ("CALL", 1), ("STORE_FAST", slot)]

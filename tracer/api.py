@@ -12,6 +12,7 @@ import inspect
 import reprlib
 import types
 import warnings
+import weakref
 
 import torch
 
@@ -68,9 +69,10 @@ def _check_traceable(fn) -> types.FunctionType:
 class Traced:
     """A function with its captures; calling it runs the matching capture or captures anew."""
 
-    def __init__(self, fn, backend="eager", resume_cache: dict | None = None):
+    def __init__(self, fn, backend="eager", resume_cache: dict | None = None, rebuilt=None):
         self.fn = _check_traceable(fn)
         self.resume_cache = {} if resume_cache is None else resume_cache  # shared with resume functions
+        self.rebuilt = weakref.WeakSet() if rebuilt is None else rebuilt  # functions entries make anew
         resolve_backend(backend)  # a bad backend fails here, before any call
         self.backend = backend
         self.captures = []
@@ -123,7 +125,7 @@ class Traced:
     def add_capture(self, args: tuple, kwargs: dict | None = None):
         """Trace the function on these arguments and add the capture to the cache."""
         new = capture(self.fn, tuple(args), dict(kwargs or {}), self.backend, len(self.captures), self.resume_cache,
-                      lambda fn, cache=None: Traced(fn, self.backend, cache))
+                      lambda fn, cache=None: Traced(fn, self.backend, cache, self.rebuilt), self.rebuilt)
         self.captures.append(new)
         self._entries.append(new.entry)
         return new

@@ -13,6 +13,7 @@ import builtins
 import contextlib
 import logging
 import os
+import weakref
 
 import attrs
 from bytecode import Instr
@@ -72,10 +73,12 @@ def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
     return binder(fn)(*args, **kwargs)
 
 
-def start_state(fn, args: tuple, kwargs: dict):
-    """The State before the first instruction of fn(*args, **kwargs); TypeError for a bad call."""
+def start_state(fn, args: tuple, kwargs: dict, rebuilt=None):
+    """The State before the first instruction of fn(*args, **kwargs); TypeError for a bad call.
+    `rebuilt`: the WeakSet of functions entries made anew (see graph/rebuild.py)."""
     bound = bind_arguments(fn, args, kwargs)
-    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode(), interpreter=INTERPRETER)
+    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode(), interpreter=INTERPRETER,
+              rebuilt=weakref.WeakSet() if rebuilt is None else rebuilt)
     known = getattr(fn, "__snaptrace_decoded__", None)  # a resume function comes decoded
     if known is not None:
         env.decoded[(fn.__code__, id(fn.__globals__))] = code_info_of(fn.__code__, known, fn.__globals__)
@@ -105,13 +108,14 @@ def _fake_tensor_logs_muted():
 
 
 def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: dict | None = None,
-            continuation=None) -> Capture:
+            continuation=None, rebuilt=None) -> Capture:
     """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails.
 
     `resume_cache` holds the ResumeBuilder of fn's breaks (shared with its resume functions);
     `continuation(f, resume_cache=None)` makes the compiled function (a `Traced`) a break continues in:
-    a resume function, or a callee that broke inside."""
-    state = start_state(fn, args, kwargs)
+    a resume function, or a callee that broke inside; `rebuilt` is the WeakSet of functions the
+    entries make anew, shared with them."""
+    state = start_state(fn, args, kwargs, rebuilt)
     try:
         with _fake_tensor_logs_muted():
             final, stop = run(state)

@@ -30,6 +30,7 @@ import vt.objects.getattr_variable  # noqa: F401
 import vt.objects.attributes  # noqa: F401
 import vt.callables.lazy  # noqa: F401
 import vt.callables.functions  # noqa: F401
+import vt.callables.nested_functions  # noqa: F401
 import vt.callables.torch  # noqa: F401
 import vt.callables.classes  # noqa: F401
 import vt.callables.exceptions  # noqa: F401

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from effects import heap
 from tracer.registry import handles
-from vt.callables.functions import CellVariable, FunctionParts, NestedUserFunctionVariable
+from vt.callables.functions import CellVariable, FunctionParts
+from vt.callables.nested_functions import annotation_pairs, make_function as new_function
 from vt.callables.lazy import LazyVariable, realize_if_lazy
 from core.outcomes import raise_error
 
@@ -22,8 +23,10 @@ def make_function(state, ins):
     if flags & _CLOSURE:
         closure = stack[position].unpack(state, None)
         position -= 1
+    annotations = ()
     if flags & _ANNOTATIONS:
-        position -= 1  # annotations do not change what the function computes
+        annotations = annotation_pairs(state, stack[position])
+        position -= 1
     if flags & _KWDEFAULTS:
         mapping = heap.current(state, stack[position])
         kwdefaults = tuple(mapping.entries)
@@ -33,7 +36,8 @@ def make_function(state, ins):
         position -= 1
     info = state.frame.code
     parts = FunctionParts(code, info.globals, info.globals_source, tuple(defaults), kwdefaults, tuple(closure))
-    return state.advance(pop=depth - 1 - position, push=(NestedUserFunctionVariable(parts),))
+    state, made = new_function(state, parts, annotations)
+    return state.advance(pop=depth - 1 - position, push=(made,))
 
 
 @handles("MAKE_CELL")

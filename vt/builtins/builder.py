@@ -260,7 +260,7 @@ def _pure_function(state, value, source, guard):
 def _function(state, value, source, guard):
     if not isinstance(value, types.FunctionType) or _in_torch(value):
         return None
-    if getattr(value, "__snaptrace_rebuilt__", False):  # made anew on every call: guard its code
+    if state.env.rebuilt is not None and value in state.env.rebuilt:  # made anew on every call: guard its code
         state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
         return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
             UserFunctionVariable(value, source)

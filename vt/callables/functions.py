@@ -24,6 +24,7 @@ from vt.callables.lazy import LazyVariable
 from vt.data.lists import TupleVariable
 from vt.protocol import VariableTracker
 from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
+from core.guards import MissingAttribute
 from core.sources import AttrSource, GlobalSource, ItemSource
 from vt import registry
 from vt.protocol import MISSING
@@ -67,6 +68,17 @@ class FunctionParts:
     closure: tuple  # CellVariable handles, one per free variable
 
 
+_FUNCTION_DATA = ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__", "__kwdefaults__",
+                  "__dict__", "__annotations__")
+"""Attributes of a function read as data through its source (its `__dict__` entries too)."""
+
+
+def _missing_attribute(state, source, name: str):
+    """`fn.name` of a function without it: AttributeError, guarded to stay missing."""
+    return Thrown(AttributeError, (f"'function' object has no attribute {name!r}",),
+                  state=state.add_guard(MissingAttribute(source, name)))
+
+
 def _is_async_code(code) -> bool:
     return bool(code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE))
 
@@ -97,12 +109,16 @@ class UserFunctionVariable(VariableTracker):
         return f"function {self.fn.__qualname__}"
 
     def getattr(self, state, name):
-        if name in ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__",
-                    "__kwdefaults__", "__wrapped__"):
-            if not hasattr(self.fn, name):
-                return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                                   f"reading {name}, which {self.describe()} does not have, is not modelled")
-            return wrap_value(state, getattr(self.fn, name), AttrSource(self.source, name))
+        """Attributes of the real function, read (and guarded) through its source: its own
+        `__dict__` entries, its metadata, `__annotations__`; a missing one raises AttributeError
+        (guarded to stay missing)."""
+        if self.source is None:
+            return super().getattr(state, name)
+        fn = self.fn
+        if name in fn.__dict__ or name in _FUNCTION_DATA:
+            return wrap_value(state, getattr(fn, name), AttrSource(self.source, name))
+        if not hasattr(fn, name):
+            return _missing_attribute(state, self.source, name)
         return super().getattr(state, name)
 
     def parts(self, state):
@@ -133,37 +149,6 @@ class UserFunctionVariable(VariableTracker):
             return out
         state, parts = out
         return inline_call(state, parts, args, kwargs)
-
-
-@attrs.frozen(slots=True)
-class NestedUserFunctionVariable(VariableTracker):
-    """A function made by MAKE_FUNCTION while tracing (a lambda, a nested def, a comprehension)."""
-
-    parts: FunctionParts
-
-    always_true = True
-
-    def runtime_type(self):
-        return types.FunctionType
-
-    def identity(self):
-        return ("made", id(self.parts))  # one MAKE_FUNCTION, one object
-
-    def references(self, state):
-        parts = self.parts
-        return (*parts.defaults, *(value for _, value in parts.kwdefaults), *parts.closure)
-
-    def rebuild(self, emitter):
-        if self.parts.globals is not emitter.state.env.globals:
-            return unsupported(BreakKind.UNSUPPORTED_VALUE,
-                               f"{self.describe()} was made in another module and cannot leave the trace yet")
-        return emitter.function(self.parts)
-
-    def describe(self) -> str:
-        return f"function {self.parts.code.co_qualname}"
-
-    def call(self, state, args, kwargs):
-        return inline_call(state, self.parts, args, kwargs)
 
 
 def existing_cells(state, fn, fn_source):
