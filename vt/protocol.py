@@ -14,7 +14,7 @@ from __future__ import annotations
 import attrs
 import torch
 
-from core.outcomes import BreakKind, unsupported
+from core.outcomes import BreakKind, Thrown, unsupported
 
 class _Sentinel:
     """A named marker object; its repr says what it marks."""
@@ -162,6 +162,13 @@ class VariableTracker:
         object whose class keeps object's __eq__ is equal only to itself); None otherwise."""
         return None
 
+    def dict_items(self, state):
+        """(state, (key, VT) pairs) when the value is a dict, or an object of a dict subclass that
+        keeps dict's own iteration, whose items the tracer holds: what `dict(v)`, `d.update(v)` and
+        `{**v}` read without calling `keys()` or `__getitem__`, as CPython's dict_merge does.
+        None for any other value (then the mapping protocol or the pairs protocol applies)."""
+        return None
+
     def bool_value(self, state):
         """`bool(self)` as the program computes it for a condition: (state, bool), or the stop that
         prevents it.  Objects of Python classes run their __bool__ / __len__ here."""
@@ -213,6 +220,18 @@ def real_value(state, vt):
     (modules, classes, builtins, torch functions), or a fresh copy of plain data; else NOT_CONSTANT."""
     fixed = vt.fixed_object()
     return fixed if fixed is not NOT_CONSTANT else vt.as_python(state)
+
+
+def is_attribute_error(state, out) -> bool:
+    """Whether an outcome is the program raising AttributeError (a builtin's, or one a Python
+    `__getattr__` raised, which is a heap exception)."""
+    if type(out) is not Thrown:
+        return False
+    if out.exception is not None:
+        cls = (out.state or state).heap[out.exception.oid].cls
+    else:
+        cls = out.cls
+    return isinstance(cls, type) and issubclass(cls, AttributeError)
 
 
 def reaches_itself(state, vt) -> bool:

@@ -16,7 +16,7 @@ from effects import heap
 from vt.folding import bind, given
 from vt.protocol import NOT_CONSTANT
 from vt.data.constant import ConstantVariable, is_constant_value
-from vt.data.dicts import DictVariable, new_dict_from_entries
+from vt.data.dicts import new_dict_from_entries
 from vt.data.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
     ZipIteratorVariable, items_of, open_iterators)
 from vt.iteration import IteratorVariable, ReversedListIteratorVariable, iterate_items, new_iterator, next_value
@@ -31,6 +31,7 @@ from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.data.sets import SetVariable, new_set
 from vt.data.tensor import TensorVariable, record_op
 from vt import registry
+from vt.data.dict_methods import update_pairs
 
 
 def int_argument(value, what):
@@ -220,28 +221,12 @@ def _dict(state, args, kwargs):
     if len(args) > 1:
         return raise_error(TypeError, f"dict expected at most 1 argument, got {len(args)}")
     entries = {}
-    if args and isinstance(args[0], DictVariable):
-        entries.update(heap.current(state, args[0]).entries)
-    elif args:
-        out = items_of(state, args[0])
+    if args:
+        out = update_pairs(state, args[0])
         if type(out) is not tuple:
             return out
-        state, items = out
-        for position, item in enumerate(items):
-            pair = item.unpack(state, 2)
-            if pair is None:
-                known = item.unpack(state, None)
-                if known is None:
-                    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict() of {item.describe()} is not modelled")
-                return raise_error(ValueError, f"dictionary update sequence element "
-                                   f"#{position} has length {len(known)}; 2 is required")
-            key = pair[0].constant_value()
-            if not isinstance(pair[0], ConstantVariable):
-                return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict key {pair[0].describe()} is not a constant")
-            try:
-                entries[key] = pair[1]
-            except TypeError as exc:
-                return raised(exc)
+        state, pairs = out
+        entries.update(pairs)
     entries.update(kwargs)
     return new_dict_from_entries(state, tuple(entries.items()))
 

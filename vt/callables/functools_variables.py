@@ -14,7 +14,6 @@ guard its own type asks for.
 from __future__ import annotations
 
 import functools
-import types
 
 import attrs
 
@@ -24,10 +23,9 @@ from vt.folding import call_builtin
 from vt.callables.functions import UserFunctionVariable
 from vt.callables.nested_functions import NestedUserFunctionVariable
 from vt.data.lists import TupleVariable
-from vt.protocol import NOT_CONSTANT, VariableTracker
-from core.outcomes import BreakKind, Thrown, unsupported
+from vt.protocol import NOT_CONSTANT, VariableTracker, is_attribute_error
+from core.outcomes import BreakKind, unsupported
 from core.state import State
-from effects import heap
 from vt.data.constant import ConstantVariable
 from core.sources import AttrSource, ItemSource
 from vt import registry
@@ -211,13 +209,6 @@ def _attribute_names(value, default):
     return None
 
 
-def _is_attribute_error(state, out) -> bool:
-    if type(out) is not Thrown:
-        return False
-    cls = out.cls if out.exception is None else heap.current(out.state or state, out.exception).cls
-    return isinstance(cls, type) and issubclass(cls, AttributeError)
-
-
 def _dict_items(state, fn):
     """(state, (name, VT) pairs) of `fn.__dict__` for `updated=('__dict__',)`, or the stop."""
     if isinstance(fn, NestedUserFunctionVariable):
@@ -249,7 +240,7 @@ def _update_wrapper(state, wrapper, wrapped, assigned: tuple, updated: tuple):
                            "decorate it outside the traced function")
     for name in assigned:
         out = call_builtin(state, getattr, [wrapped, ConstantVariable(name)], {})
-        if _is_attribute_error(state, out):
+        if is_attribute_error(state, out):
             continue
         if type(out) is not tuple:
             return out

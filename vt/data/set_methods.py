@@ -66,6 +66,10 @@ def _element(value):
 def _change_with_element(name: str):
     def rule(state, handle, args, kwargs):
         key = _element(args[0])
+        if is_stop(key) and name != "add" and isinstance(args[0], SetVariable):
+            key = frozenset(heap.current(state, args[0]).values)
+            if name == "remove" and key not in set(heap.current(state, handle).values):
+                return raise_error(KeyError, set(key))
         if is_stop(key):
             return key
         out = change_set(state, handle, name, (key,), f"set.{name}")

@@ -158,6 +158,8 @@ class SetVariable(VariableTracker):
 
     def contains(self, state, item):
         key = hashable_key(item, "set element")
+        if is_stop(key) and isinstance(item, SetVariable):  # CPython retries a set as a frozenset
+            key = frozenset(heap.current(state, item).values)
         if is_stop(key):
             return key
         return state, ConstantVariable(key in set(heap.current(state, self).values))

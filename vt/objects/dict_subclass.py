@@ -21,7 +21,7 @@ from core.sources import DictItemSource
 from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable, is_constant_value
-from core.outcomes import BreakKind, Unsupported, unsupported
+from core.outcomes import BreakKind, Unsupported, is_stop, raise_error, unsupported
 from vt.data.dicts import DictVariable
 from vt.data.equality import hashable_key
 from vt.data.lists import TupleVariable, new_list
@@ -39,6 +39,12 @@ class DictSubclassObjectVariable(UserDefinedObjectVariable):
 
     def describe(self) -> str:
         return f"{self.cls.__name__} object (a dict)"
+
+    def dict_items(self, state):
+        if self.cls.__iter__ is not dict.__iter__:  # OrderedDict, or a Python __iter__: the mapping protocol
+            return None
+        out = entries_of(state, self)
+        return out if type(out) is not tuple else (out[0], tuple(out[1]))
 
 
 def is_dict_subclass(cls) -> bool:
@@ -152,6 +158,62 @@ def _update(state, vt, entries, args, kwargs):
     return _set_entries(state, vt, entries.items(), "dict update"), ConstantVariable(None)
 
 
+@_with_entries
+def _clear(state, vt, entries, args, kwargs):
+    if args or kwargs:
+        return raise_error(TypeError, "clear() takes no arguments")
+    return _set_entries(state, vt, (), "dict clear"), ConstantVariable(None)
+
+
+@_with_entries
+def _pop(state, vt, entries, args, kwargs):
+    if kwargs or len(args) not in (1, 2):
+        return raise_error(TypeError, f"pop expected at most 2 arguments, got {len(args)}")
+    key = _key(args[0])
+    if is_stop(key):
+        return key
+    if key not in entries:
+        return (state, args[1]) if len(args) == 2 else raise_error(KeyError, key)
+    value = entries.pop(key)
+    return _set_entries(state, vt, entries.items(), "dict pop"), value
+
+
+def _popitem_rule(ordered: bool):
+    @_with_entries
+    def rule(state, vt, entries, args, kwargs):
+        last = True
+        if ordered:
+            values = dict(zip(("last",), args), **kwargs)
+            if len(args) > 1 or set(values) - {"last"}:
+                return unsupported(BreakKind.UNSUPPORTED_CALL, "this popitem() call is not modelled")
+            truth = values["last"].truth(state) if "last" in values else True
+            if type(truth) is not bool:
+                return unsupported(BreakKind.UNSUPPORTED_CALL, "popitem(last=...) on a value not known")
+            last = truth
+        elif args or kwargs:
+            return raise_error(TypeError, "dict.popitem() takes no arguments")
+        if not entries:
+            return raise_error(KeyError, "dictionary is empty" if ordered else "popitem(): dictionary is empty")
+        key = list(entries)[-1 if last else 0]
+        value = entries.pop(key)
+        return _set_entries(state, vt, entries.items(), "dict popitem"), TupleVariable((ConstantVariable(key), value))
+    return rule
+
+
+@_with_entries
+def _setdefault(state, vt, entries, args, kwargs):
+    if kwargs or len(args) not in (1, 2):
+        return raise_error(TypeError, f"setdefault expected at most 2 arguments, got {len(args)}")
+    key = _key(args[0])
+    if is_stop(key):
+        return key
+    if key in entries:
+        return state, entries[key]
+    value = args[1] if len(args) == 2 else ConstantVariable(None)
+    entries[key] = value
+    return _set_entries(state, vt, entries.items(), "dict setdefault"), value
+
+
 def _view(pick):
     @_with_entries
     def rule(state, vt, entries, args, kwargs):
@@ -177,7 +239,10 @@ DICT_BOUND_RULES = {
     dict.get: _get, dict.__getitem__: _getitem, dict.__contains__: _contains, dict.__len__: _len,
     dict.__setitem__: _setitem, dict.__delitem__: _delitem, dict.update: _update, dict.__iter__: _iter,
     dict.keys: _view(lambda key, value: ConstantVariable(key)), dict.values: _view(lambda key, value: value),
-    dict.items: _view(_items),
+    dict.items: _view(_items), dict.clear: _clear, dict.pop: _pop, dict.popitem: _popitem_rule(False),
+    dict.setdefault: _setdefault,
+    _ORDERED.clear: _clear, _ORDERED.pop: _pop, _ORDERED.popitem: _popitem_rule(True),
+    _ORDERED.setdefault: _setdefault,
     _ORDERED.__setitem__: _setitem, _ORDERED.__delitem__: _delitem, _ORDERED.__iter__: _iter,
     _ORDERED.keys: _view(lambda key, value: ConstantVariable(key)), _ORDERED.values: _view(lambda key, value: value),
     _ORDERED.items: _view(_items),

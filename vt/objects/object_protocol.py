@@ -17,7 +17,7 @@ import operator
 from effects import heap
 from vt.data.constant import ConstantVariable
 from vt.objects.getattr_variable import builtin_method
-from vt.iteration import IteratorVariable, iterate_items
+from vt.iteration import IteratorVariable
 from vt.protocol import MISSING, identical
 from vt.objects.object_attributes import call_python, class_source_of, lookup, python_method
 from core.outcomes import BreakKind, unsupported
@@ -203,12 +203,9 @@ def object_getitem(state, vt, index):
 
 
 def iterate_object(state, vt):
-    """iter(obj): through __iter__ (its result iterated again), or the old __getitem__ protocol breaks."""
-    import collections.abc
-
-    if lookup(state, class_of(state, vt), "__iter__")[1] is collections.abc.Sequence.__iter__ \
-            and _dunder(state, vt, "__len__") is not None and _dunder(state, vt, "__getitem__") is not None:
-        return _iterate_sequence(state, vt)
+    """iter(obj): through __iter__ (its result iterated again; `collections.abc.Sequence.__iter__` is a
+    generator reading self[i] as it goes, so items added meanwhile are seen), or the old
+    __getitem__ protocol breaks."""
     out = call_dunder(state, vt, "__iter__", [], {}, f"{vt.describe()!r} is not iterable")
     if type(out) is not tuple:
         return out
@@ -219,23 +216,6 @@ def iterate_object(state, vt):
     if isinstance(iterator, IteratorVariable):
         return state, iterator
     return iterator.iterate(state)
-
-
-def _iterate_sequence(state, vt):
-    """collections.abc.Sequence's __iter__ (self[0], self[1], ... until IndexError) for a class with
-    Python __len__ and __getitem__: the items self[0] .. self[len(self) - 1], read up front."""
-    out = object_len(state, vt)
-    if type(out) is not tuple:
-        return out
-    state, length = out
-    items = []
-    for index in range(length.constant_value()):
-        out = object_getitem(state, vt, ConstantVariable(index))
-        if type(out) is not tuple:
-            return out
-        state, item = out
-        items.append(item)
-    return iterate_items(state, tuple(items))
 
 
 def contains_object(state, vt, item):
