@@ -84,11 +84,17 @@ class Thrown:
     exception: object = None
     state: object = None
     reraise: bool = False
+    attributes: tuple = ()  # (name, value) set on a builtin's error: NameError.name, AttributeError.name/.obj
 
 
 def raise_error(cls: type, *args) -> Thrown:
     """The traced program raises `cls(*args)` (args are plain Python data)."""
     return Thrown(cls, args)
+
+
+def name_error(name: str, message: str) -> Thrown:
+    """NameError for a name the program could not find, with `.name` set as CPython sets it."""
+    return Thrown(NameError, (message,), attributes=(("name", name),))
 
 
 def raised(exc: BaseException) -> Thrown:

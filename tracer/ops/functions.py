@@ -6,7 +6,7 @@ from tracer.registry import handles
 from vt.callables.functions import CellVariable, FunctionParts
 from vt.callables.nested_functions import annotation_pairs, make_function as new_function
 from vt.callables.lazy import LazyVariable, realize_if_lazy
-from core.outcomes import raise_error
+from core.outcomes import name_error
 
 _DEFAULTS, _KWDEFAULTS, _ANNOTATIONS, _CLOSURE = 0x01, 0x02, 0x04, 0x08
 
@@ -64,7 +64,7 @@ def load_deref(state, ins):
     cell = heap.current(state, state.frame.locals[ins.arg])
     contents = cell.contents
     if contents is None:
-        return raise_error(NameError, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
+        return name_error(ins.argval, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
     if type(contents) is LazyVariable:  # realized once: the cell now holds the real VT
         out = realize_if_lazy(state, contents)
         if type(out) is not tuple:
@@ -84,5 +84,5 @@ def store_deref(state, ins):
 def delete_deref(state, ins):
     cell = heap.current(state, state.frame.locals[ins.arg])
     if cell.contents is None:
-        return raise_error(NameError, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
+        return name_error(ins.argval, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
     return heap.mutate(state, cell.with_contents(None), f"delete of closure variable {ins.argval!r}").advance()
