@@ -56,7 +56,9 @@ class VariableTracker:
         return NOT_CONSTANT
 
     def type_name(self) -> str:
-        return type(self).__name__
+        """The name of the value's type, as Python's messages spell it."""
+        kind = self.runtime_type()
+        return kind.__name__ if isinstance(kind, type) else "object"
 
     def getattr(self, state, name):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -222,16 +224,21 @@ def real_value(state, vt):
     return fixed if fixed is not NOT_CONSTANT else vt.as_python(state)
 
 
-def is_attribute_error(state, out) -> bool:
-    """Whether an outcome is the program raising AttributeError (a builtin's, or one a Python
-    `__getattr__` raised, which is a heap exception)."""
+def raises(state, out, cls: type) -> bool:
+    """Whether an outcome is the program raising `cls` (a builtin's error, or an exception Python
+    code raised, which is a heap exception)."""
     if type(out) is not Thrown:
         return False
     if out.exception is not None:
-        cls = (out.state or state).heap[out.exception.oid].cls
+        kind = (out.state or state).heap[out.exception.oid].cls
     else:
-        cls = out.cls
-    return isinstance(cls, type) and issubclass(cls, AttributeError)
+        kind = out.cls
+    return isinstance(kind, type) and issubclass(kind, cls)
+
+
+def is_attribute_error(state, out) -> bool:
+    """Whether an outcome is the program raising AttributeError (which getattr's default catches)."""
+    return raises(state, out, AttributeError)
 
 
 def reaches_itself(state, vt) -> bool:

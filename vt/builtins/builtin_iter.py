@@ -14,7 +14,8 @@ import operator
 
 from effects import heap
 from vt.folding import bind, given
-from vt.protocol import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT, raises
+from vt.objects.object_protocol import call_dunder
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.dicts import new_dict_from_entries
 from vt.data.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
@@ -68,6 +69,11 @@ def _next(state, args, kwargs):
     if kwargs or not 1 <= len(args) <= 2:
         return None
     iterator = args[0]
+    if iterator.dunder_dispatch:  # an object of a Python class: its __next__
+        out = call_dunder(state, iterator, "__next__", [], {}, f"'{iterator.type_name()}' object is not an iterator")
+        if len(args) == 2 and raises(state, out, StopIteration):
+            return out.state or state, args[1]
+        return out
     if not isinstance(iterator, IteratorVariable):
         return raise_error(TypeError, f"'{iterator.type_name()}' object is not an iterator")
     out = next_value(state, iterator)

@@ -13,14 +13,15 @@ defaults aside) is a graph break with its name.
 from __future__ import annotations
 
 import operator
+import sys
 
 from effects import heap
 from vt.data.constant import ConstantVariable
 from vt.objects.getattr_variable import builtin_method
 from vt.iteration import IteratorVariable
 from vt.protocol import MISSING, identical
-from vt.objects.object_attributes import call_python, class_source_of, lookup, python_method
-from core.outcomes import BreakKind, unsupported
+from vt.objects.object_attributes import call_hook, call_python, class_hook, class_source_of, lookup, python_method
+from core.outcomes import raise_error, Unsupported, BreakKind, unsupported
 from core.sources import AttrSource
 from vt import registry
 
@@ -52,20 +53,24 @@ def class_of(state, vt):
 
 
 def _dunder(state, vt, name):
-    """(function, source) of a Python dunder on the object's class, or None."""
+    """(hook, source) of a dunder on the object's class that is not C's: a Python function, a
+    function the program stored on the class, or the Unsupported that a dunder set to None (which
+    blocks the operation) or to another object gives; None when the class has none of its own."""
     if not is_user_object(vt):
         return None
     record = heap.current(state, vt)
-    owner, found = lookup(state, record.cls, name)
-    if found is MISSING or type(found).__name__ != "function":
+    hook = class_hook(state, record.cls, name)
+    if hook is None:
         return None
     source = class_source_of(record)
-    return found, (None if source is None else AttrSource(source, name))
+    return hook, (None if source is None else AttrSource(source, name))
 
 
 def call_dunder(state, vt, name, args, kwargs=None, missing=""):
     """type(vt).name(vt, *args) when written in Python; else Unsupported (`missing` says why)."""
     found = _dunder(state, vt, name)
+    if found is not None and type(found[0]) is Unsupported:
+        return found[0]
     if found is None:
         record = heap.current(state, vt)
 
@@ -73,11 +78,13 @@ def call_dunder(state, vt, name, args, kwargs=None, missing=""):
         if method is not None:
             return method[1].call(method[0], args, kwargs or {})
         if lookup(state, record.cls, name)[1] is MISSING:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {missing or name}")
+            if missing:
+                return raise_error(TypeError, missing)
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {name}")
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"{record.cls.__name__}.{name} is written in C, which is not traced yet")
     fn, source = found
-    return call_python(state, fn, source, [vt, *args], kwargs or {})
+    return call_hook(state, fn, source, [vt, *args], kwargs or {})
 
 
 def call_dunder_discard(state, vt, name, args, missing):
@@ -124,39 +131,71 @@ def _first_implemented(state, attempts, symbol, a, b):
 
 
 def _compare(state, plain, a, b, symbol):
+    """`a <op> b` as CPython's do_richcompare runs it: the right operand's reflected method first
+    when its class is a proper subclass of the left one's, then the left's, then (if not tried) the
+    right's; each through the class's slot (`_rich_slot`); then identity for `==` / `!=`."""
     name, reflected = _COMPARISONS[plain]
     attempts = [(a, name, b), (b, reflected, a)]
     if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
             and issubclass(class_of(state, b), class_of(state, a)):
         attempts.reverse()
-    tried = [entry for entry in attempts if _dunder(state, entry[0], entry[1]) is not None]
-    for receiver, dunder, other in tried:
-        out = call_dunder(state, receiver, dunder, [other])
+    for receiver, dunder, other in attempts:
+        out = _rich_slot(state, receiver, dunder, other)
+        if out is None:
+            continue
         if type(out) is not tuple:
             return out
         if not _not_implemented(out[1]):
             return out
         state = out[0]
-    if plain is operator.ne and _dunder(state, a, "__eq__") is not None:  # object.__ne__ inverts __eq__
-        out = _compare(state, operator.eq, a, b, "==")
-        if type(out) is not tuple:
-            return out
-        state, equal = out
-        truth = equal.truth(state)
-        if type(truth) is bool:
-            return state, ConstantVariable(not truth)
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __eq__ is not known while tracing")
-    if plain in (operator.eq, operator.ne):  # object's default: identity
+    if plain in (operator.eq, operator.ne):  # the last resort: identity
         out = identical(state, a, b)
         if out is None:
             return None
         state, same = out
         return state, ConstantVariable(same == (plain is operator.eq))
-    if not tried:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{symbol}' not supported between instances of "
-                           f"{a.describe()} and {b.describe()}")
-    return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{symbol}' not supported between {a.describe()} "
-                       f"and {b.describe()}")
+    return raise_error(TypeError, f"'{symbol}' not supported between instances of '{_type_name(state, a)}' "
+                       f"and '{_type_name(state, b)}'")
+
+
+def _type_name(state, vt) -> str:
+    kind = class_of(state, vt) if is_user_object(vt) else vt.runtime_type()
+    return kind.__name__ if isinstance(kind, type) else vt.type_name()
+
+
+def _rich_slot(state, vt, dunder: str, other):
+    """The comparison slot of `vt`'s class (slot_tp_richcompare): its Python `dunder`, or object's
+    default (`==`: identity or NotImplemented; `!=`: the class's `==` inverted; orders:
+    NotImplemented).  None for a value that is not an object of a Python class (its C slot gives
+    NotImplemented for one, which the other side then answers)."""
+    if not is_user_object(vt):
+        return None
+    if _dunder(state, vt, dunder) is not None:
+        return call_dunder(state, vt, dunder, [other])
+    found = lookup(state, class_of(state, vt), dunder)[1]
+    if found is not getattr(object, dunder, None):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"{class_of(state, vt).__name__}.{dunder} is written in C, which is not traced yet")
+    if dunder == "__eq__":
+        out = identical(state, vt, other)
+        if out is None:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`is` between {vt.describe()} and "
+                               f"{other.describe()} is not known while tracing")
+        state, same = out
+        return state, ConstantVariable(True if same else NotImplemented)
+    if dunder == "__ne__":
+        out = _rich_slot(state, vt, "__eq__", other)
+        if type(out) is not tuple or _not_implemented(out[1]):
+            return out
+        state, equal = out
+        truth = equal.truth(state)
+        if type(truth) is not bool:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __eq__ is not known while tracing")
+        return state, ConstantVariable(not truth)
+    return state, ConstantVariable(NotImplemented)
+
+
+_UNARY_SYMBOLS = {"__neg__": "-", "__pos__": "+", "__invert__": "~"}
 
 
 def unary_object_operation(state, opname, vt):
@@ -164,49 +203,61 @@ def unary_object_operation(state, opname, vt):
     if name is None:
         out = object_truth(state, vt)
         return out if type(out) is not tuple else (out[0], ConstantVariable(not out[1]))
-    return call_dunder(state, vt, name, [], {}, f"bad operand type for unary operator: {vt.describe()}")
+    return call_dunder(state, vt, name, [], {}, f"bad operand type for unary {_UNARY_SYMBOLS[name]}: '{vt.type_name()}'")
 
 
 def object_truth(state, vt):
-    """bool(obj): (state, bool) through __bool__, then __len__, else True."""
+    """bool(obj): (state, bool) through __bool__ (which must give a bool), then __len__ (checked as
+    len() checks it: the nb_bool slot exists only with __bool__), else True."""
     if _dunder(state, vt, "__bool__") is not None:
         out = call_dunder(state, vt, "__bool__", [])
-    elif _dunder(state, vt, "__len__") is not None:
-        out = call_dunder(state, vt, "__len__", [])
-    else:
-        truth = vt.truth(state)
-        if type(truth) is bool:
-            return state, truth
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {vt.describe()} is not modelled")
-    if type(out) is not tuple:
-        return out
-    state, result = out
-    value = result.constant_value()
-    if type(value) not in (bool, int):
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__bool__/__len__ of {vt.describe()} did not give a "
-                           "value known while tracing")
-    return state, bool(value)
+        if type(out) is not tuple:
+            return out
+        state, result = out
+        kind = result.runtime_type()
+        if isinstance(kind, type) and kind is not bool:
+            return raise_error(TypeError, f"__bool__ should return bool, returned {kind.__name__}")
+        truth = result.truth(state)
+        if type(truth) is not bool:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__bool__ of {vt.describe()} did not give a "
+                               "value known while tracing")
+        return state, truth
+    if _dunder(state, vt, "__len__") is not None:
+        out = object_len(state, vt)
+        return out if type(out) is not tuple else (out[0], out[1].constant_value() != 0)
+    truth = vt.truth(state)
+    if type(truth) is bool:
+        return state, truth
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {vt.describe()} is not modelled")
 
 
 def object_len(state, vt):
-    out = call_dunder(state, vt, "__len__", [], {}, f"object of type {vt.describe()!r} has no len()")
+    """len(obj): `__len__`'s result read as an index (TypeError for a non-int), >= 0 (ValueError)."""
+    out = call_dunder(state, vt, "__len__", [], {}, f"object of type '{vt.type_name()}' has no len()")
     if type(out) is not tuple:
         return out
-    value = out[1].constant_value()
-    if type(value) is not int or value < 0:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError/ValueError: __len__ must return an int >= 0")
-    return out
+    state, result = out
+    value, kind = result.constant_value(), result.runtime_type()
+    if type(value) is bool or type(value) is int:
+        if value < 0:
+            return raise_error(ValueError, "__len__() should return >= 0")
+        if value > sys.maxsize:
+            return raise_error(OverflowError, "cannot fit 'int' into an index-sized integer")
+        return state, ConstantVariable(int(value))
+    if isinstance(kind, type) and not hasattr(kind, "__index__"):
+        return raise_error(TypeError, f"'{kind.__name__}' object cannot be interpreted as an integer")
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the result of __len__ of {vt.describe()} is not known")
 
 
 def object_getitem(state, vt, index):
-    return call_dunder(state, vt, "__getitem__", [index], {}, f"{vt.describe()!r} is not subscriptable")
+    return call_dunder(state, vt, "__getitem__", [index], {}, f"'{vt.type_name()}' object is not subscriptable")
 
 
 def iterate_object(state, vt):
     """iter(obj): through __iter__ (its result iterated again; `collections.abc.Sequence.__iter__` is a
     generator reading self[i] as it goes, so items added meanwhile are seen), or the old
     __getitem__ protocol breaks."""
-    out = call_dunder(state, vt, "__iter__", [], {}, f"{vt.describe()!r} is not iterable")
+    out = call_dunder(state, vt, "__iter__", [], {}, f"'{vt.type_name()}' object is not iterable")
     if type(out) is not tuple:
         return out
     state, iterator = out
@@ -255,8 +306,29 @@ def object_text(name):
         model = registry.dunder_model_for(_dunder(state, vt, name)[0])
         if model is not None:
             return model(state, vt)
-        return call_dunder(state, vt, name, [])
+        return _checked_result(call_dunder(state, vt, name, []), name)
     return rule
+
+
+def _checked_result(out, name: str):
+    """The result of `__str__` / `__repr__` / `__hash__`, type-checked as CPython checks it."""
+    if type(out) is not tuple:
+        return out
+    state, result = out
+    kind, value = result.runtime_type(), result.constant_value()
+    if name == "__hash__":
+        if type(value) is bool or type(value) is int:
+            value = int(value)
+            value = -2 if value == -1 else value if -sys.maxsize - 1 <= value <= sys.maxsize else hash(value)
+            return state, ConstantVariable(value)
+        if isinstance(kind, type) and not issubclass(kind, int):
+            return raise_error(TypeError, "__hash__ method should return an integer")
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __hash__ is not known while tracing")
+    if type(value) is str:
+        return out
+    if isinstance(kind, type) and not issubclass(kind, str):
+        return raise_error(TypeError, f"{name} returned non-string (type {kind.__name__})")
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the result of {name} is not known while tracing")
 
 
 def _len_rule(state, args, kwargs):
