@@ -73,6 +73,26 @@ def _ensure_absent(obj, name: str) -> None:
         delattr(obj, name) if isinstance(obj, type) else object.__delattr__(obj, name)
 
 
+class Held:
+    """A constant wrapped so that generated code loads that very object (`push_constant`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _identity_matters(value) -> bool:
+    kind = type(value)
+    if kind is int:
+        return not -5 <= value <= 256
+    if kind in (str, bytes):
+        return len(value) > 1
+    if kind in (tuple, frozenset):
+        return len(value) > 0
+    return kind in (float, complex)
+
+
 class Emitter:
     """Accumulates the instructions that rebuild values; each operation that can fail returns None
     or the Unsupported that stops it (the first failure wins)."""
@@ -111,7 +131,12 @@ class Emitter:
         self.code.extend(self.load(entry.target) if entry.op == "placeholder" else load_output(self.positions[node]))
 
     def push_constant(self, value) -> None:
-        self.code.append(Instr("LOAD_CONST", value))
+        """A constant: the very object the trace holds, for the types whose identity a program can
+        see (a code object's constants are merged when equal, and its name-like strings interned)."""
+        if _identity_matters(value):
+            self.code.extend([Instr("LOAD_CONST", Held(value)), Instr("LOAD_ATTR", "value")])
+        else:
+            self.code.append(Instr("LOAD_CONST", value))
 
     def emit(self, vt):
         return vt.rebuild(self)
@@ -130,8 +155,18 @@ class Emitter:
                           *[Instr("LOAD_CONST", argument) for argument in arguments],
                           Instr("PRECALL", len(arguments)), Instr("CALL", len(arguments))])
 
-    def build_tuple(self, items, cls=None):
-        """A tuple of `items`; `cls` (a named tuple or struct sequence class) makes it from the tuple."""
+    def build_tuple(self, items, cls=None, tag=None):
+        """A tuple of `items`; `cls` (a named tuple or struct sequence class) makes it from the tuple.
+        A tuple with a `tag` (one the program built) is built once and loaded again after."""
+        if tag is not None:
+            temp = f"__snaptrace_tuple{tag}"
+            if ("tuple", tag) in self.built:
+                self.code.append(Instr("LOAD_FAST", temp))
+                return None
+            self.built.add(("tuple", tag))
+            failed = self.build_tuple(items, cls)
+            self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
+            return failed
         maker = None if cls is None else getattr(cls, "_make", cls)
         if maker is not None:
             self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])

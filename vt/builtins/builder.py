@@ -384,4 +384,4 @@ def _wrap_tuple(state, value: tuple, source, guard: bool):
     if type(out) is not tuple:
         return out
     state, items = out
-    return state, TupleVariable(items)
+    return state, TupleVariable(items, source=source)

@@ -29,13 +29,17 @@ class TupleVariable(VariableTracker):
     items: tuple
     python_type: object = None
     fields: object = None
-
+    source: object = attrs.field(default=None, eq=False)  # a tuple passed in: the caller's own object
+    tag: object = attrs.field(default=None, eq=False)  # a tuple the program built: one object, however used
 
     def getitem(self, state, index):
         return subscript_sequence(state, self, index)
 
     def comparison_kind(self):
         return "tuple"
+
+    def identity(self):
+        return None if self.tag is None else ("tuple", self.tag)
 
     def runtime_type(self):
         return self.python_type or tuple
@@ -50,7 +54,10 @@ class TupleVariable(VariableTracker):
         return self.items
 
     def rebuild(self, emitter):
-        return emitter.build_tuple(self.items, self.python_type)
+        if self.source is not None:
+            emitter.load_source(self.source)
+            return None
+        return emitter.build_tuple(self.items, self.python_type, self.tag)
 
     def type_name(self) -> str:
         return (self.python_type or tuple).__name__
@@ -164,6 +171,13 @@ class ListVariable(VariableTracker):
         """DELETE_SUBSCR `del lst[key]`, for an int index or any slice: `list.__delitem__`'s rule."""
         out = registry.method_row(list, "__delitem__").rule(state, self, [key], {})
         return out[0] if type(out) is tuple else out
+
+
+def made_tuple(state, items: tuple):
+    """(state, TupleVariable) for a tuple the program builds (BUILD_TUPLE, `tuple(...)`): tagged, so
+    every reference to it is one object when it leaves the trace, and `is` is known."""
+    tag = state.next_oid
+    return attrs.evolve(state, next_oid=tag + 1), TupleVariable(tuple(items), tag=tag)
 
 
 def new_list(state, items: tuple):
