@@ -74,3 +74,14 @@ def test_big_numbers_keep_their_identity():
         return a is b, a == c
 
     assert_same_outcome(f)
+
+
+def test_args_of_a_partial_passed_in_are_its_own_tuple():
+    import copy
+    import functools
+
+    def f(p):
+        q = copy.copy(p)
+        return q.args is p.args
+
+    assert_same_outcome(f, lambda: (functools.partial(max, ["asdf"]),))

@@ -144,10 +144,11 @@ def test_set_lookup_of_a_set_uses_a_frozenset():
         s = {frozenset({1}), 2}
         found = {1} in s
         s.discard({1})
+        key = {3}
         try:
-            s.remove({3})
+            s.remove(key)
         except KeyError as exc:
-            return found, sorted(map(str, s)), exc.args
+            return found, sorted(map(str, s)), exc.args, exc.args[0] is key
         return None
 
     assert_same_outcome(f)
@@ -163,3 +164,23 @@ def test_iterator_over_a_user_list_sees_items_appended_later():
 
     traced = assert_same_outcome(f)
     assert traced.graph_breaks == []
+
+
+def test_ordered_dict_setdefault_takes_default_by_keyword():
+    def f():
+        od = _OD()
+        od["a"] = 1
+        return od.setdefault("a", 10), od.setdefault("g", default=9), list(od.items())
+
+    assert_same_outcome(f)
+
+
+class _OldSequence:
+    def __getitem__(self, index):
+        if index >= 3:
+            raise IndexError(index)
+        return index * 2
+
+
+def test_old_sequence_protocol_iterates():
+    assert_same_outcome(lambda: list(_OldSequence()))

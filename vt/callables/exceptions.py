@@ -271,6 +271,9 @@ def exception_from(state, thrown: Thrown):
 
     items = []
     for value in thrown.args:
+        if isinstance(value, VariableTracker):  # a value of the program (KeyError(key) keeps the key object)
+            items.append(value)
+            continue
         out = from_python(state, value)
         if out is None:
             return unsupported(BreakKind.PYTHON_EXCEPTION,

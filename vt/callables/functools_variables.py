@@ -59,6 +59,8 @@ class FunctoolsPartialVariable(VariableTracker):
         if name == "func":
             return state, self.func
         if name == "args":
+            if self.value is not None:  # the caller's own tuple (copy.copy(p).args is p.args)
+                return wrap_value(state, self.value.args, AttrSource(self.source, "args"))
             return state, TupleVariable(self.args)
         if name == "keywords":
             if self.value is not None:  # the caller's own dict: reading it twice gives one object

@@ -12,8 +12,6 @@ Also here: `int_argument`, an index argument as CPython reads it (`__index__`).
 """
 from __future__ import annotations
 
-import collections
-
 import attrs
 
 from vt import registry
@@ -54,10 +52,6 @@ class ContainerMethodVariable(BuiltinMethodVariable):
             subclass = args[0].runtime_type()  # `dict.pop(od, k)`: dict's own method on a subclass object
             rule = registry.bound_rule_for(getattr(self.owner, self.name, None))
             if isinstance(subclass, type) and issubclass(subclass, self.owner) and rule is not None:
-                if issubclass(subclass, collections.OrderedDict) and self.name not in _ORDER_SAFE:
-                    # dict's method changes the storage but not the C OrderedDict's order list
-                    return unsupported(BreakKind.UNSUPPORTED_CALL, f"dict.{self.name} on an OrderedDict "
-                                       "leaves its order list behind, which is not modelled")
                 return rule(state, args[0], args[1:], kwargs)
         if not args or (not row.is_classmethod and not isinstance(args[0], registry.receiver_class(self.owner))):
             return raise_error(TypeError, f"descriptor '{self.name}' of '{self.owner.__name__}' object "
@@ -71,10 +65,6 @@ class ContainerMethodVariable(BuiltinMethodVariable):
         if unknown and "**" not in row.keywords:
             return raise_error(TypeError, f"{self.describe()}() got an unexpected keyword argument {unknown[0]!r}")
         return row.rule(state, receiver, rest, kwargs)
-
-
-_ORDER_SAFE = ("get", "keys", "values", "items", "__getitem__", "__contains__", "__len__")
-"""dict's methods that only read: the same answers on an OrderedDict."""
 
 
 def _arity(row) -> str:

@@ -69,7 +69,7 @@ def _change_with_element(name: str):
         if is_stop(key) and name != "add" and isinstance(args[0], SetVariable):
             key = frozenset(heap.current(state, args[0]).values)
             if name == "remove" and key not in set(heap.current(state, handle).values):
-                return raise_error(KeyError, set(key))
+                return raise_error(KeyError, args[0])  # the set itself, not the frozenset looked up
         if is_stop(key):
             return key
         out = change_set(state, handle, name, (key,), f"set.{name}")

@@ -23,11 +23,15 @@ from vt import registry
 from vt.data.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Unsupported, is_stop, raise_error, unsupported
 from vt.data.dicts import DictVariable
+from vt.data.container_methods import ContainerMethodVariable, has_method
 from vt.data.equality import hashable_key
 from vt.data.lists import TupleVariable, new_list
 from vt.registry import wrap_value
 from vt.objects.object_protocol import run_init
 from vt.objects.user_objects import UserDefinedObjectVariable
+
+
+_ORDERED = collections.OrderedDict
 
 
 @attrs.frozen(slots=True)
@@ -57,7 +61,14 @@ def entries_of(state, vt):
     if record.entries is not None:
         return state, record.entries
     real = record.value
-    keys = tuple(dict.keys(real))
+    try:  # in the order it iterates in
+        keys = tuple(_ORDERED.keys(real) if isinstance(real, _ORDERED) else dict.keys(real))
+    except (KeyError, RuntimeError):  # an OrderedDict whose order list and storage disagree
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{record.source.expr()} is an OrderedDict whose order "
+                           "list and storage disagree (changed through dict's methods)")
+    if isinstance(real, _ORDERED) and len(keys) != dict.__len__(real):
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{record.source.expr()} is an OrderedDict whose order "
+                           "list and storage disagree (changed through dict's methods)")
     if not all(is_constant_value(key) for key in keys):
         return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{record.source.expr()} has keys that are not constants")
     state = state.add_guard(KeysMatch(record.source, type(real), keys))
@@ -111,7 +122,7 @@ def _getitem(state, vt, entries, args, kwargs):
     if type(key) is Unsupported:
         return key
     if key not in entries:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+        return raise_error(KeyError, key)
     return state, entries[key]
 
 
@@ -143,7 +154,7 @@ def _delitem(state, vt, entries, args, kwargs):
     if type(key) is Unsupported:
         return key
     if key not in entries:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+        return raise_error(KeyError, key)
     del entries[key]
     return _set_entries(state, vt, entries.items(), "dict item delete"), ConstantVariable(None)
 
@@ -200,18 +211,27 @@ def _popitem_rule(ordered: bool):
     return rule
 
 
-@_with_entries
-def _setdefault(state, vt, entries, args, kwargs):
-    if kwargs or len(args) not in (1, 2):
-        return raise_error(TypeError, f"setdefault expected at most 2 arguments, got {len(args)}")
-    key = _key(args[0])
-    if is_stop(key):
-        return key
-    if key in entries:
-        return state, entries[key]
-    value = args[1] if len(args) == 2 else ConstantVariable(None)
-    entries[key] = value
-    return _set_entries(state, vt, entries.items(), "dict setdefault"), value
+def _setdefault_rule(ordered: bool):
+    """dict.setdefault(key, default=None, /); OrderedDict's also takes `default` by keyword."""
+    @_with_entries
+    def rule(state, vt, entries, args, kwargs):
+        bound = dict(zip(("key", "default"), args))
+        if ordered and set(kwargs) <= {"key", "default"} and not set(kwargs) & set(bound):
+            bound.update(kwargs)
+        elif kwargs:
+            return raise_error(TypeError, "setdefault() takes no keyword arguments")
+        if "key" not in bound or len(args) > 2:
+            return raise_error(TypeError, f"setdefault expected at least 1 argument, got {len(args)}"
+                               if "key" not in bound else f"setdefault expected at most 2 arguments, got {len(args)}")
+        key = _key(bound["key"])
+        if is_stop(key):
+            return key
+        if key in entries:
+            return state, entries[key]
+        value = bound.get("default", ConstantVariable(None))
+        entries[key] = value
+        return _set_entries(state, vt, entries.items(), "dict setdefault"), value
+    return rule
 
 
 def _view(pick):
@@ -234,19 +254,40 @@ def _items(key, value):
     return TupleVariable((ConstantVariable(key), value))
 
 
-_ORDERED = collections.OrderedDict
-DICT_BOUND_RULES = {
+_CHANGES = ("__setitem__", "__delitem__", "update", "clear", "pop", "popitem", "setdefault")
+
+
+def _dict_method(fn, rule):
+    """The rule of one of dict's own methods, also in its unbound form (`dict.pop(d, k)`): on a plain
+    dict it is the dict's method; on a C OrderedDict a changing one breaks (dict's method changes
+    the storage but not the order list, a state the model does not hold)."""
+    name = fn.__name__
+
+    def call(state, receiver, args, kwargs):
+        if isinstance(receiver, DictVariable) and has_method(dict, name):
+            return ContainerMethodVariable(dict, name).call(state, [receiver, *args], kwargs)
+        if name in _CHANGES and isinstance(receiver, DictSubclassObjectVariable) and issubclass(receiver.cls, _ORDERED):
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"dict.{name} on an OrderedDict leaves its order list "
+                               "behind, which is not modelled")
+        return rule(state, receiver, args, kwargs)
+    return call
+
+
+_DICT_RULES = {
     dict.get: _get, dict.__getitem__: _getitem, dict.__contains__: _contains, dict.__len__: _len,
     dict.__setitem__: _setitem, dict.__delitem__: _delitem, dict.update: _update, dict.__iter__: _iter,
     dict.keys: _view(lambda key, value: ConstantVariable(key)), dict.values: _view(lambda key, value: value),
     dict.items: _view(_items), dict.clear: _clear, dict.pop: _pop, dict.popitem: _popitem_rule(False),
-    dict.setdefault: _setdefault,
+    dict.setdefault: _setdefault_rule(False),
+}
+DICT_BOUND_RULES = {fn: _dict_method(fn, rule) for fn, rule in _DICT_RULES.items()}
+DICT_BOUND_RULES.update({
     _ORDERED.clear: _clear, _ORDERED.pop: _pop, _ORDERED.popitem: _popitem_rule(True),
-    _ORDERED.setdefault: _setdefault,
+    _ORDERED.setdefault: _setdefault_rule(True),
     _ORDERED.__setitem__: _setitem, _ORDERED.__delitem__: _delitem, _ORDERED.__iter__: _iter,
     _ORDERED.keys: _view(lambda key, value: ConstantVariable(key)), _ORDERED.values: _view(lambda key, value: value),
     _ORDERED.items: _view(_items),
-}
+})
 registry.register_bound_rules(DICT_BOUND_RULES)
 
 

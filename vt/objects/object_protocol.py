@@ -257,6 +257,9 @@ def iterate_object(state, vt):
     """iter(obj): through __iter__ (its result iterated again; `collections.abc.Sequence.__iter__` is a
     generator reading self[i] as it goes, so items added meanwhile are seen), or the old
     __getitem__ protocol breaks."""
+    if _dunder(state, vt, "__iter__") is None and _dunder(state, vt, "__getitem__") is not None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"iterating over {vt.describe()} through __getitem__ "
+                           "(the old sequence protocol) is not traced yet")
     out = call_dunder(state, vt, "__iter__", [], {}, f"'{vt.type_name()}' object is not iterable")
     if type(out) is not tuple:
         return out
