@@ -24,6 +24,7 @@ class BreakKind(enum.Enum):
     TENSOR_MUTATION = "tensor-mutation"
     USER_GRAPH_BREAK = "user-graph-break"
     PYTHON_EXCEPTION = "python-exception"
+    TRACE_BUDGET = "trace-budget"
 
 
 @attrs.frozen(slots=True)

@@ -52,6 +52,7 @@ class Env:
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
     rebuilt: object = None  # WeakSet of the functions entries of this function made anew (graph/rebuild.py)
+    steps: list = attrs.field(factory=lambda: [0])  # instructions traced so far (tracer/step.py's budget)
 
     def code_info(self, code, globals: dict, globals_source) -> CodeInfo:
         key = (code, id(globals))

@@ -178,3 +178,22 @@ def test_dict_subclass_input_getitem_is_not_run_by_guards():
     assert traced(_CountingDict(a=1, b=2)) == (["a", "b"], 0)
     assert traced(_CountingDict(a=1, b=2)) == (["a", "b"], 0)
     assert _calls == []
+
+
+def test_a_trace_over_the_budget_runs_the_function_eagerly(monkeypatch):
+    import tracer.step
+    from core.outcomes import BreakKind
+
+    monkeypatch.setattr(tracer.step, "MAX_STEPS", 500)
+
+    def f(n):
+        total = 0
+        for i in range(n):
+            total += i * i
+        return total
+
+    traced = compile(f)
+    assert traced(1000) == f(1000)
+    assert traced(1000) == f(1000)
+    assert [b.kind for b in traced.graph_breaks] == [BreakKind.TRACE_BUDGET]
+    assert traced.resumes == []

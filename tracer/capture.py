@@ -124,6 +124,8 @@ def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: d
         if type(stop) is Raised:  # the function raises: graph and effects, then the same exception
             return raising_capture(fn, final, stop.exception,
                                    lambda fn, state, value: _graph_capture(fn, state, value, backend, number))
+        if stop.kind is BreakKind.TRACE_BUDGET:  # no resume function: it would trace as long again
+            return _eager_capture(fn, final, stop, number)
         resumed = _resume_capture(fn, final, stop, backend, number, {} if resume_cache is None else resume_cache,
                                   continuation)
         return resumed if resumed is not None else _eager_capture(fn, final, stop, number)
