@@ -16,6 +16,7 @@ import vt.data.operators  # noqa: F401
 import vt.data.container_methods  # noqa: F401
 import vt.data.equality  # noqa: F401
 import vt.data.lists  # noqa: F401
+import vt.data.tensor_checks  # noqa: F401
 import vt.data.tensor  # noqa: F401
 import vt.data.iterators  # noqa: F401
 import vt.data.dicts  # noqa: F401
