@@ -6,7 +6,7 @@ with its inputs (`Program.__repr__`).
 from hypothesis import given, note
 
 from property_tests.coverage import SESSION
-from property_tests.properties import cache_behaviour, deterministic, same_as_eager, step_is_pure
+from property_tests.properties import cache_behaviour, deterministic, frees_like_eager, same_as_eager, step_is_pure
 from property_tests.strategies import programs
 
 
@@ -33,4 +33,10 @@ def test_same_kind_inputs_hit_the_cache_and_other_kinds_stay_correct(program):
 @given(programs(max_statements=3))
 def test_step_is_pure(program):
     problems = step_is_pure(program)
+    assert not problems, "\n".join(problems)
+
+
+@given(programs(max_statements=4))
+def test_objects_eager_frees_are_freed_under_snaptrace(program):
+    problems = frees_like_eager(program)
     assert not problems, "\n".join(problems)

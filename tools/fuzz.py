@@ -9,7 +9,9 @@ and jobs never draw the same programs.  Every generated program is checked for
   `torch.compile(backend="eager")`) gives eager's result, exception, inputs and
   globals, and snaptrace does not crash;
 * property 3 (`cache_behaviour`): same-kind inputs reuse the capture and every
-  call stays correct (only against eager: it is about snaptrace's cache).
+  call stays correct (only against eager: it is about snaptrace's cache);
+* property 6 (`frees_like_eager`): what eager frees once the call is over is freed
+  under snaptrace too (only against eager).
 
 A failing program stops its chunk: hypothesis shrinks it to a minimal program,
 which is written to `--out` as a standalone reproducer, and the campaign goes on
@@ -25,7 +27,7 @@ import time
 import attrs
 
 from property_tests.coverage import Coverage
-from property_tests.properties import cache_behaviour, same_as_eager
+from property_tests.properties import cache_behaviour, frees_like_eager, same_as_eager
 from property_tests.strategies import programs
 
 CHUNK = 100
@@ -56,6 +58,8 @@ def _problems_for(program, against: str):
     dynamo += [f"dynamo crashed: {c}" for m, c in report.crashes.items() if m == "dynamo"]
     if against == "eager" and not problems:
         problems = cache_behaviour(program)
+    if against == "eager" and not problems:
+        problems = frees_like_eager(program)
     if problems:
         kind = "crash" if any("crashed" in p or "internal tracer error" in p for p in problems) else "mismatch"
         return kind, problems, report
