@@ -18,6 +18,7 @@ import types
 
 from bytecode import Instr
 
+from core.outcomes import BreakKind, unsupported
 from effects import heap
 from effects.replay import changed_values, replay
 from graph.codegen import load_output
@@ -160,11 +161,16 @@ class Emitter:
         A tuple with a `tag` (one the program built) is built once and loaded again after."""
         if tag is not None:
             temp = f"__snaptrace_tuple{tag}"
+            if ("building", tag) in self.built:  # a tuple inside a cycle (t = ([],); t[0].append(t))
+                return unsupported(BreakKind.UNSUPPORTED_VALUE, "a tuple that holds itself through a list or "
+                                   "dict cannot be rebuilt")
             if ("tuple", tag) in self.built:
                 self.code.append(Instr("LOAD_FAST", temp))
                 return None
-            self.built.add(("tuple", tag))
+            self.built.add(("building", tag))
             failed = self.build_tuple(items, cls)
+            self.built.discard(("building", tag))
+            self.built.add(("tuple", tag))
             self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
             return failed
         maker = None if cls is None else getattr(cls, "_make", cls)

@@ -197,3 +197,13 @@ def test_a_trace_over_the_budget_runs_the_function_eagerly(monkeypatch):
     assert traced(1000) == f(1000)
     assert [b.kind for b in traced.graph_breaks] == [BreakKind.TRACE_BUDGET]
     assert traced.resumes == []
+
+
+def test_tuple_inside_a_cycle_crossing_a_break():
+    def f():
+        t = ([],)
+        t[0].append(t)
+        graph_break()
+        return t[0][0] is t
+
+    assert_same_outcome(f)
