@@ -85,3 +85,13 @@ def test_args_of_a_partial_passed_in_are_its_own_tuple():
         return q.args is p.args
 
     assert_same_outcome(f, lambda: (functools.partial(max, ["asdf"]),))
+
+
+def test_tuple_and_frozenset_of_an_exact_one_are_that_object():
+    def f(t):
+        s = frozenset(range(5))
+        u = tuple(t)
+        graph_break()
+        return frozenset(s) is s, u is t
+
+    assert_same_outcome(f, lambda: ((1, [2]),))

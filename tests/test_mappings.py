@@ -184,3 +184,17 @@ class _OldSequence:
 
 def test_old_sequence_protocol_iterates():
     assert_same_outcome(lambda: list(_OldSequence()))
+
+
+class _Missing(dict):
+    def __missing__(self, key):
+        return key * 2
+
+
+def test_dict_subclass_missing_is_asked():
+    def f():
+        d = _Missing()
+        d[1] = 5
+        return d[1], d[3], collections.Counter("aab")["z"]
+
+    assert_same_outcome(f)

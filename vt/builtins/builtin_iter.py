@@ -27,7 +27,7 @@ from vt.data.itertools_iterators import (AccumulateIteratorVariable, ChainIterat
     CombinatoricIteratorVariable, CompressIteratorVariable, CountIteratorVariable, CycleIteratorVariable,
     IsliceIteratorVariable, PairwiseIteratorVariable, ProductIteratorVariable, RepeatIteratorVariable,
     StarmapIteratorVariable, WhileIteratorVariable, ZipLongestIteratorVariable)
-from vt.data.lists import ListVariable, TupleVariable, new_list
+from vt.data.lists import made_tuple, ListVariable, TupleVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.data.sets import SetVariable, new_set
 from vt.data.tensor import TensorVariable, record_op
@@ -200,6 +200,8 @@ def _collection(kind):
     def rule(state, args, kwargs):
         if kwargs or len(args) > 1:
             return None
+        if args and kind in (tuple, frozenset) and args[0].runtime_type() is kind:
+            return state, args[0]  # tuple(t), frozenset(f) of an exact one: CPython returns it
         out = items_of(state, args[0]) if args else (state, ())
         if type(out) is not tuple:
             return out
@@ -207,7 +209,7 @@ def _collection(kind):
         if kind is list:
             return new_list(state, items)
         if kind is tuple:
-            return state, TupleVariable(items)
+            return made_tuple(state, items)
         values = tuple(item.as_python(state) for item in items)
         if any(value is NOT_CONSTANT for value in values):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,

@@ -27,7 +27,7 @@ from vt.data.container_methods import ContainerMethodVariable, has_method
 from vt.data.equality import hashable_key
 from vt.data.lists import TupleVariable, new_list
 from vt.registry import wrap_value
-from vt.objects.object_protocol import run_init
+from vt.objects.object_protocol import call_dunder, run_init
 from vt.objects.user_objects import UserDefinedObjectVariable
 
 
@@ -122,6 +122,8 @@ def _getitem(state, vt, entries, args, kwargs):
     if type(key) is Unsupported:
         return key
     if key not in entries:
+        if getattr(vt.cls, "__missing__", None) is not None:  # dict.__getitem__ asks the subclass's __missing__
+            return call_dunder(state, vt, "__missing__", [args[0]])
         return raise_error(KeyError, key)
     return state, entries[key]
 
