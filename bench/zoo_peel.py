@@ -2,6 +2,7 @@
 
     python bench/zoo_peel.py                                   # all six workarounds, every model
     python bench/zoo_peel.py --patches kernels,is_tensor,chunking --only bert
+    python bench/zoo_peel.py --seq-lens 8      # then 8 sequence lengths (batch sizes): captures over all
 
 A break anywhere inside a model stops the whole model call (it then runs eagerly), so bench/zoo.py
 shows one blocker per model.  This script replaces the constructs behind the known blockers with
@@ -114,7 +115,7 @@ def unwrap_kernels(model) -> list:
     return done
 
 
-def worker(name: str, patches: tuple) -> dict:
+def worker(name: str, patches: tuple, seq_lens: int = 1) -> dict:
     sys.path.insert(0, ROOT)
     sys.path.insert(0, HERE)
     import torch
@@ -138,10 +139,18 @@ def worker(name: str, patches: tuple) -> dict:
         got = [compiled(**x) for x in inputs]
     problems = [p for g, w in zip(got, want) for p in zoo.compare(g, w)]
     breaks = [zoo._break_record(b) for b in compiled.graph_breaks]
-    return {"model": name, "applied": applied, "graphs": len(compiled.graphs),
-            "captures": len(compiled.captures) + sum(len(r.captures) for r in compiled.resumes),
-            "breaks": [{"reason": b["reason"], "origin": b["origin"], "chain": b["chain"]} for b in breaks],
-            "match": not problems, "problems": problems[:4]}
+    result = {"model": name, "applied": applied, "graphs": len(compiled.graphs),
+              "captures": len(compiled.captures) + sum(len(r.captures) for r in compiled.resumes),
+              "breaks": [{"reason": b["reason"], "origin": b["origin"], "chain": b["chain"]} for b in breaks],
+              "match": not problems, "problems": problems[:4]}
+    if seq_lens > 1:  # the other sizes, as bench/zoo.py --seq-lens calls them
+        with torch.no_grad():
+            for call, size in enumerate(zoo.sizes(name, seq_lens)[1:], start=2):
+                x = zoo.make_inputs(name, size, call, False)
+                problems += zoo.compare(compiled(**x), model(**x))
+        result.update(captures_all=len(compiled.captures) + sum(len(r.captures) for r in compiled.resumes),
+                      match_all=not problems, problems=problems[:4])
+    return result
 
 
 def main(argv=None) -> int:
@@ -149,11 +158,13 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append", metavar="NAME")
     parser.add_argument("--patches", default=",".join(ALL_PATCHES), help=f"comma-separated, from {ALL_PATCHES}")
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--seq-lens", type=int, default=1, metavar="N",
+                        help="also call with N - 1 further sequence lengths (batch sizes), as bench/zoo.py does")
     parser.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     patches = tuple(p for p in args.patches.split(",") if p)
     if args.worker:
-        print("RESULT " + json.dumps(worker(args.worker, patches)))
+        print("RESULT " + json.dumps(worker(args.worker, patches, args.seq_lens)))
         return 0
     sys.path.insert(0, HERE)
     import zoo
@@ -163,7 +174,8 @@ def main(argv=None) -> int:
     for name in args.only or list(zoo.ZOO):
         try:
             proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", name, "--patches",
-                                   ",".join(patches)], env=env, capture_output=True, text=True, timeout=300)
+                                   ",".join(patches), "--seq-lens", str(args.seq_lens)], env=env,
+                                  capture_output=True, text=True, timeout=300)
             lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
             result = json.loads(lines[-1][7:]) if lines else {
                 "model": name, "error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
@@ -175,8 +187,10 @@ def main(argv=None) -> int:
             continue
         first = result["breaks"][0] if result["breaks"] else None
         nxt = f"next: {first['reason'][:90]} @ {first['origin']}" if first else "no break"
+        sizes = (f" | {args.seq_lens} sizes: captures={result['captures_all']} "
+                 f"match={'yes' if result['match_all'] else 'NO'}") if "captures_all" in result else ""
         print(f"{name:<13} graphs={result['graphs']} captures={result['captures']} "
-              f"match={'yes' if result['match'] else 'NO'} {nxt}", flush=True)
+              f"match={'yes' if result['match'] else 'NO'} {nxt}{sizes}", flush=True)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"patches": patches, "results": results}, handle, indent=1)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dis
 import types
+import typing
 
 import attrs
 
 
-@attrs.frozen(slots=True)
-class Instruction:
-    """One decoded 3.11 instruction; jump targets are instruction indices, not offsets."""
+class Instruction(typing.NamedTuple):
+    """One decoded 3.11 instruction; jump targets are instruction indices, not offsets.  A named
+    tuple rather than an attrs record: a capture decodes thousands, and a tuple is built in C."""
 
     opname: str
     opcode: int
@@ -86,6 +87,72 @@ def _exception_table(code: types.CodeType, index_of: dict, count: int) -> tuple:
 
 def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo:
     """Decode `code` into instructions whose jumps name instruction indices."""
+    return code_info_of(code, tuple(_instructions(code)), globals, globals_source)
+
+
+_CACHES = dis._inline_cache_entries  # inline CACHE code units after each opcode (3.11)
+_HAS_CONST = frozenset(dis.hasconst)
+_HAS_NAME = frozenset(dis.hasname)
+_HAS_LOCAL = frozenset(dis.haslocal) | frozenset(dis.hasfree)
+_HAS_JREL = frozenset(dis.hasjrel)
+_HAS_JABS = frozenset(dis.hasjabs)
+_HAS_COMPARE = frozenset(dis.hascompare)
+_BACKWARD = frozenset(dis.opmap[name] for name in dis.opmap if "JUMP_BACKWARD" in name)
+_OPNAME = dis.opname
+_LOAD_GLOBAL, _KW_NAMES, _FORMAT_VALUE = dis.opmap["LOAD_GLOBAL"], dis.opmap["KW_NAMES"], dis.opmap["FORMAT_VALUE"]
+_EXTENDED_ARG, _HAVE_ARGUMENT = dis.EXTENDED_ARG, dis.HAVE_ARGUMENT
+_CONVERSIONS = (None, str, repr, ascii)
+
+
+def _instructions(code: types.CodeType) -> list:
+    """The instructions of `code` with the argument values `dis.get_instructions` gives (so handlers
+    read `argval` as documented by `dis`), decoded straight from the bytes: `dis` builds positions,
+    labels and display strings per instruction, which made decoding a tenth of a model's capture.
+    tests/test_code.py checks both agree on every function of the standard library and torch."""
+    raw = code.co_code
+    consts, names, varname = code.co_consts, code.co_names, code._varname_from_oparg
+    lines = [position[0] for position in code.co_positions()]
+    lineno = code.co_firstlineno
+    out, jumps, index_of = [], [], {}
+    extended = 0
+    offset, end = 0, len(raw)
+    while offset < end:
+        op, oparg = raw[offset], raw[offset + 1]
+        line = lines[offset >> 1]
+        if line is not None:
+            lineno = line
+        arg = argval = None
+        if op >= _HAVE_ARGUMENT:
+            arg = argval = oparg | extended
+            extended = (arg << 8) if op == _EXTENDED_ARG else 0
+            if op in _HAS_CONST or op == _KW_NAMES:
+                argval = consts[arg]
+            elif op in _HAS_NAME:
+                argval = names[arg >> 1] if op == _LOAD_GLOBAL else names[arg]
+            elif op in _HAS_JREL:
+                argval = offset + 2 + (-arg if op in _BACKWARD else arg) * 2
+                jumps.append(len(out))
+            elif op in _HAS_JABS:
+                argval = arg * 2
+                jumps.append(len(out))
+            elif op in _HAS_LOCAL:
+                argval = varname(arg)
+            elif op in _HAS_COMPARE:
+                argval = dis.cmp_op[arg]
+            elif op == _FORMAT_VALUE:
+                argval = (_CONVERSIONS[arg & 0x3], bool(arg & 0x4))
+        else:
+            extended = 0
+        index_of[offset] = len(out)
+        out.append(Instruction(_OPNAME[op], op, arg, argval, len(out), offset, lineno, -1))
+        offset += 2 + 2 * _CACHES[op]
+    for i in jumps:
+        out[i] = out[i]._replace(target=index_of.get(out[i].argval, -1))
+    return out
+
+
+def decode_with_dis(code: types.CodeType) -> tuple:
+    """The same instructions through `dis.get_instructions`: the reference `_instructions` is tested against."""
     raw = list(dis.get_instructions(code))
     index_of = {ins.offset: i for i, ins in enumerate(raw)}
     lineno = code.co_firstlineno
@@ -96,7 +163,7 @@ def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo
         target = index_of.get(ins.argval, -1) if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs else -1
         argval = code.co_consts[ins.arg] if ins.opname == "KW_NAMES" else ins.argval
         out.append(Instruction(ins.opname, ins.opcode, ins.arg, argval, i, ins.offset, lineno, target))
-    return code_info_of(code, tuple(out), globals, globals_source)
+    return tuple(out)
 
 
 def code_info_of(code: types.CodeType, instructions: tuple, globals: dict, globals_source=None) -> CodeInfo:
@@ -148,5 +215,5 @@ def decode_prefixed(code: types.CodeType, body: tuple, prologue: list, added: in
     if jump_to is not None:
         jump = out[jump_to]
         target = next(i for i in range(shift, len(out)) if out[i].offset == jump.offset + 2 + 2 * jump.arg)
-        out[jump_to] = attrs.evolve(jump, argval=out[target].offset, target=target)
+        out[jump_to] = jump._replace(argval=out[target].offset, target=target)
     return tuple(out)

@@ -23,7 +23,8 @@ class GraphNode:
 
     `op` is an FX opcode: "placeholder" (target is the input's Source),
     "call_function" (target is the callable) or "call_method" (target is the
-    method name).  `example` is the fake tensor (or tuple of them) the op
+    method name), or "subgraph_input" (target is its position): an input of a
+    sub-trace, which becomes a placeholder of the sub-graph, not of the graph.  `example` is the fake tensor (or tuple of them) the op
     produced while tracing, and `value` the real input tensor of a placeholder;
     both are metadata, so they take no part in equality.
     """
@@ -53,3 +54,18 @@ def map_refs(value, fn):
     if kind is slice:
         return slice(map_refs(value.start, fn), map_refs(value.stop, fn), map_refs(value.step, fn))
     return value
+
+
+@attrs.frozen(slots=True)
+class Subgraph:
+    """The body of a higher-order operator: a sub-trace turned into a GraphModule.
+
+    It sits among the arguments of the operator's node (a `get_attr` of the
+    module in the built graph).  `body` holds the log indices of the nodes the
+    sub-trace appended: they belong to the sub-graph, not to the graph around it.
+    `name` hints at the attribute's name (`cond_true`, `checkpoint_body`, ...).
+    """
+
+    module: object = attrs.field(eq=False, repr=False)  # torch.fx.GraphModule
+    body: frozenset = attrs.field(repr=False)
+    name: str = "subgraph"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import weakref
+import re
 
 import attrs
 import torch
@@ -53,10 +54,52 @@ class TensorMatch:
     is_leaf: bool = True
 
     @classmethod
-    def of(cls, source, tensor: torch.Tensor) -> "TensorMatch":
-        return cls(source, type(tensor), tensor.dtype, tensor.device, tuple(tensor.shape),
-                   tuple(tensor.stride()), tensor.requires_grad, tensor.storage_offset(), tensor.layout,
-                   tensor.is_leaf)
+    def of(cls, source, tensor: torch.Tensor, fake=None) -> "TensorMatch":
+        """The guard for `tensor`; with the `fake` tensor that stands for it when some of its sizes
+        are symbolic, those sizes (and the strides and offset that depend on them) are None here and
+        guarded by the shape guards instead."""
+        shape, stride, offset = tuple(tensor.shape), tuple(tensor.stride()), tensor.storage_offset()
+        if fake is not None:
+            shape = tuple(s if type(f) is int else None for s, f in zip(shape, fake.shape))
+            stride = tuple(s if type(f) is int else None for s, f in zip(stride, fake.stride()))
+            offset = offset if type(fake.storage_offset()) is int else None
+        return cls(source, type(tensor), tensor.dtype, tensor.device, shape, stride, tensor.requires_grad, offset,
+                   tensor.layout, tensor.is_leaf)
+
+    def settled(self, fake) -> "TensorMatch":
+        """This guard once the trace is over: a symbolic size (stride, offset) of `fake` that the
+        trace specialised to a constant (`range(x.size(0))`, `x.size(0) == 3`) is checked as that
+        constant here; the shape guards leave such sizes out."""
+        def known(value):
+            return value if type(value) is int else value.node.maybe_as_int()
+
+        return attrs.evolve(
+            self, shape=tuple(known(f) if s is None else s for s, f in zip(self.shape, fake.shape)),
+            stride=tuple(known(f) if s is None else s for s, f in zip(self.stride, fake.stride())),
+            storage_offset=known(fake.storage_offset()) if self.storage_offset is None else self.storage_offset)
+
+    @property
+    def symbolic(self) -> bool:
+        return None in self.shape or None in self.stride or self.storage_offset is None
+
+    def mismatch(self, value) -> str | None:
+        """What differs in `value` from what this guard expects, as the recapture log says it."""
+        if type(value) is not self.python_type:
+            return f"type mismatch: expected {self.python_type.__name__}, actual {type(value).__name__}"
+        for name in ("dtype", "device", "layout", "requires_grad"):
+            if getattr(value, name) != getattr(self, name):
+                return f"{name} mismatch: expected {getattr(self, name)}, actual {getattr(value, name)}"
+        if value.dim() != len(self.shape):
+            return f"rank mismatch: expected {len(self.shape)} dimension(s), actual {value.dim()}"
+        for what, expected, actual in (("size", self.shape, value.shape), ("stride", self.stride, value.stride())):
+            for dim, (e, a) in enumerate(zip(expected, actual)):
+                if e is not None and e != a:
+                    return f"{what} mismatch at index {dim}: expected {e}, actual {a}"
+        if self.storage_offset is not None and value.storage_offset() != self.storage_offset:
+            return f"storage offset mismatch: expected {self.storage_offset}, actual {value.storage_offset()}"
+        if self.requires_grad and value.is_leaf != self.is_leaf:
+            return f"is_leaf mismatch: expected {self.is_leaf}, actual {value.is_leaf}"
+        return None
 
     def key(self):
         return ("tensor", self.source)
@@ -66,14 +109,36 @@ class TensorMatch:
         return (f"type({x}) is {ns.ref(self.python_type, 'type')}"
                 f" and {x}.dtype is {ns.ref(self.dtype, 'dtype')}"
                 f" and {x}.device == {ns.ref(self.device, 'device')}"
-                f" and {x}.shape == {self.shape!r}"
-                f" and {x}.stride() == {self.stride!r}"
-                f" and {x}.storage_offset() == {self.storage_offset!r}"
-                f" and {x}.layout is {ns.ref(self.layout, 'layout')}"
+                + (self._symbolic_layout(x) if self.symbolic else
+                   f" and {x}.shape == {self.shape!r}"
+                   f" and {x}.stride() == {self.stride!r}"
+                   f" and {x}.storage_offset() == {self.storage_offset!r}")
+                + f" and {x}.layout is {ns.ref(self.layout, 'layout')}"
                 f" and {x}.requires_grad is {self.requires_grad!r}"
                 + (f" and {x}.is_leaf is {self.is_leaf!r}" if self.requires_grad else ""))
 
+    def _symbolic_layout(self, x: str) -> str:
+        """The rank, and the sizes, strides and offset that are not symbolic (None)."""
+        text = f" and {x}.dim() == {len(self.shape)}"
+        text += "".join(f" and {x}.size({dim}) == {size}" for dim, size in enumerate(self.shape) if size is not None)
+        text += "".join(f" and {x}.stride({dim}) == {size}" for dim, size in enumerate(self.stride)
+                        if size is not None)
+        if self.storage_offset is not None:
+            text += f" and {x}.storage_offset() == {self.storage_offset!r}"
+        return text
+
+    @staticmethod
+    def _dims(values) -> str:
+        return "(" + ", ".join("*" if v is None else str(v) for v in values) + ("," if len(values) == 1 else "") + ")"
+
     def __str__(self):
+        if self.symbolic:
+            return (f"{self.source.expr()}: {self.python_type.__name__}(dtype={self.dtype}, "
+                    f"device={self.device}, shape={self._dims(self.shape)}, stride={self._dims(self.stride)}, "
+                    f"storage_offset={'*' if self.storage_offset is None else self.storage_offset}, "
+                    + (f"layout={self.layout}, " if self.layout is not torch.strided else "")
+                    + f"requires_grad={self.requires_grad}"
+                    + (f", is_leaf={self.is_leaf})" if self.requires_grad else ")"))
         return (f"{self.source.expr()}: {self.python_type.__name__}(dtype={self.dtype}, "
                 f"device={self.device}, shape={self.shape}, stride={self.stride}, "
                 f"storage_offset={self.storage_offset}, "
@@ -198,25 +263,62 @@ class BuiltinMatch:
 
 
 @attrs.frozen(slots=True)
+class GlobalPresence:
+    """The traced function's module has (or has not) a global `name`: what `"name" in globals()`
+    answered, or a `globals()[name]` that raised KeyError."""
+
+    name: str
+    present: bool
+
+    def key(self):
+        return ("global_presence", self.name)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"({self.name!r} in {ns.g}) is {self.present}"
+
+    def __str__(self):
+        return f"global {self.name} is {'defined' if self.present else 'not defined'}"
+
+
+def ambient_modes() -> tuple:
+    """Autocast (CPU and CUDA: on or off, CPU's dtype) and inference mode, as a capture depends on
+    them: fake ops run under them, so dtypes and inference flags are folded from them."""
+    return (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"), torch.is_autocast_enabled("cuda"),
+            torch.is_inference_mode_enabled())
+
+
+_NO_MODES = (False, None, False, False)
+
+
+@attrs.frozen(slots=True)
 class GlobalStateMatch:
-    """Torch's global modes that change what ops produce: grad mode and default dtype."""
+    """Torch's global modes that change what ops produce: grad mode, default dtype, and autocast and
+    inference mode (see `ambient_modes`)."""
 
     grad_enabled: bool
     default_dtype: torch.dtype
+    modes: tuple = _NO_MODES
 
     @classmethod
     def now(cls) -> "GlobalStateMatch":
-        return cls(torch.is_grad_enabled(), torch.get_default_dtype())
+        return cls(torch.is_grad_enabled(), torch.get_default_dtype(), ambient_modes())
 
     def key(self):
         return ("global-state",)
 
     def expr(self, ns: _Namespace) -> str:
         return (f"{ns.ref(torch.is_grad_enabled, 'fn')}() is {self.grad_enabled!r}"
-                f" and {ns.ref(torch.get_default_dtype, 'fn')}() is {ns.ref(self.default_dtype, 'dtype')}")
+                f" and {ns.ref(torch.get_default_dtype, 'fn')}() is {ns.ref(self.default_dtype, 'dtype')}"
+                f" and {ns.ref(ambient_modes, 'fn')}() == {ns.ref(self.modes, 'modes')}")
 
     def __str__(self):
-        return f"torch.is_grad_enabled() is {self.grad_enabled}, default dtype is {self.default_dtype}"
+        text = f"torch.is_grad_enabled() is {self.grad_enabled}, default dtype is {self.default_dtype}"
+        autocast_cpu, dtype, autocast_cuda, inference = self.modes
+        if autocast_cpu or autocast_cuda:
+            text += f", autocast on ({'cpu, ' + str(dtype) if autocast_cpu else 'cuda'})"
+        if inference:
+            text += ", inference mode on"
+        return text
 
 
 @attrs.frozen(slots=True)
@@ -299,6 +401,24 @@ class KeysMatch:
 
 
 @attrs.frozen(slots=True)
+class NotInInstanceDict:
+    """An object's own `__dict__` has no `name`: reading `obj.name` went on to its class.  Needed where
+    the object is not pinned by identity (a value made anew on every call)."""
+
+    source: object
+    name: str
+
+    def key(self):
+        return ("not_in_instance_dict", self.source, self.name)
+
+    def expr(self, ns: _Namespace) -> str:
+        return f"{self.name!r} not in getattr({ns.src(self.source)}, '__dict__', ())"
+
+    def __str__(self):
+        return f"{self.source.expr()} has no attribute {self.name!r} of its own"
+
+
+@attrs.frozen(slots=True)
 class MissingAttribute:
     """An object has no attribute `name` (the trace took a getattr default or a False hasattr)."""
 
@@ -313,3 +433,42 @@ class MissingAttribute:
 
     def __str__(self):
         return f"{self.source.expr()} has no attribute {self.name!r}"
+
+
+@attrs.frozen(slots=True)
+class ShapeGuard:
+    """A relation on symbolic sizes and ints that the capture relies on (`x.size(0) >= 2`,
+    `y.size(0) == x.size(0)`), produced by torch's ShapeEnv (graph/shape_guards.py).
+
+    `template` is the Python expression with each input it reads written as `__snaptrace_symN`,
+    standing for `sources[N]`; the guard function and `str()` put the inputs' expressions in."""
+
+    template: str
+    sources: tuple
+
+    def key(self):
+        return ("shape", self.template, self.sources)
+
+    def _filled(self, render) -> str:
+        text = self.template
+        for position in reversed(range(len(self.sources))):  # __snaptrace_sym10 before __snaptrace_sym1
+            text = text.replace(f"__snaptrace_sym{position}", render(self.sources[position]))
+        return text
+
+    def expr(self, ns: _Namespace) -> str:
+        return self._filled(ns.src)
+
+    def __str__(self):
+        text = self._filled(lambda source: source.expr())
+        low = _LOWER_BOUND.fullmatch(text)
+        if low is not None:  # torch writes `2 <= x.size(0)`; read as `x.size(0) >= 2`
+            return f"{low.group(2)} >= {low.group(1)}"
+        between = _BETWEEN.fullmatch(text)
+        if between is not None:  # `2 <= x.size(0) and x.size(0) <= 3`
+            return f"{between.group(1)} <= {between.group(2)} <= {between.group(3)}"
+        return text
+
+
+_OPERAND = r"([\w.\[\]()'\"]+)"
+_LOWER_BOUND = re.compile(r"(-?\d+) <= " + _OPERAND)
+_BETWEEN = re.compile(r"(-?\d+) <= " + _OPERAND + r" and \2 <= (-?\d+)")

@@ -49,10 +49,12 @@ class Unsupported:
     hint: str = ""
     inside: tuple = ()
     needs_frame: bool = False  # the operation looks at its frame or its caller's (sys._getframe, locals())
+    rule: str = ""  # for a limit hit at a call: what the trace rules decide for the callee
 
     def within(self, frame: CalleeFrame) -> "Unsupported":
         """The same limit seen from the caller of `frame`."""
-        return Unsupported(self.kind, self.reason, self.hint, (frame,) + self.inside, self.needs_frame)
+        return Unsupported(self.kind, self.reason, self.hint, (frame,) + self.inside,
+                           needs_frame=self.needs_frame, rule=self.rule)
 
 
 def unsupported(kind: BreakKind, reason: str, hint: str = "") -> Unsupported:
@@ -63,7 +65,7 @@ def needs_frame(reason: str) -> Unsupported:
     """A limit at code that reads its own frame or its caller's (`locals()`, `sys._getframe()`,
     `eval` without namespaces): it runs for real in a frame that looks like the user's (a step
     function), and a callee that stops here is called as it is, not through a compiled entry."""
-    return Unsupported(BreakKind.UNSUPPORTED_CALL, reason, "", (), True)
+    return Unsupported(BreakKind.UNSUPPORTED_CALL, reason, "", (), needs_frame=True)
 
 
 @attrs.frozen(slots=True)

@@ -23,11 +23,16 @@ def local_name(name: str) -> str:
     return "__snaptrace_local_" + "".join(c if c.isalnum() or c == "_" else f"_{ord(c):x}_" for c in name)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class LocalSource:
-    """An argument of the traced function, by parameter name."""
+    """An argument of the traced function, by parameter name.  `fresh` marks a resume function's
+    parameter: a value the entry rebuilds on every call (see `made_per_call`)."""
 
     name: str
+    fresh: bool = False
+
+    def made_per_call(self) -> bool:
+        return self.fresh
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return local_name(self.name)
@@ -42,7 +47,7 @@ class LocalSource:
         return self.name
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class GlobalSource:
     """A name in the traced function's module globals (`G` in guards)."""
 
@@ -58,11 +63,14 @@ class GlobalSource:
     def root_names(self) -> tuple:
         return ()
 
+    def made_per_call(self) -> bool:
+        return False
+
     def placeholder_name(self) -> str:
         return "G_" + self.name
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class BuiltinSource:
     """A builtin reached through a global lookup that missed the module dict."""
 
@@ -78,11 +86,14 @@ class BuiltinSource:
     def root_names(self) -> tuple:
         return ()
 
+    def made_per_call(self) -> bool:
+        return False
+
     def placeholder_name(self) -> str:
         return "B_" + self.name
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class AttrSource:
     """Attribute `name` of another source's object."""
 
@@ -100,11 +111,14 @@ class AttrSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.name}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class ItemSource:
     """Item `index` (an int or str constant) of another source's object."""
 
@@ -120,11 +134,14 @@ class ItemSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.index}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class DictItemSource:
     """Item `key` of a dict-subclass object read with `dict.__getitem__`, past the class's own
     `__getitem__` (which guards and entries must not run: it may count, log or compute)."""
@@ -142,11 +159,14 @@ class DictItemSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.key}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class FunctionSource:
     """The traced function object itself (`F` in guards), e.g. to reach its closure cells."""
 
@@ -159,11 +179,14 @@ class FunctionSource:
     def root_names(self) -> tuple:
         return ()
 
+    def made_per_call(self) -> bool:
+        return False
+
     def placeholder_name(self) -> str:
         return "F"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class DictValueSource:
     """The value at `position` of a dict input whose keys (guarded in order by KeysMatch) include a key
     a guard cannot spell, such as an enum member: `[*d.values()][position]`."""
@@ -182,11 +205,14 @@ class DictValueSource:
     def root_names(self) -> tuple:
         return self.base.root_names()
 
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_v{self.position}"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, cache_hash=True)
 class ImportedModuleSource:
     """A module in sys.modules, by its full name."""
 
@@ -201,5 +227,34 @@ class ImportedModuleSource:
     def root_names(self) -> tuple:
         return ()
 
+    def made_per_call(self) -> bool:
+        return False
+
     def placeholder_name(self) -> str:
         return "M_" + self.name.replace(".", "_")
+
+
+@attrs.frozen(slots=True)
+class TensorPropertySource:
+    """A size, stride or the storage offset of a tensor input: where a symbolic size comes from
+    (`x.size(0)`), so a graph input and a guard can read it at call time."""
+
+    base: object
+    prop: str  # "size", "stride" or "storage_offset"
+    index: object = None  # the dimension; None for the storage offset
+
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        index = "" if self.index is None else repr(self.index)
+        return f"{self.base.expr(g, b, f)}.{self.prop}({index})"
+
+    def emit(self) -> list:
+        args = [] if self.index is None else [Instr("LOAD_CONST", self.index)]
+        return self.base.emit() + [Instr("LOAD_METHOD", self.prop), *args, Instr("PRECALL", len(args)),
+                                   Instr("CALL", len(args))]
+
+    def root_names(self) -> tuple:
+        return self.base.root_names()
+
+    def placeholder_name(self) -> str:
+        index = "" if self.index is None else self.index
+        return f"{self.base.placeholder_name()}_{self.prop}{index}"

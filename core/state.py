@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import attrs
 from pyrsistent import pmap, pvector
+from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
 from core.code import CodeInfo, Instruction, decode
+from core.dynamic import DynamicPolicy
 from core.graph_log import GraphNode
 
 
@@ -25,6 +27,7 @@ class Frame:
     locals: object  # PVector of VTs, indexed like co_varnames; None means unbound
     kw_names: tuple = ()
     handled: object = None  # the exception an `except` block of this frame is handling (None: the caller's)
+    namespace: object = None  # a class body's namespace (a dict VT), read by the *_NAME opcodes; None in functions
 
     @property
     def instruction(self) -> Instruction:
@@ -50,9 +53,26 @@ class Env:
     builtins: dict
     fake_mode: object
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
+    propagation: dict = attrs.field(factory=dict)  # per-trace memo: op key -> output metadata
+    wrapped: dict = attrs.field(factory=dict)  # per-trace memo: (source, guard) -> a wrap (vt/registry.py)
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
     rebuilt: object = None  # WeakSet of the functions entries of this function made anew (graph/rebuild.py)
     steps: list = attrs.field(factory=lambda: [0])  # instructions traced so far (tracer/step.py's budget)
+    dynamic: DynamicPolicy = attrs.field(factory=DynamicPolicy)  # which sizes and ints become symbols
+    # Per-trace record of the inputs wrapped with symbols, (fake tensor or SymInt, source), in order:
+    # the shape guards are produced from it at the end (graph/shape_guards.py).  Inputs wrapped in a
+    # speculation that was rolled back stay: they are real inputs, and guards on them still hold.
+    symbolic_inputs: list = attrs.field(factory=list)
+
+    def shape_env(self):
+        """torch's ShapeEnv of this trace, attached to the fake mode when the first symbol is made, so
+        a trace without symbols never pays for one (fake ops cost more with a ShapeEnv).  Data-dependent
+        ops (x.item(), x.nonzero()) stay graph breaks: it makes no unbacked symbols."""
+        mode = self.fake_mode
+        if mode.shape_env is None:
+            mode.shape_env = ShapeEnv(allow_scalar_outputs=False, allow_dynamic_output_shape_ops=False)
+            mode.static_shapes = False
+        return mode.shape_env
 
     def code_info(self, code, globals: dict, globals_source) -> CodeInfo:
         key = (code, id(globals))
@@ -78,36 +98,42 @@ class State:
     env: Env = attrs.field(eq=False, repr=False)
     grad_enabled: bool = True  # torch's grad mode at this point of the traced program
     globals: object = attrs.field(factory=pmap)  # PMap name -> the last GlobalStore / GlobalDelete of it
+    modes: tuple = ()  # modes entered besides grad mode (autocast, inference mode), innermost last:
+    # records whose `context()` is a real context manager that fake ops run under
+    guard_order: object = attrs.field(factory=pvector)  # PVector of the guards in the order they were added
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":
         return State(frame, self.parents, self.heap, self.graph, self.guards, self.effects, self.next_oid,
-                     self.placeholders, self.known_objects, self.env, self.grad_enabled, self.globals)
+                     self.placeholders, self.known_objects, self.env, self.grad_enabled, self.globals,
+                     self.modes, self.guard_order)
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction."""
         f = self.frame
-        return self.with_frame(Frame(f.code, f.ip + 1, _moved(f.stack, pop, push), f.locals, (), f.handled))
+        return self.with_frame(Frame(f.code, f.ip + 1, _moved(f.stack, pop, push), f.locals, (), f.handled,
+                                     f.namespace))
 
     def jump(self, target: int, pop: int = 0, push: tuple = ()) -> "State":
         """Pop and push as `advance`, then continue at instruction `target` (KW_NAMES survive)."""
         f = self.frame
-        return self.with_frame(Frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names, f.handled))
+        return self.with_frame(Frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names, f.handled,
+                                     f.namespace))
 
     def store_local(self, index: int, value, pop: int = 1) -> "State":
         f = self.frame
         stack = f.stack[:len(f.stack) - pop] if pop else f.stack
-        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals.set(index, value), (), f.handled))
+        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals.set(index, value), (), f.handled, f.namespace))
 
     def next_with(self, stack=None, locals=None) -> "State":
         """Go to the next instruction with a new stack and/or new locals."""
         f = self.frame
         return self.with_frame(Frame(f.code, f.ip + 1, f.stack if stack is None else stack,
-                                     f.locals if locals is None else locals, (), f.handled))
+                                     f.locals if locals is None else locals, (), f.handled, f.namespace))
 
     def with_kw_names(self, names: tuple) -> "State":
         f = self.frame
-        return self.with_frame(Frame(f.code, f.ip + 1, f.stack, f.locals, names, f.handled))
+        return self.with_frame(Frame(f.code, f.ip + 1, f.stack, f.locals, names, f.handled, f.namespace))
 
     def peek(self, depth: int = 1):
         return self.frame.stack[-depth]
@@ -132,11 +158,12 @@ class State:
         key = guard.key()
         if key in self.guards:
             return self
-        return attrs.evolve(self, guards=self.guards.set(key, (len(self.guards), guard)))
+        return attrs.evolve(self, guards=self.guards.set(key, (len(self.guards), guard)),
+                            guard_order=self.guard_order.append(guard))
 
     def guard_list(self) -> tuple:
         """The guards in the order the trace added them (cheap global checks first)."""
-        return tuple(guard for _, guard in sorted(self.guards.values(), key=lambda entry: entry[0]))
+        return tuple(self.guard_order)
 
 
 def _moved(stack, pop: int, push: tuple):

@@ -6,6 +6,11 @@ torch._dynamo, or a callable `backend(gm, example_inputs) -> callable`.
 """
 from __future__ import annotations
 
+import contextlib
+
+import torch
+from torch._guards import TracingContext, tracing
+
 from core.errors import BackendError
 
 
@@ -15,8 +20,21 @@ def _eager(gm, example_inputs):
 
 def _inductor(gm, example_inputs):
     from torch._inductor.compile_fx import compile_fx
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
-    return compile_fx(gm, example_inputs)
+    # Fake inputs from a mode with a shape environment, as Dynamo hands them over.  A graph with
+    # symbolic inputs runs inside a tracing context holding the trace's own fake mode (compile_with):
+    # its fake tensors, found again by the mode's memo, carry the symbols, so one kernel serves every
+    # size.  Otherwise shapes stay static, but operators such as while_loop make sizes of their own
+    # while AOT autograd traces them.
+    context = torch._guards.TracingContext.try_get()
+    if context is not None and context.fake_mode is not None:
+        fakes = [context.fake_mode.from_tensor(x) if isinstance(x, torch.Tensor) else x for x in example_inputs]
+    else:
+        mode = FakeTensorMode(shape_env=ShapeEnv())
+        fakes = [mode.from_tensor(x, static_shapes=True) if isinstance(x, torch.Tensor) else x for x in example_inputs]
+    return compile_fx(gm, fakes)
 
 
 def resolve_backend(backend):
@@ -38,12 +56,19 @@ def resolve_backend(backend):
                          f"{sorted(list_backends(exclude_tags=()))} or pass a callable") from None
 
 
-def compile_with(backend, name: str, gm, example_inputs):
-    """Run the backend; a failure is reported as BackendError naming the backend and the graph."""
+def compile_with(backend, name: str, gm, example_inputs, fake_mode=None):
+    """Run the backend; a failure is reported as BackendError naming the backend and the graph.
+
+    `fake_mode` is the trace's FakeTensorMode when the graph has symbolic inputs: the backend runs
+    inside a tracing context holding it, as under Dynamo, so that it finds the symbolic fake tensors
+    of the real example inputs (and the ShapeEnv, which may record guards of its own) instead of
+    specialising to the examples' sizes."""
     compiler = resolve_backend(backend)
     label = backend if isinstance(backend, str) else getattr(backend, "__name__", repr(backend))
+    context = contextlib.nullcontext() if fake_mode is None else tracing(TracingContext(fake_mode))
     try:
-        compiled = compiler(gm, list(example_inputs))
+        with context:
+            compiled = compiler(gm, list(example_inputs))
     except Exception as exc:
         raise BackendError(f"backend {label!r} failed to compile {name}: {type(exc).__name__}: {exc} "
                            "(see docs/errors.md#backenderror)") from exc

@@ -19,8 +19,10 @@ from __future__ import annotations
 import builtins
 import types
 
+import attrs
 from bytecode import Instr, Label
 from core.signatures import Signature, assemble
+from graph.resume_code import box_taking
 
 MISS = type("Miss", (), {"__repr__": lambda self: "<snaptrace MISS>"})()
 
@@ -77,21 +79,24 @@ def _assemble(fn, body: list, namespace: dict) -> types.FunctionType:
     return assemble(signature, body, namespace, fn)
 
 
-def _call_fn_positionally(signature: Signature) -> list:
-    """fn(*parameters) for a boxed entry: the values are pushed and passed by CALL, which hands
-    them to the callee, so this frame keeps none once its parameters are cleared."""
+def _call_fn_boxed(signature: Signature) -> list:
+    """fn(box) for a boxed entry, `box` a new list of the parameters that `fn` (the resume function,
+    taking a box: graph/resume_code.py's box_taking) empties: this frame keeps none of the values
+    once its parameters are cleared, however CPython makes the call."""
     names = signature.argnames
-    return ([Instr("PUSH_NULL"), Instr("LOAD_GLOBAL", (False, "__snaptrace_fn"))]
+    return ([Instr("PUSH_NULL"), Instr("LOAD_GLOBAL", (False, "__snaptrace_fn_boxed"))]
             + [Instr("LOAD_FAST", n) for n in names] + release(names)
-            + [Instr("PRECALL", len(names)), Instr("CALL", len(names)), Instr("RETURN_VALUE")])
+            + [Instr("BUILD_LIST", len(names)), Instr("PRECALL", 1), Instr("CALL", 1), Instr("RETURN_VALUE")])
 
 
 def eager_entry(fn, guard) -> types.FunctionType:
     """An entry that checks `guard` and then calls `fn` itself with the same arguments."""
     signature = Signature.of(fn.__code__)
     if is_boxed(fn):
-        body = _guard_prologue(signature) + _empty_box() + _call_fn_positionally(signature)
-        return _assemble(fn, body, _shared_namespace(fn, guard))
+        body = _guard_prologue(signature) + _empty_box() + _call_fn_boxed(signature)
+        entry = _assemble(fn, body, dict(_shared_namespace(fn, guard), __snaptrace_fn_boxed=box_taking(fn)))
+        entry.__snaptrace_check__ = guard
+        return entry
     args = [Instr("LOAD_FAST", name) for name in signature.positional]
     args.append(Instr("BUILD_LIST", len(signature.positional)))
     if signature.varargs:
@@ -108,14 +113,16 @@ def eager_entry(fn, guard) -> types.FunctionType:
         Instr("LOAD_GLOBAL", (True, "__snaptrace_fn")), *args,
         Instr("CALL_FUNCTION_EX", int(has_kwargs)), Instr("RETURN_VALUE"),
     ]
-    return assemble(signature, body, _shared_namespace(fn, guard), fn)
+    entry = assemble(signature, body, _shared_namespace(fn, guard), fn)
+    entry.__snaptrace_check__ = guard
+    return entry
 
 
 def box_caller(fn) -> types.FunctionType:
     """A function taking a box that calls `fn` (a resume function) with its contents and empties it
     first: how a resume function runs eagerly when no capture fits."""
     signature = Signature.of(fn.__code__)
-    return _assemble(fn, _empty_box() + _call_fn_positionally(signature), {"__snaptrace_fn": fn})
+    return _assemble(fn, _empty_box() + _call_fn_boxed(signature), {"__snaptrace_fn_boxed": box_taking(fn)})
 
 
 def release(names) -> list:
@@ -136,15 +143,61 @@ def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, resul
     signature = Signature.of(fn.__code__)
     body = _guard_prologue(signature) + (_empty_box() if is_boxed(fn) else []) + prologue
     if compiled is not None:
-        loads = [instr for source in input_sources for instr in source.emit()]
-        body += _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
+        stores, loads = shared_loads(input_sources)
+        body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
     body += result
     if continues is not None:
         names = sorted({instr.arg for instr in body if getattr(instr, "name", None) in ("STORE_FAST", "LOAD_FAST")}
                        | set(signature.argnames))
         body += release(names) + [Instr("PRECALL", continues), Instr("CALL", continues)]
     body += [Instr("RETURN_VALUE")]
-    return _assemble(fn, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled))
+    entry = _assemble(fn, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled))
+    entry.__snaptrace_check__ = guard  # its guard function, which can say why a call misses (`why`)
+    return entry
+
+
+@attrs.frozen(slots=True)
+class _Stored:
+    """A source already read into a local of the entry."""
+
+    name: str
+
+    def emit(self) -> list:
+        return [Instr("LOAD_FAST", self.name)]
+
+
+def shared_loads(sources: tuple) -> tuple:
+    """(stores, loads): bytecode that reads each object several graph inputs are reached through
+    into a local once (a model's parameters share `self.model.layers[i]...`), then the loads of the
+    inputs through those locals; a call then walks each attribute chain once."""
+    children = {}
+    for source in sources:
+        children.setdefault(source, set())
+        base = getattr(source, "base", None)
+        while base is not None and attrs.has(type(source)):  # note it under each base, up to a known one
+            known = base in children
+            children.setdefault(base, set()).add(source)
+            if known:
+                break
+            source, base = base, getattr(base, "base", None)
+    shared = {source for source, below in children.items()
+              if len(below) > 1 and getattr(source, "base", None) is not None}
+    stores, spelled = [], {}
+
+    def spell(source):
+        if source in spelled:
+            return spelled[source]
+        base = getattr(source, "base", None)
+        out = source if base is None or not attrs.has(type(source)) else attrs.evolve(source, base=spell(base))
+        if source in shared:
+            name = f"__snaptrace_in{len(stores)}"
+            stores.append((out, name))
+            out = _Stored(name)
+        spelled[source] = out
+        return out
+
+    loads = [instr for source in sources for instr in spell(source).emit()]
+    return [instr for out, name in stores for instr in (*out.emit(), Instr("STORE_FAST", name))], loads
 
 
 def load_output(position: int) -> list:

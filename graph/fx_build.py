@@ -1,20 +1,21 @@
 """The graph log, interpreted once into a `torch.fx.GraphModule`.
 
 Placeholders come first (in the order the trace first read them), then the
-computation in log order, then one output node returning a tuple.  Nodes
+computation in log order, then one output node returning a tuple.  Nodes a
+higher-order operator's sub-graph owns are left to that sub-graph, which the
+operator's node reads with `get_attr` (vt/callables/subgraphs.py).  Nodes
 carry the user's file and line in `node.meta`.  Dead nodes are removed, and
 so are placeholders nothing reads (inputs used only for their shape).
 """
 from __future__ import annotations
 
-import linecache
 import re
 
 import attrs
 import torch
 import torch.fx
 
-from core.graph_log import map_refs
+from vt.callables.subgraphs import emit_nodes, graph_module, remove_dead_nodes
 
 
 @attrs.frozen
@@ -48,17 +49,16 @@ def _input_order(log, placeholders, parameters: tuple) -> list:
     return sorted(placeholders, key=key)
 
 
-def _remove_dead_nodes(graph) -> None:
-    """Drop computations nobody reads, except impure ones.
-
-    A node is impure when running it on fake tensors bumped an argument's
-    version counter (it changed an argument, like batch_norm's running
-    statistics) or when it draws random numbers; eager runs those for their
-    effect, so the graph keeps them.
-    """
-    for node in reversed(list(graph.nodes)):
-        if node.op in ("call_function", "call_method") and not node.users and not node.meta.get("impure"):
-            graph.erase_node(node)
+def _symbols_of(examples) -> set:
+    """The symbols in the sizes, strides and offsets of the symbolic tensor inputs among `examples`."""
+    found = set()
+    for example in examples:
+        if isinstance(example, torch.Tensor):
+            properties = (*example.shape, *example.stride(), example.storage_offset())
+            for value in properties:
+                if isinstance(value, torch.SymInt):
+                    found |= value.node.expr.free_symbols
+    return found
 
 
 def build_graph(log, placeholders, output_nodes: tuple, parameters: tuple, name: str) -> BuiltGraph | None:
@@ -69,30 +69,22 @@ def build_graph(log, placeholders, output_nodes: tuple, parameters: tuple, name:
     for index in order:
         fx_nodes[index] = graph.placeholder(_placeholder_name(log[index].target))
         fx_nodes[index].meta["example_value"] = log[index].example
-    for index, node in enumerate(log):
-        if node.op == "placeholder":
-            continue
-        args = map_refs(node.args, lambda ref: fx_nodes[ref.index])
-        kwargs = map_refs(dict(node.kwargs), lambda ref: fx_nodes[ref.index])
-        if node.op == "call_method":
-            fx_node = graph.call_method(node.target, args, kwargs)
-        else:
-            fx_node = graph.call_function(node.target, args, kwargs)
-        line = linecache.getline(node.filename, node.lineno).strip()
-        fx_node.meta.update(filename=node.filename, lineno=node.lineno, example_value=node.example, impure=node.impure,
-                            stack_trace=f'  File "{node.filename}", line {node.lineno}\n    {line}\n')
-        fx_nodes[index] = fx_node
+    modules = {}
+    emit_nodes(graph, log, range(len(log)), fx_nodes, modules)
     graph.output(tuple(fx_nodes[index] for index in output_nodes))
-    _remove_dead_nodes(graph)
+    remove_dead_nodes(graph)
+    used = {index for index in order if fx_nodes[index].users}
+    needed = _symbols_of(log[index].example for index in used)
     kept = []
     for index in order:
         fx_node = fx_nodes[index]
-        if fx_node.users:
-            kept.append(index)
+        example = log[index].example
+        if index in used or (isinstance(example, torch.SymInt) and example.node.expr in needed):
+            kept.append(index)  # a size symbol of a tensor input stays, as in Dynamo's graphs
         else:
             graph.erase_node(fx_node)
     if all(node.op in ("placeholder", "output") for node in graph.nodes):
         return None
     graph.lint()
-    module = torch.fx.GraphModule(torch.nn.Module(), graph, class_name=name)
+    module = graph_module(graph, modules, name)
     return BuiltGraph(module, tuple(log[index].target for index in kept), tuple(kept), tuple(output_nodes))

@@ -22,13 +22,13 @@ from core.outcomes import BreakKind, unsupported
 from effects import heap
 from effects.replay import changed_values, replay
 from graph.codegen import load_output
+from vt.data.object_keys import is_object_key, key_value
 from vt.protocol import DELETED
 from vt.data.sets import fresh_set
-from vt.data.tensor import TensorVariable
 
 
 def graph_outputs(state, value) -> tuple:
-    """Graph-log indices of computed tensors the entry needs: inside the return value, the final
+    """Graph-log indices of computed tensors (and symbolic numbers) the entry needs: inside the return value, the final
     contents of mutated objects and stored globals; first-seen order, no repeats."""
     found = {}
     visited = set()
@@ -37,9 +37,10 @@ def graph_outputs(state, value) -> tuple:
     pending = [value] + list(reversed(list(changed_values(state))))
     while pending:
         vt = pending.pop()
-        if isinstance(vt, TensorVariable):
-            if state.graph[vt.node].op != "placeholder":
-                found.setdefault(vt.node, None)
+        node = vt.graph_node()
+        if node is not None:  # a tensor or a symbolic number
+            if state.graph[node].op != "placeholder":
+                found.setdefault(node, None)
             continue
         oid = getattr(vt, "oid", None)
         if oid is not None:
@@ -103,6 +104,7 @@ class Emitter:
         self.positions = positions  # graph-log index -> position in the graph's output tuple
         self.code = []
         self.built = set()
+        self.in_progress = {}  # oid of an object being built -> cells to fill with it once it exists
         self.loaded = {}  # source -> local holding the real object, read before any effect
 
     # -- reading things -----------------------------------------------------------------------------
@@ -127,7 +129,8 @@ class Emitter:
         self.code.extend(self.load(source))
 
     def push_tensor(self, node: int) -> None:
-        """A tensor of the graph log: an input is loaded from its source, a computed one from the outputs."""
+        """A tensor (or symbolic number) of the graph log: an input is loaded from its source, a computed
+        one from the outputs."""
         entry = self.state.graph[node]
         self.code.extend(self.load(entry.target) if entry.op == "placeholder" else load_output(self.positions[node]))
 
@@ -202,18 +205,28 @@ class Emitter:
         first and fills it from what `build_contents` pushes, so a list or dict that holds itself
         finds itself in the local while its items are built."""
         current = heap.current(self.state, vt)
+        if vt.oid in self.in_progress:  # it holds itself (l.append(l)) and has no shell to fill later
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, "a container that holds itself cannot be rebuilt yet")
         if self._reused(vt, current):
             return None
         temp = f"__snaptrace_obj{vt.oid}"
         if shell is None:
+            self.in_progress[vt.oid] = []
             failed = build_contents(current)
             self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
+            self._fill_waiting_cells(vt.oid)
             return failed
-        make, fill = shell
+        make, fill = shell  # the empty object exists (in its local) while its contents are built
         self.code.extend([Instr(make, 0), Instr("COPY", 1), Instr("STORE_FAST", temp)])
         failed = build_contents(current)
         self.code.append(Instr(fill, 1))
         return failed
+
+    def _fill_waiting_cells(self, oid: int) -> None:
+        """The object `oid` now exists: give it to the cells made while it was being built."""
+        for cell in self.in_progress.pop(oid):
+            self.code.extend([Instr("LOAD_FAST", f"__snaptrace_obj{oid}"), Instr("LOAD_FAST", cell),
+                              Instr("STORE_ATTR", "cell_contents")])
 
     def build_list(self, items):
         failed = self.emit_all(items)
@@ -221,14 +234,38 @@ class Emitter:
         return failed
 
     def build_dict(self, entries):
-        """A dict of (constant key, VT) entries, in order."""
-        failed = self.emit_all(item for _, item in entries)
-        keys = tuple(key for key, _ in entries)
-        self.code.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
+        """A dict of (key, VT) entries, in order: constant keys are constants, an object key
+        (vt/data/object_keys.py) is the object, rebuilt or loaded like any value."""
+        if not any(is_object_key(key) for key, _ in entries):
+            failed = self.emit_all(item for _, item in entries)
+            keys = tuple(key for key, _ in entries)
+            self.code.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
+            return failed
+        failed = None
+        for key, item in entries:
+            if is_object_key(key):
+                failed = failed or self.emit(key_value(key))
+            else:
+                self.push_constant(key)
+            failed = failed or self.emit(item)
+        self.code.append(Instr("BUILD_MAP", len(entries)))
+        return failed
+
+    def make_object(self, maker, parts) -> object:
+        """maker(<part>, ...) for a constant callable `maker` (a class): each part is a function that
+        pushes one argument (an OrderedDict's dict, a deque's items and maxlen)."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])
+        failed = None
+        for push in parts:
+            failed = push() or failed
+        self.code.extend([Instr("PRECALL", len(parts)), Instr("CALL", len(parts))])
         return failed
 
     def build_set(self, values: tuple, recipe=None):
         """A set of constants; a `recipe` replays the set's history, whose order a plain set would lose."""
+        if any(is_object_key(value) for value in values):
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, "a set of objects cannot leave the traced function yet "
+                               "(its order depends on the objects' hashes)")
         if recipe is not None:
             self.call_maker(fresh_set, (recipe,))
             return None
@@ -247,7 +284,10 @@ class Emitter:
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.CellType), Instr("PRECALL", 0),
                           Instr("CALL", 0), Instr("STORE_FAST", temp)])
         failed = None
-        if current.contents is not None:
+        waiting = self.in_progress.get(getattr(current.contents, "oid", None))
+        if waiting is not None:  # a method's cell naming the class being made: filled once it exists
+            waiting.append(temp)
+        elif current.contents is not None:
             if later is not None:
                 later.append(vt)
             else:
@@ -294,20 +334,31 @@ class Emitter:
         self.code.append(Instr("LOAD_FAST", temp))
         return failed
 
-    def instance(self, vt):
+    def instance(self, vt, cls_vt=None):
         """An object of a Python class: loaded from its source when it existed before the call
         (the effects give it its final attributes), else made again after the graph runs as
-        `cls.__new__(cls)` plus its attributes in write order (and a dict subclass's items)."""
+        `cls.__new__(cls)` plus its attributes in write order (and a dict subclass's items).
+        `cls_vt`: the class is one the trace made, rebuilt (once) too."""
         current = heap.current(self.state, vt)
         if self._reused(vt, current):
             return None
         temp = f"__snaptrace_obj{vt.oid}"
         cls = current.cls
-        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", cls.__new__), Instr("LOAD_CONST", cls),
-                          Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", cls.__new__)])
+        if cls_vt is None:
+            self.code.append(Instr("LOAD_CONST", cls))
+        else:
+            failed = self.emit(cls_vt)
+            if failed is not None:
+                return failed
+        self.code.extend([Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
         for name, value in getattr(current, "entries", None) or ():
             failed = self._call(_dict_base(cls).__setitem__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)],
                                 value)
+            if failed is not None:
+                return failed
+        if getattr(current, "items", None):  # a list subclass's list part
+            failed = self._fill_list(list.extend, [Instr("LOAD_FAST", temp)], current.items)
             if failed is not None:
                 return failed
         for name, value in current.attributes:
@@ -318,6 +369,63 @@ class Emitter:
                 return failed
         self.code.append(Instr("LOAD_FAST", temp))
         return None
+
+    def construct(self, maker, values):
+        """maker(*values): `maker` a constant, the values emitted."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])
+        failed = self.emit_all(values)
+        self.code.extend([Instr("PRECALL", len(values)), Instr("CALL", len(values))])
+        return failed
+
+    def made_class(self, vt, metaclass, name: str, bases, attributes, classcell=None, decorators=()):
+        """A class the trace made, made again after the graph runs (once per call, as eager makes
+        it): `metaclass(name, bases, namespace)` with the class attributes it holds at the end,
+        and its methods' `__class__` cell passed as `__classcell__`, which the metaclass fills;
+        then each of `decorators` (a constant called with the class) applied again."""
+        current = heap.current(self.state, vt)
+        if vt.oid in self.in_progress:
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"class {name} holds itself in a class attribute, which "
+                               "cannot be rebuilt yet")
+        if self._reused(vt, current):
+            return None
+        keys = [key for key, value in attributes if value is not DELETED]
+        if classcell is not None:
+            cell_temp = f"__snaptrace_obj{classcell.oid}"
+            if classcell.oid not in self.built:  # methods find the class through it: made empty first
+                self.built.add(classcell.oid)
+                self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.CellType), Instr("PRECALL", 0),
+                                  Instr("CALL", 0), Instr("STORE_FAST", cell_temp)])
+        self.in_progress[vt.oid] = []
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", metaclass), Instr("LOAD_CONST", name)])
+        failed = self.emit_all(bases)
+        self.code.append(Instr("BUILD_TUPLE", len(bases)))
+        failed = failed or self.emit_all(value for _, value in attributes if value is not DELETED)
+        if classcell is not None:
+            keys.append("__classcell__")
+            self.code.append(Instr("LOAD_FAST", cell_temp))
+        temp = f"__snaptrace_obj{vt.oid}"
+        self.code.extend([Instr("LOAD_CONST", tuple(keys)), Instr("BUILD_CONST_KEY_MAP", len(keys)),
+                          Instr("PRECALL", 3), Instr("CALL", 3), Instr("STORE_FAST", temp)])
+        for decorator in decorators:
+            self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", decorator), Instr("LOAD_FAST", temp),
+                              Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
+        self.code.append(Instr("LOAD_FAST", temp))
+        self._fill_waiting_cells(vt.oid)
+        return failed
+
+    def bind(self, fn, receiver):
+        """`types.MethodType(fn, receiver)`: the constant `fn` bound to the value `receiver`."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.MethodType), Instr("LOAD_CONST", fn)])
+        failed = self.emit(receiver)
+        self.code.extend([Instr("PRECALL", 2), Instr("CALL", 2)])
+        return failed
+
+    def bind_value(self, function, receiver):
+        """`types.MethodType(function, receiver)`, both values of the trace."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.MethodType)])
+        failed = self.emit(function) or self.emit(receiver)
+        self.code.extend([Instr("PRECALL", 2), Instr("CALL", 2)])
+        return failed
 
     def bound_method(self, fn, fn_source, receiver):
         """`types.MethodType(fn, receiver)`, bound again after the graph runs: the function itself,
@@ -339,6 +447,14 @@ class Emitter:
         self.code.extend([Instr("PRECALL", argc), Instr("CALL", argc), Instr("POP_TOP")])
         return failed
 
+    def _fill_list(self, fn, leading: list, items):
+        """fn(<leading pushed>, [items]) with the result discarded (list.extend, list.__setitem__)."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", fn)] + leading)
+        failed = self.build_list(items)
+        argc = len(leading) + 1
+        self.code.extend([Instr("PRECALL", argc), Instr("CALL", argc), Instr("POP_TOP")])
+        return failed
+
     def _call_method(self, source, name: str, argument=None):
         """source.name(<argument pushed by `argument()`>) with the result discarded."""
         self.code.extend(self.load(source) + [Instr("LOAD_METHOD", name)])
@@ -353,10 +469,10 @@ class Emitter:
         self.code.extend(self.load(source) + [Instr("LOAD_CONST", slice(None)), Instr("STORE_SUBSCR")])
         return failed
 
-    def refill(self, source, build_contents):
-        """obj.clear(); obj.update(<new contents>) for a dict or set."""
+    def refill(self, source, build_contents, method: str = "update"):
+        """obj.clear(); obj.update(<new contents>) for a dict or set (`extend` for a deque)."""
         self._call_method(source, "clear")
-        return self._call_method(source, "update", build_contents)
+        return self._call_method(source, method, build_contents)
 
     def set_cell_contents(self, source, contents):
         if contents is None:
@@ -376,6 +492,11 @@ class Emitter:
                 failed = self._call(base.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", key)], value)
                 if failed is not None:
                     return failed
+        if getattr(current, "list_changed", False):  # a list subclass: list.__setitem__(obj, slice(None), [...])
+            failed = self._fill_list(list.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", slice(None))],
+                                     current.items)
+            if failed is not None:
+                return failed
         for name, value in current.attributes:
             target = [*self.load(current.source), Instr("LOAD_CONST", name)]
             if value is DELETED:

@@ -23,6 +23,7 @@ import attrs
 
 from graph.resume_code import Assembler, Label, frame_layout, instruction_count, resume_code
 from core.code import decode_prefixed, localsplus_names
+from vt.data.symbolic import advanced_iterator
 
 # How many stack items an instruction reads (and pops), and how many it leaves on each successor.
 _FIXED = {
@@ -72,10 +73,7 @@ def rebuild_iterator(recipe: tuple):
         return enumerate(rebuild_iterator(recipe[1]), recipe[2])
     if kind == "zip":
         return zip(*[rebuild_iterator(inner) for inner in recipe[1]], strict=recipe[2])
-    iterator = iter(recipe[1])
-    for _ in range(recipe[2]):
-        next(iterator, None)
-    return iterator
+    return advanced_iterator(recipe[1], recipe[2])  # modelled: a symbolic position in a range stays symbolic
 
 
 @attrs.frozen
@@ -263,13 +261,12 @@ class ResumeBuilder:
                                                         len(code.co_varnames))
         return resumed
 
-    def step_function(self, index: int, layout: Layout, kw_names: tuple, replacements: dict, used: dict):
+    def step_function(self, index: int, layout: Layout, kw_names: tuple, used: dict):
         """The function that runs instruction `index` for real and continues in a resume function.
 
         Its parameters are the user's locals, then those of the stack slots, cells and handled
-        exception, as `layout` says.  `replacements` maps a stack position to an object pushed in its
-        place (a callee routed through `compile`); the resume functions it calls are recorded in
-        `used`.  None when the instruction cannot run on its own."""
+        exception, as `layout` says; the resume functions it calls are recorded in `used`.  None
+        when the instruction cannot run on its own."""
         instruction = self.instructions[index]
         shape = step_shape(instruction)
         if shape is None or shape.popped > len(layout.stack):
@@ -299,9 +296,7 @@ class ResumeBuilder:
             begin = asm.try_begin(handler, base + _nonnull(layout.stack[:entry.depth]), entry.lasti)
         for position in range(protected, len(layout.stack)):
             kind = layout.stack[position]
-            if position in replacements:
-                asm.load_const(replacements[position])
-            elif kind == NULL_SLOT:
+            if kind == NULL_SLOT:
                 if position >= split:
                     asm.op("PUSH_NULL")
             elif kind == ITERATOR_SLOT and position >= split:

@@ -279,3 +279,34 @@ class Assembler:
             exceptions += _exception_entry(offsets[start], offsets[end], offsets[handler], depth, lasti)
         return _like_user(self.code, self.hidden, co_code=bytes(code), co_consts=tuple(self.consts),
                           co_stacksize=stacksize, co_exceptiontable=bytes(exceptions), co_linetable=bytes(table))
+
+
+_CO_VARARGS, _CO_VARKEYWORDS = 0x04, 0x08
+
+
+def box_taking(fn: types.FunctionType) -> types.FunctionType:
+    """`fn` (a step or resume function) called as `f(box)`, `box` a list of its positional
+    parameters that it unpacks into its slots and empties before anything else runs.
+
+    A Python-to-Python call normally hands the arguments over to the callee, but when a frame
+    evaluation hook is installed (PEP 523: torch's own after some errors, debuggers) CPython
+    calls through a path that leaves them on the caller's stack until the callee returns, which
+    would keep alive what the rest of the user's function drops.  A box the callee empties holds
+    nothing meanwhile.  The box arrives in the first slot (so the locals keep the user's layout and
+    zero-argument `super()` still finds a first argument), replaced by the first parameter at once."""
+    code = fn.__code__
+    count = code.co_argcount
+    if count == 0:
+        return fn
+    names = code.co_names if "clear" in code.co_names else code.co_names + ("clear",)
+    head = encode([("LOAD_FAST", 0), ("COPY", 1), ("UNPACK_SEQUENCE", count)]
+                  + [("STORE_FAST", slot) for slot in range(count)]
+                  + [("LOAD_METHOD", names.index("clear")), ("PRECALL", 0), ("CALL", 0), ("POP_TOP", 0)])
+    boxed = code.replace(co_code=head + code.co_code, co_argcount=1, co_posonlyargcount=0, co_kwonlyargcount=0,
+                         co_flags=code.co_flags & ~(_CO_VARARGS | _CO_VARKEYWORDS), co_names=names,
+                         co_stacksize=max(code.co_stacksize, count + 2),
+                         co_exceptiontable=shifted_exception_table(code, len(head)),
+                         co_linetable=prefixed_location_table(code, len(head) // 2))
+    made = types.FunctionType(boxed, fn.__globals__, fn.__name__, None, fn.__closure__)
+    made.__qualname__ = fn.__qualname__
+    return made

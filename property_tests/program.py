@@ -177,13 +177,15 @@ def literal(value) -> str:
 
 @attrs.frozen(eq=False)
 class Program:
-    """Source of a module defining `fn`, plus inputs: the example, same-kind and other-kind variants."""
+    """Source of a module defining `fn`, plus inputs: the example, same-kind and other-kind variants,
+    and same-kind variants of other sizes (tensors with every dimension grown, ints moved)."""
 
     source: str
     inputs: tuple
     same_kind_inputs: tuple
     other_kind_inputs: tuple
     tags: frozenset
+    other_size_inputs: tuple = ()  # a tuple of input tuples
 
     def load(self) -> types.FunctionType:
         """Execute the source into a fresh module and return its `fn`."""
@@ -213,4 +215,5 @@ class Program:
         return (f"Program(constructs={sorted(self.tags)})\n{self.source}\n"
                 f"inputs = {self.inputs_source()}\n"
                 f"same_kind_inputs = {self.inputs_source('same_kind_inputs')}\n"
-                f"other_kind_inputs = {self.inputs_source('other_kind_inputs')}\n")
+                f"other_kind_inputs = {self.inputs_source('other_kind_inputs')}\n"
+                f"other_size_inputs = {self.inputs_source('other_size_inputs')}\n")

@@ -7,6 +7,9 @@ fuzz` campaign share one definition:
 1. `same_as_eager`      traced result == eager result: value, exception, inputs and globals after;
 2. `deterministic`      capturing twice gives the same graphs, guards and breaks;
 3. `cache_behaviour`    same-kind inputs hit the cache and stay correct; other kinds stay correct;
+                        inputs of other sizes (and other ints) stay correct through automatic dynamic,
+                        and a size already served hits the cache again; `dynamic_sizes` does the same
+                        with every size and int symbolic from the first capture (`dynamic=True`);
 4. `step_is_pure`       stepping a state leaves it (and the inputs) unchanged; stepping twice agrees;
 6. `frees_like_eager`   what eager frees once the call is over is freed under snaptrace too.
 Property 5 (rollback from any snapshot) is the state machine in test_rollback.py.
@@ -77,6 +80,35 @@ def cache_behaviour(program) -> list:
             problems.append(f"same-kind inputs recaptured ({captures} -> {len(traced.captures)} captures); "
                             f"guards of the first capture:\n  {guards}")
         problems += _call_and_compare(fn, traced, program.other_kind_inputs, snapshot, "other-kind call")
+        problems += _other_sizes(fn, traced, program, snapshot)
+    finally:
+        snapshot.restore()
+    return problems
+
+
+def _other_sizes(fn, traced, program, snapshot) -> list:
+    """Calls with inputs of other sizes are correct, and each one, made again, reuses a capture."""
+    problems = []
+    for number, inputs in enumerate(program.other_size_inputs):
+        label = f"other-size call {number}"
+        problems += _call_and_compare(fn, traced, inputs, snapshot, label)
+        captures = len(traced.captures)
+        problems += _call_and_compare(fn, traced, inputs, snapshot, f"{label}, again")
+        if len(traced.captures) != captures:
+            problems.append(f"{label}: the same sizes again recaptured ({captures} -> {len(traced.captures)})")
+    return problems
+
+
+def dynamic_sizes(program) -> list:
+    """Property 3 with `dynamic=True`: every size and int of the arguments symbolic from the first
+    capture, then the same-kind and other-size inputs, all correct."""
+    fn = program.load()
+    snapshot = GlobalsSnapshot(fn.__globals__, data_globals(fn))
+    traced = Traced(fn, "eager", dynamic=True)
+    try:
+        problems = _call_and_compare(fn, traced, program.inputs, snapshot, "dynamic=True: first call")
+        problems += _call_and_compare(fn, traced, program.same_kind_inputs, snapshot, "dynamic=True: same-kind call")
+        problems += [f"dynamic=True: {p}" for p in _other_sizes(fn, traced, program, snapshot)]
     finally:
         snapshot.restore()
     return problems
@@ -177,4 +209,5 @@ def frees_like_eager(program) -> list:
 
 
 PROPERTIES = {"same_as_eager": lambda p: same_as_eager(p)[0], "deterministic": deterministic,
-              "cache": cache_behaviour, "step_is_pure": step_is_pure, "frees": frees_like_eager}
+              "cache": cache_behaviour, "dynamic_sizes": dynamic_sizes, "step_is_pure": step_is_pure,
+              "frees": frees_like_eager}

@@ -75,6 +75,18 @@ def other_kind(value, shape: tuple):
     return value
 
 
+def other_size(value, grow: int):
+    """An input of the same kind with other values *and other sizes*: each dimension of a tensor
+    grows by `grow` (same rank and dtype), an int moves by `grow`; other values are copied.  The
+    cache property calls with two of these, so automatic dynamic (sizes and ints made symbolic on a
+    recapture) is exercised on every program."""
+    if isinstance(value, torch.Tensor):
+        return make_tensor(tuple(size + grow for size in value.shape), value.dtype, 11 + grow)
+    if type(value) is int:
+        return value + grow
+    return same_kind(value)
+
+
 def same_kind(value):
     """An input of the same kind: tensors with new values, the same shape and dtype; other values copied."""
     if isinstance(value, torch.Tensor):
@@ -109,7 +121,8 @@ def programs(draw, min_statements: int = 1, max_statements: int = 6):
     torch.manual_seed(len(source))  # same_kind draws new tensor values; keep them a function of the program
     same = tuple(same_kind(value) for value in inputs)
     other = tuple(other_kind(value, shape) for value in inputs)
-    return Program(source, inputs, same, other, frozenset(gen.tags))
+    sizes = tuple(tuple(other_size(value, grow) for value in inputs) for grow in (1, 3))
+    return Program(source, inputs, same, other, frozenset(gen.tags), sizes)
 
 
 __all__ = ["programs", "Program", "CONSTRUCTS", "make_tensor"]

@@ -6,7 +6,8 @@ with its inputs (`Program.__repr__`).
 from hypothesis import given, note
 
 from property_tests.coverage import SESSION
-from property_tests.properties import cache_behaviour, deterministic, frees_like_eager, same_as_eager, step_is_pure
+from property_tests.properties import (cache_behaviour, deterministic, dynamic_sizes, frees_like_eager,
+                                       same_as_eager, step_is_pure)
 from property_tests.strategies import programs
 
 
@@ -27,6 +28,12 @@ def test_capturing_twice_gives_the_same_graphs_and_guards(program):
 @given(programs(max_statements=4))
 def test_same_kind_inputs_hit_the_cache_and_other_kinds_stay_correct(program):
     problems = cache_behaviour(program)
+    assert not problems, "\n".join(problems)
+
+
+@given(programs(max_statements=4))
+def test_every_size_symbolic_from_the_first_capture_stays_correct(program):
+    problems = dynamic_sizes(program)
     assert not problems, "\n".join(problems)
 
 

@@ -92,14 +92,16 @@ def test_exception_escaping_a_no_grad_block_leaves_grad_mode_on():
     assert torch.is_grad_enabled()
 
 
-def test_inference_mode_breaks_with_a_clear_reason():
+def test_inference_mode_is_captured_with_a_return_inside_the_block():
     def fn(x):
         with torch.inference_mode():
             return x * 2
 
     res = trace(fn, (t(2),))
-    assert [brk.kind for brk in res.graph_breaks] == [BreakKind.UNSUPPORTED_CALL]
-    assert "inference mode" in res.graph_breaks[0].reason
+    assert res.graph_breaks == [] and len(res.graphs) == 1
+    x = t(2)
+    out = res(x)
+    assert out.is_inference() and torch.equal(out, fn(x))
 
 
 class Recorder:

@@ -253,7 +253,7 @@ def test_recapture_limit():
     def fn(x, n):
         return x + n
 
-    res = compile(fn)
+    res = compile(fn, dynamic=False)  # every int its own capture
     x = t(3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -275,9 +275,44 @@ def test_recapture_limit_warning_points_at_the_caller():
     def fn(n):
         return n + 1
 
-    res = compile(fn)
+    res = compile(fn, dynamic=False)
     for n in range(8):
         res(n)
     with pytest.warns(RecaptureLimitWarning) as record:
         assert res(100) == 101
     assert record[0].filename == __file__
+
+
+class _Block(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([torch.nn.Linear(3, 3) for _ in range(3)])
+        self.scale = 2.0
+
+    def forward(self, x, extra):
+        for layer in self.layers:
+            x = layer(x) * self.scale
+        return x + extra["bias"]
+
+
+def test_guards_read_each_shared_input_once_and_still_tell_every_change():
+    block = _Block()
+    res = compile(block)
+    x, extra = t(2, 3), {"bias": t(3)}
+    check(res, block, x, extra)
+    check(res, block, x, extra)
+    assert len(res.captures) == 1
+    src = res.captures[0].guard_source
+    assert src.count(".layers") == 1  # the ModuleList is read into a local once, not per guard
+    assert src.count("__snaptrace_s") > 3
+    check(res, block, x, {"bias": t(3), "other": 1})  # keys differ: a later guard on a shared local fails
+    assert len(res.captures) == 2
+    block.layers[1] = torch.nn.Linear(3, 3)  # a child replaced: the guard through the shared local sees it
+    check(res, block, x, extra)
+    assert len(res.captures) == 3
+    block.scale = 3.0
+    check(res, block, x, extra)
+    assert len(res.captures) == 4
+    del block.layers  # reading the shared local raises: a miss, not an error
+    with pytest.raises(AttributeError):
+        res(x, extra)

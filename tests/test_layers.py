@@ -21,7 +21,7 @@ PACKAGES = ("core", "effects", "vt", "tracer", "graph", "tools", "property_tests
 
 LAYERS = ["core", "effects", "vt", "interpreter", "graph", "api", "tools"]
 INTERPRETER = ("tracer.registry", "tracer.step", "tracer.unwind", "tracer.ops")
-API_ORDER = ("tracer.report", "tracer.capture", "tracer.api", "tracer.check", "tracer")
+API_ORDER = ("tracer.report", "tracer.rules", "tracer.continuations", "tracer.capture", "tracer.api", "tracer.check", "tracer")
 
 LAZY_IMPORTS = {
     # (importing module, imported module): why the import waits until the function runs

@@ -427,12 +427,13 @@ def test_cells_crossing_a_break_do_not_force_recaptures():
     assert len(res.captures) == 1 and [len(r.captures) for r in res.resumes] == [1]
 
 
-def test_class_defined_inside_runs_for_real_and_the_rest_is_captured():
+def test_class_statement_that_breaks_in_its_body_runs_for_real_and_the_rest_is_captured():
     def fn(x):
         y = x + 1
 
         class Box:
             scale = 3
+            graph_break()
 
         return y * Box.scale, Box.__name__
 
@@ -441,7 +442,8 @@ def test_class_defined_inside_runs_for_real_and_the_rest_is_captured():
     out, name = res(x)
     torch.testing.assert_close(out, (x + 1) * 3)
     assert name == "Box"
-    assert res.graph_breaks[0].instruction == "LOAD_BUILD_CLASS"
+    assert res.graph_breaks[0].instruction == "CALL"  # the call of __build_class__ runs for real
+    assert res.graph_breaks[0].inside[0].name.endswith("fn.<locals>.Box")
     assert ops(res.graphs[0]) == [operator.add] and [operator.mul] in [ops(g) for g in res.graphs]
 
 

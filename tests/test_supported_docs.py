@@ -101,6 +101,14 @@ def defines_class(x):
     return x, Box.__name__
 
 
+def handles_exception_groups(x):
+    try:
+        raise ExceptionGroup("group", [ValueError("inner")])
+    except* ValueError:
+        y = x + 1
+    return y
+
+
 def merges_dicts(x):
     return {**{"a": x}}
 
@@ -119,7 +127,7 @@ def stores_attr(x):
 
 
 UNSUPPORTED_CASES = [
-    pytest.param(defines_class, "LOAD_BUILD_CLASS", id="class"),
+    pytest.param(handles_exception_groups, "CHECK_EG_MATCH", id="except-star"),
 ]
 
 # Opcodes that used to stop the capture and are now traced: each must give one graph or no graph
@@ -133,6 +141,7 @@ NOW_CAPTURED_CASES = [
     pytest.param(star_unpacks, "UNPACK_EX", id="starred-unpack"),
     pytest.param(calls_with_star, "CALL_FUNCTION_EX", id="call-star-args"),
     pytest.param(merges_dicts, "DICT_UPDATE", id="dict-unpack"),
+    pytest.param(defines_class, "LOAD_BUILD_CLASS", id="class"),
 ]
 
 
@@ -238,7 +247,8 @@ CONSTRUCT_CASES = [
     ("displays", lambda x: ([x, 1], {"k": x + 1}, (*x.shape, *x.shape)), (), CAPTURED),
     ("starred-then-plain", lambda x: [*x.shape, 1], (), CAPTURED),
     ("dict-tensor-key", lambda x: {x: 1}, (), BreakKind.UNSUPPORTED_OPERATION),
-    ("unpack-tensor", _unpacks_tensor, (), BreakKind.UNSUPPORTED_OPERATION),
+    ("unpack-tensor", _unpacks_tensor, (), CAPTURED),
+    ("iterate-tensor", lambda x: [row * 2 for row in x], (), CAPTURED),
     ("tensor-indexing", lambda x: (x[0, 1:3], x[:, None], x[..., -1]), (), CAPTURED),
     ("bool-mask", lambda x: x[x > 0], (), BreakKind.DATA_DEPENDENT),
     ("tuple-index-error", lambda x: (x, x)[5], (), CAPTURED),

@@ -79,12 +79,13 @@ def test_star_with_too_few_values_breaks_like_eager():
         res(tensors(1, 1))
 
 
-def test_star_over_a_tensor_breaks():
+def test_star_over_a_tensor_unpacks_its_rows():
     def fn(x):
         a, *rest = x
-        return a
+        return a - rest[1], len(rest)
 
-    assert kinds(fn, t(3, 2)) == [BreakKind.UNSUPPORTED_OPERATION]
+    assert kinds(fn, t(3, 2)) == []
+    assert_same_as_eager(fn, lambda: (t(3, 2),))
 
 
 # -- CALL_FUNCTION_EX ---------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ and jobs never draw the same programs.  Every generated program is checked for
   `torch.compile(backend="eager")`) gives eager's result, exception, inputs and
   globals, and snaptrace does not crash;
 * property 3 (`cache_behaviour`): same-kind inputs reuse the capture and every
-  call stays correct (only against eager: it is about snaptrace's cache);
+  call stays correct, inputs of other sizes too (automatic dynamic), and
+  `dynamic_sizes`: the same with every size and int symbolic from the first
+  capture (only against eager: they are about snaptrace's cache);
 * property 6 (`frees_like_eager`): what eager frees once the call is over is freed
   under snaptrace too (only against eager).
 
@@ -27,7 +29,7 @@ import time
 import attrs
 
 from property_tests.coverage import Coverage
-from property_tests.properties import cache_behaviour, frees_like_eager, same_as_eager
+from property_tests.properties import cache_behaviour, dynamic_sizes, frees_like_eager, same_as_eager
 from property_tests.strategies import programs
 
 CHUNK = 100
@@ -58,6 +60,8 @@ def _problems_for(program, against: str):
     dynamo += [f"dynamo crashed: {c}" for m, c in report.crashes.items() if m == "dynamo"]
     if against == "eager" and not problems:
         problems = cache_behaviour(program)
+    if against == "eager" and not problems:
+        problems = dynamic_sizes(program)
     if against == "eager" and not problems:
         problems = frees_like_eager(program)
     if problems:

@@ -16,10 +16,14 @@ import weakref
 
 import torch
 
+from pyrsistent import pmap
+
+from core.dynamic import DynamicPolicy, remember
 from graph.backends import resolve_backend
 from graph.codegen import MISS, box_caller, is_boxed
 from tracer.capture import capture
 from core.errors import NotTraceableError, RecaptureLimitWarning
+from tracer import logs
 from tracer.report import Explanation
 
 RECAPTURE_LIMIT = 8
@@ -67,19 +71,30 @@ def _check_traceable(fn) -> types.FunctionType:
 
 
 class Traced:
-    """A function with its captures; calling it runs the matching capture or captures anew."""
+    """A function with its captures; calling it runs the matching capture or captures anew.
 
-    def __init__(self, fn, backend="eager", resume_cache: dict | None = None, rebuilt=None):
+    `dynamic` and `fullgraph` have torch.compile's meanings: `dynamic=None` makes a size or an int
+    symbolic once a second capture sees it change (automatic dynamic), True makes every size and int
+    input symbolic from the first capture, False never makes a symbol; `fullgraph=True` raises
+    FullGraphError at a graph break instead of splitting the function."""
+
+    def __init__(self, fn, backend="eager", resume_cache: dict | None = None, rebuilt=None, *, dynamic=None,
+                 fullgraph: bool = False):
         self.fn = _check_traceable(fn)
         self.resume_cache = {} if resume_cache is None else resume_cache  # shared with resume functions
         self.rebuilt = weakref.WeakSet() if rebuilt is None else rebuilt  # functions entries make anew
         resolve_backend(backend)  # a bad backend fails here, before any call
+        if dynamic not in (None, True, False):
+            raise TypeError(f"dynamic must be None, True or False, not {dynamic!r}")
         self.backend = backend
+        self.dynamic = dynamic
+        self.fullgraph = bool(fullgraph)
         self.captures = []
         self._entries = []
         self._warned = False
         self._boxed = is_boxed(self.fn)
         self._eager = box_caller(self.fn) if self._boxed else None
+        self._seen = pmap()  # what earlier captures saw at each input source (automatic dynamic)
         functools.update_wrapper(self, self.fn)
 
     def __call__(self, *args, **kwargs):
@@ -99,23 +114,31 @@ class Traced:
             if out is not MISS:
                 return out
         if len(self.captures) >= RECAPTURE_LIMIT:
-            self._warn_limit()
+            self._warn_limit(tuple(box), {})
             return self._eager(box)
+        if self.captures and logs.enabled(logs.recaptures):
+            self._log_recapture(tuple(box), {})
         self.add_capture(tuple(box), {})
         out = self._entries[-1](box)
         return self._eager(box) if out is MISS else out
 
-    def _warn_limit(self):
+    def _warn_limit(self, args, kwargs, stacklevel: int = 4):
         if not self._warned:
             self._warned = True
-            warnings.warn(f"{self.fn.__qualname__} was captured {RECAPTURE_LIMIT} times (guards keep "
-                          "failing); it now runs eagerly for inputs that match no capture",
-                          RecaptureLimitWarning, stacklevel=4)
+            code = self.fn.__code__
+            warnings.warn(f"{self.fn.__qualname__} hit the recapture limit ({RECAPTURE_LIMIT}): it was captured "
+                          f"{RECAPTURE_LIMIT} times (guards keep failing); it now runs eagerly for inputs that "
+                          f"match no capture\n   function: {self.fn.__qualname__!r} ({code.co_filename}:"
+                          f"{code.co_firstlineno})\n   last reason: {self._miss_reason(-1, args, kwargs)}\n"
+                          "To log all recapture reasons, use SNAPTRACE_LOGS=recaptures.",
+                          RecaptureLimitWarning, stacklevel=stacklevel)
 
     def _capture_and_run(self, args, kwargs):
         if len(self.captures) >= RECAPTURE_LIMIT:
-            self._warn_limit()
+            self._warn_limit(args, kwargs)
             return self.fn(*args, **kwargs)
+        if self.captures and logs.enabled(logs.recaptures):
+            self._log_recapture(args, kwargs)
         self.add_capture(args, kwargs)
         out = self._entries[-1](*args, **kwargs)
         if out is MISS:  # guards derived from these very arguments must hold; stay correct regardless
@@ -125,10 +148,43 @@ class Traced:
     def add_capture(self, args: tuple, kwargs: dict | None = None):
         """Trace the function on these arguments and add the capture to the cache."""
         new = capture(self.fn, tuple(args), dict(kwargs or {}), self.backend, len(self.captures), self.resume_cache,
-                      lambda fn, cache=None: Traced(fn, self.backend, cache, self.rebuilt), self.rebuilt)
+                      lambda fn, cache=None: Traced(fn, self.backend, cache, self.rebuilt, dynamic=self.dynamic),
+                      DynamicPolicy(self.dynamic, self._seen), self.fullgraph, self.rebuilt)
+        self._seen = remember(self._seen, new.observed)
         self.captures.append(new)
         self._entries.append(new.entry)
+        self._log_capture(new)
         return new
+
+    # -- logs ------------------------------------------------------------------------------------
+    def _miss_reason(self, position: int, args, kwargs) -> str:
+        """Why capture `position` does not serve these arguments: its first failing guard."""
+        entry = self.captures[position]
+        why = getattr(entry.entry, "__snaptrace_why__", None)
+        try:
+            reason = why(*args, **kwargs) if why is not None else None
+        except TypeError as exc:  # the arguments do not even bind
+            reason = str(exc)
+        return f"{len(self.captures) + position if position < 0 else position}/{self.fn.__qualname__}: " + \
+            (reason or "no guard fails (the entry returned a miss)")
+
+    def _log_recapture(self, args, kwargs) -> None:
+        code = self.fn.__code__
+        lines = [f"Recapturing {self.fn.__qualname__} ({code.co_filename}:{code.co_firstlineno}), capture "
+                 f"{len(self.captures)}; triggered by the following guard failure(s):"]
+        lines += [f"    - {self._miss_reason(position, args, kwargs)}" for position in range(len(self.captures))]
+        logs.recaptures.info("\n".join(lines))
+
+    def _log_capture(self, new) -> None:
+        number, name = len(self.captures) - 1, self.fn.__qualname__
+        if logs.enabled(logs.graphs):
+            for position, gm in enumerate(new.graphs):
+                logs.graphs.info(f"graph {position} of capture {number} of {name}:\n{gm.code.strip()}")
+        if logs.enabled(logs.guards):
+            logs.guards.info(f"guards of capture {number} of {name}:\n" + "\n".join(f"  {g}" for g in new.guards))
+        if logs.enabled(logs.breaks):
+            for graph_break in new.graph_breaks:
+                logs.breaks.info(f"graph break in capture {number} of {name}: {graph_break}")
 
     @property
     def resumes(self) -> list:
@@ -170,9 +226,10 @@ class Traced:
                 f"{len(self.graphs)} graph(s), {len(self.graph_breaks)} break(s)>")
 
 
-def trace(fn, example_inputs=(), *, backend="eager") -> Traced:
-    """Capture `fn(*example_inputs)` now; the result is callable and recaptures on guard failures."""
-    traced = Traced(fn, backend)
+def trace(fn, example_inputs=(), *, backend="eager", dynamic=None, fullgraph: bool = False) -> Traced:
+    """Capture `fn(*example_inputs)` now; the result is callable and recaptures on guard failures.
+    `dynamic` and `fullgraph` are those of `compile`."""
+    traced = Traced(fn, backend, dynamic=dynamic, fullgraph=fullgraph)
     if not isinstance(example_inputs, (tuple, list)):
         raise TypeError(f"example_inputs must be a tuple of positional arguments, "
                         f"not {type(example_inputs).__name__}")
@@ -180,14 +237,18 @@ def trace(fn, example_inputs=(), *, backend="eager") -> Traced:
     return traced
 
 
-def compile(fn=None, *, backend="eager"):
+def compile(fn=None, *, backend="eager", dynamic=None, fullgraph: bool = False):
     """Decorator form: `@compile`, `@compile(backend="inductor")` or `compile(fn, backend=...)`.
 
     Nothing is traced until the first call; each new kind of input is captured on its first call.
+    As in torch.compile, `dynamic=None` makes sizes and ints that change between captures symbolic
+    (automatic dynamic), `dynamic=True` makes them symbolic from the first capture, `dynamic=False`
+    never; `fullgraph=True` raises FullGraphError where the function would break into pieces
+    (docs/dynamic_shapes.md).
     """
     if fn is None:
-        return lambda f: Traced(f, backend)
-    return Traced(fn, backend)
+        return lambda f: Traced(f, backend, dynamic=dynamic, fullgraph=fullgraph)
+    return Traced(fn, backend, dynamic=dynamic, fullgraph=fullgraph)
 
 
 def explain(fn, *args, **kwargs):

@@ -16,6 +16,7 @@ import os
 import weakref
 
 import attrs
+import torch
 from bytecode import Instr
 from pyrsistent import pvector
 from torch._subclasses.fake_tensor import FakeTensorMode
@@ -26,28 +27,32 @@ from graph.backends import compile_with
 from core.signatures import Signature, binder
 from graph.codegen import eager_entry, graph_entry
 from graph.fx_build import build_graph
-from core.guards import GlobalStateMatch
+from core.dynamic import DYNAMIC_INT, DynamicPolicy
+from core.guards import ConstantMatch, GlobalStateMatch, TensorMatch
+from graph.shape_guards import settle, shape_guards
 from graph.guard_function import compile_guards
 from graph.rebuild import graph_outputs, rebuild
+from graph.resume_code import box_taking
 from graph.resume import (ITERATOR_SLOT, NULL_SLOT, UNBOUND_SLOT, VALUE_SLOT, Layout, ResumeBuilder, extra_cells,
                           origin)
-from core.errors import BackendError, NotTraceableError
+from core.errors import BackendError, FullGraphError
 from core.state import Env, Frame, initial_state
 from core.code import code_info_of, decode
+from tracer.continuations import compile_callee
 from tracer.step import INTERPRETER, run
 from graph.raise_entry import raising_capture
 from core.stops import GraphBreak, Raised, Returned
 from vt.data.iterators import EnumerateIteratorVariable, ZipIteratorVariable
 from vt.iteration import IteratorVariable, ListIteratorVariable, SequenceIteratorVariable
 from vt.data.constant import RangeIteratorVariable
+from vt.data.symbolic import SymbolicRangeIteratorVariable
 from vt.callables.lazy import LazyVariable
-from vt.builtins.frames import reads_frames
 from core.outcomes import BreakKind
 from vt.protocol import NULL, VariableTracker
 from vt.data.constant import ConstantVariable
-from vt.callables.functions import UserFunctionVariable, existing_cells
+from vt.callables.functions import existing_cells
 from vt.data.lists import TupleVariable
-from core.sources import FunctionSource, LocalSource
+from core.sources import FunctionSource, ItemSource, LocalSource
 
 STRICT = os.environ.get("SNAPTRACE_STRICT", "") not in ("", "0")
 """Re-raise the tracer's own bugs instead of falling back to eager (the test suite sets this)."""
@@ -64,6 +69,7 @@ class Capture:
     guard_source: str
     resumes: tuple = ()  # Traced functions a break continues in: resume functions, a callee that broke
     effects: tuple = ()  # effect records (effects/records.py) the entry replays after the graph
+    observed: dict = attrs.field(factory=dict)  # source -> shape (None: symbolic) or int: for automatic dynamic
 
 
 def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
@@ -73,19 +79,22 @@ def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
     return binder(fn)(*args, **kwargs)
 
 
-def start_state(fn, args: tuple, kwargs: dict, rebuilt=None):
+def start_state(fn, args: tuple, kwargs: dict, dynamic: DynamicPolicy | None = None, rebuilt=None):
     """The State before the first instruction of fn(*args, **kwargs); TypeError for a bad call.
+
+    `dynamic` says which sizes and ints become symbols (core/dynamic.py); by default none.
     `rebuilt`: the WeakSet of functions entries made anew (see graph/rebuild.py)."""
     bound = bind_arguments(fn, args, kwargs)
     env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode(), interpreter=INTERPRETER,
-              rebuilt=weakref.WeakSet() if rebuilt is None else rebuilt)
+              rebuilt=weakref.WeakSet() if rebuilt is None else rebuilt, dynamic=dynamic or DynamicPolicy())
     known = getattr(fn, "__snaptrace_decoded__", None)  # a resume function comes decoded
     if known is not None:
         env.decoded[(fn.__code__, id(fn.__globals__))] = code_info_of(fn.__code__, known, fn.__globals__)
     info = env.code_info(fn.__code__, fn.__globals__, None)
     values = [None] * len(info.localsplus)
+    fresh = hasattr(fn, "__snaptrace_origin__")  # a resume function: its arguments are rebuilt per call
     for position, value in enumerate(bound):
-        values[position] = LazyVariable(LocalSource(info.localsplus[position]), value)
+        values[position] = LazyVariable(LocalSource(info.localsplus[position], fresh), value)
     state = initial_state(info, values, env).add_guard(GlobalStateMatch.now())
     state, cells = existing_cells(state, fn, FunctionSource())
     if cells:  # free variables occupy the last slots of the frame
@@ -108,14 +117,26 @@ def _fake_tensor_logs_muted():
 
 
 def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: dict | None = None,
-            continuation=None, rebuilt=None) -> Capture:
+            continuation=None, dynamic: DynamicPolicy | None = None, fullgraph: bool = False,
+            rebuilt=None) -> Capture:
     """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails.
 
     `resume_cache` holds the ResumeBuilder of fn's breaks (shared with its resume functions);
     `continuation(f, resume_cache=None)` makes the compiled function (a `Traced`) a break continues in:
-    a resume function, or a callee that broke inside; `rebuilt` is the WeakSet of functions the
-    entries make anew, shared with them."""
-    state = start_state(fn, args, kwargs, rebuilt)
+    a resume function, or a callee that broke inside.  `dynamic` says what becomes symbolic.  With
+    `fullgraph`, a capture that would break raises FullGraphError instead (nothing has run yet).
+    `rebuilt` is the WeakSet of functions the entries make anew, shared with them."""
+    state = start_state(fn, args, kwargs, dynamic, rebuilt)
+    made = _capture(fn, state, backend, number, resume_cache, continuation)
+    if fullgraph and made.graph_breaks:
+        raise FullGraphError.of(fn, made.graph_breaks[0])
+    why = getattr(made.entry, "__snaptrace_check__", None)
+    if why is not None:  # for the recapture log: which guard fails for a call that misses
+        made.entry.__snaptrace_why__ = lambda *args, **kwargs: why.why(*bind_arguments(fn, args, kwargs))
+    return made
+
+
+def _capture(fn, state, backend, number: int, resume_cache, continuation) -> Capture:
     try:
         with _fake_tensor_logs_muted():
             final, stop = run(state)
@@ -141,7 +162,7 @@ def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: d
 
 
 def _guard_function(fn, state, number: int):
-    guards = state.guard_list()
+    guards = settle(state.env, state.guard_list()) + shape_guards(state.env)
     check = compile_guards(guards, _argnames(fn), fn, vars(builtins), f"{fn.__name__}_{number}")
     return guards, check
 
@@ -150,9 +171,28 @@ def _argnames(fn) -> tuple:
     return Signature.of(fn.__code__).argnames
 
 
+def _observed(state, guards) -> dict:
+    """What this capture saw at each input source that automatic dynamic watches: the shape of each
+    tensor input (None where it was symbolic) and the value of each int input (DYNAMIC_INT when
+    symbolic)."""
+    seen = {}
+    for guard in guards:
+        kind = type(guard)
+        if kind is TensorMatch:
+            seen[guard.source] = guard.shape
+        elif kind is ConstantMatch and type(guard.value) is int:
+            seen[guard.source] = guard.value
+        elif kind is ConstantMatch and type(guard.value) is torch.Size:  # its items, one by one
+            seen.update((ItemSource(guard.source, position), item) for position, item in enumerate(guard.value))
+    for value, source in state.env.symbolic_inputs:
+        if type(value) is torch.SymInt:
+            seen[source] = DYNAMIC_INT
+    return seen
+
+
 def _eager_capture(fn, state, stop: GraphBreak, number: int) -> Capture:
     guards, check = _guard_function(fn, state, number)
-    return Capture(eager_entry(fn, check), (), guards, (stop,), check.source)
+    return Capture(eager_entry(fn, check), (), guards, (stop,), check.source, observed=_observed(state, guards))
 
 
 def _graph_capture(fn, state, value, backend, number: int) -> Capture:
@@ -165,7 +205,7 @@ def _graph_capture(fn, state, value, backend, number: int) -> Capture:
     compiled, graphs, sources, (prologue, code) = result
     guards, check = _guard_function(fn, state, number)
     entry = graph_entry(fn, check, compiled, sources, prologue, code)
-    return Capture(entry, graphs, guards, (), check.source, (), for_report(state.effects))
+    return Capture(entry, graphs, guards, (), check.source, (), for_report(state.effects), _observed(state, guards))
 
 
 def _compile_graph(fn, state, value, backend, number: int, spread: bool = False):
@@ -181,9 +221,15 @@ def _compile_graph(fn, state, value, backend, number: int, spread: bool = False)
     built = build_graph(state.graph, state.placeholders, outputs, _argnames(fn), f"{fn.__name__}_graph_{number}")
     if built is None:
         return None, (), (), result
-    examples = [state.graph[index].value for index in built.input_nodes]
-    compiled = compile_with(backend, f"graph {number} of {fn.__qualname__}", built.module, examples)
+    # A symbolic input's example is its SymInt (as Dynamo passes it), so the backend sees the symbol.
+    examples = [_example(state.graph[index]) for index in built.input_nodes]
+    compiled = compile_with(backend, f"graph {number} of {fn.__qualname__}", built.module, examples,
+                            state.env.fake_mode if state.env.symbolic_inputs else None)
     return compiled, (built.module,), built.input_sources, result
+
+
+def _example(node):
+    return node.example if type(node.example) is torch.SymInt else node.value
 
 
 def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: dict, continuation):
@@ -197,10 +243,12 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
         return None
     if frame.ip < shift:  # inside a resume prologue: a value passed in could not be modelled
         return None
-    replacements = _compiled_callees(frame, stop, continuation)
+    callees = ()
+    compiled_callee = compile_callee(state, frame, stop, continuation)
+    if compiled_callee is not None:
+        state, callee = compiled_callee
+        frame, callees = state.frame, (callee,)
     slots = [_slot(state, vt) for vt in frame.stack]
-    for position in replacements:
-        slots[position] = (VALUE_SLOT, [ConstantVariable(None)])
     user_code = user_fn.__code__
     by_name = dict(zip(frame.code.localsplus, frame.locals))
     local_slots = [_local_slot(state, by_name.get(name)) for name in user_code.co_varnames]
@@ -223,7 +271,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
             user_fn, decode(user_fn.__code__, user_fn.__globals__),
             lambda resume: continuation(resume, cache))
     used = {}
-    step = builder.step_function(frame.ip - shift, layout, frame.kw_names, replacements, used)
+    step = builder.step_function(frame.ip - shift, layout, frame.kw_names, used)
     if step is None:
         return None
     result = _compile_graph(fn, state, TupleVariable(tuple(values)), backend, number, spread=True)
@@ -231,10 +279,12 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
         return None
     compiled, graphs, sources, (prologue, pushed) = result
     guards, check = _guard_function(fn, state, number)
-    body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", step), *pushed]
-    entry = graph_entry(fn, check, compiled, sources, prologue, body, continues=len(values))
-    continued = tuple(replacements.values()) + tuple(used.values())
-    return Capture(entry, graphs, guards, (stop,), check.source, continued, for_report(state.effects))
+    # The step function takes its arguments in a list it empties (graph/resume_code.py: box_taking).
+    body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", box_taking(step)), *pushed, Instr("BUILD_LIST", len(values))]
+    entry = graph_entry(fn, check, compiled, sources, prologue, body, continues=1)
+    continued = callees + tuple(used.values())
+    return Capture(entry, graphs, guards, (stop,), check.source, continued, for_report(state.effects),
+                   _observed(state, guards))
 
 
 def _local_slot(state, vt) -> tuple:
@@ -260,7 +310,7 @@ def _iterator_recipe(state, vt):
     """A tuple VT describing a new iterator equivalent to `vt` (see `rebuild_iterator`), or None."""
     current = heap.current(state, vt)
     kind = type(current)
-    if kind is RangeIteratorVariable:
+    if kind is RangeIteratorVariable or kind is SymbolicRangeIteratorVariable:
         parts = ("advance", ConstantVariable(current.values), current.index)
     elif kind is SequenceIteratorVariable:
         parts = ("advance", TupleVariable(current.items), current.index)
@@ -285,23 +335,3 @@ def _iterator_oids(state, vt) -> list:
     current = heap.current(state, vt)
     inner = getattr(current, "iterators", ()) or ((current.iterator,) if hasattr(current, "iterator") else ())
     return [vt.oid] + [oid for iterator in inner for oid in _iterator_oids(state, iterator)]
-
-
-def _compiled_callees(frame, stop: GraphBreak, continuation) -> dict:
-    """A call that broke inside an inlined Python function calls it through `compile` instead, so
-    its own graphs are captured: stack position -> the Traced callee.  Not when the callee stopped
-    at code that looks at its caller's frame (`sys._getframe(1)`): it then runs as it is, called
-    from the step function, whose frame is the user's."""
-    instruction = frame.instruction
-    if instruction.opname != "CALL" or stop.needs_frame:
-        return {}
-    stack = frame.stack
-    first = len(stack) - instruction.arg - 2
-    position = first + 1 if stack[first] is NULL else first
-    callee = stack[position]
-    if type(callee) is UserFunctionVariable and not reads_frames(callee.fn.__code__):
-        try:
-            return {position: continuation(callee.fn)}
-        except NotTraceableError:  # a generator or async function: calling it runs nothing yet
-            return {}
-    return {}

@@ -13,20 +13,9 @@ import dis
 HANDLERS: dict = {}
 
 UNSUPPORTED = {
-    # Functions, closures and classes (the functions issue).
-    "LOAD_CLASSDEREF": "class bodies are not traced",
-    "LOAD_BUILD_CLASS": "defining classes inside a traced function is not supported",
     # Containers (the data-model issue).
-    "MATCH_CLASS": "match statements are not traced",
-    "MATCH_MAPPING": "match statements are not traced",
-    "MATCH_SEQUENCE": "match statements are not traced",
-    "MATCH_KEYS": "match statements are not traced",
     "PRINT_EXPR": "interactive-mode printing is not traced",
-    "SETUP_ANNOTATIONS": "annotations in module or class bodies are not traced",
     "IMPORT_STAR": "star imports are not allowed in functions",
-    "LOAD_NAME": "name lookups outside functions (module or class bodies) are not traced",
-    "STORE_NAME": "name stores outside functions are not traced",
-    "DELETE_NAME": "name deletes outside functions are not traced",
     # Exceptions and context managers (the graph-breaks issue).
     "CHECK_EG_MATCH": "except* handlers are not modelled",
     "PREP_RERAISE_STAR": "except* handlers are not modelled",

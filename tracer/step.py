@@ -13,7 +13,9 @@ from returns.result import Failure, Result, Success
 
 import tracer.ops  # noqa: F401  (registers every handler)
 import vt.families  # noqa: F401  (registers every family's rules)
+from tracer.ops.calls import callee_position
 from tracer.registry import HANDLERS, UNSUPPORTED
+from vt.callables.trace_rules import describe
 from core.state import Interpreter, State
 from core.stops import break_at
 from tracer.unwind import throw, unwind
@@ -92,8 +94,17 @@ def _settle(state: State, instruction, out):
         if type(out) is State or type(out) is tuple:
             return out
     if type(out) is Unsupported:
-        out = break_at(state, instruction, out)
+        out = break_at(state, instruction, _with_rule(state, out))
     return state, out
+
+
+def _with_rule(state, limit):
+    """A limit hit at a call says what the trace rules decided for the callee (the innermost one)."""
+    position = callee_position(state.frame) if not limit.rule else None
+    if position is None:
+        return limit
+    return Unsupported(limit.kind, limit.reason, limit.hint, limit.inside,
+                       needs_frame=limit.needs_frame, rule=describe(state.frame.stack[position]))
 
 
 def _run_checked(state: State):

@@ -15,7 +15,7 @@ import inspect
 
 from core.outcomes import BreakKind, raise_error, raised, unsupported
 from vt import registry
-from vt.protocol import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT, real_value
 
 
 def call_builtin(state, fn, args, kwargs, source=None):
@@ -45,8 +45,8 @@ def call_constant_fn(state, fn, what, args, kwargs):
             return out
         state, listed = out
         args = (listed, *args[1:])
-    values = [arg.as_python(state) for arg in args]
-    kw_values = {key: arg.as_python(state) for key, arg in kwargs.items()}
+    values = [real_argument(state, arg) for arg in args]  # fixed objects (classes, ...) pass as themselves
+    kw_values = {key: real_argument(state, arg) for key, arg in kwargs.items()}
     if any(v is NOT_CONSTANT for v in values) or any(v is NOT_CONSTANT for v in kw_values.values()):
         return unsupported(BreakKind.UNSUPPORTED_CALL,
                            f"{what} with arguments ({', '.join(a.describe() for a in args)}) is not modelled")
@@ -59,6 +59,31 @@ def call_constant_fn(state, fn, what, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_VALUE,
                            f"{what} returned a {type(result).__name__}, which is not modelled")
     return out
+
+
+def real_argument(state, vt):
+    """The real value a folded call receives for `vt`: plain data as a fresh copy, fixed objects as
+    themselves, and tuples of either (`dict[str, int]`'s `(str, int)`); else NOT_CONSTANT."""
+    value = real_value(state, vt)
+    if value is NOT_CONSTANT and vt.comparison_kind() == "tuple":
+        items = vt.unpack(state, None)
+        if items is not None and vt.runtime_type() is tuple:
+            value = tuple(real_argument(state, item) for item in items)
+            return NOT_CONSTANT if NOT_CONSTANT in value else value
+    return value
+
+
+def class_subscript(state, cls, index):
+    """`cls[index]` for a class with `__class_getitem__` (`list[int]`, `dict[str, int]`): the alias,
+    computed while tracing (it is a fixed value), or None when that does not apply."""
+    key = real_argument(state, index)
+    if not isinstance(cls, type) or key is NOT_CONSTANT or not hasattr(cls, "__class_getitem__"):
+        return None
+    try:
+        result = cls[key]
+    except Exception as exc:  # the program raises the same
+        return raised(exc)
+    return registry.from_python(state, result)
 
 
 def _joins(fn) -> bool:

@@ -11,6 +11,8 @@ record.  They never mutate anything.
 """
 from __future__ import annotations
 
+import types
+
 import attrs
 import torch
 
@@ -54,6 +56,17 @@ class VariableTracker:
     def constant_value(self):
         """The Python value if it is fully known while tracing, else NOT_CONSTANT."""
         return NOT_CONSTANT
+
+    def specialized(self):
+        """The Python value, for a use that needs a concrete one (an index into a list, a dict key,
+        a repeat count): a symbolic number is guarded to keep the value it has now.  Otherwise the
+        same as `constant_value()`."""
+        return self.constant_value()
+
+    def graph_node(self):
+        """The graph-log index of the node that computes this value (tensors, symbolic numbers),
+        else None: what the graph must output when the value leaves the trace."""
+        return None
 
     def type_name(self) -> str:
         """The name of the value's type, as Python's messages spell it."""
@@ -119,6 +132,24 @@ class VariableTracker:
     def describe(self) -> str:
         return self.type_name()
 
+    # -- as a class attribute the trace made or wrote (a local class's namespace, `C.f = ...`) ------
+    def descriptor_get(self, state, instance, owner):
+        """What reading this value off a class gives (its `__get__`): through the object `instance`,
+        or off the class itself when `instance` is None; `owner` is the class's VT.  Functions bind
+        to the object, `staticmethod` unwraps, `classmethod` binds to the class, a property runs its
+        getter.  By default the value itself (plain data has no `__get__`)."""
+        return state, self
+
+    def is_data_descriptor(self) -> bool:
+        """Whether the value, as a class attribute, takes precedence over the object's own attributes
+        (a property: it defines `__set__`)."""
+        return False
+
+    def descriptor_set(self, state, instance, value):
+        """`instance.name = value` (value DELETED: `del`) through this class attribute, when it is a
+        data descriptor: the next State, or the stop that prevents it."""
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"writing through {self.describe()} is not modelled")
+
     # -- what the value is at run time ------------------------------------------------------------
     def runtime_type(self):
         """The Python type the value has at run time, when the tracer knows it; else None."""
@@ -129,6 +160,11 @@ class VariableTracker:
         """The real object, when this VT stands for one object fixed for the capture and guarded by
         identity (a module, a builtin, a class, a torch function); else NOT_CONSTANT."""
         return NOT_CONSTANT
+
+    def pinned_object(self):
+        """The real object this VT is on every call the capture is reused for (its identity is
+        guarded, or it is fixed), else NOT_CONSTANT: what `id()` may be answered from."""
+        return self.fixed_object()
 
     def as_python(self, state):
         """A fresh real value equal to this one when it is plain data known while tracing (numbers,
@@ -152,6 +188,18 @@ class VariableTracker:
         if mine is not None and theirs is not None:
             return state, mine == theirs
         return NotImplemented
+
+    def own_less_than(self, state, other):
+        """`type(self).__lt__(self, other)` through the type's own comparison slot, as CPython's sort
+        calls it first for keys of one type (vt/data/sorting.py): (state, result) or the stop;
+        None when the type has no `__lt__` written in Python (the full `<` then decides)."""
+        return None
+
+    def hash_key(self, state):
+        """The real key this value is as a dict key or set element when finding it runs the class's
+        own Python `__hash__` (vt/data/object_keys.py): (state, key) or the stop; None when the
+        value is a constant or hashed by C code (vt/data/equality.py answers)."""
+        return None
 
     def comparison_kind(self):
         """How the value takes part in `==`, `<` and `in` inside containers: "list", "tuple", "set"
@@ -215,6 +263,16 @@ def is_tensor(vt) -> bool:
     TensorVariable)."""
     kind = vt.runtime_type()
     return isinstance(kind, type) and issubclass(kind, torch.Tensor)
+
+
+def is_identity_key(value) -> bool:
+    """A fixed object usable as a dict key while tracing: hashed and compared by C code (classes,
+    functions, modules, `typing.Union`), so a lookup runs none of the user's code."""
+    kind = type(value)
+    if isinstance(kind.__eq__, types.FunctionType) or isinstance(kind.__hash__, types.FunctionType):
+        return False
+    return isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType)) \
+        or kind.__module__ in ("typing", "types")
 
 
 def real_value(state, vt):

@@ -31,7 +31,7 @@ import attrs
 
 from core.outcomes import BreakKind, unsupported
 from core.sources import ItemSource
-from vt.protocol import VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker
 
 # -- builtin rules ---------------------------------------------------------------------------------
 
@@ -345,9 +345,10 @@ def method_row(owner: type, name: str):
 
 WRAP_ORDER = (
     # exact and cheap tests first; objects of the user's classes before probes that could run their code
-    "tensor", "tuple", "container", "constant", "module", "record", "container_method", "cell",
-    "functools", "graph_break", "grad_mode_factory", "user_method", "nn_module", "user_object",
-    "torch_function", "builtin", "rule_callable", "pure_function", "function", "class", "opaque_torch_callable",
+    "tensor", "tuple", "container", "constant", "module", "user_marked", "record", "frozen", "container_method",
+    "cell", "functools", "graph_break", "grad_mode_factory", "mode_manager", "user_method", "nn_module", "torch_op",
+    "user_object", "torch_function", "builtin", "rule_callable", "pure_function", "opaque_torch_callable", "function",
+    "autograd_function", "class",
 )
 """The order in which wrap rules are asked about a real object; the first that answers wins."""
 
@@ -374,12 +375,45 @@ _WRAP_SEQUENCE: list = []  # the registered rules in WRAP_ORDER, filled by check
 
 def wrap_value(state, value, source, guard: bool = True):
     """VT for the real object `value` reached through `source`: (state, vt), or the stop that says
-    why it cannot be modelled.  `guard=False` for objects taken as fixed (inside torch)."""
+    why it cannot be modelled.  `guard=False` for objects taken as fixed (inside torch).
+
+    Model code reads the same globals and attributes over and over (`nn.functional`, `torch`, a
+    config's fields, a layer's class), so a wrap whose only effect was to add guards is remembered
+    for the trace (`Env.wrapped`): the same object at the same source later gets the same VT and the
+    same guards without asking the rules again.  A heap handle is remembered only while the state
+    still knows the object under the same handle (a rolled-back snapshot may not)."""
+    if source is None:  # nothing to guard it or load it through: a value the trace cannot name
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"a {type(value).__qualname__} was reached without a source")
+    memo = state.env.wrapped
+    hit = memo.get((source, guard))
+    if hit is not None and hit[0] is value:
+        _, vt, guards, oid = hit
+        if oid is None or state.known_objects.get(id(value)) == oid:
+            for check in guards:
+                state = state.add_guard(check)
+            return state, (vt if oid is None else state.heap[oid])
+    out = _apply_wrap_rules(state, value, source, guard)
+    if type(out) is tuple and _only_guards_added(state, out[0]) and not source.made_per_call():
+        vt, oid = out[1], getattr(out[1], "oid", None)
+        # Only values that name nothing of one state: fixed objects and constants, or heap handles
+        # checked again on use.  A tensor names a graph node a rolled-back state may not have.
+        if oid is not None or vt.fixed_object() is not NOT_CONSTANT or vt.constant_value() is not NOT_CONSTANT:
+            memo[(source, guard)] = (value, vt, tuple(out[0].guard_order[len(state.guard_order):]), oid)
+    return out
+
+
+def _apply_wrap_rules(state, value, source, guard):
     for rule in _WRAP_SEQUENCE or _wrap_sequence():
         out = rule(state, value, source, guard)
         if out is not None:
             return out
     return _unmodelled(value, source)
+
+
+def _only_guards_added(before, after) -> bool:
+    return (after.heap is before.heap and after.known_objects is before.known_objects and after.graph is before.graph
+            and after.effects is before.effects and after.frame is before.frame and after.next_oid == before.next_oid
+            and after.globals is before.globals and after.placeholders is before.placeholders)
 
 
 def wrap_items(state, value, source, guard: bool):

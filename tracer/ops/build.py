@@ -12,13 +12,12 @@ from effects import heap
 from tracer.registry import handles
 from vt.folding import call_builtin
 from vt.data.iterators import items_of
-from vt.data.constant import ConstantVariable
-from vt.data.iterators import items_of
-from vt.data.equality import hashable_key, hashable_keys
-from vt.data.dict_methods import mapping_entries
+from vt.data.equality import container_keys
+from vt.data.dict_methods import mapping_entries, merge_limit
 from vt.data.dicts import new_dict
-from vt.data.lists import TupleVariable, made_tuple, new_list
-from core.outcomes import BreakKind, unsupported, raise_error, is_stop
+from vt.data.lists import made_tuple, new_list
+from vt.data.symbolic import build_slice as slice_value
+from core.outcomes import raise_error, is_stop
 from vt.data.set_methods import set_argument
 from vt.data.sets import change_set, new_set
 
@@ -85,10 +84,10 @@ def unpack_sequence(state, ins):
 
 @handles("BUILD_SLICE")
 def build_slice(state, ins):
-    parts = [part.constant_value() for part in _top(state, ins.arg)]
-    if any(type(part) is not int and part is not None for part in parts):
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "slice bounds must be ints known while tracing")
-    return state.advance(pop=ins.arg, push=(ConstantVariable(slice(*parts)),))
+    made = slice_value(tuple(_top(state, ins.arg)))
+    if is_stop(made):
+        return made
+    return state.advance(pop=ins.arg, push=(made,))
 
 
 @handles("BUILD_MAP")
@@ -114,12 +113,15 @@ def build_const_key_map(state, ins):
 @handles("MAP_ADD")
 def map_add(state, ins):
     """Dict comprehensions: value = pop(); key = pop(); stack[-oparg][key] = value."""
-    key = hashable_key(state.peek(2))
-    if is_stop(key):
-        return key
-    current = heap.current(state, state.peek(ins.arg + 2))
+    target = state.peek(ins.arg + 2)
+    value = state.peek()
+    out = target.key(state, state.peek(2))
+    if type(out) is not tuple:
+        return out
+    state, key = out
+    current = heap.current(state, target)
     entries = dict(current.entries)
-    entries[key] = state.peek()
+    entries[key] = value
     return heap.mutate(state, current.with_entries(entries.items()), "dict.__setitem__").advance(pop=2)
 
 
@@ -131,6 +133,9 @@ def _merge_into_dict(state, ins, allow_repeats: bool):
     state, pairs = out
     current = heap.current(state, state.peek(ins.arg + 1))
     entries = dict(current.entries)
+    limit = merge_limit(entries, [key for key, _ in pairs])
+    if limit is not None:
+        return limit
     for key, value in pairs:
         if key in entries and not allow_repeats:
             return raise_error(TypeError, f"got multiple values for keyword argument {key!r}")
@@ -153,9 +158,10 @@ def dict_merge(state, ins):
 @handles("BUILD_SET")
 def build_set(state, ins):
     """`{a, b}`: a new set, the elements added in order; elements must be hashable constants."""
-    keys = hashable_keys(_top(state, ins.arg), "set element")
-    if is_stop(keys):
-        return keys
+    out = container_keys(state, _top(state, ins.arg), "set element")
+    if type(out) is not tuple:
+        return out
+    state, keys = out
     out = new_set(state, keys)
     if type(out) is not tuple:
         return out
@@ -166,10 +172,12 @@ def build_set(state, ins):
 @handles("SET_ADD")
 def set_add(state, ins):
     """Set comprehensions and `{*a, x}`: v = pop(); stack[-oparg].add(v)."""
-    key = hashable_key(state.peek(), "set element")
-    if is_stop(key):
-        return key
-    out = change_set(state, state.peek(ins.arg + 1), "add", (key,), "set.add")
+    target = state.peek(ins.arg + 1)
+    out = target.key(state, state.peek())
+    if type(out) is not tuple:
+        return out
+    state, key = out
+    out = change_set(state, target, "add", (key,), "set.add")
     if type(out) is not tuple:
         return out
     return out[0].advance(pop=1)

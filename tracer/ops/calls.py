@@ -9,6 +9,18 @@ from vt.data.iterators import items_of
 from core.outcomes import BreakKind, unsupported, raise_error
 
 
+def callee_position(frame):
+    """Where the callable of the CALL / CALL_FUNCTION_EX at `frame.ip` sits on the stack, or None."""
+    instruction = frame.instruction
+    stack = frame.stack
+    if instruction.opname == "CALL":
+        first = len(stack) - instruction.arg - 2
+        return first + 1 if stack[first] is NULL else first
+    if instruction.opname == "CALL_FUNCTION_EX":
+        return len(stack) - 2 - (instruction.arg & 1)
+    return None
+
+
 @handles("PRECALL")
 def precall(state, ins):
     # Nothing to do; jump() keeps the pending KW_NAMES for the CALL that follows.

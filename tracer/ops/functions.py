@@ -59,8 +59,8 @@ def load_closure(state, ins):
     return state.advance(push=(state.frame.locals[ins.arg],))
 
 
-@handles("LOAD_DEREF")
-def load_deref(state, ins):
+def read_cell(state, ins):
+    """The contents of the cell in slot `ins.arg`: (state, vt), or NameError when it is empty."""
     cell = heap.current(state, state.frame.locals[ins.arg])
     contents = cell.contents
     if contents is None:
@@ -71,7 +71,15 @@ def load_deref(state, ins):
             return out
         state, contents = out
         state = heap.update_object(state, cell.with_contents(contents))
-    return state.advance(push=(contents,))
+    return state, contents
+
+
+@handles("LOAD_DEREF")
+def load_deref(state, ins):
+    out = read_cell(state, ins)
+    if type(out) is not tuple:
+        return out
+    return out[0].advance(push=(out[1],))
 
 
 @handles("STORE_DEREF")

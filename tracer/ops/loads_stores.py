@@ -56,29 +56,29 @@ def load_const(state, ins):
     return state.advance(push=(ConstantVariable(ins.argval),))
 
 
-@handles("LOAD_GLOBAL")
-def load_global(state, ins):
-    name = ins.argval
+def global_value(state, name: str):
+    """The global `name` as the running frame sees it (the program's own writes first, then its
+    module's globals, then the builtins): (state, vt), or NameError."""
     env = state.env
     info = state.frame.code
     written = heap.written_global(state, name) if info.globals_source is None else None
     if type(written) is GlobalDelete:  # deleted by the program: the builtin of that name, if any
         if name in env.builtins:  # (not guarded as unshadowed: the global exists when the call begins)
-            out = wrap_value(state, env.builtins[name], BuiltinSource(name), guard=False)
-            if type(out) is not tuple:
-                return out
-            state, value = out
-            return state.advance(push=(NULL, value) if ins.arg & 1 else (value,))
+            return wrap_value(state, env.builtins[name], BuiltinSource(name), guard=False)
         return name_error(name, f"name {name!r} is not defined")
     stored = None if written is None else written.value
     if stored is not None:
-        out = state, stored
-    elif name in info.globals:
-        out = wrap_value(state, info.globals[name], global_source(info, name))
-    elif name in env.builtins:
-        out = wrap_value(state, env.builtins[name], BuiltinSource(name))
-    else:
-        return name_error(name, f"name {name!r} is not defined")
+        return state, stored
+    if name in info.globals:
+        return wrap_value(state, info.globals[name], global_source(info, name))
+    if name in env.builtins:
+        return wrap_value(state, env.builtins[name], BuiltinSource(name))
+    return name_error(name, f"name {name!r} is not defined")
+
+
+@handles("LOAD_GLOBAL")
+def load_global(state, ins):
+    out = global_value(state, ins.argval)
     if type(out) is not tuple:
         return out
     state, value = out

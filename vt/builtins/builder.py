@@ -10,36 +10,44 @@ these rules in order.
 from __future__ import annotations
 
 import builtins
+import collections
 import enum
 import functools
 import math
+import sys
 import types
 import weakref
 
 import attrs
 import torch
+from torch.fx.experimental.symbolic_shapes import DimDynamic, StatelessSymbolicContext
 
 import core.markers as markers
-from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject,
-                         SequenceMatch, TensorMatch, TypeMatch)
+from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject, SequenceMatch, TensorMatch, TypeMatch)
 from core.outcomes import BreakKind, unsupported
-from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource
+from core.dynamic import DUCK, OWN, STATIC, TorchSource
+from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource, TensorPropertySource
 from effects import heap
 from vt import registry
 from vt.callables.builtin import BuiltinVariable
 from vt.objects.dict_subclass import is_dict_subclass, wrap_dict_subclass_object
+from vt.objects.list_subclass import is_list_subclass, wrap_list_subclass_object
 from vt.folding import call_constant_fn
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.container_methods import class_method
 from vt.objects.contexts import GRAD_MODE_CLASSES, GradModeExit, GradModeFactoryVariable, wrap_grad_mode_exit
+from vt.data.collections_mappings import DefaultDictVariable, OrderedDictVariable
+from vt.data.deques import DequeVariable
 from vt.data.dicts import DictVariable
-from vt.callables.functions import UserFunctionVariable, existing_cell
+from vt.data.module_globals import GlobalsVariable
+from vt.callables.functions import UserFunctionVariable, existing_cell, made_anew
 from vt.callables.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
 from vt.data.lists import ListVariable, TupleVariable
 from vt.nn.nn_modules import NNModuleClassVariable, is_module_class
-from vt.protocol import MAX_ITEMS, VariableTracker
+from vt.protocol import MAX_ITEMS, VariableTracker, is_identity_key
 from vt.objects.records import wrap_record
 from vt.data.sets import SetVariable
+from vt.data.symbolic import SymNodeVariable, symbol_placeholder
 from vt.data.tensor import TensorVariable
 from vt.callables.classes import ClassVariable
 from vt.callables.torch import (GraphBreakVariable, ModuleVariable, OpaqueCallableVariable,
@@ -93,7 +101,11 @@ def _tuple(state, value, source, guard):
 
 @registry.wrap_rule("container")
 def _container(state, value, source, guard):
-    if type(value) in (list, dict, set):
+    if type(value) is dict and _is_namespace(state, value):  # globals() handed on, e.g. across a break
+        own = value is state.env.globals
+        return _guarded(state, IdMatch(source, value, f"the globals of {value.get('__name__')}"), guard), \
+            GlobalsVariable(value, None if own else source)
+    if type(value) in (list, dict, set, collections.OrderedDict, collections.defaultdict, collections.deque):
         return _too_long(value, source) or _wrap_container(state, value, source, guard)
     return None
 
@@ -109,6 +121,11 @@ def _too_long(value, source):
 
 @registry.wrap_rule("constant")
 def _constant(state, value, source, guard):
+    if type(value) is int and guard and state.env.dynamic.int_is_dynamic(source, value):
+        return _symbolic_int(state, value, source)
+    if type(value) is torch.Size and guard and state.env.dynamic.size_is_dynamic(source, value):
+        out = registry.wrap_items(state.add_guard(SequenceMatch(source, torch.Size, len(value))), value, source, guard)
+        return out if type(out) is not tuple else (out[0], TupleVariable(out[1], torch.Size))
     if is_constant_value(value):
         return _guarded(state, ConstantMatch.of(source, value), guard), ConstantVariable(value, source)
     return None
@@ -205,18 +222,41 @@ def _finalized(value) -> str | None:
 
 @registry.wrap_rule("user_object")
 def _user_object(state, value, source, guard):
-    if _is_user_object(value):
-        why = _finalized(value)
-        if why is not None:
-            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} is not modelled: {why}, which runs "
-                               "when eager drops it", "objects with finalizers run eagerly")
-    if _is_user_object(value) and isinstance(value, dict) and is_dict_subclass(type(value)):
-        return wrap_dict_subclass_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"),
-                                                  guard), value, source)
-    if _is_user_object(value):
-        return wrap_user_object(_guarded(state, IdMatch(source, value, f"{type(value).__name__} object"), guard),
-                                value, source)
-    return None
+    if not _is_user_object(value):
+        return None
+    why = _finalized(value)
+    if why is not None:
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} is not modelled: {why}, which runs "
+                           "when eager drops it", "objects with finalizers run eagerly")
+    if guard:
+        state = _identified(state, value, source)
+    if isinstance(value, dict) and is_dict_subclass(type(value)):
+        return wrap_dict_subclass_object(state, value, source)
+    if isinstance(value, list) and is_list_subclass(type(value)):
+        return wrap_list_subclass_object(state, value, source)
+    return wrap_user_object(state, value, source)
+
+
+def _identified(state, value, source):
+    """Guard that `source` names this object of a Python class.  An object that existed before the
+    call is pinned by identity.  A value the entry makes anew on every call (what a resume function
+    receives: a model output built after a break) is guarded by its type and by how it aliases the
+    other objects of its class the trace has seen; what the code reads from it is guarded as it is
+    read, so a second call with a new object of the same shape reuses the capture."""
+    if not source.made_per_call():
+        return state.add_guard(IdMatch(source, value, f"{type(value).__name__} object"))
+    state = state.add_guard(TypeMatch(source, type(value)))
+    known = state.known_objects.get(id(value))
+    if known is not None:
+        other = state.heap.get(known)
+        if other is not None and other.source is not None and other.source != source:
+            state = state.add_guard(SameObject(source, other.source))
+        return state
+    for oid in state.known_objects.values():
+        other = state.heap.get(oid)
+        if other is not None and other.source is not None and getattr(other, "cls", None) is type(value):
+            state = state.add_guard(DistinctObjects(source, other.source))
+    return state
 
 
 @registry.wrap_rule("torch_function")
@@ -258,9 +298,12 @@ def _pure_function(state, value, source, guard):
 
 @registry.wrap_rule("function")
 def _function(state, value, source, guard):
-    if not isinstance(value, types.FunctionType) or _in_torch(value):
+    """A Python function, inlined when called: the user's, and torch's own pure-Python helpers
+    (`torch.utils._pytree.tree_map`, ...), as the trace rules decide (vt/callables/trace_rules.py)."""
+    if not isinstance(value, types.FunctionType):
         return None
-    if state.env.rebuilt is not None and value in state.env.rebuilt:  # made anew on every call: guard its code
+    if made_anew(value, source) or (state.env.rebuilt is not None and value in state.env.rebuilt):
+        # made anew on every call: guard its code
         state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
         return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
             UserFunctionVariable(value, source)
@@ -282,10 +325,12 @@ def _class(state, value, source, guard):
 
 @registry.wrap_rule("opaque_torch_callable")
 def _opaque_torch_callable(state, value, source, guard):
-    limit = torch_callable_limit(value)
+    """Torch functions that touch global state or files: run eagerly at a break (a class of that kind,
+    `torch.no_grad`, is a class with a rule of its own)."""
+    limit = None if isinstance(value, type) else torch_callable_limit(value)
     if limit is not None:
         return _guarded(state, IdMatch(source, value, value.__name__), guard), \
-            OpaqueCallableVariable(value.__name__, limit, source)
+            OpaqueCallableVariable(value.__name__, limit, source, value)
     return None
 
 
@@ -293,10 +338,14 @@ wrap_value = registry.wrap_value
 
 
 def _is_user_object(value) -> bool:
-    """An instance of a class defined in Python (not a builtin or C type), outside torch."""
+    """An instance of a class defined in Python (not a builtin or C type).  torch's own Python classes
+    count too (a pytree `TreeSpec`), except those that take part in torch's dispatch
+    (`__torch_function__`, `__torch_dispatch__`), which are not plain Python objects."""
     cls = type(value)
-    return bool(cls.__flags__ & (1 << 9)) and not isinstance(value, type) and not _in_torch(cls) \
-        and not isinstance(value, (types.FunctionType, types.MethodType, types.ModuleType))
+    if not cls.__flags__ & (1 << 9) or isinstance(value, type) \
+            or isinstance(value, (types.FunctionType, types.MethodType, types.ModuleType)):
+        return False
+    return not _in_torch(cls) or not (hasattr(cls, "__torch_function__") or hasattr(cls, "__torch_dispatch__"))
 
 
 def _in_torch(fn) -> bool:
@@ -305,6 +354,14 @@ def _in_torch(fn) -> bool:
     if module.startswith("torch.nn.modules."):
         return False
     return module == "torch" or module.startswith("torch.")
+
+
+def _is_namespace(state, value: dict) -> bool:
+    """A module's globals dict: the traced function's own, or a loaded module's `__dict__`."""
+    if value is state.env.globals:
+        return True
+    name = value.get("__name__")
+    return type(name) is str and getattr(sys.modules.get(name), "__dict__", None) is value
 
 
 def _guarded(state, check, guard: bool):
@@ -317,23 +374,73 @@ def _is_builtin(value) -> bool:
 
 
 def _wrap_tensor(state, value: torch.Tensor, source):
-    fake = state.env.fake_mode.from_tensor(value, static_shapes=True)
+    dims = state.env.dynamic.tensor_dims(source, value) if value.layout is torch.strided else None
+    if dims is None:
+        fake = state.env.fake_mode.from_tensor(value, static_shapes=True)
+    else:
+        context = StatelessSymbolicContext(dynamic_sizes=[_DIM_KINDS[kind] for kind in dims])
+        state.env.shape_env()
+        fake = state.env.fake_mode.from_tensor(value, symbolic_context=context, source=TorchSource(source))
     for index in state.placeholders:
         node = state.graph[index]
         if node.example is fake:
             # The same tensor object passed twice: one placeholder, and a guard that it stays shared.
             state = state.add_guard(SameObject(source, node.target))
             return state, TensorVariable(index, fake, type(value), source)
-    state = state.add_guard(TensorMatch.of(source, value))
+    if dims is None:
+        state = state.add_guard(TensorMatch.of(source, value))
+    else:
+        state.env.symbolic_inputs.append((fake, source))
+        state = _symbol_placeholders(state.add_guard(TensorMatch.of(source, value, fake)), value, fake, source)
     state, index = state.add_node("placeholder", source, (), (), fake, value)
     return state, TensorVariable(index, fake, type(value), source)
+
+
+_DIM_KINDS = {STATIC: DimDynamic.STATIC, DUCK: DimDynamic.DUCK, OWN: DimDynamic.DYNAMIC}
+
+
+def _symbol_placeholders(state, value: torch.Tensor, fake, source):
+    """A SymInt placeholder for each new symbol among the tensor input's sizes, strides and offset,
+    read at call time as `x.size(0)` (...): the FX graph then receives its symbols as inputs, as
+    Dynamo's graphs do, and a backend compiles one kernel for every size."""
+    properties = [("size", dim, fake.shape[dim], value.shape[dim]) for dim in range(value.dim())]
+    properties += [("stride", dim, fake.stride(dim), value.stride(dim)) for dim in range(value.dim())]
+    properties.append(("storage_offset", None, fake.storage_offset(), value.storage_offset()))
+    for prop, dim, symbolic, real in properties:
+        if type(symbolic) is torch.SymInt and getattr(symbolic.node.expr, "is_Symbol", False) \
+                and symbol_placeholder(state, symbolic) is None:
+            state, _ = state.add_node("placeholder", TensorPropertySource(source, prop, dim), (), (), symbolic, real)
+    return state
+
+
+def _symbolic_int(state, value: int, source):
+    """An int input that varies between calls: a SymInt placeholder of its own, guarded by type only
+    (the relations the trace relies on come from the ShapeEnv)."""
+    for index in state.placeholders:
+        node = state.graph[index]
+        if node.target == source and type(node.example) is torch.SymInt:
+            return state, SymNodeVariable(index, node.example, source)
+    symbolic = state.env.shape_env().create_unspecified_symint_and_symbol(
+        value, TorchSource(source), DimDynamic.DYNAMIC)
+    state.env.symbolic_inputs.append((symbolic, source))
+    state, index = state.add_guard(TypeMatch(source, int)).add_node("placeholder", source, (), (), symbolic, value)
+    return state, SymNodeVariable(index, symbolic, source)
+
+
+def _literal(key) -> bool:
+    """A key that a guard can spell as a Python literal (`d['a']`, `d[(1, 2)]`); other keys (a dtype, an
+    enum member, a class) are reached by position."""
+    if type(key) is tuple:
+        return all(_literal(item) for item in key)
+    return type(key) in (int, str, bytes, bool, type(None)) or (type(key) is float and key == key and
+                                                               abs(key) != float("inf"))
 
 
 def _wrap_items(state, pairs, source, guard: bool):
     """VTs for (key, real item) pairs read through ItemSource(source, key); (state, list) or Unsupported."""
     items = []
     for position, (key, item) in enumerate(pairs):
-        item_source = ItemSource(source, key) if is_constant_value(key) else DictValueSource(source, position)
+        item_source = ItemSource(source, key) if _literal(key) else DictValueSource(source, position)
         out = wrap_value(state, item, item_source, guard)
         if type(out) is not tuple:
             return out
@@ -345,12 +452,17 @@ def _wrap_items(state, pairs, source, guard: bool):
 def _wrap_container(state, value, source, guard: bool):
     """A list, dict or set passed in: one heap object per real object, its changes replayed later."""
     def make(state, oid):
-        if type(value) is list:
-            state = _guarded(state, SequenceMatch(source, list, len(value)), guard)
+        if type(value) in (list, collections.deque):
+            state = _guarded(state, SequenceMatch(source, type(value), len(value)), guard)
             out = _wrap_items(state, enumerate(value), source, guard)
-            return out if type(out) is not tuple else (out[0], ListVariable(oid, tuple(out[1]), source))
+            if type(out) is not tuple:
+                return out
+            if type(value) is list:
+                return out[0], ListVariable(oid, tuple(out[1]), source)
+            state = _guarded(out[0], ConstantMatch.of(AttrSource(source, "maxlen"), value.maxlen), guard)
+            return state, DequeVariable(oid, tuple(out[1]), value.maxlen, source)
         keys = tuple(value)
-        if not all(is_constant_value(key) or isinstance(key, enum.Enum) for key in keys):  # enum members: singletons
+        if not all(is_constant_value(key) or isinstance(key, enum.Enum) or is_identity_key(key) for key in keys):
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} has keys that are not constants",
                                "use numbers or strings as keys")
         state = _guarded(state, KeysMatch(source, type(value), keys), guard)
@@ -359,7 +471,13 @@ def _wrap_container(state, value, source, guard: bool):
         out = _wrap_items(state, value.items(), source, guard)
         if type(out) is not tuple:
             return out
-        return out[0], DictVariable(oid, tuple(zip(keys, out[1])), source)
+        state, entries = out[0], tuple(zip(keys, out[1]))
+        if type(value) is collections.OrderedDict:
+            return state, OrderedDictVariable(oid, entries, source)
+        if type(value) is collections.defaultdict:
+            out = wrap_value(state, value.default_factory, AttrSource(source, "default_factory"), guard)
+            return out if type(out) is not tuple else (out[0], DefaultDictVariable(oid, entries, source, factory=out[1]))
+        return state, DictVariable(oid, entries, source)
 
     first_seen = id(value) not in state.known_objects
     # Objects still being wrapped (an outer container of this one) are not in the heap yet.

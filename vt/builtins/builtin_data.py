@@ -18,6 +18,7 @@ from core.sources import AttrSource
 from effects import heap
 from vt.callables.builtin import class_value
 from vt.data.operators import binary_operation
+from vt.objects.local_classes import make_class_from_type
 from vt.objects.object_attributes import class_vt_of, has_attribute
 from vt.objects.attributes import written
 from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker, is_attribute_error, real_value
@@ -26,7 +27,7 @@ from vt.folding import bind, given
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.iterators import for_each, truth_of
 from vt.data.lists import TupleVariable
-from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop
+from core.outcomes import BreakKind, needs_frame, unsupported, raise_error, raised, is_stop
 from vt import registry
 from vt.registry import wrap_value
 from vt.data.tensor import TensorVariable
@@ -176,8 +177,12 @@ def _reduce(state, args, kwargs):
 
 def _type(state, args, kwargs):
 
+    if not kwargs and len(args) == 3:  # type(name, bases, namespace) makes a class
+        made = make_class_from_type(state, args)
+        return made if made is not None else unsupported(BreakKind.UNSUPPORTED_CALL, "type(name, bases, namespace) "
+                                                         "with arguments not known while tracing is not modelled")
     if kwargs or len(args) != 1:
-        return unsupported(BreakKind.UNSUPPORTED_CALL, "type() with 3 arguments (making a class) is not modelled")
+        return raise_error(TypeError, "type() takes 1 or 3 arguments")
     if args[0].dunder_dispatch:
         return class_vt_of(state, heap.current(state, args[0]))  # the class's own heap record
     if isinstance(args[0], NNModuleVariable) and args[0].source is not None:
@@ -228,6 +233,29 @@ def _missing_attribute(state, value, name):
     so that the attribute appearing later recaptures."""
     source = getattr(value, "source", None)
     return state.add_guard(MissingAttribute(source, name)) if source is not None else state
+
+
+def _setattr_rule(deleting: bool):
+    """setattr(obj, name, value) / delattr(obj, name): what STORE_ATTR / DELETE_ATTR do."""
+    def rule(state, args, kwargs):
+        if kwargs or len(args) != (2 if deleting else 3):
+            return raise_error(TypeError, f"{'delattr' if deleting else 'setattr'} expected "
+                               f"{2 if deleting else 3} arguments, got {len(args) + len(kwargs)}")
+        name = _attribute_name(args[1])
+        if type(name) is not str:
+            return name
+        out = args[0].setattr(state, name, DELETED if deleting else args[2])
+        return out if is_stop(out) else (out, ConstantVariable(None))
+    return rule
+
+
+def _vars(state, args, kwargs):
+    """vars(obj) is obj.__dict__; vars() with no argument is the frame's locals, which runs eagerly."""
+    if not args and not kwargs:
+        return needs_frame("vars() without an argument reads the frame and runs for real")
+    if len(args) != 1 or kwargs:
+        return None
+    return args[0].getattr(state, "__dict__")
 
 
 def _getattr(state, args, kwargs):
@@ -284,8 +312,14 @@ def _issubclass(state, args, kwargs):
 
 
 def _id(state, args, kwargs):
-    return unsupported(BreakKind.UNSUPPORTED_CALL, "id() is an object's address, which differs from run to run",
-                       "compare objects with `is` instead")
+    """id(x) of an object the capture pins by identity (a module, a function, a class, an object that
+    existed before the call): its real address, the same on every call the guards accept."""
+    if len(args) == 1 and not kwargs:
+        pinned = args[0].pinned_object()
+        if pinned is not NOT_CONSTANT:
+            return state, ConstantVariable(id(pinned))
+    return unsupported(BreakKind.UNSUPPORTED_CALL, "id() of an object made while tracing is its address, which "
+                       "differs from run to run", "compare objects with `is` instead")
 
 
 def _reads_tensor_values(name):
@@ -306,6 +340,7 @@ def _reads_tensor_values(name):
 DATA_RULES = {
     min: _min_max(min, operator.lt, "<"), max: _min_max(max, operator.gt, ">"), sum: _sum,
     any: _any_all(any), all: _any_all(all), type: _type, getattr: _getattr, hasattr: _hasattr,
+    setattr: _setattr_rule(False), delattr: _setattr_rule(True), vars: _vars,
     callable: _callable, issubclass: _issubclass, id: _id, functools.reduce: _reduce,
     **{fn: _reads_tensor_values(fn.__name__) for fn in (int, float, complex, str, repr, ascii, format, hash, round,
                                                          divmod, hex, oct, bin, chr, ord)},

@@ -27,9 +27,11 @@ from vt.data.itertools_iterators import (AccumulateIteratorVariable, ChainIterat
     CombinatoricIteratorVariable, CompressIteratorVariable, CountIteratorVariable, CycleIteratorVariable,
     IsliceIteratorVariable, PairwiseIteratorVariable, ProductIteratorVariable, RepeatIteratorVariable,
     StarmapIteratorVariable, WhileIteratorVariable, ZipLongestIteratorVariable)
-from vt.data.lists import made_tuple, ListVariable, TupleVariable, new_list
+from vt.data.lists import made_tuple, ListVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.data.sets import SetVariable, new_set
+from vt.data.sorting import sort_values
+from vt.data.symbolic import is_symbolic_int
 from vt.data.tensor import TensorVariable, record_op
 from vt import registry
 from vt.data.dict_methods import update_pairs
@@ -37,7 +39,7 @@ from vt.data.dict_methods import update_pairs
 
 def int_argument(value, what):
     """A constant int argument (bools count, as in CPython), or the TypeError."""
-    number = value.constant_value()
+    number = value.specialized()
     if number is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{what} must be known while tracing, got {value.describe()}")
     try:
@@ -106,9 +108,13 @@ def _enumerate(state, args, kwargs):
     bound = bind(stub, args, kwargs, "enumerate()")
     if type(bound) is not dict:
         return bound
-    start = 0 if bound["start"] is None else int_argument(bound["start"], "enumerate() start")
-    if not isinstance(start, int):
-        return start
+    start = bound["start"]
+    if start is None:
+        start = 0
+    elif not is_symbolic_int(start):  # a symbolic start stays symbolic (a loop continued by a resume function)
+        start = int_argument(start, "enumerate() start")
+        if not isinstance(start, int):
+            return start
     return _iterators_of(state, (bound["iterable"],),
                          lambda oid, its: EnumerateIteratorVariable(oid, its[0], start))
 
@@ -181,17 +187,15 @@ def _sorted(state, args, kwargs):
 
 
 def sort_by_keys(state, items, keys, reverse):
-    """A new list of `items` ordered by `keys` (VTs), sorting the real key values: stable, exact."""
-    values = [key.as_python(state) for key in keys]
-    for key, value in zip(keys, values):
-        if value is NOT_CONSTANT:
-            kind = BreakKind.DATA_DEPENDENT if isinstance(key, TensorVariable) else BreakKind.UNSUPPORTED_CALL
-            return unsupported(kind, f"sorting by {key.describe()} needs its value while tracing",
+    """A new list of `items` ordered by `keys` (VTs) as CPython's sort orders them: stable, exact,
+    objects compared by their own `__lt__` (vt/data/sorting.py)."""
+    for key in keys:
+        if isinstance(key, TensorVariable) and len(keys) > 1:
+            return unsupported(BreakKind.DATA_DEPENDENT, f"sorting by {key.describe()} needs its value while tracing",
                                "sort by something known while tracing, e.g. key=lambda t: t.shape[0]")
-    try:
-        order = sorted(range(len(items)), key=values.__getitem__, reverse=reverse)
-    except Exception as exc:  # eager raises the same comparison error
-        return raised(exc)
+    state, order, stop = sort_values(state, keys, reverse)
+    if stop is not None:
+        return stop  # the new list is dropped: nothing to keep of the partial order
     return new_list(state, tuple(items[index] for index in order))
 
 
@@ -303,7 +307,7 @@ def _combinatoric(kind):
 def _islice(state, args, kwargs):
     if kwargs or not 2 <= len(args) <= 4:
         return raise_error(TypeError, "islice() takes 2 to 4 positional arguments")
-    bounds = [arg.constant_value() for arg in args[1:]]
+    bounds = [arg.specialized() for arg in args[1:]]
     if any(bound is NOT_CONSTANT for bound in bounds):
         return unsupported(BreakKind.UNSUPPORTED_CALL, "islice() bounds must be known while tracing")
     try:  # the real islice checks the bounds and gives CPython's errors

@@ -14,11 +14,12 @@ import attrs
 
 from vt import registry
 from vt.callables.builtin import BuiltinVariable
+from vt.data.constant import ConstantVariable
 from vt.data.operators import COMPARE_OPS, _SYMBOL_TO_FUNCTIONS, binary_operation, unary_operation
 from vt.folding import call_builtin
-from vt.protocol import NULL, VariableTracker
+from vt.protocol import NULL, VariableTracker, identical
 from vt.data.lists import TupleVariable
-from core.outcomes import raise_error
+from core.outcomes import BreakKind, raise_error, unsupported
 
 
 def subscript(state, container, index):
@@ -138,6 +139,8 @@ class MethodCallerVariable(VariableTracker):
         if type(out) is not tuple:
             return out
         state, (method, receiver) = out
+        if method is NULL:  # an attribute, not a method: the pair is (NULL, callable), as LOAD_METHOD pushes it
+            method, receiver = receiver, NULL
         call_args = list(self.args) if receiver is NULL else [receiver, *self.args]
         return method.call(state, call_args, dict(self.kwargs))
 
@@ -195,3 +198,20 @@ PURE_OPERATOR_FUNCTIONS = frozenset({
 
 registry.register_builtin_rules(operator_rules())
 registry.pure_function(*PURE_OPERATOR_FUNCTIONS)
+
+
+def _identity_rule(negate: bool):
+    """operator.is_(a, b) is `a is b` (is_not its negation), with the same guards."""
+    def rule(state, args, kwargs):
+        if len(args) != 2 or kwargs:
+            return None
+        out = identical(state, args[0], args[1])
+        if out is None:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`is` between {args[0].describe()} and "
+                               f"{args[1].describe()} is not known while tracing")
+        state, same = out
+        return state, ConstantVariable(same != negate)
+    return rule
+
+
+registry.register_builtin_rules({operator.is_: _identity_rule(False), operator.is_not: _identity_rule(True)})

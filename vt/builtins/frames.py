@@ -21,11 +21,11 @@ def _locals(state, args, kwargs):
     return needs_frame("locals() reads the frame and runs for real")
 
 
-@registry.builtin_rule(vars, dir)
-def _vars(state, args, kwargs):
+@registry.builtin_rule(dir)
+def _dir(state, args, kwargs):
     if args or kwargs:
         return None
-    return needs_frame("vars() / dir() without an argument read the frame and run for real")
+    return needs_frame("dir() without an argument reads the frame and runs for real")
 
 
 @registry.builtin_rule(eval, exec)

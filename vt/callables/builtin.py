@@ -15,14 +15,14 @@ import torch
 
 from vt import registry
 from vt.data.container_methods import class_method
-from vt.folding import call_builtin, call_constant_fn
+from vt.folding import call_builtin, call_constant_fn, class_subscript
 from vt.iteration import IteratorVariable
 from vt.data.operators import compare_classes
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.lists import TupleVariable
 from core.outcomes import BreakKind, unsupported, raise_error, raised
-from vt.data.tensor import TensorVariable, record_op
+from vt.data.tensor import TensorVariable, record_op, size_vt
 
 # -- builtin functions ------------------------------------------------------------------------
 
@@ -40,6 +40,10 @@ class BuiltinVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
     always_true = True
+
+    def getitem(self, state, index):
+        out = class_subscript(state, self.fixed_object(), index)
+        return out if out is not None else super().getitem(state, index)
 
     def fixed_object(self):
         return self.fn
@@ -84,7 +88,7 @@ def _len(state, args, kwargs):
     if isinstance(value, TensorVariable):
         if value.fake.dim() == 0:
             return raise_error(TypeError, "len() of a 0-d tensor")
-        return state, ConstantVariable(value.fake.shape[0])
+        return size_vt(state, value, 0)
     if isinstance(value, ConstantVariable):
         return call_constant_fn(state, len, "len()", (value,), {})  # len(range(10**9)) without the items
     if isinstance(value, IteratorVariable):

@@ -17,7 +17,7 @@ from core.sources import AttrSource
 from vt import registry
 from vt.callables.builtin import BuiltinVariable, compare_classes
 from vt.data.constant import ConstantVariable, is_constant_value
-from vt.folding import call_builtin
+from vt.folding import call_builtin, class_subscript
 from vt.callables.functions import UserMethodVariable, class_attribute
 from vt.protocol import VariableTracker
 from vt.registry import wrap_value
@@ -34,6 +34,10 @@ class ClassVariable(VariableTracker):
     cls: type
     source: object = attrs.field(default=None, eq=False)
 
+
+    def getitem(self, state, index):
+        out = class_subscript(state, self.fixed_object(), index)
+        return out if out is not None else super().getitem(state, index)
 
     def fixed_object(self):
         return self.cls
@@ -93,3 +97,9 @@ def class_vt(kind):
         if vt is not None:
             return vt
     return ClassVariable(kind)
+
+
+@registry.from_python_rule(type, subclasses=True)
+def _class_from_python(state, value):
+    """A class computed while tracing (`typing.get_args(int | None)`, a dict key) is a fixed value."""
+    return state, class_vt(value)

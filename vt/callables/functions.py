@@ -20,14 +20,15 @@ from core.state import Frame
 from core.stops import Raised, Returned
 from effects import heap
 from vt.data.dicts import new_dict_from_entries
-from vt.callables.lazy import LazyVariable
+from vt.callables.lazy import LazyVariable, realize_if_lazy
+from vt.data.constant import ConstantVariable
 from vt.data.lists import TupleVariable
-from vt.protocol import VariableTracker
+from vt.data.module_globals import GlobalsVariable
+from vt.protocol import MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
 from core.guards import MissingAttribute
 from core.sources import AttrSource, GlobalSource, ItemSource
 from vt import registry
-from vt.protocol import MISSING
 from vt.registry import wrap_value
 
 MAX_INLINE_DEPTH = 64
@@ -54,6 +55,21 @@ class CellVariable(VariableTracker):
 
     def with_contents(self, contents) -> "CellVariable":
         return CellVariable(self.oid, contents, self.source)
+
+    def getattr(self, state, name):
+        """`cell.cell_contents`: what the cell holds now (ValueError when empty)."""
+        if name != "cell_contents":
+            return super().getattr(state, name)
+        contents = heap.current(state, self).contents
+        if contents is None:
+            return raise_error(ValueError, "Cell is empty")
+        out = realize_if_lazy(state, contents)
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        if value is not contents:
+            state = heap.update_object(state, heap.current(state, self).with_contents(value))
+        return state, value
 
 
 @attrs.frozen(slots=True)
@@ -92,6 +108,10 @@ class UserFunctionVariable(VariableTracker):
 
     always_true = True
 
+    def pinned_object(self):
+        rebuilt = made_anew(self.fn, self.source)  # made anew per call: guarded by its code
+        return NOT_CONSTANT if rebuilt or self.source is None else self.fn
+
     def runtime_type(self):
         return types.FunctionType
 
@@ -110,11 +130,19 @@ class UserFunctionVariable(VariableTracker):
 
     def getattr(self, state, name):
         """Attributes of the real function, read (and guarded) through its source: its own
-        `__dict__` entries, its metadata, `__annotations__`; a missing one raises AttributeError
-        (guarded to stay missing)."""
+        `__dict__` entries, its metadata, `__annotations__`, its closure cells and globals; a
+        missing one raises AttributeError (guarded to stay missing)."""
         if self.source is None:
             return super().getattr(state, name)
         fn = self.fn
+        if name == "__closure__":
+            if fn.__closure__ is None:
+                return state, ConstantVariable(None)
+            state, cells = existing_cells(state, fn, self.source)
+            return state, TupleVariable(cells)
+        if name == "__globals__":
+            own = fn.__globals__ is state.env.globals
+            return state, GlobalsVariable(fn.__globals__, None if own else AttrSource(self.source, name))
         if name in fn.__dict__ or name in _FUNCTION_DATA:
             return wrap_value(state, getattr(fn, name), AttrSource(self.source, name))
         if not hasattr(fn, name):
@@ -150,7 +178,14 @@ class UserFunctionVariable(VariableTracker):
         state, parts = out
         return inline_call(state, parts, args, kwargs)
 
+    def descriptor_get(self, state, instance, owner):
+        return state, (self if instance is None else BoundMethodVariable(self, instance))
 
+
+def made_anew(fn, source) -> bool:
+    """A nested function reached through a value the entry makes on every call (a resume function's
+    parameter): a new function object each time, to be guarded by its code, not its identity."""
+    return source is not None and source.made_per_call() and bool(fn.__code__.co_flags & inspect.CO_NESTED)
 def existing_cells(state, fn, fn_source):
     """Heap cells for a pre-existing function's closure; contents are read lazily through sources."""
     cells = []
@@ -224,8 +259,9 @@ def _exact_binding_error(code, parts: FunctionParts, nargs: int, keywords: tuple
     return None
 
 
-def inline_call(state, parts: FunctionParts, args, kwargs):
-    """Trace a call of a Python function to its return; (state, return value) or Unsupported."""
+def inline_call(state, parts: FunctionParts, args, kwargs, namespace=None):
+    """Trace a call of a Python function to its return; (state, return value) or Unsupported.
+    `namespace` (a dict VT) runs the code as a class body, whose names live in that dict."""
     code = parts.code
     if _is_async_code(code):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{code.co_qualname} is an async function, which is not traced")
@@ -245,7 +281,7 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
         values.append(mapping)
     values += [None] * (len(info.localsplus) - len(values) - len(parts.closure))
     values += list(parts.closure)
-    callee = Frame(info, 0, pvector(), pvector(values), ())
+    callee = Frame(info, 0, pvector(), pvector(values), (), None, namespace)
     make = registry.code_call_rule_for(code)
     if make is not None:  # a generator: the body runs only as items are asked for
         return make(state, callee, code.co_qualname)
@@ -255,7 +291,8 @@ def inline_call(state, parts: FunctionParts, args, kwargs):
         return Thrown(exception=stop.exception, state=attrs.evolve(final, frame=caller, parents=state.parents),
                       reraise=True)
     if type(stop) is not Returned:
-        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, stop.needs_frame).within(
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, needs_frame=stop.needs_frame,
+                           rule=stop.rule).within(
             CalleeFrame(code.co_qualname, stop.filename, stop.lineno))
     return attrs.evolve(final, frame=caller, parents=state.parents), stop.value
 
@@ -305,6 +342,21 @@ class UserMethodVariable(VariableTracker):
 
     always_true = True
 
+    def runtime_type(self):
+        return types.MethodType
+
+    def getattr(self, state, name):
+        """`m.__func__` and `m.__self__` (and what the function itself answers, `m.__name__` ...)."""
+        if name == "__self__" and self.receiver is not None:
+            return state, self.receiver
+        if self.source is not None and (name == "__func__" or not hasattr(types.MethodType, name)
+                                        or name in ("__name__", "__qualname__", "__module__", "__doc__", "__dict__")):
+            out = registry.wrap_value(state, self.fn, self.source)  # a method forwards the rest to its function
+            if type(out) is not tuple or name == "__func__":
+                return out
+            return out[1].getattr(out[0], name)
+        return super().getattr(state, name)
+
     def rebuild(self, emitter):
         if self.receiver is not None:  # obj.method, bound again
             return emitter.bound_method(self.fn, self.source, self.receiver)
@@ -315,3 +367,59 @@ class UserMethodVariable(VariableTracker):
 
     def call(self, state, args, kwargs):
         return call_function_from(state, self.fn, self.source, [self.receiver, *args], kwargs)
+
+
+@attrs.frozen(slots=True)
+class BoundMethodVariable(VariableTracker):
+    """A function the trace holds as a VT (a method of a class defined inside the traced function,
+    a function the program stored on a class) bound to an object: calling it calls the function
+    with the object first."""
+
+    function: VariableTracker
+    receiver: VariableTracker
+
+    always_true = True
+
+    def runtime_type(self):
+        return types.MethodType
+
+    def describe(self) -> str:
+        return f"bound {self.function.describe()}"
+
+    def getattr(self, state, name):
+        if name == "__self__":
+            return state, self.receiver
+        if name == "__func__":
+            return state, self.function
+        return self.function.getattr(state, name)
+
+    def references(self, state):
+        return (self.function, self.receiver)
+
+    def rebuild(self, emitter):
+        return emitter.bind_value(self.function, self.receiver)
+
+    def call(self, state, args, kwargs):
+        return self.function.call(state, [self.receiver, *args], kwargs)
+
+
+@attrs.frozen(slots=True)
+class CompiledCallVariable(VariableTracker):
+    """A callee that stopped the trace while being inlined, called instead through its own compiled
+    function (a `Traced` made by the driver), bound to `receiver` when it is a method: the caller
+    keeps its graphs before and after the call, and the callee gets its own graphs and resume
+    functions, at any depth.  It only ever crosses a break (the step function calls it)."""
+
+    compiled: object = attrs.field(eq=False)
+    receiver: object = None
+
+    always_true = True
+
+    def describe(self) -> str:
+        return f"compiled {getattr(self.compiled, '__qualname__', 'callee')}"
+
+    def rebuild(self, emitter):
+        if self.receiver is None:
+            emitter.push_constant(self.compiled)
+            return None
+        return emitter.bind(self.compiled, self.receiver)

@@ -91,7 +91,8 @@ class GeneratorVariable(IteratorVariable):
             if heap.current(back, stop.exception).cls is StopIteration:
                 return _stop_iteration_in_generator(back, stop.exception)
             return Thrown(exception=stop.exception, state=back, reraise=True)
-        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, stop.needs_frame).within(
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, needs_frame=stop.needs_frame,
+                           rule=stop.rule).within(
             CalleeFrame(f"generator {self.name}", stop.filename, stop.lineno))
 
     def getattr(self, state, name):
@@ -193,7 +194,7 @@ def _close(state, generator):
 def resume_after_yield(frame):
     """The frame a generator continues with after yielding: the value replaced by the sent None."""
     stack = frame.stack[:len(frame.stack) - 1].append(ConstantVariable(None))
-    return Frame(frame.code, frame.ip + 1, stack, frame.locals, (), frame.handled)
+    return Frame(frame.code, frame.ip + 1, stack, frame.locals, (), frame.handled, frame.namespace)
 
 
 @registry.code_call_rule(inspect.CO_GENERATOR)

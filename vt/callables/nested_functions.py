@@ -16,14 +16,17 @@ import attrs
 
 from core.outcomes import BreakKind, raise_error, unsupported
 from effects import heap
-from vt.callables.functions import FunctionParts, inline_call
+from vt.callables.functions import BoundMethodVariable, FunctionParts, inline_call
 from vt.data.constant import ConstantVariable
 from vt.data.dicts import DictVariable, new_dict_from_entries
+from vt.data.lists import TupleVariable
+from vt.data.module_globals import GlobalsVariable
 from vt.objects.attributes import with_written, written
 from vt.protocol import DELETED, MISSING, VariableTracker
 
 _READ_ONLY = ("__globals__", "__closure__", "__builtins__")
 _NOT_MODELLED = ("__code__", "__defaults__", "__kwdefaults__", "__dict__", "__get__", "__call__")
+"""Attributes whose writes are not modelled (reads of the first three are, as MAKE_FUNCTION fixed them)."""
 
 
 @attrs.frozen(slots=True)
@@ -61,6 +64,9 @@ class NestedUserFunctionVariable(VariableTracker):
     def call(self, state, args, kwargs):
         return inline_call(state, self.parts, args, kwargs)
 
+    def descriptor_get(self, state, instance, owner):
+        return state, (self if instance is None else BoundMethodVariable(self, instance))
+
     # -- attributes --------------------------------------------------------------------------------
     def getattr(self, state, name):
         current = heap.current(state, self)
@@ -79,6 +85,15 @@ class NestedUserFunctionVariable(VariableTracker):
         if name == "__doc__":
             first = code.co_consts[0] if code.co_consts else None
             return state, ConstantVariable(first if isinstance(first, str) else None)
+        if name == "__code__":
+            return state, ConstantVariable(code)
+        if name in ("__defaults__", "__closure__"):  # what MAKE_FUNCTION fixed
+            values = self.parts.defaults if name == "__defaults__" else self.parts.closure
+            return state, TupleVariable(tuple(values)) if values else ConstantVariable(None)
+        if name == "__kwdefaults__" and not self.parts.kwdefaults:
+            return state, ConstantVariable(None)
+        if name == "__globals__":
+            return state, GlobalsVariable(self.parts.globals, self.parts.globals_source)
         if name == "__annotations__":  # made on first read, then the same dict every time
             state, annotations = new_dict_from_entries(state, current.annotations)
             record = attrs.evolve(heap.current(state, self), attributes=with_written(
@@ -86,7 +101,7 @@ class NestedUserFunctionVariable(VariableTracker):
             return heap.update_object(state, record), annotations
         if name in _NOT_MODELLED or name in _READ_ONLY:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name} of {self.describe()} is not modelled")
-        if name.startswith("__") and name.endswith("__"):
+        if hasattr(types.FunctionType, name):  # the rest of what every function has
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name} of {self.describe()} is not modelled")
         return _missing(name)
 

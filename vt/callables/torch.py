@@ -13,10 +13,12 @@ import attrs
 import torch
 import torch.nn.functional
 
+from core.guards import IdMatch
 from vt import registry
-from vt.protocol import VariableTracker
-from vt.data.constant import ConstantVariable
-from core.outcomes import BreakKind, raise_error, unsupported
+from vt.folding import call_constant_fn
+from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.data.constant import ConstantVariable, is_constant_value
+from core.outcomes import BreakKind, raise_error, raised, unsupported
 from core.sources import AttrSource
 from vt.data.tensor import record_op
 
@@ -73,11 +75,15 @@ class OpaqueCallableVariable(VariableTracker):
     name: str
     reason: str
     source: object = attrs.field(default=None, eq=False)
+    fn: object = attrs.field(default=None, eq=False)
 
     always_true = True
 
     def describe(self) -> str:
         return self.name
+
+    def fixed_object(self):
+        return self.fn if self.fn is not None else NOT_CONSTANT
 
     def call(self, state, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.reason}, so it is not traced",
@@ -101,6 +107,18 @@ class TorchFunctionVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
 
+    def getattr(self, state, name):
+        """An overload of a dispatcher operator (`torch.ops.aten.add.Tensor`), or a constant attribute."""
+        try:
+            value = getattr(self.fn, name)
+        except AttributeError as exc:
+            return raised(exc)
+        if isinstance(value, torch._ops.OpOverload):
+            return state, TorchFunctionVariable(value, None if self.source is None else AttrSource(self.source, name))
+        if is_constant_value(value):
+            return state, ConstantVariable(value)
+        return super().getattr(state, name)
+
     def fixed_object(self):
         return self.fn
 
@@ -112,6 +130,10 @@ class TorchFunctionVariable(VariableTracker):
         if self.fn is torch.is_grad_enabled and not args and not kwargs:  # tracked; guarded at capture
 
             return state, ConstantVariable(state.grad_enabled)
+        for rule in registry.builtin_rules(self.fn):  # operators that take functions (torch.cond, ...)
+            out = rule(state, args, kwargs)
+            if out is not None:
+                return out
         return record_op(state, "call_function", self.fn, tuple(args), kwargs, f"{self.describe()}()")
 
 
@@ -158,3 +180,20 @@ class GraphBreakVariable(VariableTracker):
     def call(self, state, args, kwargs):
         return unsupported(BreakKind.USER_GRAPH_BREAK, "tracer.graph_break() was called",
                            "remove the call to capture this code in one graph")
+
+
+@registry.wrap_rule("torch_op")
+def _torch_op(state, value, source, guard):
+    """An operator of the dispatcher, `torch.ops.<namespace>.<op>` (and its overloads), custom ops
+    registered with `torch.library` included: a graph node, its output from the op's fake kernel."""
+    if isinstance(value, (torch._ops.OpOverloadPacket, torch._ops.OpOverload)):
+        if guard:
+            state = state.add_guard(IdMatch(source, value, f"torch.ops {value}"))
+        return state, TorchFunctionVariable(value, source)
+    return None
+
+
+@registry.builtin_rule(torch.device)
+def _device(state, args, kwargs):
+    """torch.device("cpu"), torch.device("cuda", 0): a constant made while tracing."""
+    return call_constant_fn(state, torch.device, "torch.device()", args, kwargs)

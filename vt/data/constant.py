@@ -30,7 +30,7 @@ def is_constant_value(value) -> bool:
     """True for values that are immutable all the way down and safe to fold."""
     kind = type(value)
     if kind in CONSTANT_TYPES:
-        return True
+        return kind is not torch.Size or all(type(item) is int for item in value)  # not symbolic sizes
     if kind is tuple or kind is frozenset:
         return all(is_constant_value(item) for item in value)
     return False
@@ -39,9 +39,13 @@ def is_constant_value(value) -> bool:
 _SINGLETONS = (None, True, False, Ellipsis, NotImplemented)
 
 
+_INTERNED = (torch.dtype, torch.layout, torch.memory_format)
+"""torch keeps one object per dtype, layout and memory format: `x.dtype is torch.float32` is `==`."""
+
+
 def _is_singleton(vt) -> bool:
     value = vt.constant_value()
-    return any(value is s for s in _SINGLETONS) or isinstance(value, enum.Enum)  # enum members are too
+    return any(value is s for s in _SINGLETONS) or isinstance(value, (enum.Enum, *_INTERNED))
 
 
 @attrs.frozen(slots=True)

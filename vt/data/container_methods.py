@@ -15,8 +15,8 @@ from __future__ import annotations
 import attrs
 
 from vt import registry
-from vt.protocol import NULL, is_tensor
-from vt.data.constant import BuiltinMethodVariable, ConstantVariable
+from vt.protocol import NOT_CONSTANT, NULL, is_tensor
+from vt.data.constant import BuiltinMethodVariable
 from core.outcomes import BreakKind, raise_error, unsupported
 
 
@@ -48,11 +48,10 @@ class ContainerMethodVariable(BuiltinMethodVariable):
         elif self.receiver is not None:
             args.insert(0, self.receiver)
         row = registry.method_row(self.owner, self.name)
-        if args and not row.is_classmethod and not isinstance(args[0], registry.receiver_class(self.owner)):
-            subclass = args[0].runtime_type()  # `dict.pop(od, k)`: dict's own method on a subclass object
-            rule = registry.bound_rule_for(getattr(self.owner, self.name, None))
-            if isinstance(subclass, type) and issubclass(subclass, self.owner) and rule is not None:
-                return rule(state, args[0], args[1:], kwargs)
+        bound = registry.bound_rule_for(getattr(self.owner, self.name, None))
+        if args and bound is not None and not row.is_classmethod \
+                and not isinstance(args[0], registry.receiver_class(self.owner)) and _subclass_of(args[0], self.owner):
+            return bound(state, args[0], args[1:], kwargs)  # `dict.pop(od, k)`, `list.append(obj, x)` on a subclass
         if not args or (not row.is_classmethod and not isinstance(args[0], registry.receiver_class(self.owner))):
             return raise_error(TypeError, f"descriptor '{self.name}' of '{self.owner.__name__}' object "
                                           "needs an argument")
@@ -65,6 +64,11 @@ class ContainerMethodVariable(BuiltinMethodVariable):
         if unknown and "**" not in row.keywords:
             return raise_error(TypeError, f"{self.describe()}() got an unexpected keyword argument {unknown[0]!r}")
         return row.rule(state, receiver, rest, kwargs)
+
+
+def _subclass_of(value, owner) -> bool:
+    kind = value.runtime_type()
+    return isinstance(kind, type) and issubclass(kind, owner)
 
 
 def _arity(row) -> str:
@@ -96,12 +100,12 @@ def class_method(python_type, name: str):
     The unbound form takes the receiver as its first argument, exactly like
     the LOAD_METHOD form; `dict.fromkeys` is bound to the class.
     """
-    row = registry.method_row(python_type, name) if python_type in (list, tuple, dict, set) else None
-    if row is None:
+    owner = next((kind for kind in getattr(python_type, "__mro__", ()) if registry.method_row(kind, name)), None)
+    if owner is None:  # the first class along the MRO with a table row (OrderedDict.get is dict.get)
         return None
-    if row.is_classmethod:
-        return ContainerMethodVariable(python_type, name, bound_to_class=True)
-    return ContainerMethodVariable(python_type, name)
+    if registry.method_row(owner, name).is_classmethod:
+        return ContainerMethodVariable(owner, name, bound_to_class=True)
+    return ContainerMethodVariable(owner, name)
 
 
 def _missing(receiver, owner: type, name: str):
@@ -119,9 +123,9 @@ def int_argument(value, what: str):
     if is_tensor(value):
         return unsupported(BreakKind.DATA_DEPENDENT, f"{what} from a tensor needs its value",
                            "use a Python int")
-    if not isinstance(value, ConstantVariable):
+    constant = value.specialized()  # a symbolic int is specialised to its value
+    if constant is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} {value.describe()} is not modelled")
-    constant = value.constant_value()
     if not hasattr(type(constant), "__index__"):
         return raise_error(TypeError, f"{what} must be an integer, not {type(constant).__name__}")
     return int(constant.__index__())

@@ -13,8 +13,9 @@ from vt import registry
 from vt.protocol import is_attribute_error
 from vt.data.constant import ConstantVariable
 from vt.data.iterators import items_of
-from vt.data.equality import hashable_key
-from vt.data.dicts import DictVariable, DictViewVariable, new_dict_from_entries
+from vt.data.equality import container_key, container_keys
+from vt.data.object_keys import refuse_python_eq
+from vt.data.dicts import DictVariable, DictViewVariable, key_vt, new_dict_from_entries
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
 from vt.data.lists import ListVariable, TupleVariable
 from vt.data.sets import SetVariable
@@ -31,8 +32,12 @@ def _changed(state, mapping, entries: dict, what: str, result=NONE):
     return heap.mutate(state, heap.current(state, mapping).with_entries(entries.items()), what), result
 
 
-def _key(value):
-    return hashable_key(value, "dict key")
+def merge_limit(target_keys, incoming_keys):
+    """None, or why adding `incoming_keys` to a dict holding `target_keys` is not modelled: the real
+    merge compares keys by identity, which is wrong when a Python `__eq__` could match two."""
+    if not target_keys or not incoming_keys:
+        return None
+    return refuse_python_eq(list(target_keys) + list(incoming_keys), "merging dicts")
 
 
 # -- arguments -------------------------------------------------------------------------------------
@@ -77,9 +82,10 @@ def mapping_pairs(state, value, keys):
     state, names = out
     pairs = []
     for name in names:
-        key = _key(name)
-        if is_stop(key):
-            return key
+        out = container_key(state, name, [key for key, _ in pairs], key_vt)
+        if type(out) is not tuple:
+            return _after_pairs(out, pairs)
+        state, key = out
         out = value.getitem(state, name)
         if type(out) is not tuple:
             return _after_pairs(out, pairs)
@@ -113,9 +119,10 @@ def update_pairs(state, value):
         if len(pair) != 2:
             return _after_pairs(raise_error(ValueError, f"dictionary update sequence element "
                                             f"#{number} has length {len(pair)}; 2 is required"), pairs)
-        key = _key(pair[0])
-        if is_stop(key):
-            return _after_pairs(key, pairs)
+        out = container_key(state, pair[0], [key for key, _ in pairs], key_vt)
+        if type(out) is not tuple:
+            return _after_pairs(out, pairs)
+        state, key = out
         pairs.append((key, pair[1]))
     return state, tuple(pairs)
 
@@ -135,6 +142,9 @@ def _update(state, entries: dict, args, kwargs):
         if type(out) is not tuple:
             return out
         state, pairs = out
+        limit = merge_limit(entries, [key for key, _ in pairs])
+        if limit is not None:
+            return limit
         for key, value in pairs:
             entries[key] = value
     for key, value in kwargs.items():
@@ -146,17 +156,19 @@ def _update(state, entries: dict, args, kwargs):
 
 @registry.method(dict, "get", 1, 2)
 def _get(state, mapping, args, kwargs):
-    key = _key(args[0])
-    if is_stop(key):
-        return key
+    out = mapping.key(state, args[0])
+    if type(out) is not tuple:
+        return out
+    state, key = out
     return state, _entries(state, mapping).get(key, args[1] if len(args) > 1 else NONE)
 
 
 @registry.method(dict, "setdefault", 1, 2)
 def _setdefault(state, mapping, args, kwargs):
-    key = _key(args[0])
-    if is_stop(key):
-        return key
+    out = mapping.key(state, args[0])
+    if type(out) is not tuple:
+        return out
+    state, key = out
     entries = _entries(state, mapping)
     if key in entries:
         return state, entries[key]
@@ -175,9 +187,10 @@ def _dict_update(state, mapping, args, kwargs):
 
 @registry.method(dict, "pop", 1, 2)
 def _pop(state, mapping, args, kwargs):
-    key = _key(args[0])
-    if is_stop(key):
-        return key
+    out = mapping.key(state, args[0])
+    if type(out) is not tuple:
+        return out
+    state, key = out
     entries = _entries(state, mapping)
     if key not in entries:
         if len(args) > 1:
@@ -193,7 +206,7 @@ def _popitem(state, mapping, args, kwargs):
     if not entries:
         return raise_error(KeyError, "popitem(): dictionary is empty")
     key, value = entries.popitem()
-    return _changed(state, mapping, entries, "dict.popitem", TupleVariable((ConstantVariable(key), value)))
+    return _changed(state, mapping, entries, "dict.popitem", TupleVariable((key_vt(key), value)))
 
 
 @registry.method(dict, "clear", 0)
@@ -224,13 +237,11 @@ def _fromkeys(state, receiver, args, kwargs):
         return out
     state, items = out
     value = args[1] if len(args) > 1 else NONE
-    entries = {}
-    for item in items:
-        key = _key(item)
-        if is_stop(key):
-            return key
-        entries[key] = value
-    return new_dict_from_entries(state, tuple(entries.items()))
+    out = container_keys(state, items)
+    if type(out) is not tuple:
+        return out
+    state, keys = out
+    return new_dict_from_entries(state, tuple(dict.fromkeys(keys, value).items()))
 
 
 # -- operators and the constructor -----------------------------------------------------------------
@@ -242,6 +253,9 @@ def dict_or(state, a, b, inplace: bool):
         if not isinstance(b, DictVariable):
             return None
         entries = _entries(state, a)
+        limit = merge_limit(entries, _entries(state, b))
+        if limit is not None:
+            return limit
         entries.update(_entries(state, b))
         return new_dict_from_entries(state, tuple(entries.items()))
     entries = _entries(state, a)

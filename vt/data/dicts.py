@@ -18,9 +18,10 @@ from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable
 from vt.data.container_methods import container_attribute, container_load_method
-from vt.data.equality import contains_in, equal, hashable_key
+from vt.data.equality import container_key, contains_in, equal
+from vt.data.object_keys import is_object_key, key_value, key_vt
 from vt.iteration import IteratorVariable, new_iterator
-from core.outcomes import raise_error, raised, is_stop
+from core.outcomes import raise_error, raised
 from vt.data.lists import TupleVariable
 from vt.protocol import NOT_CONSTANT, VariableTracker, reaches_itself
 
@@ -40,10 +41,14 @@ class DictVariable(VariableTracker):
 
 
     def getitem(self, state, index):
-        key = index.constant_value()
-        if key is NOT_CONSTANT:
-            return super().getitem(state, index)
-        return self.lookup(state, key)
+        out = self.key(state, index)
+        if type(out) is not tuple:
+            return out
+        return self.lookup(*out)
+
+    def key(self, state, value):
+        """(state, the real key `value` is in this dict), or the stop (vt/data/object_keys.py)."""
+        return container_key(state, value, [key for key, _ in heap.current(state, self).entries], key_vt)
 
     def comparison_kind(self):
         return "dict"
@@ -58,10 +63,13 @@ class DictVariable(VariableTracker):
         if reaches_itself(state, self):
             return NOT_CONSTANT
         entries = [(key, value.as_python(state)) for key, value in heap.current(state, self).entries]
-        return NOT_CONSTANT if any(value is NOT_CONSTANT for _, value in entries) else dict(entries)
+        if any(value is NOT_CONSTANT or is_object_key(key) for key, value in entries):
+            return NOT_CONSTANT
+        return dict(entries)
 
     def references(self, state):
-        return [value for _, value in heap.current(state, self).entries]
+        entries = heap.current(state, self).entries
+        return [value for _, value in entries] + [key_value(key) for key, _ in entries if is_object_key(key)]
 
     def rebuild(self, emitter):
         return emitter.heap_object(self, lambda current: emitter.build_dict(current.entries),
@@ -90,11 +98,11 @@ class DictVariable(VariableTracker):
             else:
                 slots.append(following)
                 following += 1
-        return DictVariable(self.oid, entries, self.source, tuple(slots), following)
+        return attrs.evolve(self, entries=entries, slots=tuple(slots), next_slot=following)  # keeps the kind
 
     def cleared(self) -> "DictVariable":
         """After `clear()`: empty, with a new entry table."""
-        return DictVariable(self.oid, (), self.source)
+        return attrs.evolve(self, entries=(), slots=None, next_slot=None)
 
     def entry_slots(self) -> tuple:
         return tuple(range(len(self.entries))) if self.slots is None else self.slots
@@ -103,7 +111,7 @@ class DictVariable(VariableTracker):
         """Iterating a dict gives its keys."""
         entries = heap.current(state, self).entries
         if count is None or count == len(entries):
-            return tuple(ConstantVariable(key) for key, _ in entries)
+            return tuple(key_vt(key) for key, _ in entries)
         return None
 
     def iterate(self, state):
@@ -126,16 +134,18 @@ class DictVariable(VariableTracker):
 
     def contains(self, state, item):
         """`item in d`: (state, bool constant), or Unsupported for keys the tracer does not hash."""
-        key = hashable_key(item)
-        if is_stop(key):
-            return key
+        out = self.key(state, item)
+        if type(out) is not tuple:
+            return out
+        state, key = out
         return state, ConstantVariable(key in dict(heap.current(state, self).entries))
 
     def store_item(self, state, key, value):
         """STORE_SUBSCR `d[key] = value`: the next State, or Unsupported."""
-        real_key = hashable_key(key)
-        if is_stop(real_key):
-            return real_key
+        out = self.key(state, key)
+        if type(out) is not tuple:
+            return out
+        state, real_key = out
         current = heap.current(state, self)
         entries = dict(current.entries)
         entries[real_key] = value
@@ -143,9 +153,10 @@ class DictVariable(VariableTracker):
 
     def delete_item(self, state, key):
         """DELETE_SUBSCR `del d[key]`: the next State, or Unsupported."""
-        real_key = hashable_key(key)
-        if is_stop(real_key):
-            return real_key
+        out = self.key(state, key)
+        if type(out) is not tuple:
+            return out
+        state, real_key = out
         current = heap.current(state, self)
         entries = dict(current.entries)
         if real_key not in entries:
@@ -174,9 +185,13 @@ class DictViewVariable(VariableTracker):
 
     def as_python(self, state):
         """A keys view is plain data (its keys are constants); values and items may hold anything."""
-        if self.kind != "keys":
+        if self.kind != "keys" or any(is_object_key(key) for key, _ in heap.current(state, self.mapping).entries):
             return NOT_CONSTANT
         return {key: None for key, _ in heap.current(state, self.mapping).entries}.keys()
+
+    def elements(self, state) -> tuple:
+        """A keys view's real keys, objects as their keys (vt/data/object_keys.py)."""
+        return tuple(key for key, _ in heap.current(state, self.mapping).entries)
 
     def type_name(self) -> str:
         return _VIEW_TYPES[self.kind].__name__
@@ -216,10 +231,10 @@ def view_items(state, mapping, kind: str) -> tuple:
     """What iterating a dict (or one of its views) gives right now, as VTs."""
     entries = heap.current(state, mapping).entries
     if kind == "keys":
-        return tuple(ConstantVariable(key) for key, _ in entries)
+        return tuple(key_vt(key) for key, _ in entries)
     if kind == "values":
         return tuple(value for _, value in entries)
-    return tuple(TupleVariable((ConstantVariable(key), value)) for key, value in entries)
+    return tuple(TupleVariable((key_vt(key), value)) for key, value in entries)
 
 
 @attrs.frozen(slots=True)
@@ -248,11 +263,11 @@ class DictIteratorVariable(IteratorVariable):
             return raise_error(RuntimeError, "dictionary keys changed during iteration")
         slot, (key, value) = found
         if self.kind == "keys":
-            item = ConstantVariable(key)
+            item = key_vt(key)
         elif self.kind == "values":
             item = value
         else:
-            item = TupleVariable((ConstantVariable(key), value))
+            item = TupleVariable((key_vt(key), value))
         return state, item, attrs.evolve(self, position=slot + 1, remaining=self.remaining - 1)
 
 
@@ -267,12 +282,13 @@ def new_dict_from_entries(state, entries: tuple):
 
 
 def new_dict(state, keys, values):
-    """Allocate a dict built by BUILD_MAP / BUILD_CONST_KEY_MAP; keys must be hashable constants."""
+    """Allocate a dict built by BUILD_MAP / BUILD_CONST_KEY_MAP; keys must be hashable."""
     entries = {}
     for key, value in zip(keys, values):
-        real_key = hashable_key(key)
-        if is_stop(real_key):
-            return real_key
+        out = container_key(state, key, list(entries), key_vt)
+        if type(out) is not tuple:
+            return out
+        state, real_key = out
         entries[real_key] = value
     return new_dict_from_entries(state, tuple(entries.items()))
 

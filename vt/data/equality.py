@@ -23,7 +23,8 @@ import operator
 from core.outcomes import BreakKind, is_stop, raise_error, raised, unsupported
 from effects import heap
 from vt.data.constant import ConstantVariable
-from vt.protocol import NOT_CONSTANT, is_tensor
+from vt.data.object_keys import identity_key, key_vt, refuse_python_eq, resolve_key
+from vt.protocol import NOT_CONSTANT, is_identity_key, is_tensor
 
 MAX_DEPTH = 200
 COMPARE_SYMBOLS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
@@ -46,17 +47,32 @@ def has_nan(value) -> bool:
     return False
 
 
-def hashable_key(value, what: str = "dict key"):
-    """The real hashable constant `value` stands for, or Unsupported (check `type(out) is Unsupported`)."""
+def hashable_key(value, what: str = "dict key", state=None):
+    """The real hashable constant `value` stands for, or Unsupported (check `type(out) is Unsupported`).
+    With the `state`, an object of a Python class hashed by identity is a key too (no code runs);
+    `key_of` runs a Python `__hash__`."""
     if is_tensor(value):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"a tensor as a {what} is not supported (Python hashes tensors by identity)",
                            "use a number or a string as the key")
     if value.runtime_type() in UNHASHABLE_TYPES and not isinstance(value, ConstantVariable):
         return raise_error(TypeError, f"unhashable type: '{value.type_name()}'")
-    constant = value.constant_value()
+    constant = value.specialized()  # a symbolic int as a key is specialised to its value
     if constant is NOT_CONSTANT:
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{value.describe()} as a {what} is not modelled",
+        pinned = value.pinned_object()
+        if pinned is not NOT_CONSTANT and is_identity_key(pinned):
+            return pinned  # a class, a function, `typing.Union`: the object itself, fixed for the capture
+        token = identity_key(value)
+        if token is not None:  # an nn.Module, an iterator, a class or function the trace made
+            return token
+        if state is not None and value.dunder_dispatch:
+            out = value.hash_key(state)
+            if type(out) is tuple and out[0] is state:  # hashed without running code
+                return out[1]
+            if type(out) is not tuple:
+                return out
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{value.describe()} as a {what} is not modelled"
+                           + (" here" if value.dunder_dispatch else ""),
                            "use numbers, strings or tuples of them as keys")
     try:
         hash(constant)
@@ -68,11 +84,44 @@ def hashable_key(value, what: str = "dict key"):
     return constant
 
 
-def hashable_keys(items, what: str = "dict key"):
+def key_of(state, value, what: str = "dict key"):
+    """`hashable_key` for operations that can run the key's own Python `__hash__` (an object of a
+    class that defines it): (state, real key) or the stop."""
+    out = value.hash_key(state)
+    if out is not None:
+        return out
+    key = hashable_key(value, what)
+    return key if is_stop(key) else (state, key)
+
+
+def container_key(state, value, keys, vt_of, what: str = "dict key"):
+    """The real key a dict or set holding `keys` finds `value` under: `key_of`, then resolved
+    against the keys held when a Python `__eq__` decides (vt/data/object_keys.py)."""
+    out = key_of(state, value, what)
+    if type(out) is not tuple:
+        return out
+    return resolve_key(out[0], out[1], keys, vt_of)
+
+
+def container_keys(state, items, what: str = "dict key"):
+    """The real keys of `items` added one after the other to a new dict or set (`{a, b}`,
+    `dict.fromkeys`): (state, keys with repeats) or the stop; an item equal to an earlier one
+    (by a Python `__eq__`) is that earlier key, as the real container keeps the first."""
+    keys = []
+    for item in items:
+        out = container_key(state, item, keys, key_vt, what)
+        if type(out) is not tuple:
+            return out
+        state, key = out
+        keys.append(key)
+    return state, tuple(keys)
+
+
+def hashable_keys(items, what: str = "dict key", state=None):
     """hashable_key of each VT: a tuple of real keys, or the first Unsupported."""
     keys = []
     for item in items:
-        key = hashable_key(item, what)
+        key = hashable_key(item, what, state)
         if is_stop(key):
             return key
         keys.append(key)
@@ -94,8 +143,11 @@ def kind(value):
 
 
 def real_set(state, value):
-    """The elements of a set-kind VT as a real (unordered) set."""
-    return set(value.as_python(state))
+    """The elements of a set-kind VT as a real (unordered) set (objects as their keys)."""
+    elements = value.as_python(state)
+    if elements is NOT_CONSTANT:
+        elements = value.elements(state)
+    return set(elements)
 
 
 def equal(state, a, b, depth: int = 0):
@@ -124,10 +176,17 @@ def equal(state, a, b, depth: int = 0):
     if kind_a in ("list", "tuple"):
         return _sequence_equal(state, kind_a, a.unpack(state, None), b.unpack(state, None), depth)
     if kind_a == "set":
-        return real_set(state, a) == real_set(state, b)
+        return _set_equal(state, a, b)
     if kind_a == "dict":
-        return _dict_equal(state, heap.current(state, a).entries, heap.current(state, b).entries, depth)
+        left, right = heap.current(state, a).entries, heap.current(state, b).entries
+        refused = refuse_python_eq([key for key, _ in left + right], "comparing dicts")
+        return refused or _dict_equal(state, left, right, depth)
     return False  # 'other' and not both constants: objects equal only to themselves (iterators, views)
+
+
+def _set_equal(state, a, b):
+    left, right = real_set(state, a), real_set(state, b)
+    return refuse_python_eq(list(left) + list(right), "comparing sets") or left == right
 
 
 def _constant_equal(x, y):

@@ -15,6 +15,7 @@ from vt.iteration import IteratorVariable, next_value
 from vt.protocol import NOT_CONSTANT
 from vt.data.constant import ConstantVariable
 from vt.data.lists import TupleVariable
+from vt.data.symbolic import add_numbers
 from core.outcomes import BreakKind, unsupported, is_stop, raise_error, Thrown
 from core.stops import Exhausted
 
@@ -182,7 +183,13 @@ class EnumerateIteratorVariable(IteratorVariable):
         if type(out) is not tuple:
             return out
         state, value = out
-        return state, TupleVariable((ConstantVariable(self.count), value)), attrs.evolve(self, count=self.count + 1)
+        if type(self.count) is int:
+            return state, TupleVariable((ConstantVariable(self.count), value)), attrs.evolve(self, count=self.count + 1)
+        out = add_numbers(state, self.count, ConstantVariable(1))  # a symbolic count (SymNodeVariable)
+        if type(out) is not tuple:
+            return out
+        state, following = out
+        return state, TupleVariable((self.count, value)), attrs.evolve(self, count=following)
 
 
 @attrs.frozen(slots=True)

@@ -11,6 +11,8 @@ Searching (`index`, `count`, `remove`) compares items with
 """
 from __future__ import annotations
 
+import attrs
+
 from effects import heap
 from vt import registry
 from vt.protocol import NOT_CONSTANT
@@ -19,7 +21,8 @@ from vt.data.container_methods import int_argument
 from vt.data.iterators import items_of
 from vt.data.equality import equal
 from vt.data.lists import ListVariable, new_list
-from core.outcomes import BreakKind, is_stop, raise_error, raised, unsupported
+from core.outcomes import BreakKind, Thrown, is_stop, raise_error, raised, unsupported
+from vt.data.sorting import sort_values
 from vt.data.tensor import TensorVariable
 
 NONE = ConstantVariable(None)
@@ -100,7 +103,8 @@ def _reverse(state, lst, args, kwargs):
 @registry.method(list, "sort", 0, 0, keywords=("key", "reverse"))
 def _sort(state, lst, args, kwargs):
     """Keys are computed first, in order, by calling `key` on each item (any callable VT); the
-    permutation then comes from sorting the real key values, stably, as list.sort does."""
+    permutation then comes from CPython's sort of the keys (vt/data/sorting.py): stable, exact,
+    with objects compared by their own `__lt__`."""
     reverse = kwargs.get("reverse")
     descending = int_argument(reverse, "sort() reverse") if reverse is not None else 0
     if type(descending) is not int:
@@ -118,19 +122,18 @@ def _sort(state, lst, args, kwargs):
             keys.append(value)
     if len(items) < 2:  # CPython compares nothing
         return _changed(state, lst, items, "list.sort")
-    values = [value.as_python(state) for value in keys]
-    if any(value is NOT_CONSTANT for value in values):
-        tensors = any(isinstance(value, TensorVariable) for value in keys)
-        return unsupported(BreakKind.DATA_DEPENDENT if tensors else BreakKind.UNSUPPORTED_OPERATION,
-                           "sorting needs to compare " + ("tensor values" if tensors else "values not known "
-                                                          "while tracing"),
+    if any(isinstance(value, TensorVariable) for value in keys):
+        return unsupported(BreakKind.DATA_DEPENDENT, "sorting needs to compare tensor values",
                            "sort by a key that is a number or string (e.g. key=len)")
-    try:
-        order = sorted(range(len(items)), key=values.__getitem__, reverse=bool(descending))
-    except Exception as exc:  # eager raises too, but leaves the list partly sorted in an order not modelled
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"list.sort raised {type(exc).__name__}: {exc}; the "
-                                                       "partly sorted list eager leaves is not modelled")
-    return _changed(state, lst, (items[position] for position in order), "list.sort")
+    state, order, stop = sort_values(state, keys, bool(descending))
+    if type(stop) is not Thrown and stop is not None:
+        return stop
+    if heap.current(state, lst).items != items:  # a comparison changed the list: CPython's ValueError
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "a comparison changed the list being sorted")
+    state, result = _changed(state, lst, (items[position] for position in order), "list.sort")
+    if stop is None:
+        return state, result
+    return attrs.evolve(stop, state=state)  # the comparison raised: the list stays as the sort left it
 
 
 @registry.method(list, "copy", 0)
@@ -184,11 +187,12 @@ for _owner in (list, tuple):
 
 def _index_or_slice(key):
     """A constant slice, or an int index, or Unsupported."""
-    if isinstance(key, ConstantVariable) and type(key.constant_value()) is slice:
-        return key.constant_value()
-    if isinstance(key, ConstantVariable) and not hasattr(type(key.constant_value()), "__index__"):
+    value = key.specialized()  # symbolic ints and slices with symbolic bounds are specialised
+    if type(value) is slice:
+        return value
+    if value is not NOT_CONSTANT and not hasattr(type(value), "__index__"):
         return raise_error(TypeError, "list indices must be integers or slices, "
-                           f"not {type(key.constant_value()).__name__}")
+                           f"not {type(value).__name__}")
     return int_argument(key, "list index")
 
 

@@ -11,6 +11,7 @@ registered in the registry and reached through `getattr` / `load_method`.
 from __future__ import annotations
 
 import attrs
+import torch
 
 from effects import heap
 from vt import registry
@@ -45,10 +46,12 @@ class TupleVariable(VariableTracker):
         return self.python_type or tuple
 
     def as_python(self, state):
-        if self.python_type is not None:
+        if self.python_type is not None and self.python_type is not torch.Size:
             return NOT_CONSTANT
         items = tuple(item.as_python(state) for item in self.items)
-        return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
+        if any(item is NOT_CONSTANT for item in items):
+            return NOT_CONSTANT
+        return items if self.python_type is None else torch.Size(items)  # symbolic sizes, specialised
 
     def references(self, state):
         return self.items
@@ -193,7 +196,7 @@ def as_items(state, value):
 def subscript_sequence(state, container, index):
     """container[index] for tuples and lists with a constant int or slice index."""
     items = container.unpack(state, None)
-    key = index.constant_value()
+    key = index.specialized()
     if items is None or key is NOT_CONSTANT:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"indexing a {container.type_name()} with {index.describe()} is not modelled")
@@ -201,7 +204,7 @@ def subscript_sequence(state, container, index):
         picked = items[key]
         if isinstance(container, ListVariable):
             return new_list(state, picked)
-        return state, TupleVariable(picked)
+        return state, TupleVariable(picked, torch.Size if container.runtime_type() is torch.Size else None)
     if not isinstance(key, int):
         return raise_error(TypeError,
                            f"{container.type_name()} indices must be integers or slices, not {type(key).__name__}")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import dis
 import operator
 
-from core.outcomes import BreakKind, unsupported
+from core.outcomes import BreakKind, raised, unsupported
 from vt import registry
 from vt.data.constant import ConstantVariable
-from vt.folding import call_constant_fn
+from vt.folding import call_constant_fn, real_argument
 from vt.protocol import NOT_CONSTANT
 
 # -- operator tables ------------------------------------------------------------------------
@@ -55,9 +55,24 @@ def _fold(state, fn, a, b, symbol, plain):
     return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})
 
 
+def _annotation_part(value) -> bool:
+    return value is None or type(value) is type or type(value).__module__ in ("typing", "types")
+
+
 def no_binary_rule(state, fn, a, b, symbol, plain):
     """No rule for the pair: fold when both sides are plain data (`x.shape == (n, 4)` with a built
-    tuple, `"%d-%d" % (a, b)`), unless an in-place operator would have to change a mutable left side."""
+    tuple, `"%d-%d" % (a, b)`), unless an in-place operator would have to change a mutable left side.
+    `int | None` between classes and annotations folds to the real union (validators build them)."""
+    if plain is operator.or_:
+        left, right = real_argument(state, a), real_argument(state, b)
+        if _annotation_part(left) and _annotation_part(right) and (left is not None or right is not None):
+            try:
+                union = left | right
+            except Exception as exc:  # the program raises the same TypeError
+                return raised(exc)
+            out = registry.from_python(state, union)
+            if out is not None:
+                return out
     if (fn is plain or isinstance(a, ConstantVariable) or a.comparison_kind() == "tuple") and \
             a.as_python(state) is not NOT_CONSTANT and b.as_python(state) is not NOT_CONSTANT:
         return call_constant_fn(state, plain, f"operator {symbol}", (a, b), {})

@@ -14,7 +14,8 @@ from vt import registry
 from vt.data.constant import ConstantVariable
 from vt.data.iterators import items_of
 from vt.data.dicts import DictVariable
-from vt.data.equality import hashable_key, hashable_keys
+from vt.data.equality import hashable_keys
+from vt.data.object_keys import key_vt, refuse_python_eq, unordered
 from core.outcomes import BreakKind, unsupported, is_stop, raise_error, Thrown
 from vt.data.sets import (DictKeysArg, Recipe, SELF, SetVariable, change_set, derive_set, new_set_from_recipe,
     query_set, recipe_of, resolve_argument)
@@ -27,16 +28,23 @@ _OPERATOR_NAMES = {"|": "or", "&": "and", "-": "sub", "^": "xor"}
 def set_argument(state, value, self_oid=None):
     """The recipe argument standing for `value`: (state, argument) or Unsupported."""
     if isinstance(value, SetVariable):
-        return state, SELF if value.oid == self_oid else recipe_of(heap.current(state, value))
+        current = heap.current(state, value)
+        limit = refuse_python_eq(current.values, "set operations")
+        if limit is not None:
+            return limit
+        return state, SELF if value.oid == self_oid else recipe_of(current)
     if isinstance(value, DictVariable):  # CPython reads a dict through its own fast path: replay with a real dict
-        return state, DictKeysArg(tuple(key for key, _ in heap.current(state, value).entries))
+        keys = tuple(key for key, _ in heap.current(state, value).entries)
+        return refuse_python_eq(keys, "set operations") or (state, DictKeysArg(keys))
     if isinstance(value, ConstantVariable) and type(value.constant_value()) in (frozenset, str, bytes):
         return state, value.constant_value()
     out = items_of(state, value)
     if type(out) is not tuple:
         return out
     state, items = out
-    keys = hashable_keys(items, "set element")
+    keys = hashable_keys(items, "set element", state)
+    if not is_stop(keys):
+        keys = refuse_python_eq(keys, "set operations") or keys
     if type(keys) is Thrown and len(items) > 1:  # s.update([1, [2]]) adds 1 before failing: not modelled
         return unsupported(BreakKind.PYTHON_EXCEPTION, "a set element after the first is unhashable; the "
                                                        "elements an in-place update adds before it are not modelled")
@@ -44,6 +52,9 @@ def set_argument(state, value, self_oid=None):
 
 
 def _set_arguments(state, values, self_oid):
+    limit = refuse_python_eq(state.heap[self_oid].values, "set operations") if values else None
+    if limit is not None:
+        return limit
     arguments = []
     for value in values:
         out = set_argument(state, value, self_oid)
@@ -57,21 +68,21 @@ def _set_arguments(state, values, self_oid):
     return state, tuple(arguments)
 
 
-def _element(value):
-    return hashable_key(value, "set element")
 
 
 # -- changing a set ----------------------------------------------------------------------------------
 
 def _change_with_element(name: str):
     def rule(state, handle, args, kwargs):
-        key = _element(args[0])
-        if is_stop(key) and name != "add" and isinstance(args[0], SetVariable):
-            key = frozenset(heap.current(state, args[0]).values)
+        out = handle.key(state, args[0])
+        if type(out) is not tuple and name != "add" and isinstance(args[0], SetVariable):
+            key = frozenset(heap.current(state, args[0]).values)  # CPython retries a set as a frozenset
             if name == "remove" and key not in set(heap.current(state, handle).values):
                 return raise_error(KeyError, args[0])  # the set itself, not the frozenset looked up
-        if is_stop(key):
-            return key
+            out = state, key
+        if type(out) is not tuple:
+            return out
+        state, key = out
         out = change_set(state, handle, name, (key,), f"set.{name}")
         return out if type(out) is not tuple else (out[0], NONE)
     return rule
@@ -83,8 +94,11 @@ for _name in ("add", "discard", "remove"):
 
 @registry.method(set, "pop", 0)
 def _pop(state, handle, args, kwargs):
+    if unordered(heap.current(state, handle).values):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "set.pop() on a set of objects hashed by their address: "
+                           "which one comes out differs from run to run")
     out = change_set(state, handle, "pop", (), "set.pop")
-    return out if type(out) is not tuple else (out[0], ConstantVariable(out[1]))
+    return out if type(out) is not tuple else (out[0], key_vt(out[1]))
 
 
 @registry.method(set, "clear", 0)

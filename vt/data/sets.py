@@ -20,11 +20,12 @@ import attrs
 from effects import heap
 from vt import registry
 from vt.data.container_methods import container_attribute, container_load_method
-from vt.data.equality import hashable_key
-from vt.protocol import VariableTracker
+from vt.data.equality import container_key
+from vt.data.object_keys import is_object_key, key_value, key_vt, unordered
+from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.iteration import IteratorVariable, new_iterator
-from core.outcomes import BreakKind, is_stop, raise_error, raised, unsupported
+from core.outcomes import BreakKind, raise_error, raised, unsupported
 
 
 class _Self:
@@ -134,7 +135,15 @@ class SetVariable(VariableTracker):
         return set
 
     def as_python(self, state):
-        return set(heap.current(state, self).values)
+        values = heap.current(state, self).values
+        return NOT_CONSTANT if any(is_object_key(value) for value in values) else set(values)
+
+    def elements(self, state) -> tuple:
+        """The real elements, objects as their keys (vt/data/object_keys.py)."""
+        return heap.current(state, self).values
+
+    def references(self, state):
+        return [key_value(value) for value in heap.current(state, self).values if is_object_key(value)]
 
     def rebuild(self, emitter):
         return emitter.heap_object(self, lambda current: emitter.build_set(current.values, current.recipe))
@@ -153,12 +162,17 @@ class SetVariable(VariableTracker):
 
     def unpack(self, state, count):
         values = heap.current(state, self).values
+        if unordered(values):
+            return None
         if count is None or count == len(values):
-            return tuple(ConstantVariable(v) for v in values)
+            return tuple(key_vt(v) for v in values)
         return None
 
     def iterate(self, state):
         values = heap.current(state, self).values
+        if unordered(values):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "iterating over a set of objects hashed by their "
+                               "address: the order differs from run to run", "use a list or a dict")
         return new_iterator(state, lambda oid: SetIteratorVariable(oid, self.oid, values, 0))
 
     def getattr(self, state, name):
@@ -168,12 +182,17 @@ class SetVariable(VariableTracker):
         return container_load_method(state, self, set, name)
 
     def contains(self, state, item):
-        key = hashable_key(item, "set element")
-        if is_stop(key) and isinstance(item, SetVariable):  # CPython retries a set as a frozenset
-            key = frozenset(heap.current(state, item).values)
-        if is_stop(key):
-            return key
+        out = self.key(state, item)
+        if type(out) is not tuple and isinstance(item, SetVariable):  # CPython retries a set as a frozenset
+            out = state, frozenset(heap.current(state, item).values)
+        if type(out) is not tuple:
+            return out
+        state, key = out
         return state, ConstantVariable(key in set(heap.current(state, self).values))
+
+    def key(self, state, value):
+        """(state, the real element `value` is in this set), or the stop (vt/data/object_keys.py)."""
+        return container_key(state, value, heap.current(state, self).values, key_vt, "set element")
 
     def real(self, state) -> set:
         """A fresh real set with the current elements (in CPython's order when the recipe is known)."""
@@ -211,7 +230,7 @@ class SetIteratorVariable(IteratorVariable):
                                "changing a set's elements while iterating over it is not modelled")
         if self.index >= len(values):
             return None
-        return state, ConstantVariable(values[self.index]), attrs.evolve(self, index=self.index + 1)
+        return state, key_vt(values[self.index]), attrs.evolve(self, index=self.index + 1)
 
 
 # -- making and changing sets -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ import operator
 
 import attrs
 import torch
+from torch._dispatch.python import enable_python_dispatcher
 from torch._subclasses.fake_tensor import DataDependentOutputException, DynamicOutputShapeException
 
 from core.graph_log import NodeRef
@@ -19,9 +20,12 @@ from vt import registry
 from vt.data.lists import TupleVariable, new_list
 from vt.data.operators import UNARY_OPS
 from vt.data.tensor_checks import may_raise_at_run_time, refused_in_place_cast
+from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.data.propagation import op_key, remember, remembered
 from vt.data.constant import ConstantVariable, is_constant_value
-from core.outcomes import BreakKind, unsupported
+from vt.data.symbolic import PYTHON_TYPES, SliceVariable, SymNodeVariable, wrap_number
+from core.outcomes import BreakKind, raise_error, unsupported
 
 FOLDED_ATTRIBUTES = frozenset({
     "shape", "dtype", "device", "ndim", "requires_grad", "is_cuda", "is_cpu", "is_sparse",
@@ -73,11 +77,32 @@ class TensorVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
 
+    def iterate(self, state):
+        """`for row in t`: the rows along dim 0, as `t.unbind(0)` gives them (the size is known)."""
+        out = self._rows(state)
+        return out if type(out) is not tuple else iterate_items(*out)
+
+    def unpack(self, state, count):
+        """`a, b = t`: only when the rows are known without recording anything (see `iterate`)."""
+        return None
+
+    def _rows(self, state):
+        if self.fake.dim() == 0:
+            return raise_error(TypeError, "iteration over a 0-d tensor")
+        out = record_op(state, "call_method", "unbind", (self, ConstantVariable(0)), {}, "iterating over a tensor")
+        if type(out) is not tuple:
+            return out
+        state, rows = out
+        return state, tuple(rows.items)
+
     def getitem(self, state, index):
         return record_op(state, "call_function", operator.getitem, (self, index), {}, "tensor indexing")
 
     def identity(self):
         return ("node", self.node)
+
+    def graph_node(self):
+        return self.node
 
     def runtime_type(self):
         return self.python_type
@@ -111,7 +136,12 @@ class TensorVariable(VariableTracker):
 
     def getattr(self, state, name):
         if name in FOLDED_ATTRIBUTES:
-            return state, ConstantVariable(getattr(self.fake, name))
+            value = getattr(self.fake, name)
+            if is_constant_value(value):
+                return state, ConstantVariable(value)
+            if name == "shape":
+                return size_tuple(state, self)
+            return record_op(state, "call_function", getattr, (self, ConstantVariable(name)), {}, f"Tensor.{name}")
         if name in GRAPH_ATTRIBUTES:
             return record_op(state, "call_function", getattr, (self, ConstantVariable(name)), {},
                              f"Tensor.{name}")
@@ -137,6 +167,22 @@ class TensorVariable(VariableTracker):
         """x[key] = value, recorded in order for its effect on x (and on tensors x is a view of)."""
         out = record_op(state, "call_function", operator.setitem, (self, key, value), {}, "tensor item assignment")
         return out[0] if type(out) is tuple else out
+
+
+def size_vt(state, tensor: TensorVariable, dim: int):
+    """`tensor.size(dim)` as a VT: a constant, or the symbolic size (the placeholder of its symbol
+    when it is a size of an input, else an `x.size(dim)` node)."""
+    size = tensor.fake.shape[dim]
+    return wrap_number(state, size, lambda s: s.add_node("call_method", "size", (NodeRef(tensor.node), dim), (), size))
+
+
+def size_tuple(state, tensor: TensorVariable):
+    """`tensor.shape` when some sizes are symbolic: a torch.Size tuple of constants and symbolic ints."""
+    items = []
+    for dim in range(tensor.fake.dim()):
+        state, item = size_vt(state, tensor, dim)
+        items.append(item)
+    return state, TupleVariable(tuple(items), torch.Size)
 
 
 @attrs.frozen(slots=True)
@@ -213,6 +259,10 @@ def _lower(state, value):
         return NodeRef(value.node), value.fake
     if isinstance(value, ConstantVariable):
         return value.constant_value(), value.constant_value()
+    if isinstance(value, SymNodeVariable):
+        return NodeRef(value.node), value.value
+    if isinstance(value, SliceVariable):
+        return value.lowered()
     kind = value.comparison_kind()
     if kind in ("tuple", "list"):
         items = value.unpack(state, None)
@@ -227,6 +277,37 @@ def _lower(state, value):
 def _grad_mode(enabled: bool):
     """Run a fake op under the traced program's grad mode, so `requires_grad` of results is eager's."""
     return contextlib.nullcontext() if enabled == torch.is_grad_enabled() else torch.set_grad_enabled(enabled)
+
+
+def fake_context(state):
+    """What a fake op runs under: the trace's fake mode, the traced program's grad mode and the other
+    modes it has entered, so that the op's output metadata is eager's."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(state.env.fake_mode)
+    stack.enter_context(_grad_mode(state.grad_enabled))
+    stack.enter_context(_ambient_modes(state))
+    if state.env.fake_mode.shape_env is not None:
+        # With symbols about, ops run through torch's Python dispatcher, as under Dynamo: composite
+        # ops (`F.pad`, ...) then decompose with their size-generic Python kernels instead of C++
+        # ones that read concrete sizes and would specialise every symbol they meet.
+        stack.enter_context(enable_python_dispatcher())
+    return stack
+
+
+def _versions(fake_args) -> list:
+    """Version counters of the tensor arguments (inference tensors have none: None)."""
+    return [None if arg.is_inference() else arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
+
+
+def _ambient_modes(state):
+    """The modes the traced program has entered besides grad mode (autocast, inference mode), entered
+    again around a fake op so that its output dtype and flags are eager's (`State.modes`)."""
+    if not state.modes:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    for mode in state.modes:
+        stack.enter_context(mode.context())
+    return stack
 
 
 def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
@@ -261,10 +342,27 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     if risk is not None:  # inside the graph it would raise before the effects recorded so far are replayed
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} is {risk}, after changes the entry replays "
                            "once the graph has run; it runs for real after them")
-    versions = [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
+    return record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what,
+                          tuple(args) + tuple(kwargs.values()), kwargs)
+
+
+def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what, arg_vts,
+                   kwargs=None, example=None):
+    """`record_op` on arguments already lowered into graph arguments and fake arguments (the way a
+    higher-order operator passes its sub-graphs: a Subgraph record in the graph, its GraphModule to
+    the fake run); `arg_vts` are the VTs among the arguments.  `example`, when given, is the fake
+    output, for an op whose fake run needs what this tracer does not model (symbolic sizes)."""
+    key = op_key(state, op, target, fake_args, fake_kwargs) if example is None else None
+    out = None if key is None else remembered(state, key)
+    if out is not None:  # the same op on the same metadata ran before in this trace (propagation.py)
+        return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
+                            tuple(arg_vts), _op_name(op, target) in IMPURE_OPS)
+    versions = _versions(fake_args)
     try:
-        with state.env.fake_mode, _grad_mode(state.grad_enabled):
-            if op == "call_method":
+        with fake_context(state):
+            if example is not None:
+                out = example
+            elif op == "call_method":
                 out = getattr(fake_args[0], target)(*fake_args[1:], **fake_kwargs)
             else:
                 out = target(*fake_args, **fake_kwargs)
@@ -273,11 +371,13 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
                            "keep values in tensors instead of Python scalars")
     except Exception as exc:  # eager raises too, but a fake tensor's message may differ from a real one's
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
-    changed = versions != [arg._version for arg in fake_args if isinstance(arg, torch.Tensor)]
-    writes = changed or _writes_in_place(op, target, kwargs)
+    changed = versions != _versions(fake_args)
+    writes = changed or (kwargs is not None and _writes_in_place(op, target, kwargs))
+    if key is not None and not writes:
+        remember(state, key, out, fake_args, fake_kwargs)
     impure = writes or _op_name(op, target) in IMPURE_OPS
     return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
-                        tuple(args) + tuple(kwargs.values()), impure, writes)
+                        tuple(arg_vts), impure, writes)
 
 
 def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, impure, writes=False):
@@ -293,7 +393,10 @@ def _wrap_output(state, op, target, graph_args, graph_kwargs, out, what, args, i
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a real tensor while tracing")
         state, index = state.add_node(op, target, graph_args, graph_kwargs, out, impure=impure)
         return state, TensorVariable(index, out)
-    if isinstance(out, (tuple, list)) and any(isinstance(item, torch.Tensor) for item in out):
+    if type(out) in PYTHON_TYPES:  # a symbolic size, x.numel(), ...
+        return wrap_number(state, out, lambda s: s.add_node(op, target, graph_args, graph_kwargs, out, impure=impure))
+    if isinstance(out, (tuple, list)) and any(isinstance(item, torch.Tensor) or type(item) in PYTHON_TYPES
+                                              for item in out):
         return _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impure)
     if impure and out is None:  # x[0] = 1: recorded for its effect
         state, _ = state.add_node(op, target, graph_args, graph_kwargs, out, impure=True)
@@ -314,7 +417,8 @@ def _has_tensor(args) -> bool:
 
 
 def _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impure):
-    if not all(isinstance(item, torch.Tensor) or is_constant_value(item) for item in out):
+    if not all(isinstance(item, torch.Tensor) or type(item) in PYTHON_TYPES or is_constant_value(item)
+               for item in out):
         return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} returned a nested structure")
     state, index = state.add_node(op, target, graph_args, graph_kwargs, out, impure=impure)
     items = []
@@ -322,6 +426,10 @@ def _wrap_sequence(state, op, target, graph_args, graph_kwargs, out, what, impur
         if isinstance(item, torch.Tensor):
             state, child = state.add_node("call_function", operator.getitem, (NodeRef(index), position), (), item)
             items.append(TensorVariable(child, item))
+        elif type(item) in PYTHON_TYPES:  # x.size() with symbolic sizes
+            state, number = wrap_number(state, item, lambda s, p=position, i=item: s.add_node(
+                "call_function", operator.getitem, (NodeRef(index), p), (), i))
+            items.append(number)
         else:
             items.append(ConstantVariable(item))
     if isinstance(out, list):
@@ -340,7 +448,8 @@ def _structseq_fields(kind) -> tuple | None:
 # -- operators ----------------------------------------------------------------------------------
 
 @registry.binary_rule((TensorVariable, TensorVariable), (TensorVariable, ConstantVariable),
-                      (ConstantVariable, TensorVariable))
+                      (ConstantVariable, TensorVariable), (TensorVariable, SymNodeVariable),
+                      (SymNodeVariable, TensorVariable))
 def _tensor_op(state, fn, a, b, symbol, plain):
     # For `x += y` on a tensor the in-place operator itself is recorded: it writes into x.
     target = fn if isinstance(a, TensorVariable) else plain

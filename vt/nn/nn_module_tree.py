@@ -81,7 +81,7 @@ def module_length(module_vt):
 
 def module_getitem(state, module_vt, index):
     """Sequential / ModuleList indexing (negative, slices) and ModuleDict lookup."""
-    key = index.constant_value()
+    key = index.specialized()  # a symbolic index is specialised to its value
     module = module_vt.module
     if isinstance(module, _CONTAINERS):
         names = list(module._modules)
@@ -187,7 +187,7 @@ class ModuleSliceVariable(VariableTracker):
         return len(self.names)
 
     def getitem(self, state, index):
-        key = index.constant_value()
+        key = index.specialized()
         if type(key) is slice:
             return state, ModuleSliceVariable(self.parent, self.names[key], self.kind)
         if type(key) is not int:

@@ -86,7 +86,7 @@ _GLOBAL_HOOK_TABLES = ("_global_forward_hooks", "_global_forward_pre_hooks", "_g
                        "_global_backward_pre_hooks")
 
 
-def _global_hooks_present() -> bool:
+def global_hooks_present() -> bool:
     from torch.nn.modules import module as module_module
 
     return any(getattr(module_module, table, None) for table in _GLOBAL_HOOK_TABLES)
@@ -97,7 +97,7 @@ def _global_hooks_present() -> bool:
 def call_module(state, module_vt, args, kwargs):
     """`module(*args, **kwargs)` as Module._call_impl runs it: pre-hooks, forward, hooks."""
     module, source = module_vt.module, module_vt.source
-    if _global_hooks_present():
+    if global_hooks_present():
         return unsupported(BreakKind.UNSUPPORTED_CALL, "global nn.Module hooks are registered "
                            "(register_module_forward_hook and friends), which are not traced",
                            "remove the global hooks, or register hooks on the modules themselves")
@@ -267,6 +267,9 @@ class NNModuleVariable(VariableTracker):
 
     always_true = True
 
+    def pinned_object(self):
+        return self.module if self.source is not None else NOT_CONSTANT
+
     def runtime_type(self):
         return type(self.module)
 
@@ -312,7 +315,7 @@ class NNModuleVariable(VariableTracker):
 
             if record is None or written(record.attributes, name) in (MISSING, DELETED):
                 return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
-        state, record = _module_record(state, self)
+        state, record = module_record(state, self)
         return store_raw(state, record, name, value)
 
     def call(self, state, args, kwargs):
@@ -354,7 +357,7 @@ def module_attributes(state, module):
     return None if oid is None else state.heap.get(oid)
 
 
-def _module_record(state, module_vt):
+def module_record(state, module_vt):
     module = module_vt.module
     return heap.existing_object(state, module, lambda state, oid: (state, ModuleAttributesVariable(
         oid, type(module), module, module_vt.source)))

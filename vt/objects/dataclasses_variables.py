@@ -19,7 +19,7 @@ from effects import heap
 from vt.data.constant import ConstantVariable
 from core.outcomes import BreakKind, unsupported
 from vt import registry
-from vt.data.dicts import DictVariable, new_dict
+from vt.data.dicts import DictVariable, key_vt, new_dict
 from vt.folding import call_builtin
 from vt.data.lists import ListVariable, TupleVariable, new_list
 from vt.data.tensor import TensorVariable, record_op
@@ -86,7 +86,7 @@ def _copy_tree(state, vt, as_dict: bool):
                 return got
             state, value = got
             values.append(value)
-        return new_dict(state, tuple(ConstantVariable(key) for key, _ in entries), tuple(values))
+        return new_dict(state, tuple(key_vt(key) for key, _ in entries), tuple(values))
     return unsupported(BreakKind.UNSUPPORTED_CALL, f"asdict() deep-copies {vt.describe()}, which is not traced")
 
 

@@ -21,13 +21,17 @@ from core.sources import DictItemSource
 from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable, is_constant_value
-from core.outcomes import BreakKind, Unsupported, is_stop, raise_error, unsupported
-from vt.data.dicts import DictVariable
+from core.outcomes import BreakKind, Thrown, Unsupported, is_stop, raise_error, unsupported
+from core.sources import AttrSource
+from vt.data.dict_methods import update_pairs
+from vt.data.dicts import DictVariable, key_vt
 from vt.data.container_methods import ContainerMethodVariable, has_method
-from vt.data.equality import hashable_key
+from vt.data.equality import equal, hashable_key
 from vt.data.lists import TupleVariable, new_list
 from vt.registry import wrap_value
-from vt.objects.object_protocol import call_dunder, run_init
+from vt.objects.object_attributes import call_python, class_source_of, lookup, python_method
+from vt.objects.object_protocol import run_init
+from vt.protocol import MISSING
 from vt.objects.user_objects import UserDefinedObjectVariable
 
 
@@ -122,10 +126,22 @@ def _getitem(state, vt, entries, args, kwargs):
     if type(key) is Unsupported:
         return key
     if key not in entries:
-        if getattr(vt.cls, "__missing__", None) is not None:  # dict.__getitem__ asks the subclass's __missing__
-            return call_dunder(state, vt, "__missing__", [args[0]])
-        return raise_error(KeyError, key)
+        return _missing(state, vt, args[0], key)
     return state, entries[key]
+
+
+def _missing(state, vt, key_vt_, key):
+    """dict.__getitem__ on a missing key calls the class's `__missing__` (Counter's gives 0)."""
+    cls = heap.current(state, vt).cls
+    found = lookup(state, cls, "__missing__")[1]
+    if found is MISSING:  # raised in the state that read (and guarded) the keys
+        return Thrown(KeyError, (key,), state=state)
+    hook = python_method(cls, "__missing__")
+    if hook is None:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__}.__missing__ is written in C, which is not "
+                           "traced yet")
+    return call_python(state, hook, AttrSource(class_source_of(heap.current(state, vt)), "__missing__"),
+                       [vt, key_vt_])
 
 
 @_with_entries
@@ -163,10 +179,15 @@ def _delitem(state, vt, entries, args, kwargs):
 
 @_with_entries
 def _update(state, vt, entries, args, kwargs):
+    """dict.update(self, other=(), **kwargs): `other` a dict, a dict subclass's object, or pairs."""
+    if len(args) > 1:
+        return raise_error(TypeError, f"update expected at most 1 argument, got {len(args)}")
     for arg in args:
-        if not isinstance(arg, DictVariable):
-            return unsupported(BreakKind.UNSUPPORTED_CALL, f"update() of a dict subclass with {arg.describe()}")
-        entries.update(heap.current(state, arg).entries)
+        out = update_pairs(state, arg)  # as CPython's dict_update_arg reads it (vt/data/dict_methods.py)
+        if type(out) is not tuple:
+            return out
+        state, pairs = out
+        entries.update(pairs)
     entries.update(kwargs)
     return _set_entries(state, vt, entries.items(), "dict update"), ConstantVariable(None)
 
@@ -209,7 +230,7 @@ def _popitem_rule(ordered: bool):
             return raise_error(KeyError, "dictionary is empty" if ordered else "popitem(): dictionary is empty")
         key = list(entries)[-1 if last else 0]
         value = entries.pop(key)
-        return _set_entries(state, vt, entries.items(), "dict popitem"), TupleVariable((ConstantVariable(key), value))
+        return _set_entries(state, vt, entries.items(), "dict popitem"), TupleVariable((key_vt(key), value))
     return rule
 
 
@@ -236,6 +257,13 @@ def _setdefault_rule(ordered: bool):
     return rule
 
 
+def _init(state, receiver, args, kwargs):
+    """dict.__init__(self, other=(), **kwargs), reached by `super().__init__(...)`: dict.update."""
+    if len(args) > 1:
+        return raise_error(TypeError, f"dict expected at most 1 argument, got {len(args)}")
+    return _update(state, receiver, args, kwargs)
+
+
 def _view(pick):
     @_with_entries
     def rule(state, vt, entries, args, kwargs):
@@ -245,7 +273,7 @@ def _view(pick):
 
 
 def _iter(state, receiver, args, kwargs):
-    out = _view(lambda key, value: ConstantVariable(key))(state, receiver, args, kwargs)
+    out = _view(lambda key, value: key_vt(key))(state, receiver, args, kwargs)
     if type(out) is not tuple:
         return out
     state, keys = out
@@ -253,7 +281,25 @@ def _iter(state, receiver, args, kwargs):
 
 
 def _items(key, value):
-    return TupleVariable((ConstantVariable(key), value))
+    return TupleVariable((key_vt(key), value))
+
+
+def _equality(negate: bool):
+    """dict.__eq__ / __ne__: equal to a dict or another dict subclass's object with equal entries
+    (values compared as CPython does), NotImplemented against anything else."""
+    @_with_entries
+    def rule(state, vt, entries, args, kwargs):
+        other = args[0]
+        if isinstance(other, DictSubclassObjectVariable):
+            out = entries_of(state, other)
+            if type(out) is not tuple:
+                return out
+            state = out[0]
+        elif not isinstance(other, DictVariable):
+            return state, ConstantVariable(NotImplemented)
+        same = equal(state, DictVariable(vt.oid, ()), DictVariable(other.oid, ()))  # handles on both dict parts
+        return same if type(same) is not bool else (state, ConstantVariable(same != negate))
+    return rule
 
 
 _CHANGES = ("__setitem__", "__delitem__", "update", "clear", "pop", "popitem", "setdefault")
@@ -278,16 +324,17 @@ def _dict_method(fn, rule):
 _DICT_RULES = {
     dict.get: _get, dict.__getitem__: _getitem, dict.__contains__: _contains, dict.__len__: _len,
     dict.__setitem__: _setitem, dict.__delitem__: _delitem, dict.update: _update, dict.__iter__: _iter,
-    dict.keys: _view(lambda key, value: ConstantVariable(key)), dict.values: _view(lambda key, value: value),
+    dict.keys: _view(lambda key, value: key_vt(key)), dict.values: _view(lambda key, value: value),
     dict.items: _view(_items), dict.clear: _clear, dict.pop: _pop, dict.popitem: _popitem_rule(False),
     dict.setdefault: _setdefault_rule(False),
 }
 DICT_BOUND_RULES = {fn: _dict_method(fn, rule) for fn, rule in _DICT_RULES.items()}
 DICT_BOUND_RULES.update({
+    dict.__init__: _init, _ORDERED.__init__: _init, dict.__eq__: _equality(False), dict.__ne__: _equality(True),
     _ORDERED.clear: _clear, _ORDERED.pop: _pop, _ORDERED.popitem: _popitem_rule(True),
     _ORDERED.setdefault: _setdefault_rule(True),
     _ORDERED.__setitem__: _setitem, _ORDERED.__delitem__: _delitem, _ORDERED.__iter__: _iter,
-    _ORDERED.keys: _view(lambda key, value: ConstantVariable(key)), _ORDERED.values: _view(lambda key, value: value),
+    _ORDERED.keys: _view(lambda key, value: key_vt(key)), _ORDERED.values: _view(lambda key, value: value),
     _ORDERED.items: _view(_items),
 })
 registry.register_bound_rules(DICT_BOUND_RULES)
@@ -305,8 +352,6 @@ def create_dict_subclass_object(state, cls_vt, args, kwargs):
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} was reached without a source")
     state, obj = heap.allocate(state, lambda oid: DictSubclassObjectVariable(oid, cls, None, None, (), cls_vt.source, ()))
     if cls.__init__ in (dict.__init__, _ORDERED.__init__):
-        if args:
-            return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls.__name__}(positional) is not traced yet")
-        out = _update(state, obj, [], kwargs)
+        out = _init(state, obj, list(args), kwargs)
         return out if type(out) is not tuple else (out[0], obj)
     return run_init(state, cls_vt, obj, args, kwargs)

@@ -31,7 +31,7 @@ class InstanceDictVariable(VariableTracker):
     def describe(self) -> str:
         return f"__dict__ of {self.owner.describe()}"
 
-    def _live(self, state) -> dict:
+    def live(self, state) -> dict:
         return {name: value for name, value in heap.current(state, self.owner).attributes if value is not DELETED}
 
     def getattr(self, state, name):
@@ -40,7 +40,7 @@ class InstanceDictVariable(VariableTracker):
         return super().getattr(state, name)
 
     def contains(self, state, item):
-        return state, ConstantVariable(item.constant_value() in self._live(state))
+        return state, ConstantVariable(item.constant_value() in self.live(state))
 
     def store_item(self, state, key, value):
         name = key.constant_value()
@@ -49,7 +49,7 @@ class InstanceDictVariable(VariableTracker):
         return store_raw(state, self.owner, name, value)
 
     def unpack(self, state, count):
-        keys = tuple(ConstantVariable(name) for name in self._live(state))
+        keys = tuple(ConstantVariable(name) for name in self.live(state))
         return keys if count is None or count == len(keys) else None
 
     def iterate(self, state):
@@ -74,12 +74,12 @@ def _get(state, view, args):
     if len(args) not in (1, 2):
         return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: get expected 1 or 2 arguments")
     default = args[1] if len(args) == 2 else ConstantVariable(None)
-    return state, view._live(state).get(args[0].constant_value(), default)
+    return state, view.live(state).get(args[0].constant_value(), default)
 
 
 def _listing(pick):
     def rule(state, view, args):
-        return new_list(state, tuple(pick(ConstantVariable(k), v, TupleVariable) for k, v in view._live(state).items()))
+        return new_list(state, tuple(pick(ConstantVariable(k), v, TupleVariable) for k, v in view.live(state).items()))
     return rule
 
 
@@ -91,7 +91,7 @@ _METHODS = {
 
 
 def subscript_instance_dict(state, view, index):
-    live = view._live(state)
+    live = view.live(state)
     key = index.constant_value()
     if key not in live:
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")

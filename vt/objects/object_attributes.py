@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import types
 
+from core.guards import NotInInstanceDict
 from core.outcomes import Unsupported, BreakKind, raise_error, unsupported
-from core.sources import AttrSource
+from core.sources import AttrSource, ItemSource
 from effects import heap
 from vt import registry
 from vt.objects.attributes import store_raw, written
@@ -36,19 +37,26 @@ def class_record(state, cls):
     return record if record is not None and record.fixed_object() is cls else None
 
 
+def own_attribute(state, klass, name: str):
+    """`klass.__dict__[name]` as the trace sees it: a VT when the program wrote it (or the class was
+    made by the trace), the real value otherwise, MISSING if absent."""
+    record = class_record(state, klass)
+    if record is not None:
+        value = written(record.attributes, name)
+        if value is DELETED:
+            return MISSING
+        if value is not MISSING:
+            return value
+    return klass.__dict__.get(name, MISSING)
+
+
 def lookup(state, cls, name: str):
     """(owner, found) for the first definition of `name` along `cls`'s MRO, without running
     descriptors; `found` is a VT when the program wrote that class attribute, MISSING if absent."""
     for klass in cls.__mro__:
-        record = class_record(state, klass)
-        if record is not None:
-            value = written(record.attributes, name)
-            if value is DELETED:
-                continue
-            if value is not MISSING:
-                return klass, value
-        if name in klass.__dict__:
-            return klass, klass.__dict__[name]
+        found = own_attribute(state, klass, name)
+        if found is not MISSING:
+            return klass, found
     return None, MISSING
 
 
@@ -57,7 +65,9 @@ def is_vt(value) -> bool:
 
 
 def is_data_descriptor(found) -> bool:
-    if is_vt(found) or found is MISSING:
+    if is_vt(found):
+        return found.is_data_descriptor()
+    if found is MISSING:
         return False
     kind = type(found)
     return hasattr(kind, "__set__") or hasattr(kind, "__delete__")
@@ -72,6 +82,47 @@ def python_method(kind, name: str):
     return None
 
 
+def python_hook(state, cls, name: str):
+    """The Python function `name` resolves to along `cls`'s MRO: a function VT the trace made or
+    wrote there (a class defined inside the traced function), or a real function; None when the
+    name is C's or absent.  Call it with `call_hook`."""
+    _, found = lookup(state, cls, name)
+    if is_vt(found):
+        return found if found.runtime_type() is types.FunctionType else None
+    return found if type(found) is types.FunctionType else None
+
+
+def hook_source(state, cls, cls_source, name: str):
+    """Where generated code reads the class attribute `name` of `cls` (reached through `cls_source`,
+    None for a class the trace made): see `attribute_source`."""
+    owner, _ = lookup(state, cls, name)
+    return attribute_source(state, cls, cls_source, owner, name)
+
+
+def attribute_source(state, cls, cls_source, owner, name: str):
+    """Source of the class attribute `name`, found on `owner` along `cls`'s MRO.  A class the trace
+    made has no source: then through the first class on its MRO that has one and inherits from
+    `owner` (`Base.__mro__[i].name`), or None when `owner` is the trace's own."""
+    if cls_source is not None:
+        return AttrSource(cls_source, name)
+    if owner is None:
+        return None
+    for klass in cls.__mro__:
+        record = class_record(state, klass)
+        if record is not None and record.source is not None and owner in klass.__mro__:
+            position = klass.__mro__.index(owner)
+            base = record.source if position == 0 else ItemSource(AttrSource(record.source, "__mro__"), position)
+            return AttrSource(base, name)
+    return None
+
+
+def call_hook(state, hook, source, args, kwargs=None):
+    """Call what `python_hook` or `class_hook` found: a VT directly, a real function through `source`."""
+    if is_vt(hook):
+        return hook.call(state, list(args), dict(kwargs or {}))
+    return call_python(state, hook, source, args, kwargs)
+
+
 def class_source_of(record):
     """How generated code reaches the object's class: through the object, or the class VT that made it."""
     if record.source is not None:
@@ -83,6 +134,9 @@ def class_vt_of(state, record):
     """(state, VT of type(obj)) for a heap object, guarded through its source."""
     source = class_source_of(record)
     if source is None:
+        known = class_record(state, record.cls)
+        if known is not None and known.source is None:  # a class the trace made: its own record
+            return state, known
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"the class of a {record.cls.__name__} object made inside the trace has no source")
     return wrap_value(state, record.cls, source)
@@ -117,13 +171,6 @@ def class_hook(state, cls, name: str):
                        f"{cls.__name__}.{name} is {'None' if found is None else 'not a function'}, which is not traced")
 
 
-def call_hook(state, hook, source, args, kwargs=None):
-    """Call a hook `class_hook` found: a real function through its source, a VT directly."""
-    if is_vt(hook):
-        return hook.call(state, list(args), dict(kwargs or {}))
-    return call_python(state, hook, source, args, kwargs)
-
-
 # -- reads ---------------------------------------------------------------------------------------
 
 def read_attribute(state, vt, name: str):
@@ -133,7 +180,8 @@ def read_attribute(state, vt, name: str):
     if hook is not None:
         if type(hook) is Unsupported:
             return hook
-        return call_hook(state, hook, _attr(class_source_of(record), "__getattribute__"), [vt, ConstantVariable(name)])
+        return call_hook(state, hook, hook_source(state, record.cls, class_source_of(record), "__getattribute__"),
+                         [vt, ConstantVariable(name)])
     return plain_read(state, vt, name)
 
 
@@ -143,7 +191,7 @@ def plain_read(state, vt, name: str):
     cls = record.cls
     owner, found = lookup(state, cls, name)
     cls_source = class_source_of(record)
-    method_source = None if cls_source is None else AttrSource(cls_source, name)
+    method_source = attribute_source(state, cls, cls_source, owner, name)
     if name == "__class__":
         return class_vt_of(state, record)
     if name == "__dict__":
@@ -158,6 +206,8 @@ def plain_read(state, vt, name: str):
         # An object the trace has not written: its real dict, as a dict input (reads are guarded).
         return wrap_value(state, record.value.__dict__, AttrSource(record.source, "__dict__"))
     if is_data_descriptor(found):
+        if is_vt(found):
+            return _vt_descriptor_get(state, vt, record, found)
         return _descriptor_get(state, vt, record, name, found, method_source)
     value = written(record.attributes, name)
     if value is not MISSING and value is not DELETED:
@@ -166,13 +216,16 @@ def plain_read(state, vt, name: str):
         instance_dict = getattr(record.value, "__dict__", None) or {}
         if name in instance_dict:
             return wrap_value(state, instance_dict[name], AttrSource(record.source, name))
+        if record.source is not None and record.source.made_per_call():
+            state = state.add_guard(NotInInstanceDict(record.source, name))
     if found is MISSING:
-        getattr_hook = python_method(cls, "__getattr__")
+        getattr_hook = python_hook(state, cls, "__getattr__")
         if getattr_hook is not None:
-            return call_python(state, getattr_hook, _attr(cls_source, "__getattr__"), [vt, ConstantVariable(name)])
+            return call_hook(state, getattr_hook, hook_source(state, cls, cls_source, "__getattr__"),
+                             [vt, ConstantVariable(name)])
         return raise_error(AttributeError, f"{cls.__name__!r} object has no attribute {name!r}")
     if is_vt(found):
-        return state, found
+        return _vt_descriptor_get(state, vt, record, found)
     if type(found) is types.FunctionType:
         return state, UserMethodVariable(found, vt, method_source)
     if isinstance(found, staticmethod):
@@ -197,6 +250,17 @@ def plain_read(state, vt, name: str):
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"attribute {name!r} of a {cls.__name__} is a {type(found).__name__} descriptor, "
                        "which is not traced yet")
+
+
+def _vt_descriptor_get(state, vt, record, found):
+    """A class attribute the trace holds as a VT, read through the object: its `__get__`."""
+    owner = None
+    if found.runtime_type() is classmethod:
+        out = class_vt_of(state, record)
+        if type(out) is not tuple:
+            return out
+        state, owner = out
+    return found.descriptor_get(state, vt, owner)
 
 
 def _attr(source, name):
@@ -245,7 +309,7 @@ def has_attribute(state, vt, name: str):
     record = heap.current(state, vt)
     value = written(record.attributes, name)
     _, found = lookup(state, record.cls, name)
-    if is_data_descriptor(found) or (found is MISSING and python_method(record.cls, "__getattr__")):
+    if is_data_descriptor(found) or (found is MISSING and python_hook(state, record.cls, "__getattr__")):
         return None
     if value is not MISSING and value is not DELETED:
         return True
@@ -272,7 +336,7 @@ def write_attribute(state, vt, name: str, value):
         if type(hook) is Unsupported:
             return hook
         args = [vt, ConstantVariable(name)] + ([] if deleting else [value])
-        return _discard(call_hook(state, hook, _attr(cls_source, hook_name), args))
+        return _discard(call_hook(state, hook, hook_source(state, cls, cls_source, hook_name), args))
     return plain_write(state, vt, name, value)
 
 
@@ -280,27 +344,28 @@ def plain_write(state, vt, name: str, value):
     """object.__setattr__ / object.__delattr__: data descriptors of the class, then the instance dict."""
     record = heap.current(state, vt)
     cls = record.cls
-    _, found = lookup(state, cls, name)
-    cls_source = class_source_of(record)
+    owner, found = lookup(state, cls, name)
+    attr_source = attribute_source(state, cls, class_source_of(record), owner, name)
     deleting = value is DELETED
     if type(found) is types.MemberDescriptorType:  # a __slots__ entry
         if deleting and not _has_live_slot(record, name):
             return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
         return store_raw(state, vt, name, value)
     if is_data_descriptor(found):
+        if is_vt(found):
+            return found.descriptor_set(state, vt, value)
         if isinstance(found, property):
             accessor = found.fdel if deleting else found.fset
             if accessor is None:
                 return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: property {name!r} of "
                                    f"{cls.__name__!r} object has no {'deleter' if deleting else 'setter'}")
             args = [vt] if deleting else [vt, value]
-            return _discard(call_python(state, accessor, _attr(_attr(cls_source, name), "fdel" if deleting else "fset"),
-                                        args))
+            return _discard(call_python(state, accessor, _attr(attr_source, "fdel" if deleting else "fset"), args))
         method = python_method(type(found), "__delete__" if deleting else "__set__")
         if method is None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"writing {name!r} of a {cls.__name__} goes through a "
                                f"{type(found).__name__} (slots or a C descriptor), which is not traced yet")
-        return _descriptor_set(state, vt, found, method, _attr(cls_source, name), value)
+        return _descriptor_set(state, vt, found, method, attr_source, value)
     if record.dunder_dispatch and not _has_instance_dict(cls):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__} objects have no __dict__")
     if deleting and not _has_live_attribute(record, name):

@@ -12,17 +12,20 @@ defaults aside) is a graph break with its name.
 """
 from __future__ import annotations
 
+import collections
 import operator
 import sys
+import types
 
 from effects import heap
 from vt.data.constant import ConstantVariable
 from vt.objects.getattr_variable import builtin_method
-from vt.iteration import IteratorVariable
-from vt.protocol import MISSING, identical
-from vt.objects.object_attributes import call_hook, call_python, class_hook, class_source_of, lookup, python_method
+from vt.iteration import IteratorVariable, iterate_items
+from vt.data.object_keys import ObjectKey
+from vt.protocol import MISSING, NOT_CONSTANT, identical
+from vt.objects.object_attributes import (call_hook, class_hook, class_source_of, hook_source, is_vt, lookup,
+                                          python_hook)
 from core.outcomes import raise_error, Unsupported, BreakKind, unsupported
-from core.sources import AttrSource
 from vt import registry
 
 _BINARY_DUNDERS = {
@@ -62,8 +65,9 @@ def _dunder(state, vt, name):
     hook = class_hook(state, record.cls, name)
     if hook is None:
         return None
-    source = class_source_of(record)
-    return hook, (None if source is None else AttrSource(source, name))
+    source = None if is_vt(hook) or type(hook) is Unsupported else \
+        hook_source(state, record.cls, class_source_of(record), name)
+    return hook, source
 
 
 def call_dunder(state, vt, name, args, kwargs=None, missing=""):
@@ -104,21 +108,21 @@ def binary_object_operation(state, fn, a, b, symbol, plain):
     short = _BINARY_DUNDERS.get(plain)
     if short is None:
         return None
-    if fn is not plain and _dunder(state, a, f"__i{short}__") is not None:
+    if fn is not plain and _has_dunder(state, a, f"__i{short}__"):
         out = call_dunder(state, a, f"__i{short}__", [b])
         if type(out) is not tuple or not _not_implemented(out[1]):
             return out
         state = out[0]
     attempts = [(a, f"__{short}__", b), (b, f"__r{short}__", a)]
     if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
-            and issubclass(class_of(state, b), class_of(state, a)) and _dunder(state, b, f"__r{short}__"):
+            and issubclass(class_of(state, b), class_of(state, a)) and _has_dunder(state, b, f"__r{short}__"):
         attempts.reverse()
     return _first_implemented(state, attempts, symbol, a, b)
 
 
 def _first_implemented(state, attempts, symbol, a, b):
     for receiver, name, other in attempts:
-        if _dunder(state, receiver, name) is None:
+        if not _has_dunder(state, receiver, name):
             continue
         out = call_dunder(state, receiver, name, [other])
         if type(out) is not tuple:
@@ -139,6 +143,11 @@ def _compare(state, plain, a, b, symbol):
     if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
             and issubclass(class_of(state, b), class_of(state, a)):
         attempts.reverse()
+    if plain in (operator.eq, operator.ne) and not any(_dunder(state, vt, dunder) is not None
+                                                       for vt, dunder, _ in attempts):
+        known = equal_without_code(state, a, b)  # enum members compare as their real objects (str mixins too)
+        if known is not None:
+            return state, ConstantVariable(known == (plain is operator.eq))
     for receiver, dunder, other in attempts:
         out = _rich_slot(state, receiver, dunder, other)
         if out is None:
@@ -153,6 +162,10 @@ def _compare(state, plain, a, b, symbol):
         if out is None:
             return None
         state, same = out
+        opaque = next((vt for vt, other in ((a, b), (b, a)) if not same and _opaque_eq(state, vt, other)), None)
+        if opaque is not None:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`{symbol}` with {opaque.describe()} runs the "
+                               f"__eq__ of a C base class, which is not traced yet")
         return state, ConstantVariable(same == (plain is operator.eq))
     return raise_error(TypeError, f"'{symbol}' not supported between instances of '{_type_name(state, a)}' "
                        f"and '{_type_name(state, b)}'")
@@ -170,12 +183,16 @@ def _rich_slot(state, vt, dunder: str, other):
     NotImplemented for one, which the other side then answers)."""
     if not is_user_object(vt):
         return None
-    if _dunder(state, vt, dunder) is not None:
+    if _dunder(state, vt, dunder) is not None or _c_method(state, vt, dunder):
         return call_dunder(state, vt, dunder, [other])
     found = lookup(state, class_of(state, vt), dunder)[1]
     if found is not getattr(object, dunder, None):
+        if _container_slot(found, dunder) and isinstance(other, ConstantVariable) \
+                and type(other.constant_value()) in _SCALARS:
+            return state, ConstantVariable(NotImplemented)  # a C container's comparison against a number
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                           f"{class_of(state, vt).__name__}.{dunder} is written in C, which is not traced yet")
+                           f"{class_of(state, vt).__name__}.{dunder} is the {dunder} of a C base class, which is "
+                           "not traced yet")
     if dunder == "__eq__":
         out = identical(state, vt, other)
         if out is None:
@@ -196,6 +213,13 @@ def _rich_slot(state, vt, dunder: str, other):
 
 
 _UNARY_SYMBOLS = {"__neg__": "-", "__pos__": "+", "__invert__": "~"}
+
+
+def own_less_than(state, a, b):
+    """`type(a).__lt__(a, b)` when written in Python (no reflected fallback), else None."""
+    if _dunder(state, a, "__lt__") is None:
+        return None
+    return call_dunder(state, a, "__lt__", [b])
 
 
 def unary_object_operation(state, opname, vt):
@@ -222,13 +246,53 @@ def object_truth(state, vt):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__bool__ of {vt.describe()} did not give a "
                                "value known while tracing")
         return state, truth
-    if _dunder(state, vt, "__len__") is not None:
+    if _dunder(state, vt, "__len__") is not None or _c_method(state, vt, "__len__"):
         out = object_len(state, vt)
         return out if type(out) is not tuple else (out[0], out[1].constant_value() != 0)
     truth = vt.truth(state)
     if type(truth) is bool:
         return state, truth
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {vt.describe()} is not modelled")
+
+
+def _c_method(state, vt, name) -> bool:
+    """The object's class inherits `name` from a builtin base whose C method has a rule (a dict
+    subclass's `__len__`, a list subclass's `__add__`)."""
+    if not is_user_object(vt):
+        return False
+    found = lookup(state, class_of(state, vt), name)[1]
+    return found is not MISSING and registry.bound_rule_for(found) is not None
+
+
+def _has_dunder(state, vt, name) -> bool:
+    """The object has `name` as a Python dunder or as a C method with a rule: either is called."""
+    return _dunder(state, vt, name) is not None or _c_method(state, vt, name)
+
+
+_CONTAINER_EQS = frozenset({dict.__eq__, collections.OrderedDict.__eq__, list.__eq__, tuple.__eq__, set.__eq__,
+                            frozenset.__eq__})
+_SCALARS = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _container_slot(found, dunder: str) -> bool:
+    """`found` is the C comparison `dunder` of a builtin container (it gives NotImplemented for a
+    value that is not one)."""
+    return any(found is getattr(kind, dunder, None)
+               for kind in (dict, collections.OrderedDict, list, tuple, set, frozenset))
+
+
+def _opaque_eq(state, vt, other) -> bool:
+    """The object's class compares with the `__eq__` of a C base (a set or tuple subclass), which
+    has no rule: answering by identity could be wrong (a container's `__eq__` against a number,
+    a string or None gives NotImplemented, so identity is right there)."""
+    if not is_user_object(vt):
+        return False
+    found = lookup(state, class_of(state, vt), "__eq__")[1]
+    if found is MISSING or found is object.__eq__ or type(found).__name__ == "function" \
+            or registry.bound_rule_for(found) is not None:
+        return False
+    return not (found in _CONTAINER_EQS and isinstance(other, ConstantVariable)
+                and type(other.constant_value()) in _SCALARS)
 
 
 def object_len(state, vt):
@@ -292,8 +356,9 @@ def contains_object(state, vt, item):
 def object_text(name):
     """str(obj) / repr(obj) / hash(obj) through the Python dunder; object's defaults break."""
     def rule(state, args, kwargs):
-        if len(args) == 1 and not kwargs and type(args[0].fixed_object()) is type and name != "__hash__":
-            return state, ConstantVariable(type.__repr__(args[0].fixed_object()))  # fixed: the class is guarded
+        if len(args) == 1 and not kwargs and name != "__hash__" and _plain_class(args[0].fixed_object()):
+            cls = args[0].fixed_object()  # fixed: the class is guarded, and its metaclass's text is C code
+            return state, ConstantVariable(str(cls) if name == "__str__" else repr(cls))
         if len(args) != 1 or kwargs or not is_user_object(args[0]):
             return None
         vt = args[0]
@@ -306,7 +371,8 @@ def object_text(name):
         if _dunder(state, vt, name) is None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name[2:-2]}() of {vt.describe()} uses object's "
                                "default, which depends on its address")
-        model = registry.dunder_model_for(_dunder(state, vt, name)[0])
+        dunder = _dunder(state, vt, name)[0]
+        model = None if is_vt(dunder) or type(dunder) is Unsupported else registry.dunder_model_for(dunder)
         if model is not None:
             return model(state, vt)
         return _checked_result(call_dunder(state, vt, name, []), name)
@@ -334,6 +400,12 @@ def _checked_result(out, name: str):
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the result of {name} is not known while tracing")
 
 
+def _plain_class(value) -> bool:
+    """A class whose metaclass writes its text in C (`<class 'torch.Tensor'>`), so no user code runs."""
+    return isinstance(value, type) and not isinstance(type(value).__repr__, types.FunctionType) \
+        and not isinstance(type(value).__str__, types.FunctionType)
+
+
 def _len_rule(state, args, kwargs):
     if len(args) == 1 and not kwargs and is_user_object(args[0]):
         return object_len(state, args[0])
@@ -347,12 +419,77 @@ def _bool_rule(state, args, kwargs):
     return None
 
 
+def _reversed_rule(state, args, kwargs):
+    """reversed(obj): its `__reversed__` (Python, or a C base's with a rule), else the sequence
+    protocol (`__len__` and `__getitem__`, read up front), else the TypeError."""
+    if len(args) != 1 or kwargs or not is_user_object(args[0]):
+        return None
+    vt = args[0]
+    if _has_dunder(state, vt, "__reversed__"):
+        out = call_dunder(state, vt, "__reversed__", [])
+        return out if type(out) is not tuple or isinstance(out[1], IteratorVariable) else out[1].iterate(out[0])
+    if not (_has_dunder(state, vt, "__len__") and _has_dunder(state, vt, "__getitem__")):
+        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {vt.describe()!r} is not reversible")
+    out = object_len(state, vt)
+    if type(out) is not tuple:
+        return out
+    state, length = out
+    items = []
+    for index in reversed(range(length.constant_value())):
+        out = object_getitem(state, vt, ConstantVariable(index))
+        if type(out) is not tuple:
+            return out
+        state, item = out
+        items.append(item)
+    return iterate_items(state, tuple(items))
+
+
 OBJECT_BUILTIN_RULES = {
-    len: _len_rule, bool: _bool_rule, str: object_text("__str__"), repr: object_text("__repr__"),
+    len: _len_rule, bool: _bool_rule, reversed: _reversed_rule, str: object_text("__str__"), repr: object_text("__repr__"),
     hash: object_text("__hash__"),
 }
 """Rules tried before the builtin's own rule when the argument is an object of a Python class."""
 registry.register_builtin_rules(OBJECT_BUILTIN_RULES, first=True)
+
+
+_OBJECT_HASH = object.__dict__["__hash__"]
+_OBJECT_EQ = object.__dict__["__eq__"]
+
+
+def object_hash_key(state, vt):
+    """The real key an object of a Python class is in a dict or set (vt/data/object_keys.py):
+    hashed by identity when its class keeps object's `__hash__`, else by its Python `__hash__`,
+    inlined; (state, key) or the stop (an unhashable class raises eager's TypeError)."""
+    record = heap.current(state, vt)
+    cls = record.cls
+    found_hash = lookup(state, cls, "__hash__")[1]
+    if found_hash is None or (is_vt(found_hash) and found_hash.constant_value() is None):
+        return raise_error(TypeError, f"unhashable type: {cls.__name__!r}")
+    found_eq = lookup(state, cls, "__eq__")[1]
+    python_eq = found_eq is not _OBJECT_EQ
+    if python_eq and python_hook(state, cls, "__eq__") is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__}.__eq__ is written in C; objects of it "
+                           "as dict keys are not modelled")
+    identity = vt.identity()
+    if found_hash is _OBJECT_HASH:
+        pinned = vt.pinned_object()
+        if pinned is not NOT_CONSTANT:
+            return state, ObjectKey(identity, hash(pinned), vt, True, python_eq)
+        return state, ObjectKey(identity, hash(identity), vt, False, python_eq)
+    if python_hook(state, cls, "__hash__") is None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__}.__hash__ is written in C; objects of it "
+                           "as dict keys are not modelled")
+    out = call_dunder(state, vt, "__hash__", [])
+    if type(out) is not tuple:
+        return out
+    state, result = out
+    value = result.constant_value()
+    if not isinstance(value, int):
+        if isinstance(result, ConstantVariable):
+            return raise_error(TypeError, "__hash__ method should return an integer")
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{cls.__name__}.__hash__ did not give an int known "
+                           "while tracing")
+    return state, ObjectKey(identity, value, vt, True, python_eq)
 
 
 def equal_without_code(state, a, b):
@@ -379,14 +516,14 @@ def equal_without_code(state, a, b):
 def run_init(state, cls_vt, obj, args, kwargs):
     """`cls.__init__(obj, *args, **kwargs)` on a new object: its Python __init__, or object's."""
     cls = cls_vt.cls
-    init = python_method(cls, "__init__")
+    init = python_hook(state, cls, "__init__")
     if init is None:
         if cls.__init__ is object.__init__:
             if args or kwargs:
                 return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {cls.__name__}() takes no arguments")
             return state, obj
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has an __init__ written in C")
-    out = call_python(state, init, AttrSource(cls_vt.source, "__init__"), [obj, *args], kwargs)
+    out = call_hook(state, init, hook_source(state, cls, cls_vt.source, "__init__"), [obj, *args], kwargs)
     if type(out) is not tuple:
         return out
     state, result = out

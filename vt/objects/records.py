@@ -29,6 +29,7 @@ from vt.data.dicts import new_dict_from_entries
 from vt.callables.functions import FunctionParts, bind_arguments
 from vt.iteration import iterate_items
 from vt.data.iterators import items_of
+from vt.objects.introspection import FrozenObjectVariable
 from vt.protocol import NOT_CONSTANT, NULL, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.lists import TupleVariable
@@ -292,9 +293,8 @@ class EnumClassVariable(ClassVariable):
         member = self.cls.__members__.get(name) if isinstance(name, str) else None
         if member is not None:  # members cannot be reassigned, so the class guard covers them
             return state, enum_member_vt(member, self._member_source(member))
-        if name == "__members__":
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "Enum.__members__ (a mapping proxy) is not modelled",
-                               "iterate over the enum class instead")
+        if name == "__members__":  # a read-only view of the members, fixed with the class
+            return state, FrozenObjectVariable(self.cls.__members__)
         return super().getattr(state, name)
 
     def call(self, state, args, kwargs):

@@ -19,6 +19,7 @@ from vt import registry
 from vt.callables.builtin import BuiltinVariable
 from vt.callables.classes import ClassVariable
 from vt.objects.dict_subclass import create_dict_subclass_object, is_dict_subclass
+from vt.objects.list_subclass import create_list_subclass_object, is_list_subclass
 from vt.callables.functions import UserMethodVariable, lookup_class_attribute
 from vt.objects.object_protocol import run_init
 from vt.data.operators import compare_classes
@@ -41,6 +42,7 @@ class UserDefinedClassVariable(VariableTracker):
     attributes: tuple = attrs.field(default=(), eq=False)
 
     always_true = True
+    made_by_trace = False  # a class statement inside the traced function (vt/objects/local_classes.py)
 
     def fixed_object(self):
         return self.cls
@@ -63,8 +65,8 @@ class UserDefinedClassVariable(VariableTracker):
 
     def getattr(self, state, name):
         _, found = lookup(state, self.cls, name)
-        if is_vt(found):
-            return state, found
+        if is_vt(found):  # written by the program: its own __get__, read off the class
+            return found.descriptor_get(state, None, self)
         if isinstance(found, classmethod) and type(found.__func__) is types.FunctionType:
             return state, UserMethodVariable(found.__func__, self, AttrSource(AttrSource(self.source, name), "__func__"))
         if found is MISSING and not hasattr(type(self.cls), name):
@@ -89,12 +91,17 @@ class UserDefinedClassVariable(VariableTracker):
         return create_object(state, self, list(args), dict(kwargs))
 
 
+_PLAIN_TORCH_MODULES = ("torch.utils._pytree",)
+"""torch modules whose classes are plain Python records (pytree's `TreeSpec`, `LeafSpec`)."""
+
+
 def is_user_class(value) -> bool:
     """A class defined in Python that the heap models: not a tuple subclass (named tuples), enum,
     exception, torch or contextlib class (vt/contexts.py models those), with the plain metaclass `type`."""
+    module = getattr(value, "__module__", "") or ""
     return isinstance(value, type) and type(value).__call__ is type.__call__ and bool(value.__flags__ & (1 << 9)) \
         and not issubclass(value, (tuple, enum.Enum, BaseException)) \
-        and not (getattr(value, "__module__", "") or "").startswith(("torch", "contextlib"))
+        and (not module.startswith(("torch", "contextlib")) or module in _PLAIN_TORCH_MODULES)
 
 
 def wrap_user_class(state, value, source):
@@ -124,9 +131,11 @@ def create_object(state, cls_vt, args, kwargs):
     if cls.__new__ is not object.__new__:
         if is_dict_subclass(cls):
             return create_dict_subclass_object(state, cls_vt, args, kwargs)
+        if is_list_subclass(cls):
+            return create_list_subclass_object(state, cls_vt, args, kwargs)
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} has its own __new__, which is not "
                            "traced yet")
-    if cls_vt.source is None:
+    if cls_vt.source is None and not cls_vt.made_by_trace:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{cls_vt.describe()} was reached without a source")
     kind = object_kind(cls)
     state, obj = heap.allocate(state, lambda oid: kind(oid, cls, None, None, (), cls_vt.source))

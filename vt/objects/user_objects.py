@@ -17,6 +17,7 @@ import types
 import attrs
 import torch
 
+from core.guards import NotInInstanceDict
 from effects import heap
 from vt import registry
 from vt.data.operators import no_binary_rule
@@ -25,10 +26,12 @@ from vt.callables.exceptions import ExceptionSuperVariable, ExceptionVariable
 from vt.callables.functions import CellVariable, UserMethodVariable, call_function_from, lookup_class_attribute
 from vt.objects.getattr_variable import builtin_method
 from vt.callables.lazy import realize_if_lazy
-from vt.objects.object_attributes import class_source_of, lookup, python_method, read_attribute, write_attribute
+from vt.objects.object_attributes import (attribute_source, class_record, class_source_of, class_vt_of, is_vt, lookup,
+    own_attribute, python_method, read_attribute, write_attribute)
 from vt.objects.object_protocol import (binary_object_operation, call_dunder, call_dunder_discard,
-    contains_object, equal_without_code, iterate_object, object_getitem, object_truth, unary_object_operation)
-from vt.protocol import DELETED, MISSING, VariableTracker
+    contains_object, equal_without_code, iterate_object, object_getitem, object_hash_key, object_truth,
+    own_less_than, unary_object_operation)
+from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
 from vt.registry import wrap_value
@@ -40,9 +43,10 @@ def _method_source(obj_source, name: str):
 
 
 def attribute_values(record) -> list:
-    """The live attribute values a heap object or class was given, plus a dict subclass's items."""
+    """The live attribute values a heap object or class was given, plus a dict or list subclass's items."""
     values = [value for _, value in record.attributes if value is not DELETED]
     values.extend(value for _, value in getattr(record, "entries", None) or ())
+    values.extend(getattr(record, "items", None) or ())  # a list subclass's list part
     return values
 
 
@@ -61,6 +65,8 @@ def _read_attribute(state, vt, obj, name: str):
             or type(found) is types.FunctionType:
         if name in instance_dict:
             return wrap_value(state, instance_dict[name], AttrSource(vt.source, name))
+        if vt.source is not None and vt.source.made_per_call():
+            state = state.add_guard(NotInInstanceDict(vt.source, name))
     if type(found) is types.FunctionType:
         return state, UserMethodVariable(found, vt, _method_source(vt.source, name))
     if isinstance(found, staticmethod):
@@ -85,6 +91,12 @@ class PythonObjectRecord(VariableTracker):
 
     dunder_dispatch = True
 
+    def pinned_object(self):
+        """An object that existed before the call and is guarded by identity."""
+        if self.source is None or self.source.made_per_call() or self.value is None:
+            return NOT_CONSTANT
+        return self.value
+
     def getitem(self, state, index):
         return object_getitem(state, self, index)
 
@@ -94,6 +106,12 @@ class PythonObjectRecord(VariableTracker):
     def known_equality(self, state, other):
         return equal_without_code(state, self, other)
 
+    def hash_key(self, state):
+        return object_hash_key(state, self)
+
+    def own_less_than(self, state, other):
+        return own_less_than(state, self, other)
+
     def runtime_type(self):
         return self.cls  # guarded by the object's identity, or made in the trace
 
@@ -101,6 +119,9 @@ class PythonObjectRecord(VariableTracker):
         return attribute_values(heap.current(state, self))
 
     def rebuild(self, emitter):
+        record = class_record(emitter.state, self.cls)
+        if self.source is None and getattr(record, "made_by_trace", False):
+            return emitter.instance(self, record)  # of a class the traced function defines: made again first
         return emitter.instance(self)
 
     def replay_changes(self, emitter):
@@ -227,10 +248,13 @@ class SuperVariable(VariableTracker):
         class_source = _receiver_class_source(state, self.receiver)
         mro_source = None if class_source is None else AttrSource(class_source, "__mro__")
         for position in range(mro.index(self.cls) + 1, len(mro)):
-            found = mro[position].__dict__.get(name, MISSING)
+            found = own_attribute(state, mro[position], name)
             if found is MISSING:
                 continue
-            source = None if mro_source is None else AttrSource(ItemSource(mro_source, position), name)
+            if is_vt(found):  # a class the trace made (or wrote to): the attribute's own __get__
+                return self._vt_get(state, found)
+            source = AttrSource(ItemSource(mro_source, position), name) if mro_source is not None \
+                else attribute_source(state, cls, None, mro[position], name)
             if type(found) is types.FunctionType:
                 return state, UserMethodVariable(found, self.receiver, source)
             if isinstance(found, staticmethod):
@@ -244,6 +268,17 @@ class SuperVariable(VariableTracker):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                f"super().{name} is a {type(found).__name__}, which is not traced yet")
         return raise_error(AttributeError, f"'super' object has no attribute {name!r}")
+
+    def _vt_get(self, state, found):
+        owner = None
+        if found.runtime_type() is classmethod:
+            if not self.receiver.dunder_dispatch:
+                return unsupported(BreakKind.UNSUPPORTED_OPERATION, "super() of a classmethod here is not traced")
+            out = class_vt_of(state, heap.current(state, self.receiver))
+            if type(out) is not tuple:
+                return out
+            state, owner = out
+        return found.descriptor_get(state, self.receiver, owner)
 
 
 def make_super(state, args, kwargs):

@@ -1,0 +1,65 @@
+"""The fast decoder reads every instruction as `dis.get_instructions` does."""
+import collections
+import dataclasses
+import enum
+import functools
+import inspect
+import json
+import types
+import typing
+
+import pytest
+import torch.nn.modules.module
+import torch.utils._pytree
+
+from core.code import _instructions, decode_with_dis
+
+
+def _code_objects(*modules):
+    seen = {}
+
+    def walk(code):
+        if code not in seen:
+            seen[code] = None
+            for const in code.co_consts:
+                if isinstance(const, types.CodeType):
+                    walk(const)
+
+    for module in modules:
+        for value in vars(module).values():
+            for item in (value, *vars(value).values()) if isinstance(value, type) else (value,):
+                item = getattr(item, "__func__", item)
+                if isinstance(item, types.FunctionType):
+                    walk(item.__code__)
+    return list(seen)
+
+
+CODES = _code_objects(collections, dataclasses, enum, functools, inspect, json.decoder, typing,
+                      torch.nn.modules.module, torch.utils._pytree)
+
+
+def test_the_sample_is_large_and_varied():
+    opnames = {ins.opname for code in CODES for ins in _instructions(code)}
+    assert len(CODES) > 800
+    assert {"EXTENDED_ARG", "JUMP_BACKWARD", "FORMAT_VALUE", "KW_NAMES", "LOAD_GLOBAL", "COMPARE_OP",
+            "LOAD_DEREF", "POP_JUMP_FORWARD_IF_FALSE", "FOR_ITER"} <= opnames
+
+
+def test_fast_decoding_matches_dis_on_library_code():
+    mismatches = [(code, fast, slow) for code in CODES
+                  for fast, slow in zip(_instructions(code), decode_with_dis(code)) if fast != slow]
+    assert not mismatches, mismatches[:3]
+    assert all(len(_instructions(code)) == len(decode_with_dis(code)) for code in CODES)
+
+
+@pytest.mark.parametrize("source", [
+    "def f(x):\n" + "    x = x + 1\n" * 300 + "    for i in range(3):\n        x += i\n    return x\n",  # long jumps
+    "def f(a, *, b=1, **kw):\n    return f'{a!r:>{b}}' + f'{kw!s}' + f'{a!a}'\n",
+    "def f(x):\n    try:\n        return [y for y in x if y]\n    except* ValueError:\n        pass\n",
+])
+def test_fast_decoding_matches_dis_on_generated_code(source):
+    scope = {}
+    exec(compile(source, "<test>", "exec"), scope)
+    code = scope["f"].__code__
+    for inner in _code_objects(types.SimpleNamespace(f=scope["f"])) + [code]:
+        assert tuple(_instructions(inner)) == decode_with_dis(inner)

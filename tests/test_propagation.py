@@ -1,0 +1,83 @@
+"""Ops repeated on the same metadata reuse the first fake run's output metadata (vt/data/propagation.py);
+what the traced code reads of the results is still exactly eager's."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import tracer
+import vt.data.tensor as tensor_module
+
+
+def metadata(t):
+    return (tuple(t.shape), t.stride(), t.dtype, t.storage_offset(), t.is_contiguous(), t.requires_grad, t.is_leaf,
+            t.is_contiguous(memory_format=torch.channels_last) if t.dim() == 4 else None)
+
+
+def repeated(op, *args):
+    """Run `op` three times on the same arguments, reading every result's metadata as traced code does."""
+    def fn(*xs):
+        outs = [op(*xs) for _ in range(3)]
+        return tuple(metadata(o) for o in outs), outs[-1]
+    return fn
+
+
+CASES = {
+    "elementwise": (lambda a, b: a * b + 1, torch.randn(4, 3), torch.randn(4, 3)),
+    "broadcast and promotion": (lambda a, b: a + b, torch.randn(4, 3), torch.arange(3)),
+    "transposed input keeps its layout": (lambda a: a.exp(), torch.randn(3, 4).t()),
+    "channels last": (lambda a: torch.relu(a) * 2, torch.randn(2, 3, 4, 5).to(memory_format=torch.channels_last)),
+    "linear": (lambda a, w: F.linear(a, w), torch.randn(2, 5), torch.randn(3, 5)),
+    "reduction": (lambda a: a.sum(dim=-1, keepdim=True), torch.randn(2, 5)),
+    "integer division": (lambda a: a // 2, torch.arange(6).view(2, 3)),
+    "softmax over a dtype": (lambda a: a.softmax(-1, dtype=torch.float64), torch.randn(2, 3)),
+    "views are not remembered": (lambda a: a.view(3, 2) + 0, torch.randn(2, 3)),
+    "requires grad": (lambda a: a * 2, torch.randn(3, requires_grad=True)),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_repeated_ops_read_eagers_metadata(name):
+    op, *args = CASES[name]
+    fn = repeated(op, *args)
+    res = tracer.compile(fn)
+    got, want = res(*args), fn(*args)
+    assert got[0] == want[0]
+    torch.testing.assert_close(got[1], want[1])
+    assert res.graph_breaks == []
+
+
+def test_repeated_ops_under_no_grad_skip_the_fake_run(monkeypatch):
+    runs = []
+    real = tensor_module.fake_context
+
+    def counting(state):
+        runs.append(1)
+        return real(state)
+
+    monkeypatch.setattr(tensor_module, "fake_context", counting)
+
+    def layers(x, w):
+        for _ in range(6):
+            x = torch.tanh(F.linear(x, w)) + 1
+        return x
+
+    res = tracer.compile(layers)
+    x, w = torch.randn(2, 4), torch.randn(4, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(res(x, w), layers(x, w))
+    assert len(runs) == 3  # linear, tanh and + 1 ran once on fake tensors; 15 repeats did not
+
+
+def test_results_that_require_grad_still_run_on_fake_tensors(monkeypatch):
+    runs = []
+    real = tensor_module.fake_context
+    monkeypatch.setattr(tensor_module, "fake_context", lambda state: runs.append(1) or real(state))
+
+    def fn(x, w):
+        return (x * w).sum() + (x * w).sum()
+
+    res = tracer.compile(fn)
+    x, w = torch.randn(3), torch.randn(3, requires_grad=True)
+    out = res(x, w)
+    out.backward()
+    assert len(runs) == 5 and out.grad_fn is not None

@@ -1,0 +1,89 @@
+"""Output metadata of tensor ops remembered within a trace, so a repeated op needs no fake dispatch.
+
+Running an op on fake tensors costs a trip through torch's dispatcher (hundreds of microseconds,
+even when torch's own fake-tensor cache hits), and model code repeats the same ops with the same
+metadata in every layer.  What a functional op returns depends only on what the fake run sees: the
+op, the metadata of its tensor arguments, its constant arguments, and the modes it runs under.  So
+the first run of an op is remembered under that key, and a later op with the same key gets a new
+fake tensor with the remembered metadata, made directly.
+
+Only results that such a fresh tensor reproduces exactly are remembered: one plain fake tensor,
+over storage of its own (not a view, not an argument, nothing written in place), not requiring
+grad (a result that does carries a `grad_fn` a fresh tensor would lack), made outside autocast
+and inference mode, from arguments whose sizes are all known (no symbolic sizes) and that carry
+no constant values.  Anything else runs on fake tensors as before.
+"""
+from __future__ import annotations
+
+import torch
+from torch._subclasses.fake_tensor import FakeTensor
+
+_CONSTANT_TYPES = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout)
+
+
+def op_key(state, op: str, target, fake_args, fake_kwargs):
+    """The key a fake run of this op is remembered under, or None when it is not remembered."""
+    if state.modes:
+        return None
+    parts = [op, target, state.grad_enabled]
+    for value in fake_args:
+        part = _argument_key(value)
+        if part is None:
+            return None
+        parts.append(part)
+    for name, value in fake_kwargs.items():
+        part = _argument_key(value)
+        if part is None:
+            return None
+        parts.append((name, part))
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:  # an unhashable target
+        return None
+    return key
+
+
+def _argument_key(value):
+    if type(value) is FakeTensor:
+        if value.constant is not None or value.layout is not torch.strided or value.is_inference():
+            return None
+        shape, stride, offset = value.shape, value.stride(), value.storage_offset()
+        if not all(type(size) is int for size in (*shape, *stride, offset)):
+            return None
+        return (value.dtype, value.device, tuple(shape), stride, offset, value.requires_grad, value.is_conj(),
+                value.is_neg())
+    if type(value) in _CONSTANT_TYPES:
+        return (type(value), value)
+    if type(value) in (tuple, list):
+        items = tuple(_argument_key(item) for item in value)
+        return None if None in items else (type(value), items)
+    return None
+
+
+def remembered(state, key):
+    """A new fake tensor for an op whose key was remembered, or None."""
+    meta = state.env.propagation.get(key)
+    if meta is None:
+        return None
+    shape, stride, dtype, device = meta
+    return FakeTensor(state.env.fake_mode, torch.empty_strided(shape, stride, dtype=dtype, device="meta"), device)
+
+
+def remember(state, key, out, fake_args, fake_kwargs) -> None:
+    """Note the metadata of `out` under `key` when a fresh tensor reproduces it (see the module)."""
+    if type(out) is not FakeTensor or out.requires_grad or out._is_view() or out.storage_offset() != 0 \
+            or out.constant is not None or out.is_inference() or out.is_conj() or out.is_neg() \
+            or out.layout is not torch.strided:
+        return
+    shape, stride = tuple(out.shape), out.stride()
+    if not all(type(size) is int for size in (*shape, *stride)):
+        return
+    span = 0 if 0 in shape else 1 + sum((size - 1) * step for size, step in zip(shape, stride))
+    if out.untyped_storage().nbytes() != span * out.element_size():  # a fresh tensor's storage is just its span
+        return
+    storage = out.untyped_storage()._cdata
+    for value in (*fake_args, *fake_kwargs.values()):
+        if isinstance(value, torch.Tensor) and (value is out or value.untyped_storage()._cdata == storage):
+            return
+    state.env.propagation[key] = (shape, stride, out.dtype, out.device)

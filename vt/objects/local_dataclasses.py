@@ -1,0 +1,194 @@
+"""`@dataclasses.dataclass` on a class the traced function defines.
+
+The real `dataclasses.dataclass` runs at trace time on the class's shell (vt/objects/
+local_classes.py), whose namespace holds the field defaults and annotations as real values: the
+fields, their order and every error (`non-default argument follows default argument`) are
+dataclasses' own.  The functions it generates (`__init__`, `__eq__`, `__hash__`, `__repr__`, the
+order methods, a frozen class's `__setattr__`) are real functions over code of its own; each one
+becomes a function of the trace with the same code, defaults and closure (the class itself, where
+the function names it, is the class's VT), stored in the class's heap record, so calls inline
+them like any method.  `__dataclass_fields__` and `__dataclass_params__` stay real on the shell
+(`dataclasses.fields`, `asdict`, `is_dataclass` read them).
+
+When the class leaves the function it is made again from its own namespace and decorated again
+by the real `dataclasses.dataclass` with the same options, a new dataclass per call as eager.
+Class attributes that are not plain data (`field(default_factory=list)`, a tensor) and
+`slots=True` (which makes another class) break with the reason.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+import types
+
+import attrs
+
+from core.outcomes import BreakKind, raised, unsupported
+from core.sources import AttrSource, ImportedModuleSource
+from effects import heap
+from vt import registry
+from vt.callables.functions import CellVariable, FunctionParts, UserFunctionVariable
+from vt.callables.nested_functions import make_function
+from vt.objects.attributes import store_raw
+from vt.data.lists import TupleVariable
+from vt.objects.dataclasses_variables import is_generated_repr
+from vt.objects.introspection import FrozenObjectVariable
+from vt.objects.object_attributes import class_record
+from vt.objects.local_classes import LocalClassVariable, is_stand_in
+from vt.protocol import NOT_CONSTANT, VariableTracker
+
+_OPTIONS = ("init", "repr", "eq", "order", "unsafe_hash", "frozen", "match_args", "kw_only", "slots",
+            "weakref_slot")
+_KINDS = (types.FunctionType, staticmethod, classmethod, property)
+
+
+@attrs.frozen(slots=True)
+class DataclassDecoratorVariable(VariableTracker):
+    """`dataclasses.dataclass(**options)`, the decorator it returns."""
+
+    options: tuple  # (name, VT) pairs, as given
+
+    always_true = True
+
+    def describe(self) -> str:
+        return "dataclasses.dataclass(...)"
+
+    def call(self, state, args, kwargs):
+        return _dataclass(state, list(args), {**dict(self.options), **kwargs})
+
+
+def _inlined(state, args, kwargs):
+    """dataclasses' own Python code, for what is not a class defined in the traced function."""
+    source = AttrSource(ImportedModuleSource("dataclasses"), "dataclass")
+    return UserFunctionVariable(dataclasses.dataclass, source).call(state, args, kwargs)
+
+
+def _dataclass(state, args, kwargs):
+    if not args and set(kwargs) <= set(_OPTIONS):
+        return state, DataclassDecoratorVariable(tuple(kwargs.items()))
+    if len(args) != 1 or not isinstance(args[0], LocalClassVariable) or set(kwargs) - set(_OPTIONS):
+        return _inlined(state, args, kwargs)
+    options = {key: value.constant_value() for key, value in kwargs.items()}
+    if any(value is NOT_CONSTANT for value in options.values()):
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "dataclass options not known while tracing")
+    if options.get("slots") or options.get("weakref_slot"):
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "dataclass(slots=True) on a class defined inside the traced "
+                           "function makes another class, which is not traced yet", "define the class at module level")
+    return decorate(state, args[0], options)
+
+
+def decorate(state, cls_vt, options: dict):
+    """The class `dataclasses.dataclass(cls, **options)` leaves, for a class the trace made."""
+    record = heap.current(state, cls_vt)
+    shell = record.cls
+    for key, vt in record.attributes:
+        if vt.constant_value() is NOT_CONSTANT and vt.runtime_type() not in _KINDS and key != "__annotations__":
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"@dataclass on {cls_vt.describe()}: the class attribute "
+                               f"{key!r} ({vt.describe()}) is not traced yet", "define the class at module level")
+    annotations = shell.__dict__.get("__annotations__", {})
+    if not isinstance(annotations, dict) or any(is_stand_in(value) for value in annotations.values()):
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"@dataclass on {cls_vt.describe()}: annotations not known "
+                           "while tracing")
+    before = dict(shell.__dict__)
+    try:
+        dataclasses.dataclass(shell, **options)
+    except Exception as exc:  # the class statement raises the same in eager
+        return raised(exc)
+    generated = []
+    for name, value in shell.__dict__.items():
+        if name in ("__dataclass_fields__", "__dataclass_params__") or before.get(name, _ABSENT) is value:
+            continue
+        out = _value(state, value, shell, cls_vt)
+        if type(out) is not tuple:
+            return out
+        state, vt = out
+        state = store_raw(state, cls_vt, name, vt)
+        generated.append((name, vt))
+    redo = functools.partial(dataclasses.dataclass, **options)
+    record = heap.current(state, cls_vt)
+    return heap.update_object(state, attrs.evolve(record, decorations=record.decorations + ((redo, tuple(generated)),))), \
+        cls_vt
+
+
+_ABSENT = object()
+
+
+def _value(state, value, shell, cls_vt):
+    """The VT of a real value dataclasses put on the class (or in one of its functions)."""
+    if value is shell:
+        return state, cls_vt
+    if type(value) is types.FunctionType:
+        return _function(state, value.__wrapped__ if is_generated_repr(value) else value, shell, cls_vt)
+    out = registry.from_python(state, value)
+    if out is None:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"@dataclass on {cls_vt.describe()}: a "
+                           f"{type(value).__name__} it generates is not traced yet")
+    return out
+
+
+def _function(state, fn, shell, cls_vt):
+    """A function dataclasses generated, as a function of the trace over the same code."""
+    values = []
+    for value in (*(fn.__defaults__ or ()), *(fn.__kwdefaults__ or {}).values()):
+        out = _value(state, value, shell, cls_vt)
+        if type(out) is not tuple:
+            return out
+        state, vt = out
+        values.append(vt)
+    count = len(fn.__defaults__ or ())
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            contents = cell.cell_contents
+        except ValueError:  # an empty cell
+            state, handle = heap.allocate(state, lambda oid: CellVariable(oid, None))
+        else:
+            out = _value(state, contents, shell, cls_vt)
+            if type(out) is not tuple:
+                return out
+            state, vt = out
+            state, handle = heap.allocate(state, lambda oid: CellVariable(oid, vt))
+        cells.append(handle)
+    globals_ = fn.__globals__
+    globals_source = None
+    if globals_ is not state.env.globals:
+        module = globals_.get("__name__")
+        if getattr(sys.modules.get(module), "__dict__", None) is not globals_:
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"@dataclass on {cls_vt.describe()}: its functions' "
+                               "module is not known")
+        globals_source = AttrSource(ImportedModuleSource(module), "__dict__")
+    parts = FunctionParts(fn.__code__, globals_, globals_source, tuple(values[:count]),
+                          tuple(zip(fn.__kwdefaults__ or {}, values[count:])), tuple(cells))
+    return make_function(state, parts, ())
+
+
+@attrs.frozen(slots=True)
+class LocalFieldVariable(FrozenObjectVariable):
+    """A `dataclasses.Field` of a dataclass the trace made: read like any frozen object; it cannot
+    leave the function (the class made again after the graph has fields of its own)."""
+
+    def rebuild(self, emitter):
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, "a field of a dataclass defined inside the traced function "
+                           "cannot leave it yet")
+
+
+def _fields(state, args, kwargs):
+    """`dataclasses.fields(x)` of a dataclass the trace made (or one of its objects)."""
+    if len(args) != 1 or kwargs:
+        return None
+    vt = args[0]
+    cls_vt = vt if isinstance(vt, LocalClassVariable) else None
+    if cls_vt is None and vt.dunder_dispatch:
+        cls_vt = class_record(state, heap.current(state, vt).cls)
+    if not isinstance(cls_vt, LocalClassVariable):
+        source = AttrSource(ImportedModuleSource("dataclasses"), "fields")
+        return UserFunctionVariable(dataclasses.fields, source).call(state, args, kwargs)
+    try:
+        fields = dataclasses.fields(cls_vt.cls)
+    except TypeError as exc:
+        return raised(exc)
+    return state, TupleVariable(tuple(LocalFieldVariable(field) for field in fields))
+
+
+registry.register_builtin_rules({dataclasses.dataclass: _dataclass, dataclasses.fields: _fields})
