@@ -23,6 +23,7 @@ from vt.data.iterators import (EnumerateIteratorVariable, FilterIteratorVariable
 from vt.iteration import IteratorVariable, ReversedListIteratorVariable, iterate_items, new_iterator, next_value
 from vt.data.constant import RangeIteratorVariable
 from core.stops import Exhausted
+from vt.callables.generators import next_or_stop
 from vt.data.itertools_iterators import (AccumulateIteratorVariable, ChainIteratorVariable,
     CombinatoricIteratorVariable, CompressIteratorVariable, CountIteratorVariable, CycleIteratorVariable,
     IsliceIteratorVariable, PairwiseIteratorVariable, ProductIteratorVariable, RepeatIteratorVariable,
@@ -83,7 +84,7 @@ def _next(state, args, kwargs):
         return out
     if len(args) == 2:
         return out.state, args[1]
-    return raise_error(StopIteration)
+    return next_or_stop(out)  # StopIteration(the generator's return value), after its final run
 
 
 def _zip(state, args, kwargs):

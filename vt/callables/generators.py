@@ -145,7 +145,7 @@ class GeneratorMethodVariable(VariableTracker):
             if len(args) != 1:
                 return raise_error(TypeError, f"generator.send() takes exactly one argument ({len(args)} given)")
             out = resume(state, self.generator, "send", args[0])
-            return _next_or_stop(out)
+            return next_or_stop(out)
         if self.name == "throw":
             if len(args) != 1:
                 return unsupported(BreakKind.UNSUPPORTED_CALL, "generator.throw(type, value, tb) is not traced")
@@ -155,12 +155,13 @@ class GeneratorMethodVariable(VariableTracker):
             if type(made) is not tuple:
                 return made
             state, exc = made
-            return _next_or_stop(resume(state, self.generator, "throw", exc))
+            return next_or_stop(resume(state, self.generator, "throw", exc))
         return _close(state, self.generator)
 
 
-def _next_or_stop(out):
-    """A resumed generator as `send`/`throw` return it: the yielded value, or StopIteration(value)."""
+def next_or_stop(out):
+    """A resumed iterator as `next`/`send`/`throw` give it: the value, or StopIteration(value) raised in the
+    state the iterator finished in (what a generator's final run did is kept)."""
     if type(out) is Exhausted:
         value = out.value
         if value is None or value.constant_value() is None:
