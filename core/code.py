@@ -182,10 +182,11 @@ def localsplus_names(code: types.CodeType) -> tuple:
     return code.co_varnames + tuple(n for n in code.co_cellvars if n not in code.co_varnames) + code.co_freevars
 
 
-def decode_prefixed(code: types.CodeType, body: tuple, prologue: list, added: int) -> tuple:
+def decode_prefixed(code: types.CodeType, body: tuple, prologue: list, added: int, first: int = 0) -> tuple:
     """The decoded instructions of `code`, made of `prologue` ((opname, arg) pairs, see
-    graph.resume_code) followed by an already decoded `body` whose local slots moved up by `added`:
-    what `decode` would give, without disassembling the whole function again."""
+    graph.resume_code) followed by an already decoded `body` whose slots from `first` on (cells and
+    free variables) moved up by `added`: what `decode` would give, without disassembling the whole
+    function again."""
     out = []
     offset = 0
     names = localsplus_names(code)
@@ -206,7 +207,7 @@ def decode_prefixed(code: types.CodeType, body: tuple, prologue: list, added: in
         offset += 2 + 2 * dis._inline_cache_entries[opcode]
     shift = len(out)
     for ins in body:
-        arg = ins.arg + added if ins.opname in _SLOT_OPNAMES else ins.arg
+        arg = ins.arg + added if ins.opname in _SLOT_OPNAMES and ins.arg >= first else ins.arg
         target = ins.target + shift if ins.target >= 0 else -1
         argval = ins.argval + offset if ins.target >= 0 else ins.argval
         out.append(Instruction(ins.opname, ins.opcode, arg, argval, ins.index + shift, ins.offset + offset,

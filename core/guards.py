@@ -8,6 +8,7 @@ cache hit costs one Python call and a chain of cheap comparisons.
 from __future__ import annotations
 
 import math
+import weakref
 import re
 
 import attrs
@@ -178,19 +179,50 @@ class ConstantMatch:
         return f"{self.source.expr()}: {type(self.value).__name__} == {self.value!r}"
 
 
+class _Strong:
+    """A reference to an object that cannot be referenced weakly (builtins, ints, ...): called, it
+    gives the object, as a weak reference does."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __call__(self):
+        return self.obj
+
+
+def held_weakly(obj):
+    """A weak reference to `obj` when it supports one, else a `_Strong` holder: what guards keep of
+    the objects they compare against, so that a capture does not keep its inputs alive (a dead
+    object fails the guard)."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return _Strong(obj)
+
+
 @attrs.frozen(slots=True)
 class IdMatch:
-    """An object (module, function, ...) is the very same object as at capture."""
+    """An object (module, function, ...) is the very same object as at capture.  The object is held
+    weakly when it can be: once it is freed, the guard fails."""
 
     source: object
-    obj: object = attrs.field(eq=False)
+    ref: object = attrs.field(eq=False, converter=held_weakly)
     description: str = ""
+
+    @property
+    def obj(self):
+        return self.ref()
 
     def key(self):
         return ("id", self.source)
 
     def expr(self, ns: _Namespace) -> str:
-        return f"{ns.src(self.source)} is {ns.ref(self.obj, 'obj')}"
+        x = ns.src(self.source)
+        if type(self.ref) is _Strong:
+            return f"{x} is {ns.ref(self.ref.obj, 'obj')}"
+        return f"{ns.ref(self.ref, 'ref')}() is {x} is not None"
 
     def __str__(self):
         return f"{self.source.expr()} is {self.description or repr(self.obj)}"

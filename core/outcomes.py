@@ -24,6 +24,7 @@ class BreakKind(enum.Enum):
     TENSOR_MUTATION = "tensor-mutation"
     USER_GRAPH_BREAK = "user-graph-break"
     PYTHON_EXCEPTION = "python-exception"
+    TRACE_BUDGET = "trace-budget"
 
 
 @attrs.frozen(slots=True)
@@ -47,15 +48,24 @@ class Unsupported:
     reason: str
     hint: str = ""
     inside: tuple = ()
+    needs_frame: bool = False  # the operation looks at its frame or its caller's (sys._getframe, locals())
     rule: str = ""  # for a limit hit at a call: what the trace rules decide for the callee
 
     def within(self, frame: CalleeFrame) -> "Unsupported":
         """The same limit seen from the caller of `frame`."""
-        return Unsupported(self.kind, self.reason, self.hint, (frame,) + self.inside, self.rule)
+        return Unsupported(self.kind, self.reason, self.hint, (frame,) + self.inside,
+                           needs_frame=self.needs_frame, rule=self.rule)
 
 
 def unsupported(kind: BreakKind, reason: str, hint: str = "") -> Unsupported:
     return Unsupported(kind, reason, hint)
+
+
+def needs_frame(reason: str) -> Unsupported:
+    """A limit at code that reads its own frame or its caller's (`locals()`, `sys._getframe()`,
+    `eval` without namespaces): it runs for real in a frame that looks like the user's (a step
+    function), and a callee that stops here is called as it is, not through a compiled entry."""
+    return Unsupported(BreakKind.UNSUPPORTED_CALL, reason, "", (), needs_frame=True)
 
 
 @attrs.frozen(slots=True)
@@ -77,11 +87,17 @@ class Thrown:
     exception: object = None
     state: object = None
     reraise: bool = False
+    attributes: tuple = ()  # (name, value) set on a builtin's error: NameError.name, AttributeError.name/.obj
 
 
 def raise_error(cls: type, *args) -> Thrown:
     """The traced program raises `cls(*args)` (args are plain Python data)."""
     return Thrown(cls, args)
+
+
+def name_error(name: str, message: str) -> Thrown:
+    """NameError for a name the program could not find, with `.name` set as CPython sets it."""
+    return Thrown(NameError, (message,), attributes=(("name", name),))
 
 
 def raised(exc: BaseException) -> Thrown:

@@ -52,6 +52,9 @@ class Signature:
         return self.argnames[self.argcount:self.argcount + self.kwonlyargcount]
 
 
+_MODULE_KEYS = ("__name__", "__package__", "__spec__", "__loader__", "__file__")
+
+
 def assemble(signature: Signature, body: list, namespace: dict, fn) -> types.FunctionType:
     """A function with `signature` whose code is `body`, globals `namespace`, defaults of `fn`."""
     code = Bytecode([Instr("RESUME", 0), *body])
@@ -69,7 +72,11 @@ def assemble(signature: Signature, body: list, namespace: dict, fn) -> types.Fun
     code.qualname = signature.qualname
     code.filename = f"<snaptrace entry for {signature.filename}>"
     code.first_lineno = signature.firstlineno
-    namespace = dict(namespace, __builtins__=builtins)
+    # The module's identity, for code that reads it off the caller's frame: a step function's
+    # caller is this entry (`sys._getframe(1).f_globals['__name__']`, as namedtuple and enum do).
+    module_globals = getattr(fn, "__globals__", {})
+    module = {key: module_globals[key] for key in _MODULE_KEYS if key in module_globals}
+    namespace = dict(namespace, **module, __builtins__=builtins)
     out = types.FunctionType(code.to_code(), namespace, signature.name, fn.__defaults__)
     out.__kwdefaults__ = fn.__kwdefaults__
     out.__qualname__ = signature.qualname

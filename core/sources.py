@@ -8,10 +8,19 @@ small frozen records compared by value, so guards keyed on them de-duplicate.
 """
 from __future__ import annotations
 
+import keyword
 import sys
 
 import attrs
 from bytecode import Instr
+
+
+def local_name(name: str) -> str:
+    """A parameter name as generated Python source can spell it: itself when it is an identifier,
+    else a stand-in (`.0` of a comprehension, pytest's `@py_assert1`)."""
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return name
+    return "__snaptrace_local_" + "".join(c if c.isalnum() or c == "_" else f"_{ord(c):x}_" for c in name)
 
 
 @attrs.frozen(slots=True, cache_hash=True)
@@ -26,7 +35,7 @@ class LocalSource:
         return self.fresh
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return self.name
+        return local_name(self.name)
 
     def emit(self) -> list:
         return [Instr("LOAD_FAST", self.name)]
@@ -35,8 +44,7 @@ class LocalSource:
         return (self.name,)
 
     def placeholder_name(self) -> str:
-        # A resume function's `__local_y` carries the user's `y` (graph/resume.py:local_parameter).
-        return self.name[len("__local_"):] if self.name.startswith("__local_") else self.name
+        return self.name
 
 
 @attrs.frozen(slots=True, cache_hash=True)
@@ -131,6 +139,31 @@ class ItemSource:
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.index}"
+
+
+@attrs.frozen(slots=True, cache_hash=True)
+class DictItemSource:
+    """Item `key` of a dict-subclass object read with `dict.__getitem__`, past the class's own
+    `__getitem__` (which guards and entries must not run: it may count, log or compute)."""
+
+    base: object
+    key: object
+
+    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f"{b}['dict'].__getitem__({self.base.expr(g, b, f)}, {self.key!r})"
+
+    def emit(self) -> list:
+        return [Instr("PUSH_NULL"), Instr("LOAD_CONST", dict.__getitem__), *self.base.emit(),
+                Instr("LOAD_CONST", self.key), Instr("PRECALL", 2), Instr("CALL", 2)]
+
+    def root_names(self) -> tuple:
+        return self.base.root_names()
+
+    def made_per_call(self) -> bool:
+        return self.base.made_per_call()
+
+    def placeholder_name(self) -> str:
+        return f"{self.base.placeholder_name()}_{self.key}"
 
 
 @attrs.frozen(slots=True, cache_hash=True)

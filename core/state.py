@@ -56,6 +56,8 @@ class Env:
     propagation: dict = attrs.field(factory=dict)  # per-trace memo: op key -> output metadata
     wrapped: dict = attrs.field(factory=dict)  # per-trace memo: (source, guard) -> a wrap (vt/registry.py)
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
+    rebuilt: object = None  # WeakSet of the functions entries of this function made anew (graph/rebuild.py)
+    steps: list = attrs.field(factory=lambda: [0])  # instructions traced so far (tracer/step.py's budget)
     dynamic: DynamicPolicy = attrs.field(factory=DynamicPolicy)  # which sizes and ints become symbols
     # Per-trace record of the inputs wrapped with symbols, (fake tensor or SymInt, source), in order:
     # the shape guards are produced from it at the end (graph/shape_guards.py).  Inputs wrapped in a

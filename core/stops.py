@@ -26,6 +26,7 @@ class GraphBreak:
     hint: str = ""
     instruction: str = ""
     inside: tuple = ()  # CalleeFrame records: the inlined callees the limit was hit in, outermost first
+    needs_frame: bool = False  # the instruction looks at its frame (see core.outcomes.needs_frame)
     rule: str = ""  # for a break at a call: what the trace rules decide for the callee
 
     @property
@@ -56,7 +57,7 @@ class GraphBreak:
 def break_at(state, instruction, limit: Unsupported) -> GraphBreak:
     """Turn a VT-level `Unsupported` into a located graph break at `instruction`."""
     return GraphBreak(limit.kind, limit.reason, state.frame.code.filename, instruction.lineno,
-                      limit.hint, instruction.opname, limit.inside, limit.rule)
+                      limit.hint, instruction.opname, limit.inside, needs_frame=limit.needs_frame, rule=limit.rule)
 
 
 @attrs.frozen(slots=True)

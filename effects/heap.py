@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import attrs
 
+from core.outcomes import BreakKind, unsupported
 from effects.records import AttributeDelete, AttributeStore, GlobalDelete, GlobalStore, ObjectMutation, origin_of
 
 
@@ -73,6 +74,9 @@ def existing_object(state, value, make):
     `make(state, oid)` returns (state, vt) or a stop the first time the object is seen."""
     known = state.known_objects.get(id(value))
     if known is not None:
+        if known not in state.heap:  # reached again while it is being made: it holds itself
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"a {type(value).__name__} that contains itself "
+                               "is not modelled as an input")
         return state, state.heap[known]
     oid = state.next_oid
     state = attrs.evolve(state, next_oid=oid + 1, known_objects=state.known_objects.set(id(value), oid))

@@ -101,5 +101,22 @@ class GlobalDelete:
         return f"del global {self.name}"
 
 
+@attrs.frozen(slots=True)
+class Described:
+    """What a stored value was, kept as its description only: the records a capture keeps for
+    reports must not keep the program's objects alive."""
+
+    text: str
+
+    def describe(self) -> str:
+        return self.text
+
+
+def for_report(records) -> tuple:
+    """The records with every stored value replaced by its description (`Capture.effects`)."""
+    return tuple(attrs.evolve(record, value=Described(record.value.describe())) if hasattr(record, "value")
+                 else record for record in records)
+
+
 OBJECT_CHANGES = (ObjectMutation, AttributeStore, AttributeDelete)
 GLOBAL_CHANGES = (GlobalStore, GlobalDelete)

@@ -6,6 +6,13 @@ TypeError for a bad call.  An *entry* checks the guards, then either runs the
 compiled graph and rebuilds the return value in its eager structure, or (for a
 capture that stopped at a break) calls the original function.  A failed guard
 returns the `MISS` sentinel so the dispatcher tries the next entry.
+
+Entries of resume functions take their arguments in a *box* instead: a list
+the entry unpacks into its parameters and empties once the guards pass.  The
+step function that calls a resume function then holds no reference to the
+values it passes on, and an entry that continues in a step function clears its
+own locals first, so what the rest of the function drops is freed when eager
+frees it (a weak reference dies, `__del__` runs, `gc.collect()` finds it).
 """
 from __future__ import annotations
 
@@ -15,10 +22,12 @@ import types
 import attrs
 from bytecode import Instr, Label
 from core.signatures import Signature, assemble
+from graph.resume_code import box_taking
 
 MISS = type("Miss", (), {"__repr__": lambda self: "<snaptrace MISS>"})()
 
 _OUT = "__snaptrace_out"
+BOX = "__snaptrace_box"
 
 
 def _call(name: str, args: list, argc: int) -> list:
@@ -35,14 +44,59 @@ def _guard_prologue(signature: Signature) -> list:
     ]
 
 
+def _unbox(signature: Signature) -> list:
+    """Unpack the box into the parameters (the box keeps them until the guards pass)."""
+    names = signature.argnames
+    return [Instr("LOAD_FAST", BOX), Instr("UNPACK_SEQUENCE", len(names))] + [Instr("STORE_FAST", n) for n in names]
+
+
+def _empty_box() -> list:
+    return [Instr("LOAD_FAST", BOX), Instr("LOAD_METHOD", "clear"), Instr("PRECALL", 0), Instr("CALL", 0),
+            Instr("POP_TOP")]
+
+
+def _boxed(signature: Signature) -> Signature:
+    """The signature of a boxed entry: one parameter, the box."""
+    return Signature(1, 0, 0, (BOX,), None, None, signature.name, signature.qualname, signature.filename,
+                     signature.firstlineno)
+
+
 def _shared_namespace(fn, guard) -> dict:
     return {"__snaptrace_guard": guard, "__snaptrace_MISS": MISS, "__snaptrace_G": fn.__globals__,
             "__snaptrace_B": vars(builtins), "__snaptrace_fn": fn}
 
 
+def is_boxed(fn) -> bool:
+    """Whether the entries of `fn` take a box: resume functions, called only by step functions."""
+    return hasattr(fn, "__snaptrace_origin__")
+
+
+def _assemble(fn, body: list, namespace: dict) -> types.FunctionType:
+    signature = Signature.of(fn.__code__)
+    if is_boxed(fn):
+        return assemble(_boxed(signature), _unbox(signature) + body, namespace, types.SimpleNamespace(
+            __defaults__=None, __kwdefaults__=None, __globals__=fn.__globals__))
+    return assemble(signature, body, namespace, fn)
+
+
+def _call_fn_boxed(signature: Signature) -> list:
+    """fn(box) for a boxed entry, `box` a new list of the parameters that `fn` (the resume function,
+    taking a box: graph/resume_code.py's box_taking) empties: this frame keeps none of the values
+    once its parameters are cleared, however CPython makes the call."""
+    names = signature.argnames
+    return ([Instr("PUSH_NULL"), Instr("LOAD_GLOBAL", (False, "__snaptrace_fn_boxed"))]
+            + [Instr("LOAD_FAST", n) for n in names] + release(names)
+            + [Instr("BUILD_LIST", len(names)), Instr("PRECALL", 1), Instr("CALL", 1), Instr("RETURN_VALUE")])
+
+
 def eager_entry(fn, guard) -> types.FunctionType:
     """An entry that checks `guard` and then calls `fn` itself with the same arguments."""
     signature = Signature.of(fn.__code__)
+    if is_boxed(fn):
+        body = _guard_prologue(signature) + _empty_box() + _call_fn_boxed(signature)
+        entry = _assemble(fn, body, dict(_shared_namespace(fn, guard), __snaptrace_fn_boxed=box_taking(fn)))
+        entry.__snaptrace_check__ = guard
+        return entry
     args = [Instr("LOAD_FAST", name) for name in signature.positional]
     args.append(Instr("BUILD_LIST", len(signature.positional)))
     if signature.varargs:
@@ -64,19 +118,40 @@ def eager_entry(fn, guard) -> types.FunctionType:
     return entry
 
 
-def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, result: list) -> types.FunctionType:
+def box_caller(fn) -> types.FunctionType:
+    """A function taking a box that calls `fn` (a resume function) with its contents and empties it
+    first: how a resume function runs eagerly when no capture fits."""
+    signature = Signature.of(fn.__code__)
+    return _assemble(fn, _empty_box() + _call_fn_boxed(signature), {"__snaptrace_fn_boxed": box_taking(fn)})
+
+
+def release(names) -> list:
+    """Instructions that drop this frame's references held in the locals `names` (None is stored:
+    no error for one never bound)."""
+    return [instr for name in names for instr in (Instr("LOAD_CONST", None), Instr("STORE_FAST", name))]
+
+
+def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, result: list,
+                continues: int | None = None) -> types.FunctionType:
     """An entry that checks `guard`, runs `prologue`, calls `compiled` on the inputs and returns `result`.
 
     `result` is bytecode that replays effects and builds the return value; it
-    reads graph outputs from the local `__snaptrace_out` (see `load_output`).
+    reads graph outputs from the local `__snaptrace_out` (see `load_output`).  With `continues`
+    set, `result` pushes a callable (after a NULL) and that many arguments instead: the entry
+    clears its locals and returns what the call returns, so it keeps nothing alive meanwhile.
     """
     signature = Signature.of(fn.__code__)
-    body = _guard_prologue(signature) + prologue
+    body = _guard_prologue(signature) + (_empty_box() if is_boxed(fn) else []) + prologue
     if compiled is not None:
         stores, loads = shared_loads(input_sources)
         body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
-    body += result + [Instr("RETURN_VALUE")]
-    entry = assemble(signature, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled), fn)
+    body += result
+    if continues is not None:
+        names = sorted({instr.arg for instr in body if getattr(instr, "name", None) in ("STORE_FAST", "LOAD_FAST")}
+                       | set(signature.argnames))
+        body += release(names) + [Instr("PRECALL", continues), Instr("CALL", continues)]
+    body += [Instr("RETURN_VALUE")]
+    entry = _assemble(fn, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled))
     entry.__snaptrace_check__ = guard  # its guard function, which can say why a call misses (`why`)
     return entry
 

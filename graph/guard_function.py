@@ -23,6 +23,7 @@ import attrs
 import torch
 
 from core.guards import _Namespace
+from core.sources import local_name
 
 
 def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
@@ -30,7 +31,7 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     name = re.sub(r"\W", "_", name)
     ns = _SharedReads(arg_names)
     groups = ns.share(guards) if guards else [((), ["True"])]
-    params = ", ".join(arg_names)
+    params = ", ".join(local_name(arg) for arg in arg_names)
     lines = [f"def __guard_{name}({params}):", "    try:"]
     for assignments, conditions in groups:
         lines += [f"        {local} = {text}" for local, text in assignments]
@@ -60,7 +61,7 @@ class _Explainer:
 
     def _compile(self):
         ns = _Namespace(self._names)
-        lines = [f"def __why_{self._name}({', '.join(self._names)}):"]
+        lines = [f"def __why_{self._name}({', '.join(local_name(arg) for arg in self._names)}):"]
         for position, guard in enumerate(self._guards):
             lines += ["    try:", f"        if not ({guard.expr(ns)}):", f"            return {position}",
                       "    except Exception:", f"        return {position}"]

@@ -32,32 +32,34 @@ def graph_outputs(state, value) -> tuple:
     contents of mutated objects and stored globals; first-seen order, no repeats."""
     found = {}
     visited = set()
-
-    def walk(vt):
+    # Depth-first, first-seen order, without a recursive closure (a function in its own cell is a
+    # reference cycle: the state it walks, and the program's objects in it, would wait for gc).
+    pending = [value] + list(reversed(list(changed_values(state))))
+    while pending:
+        vt = pending.pop()
         node = vt.graph_node()
         if node is not None:  # a tensor or a symbolic number
             if state.graph[node].op != "placeholder":
                 found.setdefault(node, None)
-            return
+            continue
         oid = getattr(vt, "oid", None)
         if oid is not None:
             if oid in visited:
-                return
+                continue
             visited.add(oid)
-        for item in vt.references(state):
-            walk(item)
-
-    for vt in changed_values(state):
-        walk(vt)
-    walk(value)
+        pending.extend(reversed(list(vt.references(state))))
     return tuple(found)
 
 
-def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, closure: tuple):
-    """The function MAKE_FUNCTION would have made (annotations aside)."""
+def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, closure: tuple, rebuilt):
+    """The function MAKE_FUNCTION would have made (its attributes are set afterwards).  It is noted in
+    `rebuilt` (a WeakSet shared by a function's captures): a resume function receiving it guards
+    its code, not its identity, since every call makes it anew."""
     made = types.FunctionType(code, globals_, code.co_name, defaults or None, closure or None)
     made.__kwdefaults__ = kwdefaults or None
     made.__qualname__ = code.co_qualname
+    if rebuilt is not None:
+        rebuilt.add(made)
     return made
 
 
@@ -71,6 +73,26 @@ def _ensure_absent(obj, name: str) -> None:
     added it first, so the real object need not have it now."""
     if name in vars(obj):
         delattr(obj, name) if isinstance(obj, type) else object.__delattr__(obj, name)
+
+
+class Held:
+    """A constant wrapped so that generated code loads that very object (`push_constant`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _identity_matters(value) -> bool:
+    kind = type(value)
+    if kind is int:
+        return not -5 <= value <= 256
+    if kind in (str, bytes):
+        return len(value) > 1
+    if kind in (tuple, frozenset):
+        return len(value) > 0
+    return kind in (float, complex)
 
 
 class Emitter:
@@ -113,7 +135,12 @@ class Emitter:
         self.code.extend(self.load(entry.target) if entry.op == "placeholder" else load_output(self.positions[node]))
 
     def push_constant(self, value) -> None:
-        self.code.append(Instr("LOAD_CONST", value))
+        """A constant: the very object the trace holds, for the types whose identity a program can
+        see (a code object's constants are merged when equal, and its name-like strings interned)."""
+        if _identity_matters(value):
+            self.code.extend([Instr("LOAD_CONST", Held(value)), Instr("LOAD_ATTR", "value")])
+        else:
+            self.code.append(Instr("LOAD_CONST", value))
 
     def emit(self, vt):
         return vt.rebuild(self)
@@ -132,8 +159,23 @@ class Emitter:
                           *[Instr("LOAD_CONST", argument) for argument in arguments],
                           Instr("PRECALL", len(arguments)), Instr("CALL", len(arguments))])
 
-    def build_tuple(self, items, cls=None):
-        """A tuple of `items`; `cls` (a named tuple or struct sequence class) makes it from the tuple."""
+    def build_tuple(self, items, cls=None, tag=None):
+        """A tuple of `items`; `cls` (a named tuple or struct sequence class) makes it from the tuple.
+        A tuple with a `tag` (one the program built) is built once and loaded again after."""
+        if tag is not None:
+            temp = f"__snaptrace_tuple{tag}"
+            if ("building", tag) in self.built:  # a tuple inside a cycle (t = ([],); t[0].append(t))
+                return unsupported(BreakKind.UNSUPPORTED_VALUE, "a tuple that holds itself through a list or "
+                                   "dict cannot be rebuilt")
+            if ("tuple", tag) in self.built:
+                self.code.append(Instr("LOAD_FAST", temp))
+                return None
+            self.built.add(("building", tag))
+            failed = self.build_tuple(items, cls)
+            self.built.discard(("building", tag))
+            self.built.add(("tuple", tag))
+            self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
+            return failed
         maker = None if cls is None else getattr(cls, "_make", cls)
         if maker is not None:
             self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", maker)])
@@ -155,18 +197,29 @@ class Emitter:
         self.built.add(vt.oid)
         return False
 
-    def heap_object(self, vt, build_contents):
+    def heap_object(self, vt, build_contents, shell=None):
         """A mutable object of the heap: reused when possible, else built once by
-        `build_contents(current record)` and kept in a local for later references."""
+        `build_contents(current record)` and kept in a local for later references.
+
+        `shell` (an opname pair such as ("BUILD_LIST", "LIST_EXTEND")) makes the empty object
+        first and fills it from what `build_contents` pushes, so a list or dict that holds itself
+        finds itself in the local while its items are built."""
         current = heap.current(self.state, vt)
-        if vt.oid in self.in_progress:  # it holds itself (l.append(l)): its contents need it first
+        if vt.oid in self.in_progress:  # it holds itself (l.append(l)) and has no shell to fill later
             return unsupported(BreakKind.UNSUPPORTED_VALUE, "a container that holds itself cannot be rebuilt yet")
         if self._reused(vt, current):
             return None
-        self.in_progress[vt.oid] = []
+        temp = f"__snaptrace_obj{vt.oid}"
+        if shell is None:
+            self.in_progress[vt.oid] = []
+            failed = build_contents(current)
+            self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", temp)])
+            self._fill_waiting_cells(vt.oid)
+            return failed
+        make, fill = shell  # the empty object exists (in its local) while its contents are built
+        self.code.extend([Instr(make, 0), Instr("COPY", 1), Instr("STORE_FAST", temp)])
         failed = build_contents(current)
-        self.code.extend([Instr("COPY", 1), Instr("STORE_FAST", f"__snaptrace_obj{vt.oid}")])
-        self._fill_waiting_cells(vt.oid)
+        self.code.append(Instr(fill, 1))
         return failed
 
     def _fill_waiting_cells(self, oid: int) -> None:
@@ -219,29 +272,46 @@ class Emitter:
         self.code.extend([Instr("BUILD_SET", 0), Instr("LOAD_CONST", tuple(values)), Instr("SET_UPDATE", 1)])
         return None
 
-    def cell(self, vt):
+    def cell(self, vt, later: list | None = None):
         """A cell: the caller's own (its contents are set by the effects), or a new one, made empty
-        first so that a function stored in its own cell (recursion) finds it while being built."""
+        first so that a function stored in its own cell (recursion) finds it while being built.
+        With `later`, a new cell's contents are left for the caller to fill (`fill_cells`): a
+        function fills its closure's cells once it exists itself."""
         current = heap.current(self.state, vt)
         if self._reused(vt, current):
             return None
         temp = f"__snaptrace_obj{vt.oid}"
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.CellType), Instr("PRECALL", 0),
                           Instr("CALL", 0), Instr("STORE_FAST", temp)])
+        failed = None
         waiting = self.in_progress.get(getattr(current.contents, "oid", None))
         if waiting is not None:  # a method's cell naming the class being made: filled once it exists
             waiting.append(temp)
         elif current.contents is not None:
-            failed = self.emit(current.contents)
-            self.code.extend([Instr("LOAD_FAST", temp), Instr("STORE_ATTR", "cell_contents")])
-            if failed is not None:
-                return failed
+            if later is not None:
+                later.append(vt)
+            else:
+                failed = self.fill_cells([vt])
         self.code.append(Instr("LOAD_FAST", temp))
-        return None
+        return failed
 
-    def function(self, parts):
+    def fill_cells(self, cells):
+        failed = None
+        for vt in cells:
+            failed = failed or self.emit(heap.current(self.state, vt).contents)
+            self.code.extend([Instr("LOAD_FAST", f"__snaptrace_obj{vt.oid}"), Instr("STORE_ATTR", "cell_contents")])
+        return failed
+
+    def function(self, vt):
         """A function the trace made (a nested def, a lambda): a real function over the same code,
-        defaults and cells, in the traced function's globals."""
+        defaults and cells, in the traced function's globals, built once, then given the
+        attributes the program wrote (and its annotations)."""
+        current = heap.current(self.state, vt)
+        if vt.oid in self.built:
+            self.code.append(Instr("LOAD_FAST", f"__snaptrace_obj{vt.oid}"))
+            return None
+        self.built.add(vt.oid)
+        parts, temp = vt.parts, f"__snaptrace_obj{vt.oid}"
         self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", rebuilt_function),
                           Instr("LOAD_CONST", parts.code), Instr("LOAD_GLOBAL", (False, "__snaptrace_G"))])
         failed = self.emit_all(parts.defaults)
@@ -249,8 +319,19 @@ class Emitter:
         failed = failed or self.emit_all(value for _, value in parts.kwdefaults)
         self.code.extend([Instr("LOAD_CONST", tuple(name for name, _ in parts.kwdefaults)),
                           Instr("BUILD_CONST_KEY_MAP", len(parts.kwdefaults))])
-        failed = failed or self.emit_all(parts.closure)
-        self.code.extend([Instr("BUILD_TUPLE", len(parts.closure)), Instr("PRECALL", 5), Instr("CALL", 5)])
+        later = []
+        for cell in parts.closure:
+            failed = failed or self.cell(cell, later)
+        self.code.extend([Instr("BUILD_TUPLE", len(parts.closure)), Instr("LOAD_CONST", self.state.env.rebuilt),
+                          Instr("PRECALL", 6), Instr("CALL", 6), Instr("STORE_FAST", temp)])
+        failed = failed or self.fill_cells(later)
+        attributes = [(name, value) for name, value in current.attributes if value is not DELETED]
+        if current.annotations and "__annotations__" not in dict(attributes):
+            failed = failed or self.build_dict(current.annotations)
+            self.code.extend([Instr("LOAD_FAST", temp), Instr("STORE_ATTR", "__annotations__")])
+        for name, value in attributes:
+            failed = failed or self._call(setattr, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)], value)
+        self.code.append(Instr("LOAD_FAST", temp))
         return failed
 
     def instance(self, vt, cls_vt=None):
@@ -346,10 +427,15 @@ class Emitter:
         self.code.extend([Instr("PRECALL", 2), Instr("CALL", 2)])
         return failed
 
-    def bound_method(self, receiver, name: str):
-        """`receiver.name`, bound again after the graph runs."""
+    def bound_method(self, fn, fn_source, receiver):
+        """`types.MethodType(fn, receiver)`, bound again after the graph runs: the function itself,
+        not a lookup by its name (it may be stored under another name, or only on the instance).
+        The function is read through its (guarded) source when it has one, so the entry holds no
+        reference to it."""
+        self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", types.MethodType)])
+        self.code.extend(self.load(fn_source) if fn_source is not None else [Instr("LOAD_CONST", fn)])
         failed = self.emit(receiver)
-        self.code.append(Instr("LOAD_ATTR", name))
+        self.code.extend([Instr("PRECALL", 2), Instr("CALL", 2)])
         return failed
 
     # -- giving objects that existed before the call their final contents -----------------------------
@@ -433,12 +519,13 @@ class Emitter:
         return None
 
 
-def rebuild(state, value, positions: dict):
+def rebuild(state, value, positions: dict, spread: bool = False):
     """(prologue, body): the prologue reads the sources the body needs and runs before the graph;
-    the body replays the effects and pushes `value`.  Or the Unsupported that prevents it.
+    the body replays the effects and pushes `value` (with `spread`, a tuple VT: each of its items,
+    as the arguments of a call).  Or the Unsupported that prevents it.
 
     `positions` maps a graph-log index to its position in the graph's output tuple.
     """
     emitter = Emitter(state, positions)
-    failed = replay(state, emitter) or emitter.emit(value)
+    failed = replay(state, emitter) or (emitter.emit_all(value.items) if spread else emitter.emit(value))
     return failed if failed is not None else (emitter.prologue(), emitter.code)

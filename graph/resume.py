@@ -17,17 +17,13 @@ code pushes them again where they belong.
 """
 from __future__ import annotations
 
-import dis
 import types
 
 import attrs
-from bytecode import Bytecode, CompilerFlags, Compare, Instr, Label, TryBegin, TryEnd
 
-from graph.resume_code import instruction_count, resume_code
+from graph.resume_code import Assembler, Label, frame_layout, instruction_count, resume_code
 from core.code import decode_prefixed, localsplus_names
 from vt.data.symbolic import advanced_iterator
-
-_BINARY_ADD = 0  # BINARY_OP's argument for `+`
 
 # How many stack items an instruction reads (and pops), and how many it leaves on each successor.
 _FIXED = {
@@ -38,7 +34,6 @@ _FIXED = {
     "IMPORT_NAME": (2, 1), "IMPORT_FROM": (1, 2), "GET_LEN": (1, 2), "PRINT_EXPR": (1, 0),
     "BINARY_SLICE": (3, 1), "POP_TOP": (1, 0), "LOAD_GLOBAL": (0, 1), "LOAD_BUILD_CLASS": (0, 1),
 }
-_NAMED = {"LOAD_ATTR", "STORE_ATTR", "DELETE_ATTR", "STORE_GLOBAL", "IMPORT_NAME", "IMPORT_FROM"}
 _CONDITIONAL = {
     "POP_JUMP_FORWARD_IF_TRUE": "POP_JUMP_FORWARD_IF_TRUE",
     "POP_JUMP_BACKWARD_IF_TRUE": "POP_JUMP_FORWARD_IF_TRUE",
@@ -51,15 +46,21 @@ _CONDITIONAL = {
 }
 
 
-NULL_SLOT, VALUE_SLOT, ITERATOR_SLOT = "null", "value", "iterator"
-"""How a stack slot or a local travels to a resume function: not at all (a NULL, pushed again by
-the prologue), as itself, or as an iterator's recipe, rebuilt by the prologue with
-`rebuild_iterator` so the resumed trace sees an iterator it models and can follow the loop."""
+NULL_SLOT, VALUE_SLOT, ITERATOR_SLOT, UNBOUND_SLOT = "null", "value", "iterator", "unbound"
+"""How a stack slot or a local travels to a step or resume function: not at all (a NULL, pushed again
+by the prologue; an unbound local, passed None and deleted by the prologue), as itself, or as an
+iterator's recipe, rebuilt by the prologue with `rebuild_iterator` so the resumed trace sees an
+iterator it models and can follow the loop."""
 
 
 _REBUILD = "__rebuild_iterator"
 """The parameter through which a resume function receives `rebuild_iterator`: as an argument it has
 a source, so the trace of the prologue can inline it and guard it like any function passed in."""
+
+_HANDLED = "__handled"
+"""The parameter carrying the exception an `except` block is handling at the break: the prologue
+makes it the handled exception again (PUSH_EXC_INFO), so `raise`, `sys.exc_info()` and the
+`__context__` of new exceptions see it."""
 
 
 def rebuild_iterator(recipe: tuple):
@@ -138,8 +139,45 @@ def origin(fn) -> tuple:
     return getattr(fn, "__snaptrace_origin__", (fn, 0))
 
 
+def extra_cells(code: types.CodeType) -> list:
+    """The cells of `code` that are not also arguments: they have slots of their own after the
+    locals, and travel to step and resume functions as hidden parameters."""
+    return [name for name in code.co_cellvars if name not in code.co_varnames]
+
+
+@attrs.frozen
+class Layout:
+    """What travels across a break: the kinds of the value stack's slots, the kind of each of the
+    user's locals (`co_varnames` order), how many cells of their own, and whether an `except`
+    block is handling an exception."""
+
+    stack: tuple  # kind per stack slot, bottom first
+    locals: tuple  # kind per local of the user's code: UNBOUND_SLOT, VALUE_SLOT or ITERATOR_SLOT
+    cells: int = 0
+    handled: bool = False
+
+    def stack_parameters(self) -> list:
+        """The parameter each stack slot travels in (None for a NULL)."""
+        return [None if kind == NULL_SLOT else f"__stack{k}" for k, kind in enumerate(self.stack)]
+
+    @property
+    def rebuilds_iterators(self) -> bool:
+        return ITERATOR_SLOT in self.stack or ITERATOR_SLOT in self.locals
+
+    def hidden(self, resume: bool) -> list:
+        """The parameters after the user's locals: stack slots, cells, the handled exception and (for
+        a resume function that rebuilds iterators) `rebuild_iterator`."""
+        names = [name for name in self.stack_parameters() if name is not None]
+        names += [f"__cell{k}" for k in range(self.cells)]
+        if self.handled:
+            names.append(_HANDLED)
+        if resume and self.rebuilds_iterators:
+            names.append(_REBUILD)
+        return names
+
+
 def _load_slot(kind: str, param: str, index: dict) -> list:
-    """(opname, arg) pairs pushing one slot in a resume prologue; `index` maps names to slots."""
+    """(opname, arg) pairs pushing one stack slot in a resume prologue; `index` maps names to slots."""
     if kind == NULL_SLOT:
         return [("PUSH_NULL", 0)]
     if kind == ITERATOR_SLOT:
@@ -148,78 +186,8 @@ def _load_slot(kind: str, param: str, index: dict) -> list:
     return [("LOAD_FAST", index[param])]
 
 
-LOCAL_PREFIX = "__local_"
-
-
-def local_parameter(position: int, name: str) -> str:
-    """The parameter a live local travels in: named after it when its name is an identifier (graph
-    placeholders and guards then read `x`, see LocalSource), numbered otherwise (`@py_assert1`)."""
-    return f"{LOCAL_PREFIX}{name}" if name.isidentifier() else f"__local{position}"
-
-
-def parameters(prefix: str, kind: str) -> list:
-    """The parameter names one slot travels in."""
-    if kind == NULL_SLOT:
-        return []
-    return [prefix]
-
-
-def push(kind: str, names: list) -> list:
-    """Instructions pushing one slot from its parameters, in a step function."""
-    if kind == NULL_SLOT:
-        return [Instr("PUSH_NULL")]
-    if kind == ITERATOR_SLOT:
-        return [Instr("PUSH_NULL"), Instr("LOAD_CONST", rebuild_iterator), Instr("LOAD_FAST", names[0]),
-                Instr("PRECALL", 1), Instr("CALL", 1)]
-    return [Instr("LOAD_FAST", names[0])]
-
-
-@attrs.frozen
-class Layout:
-    """The kinds of the value stack's slots and of the live locals at a break."""
-
-    stack: tuple  # kind per stack slot, bottom first
-    locals: tuple  # (name, kind) per bound local
-
-    def stack_parameters(self) -> list:
-        return [parameters(f"__stack{k}", kind) for k, kind in enumerate(self.stack)]
-
-    def local_parameters(self) -> list:
-        return [parameters(local_parameter(k, name), kind) for k, (name, kind) in enumerate(self.locals)]
-
-    @property
-    def rebuilds_iterators(self) -> bool:
-        return ITERATOR_SLOT in self.stack or any(kind == ITERATOR_SLOT for _, kind in self.locals)
-
-
-def _flat(groups) -> list:
-    return [name for group in groups for name in group]
-
-
-def _call_resume(resume, below: list, local_params: list, pushed: int, rebuilds: bool) -> list:
-    """Collect the `pushed` top items into a tuple and return resume(*below, *pushed, *locals)."""
-    extra = [Instr("LOAD_CONST", rebuild_iterator)] if rebuilds else []
-    return [
-        Instr("BUILD_TUPLE", pushed), Instr("PUSH_NULL"), Instr("SWAP", 2),
-        Instr("LOAD_CONST", resume), Instr("SWAP", 2),
-        *[Instr("LOAD_FAST", name) for name in below], Instr("BUILD_TUPLE", len(below)), Instr("SWAP", 2),
-        Instr("BINARY_OP", _BINARY_ADD),
-        *[Instr("LOAD_FAST", name) for name in local_params], *extra,
-        Instr("BUILD_TUPLE", len(local_params) + len(extra)),
-        Instr("BINARY_OP", _BINARY_ADD),
-        Instr("CALL_FUNCTION_EX", 0), Instr("RETURN_VALUE"),
-    ]
-
-
-def _finish(code: list, argnames: list, like: types.CodeType, name: str) -> Bytecode:
-    out = Bytecode(code)
-    out.argnames = list(argnames)
-    out.argcount = len(argnames)
-    out.posonlyargcount = out.kwonlyargcount = 0
-    out.flags = CompilerFlags.OPTIMIZED | CompilerFlags.NEWLOCALS
-    out.name, out.qualname = f"{like.co_name}_{name}", f"{like.co_qualname}_{name}"
-    out.filename, out.first_lineno = like.co_filename, like.co_firstlineno
-    return out
+def _nonnull(kinds) -> int:
+    return sum(kind != NULL_SLOT for kind in kinds)
 
 
 class _NoResume(Exception):
@@ -241,6 +209,11 @@ class ResumeBuilder:
         self.instructions = info.instructions
         self.wrap = wrap
         self.resumes = {}  # (target, layout) -> wrapped resume function
+        self.positions = list(fn.__code__.co_positions())  # per code unit
+
+    def _fits(self, hidden: list) -> bool:
+        """Hidden parameter names must not be names of the user's code."""
+        return not set(hidden) & set(localsplus_names(self.fn.__code__))
 
     def resume(self, target: int, layout: Layout, used: dict):
         """The resume function for `target` and `layout`, recorded in `used`; None if none can be made."""
@@ -255,33 +228,45 @@ class ResumeBuilder:
     def _resume_function(self, target: int, layout: Layout):
         """The user's code behind a prologue that restores `layout` and jumps to `target`, or None."""
         code = self.fn.__code__
-        params = _flat(layout.stack_parameters()) + _flat(layout.local_parameters())
-        if layout.rebuilds_iterators:
-            params.append(_REBUILD)
-        index = {name: position for position, name in enumerate(params)}
-        index.update((name, len(params) + position) for position, name in enumerate(localsplus_names(code)))
+        hidden = layout.hidden(resume=True)
+        if not self._fits(hidden):
+            return None
+        index = frame_layout(code, hidden)
         prologue = [("COPY_FREE_VARS", len(code.co_freevars))] if code.co_freevars else []
         prologue.append(("RESUME", 0))
-        for k, (name, kind) in enumerate(layout.locals):
-            prologue += _load_slot(kind, local_parameter(k, name), index) + [("STORE_FAST", index[name])]
-        for k, kind in enumerate(layout.stack):
-            prologue += _load_slot(kind, f"__stack{k}", index)
+        for slot, kind in enumerate(layout.locals):
+            if kind == UNBOUND_SLOT:
+                prologue.append(("DELETE_FAST", slot))
+            elif code.co_varnames[slot] in code.co_cellvars:  # an argument that is a cell: read once, so
+                prologue += [("LOAD_FAST", slot), ("STORE_FAST", slot)]  # the trace knows the real cell
+            elif kind == ITERATOR_SLOT:
+                prologue += [("PUSH_NULL", 0), ("LOAD_FAST", index[_REBUILD]), ("LOAD_FAST", slot),
+                             ("PRECALL", 1), ("CALL", 1), ("STORE_FAST", slot)]
+        for k, name in enumerate(extra_cells(code)):
+            prologue += [("LOAD_FAST", index[f"__cell{k}"]), ("STORE_FAST", index[name])]
+        if layout.handled:
+            prologue += [("LOAD_FAST", index[_HANDLED]), ("PUSH_EXC_INFO", 0), ("POP_TOP", 0), ("POP_TOP", 0)]
+        for kind, param in zip(layout.stack, layout.stack_parameters()):
+            prologue += _load_slot(kind, param, index)
+        prologue += [("DELETE_FAST", index[name]) for name in hidden]
         prologue.append(("JUMP_FORWARD", self.instructions[target].offset // 2))
-        name = f"{code.co_name}_resume_at_{self.instructions[target].offset}"
-        assembled = resume_code(code, prologue, params, name, len(layout.stack))
+        assembled = resume_code(code, prologue, hidden, len(layout.stack))
         if assembled is None:
             return None
+        name = f"{code.co_name}_resume_at_{self.instructions[target].offset}"
         resumed = types.FunctionType(assembled, self.fn.__globals__, name, None, self.fn.__closure__)
+        resumed.__qualname__ = f"{code.co_qualname}_resume_at_{self.instructions[target].offset}"
         resumed.__snaptrace_origin__ = (self.fn, instruction_count(prologue))
-        resumed.__snaptrace_decoded__ = decode_prefixed(assembled, self.instructions, prologue, len(params))
+        resumed.__snaptrace_decoded__ = decode_prefixed(assembled, self.instructions, prologue, len(hidden),
+                                                        len(code.co_varnames))
         return resumed
 
     def step_function(self, index: int, layout: Layout, kw_names: tuple, used: dict):
         """The function that runs instruction `index` for real and continues in a resume function.
 
-        Its parameters are those of the stack slots, then those of the live locals, as `layout`
-        says; the resume functions it calls are recorded in `used`.  None when the instruction
-        cannot run on its own."""
+        Its parameters are the user's locals, then those of the stack slots, cells and handled
+        exception, as `layout` says; the resume functions it calls are recorded in `used`.  None
+        when the instruction cannot run on its own."""
         instruction = self.instructions[index]
         shape = step_shape(instruction)
         if shape is None or shape.popped > len(layout.stack):
@@ -290,68 +275,174 @@ class ResumeBuilder:
         entry = self.info.handler_at(index)
         if entry is not None and entry.depth > split:
             return None
-        stack_params = layout.stack_parameters()
-        local_params = _flat(layout.local_parameters())
-        below_kinds = layout.stack[:split]
-        jump_label, handler_label = Label(), Label()
-        code = [Instr("RESUME", 0)]
-        if entry is not None:  # opened before the inputs are pushed: the handler sees an empty stack
-            try_begin = TryBegin(handler_label, entry.lasti)
-            code.append(try_begin)
-        for position in range(split, len(layout.stack)):
-            code += push(layout.stack[position], stack_params[position])
-        code += self._the_instruction(instruction, jump_label, kw_names)
+        hidden = layout.hidden(resume=False)
+        if not self._fits(hidden):
+            return None
+        code = self.fn.__code__
+        asm = Assembler(code, hidden)
+        slot, params = asm.slot, layout.stack_parameters()
+        asm.at(self.positions[instruction.offset // 2])  # what runs here is the user's instruction, at its line
+        self._restore_frame(asm, layout)
+        base = 2 if layout.handled else 0
+        if layout.handled:  # [previous exc_info, handled] stay at the bottom of the stack
+            asm.op("LOAD_FAST", slot[_HANDLED])
+            asm.op("PUSH_EXC_INFO")
+        protected = entry.depth if entry is not None else split
+        for position in range(protected):
+            if layout.stack[position] != NULL_SLOT:  # below the inputs: passed on as they are (recipes too)
+                asm.op("LOAD_FAST", slot[params[position]])
+        handler, jump_label = Label(), Label()
+        if entry is not None:  # the handler sees the stack cut to the entry's depth
+            begin = asm.try_begin(handler, base + _nonnull(layout.stack[:entry.depth]), entry.lasti)
+        for position in range(protected, len(layout.stack)):
+            kind = layout.stack[position]
+            if kind == NULL_SLOT:
+                if position >= split:
+                    asm.op("PUSH_NULL")
+            elif kind == ITERATOR_SLOT and position >= split:
+                asm.op("PUSH_NULL")
+                asm.load_const(rebuild_iterator)
+                asm.op("LOAD_FAST", slot[params[position]])
+                asm.op("PRECALL", 1)
+                asm.op("CALL", 1)
+            else:
+                asm.op("LOAD_FAST", slot[params[position]])
+        for name in hidden:
+            asm.op("DELETE_FAST", slot[name])
+        self._the_instruction(asm, instruction, jump_label, kw_names)
         if entry is not None:
-            code.append(TryEnd(try_begin))
+            asm.try_end(begin)
+        below = layout.stack[:split]
 
-        def go_on(successor: Successor, kept: int) -> list:
-            target = Layout(below_kinds[:kept] + successor.pushed, layout.locals)
+        def go_on(successor: Successor, kept: int) -> None:
+            target = Layout(below[:kept] + successor.pushed, layout.locals, layout.cells, layout.handled)
             resume = self.resume(successor.index, target, used)
             if resume is None:
                 raise _NoResume
-            pushed = sum(kind != NULL_SLOT for kind in successor.pushed)
-            return _call_resume(resume, _flat(stack_params[:kept]), local_params, pushed, target.rebuilds_iterators)
+            self._call_resume(asm, resume, target, _nonnull(target.stack))
 
         try:
             if shape.fallthrough is None:  # RAISE_VARARGS: nothing follows
-                code += [Instr("LOAD_CONST", None), Instr("RETURN_VALUE")]
+                asm.load_const(None)
+                asm.op("RETURN_VALUE")
             else:
-                code += go_on(shape.fallthrough, split)
+                go_on(shape.fallthrough, split)
             if shape.jump is not None:
-                code += [jump_label] + go_on(shape.jump, split)
+                asm.label(jump_label)
+                go_on(shape.jump, split)
             if entry is not None:  # continue in the user's handler: stack cut to its depth, [lasti,] exception
-                pushed = (VALUE_SLOT, VALUE_SLOT) if entry.lasti else (VALUE_SLOT,)
-                code += [handler_label] + go_on(Successor(entry.target, pushed), entry.depth)
+                asm.label(handler)
+                go_on(Successor(entry.target, (VALUE_SLOT, VALUE_SLOT) if entry.lasti else (VALUE_SLOT,)),
+                      entry.depth)
         except _NoResume:
             return None
-        out = _finish(code, _flat(stack_params) + local_params, self.fn.__code__, f"step_at_{instruction.offset}")
-        step = types.FunctionType(out.to_code(), self.fn.__globals__, out.name)
-        step.__qualname__ = out.qualname
+        pushed = max(len(shape.fallthrough.pushed) if shape.fallthrough else 0,
+                     len(shape.jump.pushed) if shape.jump else 0, 2)
+        stacksize = base + len(layout.stack) + pushed + len(code.co_varnames) + layout.cells + 8
+        step = types.FunctionType(asm.assemble(stacksize), self.fn.__globals__,
+                                  f"{code.co_name}_step_at_{instruction.offset}", None, self.fn.__closure__)
+        step.__qualname__ = f"{code.co_qualname}_step_at_{instruction.offset}"
         return step
 
-    def _the_instruction(self, instruction, jump_label, kw_names: tuple) -> list:
-        """The user's own instruction, as the step function runs it (rebuilt from its decoded form:
-        `step_shape` admits only instructions whose argument is a name, a count or an operator).
+    def _restore_frame(self, asm, layout: Layout) -> None:
+        """The step function's locals become the user's: cells made and filled with the real cells
+        (MAKE_CELL first, so that `locals()` reads through them), free variables copied, unbound
+        locals deleted."""
+        code, slot = self.fn.__code__, asm.slot
+        extra = extra_cells(code)
+        for name in code.co_cellvars:
+            position = slot[name]
+            if name in extra:
+                asm.op("MAKE_CELL", position)
+                asm.op("LOAD_FAST", slot[f"__cell{extra.index(name)}"])
+                asm.op("STORE_FAST", position)
+            elif layout.locals[position] != UNBOUND_SLOT:  # an argument that is a cell: passed the cell
+                asm.op("MAKE_CELL", position)
+                asm.op("LOAD_DEREF", position)
+                asm.op("STORE_FAST", position)
+        if code.co_freevars:
+            asm.op("COPY_FREE_VARS", len(code.co_freevars))
+        asm.op("RESUME", 0)
+        for position, kind in enumerate(layout.locals):
+            if kind == UNBOUND_SLOT:
+                asm.op("DELETE_FAST", position)
+
+    def _call_resume(self, asm, resume, target: Layout, items: int) -> None:
+        """Collect the `items` stack values and the frame into a box (a list: locals, stack items,
+        cells, [handled,] [rebuild_iterator]), clear this frame's locals and return
+        resume.call_box(box): the resume function's entry empties the box, so nothing here keeps
+        what the rest of the function may drop.  With a handled exception below them, the
+        exception handled before the step function ran is handled again afterwards, as the user's
+        own POP_EXCEPT would leave it."""
+        code, slot = self.fn.__code__, asm.slot
+        asm.op("BUILD_LIST", items)
+        for position, kind in enumerate(target.locals):
+            if kind == UNBOUND_SLOT:
+                asm.load_const(None)
+            elif code.co_varnames[position] in code.co_cellvars:
+                asm.op("LOAD_CLOSURE", position)
+            else:
+                asm.op("LOAD_FAST", position)
+        asm.op("BUILD_LIST", len(target.locals))
+        asm.op("SWAP", 2)
+        asm.op("LIST_EXTEND", 1)
+        extra = extra_cells(code)
+        for name in extra:
+            asm.op("LOAD_CLOSURE", slot[name])
+            asm.op("LIST_APPEND", 1)
+        if target.handled:
+            asm.op("COPY", 2)  # [previous, handled, box]
+            asm.op("LIST_APPEND", 1)
+        if target.rebuilds_iterators:
+            asm.load_const(rebuild_iterator)
+            asm.op("LIST_APPEND", 1)
+        for name in list(code.co_varnames) + extra:  # the user's frame goes on in the resume function
+            asm.load_const(None)
+            asm.op("STORE_FAST", slot[name])
+        asm.op("PUSH_NULL")
+        asm.op("SWAP", 2)
+        asm.load_const(resume.call_box)
+        asm.op("SWAP", 2)
+        if not target.handled:
+            asm.op("PRECALL", 1)
+            asm.op("CALL", 1)
+            asm.op("RETURN_VALUE")
+            return
+        failed = Label()
+        begin = asm.try_begin(failed, 2, False)
+        asm.op("PRECALL", 1)
+        asm.op("CALL", 1)
+        asm.try_end(begin)
+        asm.op("SWAP", 3)  # [result, handled, previous]
+        asm.op("POP_EXCEPT")
+        asm.op("POP_TOP")
+        asm.op("RETURN_VALUE")
+        asm.label(failed)  # [previous, handled, exception]
+        asm.op("SWAP", 3)
+        asm.op("POP_EXCEPT")
+        asm.op("POP_TOP")
+        asm.op("RERAISE", 0)
+
+    def _the_instruction(self, asm, instruction, jump_label, kw_names: tuple) -> None:
+        """The user's own instruction, as the step function runs it: its argument indexes the user's
+        own names table, which the step function shares (`step_shape` admits only instructions whose
+        argument is a name, a count or an operator).
 
         Instructions that leave a NULL below their result (LOAD_METHOD, LOAD_GLOBAL with the NULL
         bit) push only the result here; the resume function's prologue puts the NULL back."""
-        name, lineno = instruction.opname, instruction.lineno
+        name, arg = instruction.opname, instruction.arg or 0
         if name == "LOAD_METHOD":
-            return [Instr("LOAD_ATTR", instruction.argval, lineno=lineno)]
-        if name == "LOAD_GLOBAL":
-            return [Instr("LOAD_GLOBAL", (False, instruction.argval), lineno=lineno)]
-        if name == "CALL":
-            prefix = [Instr("KW_NAMES", kw_names)] if kw_names else []
-            return prefix + [Instr("PRECALL", instruction.arg, lineno=lineno),
-                             Instr("CALL", instruction.arg, lineno=lineno)]
-        if name in _CONDITIONAL:
-            return [Instr(_CONDITIONAL[name], jump_label, lineno=lineno)]
-        if instruction.target >= 0:
-            return [Instr(name, jump_label, lineno=lineno)]
-        if instruction.opcode < dis.HAVE_ARGUMENT:
-            return [Instr(name, lineno=lineno)]
-        if name == "COMPARE_OP":
-            return [Instr(name, Compare(instruction.arg), lineno=lineno)]
-        if name in _NAMED:
-            return [Instr(name, instruction.argval, lineno=lineno)]
-        return [Instr(name, instruction.arg, lineno=lineno)]
+            asm.op("LOAD_ATTR", arg)
+        elif name == "LOAD_GLOBAL":
+            asm.op("LOAD_GLOBAL", arg & ~1)
+        elif name == "CALL":
+            if kw_names:
+                asm.op("KW_NAMES", asm.const(kw_names))
+            asm.op("PRECALL", arg)
+            asm.op("CALL", arg)
+        elif name in _CONDITIONAL:
+            asm.jump(_CONDITIONAL[name], jump_label)
+        elif instruction.target >= 0:
+            asm.jump(name, jump_label)
+        else:
+            asm.op(name, arg)

@@ -16,20 +16,21 @@ from __future__ import annotations
 import ast
 
 from property_tests.ast_build import const, name, stmts
-from property_tests.gen_exprs import BOOL, BOX, DICT, FLOAT, INT, KEYS, LIST, STR, TENSOR, Gen
+from property_tests.gen_exprs import BOOL, BOX, DICT, FLOAT, INT, KEYS, LIST, STR, TENSOR
+from property_tests.gen_objects import OBJECT_CONSTRUCTS, ObjectStmts
 
 CONSTRUCTS = (
     "arith", "compare", "if", "while", "for", "break", "continue", "container_methods", "comprehension",
     "unpacking", "closure", "class", "attr_write", "try", "with", "raise", "tensor_op", "mutate_input",
     "mutate_global",
-)
+) + OBJECT_CONSTRUCTS
 """Every construct the generator tags; the coverage report lists each one."""
 
 GLOBALS = {"G_N": INT, "G_L": LIST, "G_D": DICT}
 MAX_BLOCK_DEPTH = 2
 
 
-class StmtGen(Gen):
+class StmtGen(ObjectStmts):
     """Statements, blocks and the function body, on top of `Gen`'s expressions."""
 
     def __init__(self, draw, shape, params: dict):
@@ -76,6 +77,7 @@ class StmtGen(Gen):
         forms = [self.s_assign, self.s_reassign, self.s_if, self.s_for_range, self.s_for_items, self.s_while,
                  self.s_loop_exit, self.s_container, self.s_unpack, self.s_closure, self.s_nonlocal, self.s_box,
                  self.s_try, self.s_with, self.s_tensor_inplace, self.s_global, self.s_early_return, self.s_raise]
+        forms += self.object_forms()
         form = forms[self.choice(len(forms))]
         if depth >= MAX_BLOCK_DEPTH and form in (self.s_if, self.s_for_range, self.s_for_items, self.s_while,
                                                   self.s_try, self.s_with):

@@ -15,6 +15,10 @@ import attrs
 import torch
 
 PRELUDE = '''\
+import collections.abc
+import functools
+import weakref
+
 import torch
 
 G_N = {g_n!r}
@@ -51,6 +55,100 @@ class Ctx:
     def __exit__(self, kind, value, tb):
         G_LOG.append(('exit', self.tag, None if kind is None else kind.__name__))
         return self.swallow
+
+
+class Vec:
+    """Dunders: +, reflected +, ==, len (and so truth), iteration, repr; unhashable (it defines __eq__)."""
+
+    def __init__(self, *items):
+        self.items = list(items)
+
+    def __add__(self, other):
+        if isinstance(other, Vec):
+            return Vec(*self.items, *other.items)
+        return NotImplemented
+
+    def __radd__(self, other):
+        return Vec(other, *self.items)
+
+    def __eq__(self, other):
+        return isinstance(other, Vec) and self.items == other.items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __repr__(self):
+        return 'Vec(' + ', '.join(str(item) for item in self.items) + ')'
+
+
+class Odd:
+    """Dunders set to None (blocking the operation) or giving the wrong type."""
+
+    __bool__ = None
+    __iadd__ = None
+
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __str__(self):
+        return self.n
+
+    def __hash__(self):
+        return 'h'
+
+
+class Reg(dict):
+    """A dict subclass with a method."""
+
+    def total(self):
+        return sum(self.values())
+
+
+class Bag(list):
+    """A list subclass with a method."""
+
+    def first(self):
+        return self[0] if self else -1
+
+
+class Lookup(collections.abc.Mapping):
+    """A read-only mapping over a dict: dict(), update() and ** read it through keys() and []."""
+
+    def __init__(self, data):
+        self._data = dict(data)
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+
+class Node:
+    """Weakly referenceable; two of them may point at each other (a cycle only gc frees)."""
+
+    def __init__(self, v):
+        self.v = v
+        self.other = None
+
+
+class Tracked:
+    """Logs its finalization to G_LOG, so the time it is freed is part of what is compared."""
+
+    def __init__(self, tag):
+        self.tag = tag
+
+    def __del__(self):
+        G_LOG.append(('del', self.tag))
 
 '''
 

@@ -10,10 +10,13 @@ fuzz` campaign share one definition:
                         inputs of other sizes (and other ints) stay correct through automatic dynamic,
                         and a size already served hits the cache again; `dynamic_sizes` does the same
                         with every size and int symbolic from the first capture (`dynamic=True`);
-4. `step_is_pure`       stepping a state leaves it (and the inputs) unchanged; stepping twice agrees.
+4. `step_is_pure`       stepping a state leaves it (and the inputs) unchanged; stepping twice agrees;
+6. `frees_like_eager`   what eager frees once the call is over is freed under snaptrace too.
 Property 5 (rollback from any snapshot) is the state machine in test_rollback.py.
 """
 from __future__ import annotations
+
+import weakref
 
 from tracer.api import Traced
 from tracer.capture import start_state
@@ -144,5 +147,67 @@ def step_is_pure(program) -> list:
     return problems
 
 
+MAX_DEPTH = 4
+
+
+def _weak_leaves(path: tuple, value, out: dict, depth: int = 0) -> None:
+    """Weak references to the objects inside `value` that support them (tensors, objects of the
+    prelude's classes, functions), keyed by their path; containers are walked."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(value, (tuple, list)):
+        for position, item in enumerate(value):
+            _weak_leaves(path + (position,), item, out, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _weak_leaves(path + (repr(key),), item, out, depth + 1)
+        return
+    try:
+        out[path] = weakref.ref(value)
+    except TypeError:
+        pass
+
+
+def _freed_after_calls(call, inputs_list) -> list:
+    """For each call: {path: freed?} of its inputs and its result, once the caller drops them (no
+    gc: what reference counting frees at once)."""
+    patterns = []
+    for inputs in inputs_list:
+        inputs = fresh_copy(inputs)
+        try:
+            result = call(*inputs)
+        except Exception:  # the exception (and its traceback) is gone once this handler ends
+            result = None
+        refs = {}
+        _weak_leaves(("input",), inputs, refs)
+        _weak_leaves(("result",), result, refs)
+        del inputs, result
+        patterns.append({path: ref() is None for path, ref in refs.items()})
+    return patterns
+
+
+def frees_like_eager(program) -> list:
+    """Property 6: every input and result object that eager frees once the call is over (reference
+    counting, no gc) is freed under snaptrace too, on the capturing call and on a cached one:
+    guards, entries and captures keep nothing of the program alive."""
+    calls = [program.inputs, program.same_kind_inputs]
+    eager_fn = program.load()
+    expected = _freed_after_calls(eager_fn, calls)
+    traced_fn = program.load()
+    snapshot = GlobalsSnapshot(traced_fn.__globals__, data_globals(traced_fn))
+    try:
+        actual = _freed_after_calls(Traced(traced_fn, "eager"), calls)
+    finally:
+        snapshot.restore()
+    problems = []
+    for label, eager_freed, traced_freed in zip(("capturing call", "cached call"), expected, actual):
+        kept = sorted(str(path) for path, freed in eager_freed.items() if freed and not traced_freed.get(path, True))
+        if kept:
+            problems.append(f"{label}: eager frees {', '.join(kept)} once the call is over; snaptrace keeps it alive")
+    return problems
+
+
 PROPERTIES = {"same_as_eager": lambda p: same_as_eager(p)[0], "deterministic": deterministic,
-              "cache": cache_behaviour, "dynamic_sizes": dynamic_sizes, "step_is_pure": step_is_pure}
+              "cache": cache_behaviour, "dynamic_sizes": dynamic_sizes, "step_is_pure": step_is_pure,
+              "frees": frees_like_eager}

@@ -6,7 +6,8 @@ with its inputs (`Program.__repr__`).
 from hypothesis import given, note
 
 from property_tests.coverage import SESSION
-from property_tests.properties import cache_behaviour, deterministic, dynamic_sizes, same_as_eager, step_is_pure
+from property_tests.properties import (cache_behaviour, deterministic, dynamic_sizes, frees_like_eager,
+                                       same_as_eager, step_is_pure)
 from property_tests.strategies import programs
 
 
@@ -39,4 +40,10 @@ def test_every_size_symbolic_from_the_first_capture_stays_correct(program):
 @given(programs(max_statements=3))
 def test_step_is_pure(program):
     problems = step_is_pure(program)
+    assert not problems, "\n".join(problems)
+
+
+@given(programs(max_statements=4))
+def test_objects_eager_frees_are_freed_under_snaptrace(program):
+    problems = frees_like_eager(program)
     assert not problems, "\n".join(problems)

@@ -150,3 +150,25 @@ def assert_raises_like_eager(fn, make_inputs, *, graphs=None):
     assert actual[1:] == expected[1:]
     assert_same_results(fresh, eager_inputs, fresh, eager_inputs)
     return res
+
+
+def _describe_outcome(call, args):
+    """("ok", result) or ("raised", type name, str) for call(*args): what a user can compare."""
+    try:
+        return ("ok", call(*args))
+    except Exception as exc:  # the program's own exception
+        return ("raised", type(exc).__name__, str(exc))
+
+
+def assert_same_outcome(fn, make_args=tuple, *, calls: int = 2):
+    """`tracer.compile(fn)` returns what eager returns (==) or raises eager's exception (type and
+    message), on the first call (the capture) and on later calls (the cached entries), each on fresh
+    arguments.  Graph breaks are allowed: this is about what the user sees.  Returns the Traced."""
+    from tracer import compile as compile_fn
+
+    traced = compile_fn(fn)
+    for _ in range(calls):
+        expected = _describe_outcome(fn, tuple(make_args()))
+        actual = _describe_outcome(traced, tuple(make_args()))
+        assert actual == expected, (actual, expected, [str(b.reason) for b in traced.graph_breaks])
+    return traced

@@ -245,3 +245,45 @@ def test_is_grad_enabled_follows_the_traced_grad_mode():
 
     res = same_with_grad_flags(fn, lambda: (t(2, grad=True),))
     assert res.graph_breaks == []
+
+
+@contextlib.contextmanager
+def _plain_manager():
+    yield
+
+
+@contextlib.contextmanager
+def _converting_manager():
+    try:
+        yield
+    except RuntimeError:
+        raise SyntaxError
+
+
+def test_stop_iteration_raised_in_a_contextmanager_body_comes_back_itself():
+    from helpers import assert_same_outcome
+
+    def fn():
+        stop = StopIteration("spam")
+        try:
+            with _plain_manager():
+                raise stop
+        except Exception as ex:
+            return repr(ex), ex is stop
+
+    assert_same_outcome(fn)
+
+
+def test_contextmanager_exit_with_a_class_only_throws_an_instance():
+    from helpers import assert_same_outcome
+
+    def fn():
+        ctx = _converting_manager()
+        ctx.__enter__()
+        try:
+            ctx.__exit__(RuntimeError, None, None)
+        except SyntaxError:
+            return "SyntaxError"
+        return "nothing raised"
+
+    assert_same_outcome(fn)

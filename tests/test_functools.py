@@ -211,7 +211,7 @@ def test_partial_holding_a_tensor_made_before_the_call():
     torch.testing.assert_close(res(x), scale(x) + weight)
 
 
-def test_wrapped_function_made_inside_cannot_be_returned():
+def test_wrapped_function_made_inside_is_returned_with_the_copied_attributes():
     def fn(x):
         @functools.wraps(combine)
         def inner(*args):
@@ -220,5 +220,8 @@ def test_wrapped_function_made_inside_cannot_be_returned():
         return inner
 
     res = trace(fn, x3())
-    assert res.graph_breaks[0].kind is BreakKind.UNSUPPORTED_VALUE
-    assert res(torch.randn(3)).__wrapped__ is combine
+    assert res.graph_breaks == []
+    made = res(torch.randn(3))
+    assert made.__wrapped__ is combine and made.__name__ == combine.__name__
+    assert made.__qualname__ == combine.__qualname__ and made.__doc__ == combine.__doc__
+    assert made.__dict__ == fn(None).__dict__

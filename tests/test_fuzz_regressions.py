@@ -21,3 +21,60 @@ def test_global_store_before_a_failing_inplace_op_is_kept():
     report = tracer.check(global_store_then_failing_inplace_op, (torch.tensor([5, -1, -7]),), against=("eager",))
     assert report.outcomes["eager"].exception[0] == "RuntimeError"
     assert report.ok, str(report)
+
+
+G_LOG = []
+
+
+class _Ctx:
+    def __enter__(self):
+        G_LOG.append("enter")
+        return self
+
+    def __exit__(self, *exc):
+        G_LOG.append("exit")
+        return False
+
+
+def log_then_failing_inplace_operator(a0):
+    G_LOG.clear()
+    with _Ctx():
+        a0 *= 0.5  # an int64 tensor: eager raises after the appends of __enter__
+    return a0
+
+
+def log_then_integer_division_by_zero(a0, a1):
+    G_LOG.append("before")
+    return a0 // a1  # integer tensors, a1 holds a 0: eager raises after the append
+
+
+def log_then_index_out_of_range(a0, index):
+    G_LOG.append("before")
+    return a0[index]
+
+
+def _check(fn, inputs):
+    G_LOG.clear()
+    report = tracer.check(fn, inputs, against=("eager",))
+    assert report.ok, str(report)
+    return report
+
+
+def test_effects_before_an_in_place_operator_that_fails_are_kept():
+    report = _check(log_then_failing_inplace_operator, (torch.tensor([5, -1, -7]),))
+    assert report.outcomes["eager"].exception[0] == "RuntimeError"
+
+
+def test_effects_before_an_integer_division_by_zero_are_kept():
+    report = _check(log_then_integer_division_by_zero, (torch.tensor([4, 2]), torch.tensor([2, 0])))
+    assert report.outcomes["eager"].exception[0] == "RuntimeError"
+
+
+def test_effects_before_an_index_out_of_range_are_kept():
+    report = _check(log_then_index_out_of_range, (torch.arange(3), torch.tensor([0, 5])))
+    assert report.outcomes["eager"].exception[0] == "IndexError"
+
+
+def test_division_by_a_tensor_without_effects_stays_in_the_graph():
+    traced = tracer.trace(lambda a, b: a // b, (torch.tensor([4, 2]), torch.tensor([2, 1])))
+    assert traced.graph_breaks == [] and len(traced.graphs) == 1

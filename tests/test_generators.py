@@ -179,3 +179,43 @@ def test_throw_into_an_unstarted_generator_raises_at_once():
             return x + 1, e.args, list(gen)
 
     assert_same_as_eager(fn, lambda: (t(2),))
+
+
+
+def logged_range(n, log):
+    for i in range(n):
+        yield i
+    log.append(("done", n))  # the final run: only once `next` asks past the last item
+    return n * 10
+
+
+def test_the_final_run_of_a_generator_keeps_its_effects_and_return_value():
+    def fn(x, log):
+        it = logged_range(1, log)
+        first = next(it)
+        try:
+            next(it)
+        except StopIteration as stop:
+            value = stop.value
+        after = next(it, "default")  # a finished generator: no second final run
+        drained = list(logged_range(2, log)) + [sum(logged_range(3, log))]
+        return x + first, value, after, drained, list(log)
+
+    res = assert_same_as_eager(fn, lambda: (t(2), []))
+    assert res.graph_breaks == []
+
+
+def test_next_past_the_end_of_a_generator_without_return_value_raises_an_empty_stop_iteration():
+    def bare(log):
+        log.append("ran")
+        return
+        yield
+
+    def fn(x, log):
+        it = bare(log)
+        try:
+            next(it)
+        except StopIteration as stop:
+            return x + 1, stop.args, stop.value, list(log)
+
+    assert_same_as_eager(fn, lambda: (t(2), []))

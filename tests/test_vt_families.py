@@ -9,7 +9,8 @@ from tracer.capture import start_state
 from tracer.step import run
 from core.stops import Returned
 from vt.data.constant import BuiltinMethodVariable
-from vt.callables.functions import CellVariable, NestedUserFunctionVariable, UserFunctionVariable
+from vt.callables.functions import CellVariable, UserFunctionVariable
+from vt.callables.nested_functions import NestedUserFunctionVariable
 from vt.callables.functools_variables import FunctoolsPartialVariable
 from vt.objects.records import EnumVariable, NamedTupleVariable
 from vt.nn.nn_modules import NNModuleVariable

@@ -11,7 +11,9 @@ and jobs never draw the same programs.  Every generated program is checked for
 * property 3 (`cache_behaviour`): same-kind inputs reuse the capture and every
   call stays correct, inputs of other sizes too (automatic dynamic), and
   `dynamic_sizes`: the same with every size and int symbolic from the first
-  capture (only against eager: they are about snaptrace's cache).
+  capture (only against eager: they are about snaptrace's cache);
+* property 6 (`frees_like_eager`): what eager frees once the call is over is freed
+  under snaptrace too (only against eager).
 
 A failing program stops its chunk: hypothesis shrinks it to a minimal program,
 which is written to `--out` as a standalone reproducer, and the campaign goes on
@@ -27,7 +29,7 @@ import time
 import attrs
 
 from property_tests.coverage import Coverage
-from property_tests.properties import cache_behaviour, dynamic_sizes, same_as_eager
+from property_tests.properties import cache_behaviour, dynamic_sizes, frees_like_eager, same_as_eager
 from property_tests.strategies import programs
 
 CHUNK = 100
@@ -60,6 +62,8 @@ def _problems_for(program, against: str):
         problems = cache_behaviour(program)
     if against == "eager" and not problems:
         problems = dynamic_sizes(program)
+    if against == "eager" and not problems:
+        problems = frees_like_eager(program)
     if problems:
         kind = "crash" if any("crashed" in p or "internal tracer error" in p for p in problems) else "mismatch"
         return kind, problems, report

@@ -12,6 +12,7 @@ import inspect
 import reprlib
 import types
 import warnings
+import weakref
 
 import torch
 
@@ -19,7 +20,7 @@ from pyrsistent import pmap
 
 from core.dynamic import DynamicPolicy, remember
 from graph.backends import resolve_backend
-from graph.codegen import MISS
+from graph.codegen import MISS, box_caller, is_boxed
 from tracer.capture import capture
 from core.errors import NotTraceableError, RecaptureLimitWarning
 from tracer import logs
@@ -77,10 +78,11 @@ class Traced:
     input symbolic from the first capture, False never makes a symbol; `fullgraph=True` raises
     FullGraphError at a graph break instead of splitting the function."""
 
-    def __init__(self, fn, backend="eager", resume_cache: dict | None = None, *, dynamic=None,
+    def __init__(self, fn, backend="eager", resume_cache: dict | None = None, rebuilt=None, *, dynamic=None,
                  fullgraph: bool = False):
         self.fn = _check_traceable(fn)
         self.resume_cache = {} if resume_cache is None else resume_cache  # shared with resume functions
+        self.rebuilt = weakref.WeakSet() if rebuilt is None else rebuilt  # functions entries make anew
         resolve_backend(backend)  # a bad backend fails here, before any call
         if dynamic not in (None, True, False):
             raise TypeError(f"dynamic must be None, True or False, not {dynamic!r}")
@@ -90,27 +92,50 @@ class Traced:
         self.captures = []
         self._entries = []
         self._warned = False
+        self._boxed = is_boxed(self.fn)
+        self._eager = box_caller(self.fn) if self._boxed else None
         self._seen = pmap()  # what earlier captures saw at each input source (automatic dynamic)
         functools.update_wrapper(self, self.fn)
 
     def __call__(self, *args, **kwargs):
+        if self._boxed:
+            return self.call_box(list(args))
         for entry in self._entries:
             out = entry(*args, **kwargs)
             if out is not MISS:
                 return out
         return self._capture_and_run(args, kwargs)
 
+    def call_box(self, box: list):
+        """Call a resume function with its arguments in `box`, a list the entry that runs empties
+        (codegen.py): how step functions call it, holding no reference to what they pass on."""
+        for entry in self._entries:
+            out = entry(box)
+            if out is not MISS:
+                return out
+        if len(self.captures) >= RECAPTURE_LIMIT:
+            self._warn_limit(tuple(box), {})
+            return self._eager(box)
+        if self.captures and logs.enabled(logs.recaptures):
+            self._log_recapture(tuple(box), {})
+        self.add_capture(tuple(box), {})
+        out = self._entries[-1](box)
+        return self._eager(box) if out is MISS else out
+
+    def _warn_limit(self, args, kwargs, stacklevel: int = 4):
+        if not self._warned:
+            self._warned = True
+            code = self.fn.__code__
+            warnings.warn(f"{self.fn.__qualname__} hit the recapture limit ({RECAPTURE_LIMIT}): it was captured "
+                          f"{RECAPTURE_LIMIT} times (guards keep failing); it now runs eagerly for inputs that "
+                          f"match no capture\n   function: {self.fn.__qualname__!r} ({code.co_filename}:"
+                          f"{code.co_firstlineno})\n   last reason: {self._miss_reason(-1, args, kwargs)}\n"
+                          "To log all recapture reasons, use SNAPTRACE_LOGS=recaptures.",
+                          RecaptureLimitWarning, stacklevel=stacklevel)
+
     def _capture_and_run(self, args, kwargs):
         if len(self.captures) >= RECAPTURE_LIMIT:
-            if not self._warned:
-                self._warned = True
-                code = self.fn.__code__
-                warnings.warn(f"{self.fn.__qualname__} hit the recapture limit ({RECAPTURE_LIMIT}): it was captured "
-                              f"{RECAPTURE_LIMIT} times (guards keep failing); it now runs eagerly for inputs that "
-                              f"match no capture\n   function: {self.fn.__qualname__!r} ({code.co_filename}:"
-                              f"{code.co_firstlineno})\n   last reason: {self._miss_reason(-1, args, kwargs)}\n"
-                              "To log all recapture reasons, use SNAPTRACE_LOGS=recaptures.",
-                              RecaptureLimitWarning, stacklevel=3)
+            self._warn_limit(args, kwargs)
             return self.fn(*args, **kwargs)
         if self.captures and logs.enabled(logs.recaptures):
             self._log_recapture(args, kwargs)
@@ -123,8 +148,8 @@ class Traced:
     def add_capture(self, args: tuple, kwargs: dict | None = None):
         """Trace the function on these arguments and add the capture to the cache."""
         new = capture(self.fn, tuple(args), dict(kwargs or {}), self.backend, len(self.captures), self.resume_cache,
-                      lambda fn, cache=None: Traced(fn, self.backend, cache, dynamic=self.dynamic),
-                      DynamicPolicy(self.dynamic, self._seen), self.fullgraph)
+                      lambda fn, cache=None: Traced(fn, self.backend, cache, self.rebuilt, dynamic=self.dynamic),
+                      DynamicPolicy(self.dynamic, self._seen), self.fullgraph, self.rebuilt)
         self._seen = remember(self._seen, new.observed)
         self.captures.append(new)
         self._entries.append(new.entry)

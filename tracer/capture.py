@@ -13,6 +13,7 @@ import builtins
 import contextlib
 import logging
 import os
+import weakref
 
 import attrs
 import torch
@@ -21,6 +22,7 @@ from pyrsistent import pvector
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 from effects import heap
+from effects.records import for_report
 from graph.backends import compile_with
 from core.signatures import Signature, binder
 from graph.codegen import eager_entry, graph_entry
@@ -30,10 +32,12 @@ from core.guards import ConstantMatch, GlobalStateMatch, TensorMatch
 from graph.shape_guards import settle, shape_guards
 from graph.guard_function import compile_guards
 from graph.rebuild import graph_outputs, rebuild
-from graph.resume import ITERATOR_SLOT, NULL_SLOT, VALUE_SLOT, Layout, ResumeBuilder, origin
+from graph.resume_code import box_taking
+from graph.resume import (ITERATOR_SLOT, NULL_SLOT, UNBOUND_SLOT, VALUE_SLOT, Layout, ResumeBuilder, extra_cells,
+                          origin)
 from core.errors import BackendError, FullGraphError
 from core.state import Env, Frame, initial_state
-from core.code import code_info_of, decode, localsplus_names
+from core.code import code_info_of, decode
 from tracer.continuations import compile_callee
 from tracer.step import INTERPRETER, run
 from graph.raise_entry import raising_capture
@@ -75,13 +79,14 @@ def bind_arguments(fn, args: tuple, kwargs: dict) -> tuple:
     return binder(fn)(*args, **kwargs)
 
 
-def start_state(fn, args: tuple, kwargs: dict, dynamic: DynamicPolicy | None = None):
+def start_state(fn, args: tuple, kwargs: dict, dynamic: DynamicPolicy | None = None, rebuilt=None):
     """The State before the first instruction of fn(*args, **kwargs); TypeError for a bad call.
 
-    `dynamic` says which sizes and ints become symbols (core/dynamic.py); by default none."""
+    `dynamic` says which sizes and ints become symbols (core/dynamic.py); by default none.
+    `rebuilt`: the WeakSet of functions entries made anew (see graph/rebuild.py)."""
     bound = bind_arguments(fn, args, kwargs)
     env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode(), interpreter=INTERPRETER,
-              dynamic=dynamic or DynamicPolicy())
+              rebuilt=weakref.WeakSet() if rebuilt is None else rebuilt, dynamic=dynamic or DynamicPolicy())
     known = getattr(fn, "__snaptrace_decoded__", None)  # a resume function comes decoded
     if known is not None:
         env.decoded[(fn.__code__, id(fn.__globals__))] = code_info_of(fn.__code__, known, fn.__globals__)
@@ -112,14 +117,16 @@ def _fake_tensor_logs_muted():
 
 
 def capture(fn, args: tuple, kwargs: dict, backend, number: int, resume_cache: dict | None = None,
-            continuation=None, dynamic: DynamicPolicy | None = None, fullgraph: bool = False) -> Capture:
+            continuation=None, dynamic: DynamicPolicy | None = None, fullgraph: bool = False,
+            rebuilt=None) -> Capture:
     """Trace `fn(*args, **kwargs)` and return a Capture; BackendError if the backend fails.
 
     `resume_cache` holds the ResumeBuilder of fn's breaks (shared with its resume functions);
     `continuation(f, resume_cache=None)` makes the compiled function (a `Traced`) a break continues in:
     a resume function, or a callee that broke inside.  `dynamic` says what becomes symbolic.  With
-    `fullgraph`, a capture that would break raises FullGraphError instead (nothing has run yet)."""
-    state = start_state(fn, args, kwargs, dynamic)
+    `fullgraph`, a capture that would break raises FullGraphError instead (nothing has run yet).
+    `rebuilt` is the WeakSet of functions the entries make anew, shared with them."""
+    state = start_state(fn, args, kwargs, dynamic, rebuilt)
     made = _capture(fn, state, backend, number, resume_cache, continuation)
     if fullgraph and made.graph_breaks:
         raise FullGraphError.of(fn, made.graph_breaks[0])
@@ -138,6 +145,8 @@ def _capture(fn, state, backend, number: int, resume_cache, continuation) -> Cap
         if type(stop) is Raised:  # the function raises: graph and effects, then the same exception
             return raising_capture(fn, final, stop.exception,
                                    lambda fn, state, value: _graph_capture(fn, state, value, backend, number))
+        if stop.kind is BreakKind.TRACE_BUDGET:  # no resume function: it would trace as long again
+            return _eager_capture(fn, final, stop, number)
         resumed = _resume_capture(fn, final, stop, backend, number, {} if resume_cache is None else resume_cache,
                                   continuation)
         return resumed if resumed is not None else _eager_capture(fn, final, stop, number)
@@ -196,16 +205,17 @@ def _graph_capture(fn, state, value, backend, number: int) -> Capture:
     compiled, graphs, sources, (prologue, code) = result
     guards, check = _guard_function(fn, state, number)
     entry = graph_entry(fn, check, compiled, sources, prologue, code)
-    return Capture(entry, graphs, guards, (), check.source, (), tuple(state.effects), _observed(state, guards))
+    return Capture(entry, graphs, guards, (), check.source, (), for_report(state.effects), _observed(state, guards))
 
 
-def _compile_graph(fn, state, value, backend, number: int):
+def _compile_graph(fn, state, value, backend, number: int, spread: bool = False):
     """The graph computing what `value` and the effects need, compiled, and the bytecode that
-    replays the effects and pushes `value`: (compiled, graphs, input sources, (prologue, code)),
-    or the Unsupported that prevents rebuilding `value`."""
+    replays the effects and pushes `value` (each of its items, with `spread`):
+    (compiled, graphs, input sources, (prologue, code)), or the Unsupported that prevents
+    rebuilding `value`."""
     outputs = graph_outputs(state, value)
     positions = {node: position for position, node in enumerate(outputs)}
-    result = rebuild(state, value, positions)
+    result = rebuild(state, value, positions, spread)
     if type(result) is not tuple:
         return result
     built = build_graph(state.graph, state.placeholders, outputs, _argnames(fn), f"{fn.__name__}_graph_{number}")
@@ -240,16 +250,21 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
         frame, callees = state.frame, (callee,)
     slots = [_slot(state, vt) for vt in frame.stack]
     user_code = user_fn.__code__
-    user_names = set(localsplus_names(user_code)) - set(user_code.co_freevars)  # free variables: the closure's
-    bound = [(name, vt) for name, vt in zip(frame.code.localsplus, frame.locals)
-             if vt is not None and name in user_names]
-    local_slots = [_slot(state, vt) for _, vt in bound]
-    iterators = [oid for vt in list(frame.stack) + [vt for _, vt in bound] for oid in _iterator_oids(state, vt)]
+    by_name = dict(zip(frame.code.localsplus, frame.locals))
+    local_slots = [_local_slot(state, by_name.get(name)) for name in user_code.co_varnames]
+    cells = [by_name.get(name) for name in extra_cells(user_code)]
+    if any(cell is None for cell in cells):
+        return None
+    handled = frame.handled
+    live = list(frame.stack) + [by_name.get(name) for name in user_code.co_varnames]
+    iterators = [oid for vt in live if vt is not None for oid in _iterator_oids(state, vt)]
     if len(set(iterators)) != len(iterators):  # one iterator in two places would become two
         return None
-    layout = Layout(tuple(kind for kind, _ in slots),
-                    tuple((name, kind) for (name, _), (kind, _) in zip(bound, local_slots)))
-    values = [vt for _, parts in slots + local_slots for vt in parts]
+    layout = Layout(tuple(kind for kind, _ in slots), tuple(kind for kind, _ in local_slots), len(cells),
+                    handled is not None)
+    values = [vt for _, parts in local_slots + slots for vt in parts] + cells
+    if handled is not None:
+        values.append(handled)
     builder = cache.get(ResumeBuilder)
     if builder is None:
         builder = cache[ResumeBuilder] = ResumeBuilder(
@@ -259,16 +274,25 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     step = builder.step_function(frame.ip - shift, layout, frame.kw_names, used)
     if step is None:
         return None
-    result = _compile_graph(fn, state, TupleVariable(tuple(values)), backend, number)
+    result = _compile_graph(fn, state, TupleVariable(tuple(values)), backend, number, spread=True)
     if type(result) is not tuple:
         return None
     compiled, graphs, sources, (prologue, pushed) = result
     guards, check = _guard_function(fn, state, number)
-    body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", step), *pushed, Instr("CALL_FUNCTION_EX", 0)]
-    entry = graph_entry(fn, check, compiled, sources, prologue, body)
+    # The step function takes its arguments in a list it empties (graph/resume_code.py: box_taking).
+    body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", box_taking(step)), *pushed, Instr("BUILD_LIST", len(values))]
+    entry = graph_entry(fn, check, compiled, sources, prologue, body, continues=1)
     continued = callees + tuple(used.values())
-    return Capture(entry, graphs, guards, (stop,), check.source, continued, tuple(state.effects),
+    return Capture(entry, graphs, guards, (stop,), check.source, continued, for_report(state.effects),
                    _observed(state, guards))
+
+
+def _local_slot(state, vt) -> tuple:
+    """How one of the user's locals crosses the break: unbound ones travel as None (the prologue
+    deletes them), the others as stack slots do."""
+    if vt is None:
+        return UNBOUND_SLOT, [ConstantVariable(None)]
+    return _slot(state, vt)
 
 
 def _slot(state, vt) -> tuple:

@@ -20,6 +20,7 @@ import torch
 
 from core.errors import NotTraceableError
 from tracer.ops.calls import callee_position
+from vt.builtins.frames import reads_frames
 from vt.callables.functions import CompiledCallVariable, UserFunctionVariable, UserMethodVariable
 from vt.nn.nn_modules import ModuleHooksMatch, NNModuleVariable, NoGlobalHooks, global_hooks_present
 
@@ -28,6 +29,8 @@ def compile_callee(state, frame, stop, continuation):
     """(state, frame) with the callee of the breaking call replaced by its compiled stand-in, and the
     compiled functions made; or None when the call runs as it is (the limit is not inside a callee
     the tracer can compile)."""
+    if stop.needs_frame:  # it reads its caller's frame (sys._getframe(1)): it runs as it is, called from
+        return None       # the step function, whose frame is the user's
     position = callee_position(frame) if stop.inside else None
     if position is None:
         return None
@@ -41,6 +44,8 @@ def compile_callee(state, frame, stop, continuation):
 
 
 def _compiled(continuation, fn):
+    if reads_frames(fn.__code__):  # a callee that looks at frames runs as it is, in the user's frame
+        return None
     try:
         return continuation(fn)
     except NotTraceableError:  # a generator or async function: calling it runs nothing yet

@@ -54,14 +54,30 @@ def step(state: State) -> Result:
     return Success(out) if type(out) is State else Failure(out)
 
 
+MAX_STEPS = 150_000
+"""The most instructions one capture traces (inlined calls included).  A longer trace (a big loop
+run to the end in Python) costs far more than running the function, so it stops with a
+`trace-budget` break and the capture runs the function eagerly (tracer/capture.py)."""
+
+
+def _over_budget(state, instruction):
+    return break_at(state, instruction, Unsupported(
+        BreakKind.TRACE_BUDGET, f"the capture traced more than {MAX_STEPS} instructions",
+        "the function runs eagerly; move long pure-Python loops out of the traced function"))
+
+
 def run(state: State):
     """Step until a stop; returns (last state, stop).  The last state is the snapshot before the stop."""
     if CHECK_STACK_EFFECTS:
         return _run_checked(state)
     handlers = HANDLERS
+    steps = state.env.steps
     while True:
         frame = state.frame
         instruction = frame.code.instructions[frame.ip]
+        steps[0] += 1
+        if steps[0] > MAX_STEPS:
+            return state, _over_budget(state, instruction)
         out = handlers.get(instruction.opname, _missing)(state, instruction)
         if type(out) is not State:
             out = _settle(state, instruction, out)
@@ -87,15 +103,20 @@ def _with_rule(state, limit):
     position = callee_position(state.frame) if not limit.rule else None
     if position is None:
         return limit
-    return Unsupported(limit.kind, limit.reason, limit.hint, limit.inside, describe(state.frame.stack[position]))
+    return Unsupported(limit.kind, limit.reason, limit.hint, limit.inside,
+                       needs_frame=limit.needs_frame, rule=describe(state.frame.stack[position]))
 
 
 def _run_checked(state: State):
     """The same loop, checking every stack depth change against `dis.stack_effect`."""
     handlers = HANDLERS
+    steps = state.env.steps
     while True:
         frame = state.frame
         instruction = frame.code.instructions[frame.ip]
+        steps[0] += 1
+        if steps[0] > MAX_STEPS:
+            return state, _over_budget(state, instruction)
         out = handlers.get(instruction.opname, _missing)(state, instruction)
         if type(out) is not State:
             out = _settle(state, instruction, out)

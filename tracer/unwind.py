@@ -35,13 +35,24 @@ def _chain_context(state, exc):
     handled = handled_exception(state)
     if handled is None or handled.oid == exc.oid:
         return state
-    link = handled
-    while link is not None:  # the new exception already in the handled one's chain: cut it there
+    # The new exception already in the handled one's chain: cut it there.  A chain that loops
+    # without reaching it is left alone; Floyd's slow pointer tells when the walk has come round,
+    # as in CPython's _PyErr_SetObject.
+    link, slow, toggle = handled, handled, False
+    while True:
         current = heap.current(state, link)
-        if current.context is not None and current.context.oid == exc.oid:
+        context = current.context
+        if context is None:
+            break
+        if context.oid == exc.oid:
             state = heap.update_object(state, attrs.evolve(current, context=None))
             break
-        link = current.context
+        link = context
+        if link.oid == slow.oid:
+            break
+        if toggle:
+            slow = heap.current(state, slow).context
+        toggle = not toggle
     return heap.update_object(state, attrs.evolve(heap.current(state, exc), context=handled))
 
 

@@ -19,6 +19,7 @@ import vt.data.object_keys  # noqa: F401
 import vt.data.sorting  # noqa: F401
 import vt.data.equality  # noqa: F401
 import vt.data.lists  # noqa: F401
+import vt.data.tensor_checks  # noqa: F401
 import vt.data.propagation  # noqa: F401
 import vt.data.tensor  # noqa: F401
 import vt.data.iterators  # noqa: F401
@@ -37,6 +38,7 @@ import vt.objects.getattr_variable  # noqa: F401
 import vt.objects.attributes  # noqa: F401
 import vt.callables.lazy  # noqa: F401
 import vt.callables.functions  # noqa: F401
+import vt.callables.nested_functions  # noqa: F401
 import vt.callables.descriptors  # noqa: F401
 import vt.callables.torch  # noqa: F401
 import vt.callables.trace_rules  # noqa: F401
@@ -71,4 +73,5 @@ import vt.nn.functional_call  # noqa: F401
 import vt.builtins.builtin_data  # noqa: F401
 import vt.builtins.builtin_iter  # noqa: F401
 import vt.builtins.builtin_operator  # noqa: F401
+import vt.builtins.frames  # noqa: F401
 import vt.builtins.builder  # noqa: F401

@@ -16,7 +16,7 @@ import types
 import attrs
 import torch
 
-from core.outcomes import BreakKind, unsupported
+from core.outcomes import BreakKind, Thrown, unsupported
 
 class _Sentinel:
     """A named marker object; its repr says what it marks."""
@@ -38,6 +38,11 @@ MISSING = _Sentinel("MISSING")
 
 DELETED = _Sentinel("DELETED")
 """The value of an attribute (or global) the program deleted; also what DELETE_ATTR passes to `setattr`."""
+
+MAX_ITEMS = 4096
+"""The most items the tracer models in one container: a longer input, or an operation that would
+build a longer list or tuple, is a graph break (eager then runs it; one VT per item and one guard
+per item would cost far more than the work itself, and `[0] * huge` must not run at trace time)."""
 
 
 @attrs.frozen(slots=True)
@@ -64,7 +69,9 @@ class VariableTracker:
         return None
 
     def type_name(self) -> str:
-        return type(self).__name__
+        """The name of the value's type, as Python's messages spell it."""
+        kind = self.runtime_type()
+        return kind.__name__ if isinstance(kind, type) else "object"
 
     def getattr(self, state, name):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -205,6 +212,13 @@ class VariableTracker:
         object whose class keeps object's __eq__ is equal only to itself); None otherwise."""
         return None
 
+    def dict_items(self, state):
+        """(state, (key, VT) pairs) when the value is a dict, or an object of a dict subclass that
+        keeps dict's own iteration, whose items the tracer holds: what `dict(v)`, `d.update(v)` and
+        `{**v}` read without calling `keys()` or `__getitem__`, as CPython's dict_merge does.
+        None for any other value (then the mapping protocol or the pairs protocol applies)."""
+        return None
+
     def bool_value(self, state):
         """`bool(self)` as the program computes it for a condition: (state, bool), or the stop that
         prevents it.  Objects of Python classes run their __bool__ / __len__ here."""
@@ -220,14 +234,15 @@ class VariableTracker:
     # -- leaving the trace (graph/rebuild.py, effects/replay.py) ---------------------------------
     def rebuild(self, emitter):
         """Push this value in the generated code that runs after the graph: None when done, or the
-        Unsupported that prevents it.  By default a fixed object is a constant of the generated
-        code, and an object the caller can reach is loaded from its source."""
+        Unsupported that prevents it.  By default an object the caller can reach is loaded from its
+        source (so the generated code holds no reference to it), and a fixed object without one is a
+        constant of the generated code."""
+        if self.source is not None and hasattr(self.source, "emit"):
+            emitter.load_source(self.source)
+            return None
         fixed = self.fixed_object()
         if fixed is not NOT_CONSTANT:
             emitter.push_constant(fixed)
-            return None
-        if self.source is not None and hasattr(self.source, "emit"):
-            emitter.load_source(self.source)
             return None
         return unsupported(BreakKind.UNSUPPORTED_VALUE,
                            f"a {self.describe()} cannot leave a traced function yet (returned or stored)")
@@ -265,6 +280,46 @@ def real_value(state, vt):
     (modules, classes, builtins, torch functions), or a fresh copy of plain data; else NOT_CONSTANT."""
     fixed = vt.fixed_object()
     return fixed if fixed is not NOT_CONSTANT else vt.as_python(state)
+
+
+def raises(state, out, cls: type) -> bool:
+    """Whether an outcome is the program raising `cls` (a builtin's error, or an exception Python
+    code raised, which is a heap exception)."""
+    if type(out) is not Thrown:
+        return False
+    if out.exception is not None:
+        kind = (out.state or state).heap[out.exception.oid].cls
+    else:
+        kind = out.cls
+    return isinstance(kind, type) and issubclass(kind, cls)
+
+
+def is_attribute_error(state, out) -> bool:
+    """Whether an outcome is the program raising AttributeError (which getattr's default catches)."""
+    return raises(state, out, AttributeError)
+
+
+def reaches_itself(state, vt) -> bool:
+    """Whether a container holds itself, directly or through others (`l.append(l)`): such a value
+    is not plain data (a copy of it would never end).  Depth-first over heap objects, without recursion."""
+    done, on_path = set(), set()
+    pending = [(vt, False)]
+    while pending:
+        item, leaving = pending.pop()
+        oid = getattr(item, "oid", None)
+        if leaving:
+            on_path.discard(oid)
+            done.add(oid)
+            continue
+        if oid is not None:
+            if oid in on_path:
+                return True
+            if oid in done:
+                continue
+            on_path.add(oid)
+            pending.append((item, True))
+        pending.extend((inner, False) for inner in item.references(state))
+    return False
 
 
 def identical(state, a, b):

@@ -15,7 +15,7 @@ from vt.data.iterators import items_of
 from vt.data.equality import container_keys
 from vt.data.dict_methods import mapping_entries, merge_limit
 from vt.data.dicts import new_dict
-from vt.data.lists import TupleVariable, new_list
+from vt.data.lists import made_tuple, new_list
 from vt.data.symbolic import build_slice as slice_value
 from core.outcomes import raise_error, is_stop
 from vt.data.set_methods import set_argument
@@ -29,7 +29,8 @@ def _top(state, count):
 
 @handles("BUILD_TUPLE")
 def build_tuple(state, ins):
-    return state.advance(pop=ins.arg, push=(TupleVariable(_top(state, ins.arg)),))
+    state, made = made_tuple(state, _top(state, ins.arg))
+    return state.advance(pop=ins.arg, push=(made,))
 
 
 @handles("BUILD_LIST")
@@ -59,8 +60,8 @@ def list_append(state, ins):
 
 @handles("LIST_TO_TUPLE")
 def list_to_tuple(state, ins):
-    items = state.peek().unpack(state, None)
-    return state.advance(pop=1, push=(TupleVariable(tuple(items)),))
+    state, made = made_tuple(state, state.peek().unpack(state, None))
+    return state.advance(pop=1, push=(made,))
 
 
 @handles("UNPACK_SEQUENCE")

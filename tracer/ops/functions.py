@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from effects import heap
 from tracer.registry import handles
-from vt.callables.functions import CellVariable, FunctionParts, NestedUserFunctionVariable
+from vt.callables.functions import CellVariable, FunctionParts
+from vt.callables.nested_functions import annotation_pairs, make_function as new_function
 from vt.callables.lazy import LazyVariable, realize_if_lazy
-from core.outcomes import raise_error
+from core.outcomes import name_error
 
 _DEFAULTS, _KWDEFAULTS, _ANNOTATIONS, _CLOSURE = 0x01, 0x02, 0x04, 0x08
 
@@ -22,8 +23,10 @@ def make_function(state, ins):
     if flags & _CLOSURE:
         closure = stack[position].unpack(state, None)
         position -= 1
+    annotations = ()
     if flags & _ANNOTATIONS:
-        position -= 1  # annotations do not change what the function computes
+        annotations = annotation_pairs(state, stack[position])
+        position -= 1
     if flags & _KWDEFAULTS:
         mapping = heap.current(state, stack[position])
         kwdefaults = tuple(mapping.entries)
@@ -33,7 +36,8 @@ def make_function(state, ins):
         position -= 1
     info = state.frame.code
     parts = FunctionParts(code, info.globals, info.globals_source, tuple(defaults), kwdefaults, tuple(closure))
-    return state.advance(pop=depth - 1 - position, push=(NestedUserFunctionVariable(parts),))
+    state, made = new_function(state, parts, annotations)
+    return state.advance(pop=depth - 1 - position, push=(made,))
 
 
 @handles("MAKE_CELL")
@@ -60,7 +64,7 @@ def read_cell(state, ins):
     cell = heap.current(state, state.frame.locals[ins.arg])
     contents = cell.contents
     if contents is None:
-        return raise_error(NameError, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
+        return name_error(ins.argval, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
     if type(contents) is LazyVariable:  # realized once: the cell now holds the real VT
         out = realize_if_lazy(state, contents)
         if type(out) is not tuple:
@@ -88,5 +92,5 @@ def store_deref(state, ins):
 def delete_deref(state, ins):
     cell = heap.current(state, state.frame.locals[ins.arg])
     if cell.contents is None:
-        return raise_error(NameError, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
+        return name_error(ins.argval, f"cannot access free variable {ins.argval!r} where it is not associated with a value in enclosing scope")
     return heap.mutate(state, cell.with_contents(None), f"delete of closure variable {ins.argval!r}").advance()

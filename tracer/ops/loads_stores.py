@@ -13,7 +13,8 @@ from vt.callables.functions import UserFunctionVariable
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.callables.lazy import LazyVariable, realize_if_lazy
 from vt.protocol import DELETED
-from core.outcomes import BreakKind, unsupported, raise_error, is_stop
+from vt.callables.exceptions import with_attribute_context
+from core.outcomes import name_error, BreakKind, unsupported, raise_error, is_stop
 from vt.callables.functions import global_source
 from core.sources import BuiltinSource
 
@@ -61,8 +62,10 @@ def global_value(state, name: str):
     env = state.env
     info = state.frame.code
     written = heap.written_global(state, name) if info.globals_source is None else None
-    if type(written) is GlobalDelete:
-        return raise_error(NameError, f"name {name!r} is not defined")
+    if type(written) is GlobalDelete:  # deleted by the program: the builtin of that name, if any
+        if name in env.builtins:  # (not guarded as unshadowed: the global exists when the call begins)
+            return wrap_value(state, env.builtins[name], BuiltinSource(name), guard=False)
+        return name_error(name, f"name {name!r} is not defined")
     stored = None if written is None else written.value
     if stored is not None:
         return state, stored
@@ -70,7 +73,7 @@ def global_value(state, name: str):
         return wrap_value(state, info.globals[name], global_source(info, name))
     if name in env.builtins:
         return wrap_value(state, env.builtins[name], BuiltinSource(name))
-    return raise_error(NameError, f"name {name!r} is not defined")
+    return name_error(name, f"name {name!r} is not defined")
 
 
 @handles("LOAD_GLOBAL")
@@ -93,7 +96,7 @@ def _global_write(state, ins, value):
     written = heap.written_global(state, name)
     exists = name in state.frame.code.globals if written is None else type(written) is GlobalStore
     if not exists:
-        return raise_error(NameError, f"name {name!r} is not defined")
+        return name_error(name, f"name {name!r} is not defined")
     return heap.delete_global(state, name)
 
 
@@ -113,7 +116,7 @@ def delete_global(state, ins):
 def load_attr(state, ins):
     out = state.peek().getattr(state, ins.argval)
     if type(out) is not tuple:
-        return out
+        return with_attribute_context(state, out, state.peek(), ins.argval)
     state, value = out
     return state.advance(pop=1, push=(value,))
 
@@ -123,7 +126,7 @@ def load_method(state, ins):
     """Pushes (method, self) when a method was found, else (NULL, attribute), as CPython does."""
     out = state.peek().load_method(state, ins.argval)
     if type(out) is not tuple:
-        return out
+        return with_attribute_context(state, out, state.peek(), ins.argval)
     state, (method, receiver) = out
     if receiver is NULL:
         return state.advance(pop=1, push=(NULL, method))

@@ -16,6 +16,7 @@ import functools
 import math
 import sys
 import types
+import weakref
 
 import attrs
 import torch
@@ -43,7 +44,7 @@ from vt.callables.functions import UserFunctionVariable, existing_cell, made_ane
 from vt.callables.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
 from vt.data.lists import ListVariable, TupleVariable
 from vt.nn.nn_modules import NNModuleClassVariable, is_module_class
-from vt.protocol import VariableTracker, is_identity_key
+from vt.protocol import MAX_ITEMS, VariableTracker, is_identity_key
 from vt.objects.records import wrap_record
 from vt.data.sets import SetVariable
 from vt.data.symbolic import SymNodeVariable, symbol_placeholder
@@ -94,7 +95,7 @@ def _tensor(state, value, source, guard):
 @registry.wrap_rule("tuple")
 def _tuple(state, value, source, guard):
     if type(value) is tuple:  # item by item, so that (2, 3) and (2.0, 3) get different guards
-        return _wrap_tuple(state, value, source, guard)
+        return _too_long(value, source) or _wrap_tuple(state, value, source, guard)
     return None
 
 
@@ -105,8 +106,17 @@ def _container(state, value, source, guard):
         return _guarded(state, IdMatch(source, value, f"the globals of {value.get('__name__')}"), guard), \
             GlobalsVariable(value, None if own else source)
     if type(value) in (list, dict, set, collections.OrderedDict, collections.defaultdict, collections.deque):
-        return _wrap_container(state, value, source, guard)
+        return _too_long(value, source) or _wrap_container(state, value, source, guard)
     return None
+
+
+def _too_long(value, source):
+    """A container input with more items than the tracer models (one VT and one guard per item)."""
+    if len(value) <= MAX_ITEMS:
+        return None
+    return unsupported(BreakKind.UNSUPPORTED_VALUE,
+                       f"{source.expr()} is a {type(value).__name__} of {len(value)} items, more than the tracer "
+                       f"models ({MAX_ITEMS})")
 
 
 @registry.wrap_rule("constant")
@@ -196,10 +206,28 @@ def _nn_module(state, value, source, guard):
     return None
 
 
+def _finalized(value) -> str | None:
+    """Why the tracer must not model this object: a finalizer (`__del__`, a weak reference with a
+    callback, `weakref.finalize`) runs when the last reference goes, which a trace cannot time."""
+    if getattr(type(value), "__del__", None) is not None:
+        return f"{type(value).__name__} has __del__"
+    try:
+        refs = weakref.getweakrefs(value)
+    except TypeError:
+        return None
+    if any(getattr(ref, "__callback__", None) is not None for ref in refs):
+        return "a weak reference to it has a callback (weakref.finalize, ...)"
+    return None
+
+
 @registry.wrap_rule("user_object")
 def _user_object(state, value, source, guard):
     if not _is_user_object(value):
         return None
+    why = _finalized(value)
+    if why is not None:
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} is not modelled: {why}, which runs "
+                           "when eager drops it", "objects with finalizers run eagerly")
     if guard:
         state = _identified(state, value, source)
     if isinstance(value, dict) and is_dict_subclass(type(value)):
@@ -253,7 +281,8 @@ def _builtin(state, value, source, guard):
 @registry.wrap_rule("rule_callable")
 def _rule_callable(state, value, source, guard):
     if registry.has_rule(value):  # itertools and operator functions, modelled by registered rules
-        name = f"{value.__module__.lstrip('_')}.{value.__name__}"
+        module = getattr(value, "__module__", None) or getattr(getattr(value, "__objclass__", None), "__module__", "")
+        name = f"{module.lstrip('_')}.{getattr(value, '__qualname__', value.__name__)}"
         return _guarded(state, IdMatch(source, value, name), guard), BuiltinVariable(value, source)
     return None
 
@@ -273,7 +302,8 @@ def _function(state, value, source, guard):
     (`torch.utils._pytree.tree_map`, ...), as the trace rules decide (vt/callables/trace_rules.py)."""
     if not isinstance(value, types.FunctionType):
         return None
-    if made_anew(value, source):  # made anew on every call: guard its code
+    if made_anew(value, source) or (state.env.rebuilt is not None and value in state.env.rebuilt):
+        # made anew on every call: guard its code
         state = _guarded(state, TypeMatch(source, types.FunctionType), guard)
         return _guarded(state, IdMatch(AttrSource(source, "__code__"), value.__code__, "its code"), guard), \
             UserFunctionVariable(value, source)
@@ -446,7 +476,7 @@ def _wrap_container(state, value, source, guard: bool):
             return state, OrderedDictVariable(oid, entries, source)
         if type(value) is collections.defaultdict:
             out = wrap_value(state, value.default_factory, AttrSource(source, "default_factory"), guard)
-            return out if type(out) is not tuple else (out[0], DefaultDictVariable(oid, entries, source, out[1]))
+            return out if type(out) is not tuple else (out[0], DefaultDictVariable(oid, entries, source, factory=out[1]))
         return state, DictVariable(oid, entries, source)
 
     first_seen = id(value) not in state.known_objects
@@ -472,4 +502,4 @@ def _wrap_tuple(state, value: tuple, source, guard: bool):
     if type(out) is not tuple:
         return out
     state, items = out
-    return state, TupleVariable(items)
+    return state, TupleVariable(items, source=source)

@@ -21,12 +21,13 @@ from vt.data.operators import binary_operation
 from vt.objects.local_classes import make_class_from_type
 from vt.objects.object_attributes import class_vt_of, has_attribute
 from vt.objects.attributes import written
-from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker, real_value
+from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker, is_attribute_error, real_value
+from vt.callables.exceptions import with_attribute_context
 from vt.folding import bind, given
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.iterators import for_each, truth_of
 from vt.data.lists import TupleVariable
-from core.outcomes import BreakKind, unsupported, raise_error, raised, is_stop, Thrown
+from core.outcomes import BreakKind, needs_frame, unsupported, raise_error, raised, is_stop
 from vt import registry
 from vt.registry import wrap_value
 from vt.data.tensor import TensorVariable
@@ -196,7 +197,13 @@ def _type(state, args, kwargs):
 def _attribute_name(value):
     name = value.constant_value()
     if type(name) is not str:
-        return raise_error(TypeError, "attribute name must be string")
+        kind = value.runtime_type()
+        if isinstance(kind, type) and issubclass(kind, str):  # a str subclass: its own __eq__ / __hash__
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"an attribute name of type {kind.__name__} "
+                               "(a str subclass) is not modelled")
+        if kind is None and name is NOT_CONSTANT:
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"the attribute name {value.describe()} is not known")
+        return raise_error(TypeError, f"attribute name must be string, not '{value.type_name()}'")
     return name
 
 
@@ -244,6 +251,8 @@ def _setattr_rule(deleting: bool):
 
 def _vars(state, args, kwargs):
     """vars(obj) is obj.__dict__; vars() with no argument is the frame's locals, which runs eagerly."""
+    if not args and not kwargs:
+        return needs_frame("vars() without an argument reads the frame and runs for real")
     if len(args) != 1 or kwargs:
         return None
     return args[0].getattr(state, "__dict__")
@@ -258,18 +267,9 @@ def _getattr(state, args, kwargs):
     if len(args) == 3 and _has_real_attribute(state, args[0], name) is False:
         return _missing_attribute(state, args[0], name), args[2]
     out = args[0].getattr(state, name)
-    if len(args) == 3 and _is_attribute_error(state, out):  # getattr's default catches AttributeError
+    if len(args) == 3 and is_attribute_error(state, out):  # getattr's default catches AttributeError
         return out.state or state, args[2]
-    return out
-
-
-def _is_attribute_error(state, out) -> bool:
-    """Whether an outcome is the traced program raising AttributeError (which hasattr/getattr catch)."""
-    if type(out) is not Thrown:
-        return False
-    if out.exception is not None:
-        return issubclass((out.state or state).current(out.exception).cls, AttributeError)
-    return issubclass(out.cls, AttributeError)
+    return with_attribute_context(state, out, args[0], name)
 
 
 def _hasattr(state, args, kwargs):
@@ -284,7 +284,7 @@ def _hasattr(state, args, kwargs):
     if known is not None:
         return state, ConstantVariable(known)
     out = args[0].getattr(state, name)
-    if _is_attribute_error(state, out):
+    if is_attribute_error(state, out):
         return out.state or state, ConstantVariable(False)
     if type(out) is not tuple:
         return out

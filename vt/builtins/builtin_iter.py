@@ -14,27 +14,28 @@ import operator
 
 from effects import heap
 from vt.folding import bind, given
-from vt.protocol import NOT_CONSTANT
+from vt.protocol import NOT_CONSTANT, raises
+from vt.objects.object_protocol import call_dunder
 from vt.data.constant import ConstantVariable, is_constant_value
-from vt.data.dicts import DictVariable, key_vt, new_dict_from_entries
-from vt.data.equality import container_key
-from vt.objects.dict_subclass import dict_update_pairs
+from vt.data.dicts import new_dict_from_entries
 from vt.data.iterators import (EnumerateIteratorVariable, FilterIteratorVariable, MapIteratorVariable,
     ZipIteratorVariable, items_of, open_iterators)
 from vt.iteration import IteratorVariable, ReversedListIteratorVariable, iterate_items, new_iterator, next_value
 from vt.data.constant import RangeIteratorVariable
 from core.stops import Exhausted
+from vt.callables.generators import next_or_stop
 from vt.data.itertools_iterators import (AccumulateIteratorVariable, ChainIteratorVariable,
     CombinatoricIteratorVariable, CompressIteratorVariable, CountIteratorVariable, CycleIteratorVariable,
     IsliceIteratorVariable, PairwiseIteratorVariable, ProductIteratorVariable, RepeatIteratorVariable,
     StarmapIteratorVariable, WhileIteratorVariable, ZipLongestIteratorVariable)
-from vt.data.lists import ListVariable, TupleVariable, new_list
+from vt.data.lists import made_tuple, ListVariable, new_list
 from core.outcomes import BreakKind, unsupported, raise_error, raised
 from vt.data.sets import SetVariable, new_set
 from vt.data.sorting import sort_values
 from vt.data.symbolic import is_symbolic_int
 from vt.data.tensor import TensorVariable, record_op
 from vt import registry
+from vt.data.dict_methods import update_pairs
 
 
 def int_argument(value, what):
@@ -71,6 +72,11 @@ def _next(state, args, kwargs):
     if kwargs or not 1 <= len(args) <= 2:
         return None
     iterator = args[0]
+    if iterator.dunder_dispatch:  # an object of a Python class: its __next__
+        out = call_dunder(state, iterator, "__next__", [], {}, f"'{iterator.type_name()}' object is not an iterator")
+        if len(args) == 2 and raises(state, out, StopIteration):
+            return out.state or state, args[1]
+        return out
     if not isinstance(iterator, IteratorVariable):
         return raise_error(TypeError, f"'{iterator.type_name()}' object is not an iterator")
     out = next_value(state, iterator)
@@ -78,7 +84,7 @@ def _next(state, args, kwargs):
         return out
     if len(args) == 2:
         return out.state, args[1]
-    return raise_error(StopIteration)
+    return next_or_stop(out)  # StopIteration(the generator's return value), after its final run
 
 
 def _zip(state, args, kwargs):
@@ -199,6 +205,8 @@ def _collection(kind):
     def rule(state, args, kwargs):
         if kwargs or len(args) > 1:
             return None
+        if args and kind in (tuple, frozenset) and args[0].runtime_type() is kind:
+            return state, args[0]  # tuple(t), frozenset(f) of an exact one: CPython returns it
         out = items_of(state, args[0]) if args else (state, ())
         if type(out) is not tuple:
             return out
@@ -206,7 +214,7 @@ def _collection(kind):
         if kind is list:
             return new_list(state, items)
         if kind is tuple:
-            return state, TupleVariable(items)
+            return made_tuple(state, items)
         values = tuple(item.as_python(state) for item in items)
         if any(value is NOT_CONSTANT for value in values):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
@@ -226,32 +234,12 @@ def _dict(state, args, kwargs):
     if len(args) > 1:
         return raise_error(TypeError, f"dict expected at most 1 argument, got {len(args)}")
     entries = {}
-    if args and isinstance(args[0], DictVariable):
-        entries.update(heap.current(state, args[0]).entries)
-    elif args and args[0].dunder_dispatch and hasattr(args[0].runtime_type(), "keys"):
-        out = dict_update_pairs(state, args[0])  # a mapping object: a dict subclass's dict part, else a limit
+    if args:
+        out = update_pairs(state, args[0])
         if type(out) is not tuple:
             return out
         state, pairs = out
         entries.update(pairs)
-    elif args:
-        out = items_of(state, args[0])
-        if type(out) is not tuple:
-            return out
-        state, items = out
-        for position, item in enumerate(items):
-            pair = item.unpack(state, 2)
-            if pair is None:
-                known = item.unpack(state, None)
-                if known is None:
-                    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"dict() of {item.describe()} is not modelled")
-                return raise_error(ValueError, f"dictionary update sequence element "
-                                   f"#{position} has length {len(known)}; 2 is required")
-            out = container_key(state, pair[0], list(entries), key_vt)
-            if type(out) is not tuple:
-                return out
-            state, key = out
-            entries[key] = pair[1]
     entries.update(kwargs)
     return new_dict_from_entries(state, tuple(entries.items()))
 

@@ -23,7 +23,7 @@ from vt.callables.classes import class_vt
 from vt.data.dicts import DictVariable
 from vt.callables.functions import UserMethodVariable
 from vt.data.lists import ListVariable, TupleVariable
-from vt.protocol import DELETED, NOT_CONSTANT, VariableTracker
+from vt.protocol import DELETED, NOT_CONSTANT, VariableTracker, is_attribute_error
 from vt.data.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Thrown, raise_error, raised, unsupported
 from core.sources import AttrSource, ItemSource
@@ -113,10 +113,28 @@ class ExceptionVariable(VariableTracker):
     def store_attr(self, state, name: str, value):
         """`exc.name = value` on an exception made while tracing: the next heap contents."""
         current = heap.current(state, self)
+        if name in ("__cause__", "__context__") and value.constant_value() is not None \
+                and not isinstance(value, ExceptionVariable):
+            kind = value.runtime_type()
+            if isinstance(kind, type) and not issubclass(kind, BaseException):
+                return raise_error(TypeError, f"exception {name.strip('_')} must be None or derive from BaseException")
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name} set to {value.describe()} is not modelled")
         if name == "__cause__":
             return heap.mutate(state, attrs.evolve(current, cause=_link(value), suppress_context=True), "set __cause__")
         if name == "__context__":
             return heap.mutate(state, attrs.evolve(current, context=_link(value)), "set __context__")
+        if name == "__suppress_context__":
+            truth = value.truth(state)
+            if type(truth) is not bool:
+                return unsupported(BreakKind.UNSUPPORTED_OPERATION, "__suppress_context__ set to a value not known")
+            return heap.mutate(state, attrs.evolve(current, suppress_context=truth), "set __suppress_context__")
+        if name == "__traceback__":
+            if value.constant_value() is None:
+                return unsupported(BreakKind.UNSUPPORTED_OPERATION, "tracebacks are not modelled")
+            kind = value.runtime_type()
+            if isinstance(kind, type) and kind is not types.TracebackType:
+                return raise_error(TypeError, "__traceback__ must be a traceback or None")
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "tracebacks are not modelled")
         if name == "args":
             items = value.unpack(state, None)
             if items is None:
@@ -253,13 +271,28 @@ def exception_from(state, thrown: Thrown):
 
     items = []
     for value in thrown.args:
+        if isinstance(value, VariableTracker):  # a value of the program (KeyError(key) keeps the key object)
+            items.append(value)
+            continue
         out = from_python(state, value)
         if out is None:
             return unsupported(BreakKind.PYTHON_EXCEPTION,
                                f"{thrown.cls.__name__} with a {type(value).__name__} argument is not modelled")
         state, vt = out
         items.append(vt)
-    return instantiate(state, thrown.cls, None, items, {})
+    out = instantiate(state, thrown.cls, None, items, {})
+    if type(out) is not tuple or not thrown.attributes:
+        return out
+    state, handle = out
+    record = heap.current(state, handle)
+    for name, value in thrown.attributes:  # NameError.name, AttributeError.name / .obj
+        if not isinstance(value, VariableTracker):
+            converted = from_python(state, value)
+            if converted is None:
+                continue
+            state, value = converted
+        record = record.with_attribute(name, value)
+    return heap.update_object(state, record), handle
 
 
 @attrs.frozen(slots=True)
@@ -350,3 +383,22 @@ def exception_value(state, value, what: str):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"raising {value.describe()}, an exception that existed before the call, is not modelled")
     return raise_error(TypeError, what)
+
+
+def with_attribute_context(state, out, obj, name: str):
+    """An outcome of reading `obj.name`: an AttributeError not yet given its context gets `name` and
+    `obj`, as CPython's attribute lookup sets them (a builtin's error, or an AttributeError a Python
+    `__getattr__` raised); anything else is returned as it is."""
+    if not is_attribute_error(state, out):
+        return out
+    if out.exception is None:
+        if any(key in ("name", "obj") for key, _ in out.attributes):
+            return out
+        return attrs.evolve(out, attributes=out.attributes + (("name", name), ("obj", obj)))
+    where = out.state or state
+    record = heap.current(where, out.exception)
+    if type(record) is not ExceptionVariable or "name" in record.attributes or "obj" in record.attributes \
+            or python_method(record.cls, "__init__") is not None:
+        return out
+    record = record.with_attribute("name", ConstantVariable(name)).with_attribute("obj", obj)
+    return attrs.evolve(out, state=heap.update_object(where, record))

@@ -26,6 +26,7 @@ from vt.data.lists import TupleVariable
 from vt.data.module_globals import GlobalsVariable
 from vt.protocol import MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, CalleeFrame, Thrown, Unsupported, raise_error, unsupported
+from core.guards import MissingAttribute
 from core.sources import AttrSource, GlobalSource, ItemSource
 from vt import registry
 from vt.registry import wrap_value
@@ -83,6 +84,17 @@ class FunctionParts:
     closure: tuple  # CellVariable handles, one per free variable
 
 
+_FUNCTION_DATA = ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__", "__kwdefaults__",
+                  "__dict__", "__annotations__")
+"""Attributes of a function read as data through its source (its `__dict__` entries too)."""
+
+
+def _missing_attribute(state, source, name: str):
+    """`fn.name` of a function without it: AttributeError, guarded to stay missing."""
+    return Thrown(AttributeError, (f"'function' object has no attribute {name!r}",),
+                  state=state.add_guard(MissingAttribute(source, name)))
+
+
 def _is_async_code(code) -> bool:
     return bool(code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE))
 
@@ -117,24 +129,24 @@ class UserFunctionVariable(VariableTracker):
         return f"function {self.fn.__qualname__}"
 
     def getattr(self, state, name):
-        """The function's own attributes, read through its source (and so guarded): `__name__`, its
-        defaults, its closure cells, its `__dict__` and what was stored in it (`fn.attr`)."""
+        """Attributes of the real function, read (and guarded) through its source: its own
+        `__dict__` entries, its metadata, `__annotations__`, its closure cells and globals; a
+        missing one raises AttributeError (guarded to stay missing)."""
+        if self.source is None:
+            return super().getattr(state, name)
+        fn = self.fn
         if name == "__closure__":
-            if self.fn.__closure__ is None:
+            if fn.__closure__ is None:
                 return state, ConstantVariable(None)
-            state, cells = existing_cells(state, self.fn, self.source)
+            state, cells = existing_cells(state, fn, self.source)
             return state, TupleVariable(cells)
         if name == "__globals__":
-            own = self.fn.__globals__ is state.env.globals
-            return state, GlobalsVariable(self.fn.__globals__, None if own else AttrSource(self.source, name))
-        if name in ("__name__", "__qualname__", "__module__", "__doc__", "__code__", "__defaults__",
-                    "__kwdefaults__", "__wrapped__", "__dict__", "__annotations__", "__type_params__") \
-                or name in getattr(self.fn, "__dict__", {}):
-            if not hasattr(self.fn, name):
-                return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
-            return wrap_value(state, getattr(self.fn, name), AttrSource(self.source, name))
-        if not hasattr(self.fn, name):
-            return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
+            own = fn.__globals__ is state.env.globals
+            return state, GlobalsVariable(fn.__globals__, None if own else AttrSource(self.source, name))
+        if name in fn.__dict__ or name in _FUNCTION_DATA:
+            return wrap_value(state, getattr(fn, name), AttrSource(self.source, name))
+        if not hasattr(fn, name):
+            return _missing_attribute(state, self.source, name)
         return super().getattr(state, name)
 
     def parts(self, state):
@@ -170,71 +182,10 @@ class UserFunctionVariable(VariableTracker):
         return state, (self if instance is None else BoundMethodVariable(self, instance))
 
 
-@attrs.frozen(slots=True)
-class NestedUserFunctionVariable(VariableTracker):
-    """A function made by MAKE_FUNCTION while tracing (a lambda, a nested def, a comprehension)."""
-
-    parts: FunctionParts
-
-    always_true = True
-
-    def runtime_type(self):
-        return types.FunctionType
-
-    def identity(self):
-        return ("made", id(self.parts))  # one MAKE_FUNCTION, one object
-
-    def references(self, state):
-        parts = self.parts
-        return (*parts.defaults, *(value for _, value in parts.kwdefaults), *parts.closure)
-
-    def rebuild(self, emitter):
-        if self.parts.globals is not emitter.state.env.globals:
-            return unsupported(BreakKind.UNSUPPORTED_VALUE,
-                               f"{self.describe()} was made in another module and cannot leave the trace yet")
-        return emitter.function(self.parts)
-
-    def describe(self) -> str:
-        return f"function {self.parts.code.co_qualname}"
-
-    def call(self, state, args, kwargs):
-        return inline_call(state, self.parts, args, kwargs)
-
-    def descriptor_get(self, state, instance, owner):
-        return state, (self if instance is None else BoundMethodVariable(self, instance))
-
-    def getattr(self, state, name):
-        """What MAKE_FUNCTION fixed: names and docstring (from the code, as CPython sets them), the
-        code, defaults, cells and globals.  The function's own mutable dicts (`__dict__`,
-        `__annotations__`, a `__kwdefaults__` dict) have no identity in the trace and break."""
-        parts = self.parts
-        if name in ("__name__", "__qualname__", "__doc__", "__module__"):
-            made = types.FunctionType(parts.code, {"__name__": parts.globals.get("__name__")}, None, None,
-                                      tuple(types.CellType() for _ in parts.code.co_freevars))
-            return state, ConstantVariable(getattr(made, name))
-        if name == "__code__":
-            return state, ConstantVariable(parts.code)
-        if name in ("__defaults__", "__closure__"):
-            values = parts.defaults if name == "__defaults__" else parts.closure
-            return state, TupleVariable(tuple(values)) if values else ConstantVariable(None)
-        if name == "__kwdefaults__" and not parts.kwdefaults:
-            return state, ConstantVariable(None)
-        if name == "__globals__":
-            return state, GlobalsVariable(parts.globals, parts.globals_source)
-        if name in ("__kwdefaults__", "__dict__", "__annotations__"):
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name} of {self.describe()}, made inside the "
-                               "traced function, is not modelled", "define the function outside the traced function")
-        if hasattr(types.FunctionType, name):
-            return super().getattr(state, name)
-        return raise_error(AttributeError, f"'function' object has no attribute {name!r}")
-
-
 def made_anew(fn, source) -> bool:
     """A nested function reached through a value the entry makes on every call (a resume function's
     parameter): a new function object each time, to be guarded by its code, not its identity."""
     return source is not None and source.made_per_call() and bool(fn.__code__.co_flags & inspect.CO_NESTED)
-
-
 def existing_cells(state, fn, fn_source):
     """Heap cells for a pre-existing function's closure; contents are read lazily through sources."""
     cells = []
@@ -340,7 +291,8 @@ def inline_call(state, parts: FunctionParts, args, kwargs, namespace=None):
         return Thrown(exception=stop.exception, state=attrs.evolve(final, frame=caller, parents=state.parents),
                       reraise=True)
     if type(stop) is not Returned:
-        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, stop.rule).within(
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, needs_frame=stop.needs_frame,
+                           rule=stop.rule).within(
             CalleeFrame(code.co_qualname, stop.filename, stop.lineno))
     return attrs.evolve(final, frame=caller, parents=state.parents), stop.value
 
@@ -407,7 +359,7 @@ class UserMethodVariable(VariableTracker):
 
     def rebuild(self, emitter):
         if self.receiver is not None:  # obj.method, bound again
-            return emitter.bound_method(self.receiver, self.fn.__name__)
+            return emitter.bound_method(self.fn, self.source, self.receiver)
         return super().rebuild(emitter)
 
     def describe(self) -> str:

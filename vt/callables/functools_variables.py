@@ -14,17 +14,19 @@ guard its own type asks for.
 from __future__ import annotations
 
 import functools
-import types
 
 import attrs
 
 from core.guards import IdMatch, KeysMatch
 from vt.data.dicts import new_dict_from_entries
 from vt.folding import call_builtin
-from vt.callables.functions import NestedUserFunctionVariable, UserFunctionVariable
+from vt.callables.functions import UserFunctionVariable
+from vt.callables.nested_functions import NestedUserFunctionVariable
 from vt.data.lists import TupleVariable
-from vt.protocol import VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker, is_attribute_error
 from core.outcomes import BreakKind, unsupported
+from core.state import State
+from vt.data.constant import ConstantVariable
 from core.sources import AttrSource, ItemSource
 from vt import registry
 from vt.registry import wrap_value
@@ -57,6 +59,8 @@ class FunctoolsPartialVariable(VariableTracker):
         if name == "func":
             return state, self.func
         if name == "args":
+            if self.value is not None:  # the caller's own tuple (copy.copy(p).args is p.args)
+                return wrap_value(state, self.value.args, AttrSource(self.source, "args"))
             return state, TupleVariable(self.args)
         if name == "keywords":
             if self.value is not None:  # the caller's own dict: reading it twice gives one object
@@ -178,52 +182,13 @@ def wrap_cached_function(state, value, source, guard: bool):
 CACHE_WRAPPER_TYPE = functools._lru_cache_wrapper
 
 
-_WRAPPER_ASSIGNMENTS = functools.WRAPPER_ASSIGNMENTS  # __module__, __name__, __qualname__, __doc__, ...
-
-
-@attrs.frozen(slots=True)
-class WrappedFunctionVariable(VariableTracker):
-    """A function made while tracing and decorated with `functools.wraps(wrapped)`: calls go to the
-    function itself, the copied metadata (`__name__`, `__doc__`, ...) and `__wrapped__` to `wrapped`.
-
-    The real `update_wrapper` copies attributes with setattr, which would be an attribute write on a
-    function; reading them through `wrapped` when asked gives the same values."""
-
-    wrapper: object  # named so, not `fn`: VTs with `fn` hold a real function
-    wrapped: object
-
-    always_true = True
-
-    def identity(self):
-        return self.wrapper.identity()  # update_wrapper returns the wrapper itself, changed
-
-    def runtime_type(self):
-        return types.FunctionType
-
-    def describe(self) -> str:
-        return f"{self.wrapper.describe()} wrapping {self.wrapped.describe()}"
-
-    @property
-    def parts(self):
-        """update_wrapper returns the wrapper itself, so `is` compares the MAKE_FUNCTION it came from."""
-        return self.wrapper.parts
-
-    def call(self, state, args, kwargs):
-        return self.wrapper.call(state, args, kwargs)
-
-    def getattr(self, state, name):
-        if name == "__wrapped__":
-            return state, self.wrapped
-        if name in _WRAPPER_ASSIGNMENTS:
-            return self.wrapped.getattr(state, name)
-        return self.wrapper.getattr(state, name)
-
-
 @attrs.frozen(slots=True)
 class WrapsDecoratorVariable(VariableTracker):
-    """`functools.wraps(wrapped)`, waiting for the function it decorates."""
+    """`functools.wraps(wrapped, assigned, updated)`, waiting for the function it decorates."""
 
     wrapped: object
+    assigned: tuple = functools.WRAPPER_ASSIGNMENTS
+    updated: tuple = functools.WRAPPER_UPDATES
 
     always_true = True
 
@@ -232,32 +197,108 @@ class WrapsDecoratorVariable(VariableTracker):
 
     def call(self, state, args, kwargs):
         if len(args) != 1 or kwargs:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: update_wrapper() takes one function")
-        return _wrap_function(state, args[0], self.wrapped)
+            return unsupported(BreakKind.UNSUPPORTED_CALL, "functools.wraps(...) called with other than one function")
+        return _update_wrapper(state, args[0], self.wrapped, self.assigned, self.updated)
 
 
-def _wrap_function(state, fn, wrapped):
-    if hasattr(fn, "fn"):  # a function that existed before the call: its real __dict__ would change
-        return unsupported(BreakKind.UNSUPPORTED_CALL, "functools.wraps on a function that existed before the "
-                           "call writes its attributes, which is not traced", "decorate it outside")
-    if not isinstance(fn, (UserFunctionVariable, NestedUserFunctionVariable, WrappedFunctionVariable)):
-        return unsupported(BreakKind.UNSUPPORTED_CALL, f"functools.wraps on {fn.describe()} is not traced")
-    return state, WrappedFunctionVariable(fn, wrapped)
+def _attribute_names(value, default):
+    """The constant tuple of attribute names an `assigned` / `updated` argument gives, or None."""
+    if value is None:
+        return default
+    names = value.constant_value()
+    if isinstance(names, (tuple, list)) and all(isinstance(name, str) for name in names):
+        return tuple(names)
+    return None
+
+
+def _dict_items(state, fn):
+    """(state, (name, VT) pairs) of `fn.__dict__` for `updated=('__dict__',)`, or the stop."""
+    if isinstance(fn, NestedUserFunctionVariable):
+        return state, fn.attribute_items(state)
+    if isinstance(fn, UserFunctionVariable) and fn.source is not None:
+        real = fn.fn.__dict__
+        source = AttrSource(fn.source, "__dict__")
+        state = state.add_guard(KeysMatch(source, dict, tuple(real)))
+        items = []
+        for name, item in real.items():
+            out = wrap_value(state, item, ItemSource(source, name))
+            if type(out) is not tuple:
+                return out
+            state, vt = out
+            items.append((name, vt))
+        return state, tuple(items)
+    fixed = fn.fixed_object()
+    if fixed is not NOT_CONSTANT and not hasattr(fixed, "__dict__"):  # a builtin: getattr(x, '__dict__', {})
+        return state, ()
+    return unsupported(BreakKind.UNSUPPORTED_CALL, f"update_wrapper reading __dict__ of {fn.describe()} is not traced")
+
+
+def _update_wrapper(state, wrapper, wrapped, assigned: tuple, updated: tuple):
+    """What `functools.update_wrapper` does, on a function made while tracing: copy the `assigned`
+    attributes that `wrapped` has, merge its `updated` dicts, set `__wrapped__`; returns the wrapper."""
+    if not isinstance(wrapper, NestedUserFunctionVariable):
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"functools.update_wrapper on {wrapper.describe()} writes "
+                           "attributes of an object that existed before the call, which is not traced",
+                           "decorate it outside the traced function")
+    for name in assigned:
+        out = call_builtin(state, getattr, [wrapped, ConstantVariable(name)], {})
+        if is_attribute_error(state, out):
+            continue
+        if type(out) is not tuple:
+            return out
+        state, value = out
+        out = wrapper.setattr(state, name, value)
+        if type(out) is not State:
+            return out
+        state = out
+    for name in updated:
+        if name != "__dict__":
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"update_wrapper updating {name!r} is not traced")
+        out = _dict_items(state, wrapped)
+        if type(out) is not tuple:
+            return out
+        state, items = out
+        for key, value in items:
+            out = wrapper.setattr(state, key, value)
+            if type(out) is not State:
+                return out
+            state = out
+    out = wrapper.setattr(state, "__wrapped__", wrapped)
+    return out if type(out) is not State else (out, wrapper)
+
+
+def _bind(args, kwargs, names):
+    """Arguments of a functools call by parameter name (positional first), or None for a bad call."""
+    bound = dict(zip(names, args))
+    if len(args) > len(names) or any(key not in names or key in bound for key in kwargs):
+        return None
+    bound.update(kwargs)
+    return bound
 
 
 def make_wraps(state, args, kwargs):
-    """The rule for `functools.wraps(wrapped)` with the default attribute lists."""
-    if len(args) != 1 or kwargs:
-        return unsupported(BreakKind.UNSUPPORTED_CALL, "functools.wraps with custom attribute lists is not traced")
-    return state, WrapsDecoratorVariable(args[0])
+    """The rule for `functools.wraps(wrapped, assigned=..., updated=...)`."""
+    bound = _bind(args, kwargs, ("wrapped", "assigned", "updated"))
+    if bound is None or "wrapped" not in bound:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "this call of functools.wraps is not traced")
+    assigned = _attribute_names(bound.get("assigned"), functools.WRAPPER_ASSIGNMENTS)
+    updated = _attribute_names(bound.get("updated"), functools.WRAPPER_UPDATES)
+    if assigned is None or updated is None:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "functools.wraps with computed attribute lists is not traced")
+    return state, WrapsDecoratorVariable(bound["wrapped"], assigned, updated)
 
 
 def update_wrapper(state, args, kwargs):
-    """The rule for `functools.update_wrapper(wrapper, wrapped)` with the default attribute lists."""
-    if len(args) != 2 or kwargs:
+    """The rule for `functools.update_wrapper(wrapper, wrapped, assigned=..., updated=...)`."""
+    bound = _bind(args, kwargs, ("wrapper", "wrapped", "assigned", "updated"))
+    if bound is None or "wrapper" not in bound or "wrapped" not in bound:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, "this call of functools.update_wrapper is not traced")
+    assigned = _attribute_names(bound.get("assigned"), functools.WRAPPER_ASSIGNMENTS)
+    updated = _attribute_names(bound.get("updated"), functools.WRAPPER_UPDATES)
+    if assigned is None or updated is None:
         return unsupported(BreakKind.UNSUPPORTED_CALL,
-                           "functools.update_wrapper with custom attribute lists is not traced")
-    return _wrap_function(state, args[0], args[1])
+                           "functools.update_wrapper with computed attribute lists is not traced")
+    return _update_wrapper(state, bound["wrapper"], bound["wrapped"], assigned, updated)
 
 
 FUNCTOOLS_RULES = {functools.partial: make_partial, functools.wraps: make_wraps,

@@ -91,7 +91,8 @@ class GeneratorVariable(IteratorVariable):
             if heap.current(back, stop.exception).cls is StopIteration:
                 return _stop_iteration_in_generator(back, stop.exception)
             return Thrown(exception=stop.exception, state=back, reraise=True)
-        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, stop.rule).within(
+        return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, needs_frame=stop.needs_frame,
+                           rule=stop.rule).within(
             CalleeFrame(f"generator {self.name}", stop.filename, stop.lineno))
 
     def getattr(self, state, name):
@@ -144,7 +145,7 @@ class GeneratorMethodVariable(VariableTracker):
             if len(args) != 1:
                 return raise_error(TypeError, f"generator.send() takes exactly one argument ({len(args)} given)")
             out = resume(state, self.generator, "send", args[0])
-            return _next_or_stop(out)
+            return next_or_stop(out)
         if self.name == "throw":
             if len(args) != 1:
                 return unsupported(BreakKind.UNSUPPORTED_CALL, "generator.throw(type, value, tb) is not traced")
@@ -154,12 +155,13 @@ class GeneratorMethodVariable(VariableTracker):
             if type(made) is not tuple:
                 return made
             state, exc = made
-            return _next_or_stop(resume(state, self.generator, "throw", exc))
+            return next_or_stop(resume(state, self.generator, "throw", exc))
         return _close(state, self.generator)
 
 
-def _next_or_stop(out):
-    """A resumed generator as `send`/`throw` return it: the yielded value, or StopIteration(value)."""
+def next_or_stop(out):
+    """A resumed iterator as `next`/`send`/`throw` give it: the value, or StopIteration(value) raised in the
+    state the iterator finished in (what a generator's final run did is kept)."""
     if type(out) is Exhausted:
         value = out.value
         if value is None or value.constant_value() is None:

@@ -44,12 +44,9 @@ NONE = ConstantVariable(None)
 
 class _DictKind:
     """What OrderedDictVariable and DefaultDictVariable share on top of DictVariable: their own
-    method table first (then dict's), and entries changed without losing the kind."""
+    method table first (then dict's), and (through DictVariable.with_entries) entries changed without losing the kind."""
 
     python_type = dict
-
-    def with_entries(self, entries):
-        return attrs.evolve(self, entries=tuple(entries))
 
     def runtime_type(self):
         return self.python_type
@@ -186,7 +183,7 @@ def new_ordered_dict(state, entries):
 
 
 def new_default_dict(state, factory, entries):
-    return heap.allocate(state, lambda oid: DefaultDictVariable(oid, tuple(entries), None, factory))
+    return heap.allocate(state, lambda oid: DefaultDictVariable(oid, tuple(entries), None, factory=factory))
 
 
 def made_like(state, mapping, entries):

@@ -49,8 +49,9 @@ class ContainerMethodVariable(BuiltinMethodVariable):
             args.insert(0, self.receiver)
         row = registry.method_row(self.owner, self.name)
         bound = registry.bound_rule_for(getattr(self.owner, self.name, None))
-        if args and bound is not None and args[0].dunder_dispatch and _subclass_of(args[0], self.owner):
-            return bound(state, args[0], args[1:], kwargs)  # `list.append(obj, x)` on a list subclass's object
+        if args and bound is not None and not row.is_classmethod \
+                and not isinstance(args[0], registry.receiver_class(self.owner)) and _subclass_of(args[0], self.owner):
+            return bound(state, args[0], args[1:], kwargs)  # `dict.pop(od, k)`, `list.append(obj, x)` on a subclass
         if not args or (not row.is_classmethod and not isinstance(args[0], registry.receiver_class(self.owner))):
             return raise_error(TypeError, f"descriptor '{self.name}' of '{self.owner.__name__}' object "
                                           "needs an argument")

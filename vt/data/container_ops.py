@@ -19,6 +19,7 @@ from vt.data.dict_methods import dict_or
 from vt.data.dicts import DictVariable, DictViewVariable
 from vt.data.equality import COMPARE_SYMBOLS, compare, kind
 from vt.folding import call_constant_fn
+from vt.protocol import MAX_ITEMS
 from vt.iteration import IteratorVariable
 from vt.data.iterators import items_of
 from vt.data.lists import ListVariable, TupleVariable, new_list
@@ -55,7 +56,12 @@ def _sequence_mul(state, a, b, inplace):
     sequence, count = (a, _repeat_count(b)) if kind(a) in ("list", "tuple") else (b, _repeat_count(a))
     if count is None or kind(sequence) not in ("list", "tuple"):
         return None
-    items = sequence.unpack(state, None) * count
+    items = sequence.unpack(state, None)
+    if len(items) * count > MAX_ITEMS:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"a sequence of {len(items)} items repeated {count} times is longer than the tracer "
+                           f"models ({MAX_ITEMS} items)")
+    items = items * count
     if kind(sequence) == "list":
         if inplace and sequence is a:
             return heap.mutate(state, heap.current(state, a).with_items(items), "list *="), a

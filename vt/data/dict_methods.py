@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from effects import heap
 from vt import registry
+from vt.protocol import is_attribute_error
 from vt.data.constant import ConstantVariable
 from vt.data.iterators import items_of
-from vt.data.equality import container_keys, hashable_key
+from vt.data.equality import container_key, container_keys
 from vt.data.object_keys import refuse_python_eq
 from vt.data.dicts import DictVariable, DictViewVariable, key_vt, new_dict_from_entries
 from core.outcomes import BreakKind, unsupported, raise_error, is_stop, Thrown
@@ -42,20 +43,69 @@ def merge_limit(target_keys, incoming_keys):
 # -- arguments -------------------------------------------------------------------------------------
 
 def mapping_entries(state, value):
-    """The (key, VT) pairs of a mapping argument (`{**m}`, `d.update(m)`), or Unsupported."""
-    if isinstance(value, DictVariable):
-        return state, tuple(heap.current(state, value).entries)
+    """The (key, VT) pairs of a mapping argument (`{**m}`), read as CPython reads a mapping, or the
+    TypeError for a value that is not one, or Unsupported."""
+    fast = value.dict_items(state)
+    if fast is not None:
+        return fast
+    keys = _keys_method(state, value)
+    if keys is not None:
+        return keys if type(keys) is not tuple else mapping_pairs(state, value, keys[1])
     if isinstance(value, (ListVariable, TupleVariable, SetVariable, ConstantVariable, TensorVariable)) or isinstance(value, DictViewVariable):
         return raise_error(TypeError, f"'{value.type_name()}' object is not a mapping")
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"{value.describe()} as a mapping is not modelled", "pass a dict")
 
 
+def _keys_method(state, value):
+    """`value.keys` when the value has one (then dict() reads it as a mapping): (state, method),
+    None when it has none, or the stop that reading it hit."""
+    kind = value.runtime_type()
+    if not value.dunder_dispatch and isinstance(kind, type) and not hasattr(kind, "keys"):
+        return None
+    out = value.getattr(state, "keys")
+    if is_attribute_error(state, out):
+        return None
+    return out
+
+
+def mapping_pairs(state, value, keys):
+    """The pairs of a mapping read as CPython's dict_merge reads one: `keys()`, then `value[key]`
+    for each key; (state, pairs) or the stop."""
+    out = keys.call(state, [], {})
+    if type(out) is not tuple:
+        return out
+    state, listed = out
+    out = items_of(state, listed)
+    if type(out) is not tuple:
+        return out
+    state, names = out
+    pairs = []
+    for name in names:
+        out = container_key(state, name, [key for key, _ in pairs], key_vt)
+        if type(out) is not tuple:
+            return _after_pairs(out, pairs)
+        state, key = out
+        out = value.getitem(state, name)
+        if type(out) is not tuple:
+            return _after_pairs(out, pairs)
+        state, item = out
+        pairs.append((key, item))
+    return state, tuple(pairs)
+
+
 def update_pairs(state, value):
-    """The (key, VT) pairs `dict.update(value)` adds, in order: from a dict, or from an iterable
-    of 2-item iterables; (state, pairs) or Unsupported."""
-    if isinstance(value, DictVariable):
-        return mapping_entries(state, value)
+    """The (key, VT) pairs `dict.update(value)` adds, in order, as CPython's dict_update_arg reads
+    them: a dict's own items; a mapping's `keys()` and items; else an iterable of 2-item
+    iterables; (state, pairs) or Unsupported."""
+    fast = value.dict_items(state)
+    if fast is not None:
+        return fast
+    keys = _keys_method(state, value)
+    if keys is not None:
+        if type(keys) is not tuple:
+            return keys
+        return mapping_pairs(state, value, keys[1])
     out = items_of(state, value)
     if type(out) is not tuple:
         return out
@@ -69,9 +119,10 @@ def update_pairs(state, value):
         if len(pair) != 2:
             return _after_pairs(raise_error(ValueError, f"dictionary update sequence element "
                                             f"#{number} has length {len(pair)}; 2 is required"), pairs)
-        key = hashable_key(pair[0], "dict key", state)
-        if is_stop(key):
-            return _after_pairs(key, pairs)
+        out = container_key(state, pair[0], [key for key, _ in pairs], key_vt)
+        if type(out) is not tuple:
+            return _after_pairs(out, pairs)
+        state, key = out
         pairs.append((key, pair[1]))
     return state, tuple(pairs)
 
@@ -160,7 +211,7 @@ def _popitem(state, mapping, args, kwargs):
 
 @registry.method(dict, "clear", 0)
 def _clear(state, mapping, args, kwargs):
-    return _changed(state, mapping, {}, "dict.clear")
+    return heap.mutate(state, heap.current(state, mapping).cleared(), "dict.clear"), NONE
 
 
 @registry.method(dict, "copy", 0)

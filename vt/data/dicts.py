@@ -21,9 +21,9 @@ from vt.data.container_methods import container_attribute, container_load_method
 from vt.data.equality import container_key, contains_in, equal
 from vt.data.object_keys import is_object_key, key_value, key_vt
 from vt.iteration import IteratorVariable, new_iterator
-from core.outcomes import BreakKind, unsupported, raise_error, raised
+from core.outcomes import raise_error, raised
 from vt.data.lists import TupleVariable
-from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker, reaches_itself
 
 
 @attrs.frozen(slots=True)
@@ -33,6 +33,11 @@ class DictVariable(VariableTracker):
     oid: int
     entries: tuple = attrs.field(eq=False)
     source: object = attrs.field(default=None, eq=False)  # set when the dict existed before the call
+    # Where each entry sits in CPython's entry table (None: 0, 1, 2, ...): a deleted key leaves a
+    # hole and a key added later goes after every slot used so far, which is how an iterator sees
+    # that a key was deleted and added back (DictIteratorVariable).
+    slots: tuple = attrs.field(default=None, eq=False)
+    next_slot: int = attrs.field(default=None, eq=False)  # the slot a new key takes (None: len(entries))
 
 
     def getitem(self, state, index):
@@ -51,7 +56,12 @@ class DictVariable(VariableTracker):
     def runtime_type(self):
         return dict
 
+    def dict_items(self, state):
+        return state, tuple(heap.current(state, self).entries)
+
     def as_python(self, state):
+        if reaches_itself(state, self):
+            return NOT_CONSTANT
         entries = [(key, value.as_python(state)) for key, value in heap.current(state, self).entries]
         if any(value is NOT_CONSTANT or is_object_key(key) for key, value in entries):
             return NOT_CONSTANT
@@ -62,7 +72,8 @@ class DictVariable(VariableTracker):
         return [value for _, value in entries] + [key_value(key) for key, _ in entries if is_object_key(key)]
 
     def rebuild(self, emitter):
-        return emitter.heap_object(self, lambda current: emitter.build_dict(current.entries))
+        return emitter.heap_object(self, lambda current: emitter.build_dict(current.entries),
+                                   ("BUILD_MAP", "DICT_UPDATE"))
 
     def replay_changes(self, emitter):
         return emitter.refill(self.source, lambda: emitter.build_dict(self.entries))
@@ -77,7 +88,24 @@ class DictVariable(VariableTracker):
         return bool(heap.current(state, self).entries)
 
     def with_entries(self, entries) -> "DictVariable":
-        return DictVariable(self.oid, tuple(entries), self.source)
+        entries = tuple(entries)
+        old = dict(zip((key for key, _ in self.entries), self.entry_slots()))
+        following = len(self.entries) if self.next_slot is None else self.next_slot
+        slots = []
+        for key, _ in entries:
+            if key in old:
+                slots.append(old[key])
+            else:
+                slots.append(following)
+                following += 1
+        return attrs.evolve(self, entries=entries, slots=tuple(slots), next_slot=following)  # keeps the kind
+
+    def cleared(self) -> "DictVariable":
+        """After `clear()`: empty, with a new entry table."""
+        return attrs.evolve(self, entries=(), slots=None, next_slot=None)
+
+    def entry_slots(self) -> tuple:
+        return tuple(range(len(self.entries))) if self.slots is None else self.slots
 
     def unpack(self, state, count):
         """Iterating a dict gives its keys."""
@@ -211,37 +239,41 @@ def view_items(state, mapping, kind: str) -> tuple:
 
 @attrs.frozen(slots=True)
 class DictIteratorVariable(IteratorVariable):
-    """Iterator over a dict in the heap.  It reads the dict at every step, so values changed
-    meanwhile are seen; a size change is CPython's RuntimeError, and other key changes (same
-    size, different keys: CPython's position in its entry table) are not modelled."""
+    """Iterator over a dict in the heap, walking its entry table as CPython's dictiter does: it
+    reads the dict at every step (values changed meanwhile are seen), a size change is
+    "changed size" RuntimeError, and finding an entry after it has given as many items as the
+    dict had (a key deleted and added back) is "keys changed"."""
 
     dict_oid: int = 0
     kind: str = "keys"
-    keys: tuple = ()
-    index: int = 0
+    used: int = 0  # the dict's size when iteration began
+    position: int = 0  # the next slot of the entry table to look at
+    remaining: int = 0  # items still expected
 
     def step(self, state):
-        entries = state.heap[self.dict_oid].entries
-        if len(entries) != len(self.keys):
+        current = state.heap[self.dict_oid]
+        entries = current.entries
+        if len(entries) != self.used:
             return raise_error(RuntimeError, "dictionary changed size during iteration")
-        if tuple(key for key, _ in entries) != self.keys:
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                               "changing a dict's keys while iterating over it is not modelled")
-        if self.index >= len(entries):
+        found = next(((slot, entry) for slot, entry in zip(current.entry_slots(), entries)
+                      if slot >= self.position), None)
+        if found is None:
             return None
-        key, value = entries[self.index]
+        if self.remaining == 0:
+            return raise_error(RuntimeError, "dictionary keys changed during iteration")
+        slot, (key, value) = found
         if self.kind == "keys":
             item = key_vt(key)
         elif self.kind == "values":
             item = value
         else:
             item = TupleVariable((key_vt(key), value))
-        return state, item, attrs.evolve(self, index=self.index + 1)
+        return state, item, attrs.evolve(self, position=slot + 1, remaining=self.remaining - 1)
 
 
 def iterate_dict(state, mapping, kind: str):
-    keys = tuple(key for key, _ in heap.current(state, mapping).entries)
-    return new_iterator(state, lambda oid: DictIteratorVariable(oid, mapping.oid, kind, keys, 0))
+    size = len(heap.current(state, mapping).entries)
+    return new_iterator(state, lambda oid: DictIteratorVariable(oid, mapping.oid, kind, size, 0, size))
 
 
 def new_dict_from_entries(state, entries: tuple):

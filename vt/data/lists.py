@@ -18,7 +18,7 @@ from vt import registry
 from vt.data.container_methods import container_attribute, container_load_method, has_method
 from vt.data.equality import contains_in
 from vt.iteration import ListIteratorVariable, iterate_items, new_iterator
-from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker, reaches_itself
 from vt.data.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, unsupported, raise_error
 
@@ -30,13 +30,17 @@ class TupleVariable(VariableTracker):
     items: tuple
     python_type: object = None
     fields: object = None
-
+    source: object = attrs.field(default=None, eq=False)  # a tuple passed in: the caller's own object
+    tag: object = attrs.field(default=None, eq=False)  # a tuple the program built: one object, however used
 
     def getitem(self, state, index):
         return subscript_sequence(state, self, index)
 
     def comparison_kind(self):
         return "tuple"
+
+    def identity(self):
+        return None if self.tag is None else ("tuple", self.tag)
 
     def runtime_type(self):
         return self.python_type or tuple
@@ -53,7 +57,10 @@ class TupleVariable(VariableTracker):
         return self.items
 
     def rebuild(self, emitter):
-        return emitter.build_tuple(self.items, self.python_type)
+        if self.source is not None:
+            emitter.load_source(self.source)
+            return None
+        return emitter.build_tuple(self.items, self.python_type, self.tag)
 
     def type_name(self) -> str:
         return (self.python_type or tuple).__name__
@@ -113,6 +120,8 @@ class ListVariable(VariableTracker):
         return list
 
     def as_python(self, state):
+        if reaches_itself(state, self):
+            return NOT_CONSTANT
         items = [item.as_python(state) for item in heap.current(state, self).items]
         return NOT_CONSTANT if any(item is NOT_CONSTANT for item in items) else items
 
@@ -120,7 +129,8 @@ class ListVariable(VariableTracker):
         return heap.current(state, self).items
 
     def rebuild(self, emitter):
-        return emitter.heap_object(self, lambda current: emitter.build_list(current.items))
+        return emitter.heap_object(self, lambda current: emitter.build_list(current.items),
+                                   ("BUILD_LIST", "LIST_EXTEND"))
 
     def replay_changes(self, emitter):
         return emitter.set_list_contents(self.source, self.items)
@@ -164,6 +174,13 @@ class ListVariable(VariableTracker):
         """DELETE_SUBSCR `del lst[key]`, for an int index or any slice: `list.__delitem__`'s rule."""
         out = registry.method_row(list, "__delitem__").rule(state, self, [key], {})
         return out[0] if type(out) is tuple else out
+
+
+def made_tuple(state, items: tuple):
+    """(state, TupleVariable) for a tuple the program builds (BUILD_TUPLE, `tuple(...)`): tagged, so
+    every reference to it is one object when it leaves the trace, and `is` is known."""
+    tag = state.next_oid
+    return attrs.evolve(state, next_oid=tag + 1), TupleVariable(tuple(items), tag=tag)
 
 
 def new_list(state, items: tuple):

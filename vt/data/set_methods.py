@@ -75,6 +75,11 @@ def _set_arguments(state, values, self_oid):
 def _change_with_element(name: str):
     def rule(state, handle, args, kwargs):
         out = handle.key(state, args[0])
+        if type(out) is not tuple and name != "add" and isinstance(args[0], SetVariable):
+            key = frozenset(heap.current(state, args[0]).values)  # CPython retries a set as a frozenset
+            if name == "remove" and key not in set(heap.current(state, handle).values):
+                return raise_error(KeyError, args[0])  # the set itself, not the frozenset looked up
+            out = state, key
         if type(out) is not tuple:
             return out
         state, key = out

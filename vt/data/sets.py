@@ -49,6 +49,10 @@ class Recipe:
     op: object
     args: tuple = ()
     new: bool = False
+    # The real set this recipe makes, when a replay of it is at hand and nobody has changed it since
+    # (a memo carried by the immutable recipe, emptied by whoever takes the set to change it), so
+    # that a set changed step after step is not replayed from its root at every step.
+    held: list = attrs.field(factory=list, repr=False)
 
 
 @attrs.frozen(slots=True, eq=False)
@@ -70,22 +74,29 @@ def _build(values):
 def realize(recipe, own: bool = True) -> set:
     """A fresh real set in exactly the state CPython's would be in after `recipe`.
 
-    The chain is replayed from its root every time: no memo outlives the call (the project keeps
-    no module-level caches), and set histories in traced code are short.  `own` is kept for
-    callers that say whether they will change the result; every result is theirs to change.
+    The chain is replayed from its root, unless the recipe holds its set already (`Recipe.held`).
+    With `own` the caller takes the set to change it; without, it only reads it (and the set is
+    held for the next caller).
     """
+    if recipe.held:
+        real = recipe.held[0]
+        if own:
+            recipe.held.clear()
+        return real
     chain, node = [], recipe
     while True:
         if node.base is None:
             real = node.op(*_resolve(node.args, None))
             break
         if node.new:
-            real = _run(realize(node.base), node)
+            real = _run(realize(node.base, own=False), node)
             break
         chain.append(node)
         node = node.base
     for step in reversed(chain):
         _run(real, step)
+    if not own:
+        recipe.held[:] = [real]
     return real
 
 
@@ -172,6 +183,8 @@ class SetVariable(VariableTracker):
 
     def contains(self, state, item):
         out = self.key(state, item)
+        if type(out) is not tuple and isinstance(item, SetVariable):  # CPython retries a set as a frozenset
+            out = state, frozenset(heap.current(state, item).values)
         if type(out) is not tuple:
             return out
         state, key = out
@@ -245,14 +258,15 @@ def change_set(state, handle, op: str, args: tuple, what: str):
     recipe = recipe_of(current)
     step = Recipe(recipe, op, tuple(args))
     real = realize(recipe, own=True)
-    before = set(real)
+    size = len(real)
     try:
         result = _run(real, step)
     except Exception as exc:  # the traced program raises the same; `real` is dropped, the recipe stays
-        if real != before:  # CPython changed the set part-way (s.update([1, [2]]) adds 1 first)
+        if len(real) != size:  # CPython changed the set part-way (s.update([1, [2]]) adds 1 first)
             return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__} part-way; "
                                                            "the elements it added first are not modelled")
         return raised(exc)
+    step.held.append(real)
     changed = SetVariable(current.oid, tuple(real), current.source, step)
     return heap.mutate(state, changed, what), result
 

@@ -19,6 +19,7 @@ from core.guards import DistinctObjects
 from vt import registry
 from vt.data.lists import TupleVariable, new_list
 from vt.data.operators import UNARY_OPS
+from vt.data.tensor_checks import may_raise_at_run_time, refused_in_place_cast
 from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.propagation import op_key, remember, remembered
@@ -309,28 +310,6 @@ def _ambient_modes(state):
     return stack
 
 
-
-
-def _refused_in_place_cast(op: str, target, fake_args: list):
-    """Eager's message when an in-place method's result type cannot be cast back into `self`'s
-    dtype (`int_tensor.mul_(0.5)`), which fake tensors do not check; None when it can."""
-    if op != "call_method" or not target.endswith("_") or target.endswith("__") or len(fake_args) < 2:
-        return None
-    receiver, other = fake_args[0], fake_args[1]
-    if not isinstance(receiver, torch.Tensor) or not isinstance(other, (torch.Tensor, int, float, bool, complex)):
-        return None
-    try:
-        result = torch.result_type(receiver, other)
-    except Exception:  # not a binary arithmetic method
-        return None
-    if torch.can_cast(result, receiver.dtype):
-        return None
-    names = {torch.float32: "Float", torch.float64: "Double", torch.int64: "Long", torch.int32: "Int",
-             torch.bool: "Bool", torch.complex64: "ComplexFloat"}
-    return (f"result type {names.get(result, result)} can't be cast to the desired output type "
-            f"{names.get(receiver.dtype, receiver.dtype)}")
-
-
 def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     """Add `target(*args, **kwargs)` to the graph after running it on fake tensors.
 
@@ -356,9 +335,13 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{what} got a {value.describe()} for "
                                f"keyword {key!r}, which cannot be passed into the graph")
         graph_kwargs[key], fake_kwargs[key] = lowered
-    refused = _refused_in_place_cast(op, target, fake_args)
+    refused = refused_in_place_cast(op, target, fake_args, fake_kwargs)
     if refused is not None:  # fake tensors let it through; eager refuses, so it runs for real
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raises RuntimeError: {refused}")
+    risk = may_raise_at_run_time(op, target, fake_args) if state.effects else None
+    if risk is not None:  # inside the graph it would raise before the effects recorded so far are replayed
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} is {risk}, after changes the entry replays "
+                           "once the graph has run; it runs for real after them")
     return record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what,
                           tuple(args) + tuple(kwargs.values()), kwargs)
 

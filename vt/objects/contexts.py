@@ -26,7 +26,7 @@ from core.stops import Exhausted
 from effects import heap
 from vt import registry
 from vt.data.dicts import DictVariable
-from vt.callables.exceptions import ExceptionVariable
+from vt.callables.exceptions import ExceptionVariable, exception_value
 from vt.callables.generators import resume
 from vt.iteration import IteratorVariable
 from vt.protocol import VariableTracker
@@ -198,14 +198,21 @@ class GeneratorContextMethod(VariableTracker):
             if type(out) is Exhausted:
                 return raise_error(RuntimeError, "generator didn't yield")
             return out
-        exc = args[1] if len(args) == 3 else None
-        if exc is None or isinstance(exc, ConstantVariable):
+        if len(args) != 3 or kwargs:
+            return unsupported(BreakKind.UNSUPPORTED_CALL, "__exit__ takes the exception type, value and traceback")
+        typ, exc = args[0], args[1]
+        if typ.constant_value() is None:
             out = resume(state, self.generator, "next")
             if type(out) is Exhausted:
                 return out.state, ConstantVariable(False)
             if type(out) is tuple:
                 return raise_error(RuntimeError, "generator didn't stop")
             return out
+        if exc.constant_value() is None:  # `value = typ()`: an exception to recognise when it comes back
+            out = exception_value(state, typ, "exceptions must derive from BaseException")
+            if type(out) is not tuple:
+                return out
+            state, exc = out
         if not isinstance(exc, ExceptionVariable):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "__exit__ called with a non-exception value")
         out = resume(state, self.generator, "throw", exc)
@@ -213,8 +220,15 @@ class GeneratorContextMethod(VariableTracker):
             return out.state, ConstantVariable(True)
         if type(out) is tuple:
             return raise_error(RuntimeError, "generator didn't stop after throw()")
-        if type(out) is Thrown and out.exception is not None and out.exception.oid == exc.oid:
-            return out.state, ConstantVariable(False)  # the same exception: `with` re-raises it
+        if type(out) is not Thrown or out.exception is None:
+            return out
+        where = out.state or state
+        raised = heap.current(where, out.exception)
+        if raised.oid == exc.oid:
+            return where, ConstantVariable(False)  # the same exception: `with` re-raises it
+        if issubclass(raised.cls, RuntimeError) and issubclass(heap.current(where, exc).cls, StopIteration) \
+                and raised.cause is not None and raised.cause.oid == exc.oid:
+            return where, ConstantVariable(False)  # PEP 479 wrapped the StopIteration the body raised
         return out
 
 

@@ -17,22 +17,25 @@ import collections
 import attrs
 
 from core.guards import KeysMatch
-from core.sources import ItemSource
+from core.sources import DictItemSource
 from effects import heap
 from vt import registry
 from vt.data.constant import ConstantVariable, is_constant_value
-from core.outcomes import BreakKind, Thrown, Unsupported, raise_error, unsupported
+from core.outcomes import BreakKind, Thrown, Unsupported, is_stop, raise_error, unsupported
 from core.sources import AttrSource
 from vt.data.dict_methods import update_pairs
 from vt.data.dicts import DictVariable, key_vt
+from vt.data.container_methods import ContainerMethodVariable, has_method
 from vt.data.equality import equal, hashable_key
 from vt.data.lists import TupleVariable, new_list
 from vt.registry import wrap_value
 from vt.objects.object_attributes import call_python, class_source_of, lookup, python_method
-from vt.data.iterators import items_of
-from vt.objects.object_protocol import object_getitem, run_init
+from vt.objects.object_protocol import run_init
 from vt.protocol import MISSING
 from vt.objects.user_objects import UserDefinedObjectVariable
+
+
+_ORDERED = collections.OrderedDict
 
 
 @attrs.frozen(slots=True)
@@ -45,6 +48,12 @@ class DictSubclassObjectVariable(UserDefinedObjectVariable):
     def describe(self) -> str:
         return f"{self.cls.__name__} object (a dict)"
 
+    def dict_items(self, state):
+        if self.cls.__iter__ is not dict.__iter__:  # OrderedDict, or a Python __iter__: the mapping protocol
+            return None
+        out = entries_of(state, self)
+        return out if type(out) is not tuple else (out[0], tuple(out[1]))
+
 
 def is_dict_subclass(cls) -> bool:
     return issubclass(cls, dict) and cls.__new__ in (dict.__new__, collections.OrderedDict.__new__)
@@ -56,13 +65,20 @@ def entries_of(state, vt):
     if record.entries is not None:
         return state, record.entries
     real = record.value
-    keys = tuple(dict.keys(real))
+    try:  # in the order it iterates in
+        keys = tuple(_ORDERED.keys(real) if isinstance(real, _ORDERED) else dict.keys(real))
+    except (KeyError, RuntimeError):  # an OrderedDict whose order list and storage disagree
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{record.source.expr()} is an OrderedDict whose order "
+                           "list and storage disagree (changed through dict's methods)")
+    if isinstance(real, _ORDERED) and len(keys) != dict.__len__(real):
+        return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{record.source.expr()} is an OrderedDict whose order "
+                           "list and storage disagree (changed through dict's methods)")
     if not all(is_constant_value(key) for key in keys):
         return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{record.source.expr()} has keys that are not constants")
     state = state.add_guard(KeysMatch(record.source, type(real), keys))
     entries = []
     for key in keys:
-        out = wrap_value(state, dict.__getitem__(real, key), ItemSource(record.source, key))
+        out = wrap_value(state, dict.__getitem__(real, key), DictItemSource(record.source, key))
         if type(out) is not tuple:
             return out
         state, value = out
@@ -156,7 +172,7 @@ def _delitem(state, vt, entries, args, kwargs):
     if type(key) is Unsupported:
         return key
     if key not in entries:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"KeyError: {key!r}")
+        return raise_error(KeyError, key)
     del entries[key]
     return _set_entries(state, vt, entries.items(), "dict item delete"), ConstantVariable(None)
 
@@ -167,7 +183,7 @@ def _update(state, vt, entries, args, kwargs):
     if len(args) > 1:
         return raise_error(TypeError, f"update expected at most 1 argument, got {len(args)}")
     for arg in args:
-        out = dict_update_pairs(state, arg)
+        out = update_pairs(state, arg)  # as CPython's dict_update_arg reads it (vt/data/dict_methods.py)
         if type(out) is not tuple:
             return out
         state, pairs = out
@@ -176,38 +192,69 @@ def _update(state, vt, entries, args, kwargs):
     return _set_entries(state, vt, entries.items(), "dict update"), ConstantVariable(None)
 
 
-def dict_update_pairs(state, arg):
-    """The (key, VT) pairs dict.update reads from `arg`, as CPython's PyDict_Merge does: a dict
-    subclass's object without its own Python `__iter__` gives its dict part (CPython reads its
-    storage); any other object with `keys` is read through `keys()` and `obj[key]` (a ChainMap, a
-    Mapping); anything else is an iterable of pairs."""
-    if isinstance(arg, DictSubclassObjectVariable) and python_method(heap.current(state, arg).cls, "__iter__") is None:
-        return entries_of(state, arg)
-    if not (arg.dunder_dispatch and hasattr(arg.runtime_type(), "keys")):
-        return update_pairs(state, arg)
-    out = arg.getattr(state, "keys")
-    if type(out) is not tuple:
-        return out
-    out = out[1].call(out[0], [], {})
-    if type(out) is not tuple:
-        return out
-    out = items_of(*out)
-    if type(out) is not tuple:
-        return out
-    state, keys = out
-    pairs = []
-    for key in keys:
-        real_key = _key(key)
-        if type(real_key) is Unsupported or type(real_key) is Thrown:
-            return real_key if not pairs or type(real_key) is Unsupported else unsupported(
-                BreakKind.PYTHON_EXCEPTION, "dict.update failed part-way, which is not modelled")
-        out = object_getitem(state, arg, key)
-        if type(out) is not tuple:
-            return out if not pairs or type(out) is Unsupported else unsupported(
-                BreakKind.PYTHON_EXCEPTION, "dict.update failed part-way, which is not modelled")
-        state, value = out
-        pairs.append((real_key, value))
-    return state, tuple(pairs)
+@_with_entries
+def _clear(state, vt, entries, args, kwargs):
+    if args or kwargs:
+        return raise_error(TypeError, "clear() takes no arguments")
+    return _set_entries(state, vt, (), "dict clear"), ConstantVariable(None)
+
+
+@_with_entries
+def _pop(state, vt, entries, args, kwargs):
+    if kwargs or len(args) not in (1, 2):
+        return raise_error(TypeError, f"pop expected at most 2 arguments, got {len(args)}")
+    key = _key(args[0])
+    if is_stop(key):
+        return key
+    if key not in entries:
+        return (state, args[1]) if len(args) == 2 else raise_error(KeyError, key)
+    value = entries.pop(key)
+    return _set_entries(state, vt, entries.items(), "dict pop"), value
+
+
+def _popitem_rule(ordered: bool):
+    @_with_entries
+    def rule(state, vt, entries, args, kwargs):
+        last = True
+        if ordered:
+            values = dict(zip(("last",), args), **kwargs)
+            if len(args) > 1 or set(values) - {"last"}:
+                return unsupported(BreakKind.UNSUPPORTED_CALL, "this popitem() call is not modelled")
+            truth = values["last"].truth(state) if "last" in values else True
+            if type(truth) is not bool:
+                return unsupported(BreakKind.UNSUPPORTED_CALL, "popitem(last=...) on a value not known")
+            last = truth
+        elif args or kwargs:
+            return raise_error(TypeError, "dict.popitem() takes no arguments")
+        if not entries:
+            return raise_error(KeyError, "dictionary is empty" if ordered else "popitem(): dictionary is empty")
+        key = list(entries)[-1 if last else 0]
+        value = entries.pop(key)
+        return _set_entries(state, vt, entries.items(), "dict popitem"), TupleVariable((key_vt(key), value))
+    return rule
+
+
+def _setdefault_rule(ordered: bool):
+    """dict.setdefault(key, default=None, /); OrderedDict's also takes `default` by keyword."""
+    @_with_entries
+    def rule(state, vt, entries, args, kwargs):
+        bound = dict(zip(("key", "default"), args))
+        if ordered and set(kwargs) <= {"key", "default"} and not set(kwargs) & set(bound):
+            bound.update(kwargs)
+        elif kwargs:
+            return raise_error(TypeError, "setdefault() takes no keyword arguments")
+        if "key" not in bound or len(args) > 2:
+            return raise_error(TypeError, f"setdefault expected at least 1 argument, got {len(args)}"
+                               if "key" not in bound else f"setdefault expected at most 2 arguments, got {len(args)}")
+        key = _key(bound["key"])
+        if is_stop(key):
+            return key
+        if key in entries:
+            return state, entries[key]
+        value = bound.get("default", ConstantVariable(None))
+        entries[key] = value
+        return _set_entries(state, vt, entries.items(), "dict setdefault"), value
+    return rule
 
 
 def _init(state, receiver, args, kwargs):
@@ -255,17 +302,41 @@ def _equality(negate: bool):
     return rule
 
 
-_ORDERED = collections.OrderedDict
-DICT_BOUND_RULES = {
+_CHANGES = ("__setitem__", "__delitem__", "update", "clear", "pop", "popitem", "setdefault")
+
+
+def _dict_method(fn, rule):
+    """The rule of one of dict's own methods, also in its unbound form (`dict.pop(d, k)`): on a plain
+    dict it is the dict's method; on a C OrderedDict a changing one breaks (dict's method changes
+    the storage but not the order list, a state the model does not hold)."""
+    name = fn.__name__
+
+    def call(state, receiver, args, kwargs):
+        if isinstance(receiver, DictVariable) and has_method(dict, name):
+            return ContainerMethodVariable(dict, name).call(state, [receiver, *args], kwargs)
+        if name in _CHANGES and isinstance(receiver, DictSubclassObjectVariable) and issubclass(receiver.cls, _ORDERED):
+            return unsupported(BreakKind.UNSUPPORTED_CALL, f"dict.{name} on an OrderedDict leaves its order list "
+                               "behind, which is not modelled")
+        return rule(state, receiver, args, kwargs)
+    return call
+
+
+_DICT_RULES = {
     dict.get: _get, dict.__getitem__: _getitem, dict.__contains__: _contains, dict.__len__: _len,
     dict.__setitem__: _setitem, dict.__delitem__: _delitem, dict.update: _update, dict.__iter__: _iter,
     dict.keys: _view(lambda key, value: key_vt(key)), dict.values: _view(lambda key, value: value),
-    dict.items: _view(_items), dict.__init__: _init, _ORDERED.__init__: _init,
-    dict.__eq__: _equality(False), dict.__ne__: _equality(True),
+    dict.items: _view(_items), dict.clear: _clear, dict.pop: _pop, dict.popitem: _popitem_rule(False),
+    dict.setdefault: _setdefault_rule(False),
+}
+DICT_BOUND_RULES = {fn: _dict_method(fn, rule) for fn, rule in _DICT_RULES.items()}
+DICT_BOUND_RULES.update({
+    dict.__init__: _init, _ORDERED.__init__: _init, dict.__eq__: _equality(False), dict.__ne__: _equality(True),
+    _ORDERED.clear: _clear, _ORDERED.pop: _pop, _ORDERED.popitem: _popitem_rule(True),
+    _ORDERED.setdefault: _setdefault_rule(True),
     _ORDERED.__setitem__: _setitem, _ORDERED.__delitem__: _delitem, _ORDERED.__iter__: _iter,
     _ORDERED.keys: _view(lambda key, value: key_vt(key)), _ORDERED.values: _view(lambda key, value: value),
     _ORDERED.items: _view(_items),
-}
+})
 registry.register_bound_rules(DICT_BOUND_RULES)
 
 

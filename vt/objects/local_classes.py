@@ -38,8 +38,8 @@ from core.sources import AttrSource, ImportedModuleSource
 from effects import heap
 from vt.callables.descriptors import PropertyVariable
 from vt import registry
-from vt.callables.functions import (CellVariable, NestedUserFunctionVariable, UserFunctionVariable,
-    UserMethodVariable, inline_call)
+from vt.callables.functions import CellVariable, UserFunctionVariable, UserMethodVariable, inline_call
+from vt.callables.nested_functions import NestedUserFunctionVariable
 from vt.data.constant import ConstantVariable
 from vt.data.dicts import DictVariable, new_dict_from_entries
 from vt.objects.attributes import store_raw

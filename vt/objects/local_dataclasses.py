@@ -28,7 +28,8 @@ from core.outcomes import BreakKind, raised, unsupported
 from core.sources import AttrSource, ImportedModuleSource
 from effects import heap
 from vt import registry
-from vt.callables.functions import CellVariable, FunctionParts, NestedUserFunctionVariable, UserFunctionVariable
+from vt.callables.functions import CellVariable, FunctionParts, UserFunctionVariable
+from vt.callables.nested_functions import make_function
 from vt.objects.attributes import store_raw
 from vt.data.lists import TupleVariable
 from vt.objects.dataclasses_variables import is_generated_repr
@@ -159,7 +160,7 @@ def _function(state, fn, shell, cls_vt):
         globals_source = AttrSource(ImportedModuleSource(module), "__dict__")
     parts = FunctionParts(fn.__code__, globals_, globals_source, tuple(values[:count]),
                           tuple(zip(fn.__kwdefaults__ or {}, values[count:])), tuple(cells))
-    return state, NestedUserFunctionVariable(parts)
+    return make_function(state, parts, ())
 
 
 @attrs.frozen(slots=True)

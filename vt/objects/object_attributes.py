@@ -14,7 +14,7 @@ from __future__ import annotations
 import types
 
 from core.guards import NotInInstanceDict
-from core.outcomes import BreakKind, raise_error, unsupported
+from core.outcomes import Unsupported, BreakKind, raise_error, unsupported
 from core.sources import AttrSource, ItemSource
 from effects import heap
 from vt import registry
@@ -117,7 +117,7 @@ def attribute_source(state, cls, cls_source, owner, name: str):
 
 
 def call_hook(state, hook, source, args, kwargs=None):
-    """Call what `python_hook` found: a VT directly, a real function through `source`."""
+    """Call what `python_hook` or `class_hook` found: a VT directly, a real function through `source`."""
     if is_vt(hook):
         return hook.call(state, list(args), dict(kwargs or {}))
     return call_python(state, hook, source, args, kwargs)
@@ -153,13 +153,33 @@ def call_python(state, fn, source, args, kwargs=None):
     return fn_vt.call(state, list(args), dict(kwargs or {}))
 
 
+_C_METHODS = (types.WrapperDescriptorType, types.MethodDescriptorType, types.BuiltinFunctionType,
+              types.MethodWrapperType)
+
+
+def class_hook(state, cls, name: str):
+    """A hook of the class as the program sees it now (`__setattr__`, `__getattribute__`, a dunder),
+    class attributes the program wrote included: a Python function, a function VT the program
+    stored (`C.__setattr__ = f`), None when the class keeps a C one or has none, or Unsupported for
+    anything else (None itself, which blocks the operation, a callable object)."""
+    _, found = lookup(state, cls, name)
+    if found is MISSING or isinstance(found, _C_METHODS):
+        return None
+    if type(found) is types.FunctionType or (is_vt(found) and found.runtime_type() is types.FunctionType):
+        return found
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                       f"{cls.__name__}.{name} is {'None' if found is None else 'not a function'}, which is not traced")
+
+
 # -- reads ---------------------------------------------------------------------------------------
 
 def read_attribute(state, vt, name: str):
     """`obj.name`: the class's Python `__getattribute__` when it has one, else `plain_read`."""
     record = heap.current(state, vt)
-    hook = python_hook(state, record.cls, "__getattribute__")
+    hook = class_hook(state, record.cls, "__getattribute__")
     if hook is not None:
+        if type(hook) is Unsupported:
+            return hook
         return call_hook(state, hook, hook_source(state, record.cls, class_source_of(record), "__getattribute__"),
                          [vt, ConstantVariable(name)])
     return plain_read(state, vt, name)
@@ -180,6 +200,9 @@ def plain_read(state, vt, name: str):
         if record.attributes:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "obj.__dict__ of an object the trace wrote to is "
                                "not modelled; read the attributes")
+        if not hasattr(record.value, "__dict__"):  # __slots__ without __dict__
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                               f"obj.__dict__ of a {cls.__name__} object, which has no __dict__, is not modelled")
         # An object the trace has not written: its real dict, as a dict input (reads are guarded).
         return wrap_value(state, record.value.__dict__, AttrSource(record.source, "__dict__"))
     if is_data_descriptor(found):
@@ -308,8 +331,10 @@ def write_attribute(state, vt, name: str, value):
     cls_source = class_source_of(record)
     deleting = value is DELETED
     hook_name = "__delattr__" if deleting else "__setattr__"
-    hook = python_hook(state, cls, hook_name)
+    hook = class_hook(state, cls, hook_name)
     if hook is not None:
+        if type(hook) is Unsupported:
+            return hook
         args = [vt, ConstantVariable(name)] + ([] if deleting else [value])
         return _discard(call_hook(state, hook, hook_source(state, cls, cls_source, hook_name), args))
     return plain_write(state, vt, name, value)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import operator
+import sys
 import types
 
 from effects import heap
@@ -22,8 +23,9 @@ from vt.objects.getattr_variable import builtin_method
 from vt.iteration import IteratorVariable, iterate_items
 from vt.data.object_keys import ObjectKey
 from vt.protocol import MISSING, NOT_CONSTANT, identical
-from vt.objects.object_attributes import call_hook, class_source_of, hook_source, is_vt, lookup, python_hook
-from core.outcomes import BreakKind, raise_error, unsupported
+from vt.objects.object_attributes import (call_hook, class_hook, class_source_of, hook_source, is_vt, lookup,
+                                          python_hook)
+from core.outcomes import raise_error, Unsupported, BreakKind, unsupported
 from vt import registry
 
 _BINARY_DUNDERS = {
@@ -54,20 +56,25 @@ def class_of(state, vt):
 
 
 def _dunder(state, vt, name):
-    """(function, source) of a Python dunder on the object's class, or None; the function is a VT
-    when the trace made it (a method of a class defined inside the traced function)."""
+    """(hook, source) of a dunder on the object's class that is not C's: a Python function, a
+    function the program stored on the class, or the Unsupported that a dunder set to None (which
+    blocks the operation) or to another object gives; None when the class has none of its own."""
     if not is_user_object(vt):
         return None
     record = heap.current(state, vt)
-    found = python_hook(state, record.cls, name)
-    if found is None:
+    hook = class_hook(state, record.cls, name)
+    if hook is None:
         return None
-    return found, (None if is_vt(found) else hook_source(state, record.cls, class_source_of(record), name))
+    source = None if is_vt(hook) or type(hook) is Unsupported else \
+        hook_source(state, record.cls, class_source_of(record), name)
+    return hook, source
 
 
 def call_dunder(state, vt, name, args, kwargs=None, missing=""):
     """type(vt).name(vt, *args) when written in Python; else Unsupported (`missing` says why)."""
     found = _dunder(state, vt, name)
+    if found is not None and type(found[0]) is Unsupported:
+        return found[0]
     if found is None:
         record = heap.current(state, vt)
 
@@ -75,7 +82,9 @@ def call_dunder(state, vt, name, args, kwargs=None, missing=""):
         if method is not None:
             return method[1].call(method[0], args, kwargs or {})
         if lookup(state, record.cls, name)[1] is MISSING:
-            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {missing or name}")
+            if missing:
+                return raise_error(TypeError, missing)
+            return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {name}")
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"{record.cls.__name__}.{name} is written in C, which is not traced yet")
     fn, source = found
@@ -126,32 +135,29 @@ def _first_implemented(state, attempts, symbol, a, b):
 
 
 def _compare(state, plain, a, b, symbol):
+    """`a <op> b` as CPython's do_richcompare runs it: the right operand's reflected method first
+    when its class is a proper subclass of the left one's, then the left's, then (if not tried) the
+    right's; each through the class's slot (`_rich_slot`); then identity for `==` / `!=`."""
     name, reflected = _COMPARISONS[plain]
     attempts = [(a, name, b), (b, reflected, a)]
     if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
             and issubclass(class_of(state, b), class_of(state, a)):
         attempts.reverse()
-    tried = [entry for entry in attempts if _has_dunder(state, entry[0], entry[1])]
-    for receiver, dunder, other in tried:
-        out = call_dunder(state, receiver, dunder, [other])
+    if plain in (operator.eq, operator.ne) and not any(_dunder(state, vt, dunder) is not None
+                                                       for vt, dunder, _ in attempts):
+        known = equal_without_code(state, a, b)  # enum members compare as their real objects (str mixins too)
+        if known is not None:
+            return state, ConstantVariable(known == (plain is operator.eq))
+    for receiver, dunder, other in attempts:
+        out = _rich_slot(state, receiver, dunder, other)
+        if out is None:
+            continue
         if type(out) is not tuple:
             return out
         if not _not_implemented(out[1]):
             return out
         state = out[0]
-    if plain is operator.ne and _dunder(state, a, "__eq__") is not None:  # object.__ne__ inverts __eq__
-        out = _compare(state, operator.eq, a, b, "==")
-        if type(out) is not tuple:
-            return out
-        state, equal = out
-        truth = equal.truth(state)
-        if type(truth) is bool:
-            return state, ConstantVariable(not truth)
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __eq__ is not known while tracing")
-    if plain in (operator.eq, operator.ne):  # object's default: identity
-        known = equal_without_code(state, a, b)  # enum members compare as their real objects (str mixins too)
-        if known is not None:
-            return state, ConstantVariable(known == (plain is operator.eq))
+    if plain in (operator.eq, operator.ne):  # the last resort: identity
         out = identical(state, a, b)
         if out is None:
             return None
@@ -161,11 +167,52 @@ def _compare(state, plain, a, b, symbol):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`{symbol}` with {opaque.describe()} runs the "
                                f"__eq__ of a C base class, which is not traced yet")
         return state, ConstantVariable(same == (plain is operator.eq))
-    if not tried:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{symbol}' not supported between instances of "
-                           f"{a.describe()} and {b.describe()}")
-    return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: '{symbol}' not supported between {a.describe()} "
-                       f"and {b.describe()}")
+    return raise_error(TypeError, f"'{symbol}' not supported between instances of '{_type_name(state, a)}' "
+                       f"and '{_type_name(state, b)}'")
+
+
+def _type_name(state, vt) -> str:
+    kind = class_of(state, vt) if is_user_object(vt) else vt.runtime_type()
+    return kind.__name__ if isinstance(kind, type) else vt.type_name()
+
+
+def _rich_slot(state, vt, dunder: str, other):
+    """The comparison slot of `vt`'s class (slot_tp_richcompare): its Python `dunder`, or object's
+    default (`==`: identity or NotImplemented; `!=`: the class's `==` inverted; orders:
+    NotImplemented).  None for a value that is not an object of a Python class (its C slot gives
+    NotImplemented for one, which the other side then answers)."""
+    if not is_user_object(vt):
+        return None
+    if _dunder(state, vt, dunder) is not None or _c_method(state, vt, dunder):
+        return call_dunder(state, vt, dunder, [other])
+    found = lookup(state, class_of(state, vt), dunder)[1]
+    if found is not getattr(object, dunder, None):
+        if _container_slot(found, dunder) and isinstance(other, ConstantVariable) \
+                and type(other.constant_value()) in _SCALARS:
+            return state, ConstantVariable(NotImplemented)  # a C container's comparison against a number
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
+                           f"{class_of(state, vt).__name__}.{dunder} is the {dunder} of a C base class, which is "
+                           "not traced yet")
+    if dunder == "__eq__":
+        out = identical(state, vt, other)
+        if out is None:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`is` between {vt.describe()} and "
+                               f"{other.describe()} is not known while tracing")
+        state, same = out
+        return state, ConstantVariable(True if same else NotImplemented)
+    if dunder == "__ne__":
+        out = _rich_slot(state, vt, "__eq__", other)
+        if type(out) is not tuple or _not_implemented(out[1]):
+            return out
+        state, equal = out
+        truth = equal.truth(state)
+        if type(truth) is not bool:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __eq__ is not known while tracing")
+        return state, ConstantVariable(not truth)
+    return state, ConstantVariable(NotImplemented)
+
+
+_UNARY_SYMBOLS = {"__neg__": "-", "__pos__": "+", "__invert__": "~"}
 
 
 def own_less_than(state, a, b):
@@ -180,28 +227,32 @@ def unary_object_operation(state, opname, vt):
     if name is None:
         out = object_truth(state, vt)
         return out if type(out) is not tuple else (out[0], ConstantVariable(not out[1]))
-    return call_dunder(state, vt, name, [], {}, f"bad operand type for unary operator: {vt.describe()}")
+    return call_dunder(state, vt, name, [], {}, f"bad operand type for unary {_UNARY_SYMBOLS[name]}: '{vt.type_name()}'")
 
 
 def object_truth(state, vt):
-    """bool(obj): (state, bool) through __bool__, then __len__, else True."""
+    """bool(obj): (state, bool) through __bool__ (which must give a bool), then __len__ (checked as
+    len() checks it: the nb_bool slot exists only with __bool__), else True."""
     if _dunder(state, vt, "__bool__") is not None:
         out = call_dunder(state, vt, "__bool__", [])
-    elif _dunder(state, vt, "__len__") is not None or _c_method(state, vt, "__len__"):
-        out = call_dunder(state, vt, "__len__", [])
-    else:
-        truth = vt.truth(state)
-        if type(truth) is bool:
-            return state, truth
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {vt.describe()} is not modelled")
-    if type(out) is not tuple:
-        return out
-    state, result = out
-    value = result.constant_value()
-    if type(value) not in (bool, int):
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__bool__/__len__ of {vt.describe()} did not give a "
-                           "value known while tracing")
-    return state, bool(value)
+        if type(out) is not tuple:
+            return out
+        state, result = out
+        kind = result.runtime_type()
+        if isinstance(kind, type) and kind is not bool:
+            return raise_error(TypeError, f"__bool__ should return bool, returned {kind.__name__}")
+        truth = result.truth(state)
+        if type(truth) is not bool:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__bool__ of {vt.describe()} did not give a "
+                               "value known while tracing")
+        return state, truth
+    if _dunder(state, vt, "__len__") is not None or _c_method(state, vt, "__len__"):
+        out = object_len(state, vt)
+        return out if type(out) is not tuple else (out[0], out[1].constant_value() != 0)
+    truth = vt.truth(state)
+    if type(truth) is bool:
+        return state, truth
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {vt.describe()} is not modelled")
 
 
 def _c_method(state, vt, name) -> bool:
@@ -223,6 +274,13 @@ _CONTAINER_EQS = frozenset({dict.__eq__, collections.OrderedDict.__eq__, list.__
 _SCALARS = (type(None), bool, int, float, complex, str, bytes)
 
 
+def _container_slot(found, dunder: str) -> bool:
+    """`found` is the C comparison `dunder` of a builtin container (it gives NotImplemented for a
+    value that is not one)."""
+    return any(found is getattr(kind, dunder, None)
+               for kind in (dict, collections.OrderedDict, list, tuple, set, frozenset))
+
+
 def _opaque_eq(state, vt, other) -> bool:
     """The object's class compares with the `__eq__` of a C base (a set or tuple subclass), which
     has no rule: answering by identity could be wrong (a container's `__eq__` against a number,
@@ -238,27 +296,35 @@ def _opaque_eq(state, vt, other) -> bool:
 
 
 def object_len(state, vt):
-    out = call_dunder(state, vt, "__len__", [], {}, f"object of type {vt.describe()!r} has no len()")
+    """len(obj): `__len__`'s result read as an index (TypeError for a non-int), >= 0 (ValueError)."""
+    out = call_dunder(state, vt, "__len__", [], {}, f"object of type '{vt.type_name()}' has no len()")
     if type(out) is not tuple:
         return out
-    value = out[1].constant_value()
-    if type(value) is not int or value < 0:
-        return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError/ValueError: __len__ must return an int >= 0")
-    return out
+    state, result = out
+    value, kind = result.constant_value(), result.runtime_type()
+    if type(value) is bool or type(value) is int:
+        if value < 0:
+            return raise_error(ValueError, "__len__() should return >= 0")
+        if value > sys.maxsize:
+            return raise_error(OverflowError, "cannot fit 'int' into an index-sized integer")
+        return state, ConstantVariable(int(value))
+    if isinstance(kind, type) and not hasattr(kind, "__index__"):
+        return raise_error(TypeError, f"'{kind.__name__}' object cannot be interpreted as an integer")
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the result of __len__ of {vt.describe()} is not known")
 
 
 def object_getitem(state, vt, index):
-    return call_dunder(state, vt, "__getitem__", [index], {}, f"{vt.describe()!r} is not subscriptable")
+    return call_dunder(state, vt, "__getitem__", [index], {}, f"'{vt.type_name()}' object is not subscriptable")
 
 
 def iterate_object(state, vt):
-    """iter(obj): through __iter__ (its result iterated again), or the old __getitem__ protocol breaks."""
-    import collections.abc
-
-    if lookup(state, class_of(state, vt), "__iter__")[1] is collections.abc.Sequence.__iter__ \
-            and _dunder(state, vt, "__len__") is not None and _dunder(state, vt, "__getitem__") is not None:
-        return _iterate_sequence(state, vt)
-    out = call_dunder(state, vt, "__iter__", [], {}, f"{vt.describe()!r} is not iterable")
+    """iter(obj): through __iter__ (its result iterated again; `collections.abc.Sequence.__iter__` is a
+    generator reading self[i] as it goes, so items added meanwhile are seen), or the old
+    __getitem__ protocol breaks."""
+    if _dunder(state, vt, "__iter__") is None and _dunder(state, vt, "__getitem__") is not None:
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"iterating over {vt.describe()} through __getitem__ "
+                           "(the old sequence protocol) is not traced yet")
+    out = call_dunder(state, vt, "__iter__", [], {}, f"'{vt.type_name()}' object is not iterable")
     if type(out) is not tuple:
         return out
     state, iterator = out
@@ -268,23 +334,6 @@ def iterate_object(state, vt):
     if isinstance(iterator, IteratorVariable):
         return state, iterator
     return iterator.iterate(state)
-
-
-def _iterate_sequence(state, vt):
-    """collections.abc.Sequence's __iter__ (self[0], self[1], ... until IndexError) for a class with
-    Python __len__ and __getitem__: the items self[0] .. self[len(self) - 1], read up front."""
-    out = object_len(state, vt)
-    if type(out) is not tuple:
-        return out
-    state, length = out
-    items = []
-    for index in range(length.constant_value()):
-        out = object_getitem(state, vt, ConstantVariable(index))
-        if type(out) is not tuple:
-            return out
-        state, item = out
-        items.append(item)
-    return iterate_items(state, tuple(items))
 
 
 def contains_object(state, vt, item):
@@ -323,11 +372,32 @@ def object_text(name):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name[2:-2]}() of {vt.describe()} uses object's "
                                "default, which depends on its address")
         dunder = _dunder(state, vt, name)[0]
-        model = None if is_vt(dunder) else registry.dunder_model_for(dunder)
+        model = None if is_vt(dunder) or type(dunder) is Unsupported else registry.dunder_model_for(dunder)
         if model is not None:
             return model(state, vt)
-        return call_dunder(state, vt, name, [])
+        return _checked_result(call_dunder(state, vt, name, []), name)
     return rule
+
+
+def _checked_result(out, name: str):
+    """The result of `__str__` / `__repr__` / `__hash__`, type-checked as CPython checks it."""
+    if type(out) is not tuple:
+        return out
+    state, result = out
+    kind, value = result.runtime_type(), result.constant_value()
+    if name == "__hash__":
+        if type(value) is bool or type(value) is int:
+            value = int(value)
+            value = -2 if value == -1 else value if -sys.maxsize - 1 <= value <= sys.maxsize else hash(value)
+            return state, ConstantVariable(value)
+        if isinstance(kind, type) and not issubclass(kind, int):
+            return raise_error(TypeError, "__hash__ method should return an integer")
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __hash__ is not known while tracing")
+    if type(value) is str:
+        return out
+    if isinstance(kind, type) and not issubclass(kind, str):
+        return raise_error(TypeError, f"{name} returned non-string (type {kind.__name__})")
+    return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the result of {name} is not known while tracing")
 
 
 def _plain_class(value) -> bool:

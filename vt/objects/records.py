@@ -68,7 +68,7 @@ class NamedTupleVariable(TupleVariable):
         return f"{self.python_type.__name__}({', '.join(item.describe() for item in self.items)})"
 
     def with_items(self, items) -> "NamedTupleVariable":
-        return NamedTupleVariable(tuple(items), self.python_type, self.fields, self.class_source)
+        return NamedTupleVariable(tuple(items), self.python_type, self.fields, class_source=self.class_source)
 
     def getattr(self, state, name):
         if name in self.fields:
@@ -157,7 +157,7 @@ def _make(state, receiver, args, kwargs):
     if len(items) != len(fields):
         return unsupported(BreakKind.PYTHON_EXCEPTION,
                            f"TypeError: Expected {len(fields)} arguments, got {len(items)}")
-    return state, NamedTupleVariable(tuple(items), cls, fields, source)
+    return state, NamedTupleVariable(tuple(items), cls, fields, class_source=source)
 
 
 _NAMEDTUPLE_METHODS = {"_replace": _replace, "_asdict": _asdict, "_make": _make}
@@ -183,7 +183,7 @@ class NamedTupleClassVariable(ClassVariable):
         if type(binding) is not tuple:  # Unsupported, or the TypeError eager raises
             return binding
         bound = binding[0]
-        return state, NamedTupleVariable(tuple(bound[1:]), cls, base._fields, self.source)
+        return state, NamedTupleVariable(tuple(bound[1:]), cls, base._fields, class_source=self.source)
 
     def _defaults(self, state, new):
         values = new.__defaults__ or ()
@@ -215,8 +215,8 @@ def wrap_namedtuple(state, value, source, guard: bool):
     if type(out) is not tuple:
         return out
     state, items = out
-    return state, NamedTupleVariable(items, type(value), namedtuple_base(type(value))._fields,
-                                     AttrSource(source, "__class__"))
+    return state, NamedTupleVariable(items, type(value), namedtuple_base(type(value))._fields, source=source,
+                                     class_source=AttrSource(source, "__class__"))
 
 
 # -- enums ------------------------------------------------------------------------------------

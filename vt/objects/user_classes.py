@@ -20,7 +20,7 @@ from vt.callables.builtin import BuiltinVariable
 from vt.callables.classes import ClassVariable
 from vt.objects.dict_subclass import create_dict_subclass_object, is_dict_subclass
 from vt.objects.list_subclass import create_list_subclass_object, is_list_subclass
-from vt.callables.functions import UserMethodVariable
+from vt.callables.functions import UserMethodVariable, lookup_class_attribute
 from vt.objects.object_protocol import run_init
 from vt.data.operators import compare_classes
 from vt.objects.object_attributes import _has_live_attribute, is_vt, lookup
@@ -73,6 +73,10 @@ class UserDefinedClassVariable(VariableTracker):
             return raise_error(AttributeError, f"type object {self.cls.__name__!r} has no attribute {name!r}")
         if isinstance(found, property) or (found is MISSING and name in ("__dict__",)):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()}.{name} is not modelled")
+        descriptor = found if found is not MISSING else lookup_class_attribute(type(self.cls), name)
+        if isinstance(getattr(type(descriptor), "__get__", None), types.FunctionType):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()}.{name} is a "
+                               f"{type(descriptor).__name__}, a descriptor written in Python, which is not traced here")
         return wrap_value(state, getattr(self.cls, name), AttrSource(self.source, name))
 
     def setattr(self, state, name, value):
@@ -119,6 +123,9 @@ def create_object(state, cls_vt, args, kwargs):
     """`Cls(*args, **kwargs)` for a class whose instances start as object.__new__ makes them:
     a new heap object, then `__init__` inlined on it (which must return None)."""
     cls = cls_vt.cls
+    if getattr(cls, "__del__", None) is not None:  # its finalizer runs when eager drops the object
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"objects of {cls_vt.describe()}, which has __del__, are "
+                           "not traced: __del__ runs when eager drops them")
     if getattr(cls, "__abstractmethods__", None):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: can't instantiate abstract class {cls.__name__}")
     if cls.__new__ is not object.__new__:

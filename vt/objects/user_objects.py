@@ -155,7 +155,7 @@ class UserDefinedObjectVariable(PythonObjectRecord):
         return write_attribute(state, self, name, value)
 
     def call(self, state, args, kwargs):
-        return call_dunder(state, self, "__call__", list(args), kwargs, f"{self.describe()} is not callable")
+        return call_dunder(state, self, "__call__", list(args), kwargs, f"'{self.type_name()}' object is not callable")
 
     def truth(self, state):
         if all(lookup(state, self.cls, name)[1] is MISSING for name in ("__bool__", "__len__")):
