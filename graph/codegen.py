@@ -22,7 +22,9 @@ import types
 import attrs
 from bytecode import Instr, Label
 from core.signatures import Signature, assemble
+from graph.rerun import RERUN, transactional
 from graph.resume_code import box_taking
+from vt.data.tensor_checks import NO_RERUN, RERUN_ON_RAISE, RERUN_RESTORING_RNG
 
 MISS = type("Miss", (), {"__repr__": lambda self: "<snaptrace MISS>"})()
 
@@ -97,6 +99,13 @@ def eager_entry(fn, guard) -> types.FunctionType:
         entry = _assemble(fn, body, dict(_shared_namespace(fn, guard), __snaptrace_fn_boxed=box_taking(fn)))
         entry.__snaptrace_check__ = guard
         return entry
+    entry = assemble(signature, _guard_prologue(signature) + _call_fn(signature), _shared_namespace(fn, guard), fn)
+    entry.__snaptrace_check__ = guard
+    return entry
+
+
+def _call_fn(signature: Signature) -> list:
+    """return fn(*the parameters), passed as they were bound."""
     args = [Instr("LOAD_FAST", name) for name in signature.positional]
     args.append(Instr("BUILD_LIST", len(signature.positional)))
     if signature.varargs:
@@ -109,13 +118,16 @@ def eager_entry(fn, guard) -> types.FunctionType:
         args += [Instr("LOAD_CONST", tuple(keywords)), Instr("BUILD_CONST_KEY_MAP", len(keywords))]
         if signature.varkw:
             args += [Instr("LOAD_FAST", signature.varkw), Instr("DICT_MERGE", 1)]
-    body = _guard_prologue(signature) + [
-        Instr("LOAD_GLOBAL", (True, "__snaptrace_fn")), *args,
-        Instr("CALL_FUNCTION_EX", int(has_kwargs)), Instr("RETURN_VALUE"),
-    ]
-    entry = assemble(signature, body, _shared_namespace(fn, guard), fn)
-    entry.__snaptrace_check__ = guard
-    return entry
+    return [Instr("LOAD_GLOBAL", (True, "__snaptrace_fn")), *args,
+            Instr("CALL_FUNCTION_EX", int(has_kwargs)), Instr("RETURN_VALUE")]
+
+
+def _rerun_if_raised(fn, signature: Signature) -> list:
+    """After the graph call: if it raised (graph/rerun.py), return what `fn` returns run eagerly."""
+    ran = Label()
+    call = _call_fn_boxed(signature) if is_boxed(fn) else _call_fn(signature)
+    return [Instr("LOAD_FAST", _OUT), Instr("LOAD_GLOBAL", (False, "__snaptrace_RERUN")), Instr("IS_OP", 0),
+            Instr("POP_JUMP_FORWARD_IF_FALSE", ran), *call, ran]
 
 
 def box_caller(fn) -> types.FunctionType:
@@ -132,26 +144,34 @@ def release(names) -> list:
 
 
 def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, result: list,
-                continues: int | None = None) -> types.FunctionType:
+                continues: int | None = None, rerun: str = NO_RERUN) -> types.FunctionType:
     """An entry that checks `guard`, runs `prologue`, calls `compiled` on the inputs and returns `result`.
 
     `result` is bytecode that replays effects and builds the return value; it
     reads graph outputs from the local `__snaptrace_out` (see `load_output`).  With `continues`
     set, `result` pushes a callable (after a NULL) and that many arguments instead: the entry
     clears its locals and returns what the call returns, so it keeps nothing alive meanwhile.
+    `rerun` (vt/data/tensor_checks.py `rerun_plan`) says whether the graph may raise on values and
+    can then be given up for an eager run of `fn` (graph/rerun.py).
     """
     signature = Signature.of(fn.__code__)
     body = _guard_prologue(signature) + (_empty_box() if is_boxed(fn) else []) + prologue
+    namespace = _shared_namespace(fn, guard)
     if compiled is not None:
         stores, loads = shared_loads(input_sources)
+        if rerun in (RERUN_ON_RAISE, RERUN_RESTORING_RNG):
+            compiled = transactional(compiled, rerun)
+            namespace.update(__snaptrace_RERUN=RERUN, __snaptrace_fn_boxed=box_taking(fn) if is_boxed(fn) else None)
         body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
+        if rerun in (RERUN_ON_RAISE, RERUN_RESTORING_RNG):
+            body += _rerun_if_raised(fn, signature)
     body += result
     if continues is not None:
         names = sorted({instr.arg for instr in body if getattr(instr, "name", None) in ("STORE_FAST", "LOAD_FAST")}
                        | set(signature.argnames))
         body += release(names) + [Instr("PRECALL", continues), Instr("CALL", continues)]
     body += [Instr("RETURN_VALUE")]
-    entry = _assemble(fn, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled))
+    entry = _assemble(fn, body, dict(namespace, __snaptrace_graph=compiled))
     entry.__snaptrace_check__ = guard  # its guard function, which can say why a call misses (`why`)
     return entry
 

@@ -52,6 +52,7 @@ from vt.protocol import NULL, VariableTracker
 from vt.data.constant import ConstantVariable
 from vt.callables.functions import existing_cells
 from vt.data.lists import TupleVariable
+from vt.data.tensor_checks import rerun_plan
 from core.sources import FunctionSource, ItemSource, LocalSource
 
 STRICT = os.environ.get("SNAPTRACE_STRICT", "") not in ("", "0")
@@ -204,7 +205,7 @@ def _graph_capture(fn, state, value, backend, number: int) -> Capture:
         return _eager_capture(fn, state, stop, number)
     compiled, graphs, sources, (prologue, code) = result
     guards, check = _guard_function(fn, state, number)
-    entry = graph_entry(fn, check, compiled, sources, prologue, code)
+    entry = graph_entry(fn, check, compiled, sources, prologue, code, rerun=rerun_plan(state.graph))
     return Capture(entry, graphs, guards, (), check.source, (), for_report(state.effects), _observed(state, guards))
 
 
@@ -281,7 +282,7 @@ def _resume_capture(fn, state, stop: GraphBreak, backend, number: int, cache: di
     guards, check = _guard_function(fn, state, number)
     # The step function takes its arguments in a list it empties (graph/resume_code.py: box_taking).
     body = [Instr("PUSH_NULL"), Instr("LOAD_CONST", box_taking(step)), *pushed, Instr("BUILD_LIST", len(values))]
-    entry = graph_entry(fn, check, compiled, sources, prologue, body, continues=1)
+    entry = graph_entry(fn, check, compiled, sources, prologue, body, continues=1, rerun=rerun_plan(state.graph))
     continued = callees + tuple(used.values())
     return Capture(entry, graphs, guards, (stop,), check.source, continued, for_report(state.effects),
                    _observed(state, guards))

@@ -31,7 +31,8 @@ from core.graph_log import NodeRef, Subgraph, map_refs
 from core.outcomes import BreakKind, Thrown, Unsupported, unsupported
 from vt.data.constant import ConstantVariable
 from vt.data.lists import TupleVariable, new_list
-from vt.data.tensor import IMPURE_OPS, TensorVariable, record_lowered
+from vt.data.tensor import TensorVariable, record_lowered
+from vt.data.tensor_checks import RANDOM_OPS
 
 SUBGRAPH_INPUT = "subgraph_input"
 
@@ -39,8 +40,6 @@ SUBGRAPH_INPUT = "subgraph_input"
 MODE_SWITCHES = frozenset({torch._C._set_grad_enabled, torch.amp._enter_autocast, torch.amp._exit_autocast,
                            torch.autograd.grad_mode._enter_inference_mode,
                            torch.autograd.grad_mode._exit_inference_mode})
-# Impure nodes that only draw random numbers (batch norm's running statistics are changes).
-RANDOM_OPS = IMPURE_OPS - {"batch_norm", "instance_norm", "native_batch_norm"}
 
 
 @attrs.frozen

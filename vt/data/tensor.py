@@ -19,7 +19,8 @@ from core.guards import DistinctObjects
 from vt import registry
 from vt.data.lists import TupleVariable, new_list
 from vt.data.operators import UNARY_OPS
-from vt.data.tensor_checks import may_raise_at_run_time, refused_in_place_cast
+from vt.data.tensor_checks import (RANDOM_OPS, graph_writes_input, may_raise_at_run_time, may_raise_node,
+                                   refused_in_place_cast, writes_into_inputs)
 from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.propagation import op_key, remember, remembered
@@ -44,12 +45,7 @@ PURE_QUERIES = frozenset({
 # Ops whose call matters even when the result is unused: they draw from the random generator, or
 # update running statistics that their schema does not declare as mutated.  Unused results of
 # these still run, so the generator and the statistics afterwards match eager.
-IMPURE_OPS = frozenset({
-    "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "bernoulli",
-    "multinomial", "normal", "poisson", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
-    "feature_alpha_dropout", "rrelu", "gumbel_softmax", "native_dropout", "uniform", "exponential",
-    "batch_norm", "instance_norm", "native_batch_norm",
-})
+IMPURE_OPS = RANDOM_OPS | {"batch_norm", "instance_norm", "native_batch_norm"}
 
 GRAPH_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag"})
 
@@ -339,9 +335,12 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     if refused is not None:  # fake tensors let it through; eager refuses, so it runs for real
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raises RuntimeError: {refused}")
     risk = may_raise_at_run_time(op, target, fake_args) if state.effects else None
-    if risk is not None:  # inside the graph it would raise before the effects recorded so far are replayed
+    if risk is not None and graph_writes_input(state.graph):
+        # Raising inside a graph that wrote into an input, it could neither keep the changes recorded
+        # so far nor be rerun eagerly (vt/data/tensor_checks.py)
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} is {risk}, after changes the entry replays "
-                           "once the graph has run; it runs for real after them")
+                           "once the graph has run, in a graph that writes into an input; it runs for real "
+                           "after them")
     return record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what,
                           tuple(args) + tuple(kwargs.values()), kwargs)
 
@@ -373,6 +372,11 @@ def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
     changed = versions != _versions(fake_args)
     writes = changed or (kwargs is not None and _writes_in_place(op, target, kwargs))
+    if writes and state.effects and writes_into_inputs(state.graph, fake_args) and \
+            any(may_raise_node(state.graph, node) for node in state.graph):
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} writes into an input after an op that may "
+                           "raise at run time and after changes the entry replays once the graph has run; it runs "
+                           "for real after them, so the graph before it can be rerun eagerly if it raises")
     if key is not None and not writes:
         remember(state, key, out, fake_args, fake_kwargs)
     impure = writes or _op_name(op, target) in IMPURE_OPS

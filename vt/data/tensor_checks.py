@@ -8,14 +8,21 @@ before that op are lost, so such an op must not run inside the graph after effec
   raises, fake tensors often let it through, so the op is a break that runs it for real (after
   the graph and the effects), as eager's exception comes out with the changes before it applied;
 * ops that raise depending on the values (integer division by a tensor that may hold 0, indexing
-  with a tensor of indices that may be out of range): they stay in the graph unless effects were
-  recorded before them, in which case they are a break too.
+  with a tensor of indices that may be out of range): they stay in the graph, and the entry runs
+  such a graph *transactionally* (`rerun_plan`): the graph computes without changing anything the
+  caller can see (it writes into no input; the random generator is restored), so when it raises,
+  the entry runs the function eagerly instead, and eager's exception, the changes made before it
+  and the handlers (`except`, `finally`) around it all come out as eager makes them.  Only when
+  the graph also writes into an input is that impossible; then an op that may raise after
+  recorded effects is a break, and so is an input write after such an op.
 """
 from __future__ import annotations
 
 import operator
 
 import torch
+
+from core.graph_log import map_refs
 
 _IN_PLACE_FUNCTIONS = {
     operator.iadd: "add", operator.isub: "sub", operator.imul: "mul", operator.itruediv: "div",
@@ -98,3 +105,93 @@ def may_raise_at_run_time(op: str, target, fake_args: list) -> str | None:
         if len(fake_args) >= 2 and _holds_index_tensor(fake_args[1]):
             return "indexing with a tensor of indices, which raises when one is out of range"
     return None
+
+
+# Ops that draw random numbers (a rerun draws them again, from the generator state restored).
+RANDOM_OPS = frozenset({
+    "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "bernoulli",
+    "multinomial", "normal", "poisson", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+    "feature_alpha_dropout", "rrelu", "gumbel_softmax", "native_dropout", "uniform", "exponential",
+})
+_STATISTICS_OPS = frozenset({"batch_norm", "instance_norm", "native_batch_norm"})
+_CALLS = ("call_function", "call_method")
+
+NO_RERUN = "no-rerun"  # no op of the graph may raise on values: the entry runs it plainly
+RERUN_ON_RAISE = "rerun"  # on an exception, run the function eagerly instead
+RERUN_RESTORING_RNG = "rerun-restoring-rng"  # the same, restoring the random generators first
+UNSAFE = "unsafe"  # the graph writes into an input, so it cannot be undone
+
+
+def _name(node) -> str:
+    return node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+
+
+def _fake_args(graph, node) -> list:
+    return list(map_refs(node.args, lambda ref: graph[ref.index].example))
+
+
+def _storage(value):
+    try:
+        return value.untyped_storage()._cdata
+    except Exception:  # noqa: BLE001 - sparse or other storage-less tensors alias nothing we track
+        return None
+
+
+def _input_storages(graph) -> set:
+    return {_storage(node.example) for node in graph
+            if node.op == "placeholder" and isinstance(node.example, torch.Tensor)} - {None}
+
+
+def _statistics_updated(node) -> bool:
+    """Whether a batch/instance norm node updates running statistics (training=True)."""
+    kwargs = dict(node.kwargs)
+    training = kwargs.get("training", kwargs.get("use_input_stats"))
+    if training is None and len(node.args) > 5:
+        training = node.args[5]
+    return training is not False
+
+
+def writes_input(graph, node, inputs=None) -> bool:
+    """Whether an impure node may write into the storage of a graph input (a parameter, a buffer, an
+    argument or a view of one); a write into a tensor the graph made is invisible to a rerun."""
+    if not node.impure or node.op not in _CALLS or _name(node) in RANDOM_OPS:
+        return False
+    if _name(node) in _STATISTICS_OPS and not _statistics_updated(node):
+        return False
+    inputs = _input_storages(graph) if inputs is None else inputs
+    tensors = [arg for arg in _flat(_fake_args(graph, node)) if isinstance(arg, torch.Tensor)]
+    return any(_storage(tensor) in inputs for tensor in tensors)
+
+
+def _flat(value):
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _flat(item)
+    else:
+        yield value
+
+
+def writes_into_inputs(graph, fake_args) -> bool:
+    """Whether an in-place op on `fake_args` may write into the storage of a graph input."""
+    inputs = _input_storages(graph)
+    return any(_storage(arg) in inputs for arg in _flat(fake_args) if isinstance(arg, torch.Tensor))
+
+
+def may_raise_node(graph, node) -> bool:
+    return node.op in _CALLS and may_raise_at_run_time(node.op, node.target, _fake_args(graph, node)) is not None
+
+
+def graph_writes_input(graph) -> bool:
+    inputs = _input_storages(graph)
+    return any(writes_input(graph, node, inputs) for node in graph)
+
+
+def rerun_plan(graph) -> str:
+    """How the entry runs a graph whose ops may raise on values the guards do not check (see the
+    module docstring): NO_RERUN, RERUN_ON_RAISE, RERUN_RESTORING_RNG or UNSAFE."""
+    if not any(may_raise_node(graph, node) for node in graph):
+        return NO_RERUN
+    if graph_writes_input(graph):
+        return UNSAFE
+    random = any(node.impure and node.op in _CALLS and _name(node) in RANDOM_OPS for node in graph)
+    return RERUN_RESTORING_RNG if random else RERUN_ON_RAISE
