@@ -19,8 +19,6 @@ every write is logged for replay.
 """
 from __future__ import annotations
 
-import attrs
-
 from effects.records import AttributeDelete, AttributeStore, GlobalDelete, GlobalStore, ObjectMutation, origin_of
 
 
@@ -28,33 +26,28 @@ def current(state, vt):
     """The latest contents of a mutable object, given any VT that refers to it."""
     return state.heap[vt.oid]
 
-
 def allocate(state, vt_factory) -> tuple:
     """Give a new mutable object an id; vt_factory(oid) builds its VT.  Returns (state, vt)."""
     oid = state.next_oid
     vt = vt_factory(oid)
-    return attrs.evolve(state, heap=state.heap.set(oid, vt), next_oid=oid + 1), vt
-
+    return state.replace(heap=state.heap.set(oid, vt), next_oid=oid + 1), vt
 
 def update_object(state, vt):
     """Store new contents for an object without it counting as a change by the program
     (iterator positions, inputs realized on first use, generator frames)."""
-    return attrs.evolve(state, heap=state.heap.set(vt.oid, vt))
-
+    return state.replace(heap=state.heap.set(vt.oid, vt))
 
 def _logged(state, record_type, *fields):
     filename, lineno = state.location()
     return state.effects.append(record_type(*fields, filename, lineno))
-
 
 def mutate(state, vt, what: str):
     """The program changed an object's contents to `vt`; if the object existed before the call,
     the change is logged so the entry function can replay it on the real object."""
     heap = state.heap.set(vt.oid, vt)
     if vt.source is None:
-        return attrs.evolve(state, heap=heap)
-    return attrs.evolve(state, heap=heap, effects=_logged(state, ObjectMutation, vt.oid, what, origin_of(vt)))
-
+        return state.replace(heap=heap)
+    return state.replace(heap=heap, effects=_logged(state, ObjectMutation, vt.oid, what, origin_of(vt)))
 
 def write_attribute(state, record, name: str, value, deleted: bool):
     """The program wrote (or deleted) attribute `name` of the object `record`, whose heap entry
@@ -64,9 +57,8 @@ def write_attribute(state, record, name: str, value, deleted: bool):
         return state
     origin = origin_of(record)
     if deleted:
-        return attrs.evolve(state, effects=_logged(state, AttributeDelete, record.oid, name, origin))
-    return attrs.evolve(state, effects=_logged(state, AttributeStore, record.oid, name, value, origin))
-
+        return state.replace(effects=_logged(state, AttributeDelete, record.oid, name, origin))
+    return state.replace(effects=_logged(state, AttributeStore, record.oid, name, value, origin))
 
 def existing_object(state, value, make):
     """Heap handle for a real object that existed before the call, made once per object:
@@ -75,28 +67,25 @@ def existing_object(state, value, make):
     if known is not None:
         return state, state.heap[known]
     oid = state.next_oid
-    state = attrs.evolve(state, next_oid=oid + 1, known_objects=state.known_objects.set(id(value), oid))
+    state = state.replace(next_oid=oid + 1, known_objects=state.known_objects.set(id(value), oid))
     out = make(state, oid)
     if type(out) is not tuple:
         return out
     state, vt = out
     return update_object(state, vt), vt
 
-
 def written_global(state, name: str):
     """The last write of the traced program to global `name` (GlobalStore or GlobalDelete), or None."""
     return state.globals.get(name)
-
 
 def store_global(state, name: str, value):
     """`global name; name = value`: later reads see `value`; the write is replayed after the graph."""
     filename, lineno = state.location()
     record = GlobalStore(name, value, filename, lineno)
-    return attrs.evolve(state, globals=state.globals.set(name, record), effects=state.effects.append(record))
-
+    return state.replace(globals=state.globals.set(name, record), effects=state.effects.append(record))
 
 def delete_global(state, name: str):
     """`global name; del name`: later reads raise NameError; replayed after the graph."""
     filename, lineno = state.location()
     record = GlobalDelete(name, filename, lineno)
-    return attrs.evolve(state, globals=state.globals.set(name, record), effects=state.effects.append(record))
+    return state.replace(globals=state.globals.set(name, record), effects=state.effects.append(record))
