@@ -15,6 +15,7 @@ import types
 import attrs
 from bytecode import Instr, Label
 from core.signatures import Signature, assemble
+from graph.backends import DeferredForward
 
 MISS = type("Miss", (), {"__repr__": lambda self: "<snaptrace MISS>"})()
 
@@ -77,8 +78,19 @@ def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, resul
         body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
     body += result + [Instr("RETURN_VALUE")]
     entry = assemble(signature, body, dict(_shared_namespace(fn, guard), __snaptrace_graph=compiled), fn)
+    if type(compiled) is DeferredForward:
+        entry.__globals__["__snaptrace_graph"] = _first_call(entry.__globals__, compiled)
     entry.__snaptrace_check__ = guard  # its guard function, which can say why a call misses (`why`)
     return entry
+
+
+def _first_call(namespace: dict, deferred: DeferredForward):
+    """The graph of an entry whose GraphModule's code is not generated yet: the first call generates
+    it and puts the generated `forward` in the entry's globals, where later calls find it directly."""
+    def first_call(*args):
+        forward = namespace["__snaptrace_graph"] = deferred.resolve()
+        return forward(*args)
+    return first_call
 
 
 @attrs.frozen(slots=True)
