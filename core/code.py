@@ -8,7 +8,8 @@ a resume function without disassembling the whole function again.
 
 The compile cache.  What decoding produces depends on the code object alone (its bytes, constants,
 names, line and exception tables, all immutable), so it is kept per code object across captures in
-`_DECODED`: the one module-level mutable cache of the project, on purpose.  It is keyed by the
+`_DECODED` (`compiled`), with the code of the argument binder (core/signatures.py): the one
+module-level mutable cache of the project, on purpose.  It is keyed by the
 identity of the code object and holds it weakly, so an entry goes away with its code object (a
 fresh function compiled from the same text is a new code object, decoded anew); the globals a
 code runs in are not part of it (`CodeInfo` adds them per trace).  `decode_uncached` bypasses it.
@@ -96,10 +97,7 @@ def _exception_table(code: types.CodeType, index_of: dict, count: int) -> tuple:
 def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo:
     """Decode `code` into instructions whose jumps name instruction indices (through the compile
     cache: a code object is read once per process, see the module)."""
-    entry = _DECODED.get(id(code))
-    if entry is None or entry[0]() is not code:
-        entry = _DECODED[id(code)] = (weakref.ref(code, _forget(id(code))), _decoded_parts(code))
-    instructions, localsplus, exception_table = entry[1]
+    instructions, localsplus, exception_table = compiled(code, "decoded", _decoded_parts)
     return CodeInfo(code, instructions, localsplus, globals, globals_source, exception_table)
 
 
@@ -110,9 +108,22 @@ def decode_uncached(code: types.CodeType, globals: dict, globals_source=None) ->
 
 
 _DECODED: dict = {}
-"""The compile cache: id(code) -> (weak reference to the code object, (instructions, localsplus,
-exception table)).  An entry is removed when its code object dies (`_forget`), before the id can be
-reused; `decode` also checks that the reference still names the same object."""
+"""The compile cache: id(code) -> (weak reference to the code object, {what: made}).  An entry is
+removed when its code object dies (`_forget`), before the id can be reused; `compiled` also checks
+that the reference still names the same object."""
+
+
+def compiled(code: types.CodeType, what: str, make):
+    """`make(code)`, made once per code object and kept in the compile cache under `what` (the
+    decoded instructions; the code of the code's argument binder, core/signatures.py).  `make` must
+    depend on the code object alone and return something immutable."""
+    entry = _DECODED.get(id(code))
+    if entry is None or entry[0]() is not code:
+        entry = _DECODED[id(code)] = (weakref.ref(code, _forget(id(code))), {})
+    made = entry[1].get(what)
+    if made is None:
+        made = entry[1][what] = make(code)
+    return made
 
 
 def _forget(key: int):

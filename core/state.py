@@ -140,10 +140,22 @@ class State:
         return new
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
-        """Pop `pop` values, push `push`, go to the next instruction."""
+        """Pop `pop` values, push `push`, go to the next instruction.  The step loop's hottest path,
+        so `_moved`, `_frame` and `with_frame` are written out here."""
         f = self.frame
-        return self.with_frame(_frame(f.code, f.ip + 1, _moved(f.stack, pop, push), f.locals, (), f.handled,
-                                      f.namespace))
+        stack = f.stack
+        if pop:
+            stack = stack[:len(stack) - pop]
+        if push:
+            stack = stack.extend(push)
+        frame = _new(Frame)
+        _set(frame, "__dict__", {"code": f.code, "ip": f.ip + 1, "stack": stack, "locals": f.locals, "kw_names": (),
+                                 "handled": f.handled, "namespace": f.namespace})
+        fields = self.__dict__.copy()
+        fields["frame"] = frame
+        new = _new(State)
+        _set(new, "__dict__", fields)
+        return new
 
     def jump(self, target: int, pop: int = 0, push: tuple = ()) -> "State":
         """Pop and push as `advance`, then continue at instruction `target` (KW_NAMES survive)."""
