@@ -70,6 +70,8 @@ class Env:
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
     propagation: dict = attrs.field(factory=dict)  # per-trace memo: op key -> output metadata
     wrapped: dict = attrs.field(factory=dict)  # per-trace memo: (source, guard) -> a wrap (vt/registry.py)
+    # per-trace memo: (oid, name) -> a read through a Python __getattribute__ (vt/objects/object_attributes.py)
+    attribute_reads: dict = attrs.field(factory=dict)
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
     dynamic: DynamicPolicy = attrs.field(factory=DynamicPolicy)  # which sizes and ints become symbols
     # Per-trace record of the inputs wrapped with symbols, (fake tensor or SymInt, source), in order:
@@ -119,6 +121,11 @@ class State:
     modes: tuple = ()  # modes entered besides grad mode (autocast, inference mode), innermost last:
     # records whose `context()` is a real context manager that fake ops run under
     guard_order: object = attrs.field(factory=pvector)  # PVector of the guards in the order they were added
+    # The heap entries replaced after their allocation, newest first, as (oid, whether it is a real
+    # object, older history) triples (None: none yet): effects/heap.py `unchanged_since` reads it to
+    # tell whether objects are as they were at an earlier state, for a per-trace memo
+    # (vt/objects/object_attributes.py).
+    changed: object = attrs.field(default=None, eq=False)
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":

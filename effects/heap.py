@@ -26,28 +26,51 @@ def current(state, vt):
     """The latest contents of a mutable object, given any VT that refers to it."""
     return state.heap[vt.oid]
 
+
 def allocate(state, vt_factory) -> tuple:
     """Give a new mutable object an id; vt_factory(oid) builds its VT.  Returns (state, vt)."""
     oid = state.next_oid
     vt = vt_factory(oid)
     return state.replace(heap=state.heap.set(oid, vt), next_oid=oid + 1), vt
 
+
 def update_object(state, vt):
     """Store new contents for an object without it counting as a change by the program
     (iterator positions, inputs realized on first use, generator frames)."""
-    return state.replace(heap=state.heap.set(vt.oid, vt))
+    return state.replace(heap=state.heap.set(vt.oid, vt), changed=(vt.oid, vt.source is not None, state.changed))
+
+
+def unchanged_since(state, earlier, limit: int = 256) -> bool:
+    """Whether every object that existed at the `earlier` state (an ancestor of `state`) still has
+    the contents it had then: the only objects changed since are objects the trace allocated since
+    (a real object reached since for the first time enters the heap as it is, which is what a read
+    at `earlier` saw of it; a change to any real object counts).  False when `earlier` is not on
+    `state`'s history (another branch) or more than `limit` changes back."""
+    target, oldest_new = earlier.changed, earlier.next_oid
+    changes = state.changed
+    for _ in range(limit):
+        if changes is target:
+            return True
+        if changes is None or changes[1] or changes[0] < oldest_new:
+            return False
+        changes = changes[2]
+    return False
+
 
 def _logged(state, record_type, *fields):
     filename, lineno = state.location()
     return state.effects.append(record_type(*fields, filename, lineno))
 
+
 def mutate(state, vt, what: str):
     """The program changed an object's contents to `vt`; if the object existed before the call,
     the change is logged so the entry function can replay it on the real object."""
-    heap = state.heap.set(vt.oid, vt)
+    heap, changed = state.heap.set(vt.oid, vt), (vt.oid, vt.source is not None, state.changed)
     if vt.source is None:
-        return state.replace(heap=heap)
-    return state.replace(heap=heap, effects=_logged(state, ObjectMutation, vt.oid, what, origin_of(vt)))
+        return state.replace(heap=heap, changed=changed)
+    return state.replace(heap=heap, changed=changed,
+                         effects=_logged(state, ObjectMutation, vt.oid, what, origin_of(vt)))
+
 
 def write_attribute(state, record, name: str, value, deleted: bool):
     """The program wrote (or deleted) attribute `name` of the object `record`, whose heap entry
@@ -59,6 +82,7 @@ def write_attribute(state, record, name: str, value, deleted: bool):
     if deleted:
         return state.replace(effects=_logged(state, AttributeDelete, record.oid, name, origin))
     return state.replace(effects=_logged(state, AttributeStore, record.oid, name, value, origin))
+
 
 def existing_object(state, value, make):
     """Heap handle for a real object that existed before the call, made once per object:
@@ -72,17 +96,20 @@ def existing_object(state, value, make):
     if type(out) is not tuple:
         return out
     state, vt = out
-    return update_object(state, vt), vt
+    return state.replace(heap=state.heap.set(oid, vt)), vt  # its first contents: not a change (`unchanged_since`)
+
 
 def written_global(state, name: str):
     """The last write of the traced program to global `name` (GlobalStore or GlobalDelete), or None."""
     return state.globals.get(name)
+
 
 def store_global(state, name: str, value):
     """`global name; name = value`: later reads see `value`; the write is replayed after the graph."""
     filename, lineno = state.location()
     record = GlobalStore(name, value, filename, lineno)
     return state.replace(globals=state.globals.set(name, record), effects=state.effects.append(record))
+
 
 def delete_global(state, name: str):
     """`global name; del name`: later reads raise NameError; replayed after the graph."""
