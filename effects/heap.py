@@ -40,18 +40,24 @@ def update_object(state, vt):
     return state.replace(heap=state.heap.set(vt.oid, vt), changed=(vt.oid, vt.source is not None, state.changed))
 
 
-def unchanged_since(state, earlier, limit: int = 256) -> bool:
+def unchanged_since(state, earlier, about_real_objects: bool = False, limit: int = 256) -> bool:
     """Whether every object that existed at the `earlier` state (an ancestor of `state`) still has
     the contents it had then: the only objects changed since are objects the trace allocated since
     (a real object reached since for the first time enters the heap as it is, which is what a read
     at `earlier` saw of it; a change to any real object counts).  False when `earlier` is not on
-    `state`'s history (another branch) or more than `limit` changes back."""
+    `state`'s history (another branch) or more than `limit` changes back.
+
+    When the program had written no real object and no global up to `earlier` and has not since
+    (no effect logged), no object the trace made is reachable from a real object or a global, so
+    for a question about real objects only (`about_real_objects`) changes to objects the trace made
+    do not count, however old."""
     target, oldest_new = earlier.changed, earlier.next_oid
+    made_unreachable = about_real_objects and not earlier.effects and state.effects is earlier.effects
     changes = state.changed
     for _ in range(limit):
         if changes is target:
             return True
-        if changes is None or changes[1] or changes[0] < oldest_new:
+        if changes is None or changes[1] or (changes[0] < oldest_new and not made_unreachable):
             return False
         changes = changes[2]
     return False

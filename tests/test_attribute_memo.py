@@ -150,3 +150,33 @@ def test_a_hook_with_an_effect_runs_on_every_read():
     c = Counting()
     res(torch.randn(2), c)
     assert c.reads == ["value"] * 3
+
+
+class Holder:
+    def __init__(self):
+        self.box = None
+
+    def __getattribute__(self, key):
+        if key == "count":
+            return len(super().__getattribute__("box"))
+        return super().__getattribute__(key)
+
+
+def test_an_object_made_in_the_trace_and_stored_on_an_input_is_watched():
+    def fn(x, holder):
+        holder.box = []  # an input now reaches a list the trace made
+        a = holder.count + holder.count + holder.count  # remembered from the second read on
+        holder.box.append(1)  # a change to that list only
+        return x + a * 10 + holder.count
+
+    _same_as_eager_on_fresh_objects(fn, lambda: (torch.randn(2), Holder()), lambda inputs: inputs[1].box)
+
+
+def test_changes_to_objects_made_in_the_trace_do_not_hide_a_read_of_an_unwritten_input():
+    def fn(x, cfg):
+        made = []
+        a = cfg.width + cfg.width + cfg.width
+        made.append(a)  # a trace-made object changes; no input or global was written
+        return x * cfg.width + len(made) + a
+
+    _same_as_eager_on_fresh_objects(fn, lambda: (torch.randn(2), Config()), lambda inputs: inputs[1].hidden)

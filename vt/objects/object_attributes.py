@@ -162,9 +162,9 @@ def read_attribute(state, vt, name: str):
     added guards and gave a constant or a fixed object is remembered for the trace
     (`Env.attribute_reads`).  The same read again gives the same value and adds the same guards
     without running the hook when nothing it could have looked at has changed since: the object's
-    heap record is the very same, no object that existed then was changed, no real object was
-    reached for the first time, no global was written (`heap.unchanged_since`), and the grad mode
-    and modes are the same.  The guards remembered are all those the read needs, also those the
+    heap record is the very same, no object that existed then was changed (for a real object
+    before any write to a real object or a global: no real object), no global was written
+    (`heap.unchanged_since`), and the grad mode and modes are the same.  The guards remembered are all those the read needs, also those the
     state had already (`registry.with_own_guards`), so a hit in a rolled-back state misses none."""
     record = heap.current(state, vt)
     hook = python_hook(state, record.cls, "__getattribute__")
@@ -175,7 +175,7 @@ def read_attribute(state, vt, name: str):
     hit = memo.get(key)
     if hit is not None and hit[0].heap.get(vt.oid) is record and hit[0].globals is state.globals \
             and hit[0].grad_enabled == state.grad_enabled and hit[0].modes == state.modes \
-            and heap.unchanged_since(state, hit[0]):
+            and heap.unchanged_since(state, hit[0], about_real_objects=record.source is not None):
         for guard in hit[2]:
             state = state.add_guard(guard)
         return state, hit[1]
