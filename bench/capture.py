@@ -1,28 +1,36 @@
-"""Capture time and warm-call overhead: snaptrace against Dynamo, in one process.
+"""Capture time, peak memory and warm-call overhead: snaptrace against torch.fx and Dynamo, in one process.
 
-    python bench/capture.py [--quick] [--json PATH]
+    python bench/capture.py [--quick] [--only TEXT] [--json PATH]
 
-Capture time.  Workloads: `x + 1`, a 3-layer MLP, 1,000 chained elementwise
-ops, and a Python-heavy one (200-step loops over lists and dicts, dict
-counting, comprehensions, a list of tensors stacked at the end).  For each,
-every repetition builds a fresh function (a new code object compiled from the workload's source text, registered under
-a real file name so source lines exist) and times
-  * snaptrace: `trace(fn, inputs)`;
+Capture time.  Workloads: `x + 1`, a 3-layer MLP, 1,000 and 2,000 chained
+elementwise ops (one per line), a Python-heavy function (200-step loops over
+lists and dicts, dict counting, comprehensions, a list of tensors stacked at
+the end), one nanoGPT block, a 2-block nanoGPT and Hugging Face GPT-2 (2
+layers; skipped without `transformers`).  Every repetition builds a fresh
+callable (functions: a new code object compiled from the workload's source
+text, registered under a real file name so source lines exist; models: a new
+module with the same seed) and times
+  * snaptrace: `trace(fn, inputs)` (capture, guards, entry code, backend "eager");
+  * fx: `torch.fx.symbolic_trace(fn)` ("n/a" where the workload is not
+    fx-traceable);
   * Dynamo: `torch._dynamo.reset()` (untimed), then the first call of
     `torch.compile(fn, backend="eager")(*inputs)` (this includes running the
-    function once, which costs microseconds here).
-The table shows the median over the repetitions and the ratio snaptrace/dynamo
-against the target ratio of 0.5.
+    function once, which costs microseconds to a millisecond here).
+The table shows medians over the repetitions, the ratios snaptrace/fx and
+snaptrace/Dynamo against the targets of issue 15 (at most 2x fx, at most
+0.2x Dynamo), and the peak memory of one more capture of each, measured
+separately under tracemalloc (Python allocations; fake tensors own no data).
 
 Warm-call overhead.  `x + 1` on an 8x64 tensor, called many times after a
 warm-up, through snaptrace's traced function, through torch.compile, and
 eagerly; overhead = per-call time of the compiled function minus eager's, in
-microseconds.
+microseconds (target: under 5 us).
 
 One-time costs (imports, the first FakeTensorMode use, Dynamo's first compile)
 are paid by warm-up captures of an unrelated function before anything is timed.
 Each timed capture starts after an untimed gc.collect(), so a collection of an
-earlier repetition's garbage does not land in it.
+earlier repetition's garbage does not land in it.  Other agents may share the
+machine: timings are noisy, the ratios of one run are rough.
 """
 from __future__ import annotations
 
@@ -38,17 +46,21 @@ import sys
 import tempfile
 import time
 import timeit
+import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 import torch._dynamo  # noqa: E402
+import torch.fx  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from tracer import trace  # noqa: E402
 
-TARGET_RATIO = 0.5
+FX_TARGET = 2.0  # snaptrace at most 2x torch.fx.symbolic_trace
+DYNAMO_TARGET = 0.2  # snaptrace at most 0.2x Dynamo
+WARM_TARGET_US = 5.0
 WARM_CALLS = 20_000
 
 # --- workloads: (name, source text, function name, input factory, repetitions) -------------------
@@ -116,12 +128,39 @@ def x_input():
     return (torch.randn(8, 64, generator=torch.Generator().manual_seed(0)),)
 
 
-WORKLOADS = [
-    ("x + 1 (8x64)", ADD_ONE_SRC, "add_one", x_input, 5),
-    ("3-layer MLP (64 wide, batch 8)", MLP_SRC, "mlp", mlp_inputs, 5),
-    ("1,000 chained elementwise ops", chain_source(1000), "chain1000", x_input, 3),
-    ("Python-heavy (loops, dicts, comps)", PYTHON_HEAVY_SRC, "python_heavy", x_input, 5),
-]
+def _function(src: str, name: str, make_inputs):
+    """A factory of (fresh function, inputs) for a workload given as source text."""
+    path = source_file(name, src)
+    inputs = make_inputs()
+    return lambda: (fresh_function(src, name, path), inputs)
+
+
+def _module(make):
+    """A factory of (fresh module, inputs) from a `make() -> (module, input)`; None when `make` gives None."""
+    if make() is None:
+        return None
+
+    def fresh():
+        model, x = make()
+        return model, (x,)
+    return fresh
+
+
+def workloads():
+    """(title, factory or None, repetitions): the factory gives a fresh (callable, inputs) per call."""
+    from models import block_inputs, nanogpt_inputs
+
+    return [
+        ("x + 1 (8x64)", _function(ADD_ONE_SRC, "add_one", x_input), 5),
+        ("3-layer MLP (64 wide, batch 8)", _function(MLP_SRC, "mlp", mlp_inputs), 5),
+        ("1,000 chained elementwise ops", _function(chain_source(1000), "chain1000", x_input), 3),
+        ("2,000 chained elementwise ops", _function(chain_source(2000), "chain2000", x_input), 3),
+        ("Python-heavy (loops, dicts, comps)", _function(PYTHON_HEAVY_SRC, "python_heavy", x_input), 5),
+        ("nanoGPT block (d=64, 4 heads, T=16)", _module(block_inputs), 3),
+        ("nanoGPT 2 blocks (d=64, 4 heads, T=16)", _module(nanogpt_inputs), 3),
+        ("HF GPT2LMHeadModel (2 layers, d=64)", _module(_gpt2_inputs), 3),
+    ]
+
 
 # --- fresh functions from source text with real file names ----------------------------------------
 
@@ -146,33 +185,48 @@ def fresh_function(src: str, name: str, path: str):
 
 # --- measurements ----------------------------------------------------------------------------------
 
-def snaptrace_capture_ms(src, name, path, inputs) -> float:
-    fn = fresh_function(src, name, path)
+def _timed(run) -> float:
     gc.collect()  # garbage from earlier repetitions is not this capture's cost
     start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1e3
+
+
+def _peak_kib(run) -> float:
+    """Peak Python memory allocated while `run()` runs, in KiB (tracemalloc; not timed)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1] / 1024
+    finally:
+        tracemalloc.stop()
+
+
+def _snaptrace(fn, inputs):
     res = trace(fn, inputs)
-    elapsed = time.perf_counter() - start
     if res.graph_breaks or len(res.graphs) != 1:
-        raise RuntimeError(f"snaptrace did not capture {name} in one graph: "
+        raise RuntimeError(f"snaptrace did not capture {getattr(fn, '__name__', fn)} in one graph: "
                            f"{len(res.graphs)} graph(s), breaks: {[str(b) for b in res.graph_breaks]}")
-    return elapsed * 1e3
+    return res
 
 
-def dynamo_capture_ms(src, name, path, inputs) -> float:
-    fn = fresh_function(src, name, path)
+def _fx(fn, inputs):
+    return torch.fx.symbolic_trace(fn)
+
+
+def _dynamo(fn, inputs):
     torch._dynamo.reset()
     compiled = torch.compile(fn, backend="eager")
-    gc.collect()
-    start = time.perf_counter()
-    compiled(*inputs)
-    elapsed = time.perf_counter() - start
-    return elapsed * 1e3
+    return lambda: compiled(*inputs)
 
 
 def same(a, b) -> bool:
-    """Equal results: tensors close, containers item by item, anything else ==."""
+    """Equal results: tensors close, containers item by item, ModelOutputs by their logits, anything else ==."""
+    if hasattr(a, "logits") and hasattr(b, "logits"):
+        return same(a.logits, b.logits)
     if isinstance(a, torch.Tensor):
-        return isinstance(b, torch.Tensor) and torch.allclose(a, b)
+        return isinstance(b, torch.Tensor) and torch.allclose(a, b, atol=1e-5)
     if isinstance(a, (tuple, list)):
         return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
@@ -180,19 +234,51 @@ def same(a, b) -> bool:
     return a == b
 
 
-def check_agreement(src, name, path, inputs) -> bool:
-    """The traced function returns what eager returns (guards against timing a wrong capture)."""
-    fn = fresh_function(src, name, path)
-    res = trace(fn, inputs)
-    return same(res(*inputs), fn(*inputs))
+def measure(title: str, fresh, reps: int) -> dict:
+    """Median capture times of snaptrace, fx and Dynamo on fresh callables, peak memory of each, and
+    whether snaptrace's result matches eager (guards against timing a wrong capture)."""
+    fn, inputs = fresh()
+    agrees = same(_snaptrace(fn, inputs)(*inputs), fresh()[0](*inputs))
+    try:
+        _fx(*fresh())
+        fx_ok = True
+    except Exception as exc:  # not fx-traceable: the fx column says n/a
+        fx_ok, fx_error = False, f"{type(exc).__name__}: {exc}"
+    snap, fx, dyn = [], [], []
+    for _ in range(reps):
+        fn, inputs = fresh()
+        snap.append(_timed(lambda: _snaptrace(fn, inputs)))
+        if fx_ok:
+            fn, inputs = fresh()
+            fx.append(_timed(lambda: _fx(fn, inputs)))
+        fn, inputs = fresh()
+        first_call = _dynamo(fn, inputs)
+        dyn.append(_timed(first_call))
+    memory = {"snaptrace_kib": _peak_kib(lambda: _snaptrace(*fresh())),
+              "fx_kib": _peak_kib(lambda: _fx(*fresh())) if fx_ok else None}
+    fn, inputs = fresh()
+    first_call = _dynamo(fn, inputs)
+    memory["dynamo_kib"] = _peak_kib(first_call)
+    torch._dynamo.reset()
+    snap_ms, dyn_ms = statistics.median(snap), statistics.median(dyn)
+    fx_ms = statistics.median(fx) if fx_ok else None
+    row = {"workload": title, "repetitions": reps, "snaptrace_ms": snap_ms, "fx_ms": fx_ms, "dynamo_ms": dyn_ms,
+           "ratio_fx": snap_ms / fx_ms if fx_ok else None, "ratio_dynamo": snap_ms / dyn_ms,
+           "meets_fx_target": snap_ms / fx_ms <= FX_TARGET if fx_ok else None,
+           "meets_dynamo_target": snap_ms / dyn_ms <= DYNAMO_TARGET, "matches_eager": bool(agrees),
+           "snaptrace_all_ms": snap, "fx_all_ms": fx, "dynamo_all_ms": dyn, **memory}
+    if not fx_ok:
+        row["fx_error"] = fx_error
+    return row
 
 
 def warm_up() -> None:
-    """Pay one-time costs (imports, first FakeTensorMode, Dynamo's first compile) before timing."""
+    """Pay one-time costs (imports, first FakeTensorMode, Dynamo's first compile, fx) before timing."""
     path = source_file("warmup", WARMUP_SRC)
     a, b = torch.randn(4, 4), torch.randn(4, 4)
     for _ in range(2):
         trace(fresh_function(WARMUP_SRC, "warmup", path), (a, b))
+        torch.fx.symbolic_trace(fresh_function(WARMUP_SRC, "warmup", path))
         torch._dynamo.reset()
         torch.compile(fresh_function(WARMUP_SRC, "warmup", path), backend="eager")(a, b)
     torch._dynamo.reset()
@@ -242,53 +328,17 @@ def _gpt2_inputs():
     return model, torch.randint(0, 1000, (2, 16))
 
 
-def _first_tensor(out):
-    """The logits of a model's output, whether a tensor, a tuple or a ModelOutput."""
-    if isinstance(out, torch.Tensor):
-        return out
-    if hasattr(out, "logits"):
-        return out.logits
-    return out[0]
-
-
-def model_rows(quick: bool) -> list:
-    from models import nanogpt_inputs
-
-    rows = []
-    for title, make in (("nanoGPT 2 blocks (d=64, 4 heads, T=16)", nanogpt_inputs),
-                        ("HF GPT2LMHeadModel (2 layers, d=64)", _gpt2_inputs)):
-        if make() is None:
-            print(f"  skipped {title}: install the bench extra (pip install -e '.[bench]')", flush=True)
-            continue
-        reps = 1 if quick else 3
-        snap, dyn, graphs, breaks, agrees = [], [], 0, [], True
-        for _ in range(reps):
-            model, idx = make()
-            gc.collect()
-            start = time.perf_counter()
-            res = trace(model, (idx,))
-            snap.append((time.perf_counter() - start) * 1e3)
-            graphs, breaks = len(res.graphs), res.graph_breaks
-            agrees = torch.allclose(_first_tensor(res(idx)), _first_tensor(model(idx)), atol=1e-5)
-            model, idx = make()
-            torch._dynamo.reset()
-            compiled = torch.compile(model, backend="eager")
-            gc.collect()
-            start = time.perf_counter()
-            compiled(idx)
-            dyn.append((time.perf_counter() - start) * 1e3)
-        snap_ms, dyn_ms = statistics.median(snap), statistics.median(dyn)
-        rows.append({"workload": title, "repetitions": reps, "snaptrace_ms": snap_ms, "dynamo_ms": dyn_ms,
-                     "ratio": snap_ms / dyn_ms, "graphs": graphs, "breaks": [str(b) for b in breaks],
-                     "meets_target": snap_ms / dyn_ms <= TARGET_RATIO and graphs == 1 and not breaks,
-                     "matches_eager": bool(agrees)})
-        print(f"  measured {title}: {reps} repetition(s)", flush=True)
-    return rows
+def _cell(value, fmt: str) -> str:
+    """`value` formatted with `fmt` ("8.2f"), or "n/a" right-aligned to the same width."""
+    return format("n/a", ">" + fmt.split(".")[0]) if value is None else format(value, fmt)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="snaptrace vs Dynamo: capture time and warm-call overhead")
+    parser = argparse.ArgumentParser(description="snaptrace vs torch.fx and Dynamo: capture time, memory, "
+                                                 "warm-call overhead")
     parser.add_argument("--quick", action="store_true", help="one repetition of everything")
+    parser.add_argument("--only", action="append", metavar="TEXT",
+                        help="only the workloads whose title contains TEXT (repeatable)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument("--calls", type=int, default=WARM_CALLS,
                         help=f"calls per timing run for the warm-call overhead (default {WARM_CALLS})")
@@ -300,46 +350,29 @@ def main(argv=None) -> int:
     warm_up()
 
     rows = []
-    for title, src, name, make_inputs, reps in WORKLOADS:
-        reps = 1 if args.quick else reps
-        path = source_file(name, src)
-        inputs = make_inputs()
-        agrees = check_agreement(src, name, path, inputs)
-        snap = [snaptrace_capture_ms(src, name, path, inputs) for _ in range(reps)]
-        dyn = [dynamo_capture_ms(src, name, path, inputs) for _ in range(reps)]
-        snap_ms, dyn_ms = statistics.median(snap), statistics.median(dyn)
-        rows.append({"workload": title, "repetitions": reps, "snaptrace_ms": snap_ms, "dynamo_ms": dyn_ms,
-                     "ratio": snap_ms / dyn_ms, "target": TARGET_RATIO,
-                     "meets_target": snap_ms / dyn_ms <= TARGET_RATIO, "matches_eager": agrees,
-                     "snaptrace_all_ms": snap, "dynamo_all_ms": dyn})
-        print(f"  measured {title}: {reps} repetition(s)", flush=True)
-    torch._dynamo.reset()
+    for title, fresh, reps in workloads():
+        if args.only and not any(text.lower() in title.lower() for text in args.only):
+            continue
+        if fresh is None:
+            print(f"  skipped {title}: install the bench extra (pip install -e '.[bench]')", flush=True)
+            continue
+        rows.append(measure(title, fresh, 1 if args.quick else reps))
+        print(f"  measured {title}: {rows[-1]['repetitions']} repetition(s)", flush=True)
 
     print()
-    print("capture time (median)")
-    header = f"{'workload':<36} {'reps':>4} {'snaptrace ms':>13} {'dynamo ms':>10} {'ratio':>7} " \
-             f"{'target':>7}  {'met':<4} {'matches eager'}"
+    print(f"capture time (median ms) and peak memory of one capture (KiB, tracemalloc); "
+          f"targets: <= {FX_TARGET:g}x fx, <= {DYNAMO_TARGET:g}x Dynamo")
+    header = (f"{'workload':<40} {'reps':>4} {'snaptrace':>10} {'fx':>8} {'dynamo':>9} {'/fx':>6} {'/dynamo':>8}  "
+              f"{'met':<7} {'eager':<5} {'KiB snap':>9} {'KiB fx':>8} {'KiB dyn':>9}")
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['workload']:<36} {row['repetitions']:>4} {row['snaptrace_ms']:>13.2f} "
-              f"{row['dynamo_ms']:>10.2f} {row['ratio']:>7.3f} {'<= 0.5':>7}  "
-              f"{'yes' if row['meets_target'] else 'NO':<4} {'yes' if row['matches_eager'] else 'NO'}")
-
-    models = model_rows(args.quick)
-    torch._dynamo.reset()
-    print()
-    print("models (target: 1 graph, 0 breaks, capture <= 0.5x Dynamo)")
-    header = f"{'model':<40} {'snaptrace ms':>13} {'dynamo ms':>10} {'ratio':>7} {'graphs':>6} {'breaks':>6}  " \
-             f"{'met':<4} {'matches eager'}"
-    print(header)
-    print("-" * len(header))
-    for row in models:
-        print(f"{row['workload']:<40} {row['snaptrace_ms']:>13.2f} {row['dynamo_ms']:>10.2f} {row['ratio']:>7.3f} "
-              f"{row['graphs']:>6} {len(row['breaks']):>6}  {'yes' if row['meets_target'] else 'NO':<4} "
-              f"{'yes' if row['matches_eager'] else 'NO'}")
-        for reason in row["breaks"]:
-            print("    break: " + reason.splitlines()[0][:150])
+        met = {True: "yes", False: "NO", None: "n/a"}[row["meets_fx_target"]] + "/" + \
+            ("yes" if row["meets_dynamo_target"] else "NO")
+        print(f"{row['workload']:<40} {row['repetitions']:>4} {row['snaptrace_ms']:>10.2f} {_cell(row['fx_ms'], '8.2f')} "
+              f"{row['dynamo_ms']:>9.2f} {_cell(row['ratio_fx'], '6.2f')} {row['ratio_dynamo']:>8.3f}  {met:<7} "
+              f"{'yes' if row['matches_eager'] else 'NO':<5} {row['snaptrace_kib']:>9.0f} "
+              f"{_cell(row['fx_kib'], '8.0f')} {row['dynamo_kib']:>9.0f}")
 
     repeats = 1 if args.quick else 5
     print()
@@ -348,7 +381,7 @@ def main(argv=None) -> int:
     overhead = warm_call_overhead(args.calls, repeats)
     print(f"  eager per call:      {overhead['eager_us']:8.2f} us")
     print(f"  snaptrace per call:  {overhead['snaptrace_us']:8.2f} us   "
-          f"overhead {overhead['snaptrace_overhead_us']:7.2f} us")
+          f"overhead {overhead['snaptrace_overhead_us']:7.2f} us   (target < {WARM_TARGET_US:g} us)")
     print(f"  dynamo per call:     {overhead['dynamo_us']:8.2f} us   "
           f"overhead {overhead['dynamo_overhead_us']:7.2f} us")
     print(f"  snaptrace overhead below dynamo's: {'yes' if overhead['snaptrace_below_dynamo'] else 'NO'}")
@@ -356,7 +389,7 @@ def main(argv=None) -> int:
     if args.json:
         result = {"python": platform.python_version(), "torch": torch.__version__,
                   "threads": torch.get_num_threads(), "quick": args.quick,
-                  "capture": rows, "models": models, "warm_call": overhead}
+                  "capture": rows, "warm_call": overhead}
         with open(args.json, "w") as handle:
             json.dump(result, handle, indent=2)
         print(f"\nwrote {args.json}")

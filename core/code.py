@@ -5,12 +5,21 @@ skipped, jump targets rewritten from byte offsets to instruction indices) and
 its exception table into `HandlerEntry` rows, so a jump is `ip = target` and
 an unwind is one table lookup.  `decode_prefixed` gives the same records for
 a resume function without disassembling the whole function again.
+
+The compile cache.  What decoding produces depends on the code object alone (its bytes, constants,
+names, line and exception tables, all immutable), so it is kept per code object across captures in
+`_DECODED` (`compiled`), with the code of the argument binder (core/signatures.py): the one
+module-level mutable cache of the project, on purpose.  It is keyed by the
+identity of the code object and holds it weakly, so an entry goes away with its code object (a
+fresh function compiled from the same text is a new code object, decoded anew); the globals a
+code runs in are not part of it (`CodeInfo` adds them per trace).  `decode_uncached` bypasses it.
 """
 from __future__ import annotations
 
 import dis
 import types
 import typing
+import weakref
 
 import attrs
 
@@ -86,8 +95,49 @@ def _exception_table(code: types.CodeType, index_of: dict, count: int) -> tuple:
 
 
 def decode(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo:
-    """Decode `code` into instructions whose jumps name instruction indices."""
-    return code_info_of(code, tuple(_instructions(code)), globals, globals_source)
+    """Decode `code` into instructions whose jumps name instruction indices (through the compile
+    cache: a code object is read once per process, see the module)."""
+    instructions, localsplus, exception_table = compiled(code, "decoded", _decoded_parts)
+    return CodeInfo(code, instructions, localsplus, globals, globals_source, exception_table)
+
+
+def decode_uncached(code: types.CodeType, globals: dict, globals_source=None) -> CodeInfo:
+    """`decode` without the compile cache."""
+    instructions, localsplus, exception_table = _decoded_parts(code)
+    return CodeInfo(code, instructions, localsplus, globals, globals_source, exception_table)
+
+
+_DECODED: dict = {}
+"""The compile cache: id(code) -> (weak reference to the code object, {what: made}).  An entry is
+removed when its code object dies (`_forget`), before the id can be reused; `compiled` also checks
+that the reference still names the same object."""
+
+
+def compiled(code: types.CodeType, what: str, make):
+    """`make(code)`, made once per code object and kept in the compile cache under `what` (the
+    decoded instructions; the code of the code's argument binder, core/signatures.py).  `make` must
+    depend on the code object alone and return something immutable."""
+    entry = _DECODED.get(id(code))
+    if entry is None or entry[0]() is not code:
+        entry = _DECODED[id(code)] = (weakref.ref(code, _forget(id(code))), {})
+    made = entry[1].get(what)
+    if made is None:
+        made = entry[1][what] = make(code)
+    return made
+
+
+def _forget(key: int):
+    def forget(_reference) -> None:
+        entry = _DECODED.get(key)
+        if entry is not None and entry[0] is _reference:
+            del _DECODED[key]
+    return forget
+
+
+def _decoded_parts(code: types.CodeType) -> tuple:
+    instructions = tuple(_instructions(code))
+    index_of = {ins.offset: ins.index for ins in instructions}
+    return instructions, localsplus_names(code), _exception_table(code, index_of, len(instructions))
 
 
 _CACHES = dis._inline_cache_entries  # inline CACHE code units after each opcode (3.11)

@@ -13,6 +13,8 @@ import types
 import attrs
 from bytecode import Bytecode, CompilerFlags, Instr
 
+from core.code import compiled
+
 
 @attrs.frozen
 class Signature:
@@ -57,6 +59,22 @@ _MODULE_KEYS = ("__name__", "__package__", "__spec__", "__loader__", "__file__")
 
 def assemble(signature: Signature, body: list, namespace: dict, fn) -> types.FunctionType:
     """A function with `signature` whose code is `body`, globals `namespace`, defaults of `fn`."""
+    return _function(signature, _code(signature, body), namespace, fn)
+
+
+def _function(signature: Signature, code: types.CodeType, namespace: dict, fn) -> types.FunctionType:
+    # The module's identity, for code that reads it off the caller's frame: a step function's
+    # caller is this entry (`sys._getframe(1).f_globals['__name__']`, as namedtuple and enum do).
+    module_globals = getattr(fn, "__globals__", {})
+    module = {key: module_globals[key] for key in _MODULE_KEYS if key in module_globals}
+    namespace = dict(namespace, **module, __builtins__=builtins)
+    out = types.FunctionType(code, namespace, signature.name, fn.__defaults__)
+    out.__kwdefaults__ = fn.__kwdefaults__
+    out.__qualname__ = signature.qualname
+    return out
+
+
+def _code(signature: Signature, body: list) -> types.CodeType:
     code = Bytecode([Instr("RESUME", 0), *body])
     code.argcount = signature.argcount
     code.posonlyargcount = signature.posonlyargcount
@@ -72,20 +90,18 @@ def assemble(signature: Signature, body: list, namespace: dict, fn) -> types.Fun
     code.qualname = signature.qualname
     code.filename = f"<snaptrace entry for {signature.filename}>"
     code.first_lineno = signature.firstlineno
-    # The module's identity, for code that reads it off the caller's frame: a step function's
-    # caller is this entry (`sys._getframe(1).f_globals['__name__']`, as namedtuple and enum do).
-    module_globals = getattr(fn, "__globals__", {})
-    module = {key: module_globals[key] for key in _MODULE_KEYS if key in module_globals}
-    namespace = dict(namespace, **module, __builtins__=builtins)
-    out = types.FunctionType(code.to_code(), namespace, signature.name, fn.__defaults__)
-    out.__kwdefaults__ = fn.__kwdefaults__
-    out.__qualname__ = signature.qualname
-    return out
+    return code.to_code()
 
 
 def binder(fn) -> types.FunctionType:
-    """A function with fn's signature returning its bound arguments as a tuple, in argnames order."""
+    """A function with fn's signature returning its bound arguments as a tuple, in argnames order.
+    Its code depends on fn's code alone and is kept in the compile cache (core/code.py)."""
     signature = Signature.of(fn.__code__)
+    return _function(signature, compiled(fn.__code__, "binder", _binder_code), {}, fn)
+
+
+def _binder_code(code: types.CodeType) -> types.CodeType:
+    signature = Signature.of(code)
     body = [Instr("LOAD_FAST", name) for name in signature.argnames]
     body += [Instr("BUILD_TUPLE", len(signature.argnames)), Instr("RETURN_VALUE")]
-    return assemble(signature, body, {}, fn)
+    return _code(signature, body)

@@ -23,6 +23,18 @@ def local_name(name: str) -> str:
     return "__snaptrace_local_" + "".join(c if c.isalnum() or c == "_" else f"_{ord(c):x}_" for c in name)
 
 
+def _same_object_first(cls):
+    """Sources built on a base compare by value, recursively; most comparisons (a guard or memo key
+    found again) meet the very same base object, so identity answers first and stops the descent."""
+    by_value = cls.__eq__
+
+    def __eq__(self, other):
+        return self is other or by_value(self, other)
+
+    cls.__eq__ = __eq__
+    return cls
+
+
 @attrs.frozen(slots=True, cache_hash=True)
 class LocalSource:
     """An argument of the traced function, by parameter name.  `fresh` marks a resume function's
@@ -93,6 +105,7 @@ class BuiltinSource:
         return "B_" + self.name
 
 
+@_same_object_first
 @attrs.frozen(slots=True, cache_hash=True)
 class AttrSource:
     """Attribute `name` of another source's object."""
@@ -118,6 +131,7 @@ class AttrSource:
         return f"{self.base.placeholder_name()}_{self.name}"
 
 
+@_same_object_first
 @attrs.frozen(slots=True, cache_hash=True)
 class ItemSource:
     """Item `index` (an int or str constant) of another source's object."""
@@ -186,6 +200,7 @@ class FunctionSource:
         return "F"
 
 
+@_same_object_first
 @attrs.frozen(slots=True, cache_hash=True)
 class DictValueSource:
     """The value at `position` of a dict input whose keys (guarded in order by KeysMatch) include a key
@@ -234,6 +249,7 @@ class ImportedModuleSource:
         return "M_" + self.name.replace(".", "_")
 
 
+@_same_object_first
 @attrs.frozen(slots=True)
 class TensorPropertySource:
     """A size, stride or the storage offset of a tensor input: where a symbolic size comes from

@@ -17,9 +17,16 @@ from core.dynamic import DynamicPolicy
 from core.graph_log import GraphNode
 
 
-@attrs.frozen(slots=True)
+_new = object.__new__
+_set = object.__setattr__
+
+
+@attrs.frozen(slots=False)
 class Frame:
-    """One Python frame being traced: where it is, its value stack and its locals."""
+    """One Python frame being traced: where it is, its value stack and its locals.
+
+    Not slotted, like `State`: the step helpers below make a Frame per instruction with `_frame`,
+    one dict literal, instead of the field-by-field `__init__`."""
 
     code: CodeInfo
     ip: int
@@ -32,6 +39,14 @@ class Frame:
     @property
     def instruction(self) -> Instruction:
         return self.code.instructions[self.ip]
+
+
+def _frame(code, ip, stack, locals, kw_names, handled, namespace) -> Frame:
+    """`Frame(...)` with every field given, made without `__init__` (the step loop's hot path)."""
+    new = _new(Frame)
+    _set(new, "__dict__", {"code": code, "ip": ip, "stack": stack, "locals": locals, "kw_names": kw_names,
+                           "handled": handled, "namespace": namespace})
+    return new
 
 
 @attrs.frozen(slots=True)
@@ -55,6 +70,8 @@ class Env:
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
     propagation: dict = attrs.field(factory=dict)  # per-trace memo: op key -> output metadata
     wrapped: dict = attrs.field(factory=dict)  # per-trace memo: (source, guard) -> a wrap (vt/registry.py)
+    # per-trace memo: (oid, name) -> a read through a Python __getattribute__ (vt/objects/object_attributes.py)
+    attribute_reads: dict = attrs.field(factory=dict)
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
     rebuilt: object = None  # WeakSet of the functions entries of this function made anew (graph/rebuild.py)
     steps: list = attrs.field(factory=lambda: [0])  # instructions traced so far (tracer/step.py's budget)
@@ -82,9 +99,14 @@ class Env:
         return info
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=False)
 class State:
-    """Everything the tracer knows at one instruction."""
+    """Everything the tracer knows at one instruction.
+
+    Not slotted, on purpose: every step makes a new State, and a State whose fields live in a
+    `__dict__` is copied with one dict copy (`with_frame`, `replace`) instead of a field-by-field
+    `__init__` (about a third of the cost, measured in docs/architecture.md, "Cost per instruction").
+    """
 
     frame: Frame
     parents: object  # PVector of caller Frames (inlined calls)
@@ -101,39 +123,69 @@ class State:
     modes: tuple = ()  # modes entered besides grad mode (autocast, inference mode), innermost last:
     # records whose `context()` is a real context manager that fake ops run under
     guard_order: object = attrs.field(factory=pvector)  # PVector of the guards in the order they were added
+    # The heap entries replaced after their allocation, newest first, as (oid, whether it is a real
+    # object, older history) triples (None: none yet): effects/heap.py `unchanged_since` reads it to
+    # tell whether objects are as they were at an earlier state, for a per-trace memo
+    # (vt/objects/object_attributes.py).
+    changed: object = attrs.field(default=None, eq=False)
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":
-        return State(frame, self.parents, self.heap, self.graph, self.guards, self.effects, self.next_oid,
-                     self.placeholders, self.known_objects, self.env, self.grad_enabled, self.globals,
-                     self.modes, self.guard_order)
+        fields = self.__dict__.copy()
+        fields["frame"] = frame
+        new = _new(State)
+        _set(new, "__dict__", fields)
+        return new
+
+    def replace(self, **changes) -> "State":
+        """`attrs.evolve(self, **changes)` without the per-field `__init__`: for the hot paths."""
+        fields = self.__dict__.copy()
+        for name in changes:
+            if name not in fields:
+                raise TypeError(f"State has no field {name!r}")
+        fields.update(changes)
+        new = _new(State)
+        _set(new, "__dict__", fields)
+        return new
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
-        """Pop `pop` values, push `push`, go to the next instruction."""
+        """Pop `pop` values, push `push`, go to the next instruction.  The step loop's hottest path,
+        so `_moved`, `_frame` and `with_frame` are written out here."""
         f = self.frame
-        return self.with_frame(Frame(f.code, f.ip + 1, _moved(f.stack, pop, push), f.locals, (), f.handled,
-                                     f.namespace))
+        stack = f.stack
+        if pop:
+            stack = stack[:len(stack) - pop]
+        if push:
+            stack = stack.extend(push)
+        frame = _new(Frame)
+        _set(frame, "__dict__", {"code": f.code, "ip": f.ip + 1, "stack": stack, "locals": f.locals, "kw_names": (),
+                                 "handled": f.handled, "namespace": f.namespace})
+        fields = self.__dict__.copy()
+        fields["frame"] = frame
+        new = _new(State)
+        _set(new, "__dict__", fields)
+        return new
 
     def jump(self, target: int, pop: int = 0, push: tuple = ()) -> "State":
         """Pop and push as `advance`, then continue at instruction `target` (KW_NAMES survive)."""
         f = self.frame
-        return self.with_frame(Frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names, f.handled,
-                                     f.namespace))
+        return self.with_frame(_frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names, f.handled,
+                                      f.namespace))
 
     def store_local(self, index: int, value, pop: int = 1) -> "State":
         f = self.frame
         stack = f.stack[:len(f.stack) - pop] if pop else f.stack
-        return self.with_frame(Frame(f.code, f.ip + 1, stack, f.locals.set(index, value), (), f.handled, f.namespace))
+        return self.with_frame(_frame(f.code, f.ip + 1, stack, f.locals.set(index, value), (), f.handled, f.namespace))
 
     def next_with(self, stack=None, locals=None) -> "State":
         """Go to the next instruction with a new stack and/or new locals."""
         f = self.frame
-        return self.with_frame(Frame(f.code, f.ip + 1, f.stack if stack is None else stack,
-                                     f.locals if locals is None else locals, (), f.handled, f.namespace))
+        return self.with_frame(_frame(f.code, f.ip + 1, f.stack if stack is None else stack,
+                                      f.locals if locals is None else locals, (), f.handled, f.namespace))
 
     def with_kw_names(self, names: tuple) -> "State":
         f = self.frame
-        return self.with_frame(Frame(f.code, f.ip + 1, f.stack, f.locals, names, f.handled, f.namespace))
+        return self.with_frame(_frame(f.code, f.ip + 1, f.stack, f.locals, names, f.handled, f.namespace))
 
     def peek(self, depth: int = 1):
         return self.frame.stack[-depth]
@@ -150,15 +202,14 @@ class State:
         node = GraphNode(op, target, args, kwargs, filename, lineno, example, value, impure)
         index = len(self.graph)
         if op == "placeholder":
-            return attrs.evolve(self, graph=self.graph.append(node),
-                                placeholders=self.placeholders.append(index)), index
-        return attrs.evolve(self, graph=self.graph.append(node)), index
+            return self.replace(graph=self.graph.append(node), placeholders=self.placeholders.append(index)), index
+        return self.replace(graph=self.graph.append(node)), index
 
     def add_guard(self, guard) -> "State":
         key = guard.key()
         if key in self.guards:
             return self
-        return attrs.evolve(self, guards=self.guards.set(key, (len(self.guards), guard)),
+        return self.replace(guards=self.guards.set(key, (len(self.guards), guard)),
                             guard_order=self.guard_order.append(guard))
 
     def guard_list(self) -> tuple:

@@ -19,8 +19,6 @@ every write is logged for replay.
 """
 from __future__ import annotations
 
-import attrs
-
 from core.outcomes import BreakKind, unsupported
 from effects.records import AttributeDelete, AttributeStore, GlobalDelete, GlobalStore, ObjectMutation, origin_of
 
@@ -34,13 +32,36 @@ def allocate(state, vt_factory) -> tuple:
     """Give a new mutable object an id; vt_factory(oid) builds its VT.  Returns (state, vt)."""
     oid = state.next_oid
     vt = vt_factory(oid)
-    return attrs.evolve(state, heap=state.heap.set(oid, vt), next_oid=oid + 1), vt
+    return state.replace(heap=state.heap.set(oid, vt), next_oid=oid + 1), vt
 
 
 def update_object(state, vt):
     """Store new contents for an object without it counting as a change by the program
     (iterator positions, inputs realized on first use, generator frames)."""
-    return attrs.evolve(state, heap=state.heap.set(vt.oid, vt))
+    return state.replace(heap=state.heap.set(vt.oid, vt), changed=(vt.oid, vt.source is not None, state.changed))
+
+
+def unchanged_since(state, earlier, about_real_objects: bool = False, limit: int = 256) -> bool:
+    """Whether every object that existed at the `earlier` state (an ancestor of `state`) still has
+    the contents it had then: the only objects changed since are objects the trace allocated since
+    (a real object reached since for the first time enters the heap as it is, which is what a read
+    at `earlier` saw of it; a change to any real object counts).  False when `earlier` is not on
+    `state`'s history (another branch) or more than `limit` changes back.
+
+    When the program had written no real object and no global up to `earlier` and has not since
+    (no effect logged), no object the trace made is reachable from a real object or a global, so
+    for a question about real objects only (`about_real_objects`) changes to objects the trace made
+    do not count, however old."""
+    target, oldest_new = earlier.changed, earlier.next_oid
+    made_unreachable = about_real_objects and not earlier.effects and state.effects is earlier.effects
+    changes = state.changed
+    for _ in range(limit):
+        if changes is target:
+            return True
+        if changes is None or changes[1] or (changes[0] < oldest_new and not made_unreachable):
+            return False
+        changes = changes[2]
+    return False
 
 
 def _logged(state, record_type, *fields):
@@ -51,10 +72,11 @@ def _logged(state, record_type, *fields):
 def mutate(state, vt, what: str):
     """The program changed an object's contents to `vt`; if the object existed before the call,
     the change is logged so the entry function can replay it on the real object."""
-    heap = state.heap.set(vt.oid, vt)
+    heap, changed = state.heap.set(vt.oid, vt), (vt.oid, vt.source is not None, state.changed)
     if vt.source is None:
-        return attrs.evolve(state, heap=heap)
-    return attrs.evolve(state, heap=heap, effects=_logged(state, ObjectMutation, vt.oid, what, origin_of(vt)))
+        return state.replace(heap=heap, changed=changed)
+    return state.replace(heap=heap, changed=changed,
+                         effects=_logged(state, ObjectMutation, vt.oid, what, origin_of(vt)))
 
 
 def write_attribute(state, record, name: str, value, deleted: bool):
@@ -65,8 +87,8 @@ def write_attribute(state, record, name: str, value, deleted: bool):
         return state
     origin = origin_of(record)
     if deleted:
-        return attrs.evolve(state, effects=_logged(state, AttributeDelete, record.oid, name, origin))
-    return attrs.evolve(state, effects=_logged(state, AttributeStore, record.oid, name, value, origin))
+        return state.replace(effects=_logged(state, AttributeDelete, record.oid, name, origin))
+    return state.replace(effects=_logged(state, AttributeStore, record.oid, name, value, origin))
 
 
 def existing_object(state, value, make):
@@ -79,12 +101,12 @@ def existing_object(state, value, make):
                                "is not modelled as an input")
         return state, state.heap[known]
     oid = state.next_oid
-    state = attrs.evolve(state, next_oid=oid + 1, known_objects=state.known_objects.set(id(value), oid))
+    state = state.replace(next_oid=oid + 1, known_objects=state.known_objects.set(id(value), oid))
     out = make(state, oid)
     if type(out) is not tuple:
         return out
     state, vt = out
-    return update_object(state, vt), vt
+    return state.replace(heap=state.heap.set(oid, vt)), vt  # its first contents: not a change (`unchanged_since`)
 
 
 def written_global(state, name: str):
@@ -96,11 +118,11 @@ def store_global(state, name: str, value):
     """`global name; name = value`: later reads see `value`; the write is replayed after the graph."""
     filename, lineno = state.location()
     record = GlobalStore(name, value, filename, lineno)
-    return attrs.evolve(state, globals=state.globals.set(name, record), effects=state.effects.append(record))
+    return state.replace(globals=state.globals.set(name, record), effects=state.effects.append(record))
 
 
 def delete_global(state, name: str):
     """`global name; del name`: later reads raise NameError; replayed after the graph."""
     filename, lineno = state.location()
     record = GlobalDelete(name, filename, lineno)
-    return attrs.evolve(state, globals=state.globals.set(name, record), effects=state.effects.append(record))
+    return state.replace(globals=state.globals.set(name, record), effects=state.effects.append(record))

@@ -10,11 +10,34 @@ import contextlib
 
 import torch
 from torch._guards import TracingContext, tracing
+from torch.fx._lazy_graph_module import _LazyGraphModule
 
 from core.errors import BackendError
 
 
+class DeferredForward:
+    """What the "eager" backend returns: the GraphModule's `forward`, whose Python code is generated
+    on first use rather than at capture (the module is a torch `_LazyGraphModule`, see
+    vt/callables/subgraphs.py `graph_module`).  An entry calls `resolve()` on its first call and
+    then calls the generated `forward` directly (graph/codegen.py), so warm calls pay nothing for
+    the deferral; called as it is, it resolves every time."""
+
+    __slots__ = ("module",)
+
+    def __init__(self, module):
+        self.module = module
+
+    def resolve(self):
+        _LazyGraphModule.force_recompile(self.module)
+        return self.module.forward
+
+    def __call__(self, *args):
+        return self.resolve()(*args)
+
+
 def _eager(gm, example_inputs):
+    if isinstance(gm, _LazyGraphModule):
+        return DeferredForward(gm)
     return gm.forward
 
 

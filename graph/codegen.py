@@ -22,6 +22,7 @@ import types
 import attrs
 from bytecode import Instr, Label
 from core.signatures import Signature, assemble
+from graph.backends import DeferredForward
 from graph.rerun import RERUN, transactional
 from graph.resume_code import box_taking
 from vt.data.tensor_checks import NO_RERUN, RERUN_ON_RAISE, RERUN_RESTORING_RNG
@@ -160,7 +161,7 @@ def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, resul
     if compiled is not None:
         stores, loads = shared_loads(input_sources)
         if rerun in (RERUN_ON_RAISE, RERUN_RESTORING_RNG):
-            compiled = transactional(compiled, rerun)
+            compiled = transactional(compiled.resolve() if type(compiled) is DeferredForward else compiled, rerun)
             namespace.update(__snaptrace_RERUN=RERUN, __snaptrace_fn_boxed=box_taking(fn) if is_boxed(fn) else None)
         body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
         if rerun in (RERUN_ON_RAISE, RERUN_RESTORING_RNG):
@@ -172,8 +173,19 @@ def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, resul
         body += release(names) + [Instr("PRECALL", continues), Instr("CALL", continues)]
     body += [Instr("RETURN_VALUE")]
     entry = _assemble(fn, body, dict(namespace, __snaptrace_graph=compiled))
+    if type(compiled) is DeferredForward:
+        entry.__globals__["__snaptrace_graph"] = _first_call(entry.__globals__, compiled)
     entry.__snaptrace_check__ = guard  # its guard function, which can say why a call misses (`why`)
     return entry
+
+
+def _first_call(namespace: dict, deferred: DeferredForward):
+    """The graph of an entry whose GraphModule's code is not generated yet: the first call generates
+    it and puts the generated `forward` in the entry's globals, where later calls find it directly."""
+    def first_call(*args):
+        forward = namespace["__snaptrace_graph"] = deferred.resolve()
+        return forward(*args)
+    return first_call
 
 
 @attrs.frozen(slots=True)

@@ -163,3 +163,27 @@ def test_autograd_through_the_captured_graph():
     traced_grad, w.grad = w.grad.clone(), None
     loss(x, w).backward()
     torch.testing.assert_close(traced_grad, w.grad)
+
+
+def test_the_graph_code_is_generated_on_the_first_call_then_called_directly():
+    def f(x):
+        return torch.sin(x) + 1
+
+    x = torch.randn(3)
+    traced = trace(f, (x,))
+    (gm,) = traced.graphs
+    entry = traced.captures[0].entry
+    assert entry.__globals__["__snaptrace_graph"].__name__ == "first_call"  # nothing generated at capture
+    assert torch.equal(traced(x), f(x))
+    graph = entry.__globals__["__snaptrace_graph"]
+    assert graph.__self__ is gm and graph.__func__ is type(gm).forward  # later calls: the generated forward
+    assert torch.equal(traced(x + 1), f(x + 1))
+    assert "torch.sin" in gm.code
+
+
+def test_graph_code_is_readable_before_any_call():
+    def f(x):
+        return x.cos() * 2
+
+    traced = trace(f, (torch.randn(2),))
+    assert "cos" in traced.graphs[0].code

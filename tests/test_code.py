@@ -63,3 +63,36 @@ def test_fast_decoding_matches_dis_on_generated_code(source):
     code = scope["f"].__code__
     for inner in _code_objects(types.SimpleNamespace(f=scope["f"])) + [code]:
         assert tuple(_instructions(inner)) == decode_with_dis(inner)
+
+
+def _fresh_code(text="def f(x):\n    return x + 1\n"):
+    namespace = {}
+    exec(compile(text, "<fresh>", "exec"), namespace)
+    return namespace["f"].__code__
+
+
+def test_compile_cache_decodes_a_code_object_once_per_process():
+    from core.code import decode, decode_uncached
+
+    code = _fresh_code()
+    first, second = decode(code, {}), decode(code, {"other": 1})
+    assert first.instructions is second.instructions  # read once, shared across traces
+    assert second.globals == {"other": 1}  # the globals are per trace, not cached
+    assert first.instructions == decode_uncached(code, {}).instructions == decode_with_dis(code)
+    assert first.exception_table == decode_uncached(code, {}).exception_table
+
+
+def test_compile_cache_is_keyed_by_identity_and_forgets_dead_code():
+    import gc
+
+    from core.code import _DECODED, decode
+
+    code, twin = _fresh_code(), _fresh_code()
+    assert code == twin and code is not twin  # equal text, two code objects: two entries
+    decode(code, {}), decode(twin, {})
+    assert id(code) in _DECODED and id(twin) in _DECODED
+    key = id(code)
+    del code
+    gc.collect()
+    assert key not in _DECODED  # the entry went with its code object
+    assert id(twin) in _DECODED

@@ -28,6 +28,7 @@ wrap rule exists.  Families are registered by importing them (`vt/families.py`).
 from __future__ import annotations
 
 import attrs
+from pyrsistent import pmap, pvector
 
 from core.outcomes import BreakKind, unsupported
 from core.sources import ItemSource
@@ -393,7 +394,7 @@ def wrap_value(state, value, source, guard: bool = True):
                 state = state.add_guard(check)
             return state, (vt if oid is None else state.heap[oid])
     out = _apply_wrap_rules(state, value, source, guard)
-    if type(out) is tuple and _only_guards_added(state, out[0]) and not source.made_per_call():
+    if type(out) is tuple and only_guards_added(state, out[0]) and not source.made_per_call():
         vt, oid = out[1], getattr(out[1], "oid", None)
         # Only values that name nothing of one state: fixed objects and constants, or heap handles
         # checked again on use.  A tensor names a graph node a rolled-back state may not have.
@@ -410,7 +411,24 @@ def _apply_wrap_rules(state, value, source, guard):
     return _unmodelled(value, source)
 
 
-def _only_guards_added(before, after) -> bool:
+def with_own_guards(state, run):
+    """(outcome of `run(state)`, every guard it added): `run` sees the state without its guards, so
+    a guard the state already had is recorded too (a per-trace memo re-adding them in another state,
+    say one a speculation rolled back to, must miss none); the outcome's state has the state's guards
+    and the new ones.  An outcome that is not (state, ...) comes from running on `state` itself."""
+    out = run(state.replace(guards=pmap(), guard_order=pvector()))
+    if type(out) is not tuple:
+        return run(state), ()
+    guards = tuple(out[0].guard_order)
+    merged = out[0].replace(guards=state.guards, guard_order=state.guard_order)
+    for guard in guards:
+        merged = merged.add_guard(guard)
+    return (merged, *out[1:]), guards
+
+
+def only_guards_added(before, after) -> bool:
+    """Whether `after` differs from `before` by guards alone (nothing allocated, written, logged or
+    put in the graph, the same frame)."""
     return (after.heap is before.heap and after.known_objects is before.known_objects and after.graph is before.graph
             and after.effects is before.effects and after.frame is before.frame and after.next_oid == before.next_oid
             and after.globals is before.globals and after.placeholders is before.placeholders)

@@ -26,6 +26,7 @@ import linecache
 import attrs
 import torch
 import torch.fx
+from torch.fx._lazy_graph_module import _LazyGraphModule
 
 from core.graph_log import NodeRef, Subgraph, map_refs
 from core.outcomes import BreakKind, Thrown, Unsupported, unsupported
@@ -240,11 +241,13 @@ def remove_dead_nodes(graph) -> None:
 
 
 def graph_module(graph, modules: dict, name: str):
-    """A GraphModule over `graph` whose `get_attr`s find `modules`."""
+    """A GraphModule over `graph` whose `get_attr`s find `modules`.  Its Python code is generated
+    when first needed (a call, `.code`, printing), not here: torch's `_LazyGraphModule`, as Dynamo
+    hands its graphs to backends; a backend that only reads the graph never pays for it."""
     root = torch.nn.Module()
     for attribute, module in modules.items():
         setattr(root, attribute, module)
-    return torch.fx.GraphModule(root, graph, class_name=name)
+    return _LazyGraphModule(root, graph, class_name=name)
 
 
 def build_subgraph(log, inputs: tuple, lifted: tuple, body: tuple, output, name: str) -> Subgraph:

@@ -24,19 +24,20 @@ import types
 
 import attrs
 
+from core.guards import IdMatch, KeysMatch
 from core.outcomes import BreakKind, raised, unsupported
-from core.sources import AttrSource, ImportedModuleSource
+from core.sources import AttrSource, ImportedModuleSource, ItemSource
 from effects import heap
 from vt import registry
 from vt.callables.functions import CellVariable, FunctionParts, UserFunctionVariable
 from vt.callables.nested_functions import make_function
-from vt.objects.attributes import store_raw
+from vt.objects.attributes import store_raw, written
 from vt.data.lists import TupleVariable
 from vt.objects.dataclasses_variables import is_generated_repr
 from vt.objects.introspection import FrozenObjectVariable
-from vt.objects.object_attributes import class_record
+from vt.objects.object_attributes import attribute_source, class_record, class_source_of, lookup, python_hook
 from vt.objects.local_classes import LocalClassVariable, is_stand_in
-from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.protocol import MISSING, NOT_CONSTANT, VariableTracker
 
 _OPTIONS = ("init", "repr", "eq", "order", "unsafe_hash", "frozen", "match_args", "kw_only", "slots",
             "weakref_slot")
@@ -182,6 +183,10 @@ def _fields(state, args, kwargs):
     if cls_vt is None and vt.dunder_dispatch:
         cls_vt = class_record(state, heap.current(state, vt).cls)
     if not isinstance(cls_vt, LocalClassVariable):
+        if vt.dunder_dispatch:
+            out = _fields_of_made_object(state, heap.current(state, vt))
+            if out is not None:
+                return out
         source = AttrSource(ImportedModuleSource("dataclasses"), "fields")
         return UserFunctionVariable(dataclasses.fields, source).call(state, args, kwargs)
     try:
@@ -189,6 +194,51 @@ def _fields(state, args, kwargs):
     except TypeError as exc:
         return raised(exc)
     return state, TupleVariable(tuple(LocalFieldVariable(field) for field in fields))
+
+
+def _fields_of_made_object(state, record):
+    """`dataclasses.fields(obj)` for an object the trace made of a real dataclass (a `ModelOutput`
+    under construction calls it on every attribute write), answered from the real class instead of
+    running `fields` on the object: (state, tuple VT), or None to run it.
+
+    It gives what running it would: the object has no attributes of its own that `getattr` could
+    find first (it was made in the trace and its class has no Python `__getattribute__`), the
+    class's `__dataclass_fields__` and its `Field`s are the real ones, untouched by the program (no
+    effect names them), and the guards are those running it adds: the keys of the fields dict, the
+    identity of each `Field` and of its `_field_type`, and of `dataclasses._FIELD`."""
+    cls = record.cls
+    if record.value is not None or written(record.attributes, _FIELDS_NAME) is not MISSING \
+            or python_hook(state, cls, "__getattribute__") is not None:
+        return None
+    owner, found = lookup(state, cls, _FIELDS_NAME)
+    if type(found) is not dict or not all(type(field) is dataclasses.Field for field in found.values()):
+        return None  # a dict the program wrote, or not a dataclass
+    dict_source = attribute_source(state, cls, class_source_of(record), owner, _FIELDS_NAME)
+    if dict_source is None:
+        return None
+    touched = {getattr(effect, "oid", None) for effect in state.effects}
+    for obj in (found, *found.values()):
+        oid = state.known_objects.get(id(obj))
+        if oid is not None and oid in touched:
+            return None
+    state = state.add_guard(KeysMatch(dict_source, dict, tuple(found)))
+    state = state.add_guard(IdMatch(_FIELD_SOURCE, dataclasses._FIELD, "dataclasses._FIELD"))
+    items = []
+    for name, field in found.items():
+        field_source = ItemSource(dict_source, name)
+        state = state.add_guard(IdMatch(field_source, field, f"the Field {name!r}"))
+        state = state.add_guard(IdMatch(AttrSource(field_source, "_field_type"), field._field_type))
+        if field._field_type is dataclasses._FIELD:
+            out = registry.wrap_value(state, field, field_source)
+            if type(out) is not tuple:
+                return None
+            state, field_vt = out
+            items.append(field_vt)
+    return state, TupleVariable(tuple(items))
+
+
+_FIELDS_NAME = "__dataclass_fields__"
+_FIELD_SOURCE = ItemSource(AttrSource(ImportedModuleSource("dataclasses"), "__dict__"), "_FIELD")
 
 
 registry.register_builtin_rules({dataclasses.dataclass: _dataclass, dataclasses.fields: _fields})

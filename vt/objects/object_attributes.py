@@ -23,7 +23,7 @@ from vt.data.constant import ConstantVariable
 from vt.callables.functions import UserMethodVariable
 from vt.objects.getattr_variable import builtin_method
 from vt.objects.instance_dict import InstanceDictVariable
-from vt.protocol import DELETED, MISSING, VariableTracker
+from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
 from vt.registry import wrap_value
 
 
@@ -174,15 +174,42 @@ def class_hook(state, cls, name: str):
 # -- reads ---------------------------------------------------------------------------------------
 
 def read_attribute(state, vt, name: str):
-    """`obj.name`: the class's Python `__getattribute__` when it has one, else `plain_read`."""
+    """`obj.name`: the class's Python `__getattribute__` when it has one, else `plain_read`.
+
+    A Python `__getattribute__` (model configs have one) runs for every read, so a read that only
+    added guards and gave a constant or a fixed object is remembered for the trace
+    (`Env.attribute_reads`).  The same read again gives the same value and adds the same guards
+    without running the hook when nothing it could have looked at has changed since: the object's
+    heap record is the very same, no object that existed then was changed (for a real object
+    before any write to a real object or a global: no real object), no global was written
+    (`heap.unchanged_since`), and the grad mode and modes are the same.  The guards remembered are all those the read needs, also those the
+    state had already (`registry.with_own_guards`), so a hit in a rolled-back state misses none."""
     record = heap.current(state, vt)
     hook = class_hook(state, record.cls, "__getattribute__")
-    if hook is not None:
-        if type(hook) is Unsupported:
-            return hook
-        return call_hook(state, hook, hook_source(state, record.cls, class_source_of(record), "__getattribute__"),
-                         [vt, ConstantVariable(name)])
-    return plain_read(state, vt, name)
+    if hook is None:
+        return plain_read(state, vt, name)
+    if type(hook) is Unsupported:
+        return hook
+    memo = state.env.attribute_reads
+    key = (vt.oid, name)
+    hit = memo.get(key)
+    if hit is not None and hit[0].heap.get(vt.oid) is record and hit[0].globals is state.globals \
+            and hit[0].grad_enabled == state.grad_enabled and hit[0].modes == state.modes \
+            and heap.unchanged_since(state, hit[0], about_real_objects=record.source is not None):
+        for guard in hit[2]:
+            state = state.add_guard(guard)
+        return state, hit[1]
+    source = hook_source(state, record.cls, class_source_of(record), "__getattribute__")
+    out, guards = registry.with_own_guards(state, lambda bare: call_hook(bare, hook, source,
+                                                                          [vt, ConstantVariable(name)]))
+    if type(out) is not tuple:
+        return out
+    after, result = out
+    if registry.only_guards_added(state, after) and after.grad_enabled == state.grad_enabled \
+            and after.modes == state.modes \
+            and (result.constant_value() is not NOT_CONSTANT or result.fixed_object() is not NOT_CONSTANT):
+        memo[key] = (state, result, guards)
+    return out
 
 
 def plain_read(state, vt, name: str):
