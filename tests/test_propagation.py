@@ -81,3 +81,30 @@ def test_results_that_require_grad_still_run_on_fake_tensors(monkeypatch):
     out = res(x, w)
     out.backward()
     assert len(runs) == 5 and out.grad_fn is not None
+
+
+# -- the per-trace wrap memo (vt/registry.py wrap_value) ----------------------------------------------
+
+WRAP_LIMIT = 4
+
+
+def _reads_limit(x):
+    return x * WRAP_LIMIT
+
+
+def test_a_remembered_wrap_adds_every_guard_it_needs_in_a_state_that_lacks_them():
+    from core.sources import GlobalSource
+    from tests.helpers import make_state
+    from vt.registry import wrap_value
+
+    source = GlobalSource("WRAP_LIMIT")
+    probe, _ = wrap_value(make_state(_reads_limit, (torch.ones(2),)), WRAP_LIMIT, source)
+    needed = set(probe.guard_list()) - set(make_state(_reads_limit, (torch.ones(2),)).guard_list())
+    assert needed  # the value is guarded
+    start = make_state(_reads_limit, (torch.ones(2),))
+    with_them = start
+    for guard in needed:  # a state that already has the guards, as after an earlier read
+        with_them = with_them.add_guard(guard)
+    wrap_value(with_them, WRAP_LIMIT, source)  # remembered here
+    again, _ = wrap_value(start, WRAP_LIMIT, source)  # a state without them: a rolled-back snapshot
+    assert needed <= set(again.guard_list())

@@ -393,13 +393,17 @@ def wrap_value(state, value, source, guard: bool = True):
             for check in guards:
                 state = state.add_guard(check)
             return state, (vt if oid is None else state.heap[oid])
-    out = _apply_wrap_rules(state, value, source, guard)
-    if type(out) is tuple and only_guards_added(state, out[0]) and not source.made_per_call():
+    if source.made_per_call():
+        return _apply_wrap_rules(state, value, source, guard)
+    # Every guard the wrap needs is remembered, also those the state had already: a later state (one
+    # a speculation rolled back to) may lack them.
+    out, guards = with_own_guards(state, lambda bare: _apply_wrap_rules(bare, value, source, guard))
+    if type(out) is tuple and only_guards_added(state, out[0]):
         vt, oid = out[1], getattr(out[1], "oid", None)
         # Only values that name nothing of one state: fixed objects and constants, or heap handles
         # checked again on use.  A tensor names a graph node a rolled-back state may not have.
         if oid is not None or vt.fixed_object() is not NOT_CONSTANT or vt.constant_value() is not NOT_CONSTANT:
-            memo[(source, guard)] = (value, vt, tuple(out[0].guard_order[len(state.guard_order):]), oid)
+            memo[(source, guard)] = (value, vt, guards, oid)
     return out
 
 
