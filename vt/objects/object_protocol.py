@@ -25,7 +25,7 @@ from vt.data.object_keys import ObjectKey
 from vt.protocol import MISSING, NOT_CONSTANT, identical
 from vt.objects.object_attributes import (call_hook, class_hook, class_source_of, hook_source, is_vt, lookup,
                                           python_hook)
-from core.outcomes import raise_error, Unsupported, BreakKind, unsupported
+from core.outcomes import raise_error, Thrown, Unsupported, BreakKind, unsupported
 from vt import registry
 
 _BINARY_DUNDERS = {
@@ -347,6 +347,9 @@ def contains_object(state, vt, item):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "__contains__ did not give a value known while tracing")
         return state, ConstantVariable(truth)
     out = iterate_object(state, vt)
+    if type(out) is Thrown and out.exception is None and out.cls is TypeError \
+            and str(out.args[0]).endswith("is not iterable"):  # `in`'s own message (PySequence_Contains)
+        return raise_error(TypeError, f"argument of type '{vt.type_name()}' is not iterable")
     if type(out) is not tuple:
         return out
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`in` on {vt.describe()} without __contains__ is not "
