@@ -198,3 +198,26 @@ def test_dict_subclass_missing_is_asked():
         return d[1], d[3], collections.Counter("aab")["z"]
 
     assert_same_outcome(f)
+
+
+class _SetSubclass(set):
+    pass
+
+
+def test_a_containers_own_methods_unbound_on_other_objects():
+    """set's methods called unbound: on a set subclass's object they run (Lib/test's
+    TestMethodsMutating_Subclass_Subclass); on another type, or with no argument, eager's TypeError."""
+    from helpers import assert_same_outcome
+
+    def on_subclass(s):
+        return sorted(set.difference(s, {1})), sorted(set.union(s, [3]))
+
+    def on_int():
+        return set.difference(1, {1})
+
+    def without_argument():
+        return set.difference()
+
+    assert_same_outcome(on_subclass, lambda: (_SetSubclass({1, 2}),))
+    assert_same_outcome(on_int)
+    assert_same_outcome(without_argument)
