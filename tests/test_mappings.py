@@ -221,3 +221,21 @@ def test_a_containers_own_methods_unbound_on_other_objects():
     assert_same_outcome(on_subclass, lambda: (_SetSubclass({1, 2}),))
     assert_same_outcome(on_int)
     assert_same_outcome(without_argument)
+
+
+class _Plain(dict):
+    pass
+
+
+def test_a_dict_compared_with_a_counter_or_a_dict_subclass_object():
+    """Counter.__eq__ gives NotImplemented against a plain dict; then dict's own C `==` compares the
+    two dict parts (Lib/test's TestCounter.test_basics)."""
+    def with_counter():
+        c = collections.Counter("aaabbc")
+        return c == {"a": 3, "b": 2, "c": 1}, {"a": 3, "b": 2, "c": 1} == c, c != {"a": 3}, {"a": 1} != c
+
+    def with_subclass(d):
+        return {"x": 1} == d, d == {"x": 1}, {"x": 2} != d, {"x": 2} == d
+
+    assert_same_outcome(with_counter)
+    assert_same_outcome(with_subclass, lambda: (_Plain(x=1),))
