@@ -239,3 +239,28 @@ def test_a_dict_compared_with_a_counter_or_a_dict_subclass_object():
 
     assert_same_outcome(with_counter)
     assert_same_outcome(with_subclass, lambda: (_Plain(x=1),))
+
+
+def test_ordered_dict_keywords_and_dicts_own_changes_on_it():
+    """OrderedDict.fromkeys(value=) and setdefault(key=, default=) take keywords; dict's own
+    changing methods on an OrderedDict leave its order list behind, which eager sees as a KeyError
+    later (Lib/test's test_dict_pop / test_dict_delitem / test_setdefault / test_fromkeys)."""
+    ordered = collections.OrderedDict
+
+    def keywords():
+        od = ordered.fromkeys("abc", value=1)
+        made = od.setdefault("x", default=5), od.setdefault(key="y"), od.setdefault("a")
+        return list(od.items()), made, list(ordered.fromkeys("ab").items())
+
+    def dict_pop_then_iterate():
+        od = ordered([(1, 1), (2, 2)])
+        dict.pop(od, 1)
+        return list(od)
+
+    def dict_delitem_then_iterate():
+        od = ordered([(1, 1)])
+        dict.__delitem__(od, 1)
+        return list(od)
+
+    for fn in (keywords, dict_pop_then_iterate, dict_delitem_then_iterate):
+        assert_same_outcome(fn)
