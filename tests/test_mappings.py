@@ -264,3 +264,22 @@ def test_ordered_dict_keywords_and_dicts_own_changes_on_it():
 
     for fn in (keywords, dict_pop_then_iterate, dict_delitem_then_iterate):
         assert_same_outcome(fn)
+
+
+def test_an_ordered_dict_changed_while_iterated_raises_its_own_error():
+    """Lib/test's test_key_change_during_iteration: moving, adding or deleting a key while a loop
+    walks an OrderedDict is "OrderedDict mutated during iteration"; assigning an existing key is not."""
+    def fn():
+        od = collections.OrderedDict.fromkeys("abcde")
+        out = []
+        for body in (lambda k: od.move_to_end(k), lambda k: od.__setitem__("f", None),
+                     lambda k: od.__delitem__("c"), lambda k: od.__setitem__("a", 1)):
+            try:
+                for k in od:
+                    body(k)
+                out.append("ok")
+            except RuntimeError as error:
+                out.append(str(error))
+        return out, list(od)
+
+    assert_same_outcome(fn)
