@@ -283,3 +283,21 @@ def test_an_ordered_dict_changed_while_iterated_raises_its_own_error():
         return out, list(od)
 
     assert_same_outcome(fn)
+
+
+def test_an_ordered_dict_input_whose_order_list_and_storage_disagree_runs_eagerly():
+    """After `dict.pop(od, k)` ran for real the order list still names `k`: reading such an input is a
+    break (it runs for real and raises eager's KeyError), not a tracer error."""
+    from tracer import trace
+
+    def make():
+        od = collections.OrderedDict([("spam", 1), ("ham", 2)])
+        dict.pop(od, "spam")
+        return (od,)
+
+    def fn(od):
+        return list(od)
+
+    assert_same_outcome(fn, make)
+    res = trace(fn, make())
+    assert "order list and storage disagree" in res.graph_breaks[0].reason
