@@ -16,6 +16,7 @@ asked, that tests the guards one by one.
 """
 from __future__ import annotations
 
+import math
 import re
 import reprlib
 
@@ -24,6 +25,10 @@ import torch
 
 from core.guards import _Namespace
 from core.sources import local_name
+
+
+_SHAPE_GUARD_NAMES = {"torch": torch, "math": math}
+"""Modules the texts of shape guards name (torch's printer writes `torch.sym_float(x)`, `math.floor`)."""
 
 
 def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
@@ -39,7 +44,7 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     # A guard that cannot even be evaluated (a deleted global, a missing attribute) has failed.
     lines += ["        return True", "    except Exception:", "        return False"]
     src = "\n".join(lines) + "\n"
-    scope = dict(ns.values)
+    scope = dict(_SHAPE_GUARD_NAMES, **ns.values)
     scope[ns.g], scope[ns.b], scope[ns.f] = fn.__globals__, builtins, fn
     exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)
     check = scope[f"__guard_{name}"]
@@ -66,7 +71,7 @@ class _Explainer:
             lines += ["    try:", f"        if not ({guard.expr(ns)}):", f"            return {position}",
                       "    except Exception:", f"        return {position}"]
         lines.append("    return None")
-        scope = dict(ns.values)
+        scope = dict(_SHAPE_GUARD_NAMES, **ns.values)
         scope[ns.g], scope[ns.b], scope[ns.f] = self._fn.__globals__, self._builtins, self._fn
         exec(compile("\n".join(lines) + "\n", f"<snaptrace guard explanation for {self._name}>", "exec"), scope)
         self._ns, self._scope = ns, scope

@@ -90,4 +90,5 @@ def raising_capture(fn, state, exc, graph_capture):
         raise build_exceptions(recipes, out)
 
     raising_entry.__name__ = raising_entry.__qualname__ = fn.__qualname__
+    raising_entry.__snaptrace_check__ = getattr(entry, "__snaptrace_check__", None)  # for `why` in the logs
     return attrs.evolve(captured, entry=raising_entry)

@@ -14,6 +14,7 @@ final contents the heap holds for it.  The bytecode itself is written here only.
 from __future__ import annotations
 
 import collections
+import dis
 import types
 
 from bytecode import Instr
@@ -61,6 +62,31 @@ def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, cl
     if rebuilt is not None:
         rebuilt.add(made)
     return made
+
+
+_PURE_CALLEES = frozenset({"hash", "len", "tuple", "frozenset", "str", "repr", "int", "float", "abs", "id",
+                           "type", "isinstance", "getattr", "hasattr", "min", "max", "sum", "all", "any"})
+_PURE_OPS = frozenset({"LOAD_FAST", "LOAD_CONST", "LOAD_ATTR", "LOAD_GLOBAL", "LOAD_DEREF", "RESUME", "RETURN_VALUE",
+                       "PRECALL", "CALL", "PUSH_NULL", "BINARY_OP", "COMPARE_OP", "IS_OP", "CONTAINS_OP",
+                       "BUILD_TUPLE", "BINARY_SUBSCR", "POP_TOP", "COPY", "SWAP", "CACHE", "EXTENDED_ARG",
+                       "UNARY_NOT", "UNARY_NEGATIVE", "JUMP_FORWARD", "POP_JUMP_FORWARD_IF_FALSE",
+                       "POP_JUMP_FORWARD_IF_TRUE", "JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP", "NOP",
+                       "COPY_FREE_VARS", "MAKE_CELL", "KW_NAMES"})
+
+
+def _pure_hook(cls, name: str) -> bool:
+    """Whether calling `cls.name` again (when the entry builds a dict keyed by its objects) can change
+    nothing the program sees: C's own, or Python code that only reads and calls harmless builtins."""
+    hook = getattr(cls, name, None)
+    if type(hook) is not types.FunctionType:
+        return True
+    for instruction in dis.get_instructions(hook):
+        if instruction.opname not in _PURE_OPS:
+            return False
+        if instruction.opname == "LOAD_GLOBAL" and instruction.argval not in _PURE_CALLEES \
+                and instruction.arg & 1:  # a global called: only harmless builtins
+            return False
+    return True
 
 
 def _dict_base(cls):
@@ -241,6 +267,14 @@ class Emitter:
             keys = tuple(key for key, _ in entries)
             self.code.extend([Instr("LOAD_CONST", keys), Instr("BUILD_CONST_KEY_MAP", len(keys))])
             return failed
+        hashes = [key.hash_value for key, _ in entries if is_object_key(key)]
+        for key, _ in entries:  # BUILD_MAP hashes each key again (and compares keys whose hashes meet)
+            cls = key.vt.runtime_type() if is_object_key(key) else None
+            if cls is not None and (not _pure_hook(cls, "__hash__")
+                                    or (key.python_eq and hashes.count(key.hash_value) > 1
+                                        and not _pure_hook(cls, "__eq__"))):
+                return unsupported(BreakKind.UNSUPPORTED_VALUE, f"a dict keyed by {key.vt.describe()} cannot be "
+                                   "built again after the graph: that would run its Python __hash__ / __eq__ again")
         failed = None
         for key, item in entries:
             if is_object_key(key):

@@ -184,3 +184,60 @@ def test_messages_name_python_types():
         return out
 
     assert_same_outcome(f, lambda: (_Late(),))
+
+
+class _Bare:
+    pass
+
+
+class _Sized:
+    def __len__(self):
+        return 1
+
+
+@pytest.mark.parametrize("make", [_Bare, _Sized], ids=["bare", "sized"])
+@pytest.mark.parametrize("operation", [
+    lambda o: o[0], lambda o: o(), lambda o: list(o), lambda o: -o, lambda o: o + 1, lambda o: 1 + o,
+    lambda o: o < 1, lambda o: len(o), lambda o: o.nope, lambda o: hash([o]), lambda o: 1 in o, lambda o: next(o),
+    lambda o: int(o), lambda o: [1][o], lambda o: [*o], lambda o: dict(**o), lambda o: abs(o), lambda o: getattr(o, 5),
+    lambda o: o.__delattr__("zz"),
+], ids=["subscript", "call", "iterate", "negate", "add", "radd", "order", "len", "attribute", "hash-of-list", "in",
+        "next", "int", "index", "star", "double-star", "abs", "getattr-int", "delattr"])
+def test_errors_on_objects_carry_eagers_type_and_text_never_the_tracers_class_names(make, operation):
+    def fn(o):
+        return operation(o)
+
+    traced = assert_same_outcome(fn, lambda: (make(),))
+    for capture in traced.captures:
+        assert not any("Variable" in b.reason for b in capture.graph_breaks)
+
+
+def test_the_tracer_never_runs_an_objects_hash_or_eq_to_look_it_up():
+    """Looking a value up in the trace-rules table (`allow_in_graph`, `disable` marks) must not call
+    its class's Python __hash__ / __eq__ (Lib/test's test_class logs every dunder call, and a log that
+    grew while being read made those tests run forever)."""
+    import torch
+    from tracer import compile
+
+    calls = []
+
+    class Hashy:
+        def __hash__(self):
+            calls.append("hash")
+            return 1
+
+        def __eq__(self, other):
+            calls.append("eq")
+            return self is other
+
+        def method(self):
+            return 2
+
+    def fn(x, obj):
+        return x + obj.method(), obj is obj
+
+    traced = compile(fn)
+    for _ in range(2):
+        out = traced(torch.ones(1), Hashy())
+        assert out[1] is True and float(out[0]) == 3.0
+    assert calls == []

@@ -99,3 +99,29 @@ def test_deleted_global_falls_back_to_the_builtin():
          "    del len\n"
          "    return len([1, 2, 3])\n", namespace)
     assert_same_outcome(namespace["f"])
+
+
+class _WithBlech:
+    blech = None
+
+
+def test_attribute_error_name_and_obj_through_every_lookup():
+    """Lib/test's test_getattr_has_name_and_obj: `obj.x`, `object.__getattribute__(obj, "x")` and
+    `getattr(obj, "x")` all give the AttributeError its name and object, for an object made inside
+    the call (of a class made there too) and one passed in."""
+    def fn(outside):
+        class Local:
+            blech = None
+
+        out = []
+        for obj in (Local(), outside):
+            for how in (lambda o: o.bluch, lambda o: object.__getattribute__(o, "bluch"),
+                        lambda o: getattr(o, "bluch")):
+                try:
+                    how(obj)
+                except AttributeError as exc:
+                    out.append((exc.name, exc.obj is obj))
+        return out
+
+    from helpers import assert_same_outcome
+    assert_same_outcome(fn, lambda: (_WithBlech(),))

@@ -78,3 +78,22 @@ def test_effects_before_an_index_out_of_range_are_kept():
 def test_division_by_a_tensor_without_effects_stays_in_the_graph():
     traced = tracer.trace(lambda a, b: a // b, (torch.tensor([4, 2]), torch.tensor([2, 1])))
     assert traced.graph_breaks == [] and len(traced.graphs) == 1
+
+
+def test_a_shape_guard_on_a_float_made_from_a_symbolic_int_holds_on_the_next_call():
+    """Campaign seed 31012: `round(0.5, 2) > 2.0 + a1` with `a1` symbolic gave the shape guard
+    `2.0 + torch.sym_float(a1) < 0.5`, whose `torch` the guard function did not define, so the
+    guard failed on every call and each call captured again."""
+    from tracer import compile
+
+    def fn(x, n):
+        if 0.5 > 2.0 + n:
+            return x + 1
+        return x - 1
+
+    traced = compile(fn, dynamic=True)
+    for n in (-2, -2, -3, 4):
+        x = torch.randn(3)
+        torch.testing.assert_close(traced(x, n), fn(x, n))
+    assert len(traced.captures) == 2  # one per branch; a repeated call hits its capture
+    assert any("sym_float" in str(guard) for guard in traced.captures[0].guards)

@@ -95,3 +95,16 @@ def test_tuple_and_frozenset_of_an_exact_one_are_that_object():
         return frozenset(s) is s, u is t
 
     assert_same_outcome(f, lambda: ((1, [2]),))
+
+
+def test_tuple_repeat_and_concat_keep_cpythons_identities():
+    """`t * 1`, `t + ()`, `() + t` are `t` itself and `t * 0` is the empty tuple (Lib/test's
+    test_repeat checks `id(s) == id(s * 1)`); other results are new tuples."""
+    from helpers import assert_same_outcome
+
+    def fn(t):
+        s = tuple(range(3))
+        return (id(s) == id(s * 1), s * 1 is s, s + () is s, () + s is s, s * 0 is (), t * 1 is t, t + () is t,
+                (s * 2) is (s * 2), len(s * 3))
+
+    assert_same_outcome(fn, lambda: ((1, 2),))

@@ -1014,3 +1014,33 @@ def test_defaultdict_groups_by_objects():
 
     res = assert_same_as_eager(fn, lambda: (torch.randn(2),))
     _one_graph(res)
+
+
+class _CountingHash:
+    """Lib/test's test_setdefault_atomic: __hash__ with an effect, counted."""
+
+    def __init__(self):
+        self.hash_count = 0
+        self.eq_count = 0
+
+    def __hash__(self):
+        self.hash_count += 1
+        return 42
+
+    def __eq__(self, other):
+        self.eq_count += 1
+        return id(self) == id(other)  # a break (an address): the dict crosses it
+
+
+def test_a_dict_keyed_by_objects_whose_hash_has_effects_is_not_built_twice():
+    """The entry would build the dict again after the graph, calling __hash__ again: it breaks
+    instead (the value runs for real), so the counts stay eager's."""
+    def fn(x):
+        first = _CountingHash()
+        table = {first: 5}
+        second = _CountingHash()
+        table.setdefault(second, [])
+        return x + 1, first.hash_count, second.hash_count, first.eq_count, second.eq_count, len(table)
+
+    from helpers import assert_same_outcome
+    assert_same_outcome(fn, lambda: (1,), calls=3)

@@ -198,3 +198,106 @@ def test_dict_subclass_missing_is_asked():
         return d[1], d[3], collections.Counter("aab")["z"]
 
     assert_same_outcome(f)
+
+
+class _SetSubclass(set):
+    pass
+
+
+def test_a_containers_own_methods_unbound_on_other_objects():
+    """set's methods called unbound: on a set subclass's object they run (Lib/test's
+    TestMethodsMutating_Subclass_Subclass); on another type, or with no argument, eager's TypeError."""
+    from helpers import assert_same_outcome
+
+    def on_subclass(s):
+        return sorted(set.difference(s, {1})), sorted(set.union(s, [3]))
+
+    def on_int():
+        return set.difference(1, {1})
+
+    def without_argument():
+        return set.difference()
+
+    assert_same_outcome(on_subclass, lambda: (_SetSubclass({1, 2}),))
+    assert_same_outcome(on_int)
+    assert_same_outcome(without_argument)
+
+
+class _Plain(dict):
+    pass
+
+
+def test_a_dict_compared_with_a_counter_or_a_dict_subclass_object():
+    """Counter.__eq__ gives NotImplemented against a plain dict; then dict's own C `==` compares the
+    two dict parts (Lib/test's TestCounter.test_basics)."""
+    def with_counter():
+        c = collections.Counter("aaabbc")
+        return c == {"a": 3, "b": 2, "c": 1}, {"a": 3, "b": 2, "c": 1} == c, c != {"a": 3}, {"a": 1} != c
+
+    def with_subclass(d):
+        return {"x": 1} == d, d == {"x": 1}, {"x": 2} != d, {"x": 2} == d
+
+    assert_same_outcome(with_counter)
+    assert_same_outcome(with_subclass, lambda: (_Plain(x=1),))
+
+
+def test_ordered_dict_keywords_and_dicts_own_changes_on_it():
+    """OrderedDict.fromkeys(value=) and setdefault(key=, default=) take keywords; dict's own
+    changing methods on an OrderedDict leave its order list behind, which eager sees as a KeyError
+    later (Lib/test's test_dict_pop / test_dict_delitem / test_setdefault / test_fromkeys)."""
+    ordered = collections.OrderedDict
+
+    def keywords():
+        od = ordered.fromkeys("abc", value=1)
+        made = od.setdefault("x", default=5), od.setdefault(key="y"), od.setdefault("a")
+        return list(od.items()), made, list(ordered.fromkeys("ab").items())
+
+    def dict_pop_then_iterate():
+        od = ordered([(1, 1), (2, 2)])
+        dict.pop(od, 1)
+        return list(od)
+
+    def dict_delitem_then_iterate():
+        od = ordered([(1, 1)])
+        dict.__delitem__(od, 1)
+        return list(od)
+
+    for fn in (keywords, dict_pop_then_iterate, dict_delitem_then_iterate):
+        assert_same_outcome(fn)
+
+
+def test_an_ordered_dict_changed_while_iterated_raises_its_own_error():
+    """Lib/test's test_key_change_during_iteration: moving, adding or deleting a key while a loop
+    walks an OrderedDict is "OrderedDict mutated during iteration"; assigning an existing key is not."""
+    def fn():
+        od = collections.OrderedDict.fromkeys("abcde")
+        out = []
+        for body in (lambda k: od.move_to_end(k), lambda k: od.__setitem__("f", None),
+                     lambda k: od.__delitem__("c"), lambda k: od.__setitem__("a", 1)):
+            try:
+                for k in od:
+                    body(k)
+                out.append("ok")
+            except RuntimeError as error:
+                out.append(str(error))
+        return out, list(od)
+
+    assert_same_outcome(fn)
+
+
+def test_an_ordered_dict_input_whose_order_list_and_storage_disagree_runs_eagerly():
+    """After `dict.pop(od, k)` ran for real the order list still names `k`: reading such an input is a
+    break (it runs for real and raises eager's KeyError), not a tracer error."""
+    from tracer import trace
+
+    def make():
+        od = collections.OrderedDict([("spam", 1), ("ham", 2)])
+        dict.pop(od, "spam")
+        return (od,)
+
+    def fn(od):
+        return list(od)
+
+    assert_same_outcome(fn, make)
+    res = trace(fn, make())
+    assert "order list and storage disagree" in res.graph_breaks[0].reason

@@ -5,7 +5,7 @@ import operator
 import pytest
 import torch
 
-from helpers import assert_same_as_eager, opnames, ops
+from helpers import assert_raises_like_eager, assert_same_as_eager, assert_same_outcome, opnames, ops
 from tracer import trace
 from core.outcomes import BreakKind
 
@@ -169,3 +169,36 @@ def test_lambda_with_star_args():
         return scale(*[x, x], **{"factor": 3})
 
     assert_same_as_eager(fn, lambda: (t(2),))
+
+
+# -- CPython's messages for what cannot be unpacked -------------------------------------------------
+
+class _Opaque:
+    """Neither iterable nor a mapping."""
+
+
+def _callee(*args, **kwargs):
+    return args, kwargs
+
+
+@pytest.mark.parametrize("make", [_Opaque, lambda: 1, lambda: None], ids=["object", "int", "None"])
+@pytest.mark.parametrize("body", [
+    lambda o: [*o], lambda o: (*o,), lambda o: [1, *o], lambda o: {*o}, lambda o: _callee(*o),
+    lambda o: _callee(1, *o), lambda o: _callee(**o), lambda o: _callee(a=1, **o), lambda o: {**o},
+    lambda o: 1 in o,
+], ids=["list", "tuple", "list-after-item", "set", "call", "call-after-arg", "call-kwargs",
+        "call-kwargs-after-keyword", "dict", "in"])
+def test_what_cannot_be_unpacked_raises_eagers_exact_message(make, body):
+    def fn(o):
+        return body(o)
+
+    traced = assert_same_outcome(fn, lambda: (make(),))  # the same exception type and message
+    if make is _Opaque:  # raised by the trace itself (not a break that ran the code for real)
+        assert traced.graph_breaks == []
+
+
+def test_a_keyword_given_twice_names_the_function_as_eager_does():
+    def fn(x):
+        return _callee(x, **{"a": 1}, **{"a": 2})
+
+    assert_raises_like_eager(fn, lambda: (t(2),))

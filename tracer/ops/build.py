@@ -20,6 +20,7 @@ from vt.data.symbolic import build_slice as slice_value
 from core.outcomes import raise_error, is_stop
 from vt.data.set_methods import set_argument
 from vt.data.sets import change_set, new_set
+from tracer.ops.unpack_errors import function_text, not_a_mapping_after_stars, not_iterable_after_star
 
 
 def _top(state, count):
@@ -45,7 +46,7 @@ def list_extend(state, ins):
     target = state.peek(ins.arg + 1)
     out = items_of(state, state.peek())
     if type(out) is not tuple:
-        return out
+        return not_iterable_after_star(out, state.peek())
     state, items = out
     current = heap.current(state, target)
     return heap.mutate(state, current.with_items(current.items + items), "list.extend").advance(pop=1)
@@ -128,8 +129,9 @@ def map_add(state, ins):
 def _merge_into_dict(state, ins, allow_repeats: bool):
     """stack[-oparg].update(pop()) for DICT_UPDATE (repeats overwrite) and DICT_MERGE (they are errors)."""
     out = mapping_entries(state, state.peek())
-    if type(out) is not tuple:
-        return out
+    if type(out) is not tuple:  # in a call (DICT_MERGE) the message names the function, as ceval's does
+        return out if allow_repeats else not_a_mapping_after_stars(out, state.peek(),
+                                                                   function_text(state, state.peek(ins.arg + 3)))
     state, pairs = out
     current = heap.current(state, state.peek(ins.arg + 1))
     entries = dict(current.entries)
@@ -138,7 +140,8 @@ def _merge_into_dict(state, ins, allow_repeats: bool):
         return limit
     for key, value in pairs:
         if key in entries and not allow_repeats:
-            return raise_error(TypeError, f"got multiple values for keyword argument {key!r}")
+            return raise_error(TypeError, f"{function_text(state, state.peek(ins.arg + 3))} got multiple values "
+                               f"for keyword argument {key!r}")
         entries[key] = value
     return heap.mutate(state, current.with_entries(entries.items()), "dict.update").advance(pop=1)
 
@@ -188,7 +191,7 @@ def set_update(state, ins):
     """`{*a, *b}` and `{1, 2, 3}` (a frozenset constant): stack[-oparg].update(pop())."""
     target = state.peek(ins.arg + 1)
     out = set_argument(state, state.peek(), target.oid)
-    if type(out) is not tuple:
+    if type(out) is not tuple:  # (ceval keeps set.update's own message here)
         return out
     state, argument = out
     out = change_set(state, target, "update", (argument,), "set.update")

@@ -7,6 +7,7 @@ from vt.data.dicts import DictVariable
 from vt.protocol import NULL
 from vt.data.iterators import items_of
 from core.outcomes import BreakKind, unsupported, raise_error
+from tracer.ops.unpack_errors import function_text, not_iterable_after_star
 
 
 def callee_position(frame):
@@ -78,7 +79,7 @@ def call_function_ex(state, ins):
             kwargs[key] = value
     out = items_of(state, positional)
     if type(out) is not tuple:
-        return out
+        return not_iterable_after_star(out, positional, function_text(state, fn))
     state, args = out
     out = fn.call(state, list(args), kwargs)
     if type(out) is not tuple:

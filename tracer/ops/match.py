@@ -7,7 +7,7 @@ subject's type (CPython reads the type's mapping and sequence flags), a dict's k
 """
 from __future__ import annotations
 
-from core.outcomes import BreakKind, Thrown, unsupported
+from core.outcomes import BreakKind, Thrown, raise_error, unsupported
 from effects import heap
 from tracer.registry import handles
 from vt.data.constant import ConstantVariable
@@ -47,12 +47,15 @@ def match_keys(state, ins):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                            f"a mapping pattern on {subject.describe()} (not a dict) is not traced yet")
     entries = dict(heap.current(state, subject).entries)
-    values = []
+    values, seen = [], []
     for key_vt in keys.unpack(state, None) or ():
         out = subject.key(state, key_vt)  # `subject.get(key)`: an object key's Python __eq__ may match
         if type(out) is not tuple:
             return out
         state, key = out
+        if any(key is other or key == other for other in seen):
+            return raise_error(ValueError, f"mapping pattern checks duplicate key ({key_vt.as_python(state)!r})")
+        seen.append(key)
         if key not in entries:
             return state.advance(push=(ConstantVariable(None),))
         values.append(entries[key])
@@ -74,15 +77,29 @@ def match_class(state, ins):
     positional = []
     if ins.arg:
         match_args = getattr(cls, "__match_args__", None)
-        if ins.arg == 1 and match_args is None and isinstance(cls, type) and issubclass(cls, _SELF_MATCHING):
+        cls_name = getattr(cls, "__name__", "?")
+        if match_args is None and isinstance(cls, type) and issubclass(cls, _SELF_MATCHING):
+            if ins.arg > 1:
+                return raise_error(TypeError, f"{cls_name}() accepts 1 positional sub-pattern ({ins.arg} given)")
             positional = [subject]
-        elif type(match_args) is not tuple or len(match_args) < ins.arg:
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"a class pattern on {cls_vt.describe()} with "
-                               f"{ins.arg} positional subpatterns is not traced (its __match_args__ is too short)")
+        elif match_args is not None and type(match_args) is not tuple:
+            return raise_error(TypeError, f"{cls_name}.__match_args__ must be a tuple (got "
+                                          f"{type(match_args).__name__})")
+        elif match_args is None or len(match_args) < ins.arg:
+            count = 0 if match_args is None else len(match_args)
+            return raise_error(TypeError, f"{cls_name}() accepts {count} positional sub-pattern"
+                                          f"{'' if count == 1 else 's'} ({ins.arg} given)")
         else:
+            for name in match_args[:ins.arg]:
+                if type(name) is not str:
+                    return raise_error(TypeError, f"__match_args__ elements must be strings (got "
+                                                  f"{type(name).__name__})")
             names = list(match_args[:ins.arg]) + names
     values = list(positional)
-    for name in names:
+    for position, name in enumerate(names):
+        if name in names[:position]:  # ceval's `seen` set: each attribute once
+            return raise_error(TypeError, f"{getattr(cls, '__name__', '?')}() got multiple sub-patterns for "
+                                          f"attribute {name!r}")
         got = subject.getattr(state, name)
         if type(got) is Thrown and got.cls is AttributeError:  # a missing attribute: no match
             return state.advance(pop=3, push=(ConstantVariable(None),))

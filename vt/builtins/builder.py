@@ -449,6 +449,15 @@ def _wrap_items(state, pairs, source, guard: bool):
     return state, items
 
 
+def _consistent(ordered) -> bool:
+    """An OrderedDict whose order list matches its storage (`dict.pop(od, k)` run for real breaks that:
+    iterating it then raises KeyError)."""
+    try:
+        return len(list(ordered.items())) == dict.__len__(ordered)
+    except (KeyError, RuntimeError):
+        return False
+
+
 def _wrap_container(state, value, source, guard: bool):
     """A list, dict or set passed in: one heap object per real object, its changes replayed later."""
     def make(state, oid):
@@ -461,6 +470,9 @@ def _wrap_container(state, value, source, guard: bool):
                 return out[0], ListVariable(oid, tuple(out[1]), source)
             state = _guarded(out[0], ConstantMatch.of(AttrSource(source, "maxlen"), value.maxlen), guard)
             return state, DequeVariable(oid, tuple(out[1]), value.maxlen, source)
+        if isinstance(value, collections.OrderedDict) and not _consistent(value):
+            return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} is an OrderedDict whose order list and "
+                               "storage disagree (changed through dict's own methods)")
         keys = tuple(value)
         if not all(is_constant_value(key) or isinstance(key, enum.Enum) or is_identity_key(key) for key in keys):
             return unsupported(BreakKind.UNSUPPORTED_VALUE, f"{source.expr()} has keys that are not constants",

@@ -16,6 +16,7 @@ prints the decision for the callee of every break at a call.
 from __future__ import annotations
 
 import enum
+import inspect
 import types
 
 import attrs
@@ -57,13 +58,26 @@ def unmark(fn) -> None:
     _USER_RULES.pop(fn, None)
 
 
+def _runs_python_to_hash(fn) -> bool:
+    """Whether looking `fn` up in a dict would run Python code (a `__hash__` / `__eq__` of a Python
+    class, also through a bound method's `__self__`): the tracer must not run the program's code."""
+    for kind in (type(fn), type(getattr(fn, "__self__", None)) if type(fn) is types.MethodType else None):
+        if kind is not None and any(type(inspect.getattr_static(kind, name, None)) is types.FunctionType
+                                    for name in ("__hash__", "__eq__")):
+            return True
+    return False
+
+
 def user_rule(fn):
-    """The user's mark on `fn` (also `torch.compiler.disable`'s), or None."""
+    """The user's mark on `fn` (also `torch.compiler.disable`'s), or None.  Read without running any
+    of the program's code (no Python `__hash__`, `__eq__` or `__getattr__`)."""
+    if _runs_python_to_hash(fn):
+        return None
     try:
         marked = _USER_RULES.get(fn)
     except TypeError:
         return None
-    if marked is None and getattr(fn, "_torchdynamo_disable", False) is True:
+    if marked is None and inspect.getattr_static(fn, "_torchdynamo_disable", False) is True:
         return Rule.EAGER
     return marked
 

@@ -279,11 +279,13 @@ def _copy(state, mapping, args, kwargs):
 
 def _fromkeys(python_type):
     def rule(state, receiver, args, kwargs):
+        if "value" in kwargs and len(args) > 1:
+            return raise_error(TypeError, "OrderedDict.fromkeys() got multiple values for argument 'value'")
         out = items_of(state, args[0])
         if type(out) is not tuple:
             return out
         state, items = out
-        value = args[1] if len(args) > 1 else NONE
+        value = args[1] if len(args) > 1 else kwargs.get("value", NONE)
         entries = {}
         for item in items:
             key = hashable_key(item)
@@ -298,7 +300,22 @@ def _fromkeys(python_type):
 
 for _type in (OrderedDict, defaultdict):
     registry.method(_type, "copy", 0)(_copy)
-    registry.method(_type, "fromkeys", 1, 2, is_classmethod=True)(_fromkeys(_type))
+    registry.method(_type, "fromkeys", 1, 2, keywords=("value",) if _type is OrderedDict else (),
+                    is_classmethod=True)(_fromkeys(_type))
+
+
+@registry.method(OrderedDict, "setdefault", 0, 2, keywords=("key", "default"))
+def _ordered_setdefault(state, mapping, args, kwargs):
+    """OrderedDict.setdefault(key, default=None): both may be given by keyword (dict's may not)."""
+    bound = dict(zip(("key", "default"), args))
+    for name, value in kwargs.items():
+        if name in bound:
+            return raise_error(TypeError, f"OrderedDict.setdefault() got multiple values for argument {name!r}")
+        bound[name] = value
+    if "key" not in bound:
+        return raise_error(TypeError, "OrderedDict.setdefault() missing required argument 'key' (pos 1)")
+    return registry.method_row(dict, "setdefault").rule(state, mapping, [bound["key"], bound.get("default", NONE)],
+                                                        {})
 registry.container_type(OrderedDict, OrderedDictVariable)
 registry.container_type(defaultdict, DefaultDictVariable)
 

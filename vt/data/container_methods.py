@@ -52,9 +52,15 @@ class ContainerMethodVariable(BuiltinMethodVariable):
         if args and bound is not None and not row.is_classmethod \
                 and not isinstance(args[0], registry.receiver_class(self.owner)) and _subclass_of(args[0], self.owner):
             return bound(state, args[0], args[1:], kwargs)  # `dict.pop(od, k)`, `list.append(obj, x)` on a subclass
-        if not args or (not row.is_classmethod and not isinstance(args[0], registry.receiver_class(self.owner))):
-            return raise_error(TypeError, f"descriptor '{self.name}' of '{self.owner.__name__}' object "
-                                          "needs an argument")
+        if not args:
+            return raise_error(TypeError, f"unbound method {self.owner.__name__}.{self.name}() needs an argument")
+        if not row.is_classmethod and not isinstance(args[0], registry.receiver_class(self.owner)):
+            kind = args[0].runtime_type()
+            if _subclass_of(args[0], self.owner) or not isinstance(kind, type):  # an object of a subclass
+                return unsupported(BreakKind.UNSUPPORTED_CALL, f"{self.describe()} on {args[0].describe()} is not "
+                                   "traced yet")
+            return raise_error(TypeError, f"descriptor '{self.name}' for '{self.owner.__name__}' objects doesn't "
+                                          f"apply to a '{kind.__name__}' object")
         receiver, rest = args[0], args[1:]
         if not row.min_args <= len(rest) <= row.max_args:
             return raise_error(TypeError,

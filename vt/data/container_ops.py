@@ -22,7 +22,7 @@ from vt.folding import call_constant_fn
 from vt.protocol import MAX_ITEMS
 from vt.iteration import IteratorVariable
 from vt.data.iterators import items_of
-from vt.data.lists import ListVariable, TupleVariable, new_list
+from vt.data.lists import ListVariable, TupleVariable, made_tuple, new_list
 from vt.protocol import NOT_CONSTANT
 from vt.data.set_methods import keys_view_operator, set_operator
 from vt.data.sets import SetVariable
@@ -67,8 +67,9 @@ def _sequence_mul(state, a, b, inplace):
             return heap.mutate(state, heap.current(state, a).with_items(items), "list *="), a
 
         return new_list(state, items)
-
-    return state, TupleVariable(tuple(items))
+    if sequence.runtime_type() is tuple and (count == 1 or not items):  # CPython gives `t` itself, or ()
+        return state, sequence if count == 1 else ConstantVariable(())
+    return made_tuple(state, tuple(items))
 
 
 def _tuple_add(state, a, b, inplace):
@@ -79,7 +80,11 @@ def _tuple_add(state, a, b, inplace):
 
         return call_constant_fn(state, operator.add, "operator +", (a, b), {})
 
-    return state, TupleVariable(tuple(a.unpack(state, None)) + tuple(b.unpack(state, None)))
+    first, second = tuple(a.unpack(state, None)), tuple(b.unpack(state, None))
+    for kept, other in ((a, second), (b, first)):  # `t + ()` and `() + t` are `t` itself
+        if not other and kept.runtime_type() is tuple:
+            return state, kept
+    return made_tuple(state, first + second)
 
 
 def _set_operator(symbol):

@@ -51,7 +51,8 @@ def mapping_entries(state, value):
     keys = _keys_method(state, value)
     if keys is not None:
         return keys if type(keys) is not tuple else mapping_pairs(state, value, keys[1])
-    if isinstance(value, (ListVariable, TupleVariable, SetVariable, ConstantVariable, TensorVariable)) or isinstance(value, DictViewVariable):
+    if value.dunder_dispatch or isinstance(value, (ListVariable, TupleVariable, SetVariable, ConstantVariable,
+                                                   TensorVariable, DictViewVariable)):  # no `keys`
         return raise_error(TypeError, f"'{value.type_name()}' object is not a mapping")
     return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                        f"{value.describe()} as a mapping is not modelled", "pass a dict")

@@ -12,6 +12,8 @@ taken before a change sees the change, as in CPython.
 """
 from __future__ import annotations
 
+import collections
+
 import attrs
 
 from effects import heap
@@ -249,10 +251,13 @@ class DictIteratorVariable(IteratorVariable):
     used: int = 0  # the dict's size when iteration began
     position: int = 0  # the next slot of the entry table to look at
     remaining: int = 0  # items still expected
+    order: tuple = attrs.field(default=None, eq=False)  # an OrderedDict's keys when iteration began
 
     def step(self, state):
         current = state.heap[self.dict_oid]
         entries = current.entries
+        if self.order is not None and tuple(key for key, _ in entries) != self.order:
+            return raise_error(RuntimeError, "OrderedDict mutated during iteration")  # its od_state check
         if len(entries) != self.used:
             return raise_error(RuntimeError, "dictionary changed size during iteration")
         found = next(((slot, entry) for slot, entry in zip(current.entry_slots(), entries)
@@ -272,8 +277,11 @@ class DictIteratorVariable(IteratorVariable):
 
 
 def iterate_dict(state, mapping, kind: str):
-    size = len(heap.current(state, mapping).entries)
-    return new_iterator(state, lambda oid: DictIteratorVariable(oid, mapping.oid, kind, size, 0, size))
+    current = heap.current(state, mapping)
+    size = len(current.entries)
+    ordered = current.runtime_type() is not dict and issubclass(current.runtime_type(), collections.OrderedDict)
+    order = tuple(key for key, _ in current.entries) if ordered else None
+    return new_iterator(state, lambda oid: DictIteratorVariable(oid, mapping.oid, kind, size, 0, size, order))
 
 
 def new_dict_from_entries(state, entries: tuple):

@@ -312,9 +312,10 @@ def _dict_method(fn, rule):
     name = fn.__name__
 
     def call(state, receiver, args, kwargs):
-        if isinstance(receiver, DictVariable) and has_method(dict, name):
+        ordered = isinstance(receiver.runtime_type(), type) and issubclass(receiver.runtime_type(), _ORDERED)
+        if isinstance(receiver, DictVariable) and has_method(dict, name) and not (name in _CHANGES and ordered):
             return ContainerMethodVariable(dict, name).call(state, [receiver, *args], kwargs)
-        if name in _CHANGES and isinstance(receiver, DictSubclassObjectVariable) and issubclass(receiver.cls, _ORDERED):
+        if name in _CHANGES and ordered:
             return unsupported(BreakKind.UNSUPPORTED_CALL, f"dict.{name} on an OrderedDict leaves its order list "
                                "behind, which is not modelled")
         return rule(state, receiver, args, kwargs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import types
 
 from core.guards import NotInInstanceDict
+from vt.callables.exceptions import with_attribute_context
 from core.outcomes import Unsupported, BreakKind, raise_error, unsupported
 from core.sources import AttrSource, ItemSource
 from effects import heap
@@ -489,7 +490,7 @@ def object_getattribute(state, receiver, args, kwargs):
     name = _attribute_name(args[0])
     if type(name) is not str:
         return name
-    return plain_read(state, receiver, name)
+    return with_attribute_context(state, plain_read(state, receiver, name), receiver, name)  # .name, .obj
 
 
 registry.register_bound_rules({object.__getattribute__: object_getattribute, object.__init__: object_init,

@@ -25,7 +25,7 @@ from vt.data.object_keys import ObjectKey
 from vt.protocol import MISSING, NOT_CONSTANT, identical
 from vt.objects.object_attributes import (call_hook, class_hook, class_source_of, hook_source, is_vt, lookup,
                                           python_hook)
-from core.outcomes import raise_error, Unsupported, BreakKind, unsupported
+from core.outcomes import raise_error, Thrown, Unsupported, BreakKind, unsupported
 from vt import registry
 
 _BINARY_DUNDERS = {
@@ -182,7 +182,7 @@ def _rich_slot(state, vt, dunder: str, other):
     NotImplemented).  None for a value that is not an object of a Python class (its C slot gives
     NotImplemented for one, which the other side then answers)."""
     if not is_user_object(vt):
-        return None
+        return _c_container_slot(state, vt, dunder, other)
     if _dunder(state, vt, dunder) is not None or _c_method(state, vt, dunder):
         return call_dunder(state, vt, dunder, [other])
     found = lookup(state, class_of(state, vt), dunder)[1]
@@ -210,6 +210,20 @@ def _rich_slot(state, vt, dunder: str, other):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __eq__ is not known while tracing")
         return state, ConstantVariable(not truth)
     return state, ConstantVariable(NotImplemented)
+
+
+def _c_container_slot(state, vt, dunder: str, other):
+    """A builtin container's own `==` / `!=` against an object of a subclass of its type (`{...} ==
+    counter`, after Counter.__eq__ gave NotImplemented): C compares the two dict (list) parts, the
+    same either way round, so the subclass's rule for the C method answers.  None otherwise (the
+    C slot gives NotImplemented for an object of an unrelated class)."""
+    kind = vt.runtime_type()
+    if dunder not in ("__eq__", "__ne__") or not is_user_object(other) or not isinstance(kind, type):
+        return None
+    rule = registry.bound_rule_for(getattr(kind, dunder, None))
+    if rule is None or not issubclass(class_of(state, other), kind):
+        return None
+    return rule(state, other, [vt], {})
 
 
 _UNARY_SYMBOLS = {"__neg__": "-", "__pos__": "+", "__invert__": "~"}
@@ -347,6 +361,9 @@ def contains_object(state, vt, item):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "__contains__ did not give a value known while tracing")
         return state, ConstantVariable(truth)
     out = iterate_object(state, vt)
+    if type(out) is Thrown and out.exception is None and out.cls is TypeError \
+            and str(out.args[0]).endswith("is not iterable"):  # `in`'s own message (PySequence_Contains)
+        return raise_error(TypeError, f"argument of type '{vt.type_name()}' is not iterable")
     if type(out) is not tuple:
         return out
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`in` on {vt.describe()} without __contains__ is not "
