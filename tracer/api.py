@@ -23,7 +23,7 @@ from graph.backends import resolve_backend
 from graph.codegen import MISS, box_caller, is_boxed
 from tracer.capture import capture
 from core.errors import NotTraceableError, RecaptureLimitWarning
-from tracer import logs
+import tracer.logs as logs
 from tracer.report import Explanation
 
 RECAPTURE_LIMIT = 8
