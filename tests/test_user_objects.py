@@ -3,6 +3,7 @@ dunder methods written in Python, descriptors, classes as values.  Every case co
 from __future__ import annotations
 
 import pytest
+import functools
 import torch
 
 from tracer import trace
@@ -463,3 +464,22 @@ def test_import_inside_the_function_of_a_loaded_module():
     out = res(x)
     assert torch.equal(out[0], x * torch.pi) or torch.allclose(out[0], x * 3.141592653589793)
     assert out[1] is True
+
+
+class _PartialOfMine(functools.partial):
+    """A Python subclass of a C class whose fields are readonly member descriptors."""
+
+
+def _write_partial_field(p, x):
+    try:
+        p.func = max
+    except AttributeError as exc:
+        return x + 1, str(exc)
+    return x, "written"
+
+
+def test_writing_a_readonly_member_of_a_c_base_class_is_not_a_slot_store():
+    from tests.helpers import assert_same_outcome
+
+    traced = assert_same_outcome(_write_partial_field, lambda: (_PartialOfMine(min, 1), 3), calls=3)
+    assert traced.side_effects == []

@@ -291,6 +291,12 @@ def _vt_descriptor_get(state, vt, record, found):
     return found.descriptor_get(state, vt, owner)
 
 
+def _is_slot(found) -> bool:
+    """A member descriptor of a `__slots__` entry of a Python class.  Members of C classes
+    (`functools.partial.func`, readonly or with C-side checks) are C descriptors, not slots."""
+    return type(found) is types.MemberDescriptorType and "__slots__" in vars(found.__objclass__)
+
+
 def _attr(source, name):
     return None if source is None else AttrSource(source, name)
 
@@ -310,7 +316,7 @@ def _call_get(state, vt, record, descriptor, getter, descriptor_source):
 
 
 def _descriptor_get(state, vt, record, name, found, method_source):
-    if type(found) is types.MemberDescriptorType:  # a __slots__ entry: stored like an attribute
+    if _is_slot(found):  # a __slots__ entry: stored like an attribute
         value = written(record.attributes, name)
         if value is not MISSING and value is not DELETED:
             return state, value
@@ -375,7 +381,7 @@ def plain_write(state, vt, name: str, value):
     owner, found = lookup(state, cls, name)
     attr_source = attribute_source(state, cls, class_source_of(record), owner, name)
     deleting = value is DELETED
-    if type(found) is types.MemberDescriptorType:  # a __slots__ entry
+    if _is_slot(found):  # a __slots__ entry
         if deleting and not _has_live_slot(record, name):
             return unsupported(BreakKind.PYTHON_EXCEPTION, f"AttributeError: {name}")
         return store_raw(state, vt, name, value)
