@@ -4,6 +4,7 @@ import operator
 
 import pytest
 import torch
+import tracer
 
 from helpers import ops
 from tracer import compile, graph_break, trace
@@ -457,3 +458,19 @@ def test_a_pending_list_method_call_crosses_the_break():
     mine, theirs = [], []
     torch.testing.assert_close(res(x, mine), fn(x, theirs))
     assert mine == theirs and len(res.graphs) == 2  # x.sum(), then x + len(items) in the resume function
+
+
+def _breaks_every_iteration(x, n):
+    for i in range(n):
+        x = x + i
+        tracer.graph_break()
+    return x * 2
+
+
+def test_a_loop_that_breaks_on_every_iteration_does_not_nest_without_bound():
+    """Each iteration continues from the previous one's step function; past a bounded depth the
+    resume function runs eagerly, so 400 iterations do not reach the recursion limit."""
+    traced = tracer.compile(_breaks_every_iteration)
+    for n in (3, 400):
+        torch.testing.assert_close(traced(torch.ones(2), n), _breaks_every_iteration(torch.ones(2), n))
+    assert len(traced.graphs) >= 2 and traced.graph_breaks

@@ -27,6 +27,7 @@ import tracer.logs as logs
 from tracer.report import Explanation
 
 RECAPTURE_LIMIT = 8
+NESTED_RESUME_LIMIT = 16  # nested calls of one resume function before it runs eagerly (Traced.call_box)
 
 
 def _name_of(obj) -> str:
@@ -94,6 +95,7 @@ class Traced:
         self._warned = False
         self._boxed = is_boxed(self.fn)
         self._eager = box_caller(self.fn) if self._boxed else None
+        self._nested = 0  # calls of this resume function in progress (call_box)
         self._seen = pmap()  # what earlier captures saw at each input source (automatic dynamic)
         functools.update_wrapper(self, self.fn)
 
@@ -108,19 +110,31 @@ class Traced:
 
     def call_box(self, box: list):
         """Call a resume function with its arguments in `box`, a list the entry that runs empties
-        (codegen.py): how step functions call it, holding no reference to what they pass on."""
-        for entry in self._entries:
-            out = entry(box)
-            if out is not MISS:
-                return out
-        if len(self.captures) >= RECAPTURE_LIMIT:
-            self._warn_limit(tuple(box), {})
+        (codegen.py): how step functions call it, holding no reference to what they pass on.
+
+        A loop that breaks on every iteration continues in the same resume function from inside
+        the step function of the previous iteration, so each iteration nests a few frames deeper.
+        Past NESTED_RESUME_LIMIT nested calls of one resume function, it runs eagerly instead (its
+        code is the user's: the loop then goes on natively, without nesting), so such a loop
+        never reaches the recursion limit before eager would."""
+        if self._nested >= NESTED_RESUME_LIMIT:
             return self._eager(box)
-        if self.captures and logs.enabled(logs.recaptures):
-            self._log_recapture(tuple(box), {})
-        self.add_capture(tuple(box), {})
-        out = self._entries[-1](box)
-        return self._eager(box) if out is MISS else out
+        self._nested += 1
+        try:
+            for entry in self._entries:
+                out = entry(box)
+                if out is not MISS:
+                    return out
+            if len(self.captures) >= RECAPTURE_LIMIT:
+                self._warn_limit(tuple(box), {})
+                return self._eager(box)
+            if self.captures and logs.enabled(logs.recaptures):
+                self._log_recapture(tuple(box), {})
+            self.add_capture(tuple(box), {})
+            out = self._entries[-1](box)
+            return self._eager(box) if out is MISS else out
+        finally:
+            self._nested -= 1
 
     def _warn_limit(self, args, kwargs, stacklevel: int = 4):
         if not self._warned:
