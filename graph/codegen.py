@@ -160,11 +160,10 @@ def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, resul
     namespace = _shared_namespace(fn, guard)
     if compiled is not None:
         stores, loads = shared_loads(input_sources)
+        body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
         if rerun in (RERUN_ON_RAISE, RERUN_RESTORING_RNG):
             compiled = transactional(compiled.resolve() if type(compiled) is DeferredForward else compiled, rerun)
             namespace.update(__snaptrace_RERUN=RERUN, __snaptrace_fn_boxed=box_taking(fn) if is_boxed(fn) else None)
-        body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
-        if rerun in (RERUN_ON_RAISE, RERUN_RESTORING_RNG):
             body += _rerun_if_raised(fn, signature)
     body += result
     if continues is not None:

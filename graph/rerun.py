@@ -34,19 +34,15 @@ def _restore(states: tuple) -> None:
 def transactional(compiled, plan: str):
     """`compiled`, returning RERUN instead of raising an Exception (after restoring the random
     generators when `plan` says the graph draws from them)."""
-    if plan == RERUN_RESTORING_RNG:
-        def run(*inputs):
-            states = _generator_states()
-            try:
-                return compiled(*inputs)
-            except Exception:  # noqa: BLE001 - the eager rerun raises what eager raises
+    restoring = plan == RERUN_RESTORING_RNG
+
+    def run(*inputs):
+        states = _generator_states() if restoring else None
+        try:
+            return compiled(*inputs)
+        except Exception:  # noqa: BLE001 - the eager rerun raises what eager raises
+            if states is not None:
                 _restore(states)
-                return RERUN
-    else:
-        def run(*inputs):
-            try:
-                return compiled(*inputs)
-            except Exception:  # noqa: BLE001 - the eager rerun raises what eager raises
-                return RERUN
+            return RERUN
     run.__wrapped__ = compiled
     return run

@@ -33,7 +33,7 @@ from core.outcomes import BreakKind, Thrown, Unsupported, unsupported
 from vt.data.constant import ConstantVariable
 from vt.data.lists import TupleVariable, new_list
 from vt.data.tensor import TensorVariable, record_lowered
-from vt.data.tensor_checks import RANDOM_OPS
+from vt.data.tensor_checks import RANDOM_OPS, op_name
 
 SUBGRAPH_INPUT = "subgraph_input"
 
@@ -114,7 +114,7 @@ def _outside_change(before, after, start: int, allow_random: bool):
     for index in range(start, len(after.graph)):
         node = after.graph[index]
         if node.impure and node.target not in MODE_SWITCHES:
-            name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+            name = op_name(node.op, node.target)
             if allow_random and name in RANDOM_OPS:
                 continue
             return f"changes a tensor in place or draws random numbers ({name})"

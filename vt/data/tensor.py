@@ -19,8 +19,8 @@ from core.guards import DistinctObjects
 from vt import registry
 from vt.data.lists import TupleVariable, new_list
 from vt.data.operators import UNARY_OPS
-from vt.data.tensor_checks import (RANDOM_OPS, graph_writes_input, may_raise_at_run_time, may_raise_node,
-                                   refused_in_place_cast, writes_into_inputs)
+from vt.data.tensor_checks import (RANDOM_OPS, STATISTICS_OPS, graph_writes_input, may_raise_at_run_time,
+                                   may_raise_node, op_name, refused_in_place_cast, writes_into_inputs)
 from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.propagation import op_key, remember, remembered
@@ -45,7 +45,7 @@ PURE_QUERIES = frozenset({
 # Ops whose call matters even when the result is unused: they draw from the random generator, or
 # update running statistics that their schema does not declare as mutated.  Unused results of
 # these still run, so the generator and the statistics afterwards match eager.
-IMPURE_OPS = RANDOM_OPS | {"batch_norm", "instance_norm", "native_batch_norm"}
+IMPURE_OPS = RANDOM_OPS | STATISTICS_OPS
 
 GRAPH_ATTRIBUTES = frozenset({"T", "mT", "H", "mH", "real", "imag"})
 
@@ -223,15 +223,11 @@ IN_PLACE_OPERATORS = frozenset({
 })
 
 
-def _op_name(op: str, target) -> str:
-    return target if op == "call_method" else getattr(target, "__name__", "")
-
-
 def _writes_in_place(op: str, target, kwargs: dict) -> bool:
     """Whether the call writes into one of its tensor arguments (x.add_(1), x += 1, x[0] = 1, inplace=True)."""
     if op == "call_function" and target in IN_PLACE_OPERATORS:
         return True
-    name = _op_name(op, target)
+    name = op_name(op, target)
     in_operator_module = op == "call_function" and getattr(target, "__module__", None) in _OPERATOR_MODULES
     if name.endswith("_") and not name.endswith("__") and not in_operator_module:
         return True
@@ -241,7 +237,7 @@ def _writes_in_place(op: str, target, kwargs: dict) -> bool:
 
 def _mutation_reason(op: str, target, kwargs: dict):
     """Why an in-place call cannot be traced, or None (value-only writes are traced in order)."""
-    name = _op_name(op, target)
+    name = op_name(op, target)
     if name in METADATA_MUTATIONS:
         return f"{name} changes a tensor's shape, strides or autograd status in place"
     if "out" in kwargs:
@@ -355,7 +351,7 @@ def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_
     out = None if key is None else remembered(state, key)
     if out is not None:  # the same op on the same metadata ran before in this trace (propagation.py)
         return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
-                            tuple(arg_vts), _op_name(op, target) in IMPURE_OPS)
+                            tuple(arg_vts), op_name(op, target) in IMPURE_OPS)
     versions = _versions(fake_args)
     try:
         with fake_context(state):
@@ -372,14 +368,14 @@ def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
     changed = versions != _versions(fake_args)
     writes = changed or (kwargs is not None and _writes_in_place(op, target, kwargs))
-    if writes and state.effects and writes_into_inputs(state.graph, fake_args) and \
+    if writes and state.effects and writes_into_inputs(state.graph, state.placeholders, fake_args) and \
             any(may_raise_node(state.graph, node) for node in state.graph):
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} writes into an input after an op that may "
                            "raise at run time and after changes the entry replays once the graph has run; it runs "
                            "for real after them, so the graph before it can be rerun eagerly if it raises")
     if key is not None and not writes:
         remember(state, key, out, fake_args, fake_kwargs)
-    impure = writes or _op_name(op, target) in IMPURE_OPS
+    impure = writes or op_name(op, target) in IMPURE_OPS
     return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
                         tuple(arg_vts), impure, writes)
 

@@ -113,7 +113,8 @@ RANDOM_OPS = frozenset({
     "multinomial", "normal", "poisson", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
     "feature_alpha_dropout", "rrelu", "gumbel_softmax", "native_dropout", "uniform", "exponential",
 })
-_STATISTICS_OPS = frozenset({"batch_norm", "instance_norm", "native_batch_norm"})
+# Ops that update running statistics their schema does not declare as mutated.
+STATISTICS_OPS = frozenset({"batch_norm", "instance_norm", "native_batch_norm"})
 _CALLS = ("call_function", "call_method")
 
 NO_RERUN = "no-rerun"  # no op of the graph may raise on values: the entry runs it plainly
@@ -122,8 +123,9 @@ RERUN_RESTORING_RNG = "rerun-restoring-rng"  # the same, restoring the random ge
 UNSAFE = "unsafe"  # the graph writes into an input, so it cannot be undone
 
 
-def _name(node) -> str:
-    return node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+def op_name(op: str, target) -> str:
+    """The name an op is known by in the tables here: a method's name, or the function's `__name__`."""
+    return target if op == "call_method" else getattr(target, "__name__", "")
 
 
 def _fake_args(graph, node) -> list:
@@ -137,9 +139,16 @@ def _storage(value):
         return None
 
 
-def _input_storages(graph) -> set:
-    return {_storage(node.example) for node in graph
+def _input_storages(graph, placeholders=None) -> set:
+    """Storages of the graph's tensor inputs; `placeholders` (their log indices, `State.placeholders`)
+    spares a walk over the whole log."""
+    nodes = graph if placeholders is None else (graph[index] for index in placeholders)
+    return {_storage(node.example) for node in nodes
             if node.op == "placeholder" and isinstance(node.example, torch.Tensor)} - {None}
+
+
+def _touches(inputs: set, fake_args) -> bool:
+    return any(_storage(arg) in inputs for arg in _flat(fake_args) if isinstance(arg, torch.Tensor))
 
 
 def _statistics_updated(node) -> bool:
@@ -154,13 +163,12 @@ def _statistics_updated(node) -> bool:
 def writes_input(graph, node, inputs=None) -> bool:
     """Whether an impure node may write into the storage of a graph input (a parameter, a buffer, an
     argument or a view of one); a write into a tensor the graph made is invisible to a rerun."""
-    if not node.impure or node.op not in _CALLS or _name(node) in RANDOM_OPS:
+    name = op_name(node.op, node.target)
+    if not node.impure or node.op not in _CALLS or name in RANDOM_OPS:
         return False
-    if _name(node) in _STATISTICS_OPS and not _statistics_updated(node):
+    if name in STATISTICS_OPS and not _statistics_updated(node):
         return False
-    inputs = _input_storages(graph) if inputs is None else inputs
-    tensors = [arg for arg in _flat(_fake_args(graph, node)) if isinstance(arg, torch.Tensor)]
-    return any(_storage(tensor) in inputs for tensor in tensors)
+    return _touches(_input_storages(graph) if inputs is None else inputs, _fake_args(graph, node))
 
 
 def _flat(value):
@@ -171,10 +179,9 @@ def _flat(value):
         yield value
 
 
-def writes_into_inputs(graph, fake_args) -> bool:
+def writes_into_inputs(graph, placeholders, fake_args) -> bool:
     """Whether an in-place op on `fake_args` may write into the storage of a graph input."""
-    inputs = _input_storages(graph)
-    return any(_storage(arg) in inputs for arg in _flat(fake_args) if isinstance(arg, torch.Tensor))
+    return _touches(_input_storages(graph, placeholders), fake_args)
 
 
 def may_raise_node(graph, node) -> bool:
@@ -193,5 +200,5 @@ def rerun_plan(graph) -> str:
         return NO_RERUN
     if graph_writes_input(graph):
         return UNSAFE
-    random = any(node.impure and node.op in _CALLS and _name(node) in RANDOM_OPS for node in graph)
+    random = any(node.impure and node.op in _CALLS and op_name(node.op, node.target) in RANDOM_OPS for node in graph)
     return RERUN_RESTORING_RNG if random else RERUN_ON_RAISE
