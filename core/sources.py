@@ -105,6 +105,13 @@ class BuiltinSource:
         return "B_" + self.name
 
 
+def _made_per_call(base) -> bool:
+    """Whether a source's base is made per call; False for the stand-ins the guard function renders
+    sources through (graph/guard_function.py), which are only spelled."""
+    made = getattr(base, "made_per_call", None)
+    return made() if made is not None else False
+
+
 @_same_object_first
 @attrs.frozen(slots=True, cache_hash=True)
 class AttrSource:
@@ -112,6 +119,12 @@ class AttrSource:
 
     base: object
     name: str
+    # whether the base is made per call, worked out once: asked for every wrap and guard, down the chain
+    per_call: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    @per_call.default
+    def _base_per_call(self) -> bool:
+        return _made_per_call(self.base)
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         if self.name.isidentifier():
@@ -125,7 +138,7 @@ class AttrSource:
         return self.base.root_names()
 
     def made_per_call(self) -> bool:
-        return self.base.made_per_call()
+        return self.per_call
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.name}"
@@ -138,6 +151,12 @@ class ItemSource:
 
     base: object
     index: object
+    # whether the base is made per call, worked out once: asked for every wrap and guard, down the chain
+    per_call: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    @per_call.default
+    def _base_per_call(self) -> bool:
+        return _made_per_call(self.base)
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return f"{self.base.expr(g, b, f)}[{self.index!r}]"
@@ -149,7 +168,7 @@ class ItemSource:
         return self.base.root_names()
 
     def made_per_call(self) -> bool:
-        return self.base.made_per_call()
+        return self.per_call
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.index}"
@@ -162,6 +181,12 @@ class DictItemSource:
 
     base: object
     key: object
+    # whether the base is made per call, worked out once: asked for every wrap and guard, down the chain
+    per_call: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    @per_call.default
+    def _base_per_call(self) -> bool:
+        return _made_per_call(self.base)
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return f"{b}['dict'].__getitem__({self.base.expr(g, b, f)}, {self.key!r})"
@@ -174,7 +199,7 @@ class DictItemSource:
         return self.base.root_names()
 
     def made_per_call(self) -> bool:
-        return self.base.made_per_call()
+        return self.per_call
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.key}"
@@ -208,6 +233,12 @@ class DictValueSource:
 
     base: object
     position: int
+    # whether the base is made per call, worked out once: asked for every wrap and guard, down the chain
+    per_call: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    @per_call.default
+    def _base_per_call(self) -> bool:
+        return _made_per_call(self.base)
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return f"[*{self.base.expr(g, b, f)}.values()][{self.position}]"
@@ -221,7 +252,7 @@ class DictValueSource:
         return self.base.root_names()
 
     def made_per_call(self) -> bool:
-        return self.base.made_per_call()
+        return self.per_call
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_v{self.position}"

@@ -9,12 +9,13 @@ speculation and rollback are just "use the old value again".
 from __future__ import annotations
 
 import attrs
-from pyrsistent import pmap, pvector
+from pyrsistent import pvector
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
 from core.code import CodeInfo, Instruction, decode
 from core.dynamic import DynamicPolicy
 from core.graph_log import GraphNode
+from core.pmaps import EMPTY as EMPTY_MAP
 
 
 _new = object.__new__
@@ -119,7 +120,7 @@ class State:
     known_objects: object  # PMap id(real object) -> oid, for inputs reached twice (aliasing)
     env: Env = attrs.field(eq=False, repr=False)
     grad_enabled: bool = True  # torch's grad mode at this point of the traced program
-    globals: object = attrs.field(factory=pmap)  # PMap name -> the last GlobalStore / GlobalDelete of it
+    globals: object = attrs.field(default=EMPTY_MAP)  # PersistentMap name -> the last GlobalStore / GlobalDelete of it
     modes: tuple = ()  # modes entered besides grad mode (autocast, inference mode), innermost last:
     # records whose `context()` is a real context manager that fake ops run under
     guard_order: object = attrs.field(factory=pvector)  # PVector of the guards in the order they were added
@@ -227,5 +228,5 @@ def initial_state(code: CodeInfo, local_values: list, env: Env) -> State:
     frame = Frame(code, 0, pvector(), pvector(local_values), ())
     import torch
 
-    return State(frame, pvector(), pmap(), pvector(), pmap(), pvector(), 0, pvector(), pmap(), env,
+    return State(frame, pvector(), EMPTY_MAP, pvector(), EMPTY_MAP, pvector(), 0, pvector(), EMPTY_MAP, env,
                  torch.is_grad_enabled())

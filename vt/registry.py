@@ -28,9 +28,10 @@ wrap rule exists.  Families are registered by importing them (`vt/families.py`).
 from __future__ import annotations
 
 import attrs
-from pyrsistent import pmap, pvector
+from pyrsistent import pvector
 
 from core.outcomes import BreakKind, unsupported
+from core.pmaps import EMPTY as EMPTY_MAP
 from core.sources import ItemSource
 from vt.protocol import NOT_CONSTANT, VariableTracker
 
@@ -420,7 +421,7 @@ def with_own_guards(state, run):
     a guard the state already had is recorded too (a per-trace memo re-adding them in another state,
     say one a speculation rolled back to, must miss none); the outcome's state has the state's guards
     and the new ones.  An outcome that is not (state, ...) comes from running on `state` itself."""
-    out = run(state.replace(guards=pmap(), guard_order=pvector()))
+    out = run(state.replace(guards=EMPTY_MAP, guard_order=pvector()))
     if type(out) is not tuple:
         return run(state), ()
     guards = tuple(out[0].guard_order)

@@ -62,10 +62,23 @@ def _runs_python_to_hash(fn) -> bool:
     """Whether looking `fn` up in a dict would run Python code (a `__hash__` / `__eq__` of a Python
     class, also through a bound method's `__self__`): the tracer must not run the program's code."""
     for kind in (type(fn), type(getattr(fn, "__self__", None)) if type(fn) is types.MethodType else None):
-        if kind is not None and any(type(inspect.getattr_static(kind, name, None)) is types.FunctionType
+        if kind is None or not kind.__flags__ & _HEAP_TYPE:  # a C type has no Python __hash__ / __eq__
+            continue
+        if any(type(inspect.getattr_static(kind, name, None)) is types.FunctionType
                                     for name in ("__hash__", "__eq__")):
             return True
     return False
+
+
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement (or type()), not by C code
+
+
+def _disable_flag(fn):
+    """`torch.compiler.disable`'s mark, read statically (no `__getattr__` runs); a plain function's
+    own `__dict__` is where the mark lives, the common case read directly."""
+    if type(fn) is types.FunctionType:
+        return fn.__dict__.get("_torchdynamo_disable", False)
+    return inspect.getattr_static(fn, "_torchdynamo_disable", False)
 
 
 def user_rule(fn):
@@ -77,7 +90,7 @@ def user_rule(fn):
         marked = _USER_RULES.get(fn)
     except TypeError:
         return None
-    if marked is None and inspect.getattr_static(fn, "_torchdynamo_disable", False) is True:
+    if marked is None and _disable_flag(fn) is True:
         return Rule.EAGER
     return marked
 
