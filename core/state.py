@@ -129,6 +129,10 @@ class State:
     # tell whether objects are as they were at an earlier state, for a per-trace memo
     # (vt/objects/object_attributes.py).
     changed: object = attrs.field(default=None, eq=False)
+    # While a wrap or a hook is being remembered (vt/registry.py `with_own_guards`): every guard asked
+    # for since it began, also those the state already had, newest first, as (tuple of guards, older)
+    # links ending in (); None when nothing is being remembered.
+    guard_trail: object = attrs.field(default=None, eq=False)
 
     # -- moving the top frame ---------------------------------------------------------
     def with_frame(self, frame: Frame) -> "State":
@@ -208,10 +212,14 @@ class State:
 
     def add_guard(self, guard) -> "State":
         key = guard.key()
+        trail = self.guard_trail
         if key in self.guards:
-            return self
+            return self if trail is None else self.replace(guard_trail=((guard,), trail))
+        if trail is None:
+            return self.replace(guards=self.guards.set(key, (len(self.guards), guard)),
+                                guard_order=self.guard_order.append(guard))
         return self.replace(guards=self.guards.set(key, (len(self.guards), guard)),
-                            guard_order=self.guard_order.append(guard))
+                            guard_order=self.guard_order.append(guard), guard_trail=((guard,), trail))
 
     def guard_list(self) -> tuple:
         """The guards in the order the trace added them (cheap global checks first)."""

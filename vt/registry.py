@@ -28,10 +28,8 @@ wrap rule exists.  Families are registered by importing them (`vt/families.py`).
 from __future__ import annotations
 
 import attrs
-from pyrsistent import pvector
 
-from core.outcomes import BreakKind, unsupported
-from core.pmaps import EMPTY as EMPTY_MAP
+from core.outcomes import BreakKind, Thrown, unsupported
 from core.sources import ItemSource
 from vt.protocol import NOT_CONSTANT, VariableTracker
 
@@ -417,18 +415,39 @@ def _apply_wrap_rules(state, value, source, guard):
 
 
 def with_own_guards(state, run):
-    """(outcome of `run(state)`, every guard it added): `run` sees the state without its guards, so
-    a guard the state already had is recorded too (a per-trace memo re-adding them in another state,
-    say one a speculation rolled back to, must miss none); the outcome's state has the state's guards
-    and the new ones.  An outcome that is not (state, ...) comes from running on `state` itself."""
-    out = run(state.replace(guards=EMPTY_MAP, guard_order=pvector()))
-    if type(out) is not tuple:
-        return run(state), ()
-    guards = tuple(out[0].guard_order)
-    merged = out[0].replace(guards=state.guards, guard_order=state.guard_order)
-    for guard in guards:
-        merged = merged.add_guard(guard)
-    return (merged, *out[1:]), guards
+    """(outcome of `run(state)`, every guard it asked for): also the guards the state already had, so
+    a per-trace memo re-adding them in another state (say one a speculation rolled back to) misses
+    none.  `run` records them in the state's guard trail; a remembering run inside another passes
+    its guards on to the outer trail."""
+    outer = state.guard_trail
+    out = run(state.replace(guard_trail=()))
+    if type(out) is tuple:
+        after = out[0]
+    elif type(out) is Thrown and out.state is not None:
+        after = out.state
+    else:
+        return out, ()
+    guards = trail_guards(after.guard_trail)
+    after = after.replace(guard_trail=None if outer is None else (guards, outer))
+    if type(out) is tuple:
+        return (after, *out[1:]), guards
+    return attrs.evolve(out, state=after), ()
+
+
+def trail_guards(trail) -> tuple:
+    """The guards of a guard trail (core/state.py), oldest first, each once."""
+    chunks = []
+    while trail:
+        chunks.append(trail[0])
+        trail = trail[1]
+    seen, guards = set(), []
+    for chunk in reversed(chunks):
+        for guard in chunk:
+            key = guard.key()
+            if key not in seen:
+                seen.add(key)
+                guards.append(guard)
+    return tuple(guards)
 
 
 def only_guards_added(before, after) -> bool:
