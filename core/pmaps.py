@@ -16,7 +16,7 @@ the layout fails there, not in a capture.
 """
 from __future__ import annotations
 
-from pyrsistent import PMap, pmap
+from pyrsistent import PMap, pmap, pvector
 
 
 class PersistentMap(PMap):
@@ -63,8 +63,8 @@ class PersistentMap(PMap):
                     changed = list(bucket)
                     changed[position] = (k, value)
                     return PersistentMap(self._size, buckets.set(index, changed))
-        if len(buckets) < 0.67 * self._size:  # pyrsistent grows the table here: let it
-            return _wrapped(PMap.set(self, key, value))
+        if len(buckets) < 0.67 * self._size:  # pyrsistent's rule for growing the table
+            return _grown(self).set(key, value)
         added = [(key, value)]
         if bucket:
             added.extend(bucket)
@@ -81,6 +81,21 @@ class PersistentMap(PMap):
 
     def update_with(self, update_fn, *maps) -> "PersistentMap":
         return _wrapped(PMap.update_with(self, update_fn, *maps))
+
+
+def _grown(m: PMap) -> PersistentMap:
+    """`m` over twice as many buckets (pyrsistent's `_reallocate`, in one pass)."""
+    size = 2 * len(m._buckets)
+    buckets = [None] * size
+    for bucket in m._buckets:
+        if bucket:
+            for pair in bucket:
+                index = hash(pair[0]) % size
+                if buckets[index]:
+                    buckets[index].append(pair)
+                else:
+                    buckets[index] = [pair]
+    return PersistentMap(m._size, pvector(buckets))
 
 
 def _wrapped(result: PMap) -> PersistentMap:

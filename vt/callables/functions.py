@@ -286,15 +286,15 @@ def inline_call(state, parts: FunctionParts, args, kwargs, namespace=None):
     if make is not None:  # a generator: the body runs only as items are asked for
         return make(state, callee, code.co_qualname)
     caller = state.frame
-    final, stop = state.env.interpreter.run(attrs.evolve(state, frame=callee, parents=state.parents.append(caller)))
+    final, stop = state.env.interpreter.run(state.replace(frame=callee, parents=state.parents.append(caller)))
     if type(stop) is Raised:  # the callee raised: unwind on in the caller's frame, effects kept
-        return Thrown(exception=stop.exception, state=attrs.evolve(final, frame=caller, parents=state.parents),
+        return Thrown(exception=stop.exception, state=final.replace(frame=caller, parents=state.parents),
                       reraise=True)
     if type(stop) is not Returned:
         return Unsupported(stop.kind, stop.reason, stop.hint, stop.inside, needs_frame=stop.needs_frame,
                            rule=stop.rule).within(
             CalleeFrame(code.co_qualname, stop.filename, stop.lineno))
-    return attrs.evolve(final, frame=caller, parents=state.parents), stop.value
+    return final.replace(frame=caller, parents=state.parents), stop.value
 
 
 def global_source(info, name: str):

@@ -74,13 +74,13 @@ class GeneratorVariable(IteratorVariable):
     def _run(self, state, frame, exc):
         interpreter = state.env.interpreter
         caller = state.frame
-        inner = attrs.evolve(state, frame=frame, parents=state.parents.append(caller))
+        inner = state.replace(frame=frame, parents=state.parents.append(caller))
         if exc is not None:
             out = interpreter.unwind(inner, exc)
             final, stop = out if type(out) is tuple else interpreter.run(out)
         else:
             final, stop = interpreter.run(inner)
-        back = attrs.evolve(final, frame=caller, parents=state.parents)
+        back = final.replace(frame=caller, parents=state.parents)
         if type(stop) is Yielded:
             return back, stop.value, attrs.evolve(self, frame=stop.frame)
         if type(stop) is Returned:

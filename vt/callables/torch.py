@@ -57,8 +57,8 @@ GRAPHABLE = _graphable_callables()
 def torch_callable_limit(value):
     """Why a callable from torch's namespaces is kept out of the graph, or None if it is not one."""
     name = getattr(value, "__name__", None)
-    if not callable(value) or name is None:
-        return None
+    if type(name) is not str or (name not in NOT_GRAPHABLE and not name.startswith("set_")) or not callable(value):
+        return None  # only those names are kept out
     for namespace in GRAPHABLE_NAMESPACES:
         if getattr(namespace, name, None) is value:
             if name in NOT_GRAPHABLE:
