@@ -129,7 +129,7 @@ class State:
     # tell whether objects are as they were at an earlier state, for a per-trace memo
     # (vt/objects/object_attributes.py).
     changed: object = attrs.field(default=None, eq=False)
-    # While a wrap or a hook is being remembered (vt/registry.py `with_own_guards`): every guard asked
+    # While a wrap or a hook is being remembered (vt/guard_trail.py): every guard asked
     # for since it began, also those the state already had, newest first, as (tuple of guards, older)
     # links ending in (); None when nothing is being remembered.
     guard_trail: object = attrs.field(default=None, eq=False)

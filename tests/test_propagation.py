@@ -108,3 +108,32 @@ def test_a_remembered_wrap_adds_every_guard_it_needs_in_a_state_that_lacks_them(
     wrap_value(with_them, WRAP_LIMIT, source)  # remembered here
     again, _ = wrap_value(start, WRAP_LIMIT, source)  # a state without them: a rolled-back snapshot
     assert needed <= set(again.guard_list())
+
+
+def test_a_remembering_run_inside_another_passes_every_guard_it_asked_for_to_the_outer_one():
+    from core.guards import ConstantMatch
+    from core.outcomes import Thrown
+    from core.sources import GlobalSource
+    from tests.helpers import make_state
+    from vt.guard_trail import with_own_guards
+
+    first, second = ConstantMatch.of(GlobalSource("A"), 1), ConstantMatch.of(GlobalSource("B"), 2)
+    start = make_state(_reads_limit, (torch.ones(2),)).add_guard(first)  # the state has `first` already
+    inner_guards = []
+
+    def inner(state):
+        return state.add_guard(first).add_guard(second), "value"
+
+    def outer(state):
+        out, guards = with_own_guards(state, inner)
+        inner_guards.append(guards)
+        return out
+
+    (after, value), guards = with_own_guards(start, outer)
+    assert value == "value" and inner_guards == [(first, second)] and guards == (first, second)
+    assert after.guard_trail is None and after.guard_list().count(first) == 1 and second in after.guard_list()
+
+    # a run that raises: its state keeps the guards and records nothing any more
+    thrown, guards = with_own_guards(start, lambda state: Thrown(ValueError, (), state=state.add_guard(second)))
+    assert type(thrown) is Thrown and guards == () and thrown.state.guard_trail is None
+    assert second in thrown.state.guard_list()

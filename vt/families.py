@@ -8,6 +8,7 @@ builtins that work across all of them and the rules that wrap real objects.
 A module imports only modules above it in this list.
 """
 import vt.protocol  # noqa: F401
+import vt.guard_trail  # noqa: F401
 import vt.registry  # noqa: F401
 import vt.folding  # noqa: F401
 import vt.iteration  # noqa: F401

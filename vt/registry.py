@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import attrs
 
-from core.outcomes import BreakKind, Thrown, unsupported
+from core.outcomes import BreakKind, unsupported
 from core.sources import ItemSource
+from vt.guard_trail import only_guards_added, with_own_guards
 from vt.protocol import NOT_CONSTANT, VariableTracker
 
 # -- builtin rules ---------------------------------------------------------------------------------
@@ -396,7 +397,7 @@ def wrap_value(state, value, source, guard: bool = True):
         return _apply_wrap_rules(state, value, source, guard)
     # Every guard the wrap needs is remembered, also those the state had already: a later state (one
     # a speculation rolled back to) may lack them.
-    out, guards = with_own_guards(state, lambda bare: _apply_wrap_rules(bare, value, source, guard))
+    out, guards = with_own_guards(state, lambda recording: _apply_wrap_rules(recording, value, source, guard))
     if type(out) is tuple and only_guards_added(state, out[0]):
         vt, oid = out[1], getattr(out[1], "oid", None)
         # Only values that name nothing of one state: fixed objects and constants, or heap handles
@@ -412,50 +413,6 @@ def _apply_wrap_rules(state, value, source, guard):
         if out is not None:
             return out
     return _unmodelled(value, source)
-
-
-def with_own_guards(state, run):
-    """(outcome of `run(state)`, every guard it asked for): also the guards the state already had, so
-    a per-trace memo re-adding them in another state (say one a speculation rolled back to) misses
-    none.  `run` records them in the state's guard trail; a remembering run inside another passes
-    its guards on to the outer trail."""
-    outer = state.guard_trail
-    out = run(state.replace(guard_trail=()))
-    if type(out) is tuple:
-        after = out[0]
-    elif type(out) is Thrown and out.state is not None:
-        after = out.state
-    else:
-        return out, ()
-    guards = trail_guards(after.guard_trail)
-    after = after.replace(guard_trail=None if outer is None else (guards, outer))
-    if type(out) is tuple:
-        return (after, *out[1:]), guards
-    return attrs.evolve(out, state=after), ()
-
-
-def trail_guards(trail) -> tuple:
-    """The guards of a guard trail (core/state.py), oldest first, each once."""
-    chunks = []
-    while trail:
-        chunks.append(trail[0])
-        trail = trail[1]
-    seen, guards = set(), []
-    for chunk in reversed(chunks):
-        for guard in chunk:
-            key = guard.key()
-            if key not in seen:
-                seen.add(key)
-                guards.append(guard)
-    return tuple(guards)
-
-
-def only_guards_added(before, after) -> bool:
-    """Whether `after` differs from `before` by guards alone (nothing allocated, written, logged or
-    put in the graph, the same frame)."""
-    return (after.heap is before.heap and after.known_objects is before.known_objects and after.graph is before.graph
-            and after.effects is before.effects and after.frame is before.frame and after.next_oid == before.next_oid
-            and after.globals is before.globals and after.placeholders is before.placeholders)
 
 
 def wrap_items(state, value, source, guard: bool):

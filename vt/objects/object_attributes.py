@@ -19,6 +19,7 @@ from core.outcomes import Unsupported, BreakKind, raise_error, unsupported
 from core.sources import AttrSource, ItemSource
 from effects import heap
 from vt import registry
+from vt.guard_trail import only_guards_added, with_own_guards
 from vt.objects.attributes import store_raw, written
 from vt.data.constant import ConstantVariable
 from vt.callables.functions import UserMethodVariable
@@ -184,7 +185,7 @@ def read_attribute(state, vt, name: str):
     heap record is the very same, no object that existed then was changed (for a real object
     before any write to a real object or a global: no real object), no global was written
     (`heap.unchanged_since`), and the grad mode and modes are the same.  The guards remembered are all those the read needs, also those the
-    state had already (`registry.with_own_guards`), so a hit in a rolled-back state misses none."""
+    state had already (`vt/guard_trail.py`), so a hit in a rolled-back state misses none."""
     record = heap.current(state, vt)
     hook = class_hook(state, record.cls, "__getattribute__")
     if hook is None:
@@ -201,12 +202,12 @@ def read_attribute(state, vt, name: str):
             state = state.add_guard(guard)
         return state, hit[1]
     source = hook_source(state, record.cls, class_source_of(record), "__getattribute__")
-    out, guards = registry.with_own_guards(state, lambda bare: call_hook(bare, hook, source,
+    out, guards = with_own_guards(state, lambda recording: call_hook(recording, hook, source,
                                                                           [vt, ConstantVariable(name)]))
     if type(out) is not tuple:
         return out
     after, result = out
-    if registry.only_guards_added(state, after) and after.grad_enabled == state.grad_enabled \
+    if only_guards_added(state, after) and after.grad_enabled == state.grad_enabled \
             and after.modes == state.modes \
             and (result.constant_value() is not NOT_CONSTANT or result.fixed_object() is not NOT_CONSTANT):
         memo[key] = (state, result, guards)
