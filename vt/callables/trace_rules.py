@@ -64,10 +64,25 @@ def _runs_python_to_hash(fn) -> bool:
     for kind in (type(fn), type(getattr(fn, "__self__", None)) if type(fn) is types.MethodType else None):
         if kind is None or not kind.__flags__ & _HEAP_TYPE:  # a C type has no Python __hash__ / __eq__
             continue
-        if any(type(inspect.getattr_static(kind, name, None)) is types.FunctionType
-                                    for name in ("__hash__", "__eq__")):
+        if _defines_in_python(kind, "__hash__") or _defines_in_python(kind, "__eq__"):
             return True
     return False
+
+
+_MRO, _DICT = type.__dict__["__mro__"], type.__dict__["__dict__"]  # read past any metaclass
+
+
+def _defines_in_python(kind: type, name: str) -> bool:
+    """Whether the first definition of `name` along the class's MRO is a Python function (the
+    class-dict walk of `inspect.getattr_static`, without its instance and metaclass steps)."""
+    for klass in _MRO.__get__(kind):
+        found = _DICT.__get__(klass).get(name, _ABSENT)
+        if found is not _ABSENT:
+            return type(found) is types.FunctionType
+    return False
+
+
+_ABSENT = object()
 
 
 _HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement (or type()), not by C code
