@@ -1,0 +1,70 @@
+"""Corners of the data model found by CPython's own Lib/test suites (bench/CPYTHON_BASELINE.md) where
+the traced function answered differently from eager.  Every case compares with eager."""
+from functools import cached_property
+
+from tests.helpers import assert_same_outcome
+
+
+class _Descriptor:
+    def __get__(self, obj, owner=None):
+        return ("got", obj is None, owner.__name__)
+
+
+class _DataDescriptor:
+    def __get__(self, obj, owner=None):
+        return self if obj is None else obj.__dict__.get("_stored", "unset")
+
+    def __set__(self, obj, value):
+        obj.__dict__["_stored"] = value * 10
+
+
+_SHARED = _Descriptor()
+
+
+def descriptor_in_a_class_body():
+    class Local:
+        attr = _Descriptor()
+    return Local().attr, Local.attr
+
+
+def descriptor_stored_on_a_class_later():
+    class Local:
+        pass
+    Local.attr = _Descriptor()
+    Local.shared = _SHARED
+    return Local().attr, Local.attr, Local().shared
+
+
+def data_descriptor_over_the_instance_dict():
+    class Local:
+        pass
+    Local.attr = _DataDescriptor()
+    obj = Local()
+    obj.__dict__["attr"] = "in the dict"
+    before = obj.attr
+    obj.attr = 2
+    return before, obj.attr, obj._stored
+
+
+def cached_property_without_set_name():
+    prop = cached_property(lambda self: None)
+
+    class Local:
+        pass
+    Local.prop = prop  # no __set_name__: only type() calls it
+    try:
+        Local().prop
+    except TypeError as exc:
+        return "TypeError", str(exc), prop.attrname
+    return "no error", prop.attrname
+
+
+def test_descriptors_stored_on_classes_made_in_the_call_run_their_get_and_set():
+    for fn in (descriptor_in_a_class_body, descriptor_stored_on_a_class_later, data_descriptor_over_the_instance_dict):
+        traced = assert_same_outcome(fn)
+        assert traced.graph_breaks == [], [b.reason for b in traced.graph_breaks]
+
+
+def test_a_cached_property_stored_after_the_class_is_made_gets_no_set_name():
+    # Lib/test test_functools TestCachedProperty.test_set_name_not_called
+    assert_same_outcome(cached_property_without_set_name)
