@@ -2,6 +2,7 @@
 the traced function answered differently from eager.  Every case compares with eager."""
 from functools import cached_property
 
+import tracer
 from tests.helpers import assert_same_outcome
 
 
@@ -68,3 +69,26 @@ def test_descriptors_stored_on_classes_made_in_the_call_run_their_get_and_set():
 def test_a_cached_property_stored_after_the_class_is_made_gets_no_set_name():
     # Lib/test test_functools TestCachedProperty.test_set_name_not_called
     assert_same_outcome(cached_property_without_set_name)
+
+
+class _Named:
+    def __init__(self):
+        self.names = []
+
+    def __set_name__(self, owner, name):
+        self.names.append(name)
+
+
+def set_name_attribute_stored_later_crosses_a_break():
+    named = _Named()
+
+    class Local:
+        pass
+    Local.named = named
+    tracer.graph_break()  # Local is made again for the resume function
+    return named.names, Local.named is named, Local().named is named
+
+
+def test_a_class_made_again_at_a_break_calls_no_set_name_on_attributes_stored_later():
+    traced = assert_same_outcome(set_name_attribute_stored_later_crosses_a_break)
+    assert len(traced.graph_breaks) == 1
