@@ -1,5 +1,6 @@
 """Corners of the data model found by CPython's own Lib/test suites (bench/CPYTHON_BASELINE.md) where
 the traced function answered differently from eager.  Every case compares with eager."""
+import functools
 from functools import cached_property
 
 import tracer
@@ -92,3 +93,37 @@ def set_name_attribute_stored_later_crosses_a_break():
 def test_a_class_made_again_at_a_break_calls_no_set_name_on_attributes_stored_later():
     traced = assert_same_outcome(set_name_attribute_stored_later_crosses_a_break)
     assert len(traced.graph_breaks) == 1
+
+
+def _capture(*args, **kwargs):
+    return args, kwargs
+
+
+class _PartialSubclass(functools.partial):
+    pass
+
+
+def call_a_partial(part):
+    return part("more")
+
+
+def partial_of_a_partial(inner):
+    nested = functools.partial(inner, bar=True)
+    return nested.args, nested.keywords, nested.func is inner
+
+
+def test_passing_a_partial_in_does_not_make_its_dict():
+    # Lib/test test_functools TestPartialC.test_nested_optimization: a C partial flattens a partial
+    # of a partial only while the inner one has no __dict__; reading one for a mark made it
+    inner = functools.partial(_capture, "x")
+    traced = tracer.compile(call_a_partial)
+    assert traced(inner) == call_a_partial(inner)
+    assert functools.partial(inner, bar=True).func is _capture  # still flattened: no __dict__ made
+
+
+def test_a_partial_of_a_partial_that_existed_or_of_a_subclass_flattens_as_in_eager():
+    with_dict = functools.partial(_capture, "x")
+    with_dict.note = 1  # has a __dict__: not flattened
+    for make in (lambda: functools.partial(_capture, "x"), lambda: _PartialSubclass(_capture, "x"),
+                 lambda: with_dict):
+        assert_same_outcome(partial_of_a_partial, lambda: (make(),))

@@ -77,9 +77,17 @@ def user_rule(fn):
         marked = _USER_RULES.get(fn)
     except TypeError:
         return None
-    if marked is None and inspect.getattr_static(fn, "_torchdynamo_disable", False) is True:
+    if marked is None and _disabled_by_torch(fn):
         return Rule.EAGER
     return marked
+
+
+def _disabled_by_torch(fn) -> bool:
+    """`torch.compiler.disable`'s mark, which it sets on the Python function it returns.  Other
+    objects are asked through their class only: reading an object's own `__dict__` makes one where
+    there was none, which is observable (a C `partial` no longer flattens into a partial of it)."""
+    holder = fn if type(fn) is types.FunctionType or isinstance(fn, type) else type(fn)
+    return inspect.getattr_static(holder, "_torchdynamo_disable", False) is True
 
 
 def rule_for(fn) -> tuple:
