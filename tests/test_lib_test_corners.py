@@ -1,5 +1,6 @@
 """Corners of the data model found by CPython's own Lib/test suites (bench/CPYTHON_BASELINE.md) where
 the traced function answered differently from eager.  Every case compares with eager."""
+import collections
 import functools
 from functools import cached_property
 
@@ -127,3 +128,22 @@ def test_a_partial_of_a_partial_that_existed_or_of_a_subclass_flattens_as_in_eag
     for make in (lambda: functools.partial(_capture, "x"), lambda: _PartialSubclass(_capture, "x"),
                  lambda: with_dict):
         assert_same_outcome(partial_of_a_partial, lambda: (make(),))
+
+
+_Pair = collections.namedtuple("_Pair", ["x", "y"])
+
+
+class _PairWithDict(_Pair):  # no __slots__: its objects have a __dict__
+    pass
+
+
+def namedtuple_subclass_attribute():
+    # Lib/test test_collections test_namedtuple_subclass_issue_24931
+    pair = _PairWithDict(3, 4)
+    as_dict = pair._asdict()
+    pair.w = 5  # a break: the object is made for real, once for every reference to it
+    return as_dict, pair.__dict__, pair.w, pair._replace(x=1).__dict__
+
+
+def test_an_attribute_set_on_a_namedtuple_subclass_object_made_in_the_call_is_kept():
+    assert_same_outcome(namedtuple_subclass_attribute)
