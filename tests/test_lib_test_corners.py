@@ -147,3 +147,24 @@ def namedtuple_subclass_attribute():
 
 def test_an_attribute_set_on_a_namedtuple_subclass_object_made_in_the_call_is_kept():
     assert_same_outcome(namedtuple_subclass_attribute)
+
+
+class _OrderedSubclass(collections.OrderedDict):
+    pass
+
+
+class _DictSubclass(dict):
+    pass
+
+
+def reversed_mapping_subclasses():
+    # Lib/test test_ordered_dict CPythonOrderedDictSubclassTests.test_iterators: reversed() took the
+    # sequence protocol (od[len - 1], ...) instead of the mapping's own __reversed__
+    ordered = _OrderedSubclass([("c", 1), ("b", 2), ("a", 3)])
+    plain = _DictSubclass(c=1, b=2)
+    return list(reversed(ordered)), list(reversed(ordered.items())), list(reversed(plain))
+
+
+def test_reversed_of_a_dict_or_ordered_dict_subclass_object_walks_its_keys():
+    traced = assert_same_outcome(reversed_mapping_subclasses)
+    assert traced.graph_breaks == []
