@@ -1,6 +1,7 @@
 """Corners of the data model found by CPython's own Lib/test suites (bench/CPYTHON_BASELINE.md) where
 the traced function answered differently from eager.  Every case compares with eager."""
 import collections
+import copy
 import functools
 from functools import cached_property
 
@@ -168,3 +169,37 @@ def reversed_mapping_subclasses():
 def test_reversed_of_a_dict_or_ordered_dict_subclass_object_walks_its_keys():
     traced = assert_same_outcome(reversed_mapping_subclasses)
     assert traced.graph_breaks == []
+
+
+def ordered_dict_attributes():
+    # Lib/test test_ordered_dict CPythonOrderedDictTests.test_copying: an OrderedDict has a __dict__
+    ordered = collections.OrderedDict([("c", 1), ("b", 2)])
+    ordered.x = ["x"]  # a break: the rest reads the real object
+    dup = copy.copy(ordered)
+    deep = copy.deepcopy(ordered)
+    return ordered.x, ordered.__dict__, dup.x is ordered.x, deep.x == ordered.x, deep.x is not ordered.x, dup
+
+
+def read_ordered_dict_attribute(ordered):
+    return ordered.note, ordered.double(4), hasattr(ordered, "missing")
+
+
+def copy_of_a_named_tuple():
+    pair = _Pair(1, 2)
+    dup = copy.copy(pair)  # a named tuple is copied through __reduce_ex__: a new object
+    return dup is pair, dup == pair, copy.copy((1, 2)) == (1, 2)
+
+
+def test_attributes_of_ordered_dicts_are_read_and_copied_as_in_eager():
+    assert_same_outcome(ordered_dict_attributes)
+
+    def make():
+        ordered = collections.OrderedDict(a=1)
+        ordered.note = "n"
+        ordered.double = lambda value: value * 2
+        return (ordered,)
+    assert_same_outcome(read_ordered_dict_attribute, make)
+
+
+def test_copy_of_a_named_tuple_is_a_new_object():
+    assert_same_outcome(copy_of_a_named_tuple)
