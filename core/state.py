@@ -124,6 +124,10 @@ class State:
     modes: tuple = ()  # modes entered besides grad mode (autocast, inference mode), innermost last:
     # records whose `context()` is a real context manager that fake ops run under
     guard_order: object = attrs.field(factory=pvector)  # PVector of the guards in the order they were added
+    # The graph holds an op that may raise on values (vt/data/tensor_checks.py) at a point where a
+    # handler of a traced frame (`except`, `finally`, `with`) would catch it: a later write into an
+    # input would leave a raise there impossible to give up for an eager rerun.
+    caught_risk: bool = False
     # The heap entries replaced after their allocation, newest first, as (oid, whether it is a real
     # object, older history) triples (None: none yet): effects/heap.py `unchanged_since` reads it to
     # tell whether objects are as they were at an earlier state, for a per-trace memo

@@ -25,7 +25,7 @@ from core.signatures import Signature, assemble
 from graph.backends import DeferredForward
 from graph.rerun import RERUN, transactional
 from graph.resume_code import box_taking
-from vt.data.tensor_checks import NO_RERUN, RERUN_ON_RAISE, RERUN_RESTORING_RNG
+from vt.data.tensor_checks import NO_RERUN, RERUNS
 
 MISS = type("Miss", (), {"__repr__": lambda self: "<snaptrace MISS>"})()
 
@@ -161,7 +161,7 @@ def graph_entry(fn, guard, compiled, input_sources: tuple, prologue: list, resul
     if compiled is not None:
         stores, loads = shared_loads(input_sources)
         body += stores + _call("__snaptrace_graph", loads, len(input_sources)) + [Instr("STORE_FAST", _OUT)]
-        if rerun in (RERUN_ON_RAISE, RERUN_RESTORING_RNG):
+        if rerun in RERUNS:
             compiled = transactional(compiled.resolve() if type(compiled) is DeferredForward else compiled, rerun)
             namespace.update(__snaptrace_RERUN=RERUN, __snaptrace_fn_boxed=box_taking(fn) if is_boxed(fn) else None)
             body += _rerun_if_raised(fn, signature)

@@ -422,6 +422,11 @@ class Emitter:
                                "cannot be rebuilt yet")
         if self._reused(vt, current):
             return None
+        # A value with `__set_name__` in the namespace would get that call from the metaclass; the class
+        # body's own ones break when the trace makes the class, so these were stored on it later
+        # (`C.attr = cached_property(...)`), which calls nothing: they are set after it is made.
+        later = [(key, value) for key, value in attributes if value is not DELETED and _names_itself(value)]
+        attributes = [(key, value) for key, value in attributes if (key, value) not in later]
         keys = [key for key, value in attributes if value is not DELETED]
         if classcell is not None:
             cell_temp = f"__snaptrace_obj{classcell.oid}"
@@ -443,6 +448,9 @@ class Emitter:
         for decorator in decorators:
             self.code.extend([Instr("PUSH_NULL"), Instr("LOAD_CONST", decorator), Instr("LOAD_FAST", temp),
                               Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
+        for key, value in later:
+            failed = failed or self.emit(value)
+            self.code.extend([Instr("LOAD_FAST", temp), Instr("STORE_ATTR", key)])
         self.code.append(Instr("LOAD_FAST", temp))
         self._fill_waiting_cells(vt.oid)
         return failed
@@ -563,3 +571,9 @@ def rebuild(state, value, positions: dict, spread: bool = False):
     emitter = Emitter(state, positions)
     failed = replay(state, emitter) or (emitter.emit_all(value.items) if spread else emitter.emit(value))
     return failed if failed is not None else (emitter.prologue(), emitter.code)
+
+
+def _names_itself(value) -> bool:
+    """Whether a class attribute's type defines `__set_name__` (which `type()` would call)."""
+    kind = value.runtime_type()
+    return kind is not None and hasattr(kind, "__set_name__")

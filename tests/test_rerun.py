@@ -12,7 +12,8 @@ import torch
 import tracer
 from tests.helpers import clone_inputs, make_state
 from tracer.step import run
-from vt.data.tensor_checks import NO_RERUN, RERUN_ON_RAISE, RERUN_RESTORING_RNG, UNSAFE, rerun_plan
+from vt.data.tensor_checks import (NO_RERUN, RERUN_ON_RAISE, RERUN_RESTORING_MODES, RERUN_RESTORING_RNG, UNSAFE,
+                                  rerun_plan)
 
 LOG = []
 
@@ -179,3 +180,130 @@ def test_plans():
     assert _plan_of(lambda x, i: x[i] + torch.randn(1), (x, idx)) == RERUN_RESTORING_RNG
     assert _plan_of(lambda x, i: x.add_(1)[i], (x.clone(), idx)) == UNSAFE
     assert _plan_of(lambda x, i: (x * 1).add_(1)[i], (x, idx)) == RERUN_ON_RAISE  # a write into its own tensor
+    assert _plan_of(index_under_no_grad, (x, idx)) == RERUN_RESTORING_MODES
+
+
+def _same_with_inputs(fn, inputs_list, *, grad_enabled=True):
+    """Every call matches eager: result or exception, LOG, the inputs afterwards and the grad mode."""
+    traced = tracer.compile(fn)
+    for inputs in inputs_list:
+        eager_inputs, traced_inputs = clone_inputs(inputs), clone_inputs(inputs)
+        torch.set_grad_enabled(grad_enabled)
+        expected = _outcome(fn, eager_inputs)
+        eager_modes = torch.is_grad_enabled(), torch.is_autocast_enabled("cpu")
+        torch.set_grad_enabled(grad_enabled)
+        try:
+            actual = _outcome(traced, traced_inputs)
+            traced_modes = torch.is_grad_enabled(), torch.is_autocast_enabled("cpu")
+        finally:
+            torch.set_grad_enabled(True)
+        _same(actual, expected)
+        assert traced_modes == eager_modes
+        for a, e in zip(traced_inputs, eager_inputs):
+            if isinstance(e, torch.Tensor):
+                assert torch.equal(a, e), (a, e)
+            else:
+                assert a == e, (a, e)
+    return traced
+
+
+_GOOD, _BAD = torch.tensor([1]), torch.tensor([5])
+
+
+def write_then_handled_index(x, idx):
+    x.add_(1)
+    try:
+        y = x[idx]
+    except IndexError:
+        LOG.append("handled")
+        y = x * 0
+    return y
+
+
+def handled_index_then_write(x, idx):
+    try:
+        y = x[idx]
+    except IndexError:
+        LOG.append("handled")
+        y = x * 0
+    x.add_(1)
+    return y
+
+
+def _handled_index(x, idx):
+    try:
+        return x[idx]
+    except IndexError:
+        LOG.append("handled")
+        return x * 0
+
+
+def _write(x):
+    x.mul_(3)
+
+
+def handled_in_a_callee_then_write_in_another(x, idx):
+    y = _handled_index(x, idx)
+    _write(x)
+    return y + 1
+
+
+def write_then_handled_in_a_callee(x, idx):
+    _write(x)
+    return _handled_index(x, idx) + 1
+
+
+def handled_index_write(x, idx):
+    try:
+        x[idx] = 7.0
+    except IndexError:
+        LOG.append("handled")
+    return x + 1
+
+
+def effects_then_index_write(x, idx, log):
+    log.append("before")
+    x[idx] = 7.0
+    return x + 1
+
+
+def write_then_unhandled_index(x, idx):
+    x.add_(1)
+    return x[idx] * 2
+
+
+def index_under_no_grad(x, idx):
+    with torch.no_grad():
+        y = x[idx] * 2
+    return y
+
+
+def write_then_index_under_no_grad(x, idx):
+    x.add_(1)
+    with torch.no_grad():
+        y = x[idx] * 2
+    return y
+
+
+def index_under_autocast(x, idx):
+    with torch.autocast("cpu"):
+        y = x[idx] @ x[idx]
+    return y
+
+
+def test_a_handled_index_and_an_input_write_in_either_order_run_as_in_eager():
+    for fn in (write_then_handled_index, handled_index_then_write, handled_in_a_callee_then_write_in_another,
+               write_then_handled_in_a_callee, handled_index_write, write_then_unhandled_index):
+        traced = _same_with_inputs(fn, [(torch.zeros(3), idx) for idx in (_GOOD, _BAD, _GOOD, _BAD)])
+        if fn is write_then_unhandled_index:  # nothing to handle: the exception leaves as eager's does
+            assert traced.graph_breaks == [] and len(traced.captures) == 1
+
+
+def test_effects_before_an_index_write_into_an_input_come_out_as_in_eager():
+    _same_with_inputs(effects_then_index_write, [(torch.zeros(3), idx, []) for idx in (_GOOD, _BAD, _GOOD, _BAD)])
+
+
+def test_grad_mode_and_autocast_after_a_raise_inside_their_blocks_are_eager_s():
+    for fn in (index_under_no_grad, write_then_index_under_no_grad, index_under_autocast):
+        _same_with_inputs(fn, [(torch.ones(3, requires_grad=fn is index_under_no_grad), idx)
+                               for idx in (_GOOD, _BAD, _GOOD, _BAD)])

@@ -137,13 +137,20 @@ class VariableTracker:
         """What reading this value off a class gives (its `__get__`): through the object `instance`,
         or off the class itself when `instance` is None; `owner` is the class's VT.  Functions bind
         to the object, `staticmethod` unwraps, `classmethod` binds to the class, a property runs its
-        getter.  By default the value itself (plain data has no `__get__`)."""
+        getter.  By default the value itself (plain data has no `__get__`); a value whose type has a
+        `__get__` the VT does not model is a break rather than that wrong answer."""
+        kind = self.runtime_type()
+        if kind is not None and hasattr(kind, "__get__"):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} as a class attribute: its "
+                               f"type {kind.__name__} has a __get__, which is not modelled for it")
         return state, self
 
     def is_data_descriptor(self) -> bool:
         """Whether the value, as a class attribute, takes precedence over the object's own attributes
-        (a property: it defines `__set__`)."""
-        return False
+        (a property: it defines `__set__`).  By default whether its type defines `__set__` or
+        `__delete__` (whose `descriptor_set` then breaks unless the VT models it)."""
+        kind = self.runtime_type()
+        return kind is not None and (hasattr(kind, "__set__") or hasattr(kind, "__delete__"))
 
     def descriptor_set(self, state, instance, value):
         """`instance.name = value` (value DELETED: `del`) through this class attribute, when it is a

@@ -83,6 +83,14 @@ def make_partial(state, args, kwargs):
     if not _is_callable(state, func):
         return unsupported(BreakKind.PYTHON_EXCEPTION, "TypeError: the first argument must be callable")
     keywords = dict(kwargs)
+    kind = func.runtime_type()
+    if (type(func) is FunctoolsPartialVariable and func.value is not None) or \
+            (kind is not functools.partial and isinstance(kind, type) and issubclass(kind, functools.partial)):
+        # CPython flattens a partial (of a subclass too) whose `__dict__` was never made, which the
+        # trace cannot tell for one that existed before the call: it is made for real
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"functools.partial of {func.describe()}, which existed "
+                           "before the call or is of a subclass: whether CPython flattens it depends on whether "
+                           "its __dict__ was ever made")
     if type(func) is FunctoolsPartialVariable:
         frozen = func.args + frozen
         inner = dict(func.keywords)

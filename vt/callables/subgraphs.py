@@ -33,14 +33,9 @@ from core.outcomes import BreakKind, Thrown, Unsupported, unsupported
 from vt.data.constant import ConstantVariable
 from vt.data.lists import TupleVariable, new_list
 from vt.data.tensor import TensorVariable, record_lowered
-from vt.data.tensor_checks import RANDOM_OPS, op_name
+from vt.data.tensor_checks import MODE_SWITCHES, RANDOM_OPS, op_name
 
 SUBGRAPH_INPUT = "subgraph_input"
-
-# Nodes a body may hold although they are impure: mode switches it also switches back.
-MODE_SWITCHES = frozenset({torch._C._set_grad_enabled, torch.amp._enter_autocast, torch.amp._exit_autocast,
-                           torch.autograd.grad_mode._enter_inference_mode,
-                           torch.autograd.grad_mode._exit_inference_mode})
 
 
 @attrs.frozen
@@ -113,7 +108,7 @@ def _outside_change(before, after, start: int, allow_random: bool):
         return "writes a global"
     for index in range(start, len(after.graph)):
         node = after.graph[index]
-        if node.impure and node.target not in MODE_SWITCHES:
+        if node.impure and node.target not in MODE_SWITCHES:  # mode switches a body also switches back
             name = op_name(node.op, node.target)
             if allow_random and name in RANDOM_OPS:
                 continue

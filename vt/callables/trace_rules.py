@@ -88,14 +88,6 @@ _ABSENT = object()
 _HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement (or type()), not by C code
 
 
-def _disable_flag(fn):
-    """`torch.compiler.disable`'s mark, read statically (no `__getattr__` runs); a plain function's
-    own `__dict__` is where the mark lives, the common case read directly."""
-    if type(fn) is types.FunctionType:
-        return fn.__dict__.get("_torchdynamo_disable", False)
-    return inspect.getattr_static(fn, "_torchdynamo_disable", False)
-
-
 def user_rule(fn):
     """The user's mark on `fn` (also `torch.compiler.disable`'s), or None.  Read without running any
     of the program's code (no Python `__hash__`, `__eq__` or `__getattr__`)."""
@@ -105,9 +97,19 @@ def user_rule(fn):
         marked = _USER_RULES.get(fn)
     except TypeError:
         return None
-    if marked is None and _disable_flag(fn) is True:
+    if marked is None and _disabled_by_torch(fn):
         return Rule.EAGER
     return marked
+
+
+def _disabled_by_torch(fn) -> bool:
+    """`torch.compiler.disable`'s mark, which it sets on the Python function it returns.  Other
+    objects are asked through their class only: reading an object's own `__dict__` makes one where
+    there was none, which is observable (a C `partial` no longer flattens into a partial of it)."""
+    if type(fn) is types.FunctionType:  # the common case, read straight from the function's own dict
+        return fn.__dict__.get("_torchdynamo_disable", False) is True
+    holder = fn if isinstance(fn, type) else type(fn)
+    return inspect.getattr_static(holder, "_torchdynamo_disable", False) is True
 
 
 def rule_for(fn) -> tuple:

@@ -73,6 +73,21 @@ class OrderedDictVariable(_DictKind, DictVariable):
     def describe(self) -> str:
         return "OrderedDict(" + DictVariable.describe(self) + ")"
 
+    def getattr(self, state, name):
+        return self._own_attribute(state, name) or super().getattr(state, name)
+
+    def load_method(self, state, name):
+        return self._own_attribute(state, name) or super().load_method(state, name)
+
+    def _own_attribute(self, state, name):
+        """An OrderedDict has a `__dict__` (a dict has none).  Writing an attribute breaks, so one made in
+        the call has none; one passed in (or made again at such a break) may: read for real."""
+        if not has_method(OrderedDict, name) and not has_method(dict, name) and \
+                (name == "__dict__" or heap.current(state, self).source is not None):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"attribute {name!r} of an OrderedDict that existed "
+                               "before the call (its own __dict__) is not modelled")
+        return None
+
     def as_python(self, state):
         plain = DictVariable.as_python(self, state)
         return plain if plain is NOT_CONSTANT else OrderedDict(plain)

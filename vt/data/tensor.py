@@ -19,8 +19,9 @@ from core.guards import DistinctObjects
 from vt import registry
 from vt.data.lists import TupleVariable, new_list
 from vt.data.operators import UNARY_OPS
-from vt.data.tensor_checks import (RANDOM_OPS, STATISTICS_OPS, graph_writes_input, may_raise_at_run_time,
-                                   may_raise_node, op_name, refused_in_place_cast, writes_into_inputs)
+from vt.data.tensor_checks import (RANDOM_OPS, STATISTICS_OPS, caught_here, graph_writes_input,
+                                   may_raise_at_run_time, may_raise_node, op_name, refused_in_place_cast,
+                                   writes_into_inputs)
 from vt.iteration import iterate_items
 from vt.protocol import NOT_CONSTANT, VariableTracker
 from vt.data.propagation import op_key, remember, remembered
@@ -330,23 +331,29 @@ def record_op(state, op: str, target, args: tuple, kwargs: dict, what: str):
     refused = refused_in_place_cast(op, target, fake_args, fake_kwargs)
     if refused is not None:  # fake tensors let it through; eager refuses, so it runs for real
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raises RuntimeError: {refused}")
-    risk = may_raise_at_run_time(op, target, fake_args) if state.effects else None
-    if risk is not None and graph_writes_input(state.graph):
+    risk = may_raise_at_run_time(op, target, fake_args)
+    caught = risk is not None and caught_here(state)
+    if risk is not None and (state.effects or caught) and graph_writes_input(state.graph):
         # Raising inside a graph that wrote into an input, it could neither keep the changes recorded
-        # so far nor be rerun eagerly (vt/data/tensor_checks.py)
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} is {risk}, after changes the entry replays "
-                           "once the graph has run, in a graph that writes into an input; it runs for real "
-                           "after them")
-    return record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what,
-                          tuple(args) + tuple(kwargs.values()), kwargs)
+        # so far or reach the handler nor be rerun eagerly (vt/data/tensor_checks.py)
+        lost = "inside a handler of the function" if caught else "after changes the entry replays once the graph has run"
+        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} is {risk}, {lost}, in a graph that writes into "
+                           "an input; it runs for real after the graph")
+    out = record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what,
+                         tuple(args) + tuple(kwargs.values()), kwargs, risky=risk is not None and (caught or state.effects))
+    if caught and type(out) is tuple:
+        out = out[0].replace(caught_risk=True), out[1]
+    return out
 
 
 def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_kwargs, what, arg_vts,
-                   kwargs=None, example=None):
+                   kwargs=None, example=None, risky=False):
     """`record_op` on arguments already lowered into graph arguments and fake arguments (the way a
     higher-order operator passes its sub-graphs: a Subgraph record in the graph, its GraphModule to
     the fake run); `arg_vts` are the VTs among the arguments.  `example`, when given, is the fake
-    output, for an op whose fake run needs what this tracer does not model (symbolic sizes)."""
+    output, for an op whose fake run needs what this tracer does not model (symbolic sizes).
+    `risky`: the op may raise on values where a raise inside the graph would lose effects recorded
+    before it or skip a handler (record_op), so it must not also write into an input."""
     key = op_key(state, op, target, fake_args, fake_kwargs) if example is None else None
     out = None if key is None else remembered(state, key)
     if out is not None:  # the same op on the same metadata ran before in this trace (propagation.py)
@@ -368,11 +375,17 @@ def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"{what} raised {type(exc).__name__}: {exc}")
     changed = versions != _versions(fake_args)
     writes = changed or (kwargs is not None and _writes_in_place(op, target, kwargs))
-    if writes and state.effects and writes_into_inputs(state.graph, state.placeholders, fake_args) and \
-            any(may_raise_node(state.graph, node) for node in state.graph):
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} writes into an input after an op that may "
-                           "raise at run time and after changes the entry replays once the graph has run; it runs "
-                           "for real after them, so the graph before it can be rerun eagerly if it raises")
+    if writes and (risky or state.caught_risk or state.effects) and \
+            writes_into_inputs(state.graph, state.placeholders, fake_args):
+        if risky:
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} may raise at run time and writes into an "
+                               "input, after changes the entry replays once the graph has run or inside a handler "
+                               "of the function; it runs for real after the graph")
+        if state.caught_risk or any(may_raise_node(state.graph, node) for node in state.graph):
+            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{what} writes into an input after an op that may "
+                               "raise at run time inside a handler of the function or after changes the entry "
+                               "replays once the graph has run; it runs for real after them, so the graph before it "
+                               "can be rerun eagerly if it raises")
     if key is not None and not writes:
         remember(state, key, out, fake_args, fake_kwargs)
     impure = writes or op_name(op, target) in IMPURE_OPS

@@ -13,8 +13,15 @@ before that op are lost, so such an op must not run inside the graph after effec
   caller can see (it writes into no input; the random generator is restored), so when it raises,
   the entry runs the function eagerly instead, and eager's exception, the changes made before it
   and the handlers (`except`, `finally`) around it all come out as eager makes them.  Only when
-  the graph also writes into an input is that impossible; then an op that may raise after
-  recorded effects is a break, and so is an input write after such an op.
+  the graph also writes into an input is that impossible.  Such a graph may still raise as eager
+  does when nothing is lost: the writes before the op are made, the ones after it are not, and
+  the exception leaves the function.  Something is lost when effects were recorded before the op
+  (the entry replays them only after the graph) or when a handler of a traced frame would catch
+  the exception (`caught_here`: an `except`, a `finally`, a `with` block's exit, in any frame).
+  So an op that may raise is a break when the graph already writes into an input and something
+  would be lost, and an input write is a break (or an op that may raise and writes into an input
+  itself) when the graph holds such an op and something would be lost; both then run for real,
+  inside the handlers, after the graph and the effects before them.
 """
 from __future__ import annotations
 
@@ -115,11 +122,19 @@ RANDOM_OPS = frozenset({
 })
 # Ops that update running statistics their schema does not declare as mutated.
 STATISTICS_OPS = frozenset({"batch_norm", "instance_norm", "native_batch_norm"})
+# Nodes that switch torch's global modes (a `with torch.no_grad()` / `torch.autocast` block in the graph).
+MODE_SWITCHES = frozenset({torch._C._set_grad_enabled, torch.amp._enter_autocast, torch.amp._exit_autocast,
+                           torch.autograd.grad_mode._enter_inference_mode,
+                           torch.autograd.grad_mode._exit_inference_mode})
 _CALLS = ("call_function", "call_method")
 
 NO_RERUN = "no-rerun"  # no op of the graph may raise on values: the entry runs it plainly
 RERUN_ON_RAISE = "rerun"  # on an exception, run the function eagerly instead
 RERUN_RESTORING_RNG = "rerun-restoring-rng"  # the same, restoring the random generators first
+# The same, putting back grad mode and autocast, which a graph raising inside their block leaves switched
+RERUN_RESTORING_MODES = "rerun-restoring-modes"
+RERUN_RESTORING_RNG_AND_MODES = "rerun-restoring-rng-and-modes"
+RERUNS = frozenset({RERUN_ON_RAISE, RERUN_RESTORING_RNG, RERUN_RESTORING_MODES, RERUN_RESTORING_RNG_AND_MODES})
 UNSAFE = "unsafe"  # the graph writes into an input, so it cannot be undone
 
 
@@ -184,6 +199,24 @@ def writes_into_inputs(graph, placeholders, fake_args) -> bool:
     return _touches(_input_storages(graph, placeholders), fake_args)
 
 
+def _catches(code, entry) -> bool:
+    """Whether exception-table `entry` leads to code of the program's (an `except` test, a `finally`
+    body, a `with` exit) rather than to the cleanup that only re-raises (`COPY 3; POP_EXCEPT;
+    RERAISE 1`, which covers an `except` body)."""
+    names = [instruction.opname for instruction in code.instructions[entry.target:entry.target + 3]]
+    return names != ["COPY", "POP_EXCEPT", "RERAISE"]
+
+
+def caught_here(state) -> bool:
+    """Whether an exception raised at the current instruction would reach a handler of a traced
+    frame (the top one or an inlined caller) instead of leaving the traced function."""
+    for frame in (state.frame, *state.parents):
+        entry = frame.code.handler_at(frame.ip)
+        if entry is not None and _catches(frame.code, entry):
+            return True
+    return False
+
+
 def may_raise_node(graph, node) -> bool:
     return node.op in _CALLS and may_raise_at_run_time(node.op, node.target, _fake_args(graph, node)) is not None
 
@@ -195,10 +228,13 @@ def graph_writes_input(graph) -> bool:
 
 def rerun_plan(graph) -> str:
     """How the entry runs a graph whose ops may raise on values the guards do not check (see the
-    module docstring): NO_RERUN, RERUN_ON_RAISE, RERUN_RESTORING_RNG or UNSAFE."""
+    module docstring): NO_RERUN, UNSAFE or one of RERUNS (what to put back before the rerun)."""
     if not any(may_raise_node(graph, node) for node in graph):
         return NO_RERUN
     if graph_writes_input(graph):
         return UNSAFE
     random = any(node.impure and node.op in _CALLS and op_name(node.op, node.target) in RANDOM_OPS for node in graph)
+    modes = any(node.op == "call_function" and node.target in MODE_SWITCHES for node in graph)
+    if modes:
+        return RERUN_RESTORING_RNG_AND_MODES if random else RERUN_RESTORING_MODES
     return RERUN_RESTORING_RNG if random else RERUN_ON_RAISE

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import copyreg
+from collections import OrderedDict
 
+import attrs
 import torch
 
 from core.outcomes import BreakKind, unsupported
@@ -108,6 +110,8 @@ def deep_copy(state, vt, memo: dict):
         state, items = out
         return heap.update_object(state, made.with_items(items)), made
     if isinstance(vt, (DictVariable, InstanceDictVariable)):
+        if _may_have_attributes(state, vt):
+            return _attributes_copied("copy.deepcopy")
         entries = _entries(state, vt)
         if any(is_object_key(key) for key, _ in entries):
             return unsupported(BreakKind.UNSUPPORTED_CALL, "copy.deepcopy of a dict with objects as keys is not "
@@ -194,17 +198,43 @@ def _deepcopy(state, args, kwargs):
     return deep_copy(state, args[0], {})
 
 
+def _may_have_attributes(state, vt) -> bool:
+    """An OrderedDict passed in (or made again at a break): its `__dict__` may hold attributes, which
+    its `__reduce__` copies.  One made in the call has none (writing one breaks)."""
+    return vt.runtime_type() is OrderedDict and heap.current(state, vt).source is not None
+
+
+def _attributes_copied(what: str):
+    return unsupported(BreakKind.UNSUPPORTED_CALL, f"{what} of an OrderedDict passed in, whose __dict__ is copied "
+                       "too, is not traced")
+
+
+def _copy_typed_tuple(state, vt):
+    """copy.copy of a named tuple, struct sequence or torch.Size: only an exact tuple is returned as
+    it is; these go through `__reduce_ex__`, which makes a new object (with a copy of the `__dict__`
+    of a subclass's object, which one passed in may have: then it runs for real)."""
+    if vt.source is not None and vt.python_type.__dictoffset__ != 0:
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"copy.copy of a {vt.python_type.__name__} passed in, whose "
+                           "__dict__ is copied too, is not traced")
+    tag = state.next_oid
+    return state.replace(next_oid=tag + 1), attrs.evolve(vt, source=None, tag=tag)
+
+
 @registry.builtin_rule(copy.copy)
 def _copy(state, args, kwargs):
     """A shallow copy: the same items or attribute values in a new container or object."""
     if len(args) != 1 or kwargs:
         return None
     vt = args[0]
+    if isinstance(vt, TupleVariable) and vt.python_type is not None:
+        return _copy_typed_tuple(state, vt)
     if isinstance(vt, ConstantVariable) or isinstance(vt, TupleVariable) or vt.fixed_object() is not NOT_CONSTANT:
         return state, vt
     if isinstance(vt, ListVariable):
         return new_list(state, heap.current(state, vt).items)
     if isinstance(vt, (DictVariable, InstanceDictVariable)):
+        if _may_have_attributes(state, vt):
+            return _attributes_copied("copy.copy")
         return made_like(state, vt, _entries(state, vt))  # an OrderedDict or defaultdict keeps its kind
     if isinstance(vt, DequeVariable):
         current = heap.current(state, vt)

@@ -280,6 +280,13 @@ def _iter(state, receiver, args, kwargs):
     return keys.iterate(state)
 
 
+@_with_entries
+def _reversed(state, vt, entries, args, kwargs):
+    """dict.__reversed__ / OrderedDict.__reversed__: the keys, last first (over a snapshot, as the views)."""
+    out = new_list(state, tuple(key_vt(key) for key in reversed(list(entries))))
+    return out[1].iterate(out[0])
+
+
 def _items(key, value):
     return TupleVariable((key_vt(key), value))
 
@@ -327,7 +334,7 @@ _DICT_RULES = {
     dict.__setitem__: _setitem, dict.__delitem__: _delitem, dict.update: _update, dict.__iter__: _iter,
     dict.keys: _view(lambda key, value: key_vt(key)), dict.values: _view(lambda key, value: value),
     dict.items: _view(_items), dict.clear: _clear, dict.pop: _pop, dict.popitem: _popitem_rule(False),
-    dict.setdefault: _setdefault_rule(False),
+    dict.setdefault: _setdefault_rule(False), dict.__reversed__: _reversed,
 }
 DICT_BOUND_RULES = {fn: _dict_method(fn, rule) for fn, rule in _DICT_RULES.items()}
 DICT_BOUND_RULES.update({
@@ -336,7 +343,7 @@ DICT_BOUND_RULES.update({
     _ORDERED.setdefault: _setdefault_rule(True),
     _ORDERED.__setitem__: _setitem, _ORDERED.__delitem__: _delitem, _ORDERED.__iter__: _iter,
     _ORDERED.keys: _view(lambda key, value: key_vt(key)), _ORDERED.values: _view(lambda key, value: value),
-    _ORDERED.items: _view(_items),
+    _ORDERED.items: _view(_items), _ORDERED.__reversed__: _reversed,
 })
 registry.register_bound_rules(DICT_BOUND_RULES)
 

@@ -445,6 +445,9 @@ def _reversed_rule(state, args, kwargs):
     if _has_dunder(state, vt, "__reversed__"):
         out = call_dunder(state, vt, "__reversed__", [])
         return out if type(out) is not tuple or isinstance(out[1], IteratorVariable) else out[1].iterate(out[0])
+    if lookup(state, class_of(state, vt), "__reversed__")[1] is not MISSING:  # a C base's, with no rule
+        return unsupported(BreakKind.UNSUPPORTED_CALL, f"reversed() of {vt.describe()} goes through a C "
+                           "__reversed__, which is not traced")
     if not (_has_dunder(state, vt, "__len__") and _has_dunder(state, vt, "__getitem__")):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {vt.describe()!r} is not reversible")
     out = object_len(state, vt)

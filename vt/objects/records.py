@@ -135,7 +135,7 @@ def _replace(state, receiver, args, kwargs):
     if unknown:
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"ValueError: Got unexpected field names: {unknown!r}")
     items = tuple(kwargs.get(field, item) for field, item in zip(receiver.fields, receiver.items))
-    return state, receiver.with_items(items)
+    return made_namedtuple(state, items, receiver.python_type, receiver.fields, receiver.class_source)
 
 
 def _asdict(state, receiver, args, kwargs):
@@ -157,7 +157,15 @@ def _make(state, receiver, args, kwargs):
     if len(items) != len(fields):
         return unsupported(BreakKind.PYTHON_EXCEPTION,
                            f"TypeError: Expected {len(fields)} arguments, got {len(items)}")
-    return state, NamedTupleVariable(tuple(items), cls, fields, class_source=source)
+    return made_namedtuple(state, tuple(items), cls, fields, source)
+
+
+def made_namedtuple(state, items: tuple, cls, fields, class_source):
+    """(state, NamedTupleVariable) for a named tuple the program makes: tagged like `made_tuple`'s, so
+    every reference to it is one object when it leaves the trace (a subclass's objects have a
+    `__dict__`: an attribute set on one at a break must be there in the resumed code)."""
+    tag = state.next_oid
+    return state.replace(next_oid=tag + 1), NamedTupleVariable(items, cls, fields, tag=tag, class_source=class_source)
 
 
 _NAMEDTUPLE_METHODS = {"_replace": _replace, "_asdict": _asdict, "_make": _make}
@@ -183,7 +191,7 @@ class NamedTupleClassVariable(ClassVariable):
         if type(binding) is not tuple:  # Unsupported, or the TypeError eager raises
             return binding
         bound = binding[0]
-        return state, NamedTupleVariable(tuple(bound[1:]), cls, base._fields, class_source=self.source)
+        return made_namedtuple(state, tuple(bound[1:]), cls, base._fields, self.source)
 
     def _defaults(self, state, new):
         values = new.__defaults__ or ()

@@ -26,13 +26,13 @@ from vt.callables.exceptions import ExceptionSuperVariable, ExceptionVariable
 from vt.callables.functions import CellVariable, UserMethodVariable, call_function_from, lookup_class_attribute
 from vt.objects.getattr_variable import builtin_method
 from vt.callables.lazy import realize_if_lazy
-from vt.objects.object_attributes import (attribute_source, class_record, class_source_of, class_vt_of, is_vt, lookup,
-    own_attribute, python_method, read_attribute, write_attribute)
+from vt.objects.object_attributes import (attribute_source, call_hook, class_hook, class_record, class_source_of,
+    class_vt_of, hook_source, is_vt, lookup, own_attribute, python_method, read_attribute, write_attribute)
 from vt.objects.object_protocol import (binary_object_operation, call_dunder, call_dunder_discard,
     contains_object, equal_without_code, iterate_object, object_getitem, object_hash_key, object_truth,
     own_less_than, unary_object_operation)
 from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
-from core.outcomes import BreakKind, unsupported, raise_error
+from core.outcomes import BreakKind, Unsupported, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
 from vt.registry import wrap_value
 
@@ -147,6 +147,41 @@ class UserDefinedObjectVariable(PythonObjectRecord):
 
     def describe(self) -> str:
         return f"{self.cls.__name__} object"
+
+    # -- as a class attribute: an object of a descriptor class (its Python __get__ / __set__ / __delete__)
+    def descriptor_get(self, state, instance, owner):
+        if not hasattr(self.cls, "__get__"):
+            return state, self
+        getter = class_hook(state, self.cls, "__get__")
+        if getter is None or type(getter) is Unsupported:
+            return getter or unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} as a class attribute: "
+                                         "its __get__ is written in C, which is not traced")
+        if owner is None:  # read through `instance`: its class is the owner
+            if not getattr(instance, "dunder_dispatch", False):
+                return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} read as a class attribute "
+                                   f"through {instance.describe()} is not traced")
+            out = class_vt_of(state, heap.current(state, instance))
+            if type(out) is not tuple:
+                return out
+            state, owner = out
+        arguments = [self, ConstantVariable(None) if instance is None else instance, owner]
+        return call_hook(state, getter, self._hook_source(state, "__get__"), arguments)
+
+    def is_data_descriptor(self) -> bool:
+        return hasattr(self.cls, "__set__") or hasattr(self.cls, "__delete__")
+
+    def descriptor_set(self, state, instance, value):
+        name = "__delete__" if value is DELETED else "__set__"
+        hook = class_hook(state, self.cls, name)
+        if hook is None or type(hook) is Unsupported:
+            return hook or unsupported(BreakKind.UNSUPPORTED_OPERATION, f"writing through {self.describe()}, whose "
+                                       f"{name} is written in C or missing, is not traced")
+        out = call_hook(state, hook, self._hook_source(state, name), [self, instance] + ([] if value is DELETED
+                                                                                         else [value]))
+        return out[0] if type(out) is tuple else out
+
+    def _hook_source(self, state, name):
+        return hook_source(state, self.cls, class_source_of(heap.current(state, self)), name)
 
     def getattr(self, state, name):
         return read_attribute(state, self, name)
