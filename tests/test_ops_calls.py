@@ -249,9 +249,11 @@ def test_in_place_change_of_metadata_breaks():
         y.t_()
         return y
 
-    res = assert_same_as_eager(fn, lambda: (t(2, 3),), graphs=0, breaks=1)
+    # `x + 1` before it is a graph, and the break at the call is resumed after it
+    res = assert_same_as_eager(fn, lambda: (t(2, 3),), graphs=1, breaks=1)
     assert res.graph_breaks[0].kind is BreakKind.TENSOR_MUTATION
-    assert res.graph_breaks[0].source_line == "y.t_()"
+    assert res.graph_breaks[0].source_line == "y.t_()" and res.graph_breaks[0].instruction == "CALL"
+    assert res.graph_breaks[0].rule == "TensorBase.t_: put in the graph (a tensor method)"
 
 
 def test_item_breaks_as_data_dependent():
@@ -260,6 +262,22 @@ def test_item_breaks_as_data_dependent():
 
     res = assert_same_as_eager(fn, lambda: (t(3),), graphs=1, breaks=1)
     assert res.graph_breaks[0].kind is BreakKind.DATA_DEPENDENT
+
+
+def test_the_code_after_item_and_tolist_is_captured_again():
+    # the break is at the call, so the entry runs it for real and a resume function traces the rest
+    def fn(x):
+        y = x * 2
+        n = y.sum().item()
+        values = y.tolist()
+        return y + n + len(values)
+
+    res = assert_same_as_eager(fn, lambda: (t(3),), graphs=1, breaks=1)  # the resume functions trace on the call
+    # y * 2 and y.sum() before item(); nothing between item() and tolist(); the sum after tolist()
+    assert len(res.graphs) == 2, res.graph_breaks
+    assert [b.kind for b in res.graph_breaks] == [BreakKind.DATA_DEPENDENT] * 2
+    assert [b.instruction for b in res.graph_breaks] == ["CALL", "CALL"]
+    assert res.graph_breaks[0].rule == "TensorBase.item: run eagerly, at a graph break (turns tensor data into a Python scalar)"
 
 
 def test_call_raising_shape_error_breaks_and_raises_like_eager():

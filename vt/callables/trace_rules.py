@@ -20,10 +20,12 @@ import inspect
 import types
 
 import attrs
+import torch
 
 from core.guards import IdMatch
 from core.outcomes import BreakKind, raised, unsupported
 from vt import registry
+from vt.data.tensor import METHODS_OUT_OF_GRAPH
 from vt.callables.torch import GRAPHABLE, TorchFunctionVariable, torch_callable_limit
 from vt.protocol import NOT_CONSTANT, VariableTracker, real_value
 
@@ -131,6 +133,10 @@ def rule_for(fn) -> tuple:
         graphable = False
     if graphable or type(fn).__module__ == "torch._ops":
         return Rule.GRAPH, "a torch function"
+    if type(fn) is types.MethodDescriptorType and fn.__objclass__ is torch._C.TensorBase:
+        if fn.__name__ in METHODS_OUT_OF_GRAPH:
+            return Rule.EAGER, METHODS_OUT_OF_GRAPH[fn.__name__]
+        return Rule.GRAPH, "a tensor method"
     limit = torch_callable_limit(fn)
     if limit is not None:
         return Rule.EAGER, limit

@@ -150,9 +150,6 @@ class TensorVariable(VariableTracker):
                            "only metadata (shape, dtype, device, ...) and methods of tensors are traced")
 
     def load_method(self, state, name):
-        if name in METHODS_OUT_OF_GRAPH:
-            return unsupported(BreakKind.DATA_DEPENDENT, f"Tensor.{name}() {METHODS_OUT_OF_GRAPH[name]}",
-                               "keep the computation in tensors, or move this call out of the traced function")
         if not callable(getattr(torch.Tensor, name, None)):
             return self.getattr(state, name)
         return state, (TensorMethodVariable(name), self)
@@ -191,7 +188,13 @@ class TensorMethodVariable(VariableTracker):
     def describe(self) -> str:
         return f"Tensor.{self.name}"
 
+    def fixed_object(self):  # so a break at its call rebuilds it (the method of torch.Tensor itself)
+        return getattr(torch.Tensor, self.name)
+
     def call(self, state, args, kwargs):
+        if self.name in METHODS_OUT_OF_GRAPH:  # a break at the call: the code after it is traced again
+            return unsupported(BreakKind.DATA_DEPENDENT, f"Tensor.{self.name}() {METHODS_OUT_OF_GRAPH[self.name]}",
+                               "keep the computation in tensors, or move this call out of the traced function")
         return record_op(state, "call_method", self.name, tuple(args), kwargs, f"Tensor.{self.name}()")
 
 
