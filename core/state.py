@@ -8,6 +8,8 @@ speculation and rollback are just "use the old value again".
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import attrs
 from pyrsistent import pvector
 from torch.fx.experimental.symbolic_shapes import ShapeEnv
@@ -22,12 +24,13 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-@attrs.frozen(slots=False)
-class Frame:
+class Frame(NamedTuple):
     """One Python frame being traced: where it is, its value stack and its locals.
 
-    Not slotted, like `State`: the step helpers below make a Frame per instruction with `_frame`,
-    one dict literal, instead of the field-by-field `__init__`."""
+    A named tuple, not an attrs record like the rest: the step loop makes one per instruction, and
+    a tuple is made in one C call (`_frame`), about three times faster than filling an object's
+    `__dict__`; it is just as immutable, reads its fields as fast, and compares field by field.
+    Change one with `frame._replace(...)`."""
 
     code: CodeInfo
     ip: int
@@ -42,12 +45,12 @@ class Frame:
         return self.code.instructions[self.ip]
 
 
+_make_tuple = tuple.__new__
+
+
 def _frame(code, ip, stack, locals, kw_names, handled, namespace) -> Frame:
-    """`Frame(...)` with every field given, made without `__init__` (the step loop's hot path)."""
-    new = _new(Frame)
-    _set(new, "__dict__", {"code": code, "ip": ip, "stack": stack, "locals": locals, "kw_names": kw_names,
-                           "handled": handled, "namespace": namespace})
-    return new
+    """`Frame(...)` with every field given, in one call (the step loop's hot path)."""
+    return _make_tuple(Frame, (code, ip, stack, locals, kw_names, handled, namespace))
 
 
 @attrs.frozen(slots=True)
@@ -166,9 +169,7 @@ class State:
             stack = stack[:len(stack) - pop]
         if push:
             stack = stack.extend(push)
-        frame = _new(Frame)
-        _set(frame, "__dict__", {"code": f.code, "ip": f.ip + 1, "stack": stack, "locals": f.locals, "kw_names": (),
-                                 "handled": f.handled, "namespace": f.namespace})
+        frame = _make_tuple(Frame, (f.code, f.ip + 1, stack, f.locals, (), f.handled, f.namespace))
         fields = self.__dict__.copy()
         fields["frame"] = frame
         new = _new(State)

@@ -80,4 +80,4 @@ def unwind(state, exc):
         return state, Raised(exc)
     push = (ConstantVariable(frame.code.instructions[frame.ip].offset), exc) if entry.lasti else (exc,)
     stack = frame.stack[:entry.depth].extend(push)
-    return state.with_frame(attrs.evolve(frame, ip=entry.target, stack=stack, kw_names=()))
+    return state.with_frame(frame._replace(ip=entry.target, stack=stack, kw_names=()))

@@ -59,7 +59,7 @@ def push_exc_info(state, ins):
     exc = state.peek()
     previous = handled_exception(state)
     state = state.advance(pop=1, push=(ConstantVariable(None) if previous is None else previous, exc))
-    return state.with_frame(attrs.evolve(state.frame, handled=exc))
+    return state.with_frame(state.frame._replace(handled=exc))
 
 
 @handles("POP_EXCEPT")
@@ -68,7 +68,7 @@ def pop_except(state, ins):
     saved = state.peek()
     handled = None if isinstance(saved, ConstantVariable) else saved
     state = state.advance(pop=1)
-    return state.with_frame(attrs.evolve(state.frame, handled=handled))
+    return state.with_frame(state.frame._replace(handled=handled))
 
 
 @handles("CHECK_EXC_MATCH")

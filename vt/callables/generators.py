@@ -57,7 +57,7 @@ class GeneratorVariable(IteratorVariable):
                 return raise_error(TypeError, "can't send non-None value to a just-started generator")
             return self._run(state, self.frame, None)
         frame = self.frame
-        return self._run(state, attrs.evolve(frame, stack=frame.stack.set(len(frame.stack) - 1, value)), None)
+        return self._run(state, frame._replace(stack=frame.stack.set(len(frame.stack) - 1, value)), None)
 
     def throw(self, state, exc):
         """gen.throw(exc): the exception is raised at the suspended yield."""
@@ -65,7 +65,7 @@ class GeneratorVariable(IteratorVariable):
             state = heap.update_object(state, attrs.evolve(self, frame=None))
             return Thrown(exception=exc, state=state)
         frame = self.frame
-        at_yield = attrs.evolve(frame, ip=frame.ip - 1, stack=frame.stack[:len(frame.stack) - 1], kw_names=())
+        at_yield = frame._replace(ip=frame.ip - 1, stack=frame.stack[:len(frame.stack) - 1], kw_names=())
         if at_yield.ip > 0 and frame.code.instructions[at_yield.ip - 1].opname == "SEND":
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                f"throwing into {self.describe()} while it delegates with `yield from` is not traced")
