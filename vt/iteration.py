@@ -108,7 +108,7 @@ class ListIteratorVariable(IteratorVariable):
             return None
         if self.index >= len(items):
             return Exhausted(heap.update_object(state, attrs.evolve(self, done=True)))
-        return state, items[self.index], attrs.evolve(self, index=self.index + 1)
+        return state, items[self.index], ListIteratorVariable(self.oid, self.list_oid, self.index + 1)
 
 
 @attrs.frozen(slots=True)

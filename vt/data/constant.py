@@ -174,4 +174,5 @@ class RangeIteratorVariable(IteratorVariable):
     def step(self, state):
         if self.index >= len(self.values):
             return None
-        return state, ConstantVariable(self.values[self.index]), attrs.evolve(self, index=self.index + 1)
+        return state, ConstantVariable(self.values[self.index]), RangeIteratorVariable(self.oid, self.values,
+                                                                                         self.index + 1)

@@ -184,7 +184,8 @@ class EnumerateIteratorVariable(IteratorVariable):
             return out
         state, value = out
         if type(self.count) is int:
-            return state, TupleVariable((ConstantVariable(self.count), value)), attrs.evolve(self, count=self.count + 1)
+            return state, TupleVariable((ConstantVariable(self.count), value)), \
+                EnumerateIteratorVariable(self.oid, self.iterator, self.count + 1)
         out = add_numbers(state, self.count, ConstantVariable(1))  # a symbolic count (SymNodeVariable)
         if type(out) is not tuple:
             return out
