@@ -4,6 +4,7 @@
     python bench/zoo.py                      # the whole zoo, 35 models (about 7 min on 2 cores)
     python bench/zoo.py --only llama --only t5 --json zoo.json
     python bench/zoo.py --seq-lens 8         # 8 sequence lengths (batch sizes for vision models)
+    python bench/zoo.py --repeat 3           # each model measured 3 times (fresh processes), medians
     python bench/zoo.py --submodules         # also every layer class on its own (all blockers)
     python bench/zoo.py --list               # the model names
 
@@ -66,6 +67,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -736,35 +738,67 @@ def run_parent(args) -> int:
                OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1")
     start_all = time.perf_counter()
     for name in names:
-        out_path = os.path.join(tmpdir, f"{name}.json")
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--json", out_path, "--attn", args.attn,
-               "--seq-lens", str(args.seq_lens)] + (["--no-cache"] if args.no_cache else []) + \
-            (["--submodules"] if args.submodules else [])
         start = time.perf_counter()
-        failure = None
-        try:
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
-            if proc.returncode != 0:
-                tail = (proc.stderr or "").strip().splitlines()[-1:] or [""]
-                failure = f"worker exited {proc.returncode}: {tail[0][:200]}"
-        except subprocess.TimeoutExpired:
-            failure = f"timeout after {args.timeout}s"
-        try:
-            with open(out_path) as handle:
-                result = json.load(handle)
-        except (OSError, ValueError):
-            result = {"model": name, "kind": ZOO[name][0], "status": "no result", "seq_lens": args.seq_lens}
-        if failure:
-            result["error"] = f"{failure} (reached: {result.get('status')})"
-            result["status"] = "failed"
+        runs = [_run_worker(name, tmpdir, args, env) for _ in range(max(1, args.repeat))]
+        result = _median_of(runs)
         result["wall_s"] = time.perf_counter() - start
         results.append(result)
         print(f"[{len(results):>2}/{len(names)} {result['wall_s']:5.0f}s] " + progress_line(result), flush=True)
     total = time.perf_counter() - start_all
+    _report(results, args, total)
+    return 0
 
+
+def _median_of(runs: list) -> dict:
+    """The first run's result, with each tool's capture time the median over the runs (each run is a
+    fresh process, so each is a first capture), all of them kept under `ms_all`."""
+    result = runs[0]
+    for tool in ("snaptrace", "dynamo"):
+        times = [r[tool]["ms"] for r in runs if "ms" in (r.get(tool) or {})]
+        if times and tool in result:
+            result[tool]["ms_all"] = times
+            result[tool]["ms"] = statistics.median(times)
+    if "ms" in (result.get("snaptrace") or {}) and (result.get("dynamo") or {}).get("ms"):
+        result["ratio"] = result["snaptrace"]["ms"] / result["dynamo"]["ms"]
+    return result
+
+
+def _run_worker(name: str, tmpdir: str, args, env) -> dict:
+    """One worker process measuring `name`: its result record."""
+    out_path = os.path.join(tmpdir, f"{name}.json")
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--json", out_path, "--attn", args.attn,
+           "--seq-lens", str(args.seq_lens)] + (["--no-cache"] if args.no_cache else []) + \
+        (["--submodules"] if args.submodules else [])
+    if os.path.exists(out_path):  # a run that writes nothing must not read the one before
+        os.remove(out_path)
+    failure = None
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
+        if proc.returncode != 0:
+            tail = (proc.stderr or "").strip().splitlines()[-1:] or [""]
+            failure = f"worker exited {proc.returncode}: {tail[0][:200]}"
+    except subprocess.TimeoutExpired:
+        failure = f"timeout after {args.timeout}s"
+    try:
+        with open(out_path) as handle:
+            result = json.load(handle)
+    except (OSError, ValueError):
+        result = {"model": name, "kind": ZOO[name][0], "status": "no result", "seq_lens": args.seq_lens}
+    if failure:
+        result["error"] = f"{failure} (reached: {result.get('status')})"
+        result["status"] = "failed"
+    return result
+
+
+def _report(results: list, args, total: float) -> None:
     print()
     print(table(results, args.seq_lens))
     print()
+    ratios = [r["ratio"] for r in results if r.get("ratio")]
+    if ratios:
+        print(f"median capture time ratio snaptrace / Dynamo over {len(ratios)} model(s): "
+              f"{statistics.median(ratios):.3f} (range {min(ratios):.2f}-{max(ratios):.2f})"
+              + (f", each time the median of {args.repeat} runs" if args.repeat > 1 else ""))
     ranking = break_ranking(results)
     if ranking:
         print("snaptrace break reasons, most common first:")
@@ -789,7 +823,6 @@ def run_parent(args) -> int:
         with open(args.json, "w") as handle:
             json.dump({"meta": meta, "results": results}, handle, indent=1)
         print(f"wrote {args.json}")
-    return 0
 
 
 def _git_commit() -> str:
@@ -811,6 +844,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="pass use_cache=False to decoders and seq2seq models")
     parser.add_argument("--submodules", action="store_true",
                         help="also trace every transformers layer class on its own (all blockers, not only the first)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="measure each model N times, each in a fresh process; times are the medians")
     parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds per model (default 300)")
     parser.add_argument("--list", action="store_true", help="print the model names and exit")
     parser.add_argument("--worker", metavar="NAME", help=argparse.SUPPRESS)
