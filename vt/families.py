@@ -53,6 +53,7 @@ import vt.callables.generators  # noqa: F401
 import vt.objects.instance_dict  # noqa: F401
 import vt.objects.object_attributes  # noqa: F401
 import vt.objects.object_protocol  # noqa: F401
+import vt.objects.object_operators  # noqa: F401
 import vt.objects.user_objects  # noqa: F401
 import vt.objects.dict_subclass  # noqa: F401
 import vt.objects.counters  # noqa: F401

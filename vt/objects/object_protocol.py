@@ -1,10 +1,7 @@
-"""Operators and builtins on objects of Python classes: dispatch to the class's Python dunders.
+"""Builtins on objects of Python classes: dispatch to the class's Python dunders (the operators
+are in vt/objects/object_operators.py).
 
-`a + b` tries `type(a).__add__`, then `type(b).__radd__` when the first gives
-NotImplemented (the right operand first when its class is a subclass of the
-left one's and overrides the reflected method); `x += y` tries `__iadd__` first;
-comparisons use the reflected comparison (`a < b` falls back to `b > a`) and
-`==` falls back to identity.  `len`, indexing, `in`, `iter`, `bool`, `str`,
+`len`, indexing, `in`, `iter`, `bool`, `str`,
 `repr`, `hash` and calls go to `__len__`, `__getitem__`, `__contains__`,
 `__iter__`, `__bool__`, `__str__`, `__repr__`, `__hash__` and `__call__`.
 Only dunders written in Python are inlined; one inherited from C (`object`'s
@@ -13,7 +10,6 @@ defaults aside) is a graph break with its name.
 from __future__ import annotations
 
 import collections
-import operator
 import sys
 import types
 
@@ -22,30 +18,11 @@ from vt.data.constant import ConstantVariable
 from vt.objects.getattr_variable import builtin_method
 from vt.iteration import IteratorVariable, iterate_items
 from vt.data.object_keys import ObjectKey
-from vt.protocol import MISSING, NOT_CONSTANT, identical
+from vt.protocol import MISSING, NOT_CONSTANT
 from vt.objects.object_attributes import (call_hook, class_hook, class_source_of, hook_source, is_vt, lookup,
                                           python_hook)
 from core.outcomes import raise_error, Thrown, Unsupported, BreakKind, unsupported
 from vt import registry
-
-_BINARY_DUNDERS = {
-    operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.matmul: "matmul",
-    operator.truediv: "truediv", operator.floordiv: "floordiv", operator.mod: "mod", operator.pow: "pow",
-    operator.lshift: "lshift", operator.rshift: "rshift", operator.and_: "and", operator.or_: "or",
-    operator.xor: "xor",
-}
-_IN_PLACE = {
-    operator.iadd: operator.add, operator.isub: operator.sub, operator.imul: operator.mul,
-    operator.imatmul: operator.matmul, operator.itruediv: operator.truediv, operator.ifloordiv: operator.floordiv,
-    operator.imod: operator.mod, operator.ipow: operator.pow, operator.ilshift: operator.lshift,
-    operator.irshift: operator.rshift, operator.iand: operator.and_, operator.ior: operator.or_,
-    operator.ixor: operator.xor,
-}
-_COMPARISONS = {  # operator -> (dunder, reflected dunder)
-    operator.eq: ("__eq__", "__eq__"), operator.ne: ("__ne__", "__ne__"), operator.lt: ("__lt__", "__gt__"),
-    operator.le: ("__le__", "__ge__"), operator.gt: ("__gt__", "__lt__"), operator.ge: ("__ge__", "__le__"),
-}
-
 
 def is_user_object(vt) -> bool:
     return vt.dunder_dispatch
@@ -55,7 +32,7 @@ def class_of(state, vt):
     return heap.current(state, vt).cls
 
 
-def _dunder(state, vt, name):
+def find_dunder(state, vt, name):
     """(hook, source) of a dunder on the object's class that is not C's: a Python function, a
     function the program stored on the class, or the Unsupported that a dunder set to None (which
     blocks the operation) or to another object gives; None when the class has none of its own."""
@@ -72,7 +49,7 @@ def _dunder(state, vt, name):
 
 def call_dunder(state, vt, name, args, kwargs=None, missing=""):
     """type(vt).name(vt, *args) when written in Python; else Unsupported (`missing` says why)."""
-    found = _dunder(state, vt, name)
+    found = find_dunder(state, vt, name)
     if found is not None and type(found[0]) is Unsupported:
         return found[0]
     if found is None:
@@ -96,158 +73,10 @@ def call_dunder_discard(state, vt, name, args, missing):
     return out if type(out) is not tuple else out[0]
 
 
-def _not_implemented(vt) -> bool:
-    return isinstance(vt, ConstantVariable) and vt.constant_value() is NotImplemented
-
-
-def binary_object_operation(state, fn, a, b, symbol, plain):
-    """a <symbol> b with a user object on either side; None when neither side has a Python dunder
-    for it (the caller then reports the operation as not modelled)."""
-    if plain in _COMPARISONS:
-        return _compare(state, plain, a, b, symbol)
-    short = _BINARY_DUNDERS.get(plain)
-    if short is None:
-        return None
-    if fn is not plain and _has_dunder(state, a, f"__i{short}__"):
-        out = call_dunder(state, a, f"__i{short}__", [b])
-        if type(out) is not tuple or not _not_implemented(out[1]):
-            return out
-        state = out[0]
-    attempts = [(a, f"__{short}__", b), (b, f"__r{short}__", a)]
-    if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
-            and issubclass(class_of(state, b), class_of(state, a)) and _has_dunder(state, b, f"__r{short}__"):
-        attempts.reverse()
-    return _first_implemented(state, attempts, symbol, a, b)
-
-
-def _first_implemented(state, attempts, symbol, a, b):
-    for receiver, name, other in attempts:
-        if not _has_dunder(state, receiver, name):
-            continue
-        out = call_dunder(state, receiver, name, [other])
-        if type(out) is not tuple:
-            return out
-        if not _not_implemented(out[1]):
-            return out
-        state = out[0]
-    return unsupported(BreakKind.PYTHON_EXCEPTION,
-                       f"TypeError: unsupported operand type(s) for {symbol}: {a.describe()} and {b.describe()}")
-
-
-def _compare(state, plain, a, b, symbol):
-    """`a <op> b` as CPython's do_richcompare runs it: the right operand's reflected method first
-    when its class is a proper subclass of the left one's, then the left's, then (if not tried) the
-    right's; each through the class's slot (`_rich_slot`); then identity for `==` / `!=`."""
-    name, reflected = _COMPARISONS[plain]
-    attempts = [(a, name, b), (b, reflected, a)]
-    if is_user_object(a) and is_user_object(b) and class_of(state, b) is not class_of(state, a) \
-            and issubclass(class_of(state, b), class_of(state, a)):
-        attempts.reverse()
-    if plain in (operator.eq, operator.ne) and not any(_dunder(state, vt, dunder) is not None
-                                                       for vt, dunder, _ in attempts):
-        known = equal_without_code(state, a, b)  # enum members compare as their real objects (str mixins too)
-        if known is not None:
-            return state, ConstantVariable(known == (plain is operator.eq))
-    for receiver, dunder, other in attempts:
-        out = _rich_slot(state, receiver, dunder, other)
-        if out is None:
-            continue
-        if type(out) is not tuple:
-            return out
-        if not _not_implemented(out[1]):
-            return out
-        state = out[0]
-    if plain in (operator.eq, operator.ne):  # the last resort: identity
-        out = identical(state, a, b)
-        if out is None:
-            return None
-        state, same = out
-        opaque = next((vt for vt, other in ((a, b), (b, a)) if not same and _opaque_eq(state, vt, other)), None)
-        if opaque is not None:
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`{symbol}` with {opaque.describe()} runs the "
-                               f"__eq__ of a C base class, which is not traced yet")
-        return state, ConstantVariable(same == (plain is operator.eq))
-    return raise_error(TypeError, f"'{symbol}' not supported between instances of '{_type_name(state, a)}' "
-                       f"and '{_type_name(state, b)}'")
-
-
-def _type_name(state, vt) -> str:
-    kind = class_of(state, vt) if is_user_object(vt) else vt.runtime_type()
-    return kind.__name__ if isinstance(kind, type) else vt.type_name()
-
-
-def _rich_slot(state, vt, dunder: str, other):
-    """The comparison slot of `vt`'s class (slot_tp_richcompare): its Python `dunder`, or object's
-    default (`==`: identity or NotImplemented; `!=`: the class's `==` inverted; orders:
-    NotImplemented).  None for a value that is not an object of a Python class (its C slot gives
-    NotImplemented for one, which the other side then answers)."""
-    if not is_user_object(vt):
-        return _c_container_slot(state, vt, dunder, other)
-    if _dunder(state, vt, dunder) is not None or _c_method(state, vt, dunder):
-        return call_dunder(state, vt, dunder, [other])
-    found = lookup(state, class_of(state, vt), dunder)[1]
-    if found is not getattr(object, dunder, None):
-        if _container_slot(found, dunder) and isinstance(other, ConstantVariable) \
-                and type(other.constant_value()) in _SCALARS:
-            return state, ConstantVariable(NotImplemented)  # a C container's comparison against a number
-        return unsupported(BreakKind.UNSUPPORTED_OPERATION,
-                           f"{class_of(state, vt).__name__}.{dunder} is the {dunder} of a C base class, which is "
-                           "not traced yet")
-    if dunder == "__eq__":
-        out = identical(state, vt, other)
-        if out is None:
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"`is` between {vt.describe()} and "
-                               f"{other.describe()} is not known while tracing")
-        state, same = out
-        return state, ConstantVariable(True if same else NotImplemented)
-    if dunder == "__ne__":
-        out = _rich_slot(state, vt, "__eq__", other)
-        if type(out) is not tuple or _not_implemented(out[1]):
-            return out
-        state, equal = out
-        truth = equal.truth(state)
-        if type(truth) is not bool:
-            return unsupported(BreakKind.UNSUPPORTED_OPERATION, "the result of __eq__ is not known while tracing")
-        return state, ConstantVariable(not truth)
-    return state, ConstantVariable(NotImplemented)
-
-
-def _c_container_slot(state, vt, dunder: str, other):
-    """A builtin container's own `==` / `!=` against an object of a subclass of its type (`{...} ==
-    counter`, after Counter.__eq__ gave NotImplemented): C compares the two dict (list) parts, the
-    same either way round, so the subclass's rule for the C method answers.  None otherwise (the
-    C slot gives NotImplemented for an object of an unrelated class)."""
-    kind = vt.runtime_type()
-    if dunder not in ("__eq__", "__ne__") or not is_user_object(other) or not isinstance(kind, type):
-        return None
-    rule = registry.bound_rule_for(getattr(kind, dunder, None))
-    if rule is None or not issubclass(class_of(state, other), kind):
-        return None
-    return rule(state, other, [vt], {})
-
-
-_UNARY_SYMBOLS = {"__neg__": "-", "__pos__": "+", "__invert__": "~"}
-
-
-def own_less_than(state, a, b):
-    """`type(a).__lt__(a, b)` when written in Python (no reflected fallback), else None."""
-    if _dunder(state, a, "__lt__") is None:
-        return None
-    return call_dunder(state, a, "__lt__", [b])
-
-
-def unary_object_operation(state, opname, vt):
-    name = {"UNARY_NEGATIVE": "__neg__", "UNARY_POSITIVE": "__pos__", "UNARY_INVERT": "__invert__"}.get(opname)
-    if name is None:
-        out = object_truth(state, vt)
-        return out if type(out) is not tuple else (out[0], ConstantVariable(not out[1]))
-    return call_dunder(state, vt, name, [], {}, f"bad operand type for unary {_UNARY_SYMBOLS[name]}: '{vt.type_name()}'")
-
-
 def object_truth(state, vt):
     """bool(obj): (state, bool) through __bool__ (which must give a bool), then __len__ (checked as
     len() checks it: the nb_bool slot exists only with __bool__), else True."""
-    if _dunder(state, vt, "__bool__") is not None:
+    if find_dunder(state, vt, "__bool__") is not None:
         out = call_dunder(state, vt, "__bool__", [])
         if type(out) is not tuple:
             return out
@@ -260,7 +89,7 @@ def object_truth(state, vt):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"__bool__ of {vt.describe()} did not give a "
                                "value known while tracing")
         return state, truth
-    if _dunder(state, vt, "__len__") is not None or _c_method(state, vt, "__len__"):
+    if find_dunder(state, vt, "__len__") is not None or has_c_method(state, vt, "__len__"):
         out = object_len(state, vt)
         return out if type(out) is not tuple else (out[0], out[1].constant_value() != 0)
     truth = vt.truth(state)
@@ -269,7 +98,7 @@ def object_truth(state, vt):
     return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"the truth value of {vt.describe()} is not modelled")
 
 
-def _c_method(state, vt, name) -> bool:
+def has_c_method(state, vt, name) -> bool:
     """The object's class inherits `name` from a builtin base whose C method has a rule (a dict
     subclass's `__len__`, a list subclass's `__add__`)."""
     if not is_user_object(vt):
@@ -278,24 +107,24 @@ def _c_method(state, vt, name) -> bool:
     return found is not MISSING and registry.bound_rule_for(found) is not None
 
 
-def _has_dunder(state, vt, name) -> bool:
+def has_dunder(state, vt, name) -> bool:
     """The object has `name` as a Python dunder or as a C method with a rule: either is called."""
-    return _dunder(state, vt, name) is not None or _c_method(state, vt, name)
+    return find_dunder(state, vt, name) is not None or has_c_method(state, vt, name)
 
 
 _CONTAINER_EQS = frozenset({dict.__eq__, collections.OrderedDict.__eq__, list.__eq__, tuple.__eq__, set.__eq__,
                             frozenset.__eq__})
-_SCALARS = (type(None), bool, int, float, complex, str, bytes)
+SCALAR_TYPES = (type(None), bool, int, float, complex, str, bytes)
 
 
-def _container_slot(found, dunder: str) -> bool:
+def is_container_slot(found, dunder: str) -> bool:
     """`found` is the C comparison `dunder` of a builtin container (it gives NotImplemented for a
     value that is not one)."""
     return any(found is getattr(kind, dunder, None)
                for kind in (dict, collections.OrderedDict, list, tuple, set, frozenset))
 
 
-def _opaque_eq(state, vt, other) -> bool:
+def opaque_eq(state, vt, other) -> bool:
     """The object's class compares with the `__eq__` of a C base (a set or tuple subclass), which
     has no rule: answering by identity could be wrong (a container's `__eq__` against a number,
     a string or None gives NotImplemented, so identity is right there)."""
@@ -306,7 +135,7 @@ def _opaque_eq(state, vt, other) -> bool:
             or registry.bound_rule_for(found) is not None:
         return False
     return not (found in _CONTAINER_EQS and isinstance(other, ConstantVariable)
-                and type(other.constant_value()) in _SCALARS)
+                and type(other.constant_value()) in SCALAR_TYPES)
 
 
 def object_len(state, vt):
@@ -335,7 +164,7 @@ def iterate_object(state, vt):
     """iter(obj): through __iter__ (its result iterated again; `collections.abc.Sequence.__iter__` is a
     generator reading self[i] as it goes, so items added meanwhile are seen), or the old
     __getitem__ protocol breaks."""
-    if _dunder(state, vt, "__iter__") is None and _dunder(state, vt, "__getitem__") is not None:
+    if find_dunder(state, vt, "__iter__") is None and find_dunder(state, vt, "__getitem__") is not None:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"iterating over {vt.describe()} through __getitem__ "
                            "(the old sequence protocol) is not traced yet")
     out = call_dunder(state, vt, "__iter__", [], {}, f"'{vt.type_name()}' object is not iterable")
@@ -379,16 +208,16 @@ def object_text(name):
         if len(args) != 1 or kwargs or not is_user_object(args[0]):
             return None
         vt = args[0]
-        if name == "__str__" and _dunder(state, vt, "__str__") is None:
+        if name == "__str__" and find_dunder(state, vt, "__str__") is None:
             return object_text("__repr__")(state, args, kwargs)
         if name == "__hash__":
             found = lookup(state, class_of(state, vt), "__hash__")[1]
             if found is None:
                 return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: unhashable type: {vt.describe()!r}")
-        if _dunder(state, vt, name) is None:
+        if find_dunder(state, vt, name) is None:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{name[2:-2]}() of {vt.describe()} uses object's "
                                "default, which depends on its address")
-        dunder = _dunder(state, vt, name)[0]
+        dunder = find_dunder(state, vt, name)[0]
         model = None if is_vt(dunder) or type(dunder) is Unsupported else registry.dunder_model_for(dunder)
         if model is not None:
             return model(state, vt)
@@ -442,13 +271,13 @@ def _reversed_rule(state, args, kwargs):
     if len(args) != 1 or kwargs or not is_user_object(args[0]):
         return None
     vt = args[0]
-    if _has_dunder(state, vt, "__reversed__"):
+    if has_dunder(state, vt, "__reversed__"):
         out = call_dunder(state, vt, "__reversed__", [])
         return out if type(out) is not tuple or isinstance(out[1], IteratorVariable) else out[1].iterate(out[0])
     if lookup(state, class_of(state, vt), "__reversed__")[1] is not MISSING:  # a C base's, with no rule
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"reversed() of {vt.describe()} goes through a C "
                            "__reversed__, which is not traced")
-    if not (_has_dunder(state, vt, "__len__") and _has_dunder(state, vt, "__getitem__")):
+    if not (has_dunder(state, vt, "__len__") and has_dunder(state, vt, "__getitem__")):
         return unsupported(BreakKind.PYTHON_EXCEPTION, f"TypeError: {vt.describe()!r} is not reversible")
     out = object_len(state, vt)
     if type(out) is not tuple:

@@ -28,9 +28,9 @@ from vt.objects.getattr_variable import builtin_method
 from vt.callables.lazy import realize_if_lazy
 from vt.objects.object_attributes import (attribute_source, call_hook, class_hook, class_record, class_source_of,
     class_vt_of, hook_source, is_vt, lookup, own_attribute, python_method, read_attribute, write_attribute)
-from vt.objects.object_protocol import (binary_object_operation, call_dunder, call_dunder_discard,
-    contains_object, equal_without_code, iterate_object, object_getitem, object_hash_key, object_truth,
-    own_less_than, unary_object_operation)
+from vt.objects.object_operators import binary_object_operation, own_less_than, unary_object_operation
+from vt.objects.object_protocol import (call_dunder, call_dunder_discard, contains_object, equal_without_code,
+    iterate_object, object_getitem, object_hash_key, object_truth)
 from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
 from core.outcomes import BreakKind, Unsupported, unsupported, raise_error
 from core.sources import AttrSource, ItemSource
