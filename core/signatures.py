@@ -8,11 +8,12 @@ only returns what was bound.
 from __future__ import annotations
 
 import builtins
+import inspect
 import types
 
 import attrs
-from bytecode import Bytecode, CompilerFlags, Instr
 
+from core.assembler import Instr, assemble_code
 from core.code import compiled
 
 
@@ -35,10 +36,10 @@ class Signature:
     def of(cls, code: types.CodeType) -> "Signature":
         count = code.co_argcount + code.co_kwonlyargcount
         varargs = varkw = None
-        if code.co_flags & CompilerFlags.VARARGS:
+        if code.co_flags & inspect.CO_VARARGS:
             varargs = code.co_varnames[count]
             count += 1
-        if code.co_flags & CompilerFlags.VARKEYWORDS:
+        if code.co_flags & inspect.CO_VARKEYWORDS:
             varkw = code.co_varnames[count]
             count += 1
         return cls(code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
@@ -75,22 +76,14 @@ def _function(signature: Signature, code: types.CodeType, namespace: dict, fn) -
 
 
 def _code(signature: Signature, body: list) -> types.CodeType:
-    code = Bytecode([Instr("RESUME", 0), *body])
-    code.argcount = signature.argcount
-    code.posonlyargcount = signature.posonlyargcount
-    code.kwonlyargcount = signature.kwonlyargcount
-    code.argnames = list(signature.argnames)
-    flags = CompilerFlags.OPTIMIZED | CompilerFlags.NEWLOCALS
-    if signature.varargs:
-        flags |= CompilerFlags.VARARGS
-    if signature.varkw:
-        flags |= CompilerFlags.VARKEYWORDS
-    code.flags = flags
-    code.name = signature.name
-    code.qualname = signature.qualname
-    code.filename = f"<snaptrace entry for {signature.filename}>"
-    code.first_lineno = signature.firstlineno
-    return code.to_code()
+    return assemble_code([_RESUME, *body], argcount=signature.argcount,
+                         posonlyargcount=signature.posonlyargcount, kwonlyargcount=signature.kwonlyargcount,
+                         argnames=signature.argnames, varargs=bool(signature.varargs), varkw=bool(signature.varkw),
+                         name=signature.name, qualname=signature.qualname,
+                         filename=f"<snaptrace entry for {signature.filename}>", firstlineno=signature.firstlineno)
+
+
+_RESUME = Instr("RESUME", 0)
 
 
 def binder(fn) -> types.FunctionType:

@@ -12,7 +12,8 @@ import keyword
 import sys
 
 import attrs
-from bytecode import Instr
+
+from core.assembler import Instr
 
 
 def local_name(name: str) -> str:

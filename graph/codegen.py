@@ -20,7 +20,8 @@ import builtins
 import types
 
 import attrs
-from bytecode import Instr, Label
+
+from core.assembler import Instr, Label
 from core.signatures import Signature, assemble
 from graph.backends import DeferredForward
 from graph.rerun import RERUN, transactional

@@ -17,8 +17,7 @@ import collections
 import dis
 import types
 
-from bytecode import Instr
-
+from core.assembler import Instr
 from core.outcomes import BreakKind, unsupported
 from effects import heap
 from effects.replay import changed_values, replay

@@ -13,6 +13,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # `import helper
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+if os.environ.get("SNAPTRACE_CHECK_ASSEMBLER"):  # every generated code object checked (tests/assembler_check.py)
+    import assembler_check  # noqa: E402
+    import core.signatures  # noqa: E402
+
+    core.signatures.assemble_code = assembler_check.checked_assemble_code
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "inductor: compiles with the inductor backend (tiny shapes, a few seconds)")

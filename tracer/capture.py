@@ -18,10 +18,10 @@ import weakref
 
 import attrs
 import torch
-from bytecode import Instr
 from pyrsistent import pvector
 from torch._subclasses.fake_tensor import FakeTensorMode
 
+from core.assembler import Instr
 from effects import heap
 from effects.records import for_report
 from graph.backends import compile_with
