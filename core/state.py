@@ -74,6 +74,7 @@ class Env:
     decoded: dict = attrs.field(factory=dict)  # per-trace memo: (code, globals id) -> CodeInfo
     propagation: dict = attrs.field(factory=dict)  # per-trace memo: op key -> output metadata
     wrapped: dict = attrs.field(factory=dict)  # per-trace memo: (source, guard) -> a wrap (vt/registry.py)
+    wrap_rules: dict = attrs.field(factory=dict)  # per-trace memo: class -> the wrap rules to ask (vt/registry.py)
     # per-trace memo: (oid, name) -> a read through a Python __getattribute__ (vt/objects/object_attributes.py)
     attribute_reads: dict = attrs.field(factory=dict)
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own

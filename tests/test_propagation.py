@@ -1,5 +1,8 @@
 """Ops repeated on the same metadata reuse the first fake run's output metadata (vt/data/propagation.py);
 what the traced code reads of the results is still exactly eager's."""
+import operator
+import types
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -137,3 +140,45 @@ def test_a_remembering_run_inside_another_passes_every_guard_it_asked_for_to_the
     thrown, guards = with_own_guards(start, lambda state: Thrown(ValueError, (), state=state.add_guard(second)))
     assert type(thrown) is Thrown and guards == () and thrown.state.guard_trail is None
     assert second in thrown.state.guard_list()
+
+
+def _plain(x):
+    return x
+
+
+# Values of classes made in C, one or more of every kind the wrap rules tell apart.
+_C_VALUES = [1, 2.5, True, None, "text", b"bytes", 3j, (1, 2), [1], {"a": 1}, {1}, frozenset({1}), len, print, abs,
+             max, int, dict, type, object, torch.Tensor.add, list.append, str.join, _plain, torch, operator.add,
+             torch.float32, torch.device("cpu"), slice(1, 2), Ellipsis, range(3), iter([1]), (lambda: 0).__code__]
+
+
+def test_a_wrap_rule_declared_only_for_some_classes_answers_none_for_every_other_value():
+    """The promise `registry.wrap_rule(..., only=...)` makes, which lets `rules_for` skip the rule."""
+    from core.sources import GlobalSource
+    from tests.helpers import make_state
+    from vt import registry
+
+    registry.check_complete()
+    state = make_state(_plain, (torch.ones(2),))
+    declared = {name: registry._WRAP_RULES[name] for name in registry._WRAP_ONLY}
+    assert {"function", "tensor", "container", "class"} <= set(declared)
+    for name, rule in declared.items():
+        for value in _C_VALUES:
+            if not isinstance(value, registry._WRAP_ONLY[name]):
+                assert rule(state, value, GlobalSource("V"), True) is None, (name, value)
+
+
+def test_rules_for_skips_only_rules_that_cannot_answer_and_asks_python_classes_every_rule():
+    from tests.helpers import make_state
+    from vt import registry
+
+    env = make_state(_plain, (torch.ones(2),)).env
+    every = tuple(registry._wrap_sequence())
+    for_functions = registry.rules_for(env, types.FunctionType)
+    assert registry._WRAP_RULES["function"] in for_functions and registry._WRAP_RULES["tensor"] not in for_functions
+    assert set(for_functions) < set(every) and list(for_functions) == [r for r in every if r in for_functions]
+
+    class Mine:
+        pass
+
+    assert registry.rules_for(env, Mine) == every  # a Python class may claim another __class__

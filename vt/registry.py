@@ -354,11 +354,14 @@ WRAP_ORDER = (
 """The order in which wrap rules are asked about a real object; the first that answers wins."""
 
 _WRAP_RULES: dict = {}  # name -> rule(state, value, source, guard) -> outcome or None
+_WRAP_ONLY: dict = {}  # name -> the classes outside whose instances the rule always answers None
 
 
-def wrap_rule(name: str):
+def wrap_rule(name: str, only: tuple = None):
     """Decorator: `rule(state, value, source, guard)` wraps the real objects it recognises (returning
-    (state, vt) or a stop) and returns None for the others.  `name` must appear in WRAP_ORDER."""
+    (state, vt) or a stop) and returns None for the others.  `name` must appear in WRAP_ORDER.
+    `only`, when given, promises that the rule answers None for every value that is not an instance
+    of one of these classes, so the dispatcher need not ask it about the others (`rules_for`)."""
     if name not in WRAP_ORDER:
         raise ValueError(f"wrap rule {name!r} is not in WRAP_ORDER")
 
@@ -366,6 +369,8 @@ def wrap_rule(name: str):
         if name in _WRAP_RULES:
             raise ValueError(f"wrap rule {name!r} is already registered")
         _WRAP_RULES[name] = rule
+        if only is not None:
+            _WRAP_ONLY[name] = only
         return rule
 
     return register
@@ -408,11 +413,32 @@ def wrap_value(state, value, source, guard: bool = True):
 
 
 def _apply_wrap_rules(state, value, source, guard):
-    for rule in _WRAP_SEQUENCE or _wrap_sequence():
+    for rule in rules_for(state.env, type(value)):
         out = rule(state, value, source, guard)
         if out is not None:
             return out
     return _unmodelled(value, source)
+
+
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by Python code
+
+
+def rules_for(env, kind: type) -> tuple:
+    """The wrap rules, in WRAP_ORDER, that may answer for a value of class `kind`: those whose `only`
+    classes `kind` is a subclass of, or that declared none.  Only for classes made in C (functions,
+    builtins, numbers, strings, classes themselves), whose objects cannot claim another
+    `__class__` to `isinstance`; any other class is asked every rule.  Per trace (`Env.wrap_rules`)."""
+    table = env.wrap_rules
+    rules = table.get(kind)
+    if rules is None:
+        sequence = _WRAP_SEQUENCE or _wrap_sequence()
+        if kind.__flags__ & _HEAP_TYPE:
+            rules = tuple(sequence)
+        else:
+            rules = tuple(rule for name, rule in zip(WRAP_ORDER, sequence)
+                          if name not in _WRAP_ONLY or issubclass(kind, _WRAP_ONLY[name]))
+        table[kind] = rules
+    return rules
 
 
 def wrap_items(state, value, source, guard: bool):

@@ -85,21 +85,21 @@ _RECORD_WRAPPERS = {functools.partial: wrap_partial, CACHE_WRAPPER_TYPE: wrap_ca
 # Each rule answers for the real objects it recognises and returns None for the others; the
 # registry asks them in the order of registry.WRAP_ORDER.
 
-@registry.wrap_rule("tensor")
+@registry.wrap_rule("tensor", only=(torch.Tensor,))
 def _tensor(state, value, source, guard):
     if isinstance(value, torch.Tensor):
         return _wrap_tensor(state, value, source)
     return None
 
 
-@registry.wrap_rule("tuple")
+@registry.wrap_rule("tuple", only=(tuple,))
 def _tuple(state, value, source, guard):
     if type(value) is tuple:  # item by item, so that (2, 3) and (2.0, 3) get different guards
         return _too_long(value, source) or _wrap_tuple(state, value, source, guard)
     return None
 
 
-@registry.wrap_rule("container")
+@registry.wrap_rule("container", only=(dict, list, set, collections.deque))
 def _container(state, value, source, guard):
     if type(value) is dict and _is_namespace(state, value):  # globals() handed on, e.g. across a break
         own = value is state.env.globals
@@ -131,7 +131,7 @@ def _constant(state, value, source, guard):
     return None
 
 
-@registry.wrap_rule("module")
+@registry.wrap_rule("module", only=(types.ModuleType,))
 def _module(state, value, source, guard):
     if isinstance(value, types.ModuleType):
         return _guarded(state, IdMatch(source, value, f"module {value.__name__}"), guard), \
@@ -139,12 +139,12 @@ def _module(state, value, source, guard):
     return None
 
 
-@registry.wrap_rule("record")
+@registry.wrap_rule("record", only=(enum.Enum, type, tuple))
 def _record(state, value, source, guard):
     return wrap_record(state, value, source, guard)  # named tuples and enums, members and classes
 
 
-@registry.wrap_rule("container_method")
+@registry.wrap_rule("container_method", only=(types.MethodDescriptorType,))
 def _container_method(state, value, source, guard):
     if type(value) is types.MethodDescriptorType and value.__objclass__ in (list, tuple, dict, set):
         method = class_method(value.__objclass__, value.__name__)  # `list.append`, e.g. across a break
@@ -154,7 +154,7 @@ def _container_method(state, value, source, guard):
     return None
 
 
-@registry.wrap_rule("cell")
+@registry.wrap_rule("cell", only=(types.CellType,))
 def _cell(state, value, source, guard):
     if type(value) is types.CellType:  # a cell handed to a resume function: a new one on every call
         return existing_cell(_guarded(state, TypeMatch(source, types.CellType), guard), value, source)
@@ -169,14 +169,14 @@ def _functools(state, value, source, guard):
     return None
 
 
-@registry.wrap_rule("graph_break")
+@registry.wrap_rule("graph_break", only=(types.FunctionType,))
 def _graph_break(state, value, source, guard):
     if value is markers.graph_break:
         return _guarded(state, IdMatch(source, value, "tracer.graph_break"), guard), GraphBreakVariable(source)
     return None
 
 
-@registry.wrap_rule("grad_mode_factory")
+@registry.wrap_rule("grad_mode_factory", only=(types.MethodType,))
 def _grad_mode_factory(state, value, source, guard):
     if isinstance(value, types.MethodType) and value.__name__ == "clone" and type(value.__self__) in GRAD_MODE_CLASSES:
         # `@torch.no_grad()` wrappers call `ctx_factory()`
@@ -186,7 +186,7 @@ def _grad_mode_factory(state, value, source, guard):
 
 
 # Objects of the user's classes come before the probes below (hashing, __name__), which could run their code.
-@registry.wrap_rule("user_method")
+@registry.wrap_rule("user_method", only=(types.MethodType,))
 def _user_method(state, value, source, guard):
     if isinstance(value, types.MethodType) and type(value.__func__) is types.FunctionType \
             and not _in_torch(value.__func__):
@@ -198,7 +198,7 @@ def _user_method(state, value, source, guard):
     return None
 
 
-@registry.wrap_rule("nn_module")
+@registry.wrap_rule("nn_module", only=(torch.nn.Module,))
 def _nn_module(state, value, source, guard):
     if isinstance(value, torch.nn.Module):
         return _guarded(state, IdMatch(source, value, f"module object {type(value).__name__}"), guard), \
@@ -267,7 +267,7 @@ def _torch_function(state, value, source, guard):
     return None
 
 
-@registry.wrap_rule("builtin")
+@registry.wrap_rule("builtin", only=(types.BuiltinFunctionType, type))
 def _builtin(state, value, source, guard):
     if _is_builtin(value):
         if type(source) is BuiltinSource:
@@ -287,7 +287,7 @@ def _rule_callable(state, value, source, guard):
     return None
 
 
-@registry.wrap_rule("pure_function")
+@registry.wrap_rule("pure_function", only=(types.BuiltinFunctionType,))
 def _pure_function(state, value, source, guard):
     if isinstance(value, types.BuiltinFunctionType) and getattr(value, "__module__", None) in \
             {m.__name__ for m in PURE_MODULES}:
@@ -296,7 +296,7 @@ def _pure_function(state, value, source, guard):
     return None
 
 
-@registry.wrap_rule("function")
+@registry.wrap_rule("function", only=(types.FunctionType,))
 def _function(state, value, source, guard):
     """A Python function, inlined when called: the user's, and torch's own pure-Python helpers
     (`torch.utils._pytree.tree_map`, ...), as the trace rules decide (vt/callables/trace_rules.py)."""
@@ -311,7 +311,7 @@ def _function(state, value, source, guard):
         UserFunctionVariable(value, source)
 
 
-@registry.wrap_rule("class")
+@registry.wrap_rule("class", only=(type,))
 def _class(state, value, source, guard):
     if not isinstance(value, type):
         return None

@@ -345,7 +345,7 @@ def _input_grads(bwd, count: int):
     return grads
 
 
-@registry.wrap_rule("autograd_function")
+@registry.wrap_rule("autograd_function", only=(type,))
 def _autograd_function(state, value, source, guard):
     if isinstance(value, type) and issubclass(value, torch.autograd.Function) and value is not torch.autograd.Function \
             and not (getattr(value, "__module__", "") or "").startswith("torch."):

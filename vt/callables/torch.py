@@ -182,7 +182,7 @@ class GraphBreakVariable(VariableTracker):
                            "remove the call to capture this code in one graph")
 
 
-@registry.wrap_rule("torch_op")
+@registry.wrap_rule("torch_op", only=(torch._ops.OpOverloadPacket, torch._ops.OpOverload))
 def _torch_op(state, value, source, guard):
     """An operator of the dispatcher, `torch.ops.<namespace>.<op>` (and its overloads), custom ops
     registered with `torch.library` included: a graph node, its output from the op's fake kernel."""

@@ -163,7 +163,7 @@ registry.add_builtin_rule(torch.autocast, _make_autocast)
 registry.add_builtin_rule(torch.inference_mode, _make_inference_mode)
 
 
-@registry.wrap_rule("mode_manager")
+@registry.wrap_rule("mode_manager", only=(torch.autocast, torch.inference_mode, types.MethodType))
 def _mode_manager(state, value, source, guard):
     """Autocast and inference-mode objects made outside (a global manager, `@torch.autocast(...)`'s
     instance in its wrapper's closure), and inference_mode's `clone` that its decorator calls."""
