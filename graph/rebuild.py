@@ -13,8 +13,6 @@ final contents the heap holds for it.  The bytecode itself is written here only.
 """
 from __future__ import annotations
 
-import collections
-import dis
 import types
 
 from core.assembler import Instr
@@ -22,6 +20,7 @@ from core.outcomes import BreakKind, unsupported
 from effects import heap
 from effects.replay import changed_values, replay
 from graph.codegen import load_output
+from graph.rebuild_support import dict_base, ensure_absent, Held, identity_matters, pure_hook, rebuilt_function
 from vt.data.object_keys import is_object_key, key_value
 from vt.protocol import DELETED
 from vt.data.sets import fresh_set
@@ -49,75 +48,6 @@ def graph_outputs(state, value) -> tuple:
             visited.add(oid)
         pending.extend(reversed(list(vt.references(state))))
     return tuple(found)
-
-
-def rebuilt_function(code, globals_: dict, defaults: tuple, kwdefaults: dict, closure: tuple, rebuilt):
-    """The function MAKE_FUNCTION would have made (its attributes are set afterwards).  It is noted in
-    `rebuilt` (a WeakSet shared by a function's captures): a resume function receiving it guards
-    its code, not its identity, since every call makes it anew."""
-    made = types.FunctionType(code, globals_, code.co_name, defaults or None, closure or None)
-    made.__kwdefaults__ = kwdefaults or None
-    made.__qualname__ = code.co_qualname
-    if rebuilt is not None:
-        rebuilt.add(made)
-    return made
-
-
-_PURE_CALLEES = frozenset({"hash", "len", "tuple", "frozenset", "str", "repr", "int", "float", "abs", "id",
-                           "type", "isinstance", "getattr", "hasattr", "min", "max", "sum", "all", "any"})
-_PURE_OPS = frozenset({"LOAD_FAST", "LOAD_CONST", "LOAD_ATTR", "LOAD_GLOBAL", "LOAD_DEREF", "RESUME", "RETURN_VALUE",
-                       "PRECALL", "CALL", "PUSH_NULL", "BINARY_OP", "COMPARE_OP", "IS_OP", "CONTAINS_OP",
-                       "BUILD_TUPLE", "BINARY_SUBSCR", "POP_TOP", "COPY", "SWAP", "CACHE", "EXTENDED_ARG",
-                       "UNARY_NOT", "UNARY_NEGATIVE", "JUMP_FORWARD", "POP_JUMP_FORWARD_IF_FALSE",
-                       "POP_JUMP_FORWARD_IF_TRUE", "JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP", "NOP",
-                       "COPY_FREE_VARS", "MAKE_CELL", "KW_NAMES"})
-
-
-def _pure_hook(cls, name: str) -> bool:
-    """Whether calling `cls.name` again (when the entry builds a dict keyed by its objects) can change
-    nothing the program sees: C's own, or Python code that only reads and calls harmless builtins."""
-    hook = getattr(cls, name, None)
-    if type(hook) is not types.FunctionType:
-        return True
-    for instruction in dis.get_instructions(hook):
-        if instruction.opname not in _PURE_OPS:
-            return False
-        if instruction.opname == "LOAD_GLOBAL" and instruction.argval not in _PURE_CALLEES \
-                and instruction.arg & 1:  # a global called: only harmless builtins
-            return False
-    return True
-
-
-def _dict_base(cls):
-    """The C dict class whose methods fill a dict subclass: OrderedDict keeps its own order list."""
-    return collections.OrderedDict if issubclass(cls, collections.OrderedDict) else dict
-
-
-def _ensure_absent(obj, name: str) -> None:
-    """Replay of `del obj.name` when the final state has no such attribute: the program may also have
-    added it first, so the real object need not have it now."""
-    if name in vars(obj):
-        delattr(obj, name) if isinstance(obj, type) else object.__delattr__(obj, name)
-
-
-class Held:
-    """A constant wrapped so that generated code loads that very object (`push_constant`)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-
-def _identity_matters(value) -> bool:
-    kind = type(value)
-    if kind is int:
-        return not -5 <= value <= 256
-    if kind in (str, bytes):
-        return len(value) > 1
-    if kind in (tuple, frozenset):
-        return len(value) > 0
-    return kind in (float, complex)
 
 
 class Emitter:
@@ -162,7 +92,7 @@ class Emitter:
     def push_constant(self, value) -> None:
         """A constant: the very object the trace holds, for the types whose identity a program can
         see (a code object's constants are merged when equal, and its name-like strings interned)."""
-        if _identity_matters(value):
+        if identity_matters(value):
             self.code.extend([Instr("LOAD_CONST", Held(value)), Instr("LOAD_ATTR", "value")])
         else:
             self.code.append(Instr("LOAD_CONST", value))
@@ -269,9 +199,9 @@ class Emitter:
         hashes = [key.hash_value for key, _ in entries if is_object_key(key)]
         for key, _ in entries:  # BUILD_MAP hashes each key again (and compares keys whose hashes meet)
             cls = key.vt.runtime_type() if is_object_key(key) else None
-            if cls is not None and (not _pure_hook(cls, "__hash__")
+            if cls is not None and (not pure_hook(cls, "__hash__")
                                     or (key.python_eq and hashes.count(key.hash_value) > 1
-                                        and not _pure_hook(cls, "__eq__"))):
+                                        and not pure_hook(cls, "__eq__"))):
                 return unsupported(BreakKind.UNSUPPORTED_VALUE, f"a dict keyed by {key.vt.describe()} cannot be "
                                    "built again after the graph: that would run its Python __hash__ / __eq__ again")
         failed = None
@@ -386,7 +316,7 @@ class Emitter:
                 return failed
         self.code.extend([Instr("PRECALL", 1), Instr("CALL", 1), Instr("STORE_FAST", temp)])
         for name, value in getattr(current, "entries", None) or ():
-            failed = self._call(_dict_base(cls).__setitem__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)],
+            failed = self._call(dict_base(cls).__setitem__, [Instr("LOAD_FAST", temp), Instr("LOAD_CONST", name)],
                                 value)
             if failed is not None:
                 return failed
@@ -527,7 +457,7 @@ class Emitter:
         """Give a pre-existing object (or class) the attributes the program wrote, past its own
         __setattr__ (whose Python body was traced already); a class goes through setattr()."""
         if getattr(current, "dict_changed", False):  # a dict subclass: dict.clear, then dict.__setitem__ each
-            base = _dict_base(current.cls)
+            base = dict_base(current.cls)
             self._call(base.clear, self.load(current.source))
             for key, value in current.entries:
                 failed = self._call(base.__setitem__, [*self.load(current.source), Instr("LOAD_CONST", key)], value)
@@ -541,7 +471,7 @@ class Emitter:
         for name, value in current.attributes:
             target = [*self.load(current.source), Instr("LOAD_CONST", name)]
             if value is DELETED:
-                self._call(_ensure_absent, target)
+                self._call(ensure_absent, target)
                 continue
             failed = self._call(setattr if is_class else object.__setattr__, target, value)
             if failed is not None:
