@@ -1,7 +1,7 @@
 """Identity of immutable values, both ways: one tuple is one object however many names it has,
 also across a break and when returned; a tuple passed in is the caller's own object; equal
 strings, frozensets, big numbers made separately stay separate objects when generated code
-loads them (graph/rebuild.py `Held`, vt/data/lists.py `made_tuple`)."""
+loads them (graph/rebuild_support.py `Held`, vt/data/lists.py `made_tuple`)."""
 from helpers import assert_same_outcome
 from tracer import compile, graph_break
 
