@@ -182,3 +182,52 @@ def test_rules_for_skips_only_rules_that_cannot_answer_and_asks_python_classes_e
         pass
 
     assert registry.rules_for(env, Mine) == every  # a Python class may claim another __class__
+
+
+def _input_tensors():
+    conv = torch.randn(2, 3, 4, 5).contiguous(memory_format=torch.channels_last)
+    return [torch.nn.Parameter(torch.randn(4, 3)), torch.randn(5, requires_grad=True), torch.randn(2, 3),
+            torch.arange(6), torch.zeros(0, 3), torch.ones(2, 2, dtype=torch.bool), conv, torch.tensor(3.5),
+            torch.nn.Parameter(torch.randn(3), requires_grad=False)]
+
+
+def test_plain_input_fakes_are_the_fakes_torch_makes():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from vt.data.propagation import plain_input_fake
+
+    for value in _input_tensors():
+        fast = plain_input_fake(FakeTensorMode(), value)
+        slow = FakeTensorMode().from_tensor(value, static_shapes=True)
+        assert fast is not None, value
+        for read in (lambda t: t.shape, lambda t: t.stride(), lambda t: t.storage_offset(), lambda t: t.dtype,
+                     lambda t: t.device, lambda t: t.requires_grad, lambda t: t.is_leaf, lambda t: type(t),
+                     lambda t: t.__dict__.get("_is_param"), lambda t: t.is_contiguous(),
+                     lambda t: t.is_contiguous(memory_format=torch.channels_last), lambda t: t._version):
+            assert read(fast) == read(slow), (value, read(slow))
+        with fast.fake_mode:
+            out = fast * 2
+        with slow.fake_mode:
+            expected = slow * 2
+        assert (out.shape, out.stride(), out.dtype, out.requires_grad) == \
+            (expected.shape, expected.stride(), expected.dtype, expected.requires_grad)
+
+
+def test_plain_input_fakes_are_remembered_and_refused_for_views_and_tensors_with_grads():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from vt.data.propagation import plain_input_fake
+
+    mode, weight = FakeTensorMode(), torch.nn.Parameter(torch.randn(4, 3))
+    fake = plain_input_fake(mode, weight)
+    assert plain_input_fake(mode, weight) is fake and mode.from_tensor(weight, static_shapes=True) is fake
+    row = mode.from_tensor(weight[1], static_shapes=True)  # torch's converter builds the view on our fake
+    assert row.untyped_storage()._cdata == fake.untyped_storage()._cdata and row.storage_offset() == 3
+    with_grad = torch.nn.Parameter(torch.randn(2))
+    with_grad.grad = torch.ones(2)
+    base = torch.randn(4, 4)
+    over_storage = torch.empty(0).set_(torch.randn(8).untyped_storage(), 0, (2,), (1,))  # not a view, more storage
+    assert not over_storage._is_view()
+    for value in (base[1:], base.t(), with_grad, over_storage,
+                  torch.randn(3, 3) * torch.randn(3, 3, requires_grad=True)):
+        assert plain_input_fake(FakeTensorMode(), value) is None, value

@@ -34,6 +34,7 @@ from vt.objects.dict_subclass import is_dict_subclass, wrap_dict_subclass_object
 from vt.objects.list_subclass import is_list_subclass, wrap_list_subclass_object
 from vt.folding import call_constant_fn
 from vt.data.constant import ConstantVariable, is_constant_value
+from vt.data.propagation import plain_input_fake
 from vt.data.container_methods import class_method
 from vt.objects.contexts import GRAD_MODE_CLASSES, GradModeExit, GradModeFactoryVariable, wrap_grad_mode_exit
 from vt.data.collections_mappings import DefaultDictVariable, OrderedDictVariable
@@ -376,7 +377,9 @@ def _is_builtin(value) -> bool:
 def _wrap_tensor(state, value: torch.Tensor, source):
     dims = state.env.dynamic.tensor_dims(source, value) if value.layout is torch.strided else None
     if dims is None:
-        fake = state.env.fake_mode.from_tensor(value, static_shapes=True)
+        fake = plain_input_fake(state.env.fake_mode, value)
+        if fake is None:
+            fake = state.env.fake_mode.from_tensor(value, static_shapes=True)
     else:
         context = StatelessSymbolicContext(dynamic_sizes=[_DIM_KINDS[kind] for kind in dims])
         state.env.shape_env()

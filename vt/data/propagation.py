@@ -87,3 +87,33 @@ def remember(state, key, out, fake_args, fake_kwargs) -> None:
         if isinstance(value, torch.Tensor) and (value is out or value.untyped_storage()._cdata == storage):
             return
     state.env.propagation[key] = (shape, stride, out.dtype, out.device)
+
+
+def plain_input_fake(mode, value):
+    """The fake tensor of a plain input tensor (a parameter, a buffer, an argument), made directly, or
+    None when `mode.from_tensor` must make it.  torch's converter describes the tensor field by
+    field first (a tenth of a millisecond or more per parameter); a dense leaf tensor over storage
+    of its own, with no gradient, view base or flags, is fully told by its shape, strides, dtype,
+    device and requires_grad.  The converter's memo learns it, so the same tensor reached again
+    (tied weights, or a view of it converted by torch) finds this fake."""
+    if type(value) is not torch.Tensor and type(value) is not torch.nn.Parameter:
+        return None
+    if value.layout is not torch.strided or value.device.type not in ("cpu", "cuda") or value.storage_offset() != 0 \
+            or value._is_view() or value.grad_fn is not None or value.grad is not None or value.is_inference() \
+            or value.is_conj() or value.is_neg() or value.is_quantized or value.is_nested:
+        return None
+    converter = mode.fake_tensor_converter
+    known = converter._get_memo(value)
+    if known is not None:
+        return known
+    shape, stride = tuple(value.shape), value.stride()
+    span = 0 if 0 in shape else 1 + sum((size - 1) * step for size, step in zip(shape, stride))
+    if value.untyped_storage().nbytes() != span * value.element_size():  # more storage than the tensor shows
+        return None
+    fake = FakeTensor(mode, torch.empty_strided(shape, stride, dtype=value.dtype, device="meta"), value.device)
+    if value.requires_grad:
+        fake.requires_grad_(True)
+    if type(value) is torch.nn.Parameter:
+        fake._is_param = True  # as torch's converter marks the fakes of parameters
+    converter.set_tensor_memo(value, fake)
+    return fake
