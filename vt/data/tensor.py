@@ -278,6 +278,9 @@ def _grad_mode(enabled: bool):
 def fake_context(state):
     """What a fake op runs under: the trace's fake mode, the traced program's grad mode and the other
     modes it has entered, so that the op's output metadata is eager's."""
+    mode = state.env.fake_mode
+    if not state.modes and mode.shape_env is None and state.grad_enabled == torch.is_grad_enabled():
+        return mode  # the common case: the fake mode alone
     stack = contextlib.ExitStack()
     stack.enter_context(state.env.fake_mode)
     stack.enter_context(_grad_mode(state.grad_enabled))
