@@ -154,6 +154,50 @@ _EXTENDED_ARG, _HAVE_ARGUMENT = dis.EXTENDED_ARG, dis.HAVE_ARGUMENT
 _CONVERSIONS = (None, str, repr, ascii)
 
 
+def _argument_kinds() -> tuple:
+    """For each opcode, how its argument becomes `argval` (one table lookup per instruction)."""
+    kinds = []
+    for op in range(256):
+        if op < _HAVE_ARGUMENT:
+            kinds.append(_NO_ARG)
+        elif op == _EXTENDED_ARG:
+            kinds.append(_EXTENDED)
+        elif op in _HAS_CONST or op == _KW_NAMES:
+            kinds.append(_CONST)
+        elif op == _LOAD_GLOBAL:
+            kinds.append(_GLOBAL)
+        elif op in _HAS_NAME:
+            kinds.append(_NAME)
+        elif op in _HAS_JREL:
+            kinds.append(_BACKWARD_JUMP if op in _BACKWARD else _FORWARD_JUMP)
+        elif op in _HAS_JABS:
+            kinds.append(_ABSOLUTE_JUMP)
+        elif op in _HAS_LOCAL:
+            kinds.append(_LOCAL)
+        elif op in _HAS_COMPARE:
+            kinds.append(_COMPARE)
+        elif op == _FORMAT_VALUE:
+            kinds.append(_FORMAT)
+        else:
+            kinds.append(_PLAIN)
+    return tuple(kinds)
+
+
+(_NO_ARG, _EXTENDED, _CONST, _GLOBAL, _NAME, _FORWARD_JUMP, _BACKWARD_JUMP, _ABSOLUTE_JUMP, _LOCAL, _COMPARE, _FORMAT,
+ _PLAIN) = range(12)
+_KINDS = _argument_kinds()
+_STEP = tuple(2 + 2 * _CACHES[op] for op in range(256))  # code bytes from one instruction to the next
+
+
+def _line_of_each_unit(code: types.CodeType) -> list:
+    """The line number of every code unit (None where it has none), from `co_lines`' ranges."""
+    lines = [None] * (len(code.co_code) >> 1)
+    for start, end, line in code.co_lines():
+        if line is not None:
+            lines[start >> 1:end >> 1] = [line] * ((end - start) >> 1)
+    return lines
+
+
 def _instructions(code: types.CodeType) -> list:
     """The instructions of `code` with the argument values `dis.get_instructions` gives (so handlers
     read `argval` as documented by `dis`), decoded straight from the bytes: `dis` builds positions,
@@ -161,41 +205,50 @@ def _instructions(code: types.CodeType) -> list:
     tests/test_code.py checks both agree on every function of the standard library and torch."""
     raw = code.co_code
     consts, names, varname = code.co_consts, code.co_names, code._varname_from_oparg
-    lines = [position[0] for position in code.co_positions()]
+    lines = _line_of_each_unit(code)
+    kinds, steps, opnames, make = _KINDS, _STEP, _OPNAME, tuple.__new__  # one C call per Instruction
     lineno = code.co_firstlineno
     out, jumps, index_of = [], [], {}
     extended = 0
     offset, end = 0, len(raw)
     while offset < end:
-        op, oparg = raw[offset], raw[offset + 1]
+        op = raw[offset]
         line = lines[offset >> 1]
         if line is not None:
             lineno = line
-        arg = argval = None
-        if op >= _HAVE_ARGUMENT:
-            arg = argval = oparg | extended
-            extended = (arg << 8) if op == _EXTENDED_ARG else 0
-            if op in _HAS_CONST or op == _KW_NAMES:
+        kind = kinds[op]
+        if kind == _NO_ARG:
+            arg = argval = None
+            extended = 0
+        else:
+            arg = argval = raw[offset + 1] | extended
+            extended = 0
+            if kind == _EXTENDED:
+                extended = arg << 8
+            elif kind == _CONST:
                 argval = consts[arg]
-            elif op in _HAS_NAME:
-                argval = names[arg >> 1] if op == _LOAD_GLOBAL else names[arg]
-            elif op in _HAS_JREL:
-                argval = offset + 2 + (-arg if op in _BACKWARD else arg) * 2
+            elif kind == _NAME:
+                argval = names[arg]
+            elif kind == _GLOBAL:
+                argval = names[arg >> 1]
+            elif kind == _LOCAL:
+                argval = varname(arg)
+            elif kind == _FORWARD_JUMP:
+                argval = offset + 2 + arg * 2
                 jumps.append(len(out))
-            elif op in _HAS_JABS:
+            elif kind == _BACKWARD_JUMP:
+                argval = offset + 2 - arg * 2
+                jumps.append(len(out))
+            elif kind == _ABSOLUTE_JUMP:
                 argval = arg * 2
                 jumps.append(len(out))
-            elif op in _HAS_LOCAL:
-                argval = varname(arg)
-            elif op in _HAS_COMPARE:
+            elif kind == _COMPARE:
                 argval = dis.cmp_op[arg]
-            elif op == _FORMAT_VALUE:
+            elif kind == _FORMAT:
                 argval = (_CONVERSIONS[arg & 0x3], bool(arg & 0x4))
-        else:
-            extended = 0
         index_of[offset] = len(out)
-        out.append(Instruction(_OPNAME[op], op, arg, argval, len(out), offset, lineno, -1))
-        offset += 2 + 2 * _CACHES[op]
+        out.append(make(Instruction, (opnames[op], op, arg, argval, len(out), offset, lineno, -1)))
+        offset += steps[op]
     for i in jumps:
         out[i] = out[i]._replace(target=index_of.get(out[i].argval, -1))
     return out
