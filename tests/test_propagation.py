@@ -231,3 +231,17 @@ def test_plain_input_fakes_are_remembered_and_refused_for_views_and_tensors_with
     for value in (base[1:], base.t(), with_grad, over_storage,
                   torch.randn(3, 3) * torch.randn(3, 3, requires_grad=True)):
         assert plain_input_fake(FakeTensorMode(), value) is None, value
+
+
+def test_an_op_giving_back_its_argument_is_remembered_by_position_and_still_gives_it_back():
+    def fn(x, y):
+        a = x.to(torch.float32)  # the very x: same dtype
+        b = y.to(torch.float32)  # the very y, from the remembered position
+        c = y.to(torch.float64)  # a new tensor: another key
+        return a is x, b is y, a + b, c
+
+    res = tracer.trace(fn, (torch.randn(3), torch.randn(3)))
+    x, y = torch.randn(3), torch.randn(3)
+    got, want = res(x, y), fn(x, y)
+    assert got[:2] == want[:2] == (True, True)
+    assert torch.equal(got[2], want[2]) and got[3].dtype == torch.float64 and torch.equal(got[3], want[3])

@@ -11,7 +11,8 @@ Only results that such a fresh tensor reproduces exactly are remembered: one pla
 over storage of its own (not a view, not an argument, nothing written in place), not requiring
 grad (a result that does carries a `grad_fn` a fresh tensor would lack), made outside autocast
 and inference mode, from arguments whose sizes are all known (no symbolic sizes) and that carry
-no constant values.  Anything else runs on fake tensors as before.
+no constant values; or an op that gave back one of its arguments itself, remembered by position.
+Anything else runs on fake tensors as before.
 """
 from __future__ import annotations
 
@@ -61,17 +62,25 @@ def _argument_key(value):
     return None
 
 
-def remembered(state, key):
-    """A new fake tensor for an op whose key was remembered, or None."""
+def remembered(state, key, fake_args):
+    """A new fake tensor for an op whose key was remembered (or the argument it gave back), or None."""
     meta = state.env.propagation.get(key)
     if meta is None:
         return None
+    if type(meta) is int:  # the op gave back its argument itself (`x.to(x.dtype)`, `x.contiguous()`)
+        return fake_args[meta]
     shape, stride, dtype, device = meta
     return FakeTensor(state.env.fake_mode, torch.empty_strided(shape, stride, dtype=dtype, device="meta"), device)
 
 
 def remember(state, key, out, fake_args, fake_kwargs) -> None:
-    """Note the metadata of `out` under `key` when a fresh tensor reproduces it (see the module)."""
+    """Note the metadata of `out` under `key` when a fresh tensor reproduces it (see the module), or,
+    when `out` is a positional argument itself, its position: a functional op that gives back its
+    input (`to` a dtype it has, `contiguous` on a contiguous tensor) decides so from metadata."""
+    for position, value in enumerate(fake_args):
+        if value is out and type(out) is FakeTensor:
+            state.env.propagation[key] = position
+            return
     if type(out) is not FakeTensor or out.requires_grad or out._is_view() or out.storage_offset() != 0 \
             or out.constant is not None or out.is_inference() or out.is_conj() or out.is_neg() \
             or out.layout is not torch.strided:

@@ -361,7 +361,7 @@ def record_lowered(state, op, target, graph_args, fake_args, graph_kwargs, fake_
     `risky`: the op may raise on values where a raise inside the graph would lose effects recorded
     before it or skip a handler (record_op), so it must not also write into an input."""
     key = op_key(state, op, target, fake_args, fake_kwargs) if example is None else None
-    out = None if key is None else remembered(state, key)
+    out = None if key is None else remembered(state, key, fake_args)
     if out is not None:  # the same op on the same metadata ran before in this trace (propagation.py)
         return _wrap_output(state, op, target, tuple(graph_args), tuple(graph_kwargs.items()), out, what,
                             tuple(arg_vts), op_name(op, target) in IMPURE_OPS)
