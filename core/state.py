@@ -153,10 +153,9 @@ class State:
     def replace(self, **changes) -> "State":
         """`attrs.evolve(self, **changes)` without the per-field `__init__`: for the hot paths."""
         fields = self.__dict__.copy()
-        for name in changes:
-            if name not in fields:
-                raise TypeError(f"State has no field {name!r}")
         fields.update(changes)
+        if len(fields) != len(self.__dict__):  # a name that is not a field
+            raise TypeError(f"State has no field(s) {sorted(set(changes) - set(self.__dict__))}")
         new = _new(State)
         _set(new, "__dict__", fields)
         return new
@@ -164,13 +163,12 @@ class State:
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction.  The step loop's hottest path,
         so `_moved`, `_frame` and `with_frame` are written out here."""
-        f = self.frame
-        stack = f.stack
+        code, ip, stack, locals_, _, handled, namespace = self.frame
         if pop:
             stack = stack[:len(stack) - pop]
         if push:
             stack = stack.extend(push)
-        frame = _make_tuple(Frame, (f.code, f.ip + 1, stack, f.locals, (), f.handled, f.namespace))
+        frame = _make_tuple(Frame, (code, ip + 1, stack, locals_, (), handled, namespace))
         fields = self.__dict__.copy()
         fields["frame"] = frame
         new = _new(State)
@@ -184,9 +182,11 @@ class State:
                                       f.namespace))
 
     def store_local(self, index: int, value, pop: int = 1) -> "State":
-        f = self.frame
-        stack = f.stack[:len(f.stack) - pop] if pop else f.stack
-        return self.with_frame(_frame(f.code, f.ip + 1, stack, f.locals.set(index, value), (), f.handled, f.namespace))
+        code, ip, stack, locals_, _, handled, namespace = self.frame
+        if pop:
+            stack = stack[:len(stack) - pop]
+        return self.with_frame(_make_tuple(Frame, (code, ip + 1, stack, locals_.set(index, value), (), handled,
+                                                   namespace)))
 
     def next_with(self, stack=None, locals=None) -> "State":
         """Go to the next instruction with a new stack and/or new locals."""
