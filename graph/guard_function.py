@@ -135,6 +135,7 @@ class _SharedReads(_Namespace):
         self._shared = frozenset()
         self._spelled = {}  # source -> its spelling now: its local once stored, else over stored locals
         self._made = 0  # locals made so far
+        self._final = []  # number -> its spelling from now on, once known
 
     def src(self, source) -> str:
         number = self._numbers.get(source)
@@ -166,22 +167,32 @@ class _SharedReads(_Namespace):
             source for source, below in children.items()
             if (len(below) > 1 or (source in numbers and (below or reads.get(str(numbers[source]), 0) > 1)))
             and not _is_name(source, self.g, self.b, self.f))
-        spell = self._spell_read
+        self._final = [None] * len(self._read)
         clauses = []
         for guard, text in zip(guards, marked):
             if getattr(guard, "conjunction", False):
-                clauses.append(_READ.sub(spell, text))
+                clauses.append(self._spell_marked(text))
             else:
                 clauses += self._stores_before(text)
-                clauses.append(f"({_READ.sub(spell, text)})")
+                clauses.append(f"({self._spell_marked(text)})")
         return clauses
 
-    def _spell_read(self, match) -> str:
-        # Parsing is most of compiling the function, and parentheses are dear to parse: an assignment
-        # expression that is all of a call's argument (`type(...)`) or a group needs none of its own.
-        text = match.string
-        bare = text[match.start() - 1:match.start()] == "(" and text[match.end():match.end() + 1] == ")"
-        return self._spell(self._read[int(match.group(1))], bare)
+    def _spell_marked(self, marked: str) -> str:
+        """A guard's expression with its marked reads spelled, in order."""
+        parts = _READ.split(marked)  # text, number, text, number, ..., text
+        final, spelled = self._final, self._spelled
+        for position in range(1, len(parts), 2):
+            number = int(parts[position])
+            text = final[number]
+            if text is None:
+                # Parsing is most of compiling the function, and parentheses are dear to parse: an
+                # assignment expression that is all of a call's argument (`type(...)`) needs none.
+                source = self._read[number]
+                bare = parts[position - 1].endswith("(") and parts[position + 1].startswith(")")
+                text = self._spell(source, bare)
+                final[number] = spelled.get(source)  # once stored, or spelled over stored locals
+            parts[position] = text
+        return "".join(parts)
 
     def _spell(self, source, bare: bool = False) -> str:
         """How to read `source` here: its local, or its expression over the stored locals; a shared
