@@ -116,19 +116,13 @@ class TensorMatch:
 
     def expr(self, ns: _Namespace) -> str:
         x = ns.src(self.source)
-        if not self.symbolic:
-            # Once the type is the tensor type, one tuple comparison in C checks the rest: each item
-            # compares by identity first, and dtype, layout and bool compare by identity anyway.
-            leaf = f", {x}.is_leaf" if self.requires_grad else ""
-            expected = (self.dtype, self.device, self.shape, self.stride, self.storage_offset, self.layout,
-                        self.requires_grad) + ((self.is_leaf,) if self.requires_grad else ())
-            return (f"type({x}) is {ns.ref(self.python_type, 'type')} and ({x}.dtype, {x}.device, {x}.shape,"
-                    f" {x}.stride(), {x}.storage_offset(), {x}.layout, {x}.requires_grad{leaf})"
-                    f" == {ns.ref(expected, 'tensor')}")
         return (f"type({x}) is {ns.ref(self.python_type, 'type')}"
                 f" and {x}.dtype is {ns.ref(self.dtype, 'dtype')}"
                 f" and {x}.device == {ns.ref(self.device, 'device')}"
-                + self._symbolic_layout(x)
+                + (self._symbolic_layout(x) if self.symbolic else
+                   f" and {x}.shape == {self.shape!r}"
+                   f" and {x}.stride() == {self.stride!r}"
+                   f" and {x}.storage_offset() == {self.storage_offset!r}")
                 + f" and {x}.layout is {ns.ref(self.layout, 'layout')}"
                 f" and {x}.requires_grad is {self.requires_grad!r}"
                 + (f" and {x}.is_leaf is {self.is_leaf!r}" if self.requires_grad else ""))

@@ -37,12 +37,13 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     ns = _SharedReads(arg_names)
     clauses = ns.share(guards) if guards else ["True"]
     params = ", ".join(local_name(arg) for arg in arg_names)
-    # One `and` chain: compiling it is cheaper than a test per guard (compile time goes with the
-    # branches and statements).  A guard that cannot even be evaluated (a deleted global, a
-    # missing attribute) has failed.
-    src = (f"def __guard_{name}({params}):\n    try:\n        if not (\n            "
-           + "\n            and ".join(clauses)
-           + "\n        ):\n            return False\n        return True\n    except Exception:\n        return False\n")
+    lines = [f"def __guard_{name}({params}):", "    try:"]
+    for block in _blocks(clauses):
+        lines += ["        if not (", "            " + "\n            and ".join(block), "        ):",
+                  "            return False"]
+    # A guard that cannot even be evaluated (a deleted global, a missing attribute) has failed.
+    lines += ["        return True", "    except Exception:", "        return False"]
+    src = "\n".join(lines) + "\n"
     scope = dict(_SHAPE_GUARD_NAMES, **ns.values)
     scope[ns.g], scope[ns.b], scope[ns.f] = fn.__globals__, builtins, fn
     exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)
@@ -50,6 +51,28 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     check.source = src
     check.why = _Explainer(tuple(guards), arg_names, fn, builtins, name)
     return check
+
+
+_BLOCK_UNITS = 200
+"""About how much bytecode (in 2-byte units) one `if not (...): return False` may hold."""
+
+
+def _blocks(clauses) -> list:
+    """The clauses in runs, each tested by one `if`.  Few statements keep the function cheap to
+    compile (an `if` costs about as much to parse and compile as three guards), but a failing test
+    jumps to its block's `return False`, and a jump of 256 units or more needs an extra
+    instruction: a run ends before its estimated bytecode passes `_BLOCK_UNITS`."""
+    blocks, block, units = [], [], 0
+    for clause in clauses:
+        # attribute reads, calls and subscripts take 5 to 7 units with their caches; the rest 1 or 2
+        size = 6 * (clause.count(".") + clause.count("(") + clause.count("[")) + clause.count(" ")
+        if block and units + size > _BLOCK_UNITS:
+            blocks.append(block)
+            block, units = [], 0
+        block.append(clause)
+        units += size
+    blocks.append(block)
+    return blocks
 
 
 class _Explainer:
