@@ -16,11 +16,11 @@ asked, that tests the guards one by one.
 """
 from __future__ import annotations
 
+import collections
 import math
 import re
 import reprlib
 
-import attrs
 import torch
 
 from core.guards import _Namespace
@@ -153,44 +153,51 @@ class _SharedReads(_Namespace):
 
     def __init__(self, taken=()):
         super().__init__(taken)
-        self._read = []  # number -> source, the sources guards render, in the order first rendered
+        # Every source met, read by a guard or read through, gets a number: those guards read first,
+        # in the order first rendered, then their bases.  The work after rendering is on numbers.
+        self._sources = []  # number -> source
         self._numbers = {}  # source -> number
-        self._shared = frozenset()
-        self._spelled = {}  # source -> its spelling now: its local once stored, else over stored locals
+        self._base = []  # number -> the number of its base, or -1
+        self._shared = []  # number -> whether it is stored in a local
+        self._spelled = []  # number -> its spelling from now on (its local, or over stored locals), once known
         self._made = 0  # locals made so far
-        self._final = []  # number -> its spelling from now on, once known
 
     def src(self, source) -> str:
         number = self._numbers.get(source)
         if number is None:
-            number = self._numbers[source] = len(self._read)
-            self._read.append(source)
+            number = self._numbers[source] = len(self._sources)
+            self._sources.append(source)
         return f"\x00{number}\x00"
 
     def share(self, guards) -> list:
         """The guards' expressions, in order, with reads spelled through the locals."""
         marked = [guard.expr(self) for guard in guards]
-        reads = {}  # source number -> how many times guard expressions read it
-        for number in _READ.findall("".join(marked)):
-            reads[number] = reads.get(number, 0) + 1
-        children = {}  # source -> the distinct sources read through it
-        for source in self._read:
-            children.setdefault(source, set())
+        sources, numbers = self._sources, self._numbers
+        read = len(sources)
+        reads = [0] * read  # number -> how many times guard expressions read it
+        for number, count in collections.Counter(_READ.findall("".join(marked))).items():
+            reads[int(number)] = count
+        children = [0] * read  # number -> how many distinct sources are read through it
+        bases = self._base
+        for source in sources:  # grows with the bases met, each source visited once
             base = getattr(source, "base", None)
-            while base is not None:  # note it under each base, up to one already known
-                known = base in children
-                children.setdefault(base, set()).add(source)
-                if known:
-                    break
-                source, base = base, getattr(base, "base", None)
-        numbers = self._numbers
+            if base is None:
+                bases.append(-1)
+                continue
+            number = numbers.get(base)
+            if number is None:
+                number = numbers[base] = len(sources)
+                sources.append(base)
+                children.append(0)
+            bases.append(number)
+            children[number] += 1
+        g, b, f = self.g, self.b, self.f
         # A source is stored when it is evaluated more than once: read twice, or read and read
         # through, or read through on the way to two others (one way through is not worth a local).
-        self._shared = frozenset(
-            source for source, below in children.items()
-            if (len(below) > 1 or (source in numbers and (below or reads.get(str(numbers[source]), 0) > 1)))
-            and not _is_name(source, self.g, self.b, self.f))
-        self._final = [None] * len(self._read)
+        self._shared = [
+            (below > 1 or (number < read and (below or reads[number] > 1))) and not _is_name(source, g, b, f)
+            for number, (source, below) in enumerate(zip(sources, children))]
+        self._spelled = [None] * len(sources)
         clauses = []
         for guard, text in zip(guards, marked):
             if getattr(guard, "conjunction", False):
@@ -203,38 +210,36 @@ class _SharedReads(_Namespace):
     def _spell_marked(self, marked: str) -> str:
         """A guard's expression with its marked reads spelled, in order."""
         parts = _READ.split(marked)  # text, number, text, number, ..., text
-        final, spelled = self._final, self._spelled
+        spelled = self._spelled
         for position in range(1, len(parts), 2):
             number = int(parts[position])
-            text = final[number]
+            text = spelled[number]
             if text is None:
                 # Parsing is most of compiling the function, and parentheses are dear to parse: an
                 # assignment expression that is all of a call's argument (`type(...)`) needs none.
-                source = self._read[number]
                 bare = parts[position - 1].endswith("(") and parts[position + 1].startswith(")")
-                text = self._spell(source, bare)
-                final[number] = spelled.get(source)  # once stored, or spelled over stored locals
+                text = self._spell(number, bare)
             parts[position] = text
         return "".join(parts)
 
-    def _spell(self, source, bare: bool = False) -> str:
-        """How to read `source` here: its local, or its expression over the stored locals; a shared
-        source not stored yet is stored by this read (`bare`: in parentheses already)."""
-        text = self._spelled.get(source)
+    def _spell(self, number: int, bare: bool = False) -> str:
+        """How to read source `number` here: its local, or its expression over the stored locals; a
+        shared source not stored yet is stored by this read (`bare`: in parentheses already)."""
+        text = self._spelled[number]
         if text is not None:
             return text
-        made = self._made
-        base = getattr(source, "base", None)
-        if base is not None and hasattr(source, "expr_over"):
-            text = source.expr_over(self._spell(base), self.g, self.b, self.f)
+        made, source, base = self._made, self._sources[number], self._base[number]
+        over = getattr(source, "expr_over", None) if base >= 0 else None
+        if over is not None:
+            text = over(self._spell(base), self.g, self.b, self.f)
         else:
             text = source.expr(self.g, self.b, self.f)
-        if source in self._shared:
-            local = self._spelled[source] = f"__snaptrace_s{self._made}"
+        if self._shared[number]:
+            local = self._spelled[number] = f"__snaptrace_s{self._made}"
             self._made += 1
             return f"{local} := {text}" if bare else f"({local} := {text})"
         if self._made == made:  # spelled over locals stored before: the same from now on
-            self._spelled[source] = text
+            self._spelled[number] = text
         return text
 
     def _stores_before(self, marked: str) -> list:
@@ -242,11 +247,11 @@ class _SharedReads(_Namespace):
         it: a source's nearest shared ancestor, itself included, not stored yet."""
         stores = []
         for number in _READ.findall(marked):
-            source = self._read[int(number)]
-            while source is not None and source not in self._shared:
-                source = getattr(source, "base", None)
-            if source is not None and source not in self._spelled:
-                stores.append(f"[{self._spell(source, bare=True)}]")
+            number = int(number)
+            while number >= 0 and not self._shared[number]:
+                number = self._base[number]
+            if number >= 0 and self._spelled[number] is None:
+                stores.append(f"[{self._spell(number, bare=True)}]")
         return stores
 
 
