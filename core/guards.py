@@ -4,6 +4,14 @@ Each guard is a frozen record with a readable `str()` and a Python expression
 over the traced function's arguments (by name), its globals `G` and builtins
 `B`.  All guards of a capture are joined into one generated function, so a
 cache hit costs one Python call and a chain of cheap comparisons.
+
+A guard kind whose expression is an `and` chain of comparisons and negations
+that evaluates the sources it renders from left to right, all of them whenever
+it holds, says so with the class attribute `conjunction = True`: the guard
+function (graph/guard_function.py) then joins it to the others without
+parentheses and stores a source read again later at its first read.  Any other
+expression (a shape guard's, printed by torch) is joined in parentheses, after
+the reads it shares are stored.
 """
 from __future__ import annotations
 
@@ -41,6 +49,8 @@ class _Namespace:
 class TensorMatch:
     """A tensor input has the same type, dtype, device, layout, shape, strides, storage offset
     and requires_grad (and, when it requires grad, is still a leaf or not a leaf)."""
+
+    conjunction = True
 
     source: object
     python_type: type
@@ -151,6 +161,8 @@ class TensorMatch:
 class ConstantMatch:
     """A Python scalar input has the same type and value (NaN matches NaN, -0.0 only -0.0)."""
 
+    conjunction = True
+
     source: object
     value: object = attrs.field(eq=False)
     value_key: object = attrs.field(default=None)
@@ -207,6 +219,8 @@ class IdMatch:
     """An object (module, function, ...) is the very same object as at capture.  The object is held
     weakly when it can be: once it is freed, the guard fails."""
 
+    conjunction = True
+
     source: object
     ref: object = attrs.field(eq=False, converter=held_weakly)
     description: str = ""
@@ -232,6 +246,8 @@ class IdMatch:
 class TypeMatch:
     """An object has exactly this type; what it holds is read (and guarded) through other sources."""
 
+    conjunction = True
+
     source: object
     python_type: type
 
@@ -248,6 +264,8 @@ class TypeMatch:
 @attrs.frozen(slots=True)
 class BuiltinMatch:
     """A global name resolves to the same builtin: not shadowed in the module, not replaced."""
+
+    conjunction = True
 
     name: str
     obj: object = attrs.field(eq=False)
@@ -266,6 +284,8 @@ class BuiltinMatch:
 class GlobalPresence:
     """The traced function's module has (or has not) a global `name`: what `"name" in globals()`
     answered, or a `globals()[name]` that raised KeyError."""
+
+    conjunction = True
 
     name: str
     present: bool
@@ -294,6 +314,8 @@ _NO_MODES = (False, None, False, False)
 class GlobalStateMatch:
     """Torch's global modes that change what ops produce: grad mode, default dtype, and autocast and
     inference mode (see `ambient_modes`)."""
+
+    conjunction = True
 
     grad_enabled: bool
     default_dtype: torch.dtype
@@ -325,6 +347,8 @@ class GlobalStateMatch:
 class SameObject:
     """Two inputs are one object (the trace used one placeholder for both)."""
 
+    conjunction = True
+
     source: object
     other: object
 
@@ -341,6 +365,8 @@ class SameObject:
 @attrs.frozen(slots=True)
 class SequenceMatch:
     """A tuple input has the same type and length (its items have guards of their own)."""
+
+    conjunction = True
 
     source: object
     python_type: type
@@ -361,6 +387,8 @@ class SequenceMatch:
 class DistinctObjects:
     """Two inputs are different objects (the trace answered an `is` with False)."""
 
+    conjunction = True
+
     source: object
     other: object
 
@@ -378,6 +406,8 @@ class DistinctObjects:
 class KeysMatch:
     """A dict or set input has the same type and the same keys, in the same order, of the same types
     (so {1: a} and {1.0: a}, which compare equal, are told apart)."""
+
+    conjunction = True
 
     source: object
     python_type: type
@@ -405,6 +435,8 @@ class NotInInstanceDict:
     """An object's own `__dict__` has no `name`: reading `obj.name` went on to its class.  Needed where
     the object is not pinned by identity (a value made anew on every call)."""
 
+    conjunction = True
+
     source: object
     name: str
 
@@ -421,6 +453,8 @@ class NotInInstanceDict:
 @attrs.frozen(slots=True)
 class MissingAttribute:
     """An object has no attribute `name` (the trace took a getattr default or a False hasattr)."""
+
+    conjunction = True
 
     source: object
     name: str

@@ -3,7 +3,9 @@
 A source is how the generated code (guards and wrappers) gets the real object
 back at call time, so every source knows two renderings of itself: a Python
 expression for the guard function (`g`, `b` and `f` name the module globals,
-the builtins and the traced function there), and bytecode for the wrapper.  Sources are
+the builtins and the traced function there), and bytecode for the wrapper.  A
+source read through a base also renders itself over its base's expression
+already spelled (`expr_over`), so the guard function spells each source once.  Sources are
 small frozen records compared by value, so guards keyed on them de-duplicate.
 """
 from __future__ import annotations
@@ -128,9 +130,12 @@ class AttrSource:
         return _made_per_call(self.base)
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return self.expr_over(self.base.expr(g, b, f), g, b, f)
+
+    def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
         if self.name.isidentifier():
-            return f"{self.base.expr(g, b, f)}.{self.name}"
-        return f"getattr({self.base.expr(g, b, f)}, {self.name!r})"  # e.g. ModuleList children "0"
+            return f"{base}.{self.name}"
+        return f"getattr({base}, {self.name!r})"  # e.g. ModuleList children "0"
 
     def emit(self) -> list:
         return self.base.emit() + [Instr("LOAD_ATTR", self.name)]
@@ -160,7 +165,10 @@ class ItemSource:
         return _made_per_call(self.base)
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return f"{self.base.expr(g, b, f)}[{self.index!r}]"
+        return self.expr_over(self.base.expr(g, b, f), g, b, f)
+
+    def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f"{base}[{self.index!r}]"
 
     def emit(self) -> list:
         return self.base.emit() + [Instr("LOAD_CONST", self.index), Instr("BINARY_SUBSCR")]
@@ -190,7 +198,10 @@ class DictItemSource:
         return _made_per_call(self.base)
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return f"{b}['dict'].__getitem__({self.base.expr(g, b, f)}, {self.key!r})"
+        return self.expr_over(self.base.expr(g, b, f), g, b, f)
+
+    def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f"{b}['dict'].__getitem__({base}, {self.key!r})"
 
     def emit(self) -> list:
         return [Instr("PUSH_NULL"), Instr("LOAD_CONST", dict.__getitem__), *self.base.emit(),
@@ -242,7 +253,10 @@ class DictValueSource:
         return _made_per_call(self.base)
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return f"[*{self.base.expr(g, b, f)}.values()][{self.position}]"
+        return self.expr_over(self.base.expr(g, b, f), g, b, f)
+
+    def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return f"[*{base}.values()][{self.position}]"
 
     def emit(self) -> list:
         return [Instr("BUILD_LIST", 0), *self.base.emit(), Instr("LOAD_METHOD", "values"), Instr("PRECALL", 0),
@@ -292,8 +306,11 @@ class TensorPropertySource:
     index: object = None  # the dimension; None for the storage offset
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
+        return self.expr_over(self.base.expr(g, b, f), g, b, f)
+
+    def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
         index = "" if self.index is None else repr(self.index)
-        return f"{self.base.expr(g, b, f)}.{self.prop}({index})"
+        return f"{base}.{self.prop}({index})"
 
     def emit(self) -> list:
         args = [] if self.index is None else [Instr("LOAD_CONST", self.index)]

@@ -16,11 +16,11 @@ asked, that tests the guards one by one.
 """
 from __future__ import annotations
 
+import collections
 import math
 import re
 import reprlib
 
-import attrs
 import torch
 
 from core.guards import _Namespace
@@ -35,12 +35,12 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     """Build one function `check(*arg_names) -> bool` that tests every guard in order."""
     name = re.sub(r"\W", "_", name)
     ns = _SharedReads(arg_names)
-    groups = ns.share(guards) if guards else [((), ["True"])]
+    clauses = ns.share(guards) if guards else ["True"]
     params = ", ".join(local_name(arg) for arg in arg_names)
     lines = [f"def __guard_{name}({params}):", "    try:"]
-    for assignments, conditions in groups:
-        lines += [f"        {local} = {text}" for local, text in assignments]
-        lines += [f"        if not ({' and '.join(conditions)}):", "            return False"]
+    for block in _blocks(clauses):
+        lines += ["        if not (", "            " + "\n            and ".join(block), "        ):",
+                  "            return False"]
     # A guard that cannot even be evaluated (a deleted global, a missing attribute) has failed.
     lines += ["        return True", "    except Exception:", "        return False"]
     src = "\n".join(lines) + "\n"
@@ -51,6 +51,28 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     check.source = src
     check.why = _Explainer(tuple(guards), arg_names, fn, builtins, name)
     return check
+
+
+_BLOCK_UNITS = 200
+"""About how much bytecode (in 2-byte units) one `if not (...): return False` may hold."""
+
+
+def _blocks(clauses) -> list:
+    """The clauses in runs, each tested by one `if`.  Few statements keep the function cheap to
+    compile (an `if` costs about as much to parse and compile as three guards), but a failing test
+    jumps to its block's `return False`, and a jump of 256 units or more needs an extra
+    instruction: a run ends before its estimated bytecode passes `_BLOCK_UNITS`."""
+    blocks, block, units = [], [], 0
+    for clause in clauses:
+        # attribute reads, calls and subscripts take 5 to 7 units with their caches; the rest 1 or 2
+        size = 6 * (clause.count(".") + clause.count("(") + clause.count("[")) + clause.count(" ")
+        if block and units + size > _BLOCK_UNITS:
+            blocks.append(block)
+            block, units = [], 0
+        block.append(clause)
+        units += size
+    blocks.append(block)
+    return blocks
 
 
 class _Explainer:
@@ -111,99 +133,128 @@ class _Explainer:
         return reprlib.repr(value)
 
 
-@attrs.frozen(slots=True)
-class _Local:
-    """Stands in for a source already stored in a local of the guard function."""
-
-    name: str
-
-    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return self.name
+_READ = re.compile("\x00([0-9]+)\x00")
+"""How `_SharedReads.src` marks a read in a guard's first rendering: the source's number."""
 
 
 class _SharedReads(_Namespace):
-    """A namespace that renders guards twice: first plainly, counting how often each source (and
-    each source it is read through) is evaluated, then with the sources read more than once
-    stored in locals.
+    """A namespace that renders every guard once, with each read of a source marked by a token,
+    then counts the reads from the tokens and spells them: a source read more than once (or read
+    through on the way to others) is stored in a local by an assignment expression at its first
+    read, `(__snaptrace_s3 := kwargs['x'])`, and later reads use the local.
 
-    Storing a source before the guard that first reads it is exact because every guard
-    expression evaluates the sources it renders whenever it holds (they are `and` chains that
-    start from the source): if reading the source raises, that guard would have failed too."""
+    Storing at the first read is exact because the guards are joined by `and` and the expression of
+    a guard kind marked `conjunction` evaluates its reads left to right, all of them whenever it
+    holds (see core/guards.py): a later read runs only after the first did.  Another guard's text
+    (a shape guard's, printed by torch) promises no order, so the sources it shares are stored in
+    conjuncts of their own just before it.  Either way a read that raises makes the function
+    return False, as the guard would have; and should a read ever come before the store, it would
+    raise (an unbound local) and fail the guard, never pass it."""
 
     def __init__(self, taken=()):
         super().__init__(taken)
-        self._plain = {}  # source -> its full expression, for the sources guards render
-        self._texts = {}  # source -> its full expression, for every source met
-        self._made = []  # the names of the locals made so far
-        self._clause_sources = None  # sources rendered by the clause being counted
-        self._spelled = None  # source -> its spelling through the locals (second pass)
-        self._shared = frozenset()
-        self._pending = []  # (local, expression) to store before the clause being rendered
+        # Every source met, read by a guard or read through, gets a number: those guards read first,
+        # in the order first rendered, then their bases.  The work after rendering is on numbers.
+        self._sources = []  # number -> source
+        self._numbers = {}  # source -> number
+        self._base = []  # number -> the number of its base, or -1
+        self._shared = []  # number -> whether it is stored in a local
+        self._spelled = []  # number -> its spelling from now on (its local, or over stored locals), once known
+        self._made = 0  # locals made so far
 
     def src(self, source) -> str:
-        if self._spelled is None:
-            text = self._plain.get(source)
-            if text is None:
-                text = self._plain[source] = self._text(source)
-            if self._clause_sources is not None:
-                self._clause_sources.append(source)
-            return text
-        return self._shared_src(source)
-
-    def _text(self, source) -> str:
-        text = self._texts.get(source)
-        if text is None:
-            text = self._texts[source] = source.expr(self.g, self.b, self.f)
-        return text
-
-    def _shared_src(self, source) -> str:
-        local = self._spelled.get(source)  # a stored source, or one spelled through stored ones
-        if local is not None:
-            return local
-        base = getattr(source, "base", None)
-        if base is not None and attrs.has(type(source)):
-            text = attrs.evolve(source, base=_Local(self._shared_src(base))).expr(self.g, self.b, self.f)
-        else:
-            text = self._text(source)
-        if source in self._shared:
-            local = f"__snaptrace_s{len(self._made)}"
-            self._made.append(local)
-            self._pending.append((local, text))
-            text = local
-        self._spelled[source] = text  # its bases are stored by now, so the spelling stays valid
-        return text
+        number = self._numbers.get(source)
+        if number is None:
+            number = self._numbers[source] = len(self._sources)
+            self._sources.append(source)
+        return f"\x00{number}\x00"
 
     def share(self, guards) -> list:
-        """[(assignments, conditions)]: locals to store, then guard expressions that must all hold."""
-        renders = {}  # source a guard renders -> how many times its expression appears in guards
-        children = {}  # source -> the distinct sources read through it
-        for guard in guards:
-            self._clause_sources = []
-            clause = guard.expr(self)
-            for source in self._clause_sources:
-                renders[source] = renders.get(source, 0) + max(1, clause.count(self._plain[source]))
-                children.setdefault(source, set())
-                base = getattr(source, "base", None)
-                while base is not None:  # note it under each base, up to one already known
-                    known = base in children
-                    children.setdefault(base, set()).add(source)
-                    if known:
-                        break
-                    source, base = base, getattr(base, "base", None)
-        self._clause_sources = None
-        # A source is stored when it is evaluated more than once: rendered twice, or rendered and read
+        """The guards' expressions, in order, with reads spelled through the locals."""
+        marked = [guard.expr(self) for guard in guards]
+        sources, numbers = self._sources, self._numbers
+        read = len(sources)
+        reads = [0] * read  # number -> how many times guard expressions read it
+        for number, count in collections.Counter(_READ.findall("".join(marked))).items():
+            reads[int(number)] = count
+        children = [0] * read  # number -> how many distinct sources are read through it
+        bases = self._base
+        for source in sources:  # grows with the bases met, each source visited once
+            base = getattr(source, "base", None)
+            if base is None:
+                bases.append(-1)
+                continue
+            number = numbers.get(base)
+            if number is None:
+                number = numbers[base] = len(sources)
+                sources.append(base)
+                children.append(0)
+            bases.append(number)
+            children[number] += 1
+        g, b, f = self.g, self.b, self.f
+        # A source is stored when it is evaluated more than once: read twice, or read and read
         # through, or read through on the way to two others (one way through is not worth a local).
-        self._shared = frozenset(
-            source for source, below in children.items()
-            if (renders.get(source, 0) > 1 or (source in renders and below) or len(below) > 1)
-            and not self._text(source).isidentifier())
-        self._spelled = {}
-        groups = []
-        for guard in guards:
-            clause = f"({guard.expr(self)})"
-            if self._pending or not groups:
-                groups.append((tuple(self._pending), [clause]))
-                self._pending = []
+        self._shared = [
+            (below > 1 or (number < read and (below or reads[number] > 1))) and not _is_name(source, g, b, f)
+            for number, (source, below) in enumerate(zip(sources, children))]
+        self._spelled = [None] * len(sources)
+        clauses = []
+        for guard, text in zip(guards, marked):
+            if getattr(guard, "conjunction", False):
+                clauses.append(self._spell_marked(text))
             else:
-                groups[-1][1].append(clause)
-        return groups
+                clauses += self._stores_before(text)
+                clauses.append(f"({self._spell_marked(text)})")
+        return clauses
+
+    def _spell_marked(self, marked: str) -> str:
+        """A guard's expression with its marked reads spelled, in order."""
+        parts = _READ.split(marked)  # text, number, text, number, ..., text
+        spelled = self._spelled
+        for position in range(1, len(parts), 2):
+            number = int(parts[position])
+            text = spelled[number]
+            if text is None:
+                # Parsing is most of compiling the function, and parentheses are dear to parse: an
+                # assignment expression that is all of a call's argument (`type(...)`) needs none.
+                bare = parts[position - 1].endswith("(") and parts[position + 1].startswith(")")
+                text = self._spell(number, bare)
+            parts[position] = text
+        return "".join(parts)
+
+    def _spell(self, number: int, bare: bool = False) -> str:
+        """How to read source `number` here: its local, or its expression over the stored locals; a
+        shared source not stored yet is stored by this read (`bare`: in parentheses already)."""
+        text = self._spelled[number]
+        if text is not None:
+            return text
+        made, source, base = self._made, self._sources[number], self._base[number]
+        over = getattr(source, "expr_over", None) if base >= 0 else None
+        if over is not None:
+            text = over(self._spell(base), self.g, self.b, self.f)
+        else:
+            text = source.expr(self.g, self.b, self.f)
+        if self._shared[number]:
+            local = self._spelled[number] = f"__snaptrace_s{self._made}"
+            self._made += 1
+            return f"{local} := {text}" if bare else f"({local} := {text})"
+        if self._made == made:  # spelled over locals stored before: the same from now on
+            self._spelled[number] = text
+        return text
+
+    def _stores_before(self, marked: str) -> list:
+        """Conjuncts (always true) that store the shared sources a shape guard reads through, before
+        it: a source's nearest shared ancestor, itself included, not stored yet."""
+        stores = []
+        for number in _READ.findall(marked):
+            number = int(number)
+            while number >= 0 and not self._shared[number]:
+                number = self._base[number]
+            if number >= 0 and self._spelled[number] is None:
+                stores.append(f"[{self._spell(number, bare=True)}]")
+        return stores
+
+
+def _is_name(source, g, b, f) -> bool:
+    """Whether the source is spelled as a plain name (an argument, the function `F`): nothing to store."""
+    return getattr(source, "base", None) is None and source.expr(g, b, f).isidentifier()

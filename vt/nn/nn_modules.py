@@ -48,6 +48,8 @@ class ModuleHooksMatch:
     """A module's forward pre-hooks and forward hooks are the same (by handle id, in order), and it
     has no backward hooks and no hooks taking keyword arguments."""
 
+    conjunction = True  # see core/guards.py
+
     source: object
     pre_hooks: tuple
     hooks: tuple
@@ -68,6 +70,8 @@ class ModuleHooksMatch:
 @attrs.frozen(slots=True)
 class NoGlobalHooks:
     """No global module hooks (`register_module_forward_hook` and friends) are registered."""
+
+    conjunction = True  # see core/guards.py
 
     def key(self):
         return ("no_global_module_hooks",)
