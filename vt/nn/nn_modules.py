@@ -59,7 +59,10 @@ class ModuleHooksMatch:
 
     def expr(self, ns) -> str:
         x = ns.src(self.source)
-        return (f"tuple({x}._forward_pre_hooks) == {self.pre_hooks!r} and tuple({x}._forward_hooks) == {self.hooks!r}"
+        # `not table` for an empty one (most modules): the same test as `tuple(table) == ()`, shorter to parse
+        pre = f"not {x}._forward_pre_hooks" if not self.pre_hooks else f"tuple({x}._forward_pre_hooks) == {self.pre_hooks!r}"
+        post = f"not {x}._forward_hooks" if not self.hooks else f"tuple({x}._forward_hooks) == {self.hooks!r}"
+        return (f"{pre} and {post}"
                 f" and not {x}._backward_hooks and not {x}._backward_pre_hooks"
                 f" and not {x}._forward_pre_hooks_with_kwargs and not {x}._forward_hooks_with_kwargs")
 
