@@ -156,9 +156,9 @@ def workloads():
         ("1,000 chained elementwise ops", _function(chain_source(1000), "chain1000", x_input), 3),
         ("2,000 chained elementwise ops", _function(chain_source(2000), "chain2000", x_input), 3),
         ("Python-heavy (loops, dicts, comps)", _function(PYTHON_HEAVY_SRC, "python_heavy", x_input), 5),
-        ("nanoGPT block (d=64, 4 heads, T=16)", _module(block_inputs), 3),
-        ("nanoGPT 2 blocks (d=64, 4 heads, T=16)", _module(nanogpt_inputs), 3),
-        ("HF GPT2LMHeadModel (2 layers, d=64)", _module(_gpt2_inputs), 3),
+        ("nanoGPT block (d=64, 4 heads, T=16)", _module(block_inputs), 5),
+        ("nanoGPT 2 blocks (d=64, 4 heads, T=16)", _module(nanogpt_inputs), 5),
+        ("HF GPT2LMHeadModel (2 layers, d=64)", _module(_gpt2_inputs), 5),
     ]
 
 
