@@ -103,9 +103,3 @@ def _wrapped(result: PMap) -> PersistentMap:
 
 
 EMPTY = _wrapped(pmap())
-
-
-def persistent_map(initial=None) -> PersistentMap:
-    """A PersistentMap with the items of the mapping `initial` (none by default)."""
-    return EMPTY if not initial else _wrapped(pmap(initial))
-

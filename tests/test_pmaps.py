@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyrsistent import PMap, pmap
 
-from core.pmaps import EMPTY, PersistentMap, persistent_map
+from core.pmaps import EMPTY, PersistentMap
 
 
 class Colliding:
@@ -59,7 +59,7 @@ def test_every_operation_agrees_with_pmap(ops):
 
 
 def test_missing_keys_and_construction():
-    m = persistent_map({"a": 1})
+    m = EMPTY.update({"a": 1})
     assert isinstance(m, PMap) and m == pmap({"a": 1}) and hash(m) == hash(pmap({"a": 1}))
     assert m.get("b") is None and "b" not in m
     try:
