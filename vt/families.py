@@ -76,4 +76,5 @@ import vt.builtins.builtin_data  # noqa: F401
 import vt.builtins.builtin_iter  # noqa: F401
 import vt.builtins.builtin_operator  # noqa: F401
 import vt.builtins.frames  # noqa: F401
+import vt.builtins.tensor_inputs  # noqa: F401
 import vt.builtins.builder  # noqa: F401

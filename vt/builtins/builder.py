@@ -20,13 +20,11 @@ import weakref
 
 import attrs
 import torch
-from torch.fx.experimental.symbolic_shapes import DimDynamic, StatelessSymbolicContext
 
 import core.markers as markers
-from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject, SequenceMatch, TensorMatch, TypeMatch)
+from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject, SequenceMatch, TypeMatch)
 from core.outcomes import BreakKind, unsupported
-from core.dynamic import DUCK, OWN, STATIC, TorchSource
-from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource, TensorPropertySource
+from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource
 from effects import heap
 from vt import registry
 from vt.callables.builtin import BuiltinVariable
@@ -34,7 +32,6 @@ from vt.objects.dict_subclass import is_dict_subclass, wrap_dict_subclass_object
 from vt.objects.list_subclass import is_list_subclass, wrap_list_subclass_object
 from vt.folding import call_constant_fn
 from vt.data.constant import ConstantVariable, is_constant_value
-from vt.data.propagation import plain_input_fake
 from vt.data.container_methods import class_method
 from vt.objects.contexts import GRAD_MODE_CLASSES, GradModeExit, GradModeFactoryVariable, wrap_grad_mode_exit
 from vt.data.collections_mappings import DefaultDictVariable, OrderedDictVariable
@@ -48,8 +45,7 @@ from vt.nn.nn_modules import NNModuleClassVariable, is_module_class
 from vt.protocol import MAX_ITEMS, VariableTracker, is_identity_key
 from vt.objects.records import wrap_record
 from vt.data.sets import SetVariable
-from vt.data.symbolic import SymNodeVariable, symbol_placeholder
-from vt.data.tensor import TensorVariable
+from vt.builtins.tensor_inputs import symbolic_int_input, wrap_tensor_input
 from vt.callables.classes import ClassVariable
 from vt.callables.torch import (GraphBreakVariable, ModuleVariable, OpaqueCallableVariable,
     TorchFunctionVariable, is_graphable_torch_callable, torch_callable_limit)
@@ -89,7 +85,7 @@ _RECORD_WRAPPERS = {functools.partial: wrap_partial, CACHE_WRAPPER_TYPE: wrap_ca
 @registry.wrap_rule("tensor", only=(torch.Tensor,))
 def _tensor(state, value, source, guard):
     if isinstance(value, torch.Tensor):
-        return _wrap_tensor(state, value, source)
+        return wrap_tensor_input(state, value, source)
     return None
 
 
@@ -123,7 +119,7 @@ def _too_long(value, source):
 @registry.wrap_rule("constant")
 def _constant(state, value, source, guard):
     if type(value) is int and guard and state.env.dynamic.int_is_dynamic(source, value):
-        return _symbolic_int(state, value, source)
+        return symbolic_int_input(state, value, source)
     if type(value) is torch.Size and guard and state.env.dynamic.size_is_dynamic(source, value):
         out = registry.wrap_items(state.add_guard(SequenceMatch(source, torch.Size, len(value))), value, source, guard)
         return out if type(out) is not tuple else (out[0], TupleVariable(out[1], torch.Size))
@@ -372,62 +368,6 @@ def _guarded(state, check, guard: bool):
 def _is_builtin(value) -> bool:
     name = getattr(value, "__name__", None)
     return name is not None and getattr(builtins, name, None) is value and callable(value)
-
-
-def _wrap_tensor(state, value: torch.Tensor, source):
-    dims = state.env.dynamic.tensor_dims(source, value) if value.layout is torch.strided else None
-    if dims is None:
-        fake = plain_input_fake(state.env.fake_mode, value)
-        if fake is None:
-            fake = state.env.fake_mode.from_tensor(value, static_shapes=True)
-    else:
-        context = StatelessSymbolicContext(dynamic_sizes=[_DIM_KINDS[kind] for kind in dims])
-        state.env.shape_env()
-        fake = state.env.fake_mode.from_tensor(value, symbolic_context=context, source=TorchSource(source))
-    for index in state.placeholders:
-        node = state.graph[index]
-        if node.example is fake:
-            # The same tensor object passed twice: one placeholder, and a guard that it stays shared.
-            state = state.add_guard(SameObject(source, node.target))
-            return state, TensorVariable(index, fake, type(value), source)
-    if dims is None:
-        state = state.add_guard(TensorMatch.of(source, value))
-    else:
-        state.env.symbolic_inputs.append((fake, source))
-        state = _symbol_placeholders(state.add_guard(TensorMatch.of(source, value, fake)), value, fake, source)
-    state, index = state.add_node("placeholder", source, (), (), fake, value)
-    return state, TensorVariable(index, fake, type(value), source)
-
-
-_DIM_KINDS = {STATIC: DimDynamic.STATIC, DUCK: DimDynamic.DUCK, OWN: DimDynamic.DYNAMIC}
-
-
-def _symbol_placeholders(state, value: torch.Tensor, fake, source):
-    """A SymInt placeholder for each new symbol among the tensor input's sizes, strides and offset,
-    read at call time as `x.size(0)` (...): the FX graph then receives its symbols as inputs, as
-    Dynamo's graphs do, and a backend compiles one kernel for every size."""
-    properties = [("size", dim, fake.shape[dim], value.shape[dim]) for dim in range(value.dim())]
-    properties += [("stride", dim, fake.stride(dim), value.stride(dim)) for dim in range(value.dim())]
-    properties.append(("storage_offset", None, fake.storage_offset(), value.storage_offset()))
-    for prop, dim, symbolic, real in properties:
-        if type(symbolic) is torch.SymInt and getattr(symbolic.node.expr, "is_Symbol", False) \
-                and symbol_placeholder(state, symbolic) is None:
-            state, _ = state.add_node("placeholder", TensorPropertySource(source, prop, dim), (), (), symbolic, real)
-    return state
-
-
-def _symbolic_int(state, value: int, source):
-    """An int input that varies between calls: a SymInt placeholder of its own, guarded by type only
-    (the relations the trace relies on come from the ShapeEnv)."""
-    for index in state.placeholders:
-        node = state.graph[index]
-        if node.target == source and type(node.example) is torch.SymInt:
-            return state, SymNodeVariable(index, node.example, source)
-    symbolic = state.env.shape_env().create_unspecified_symint_and_symbol(
-        value, TorchSource(source), DimDynamic.DYNAMIC)
-    state.env.symbolic_inputs.append((symbolic, source))
-    state, index = state.add_guard(TypeMatch(source, int)).add_node("placeholder", source, (), (), symbolic, value)
-    return state, SymNodeVariable(index, symbolic, source)
 
 
 def _literal(key) -> bool:
