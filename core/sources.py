@@ -108,29 +108,39 @@ class BuiltinSource:
         return "B_" + self.name
 
 
-def _made_per_call(base) -> bool:
-    """Whether a source's base is made per call; False for the stand-ins the guard function renders
-    sources through (graph/guard_function.py), which are only spelled."""
-    made = getattr(base, "made_per_call", None)
-    return made() if made is not None else False
-
-
-@_same_object_first
-@attrs.frozen(slots=True, cache_hash=True)
-class AttrSource:
-    """Attribute `name` of another source's object."""
+@attrs.frozen(slots=True)
+class _ReadThrough:
+    """What every source read through another one (its `base`) shares: its guard expression is its
+    own part spelled over the base's (`expr_over`), its roots are the base's, and whether it is made
+    per call is the base's, worked out once when it is made (asked for every wrap and guard, down
+    the chain)."""
 
     base: object
-    name: str
-    # whether the base is made per call, worked out once: asked for every wrap and guard, down the chain
     per_call: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     @per_call.default
     def _base_per_call(self) -> bool:
-        return _made_per_call(self.base)
+        # a base that is no source (None, or a stand-in that generated code loads from a local) is not
+        # made per call
+        made = getattr(self.base, "made_per_call", None)
+        return made() if made is not None else False
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
         return self.expr_over(self.base.expr(g, b, f), g, b, f)
+
+    def root_names(self) -> tuple:
+        return self.base.root_names()
+
+    def made_per_call(self) -> bool:
+        return self.per_call
+
+
+@_same_object_first
+@attrs.frozen(slots=True, cache_hash=True)
+class AttrSource(_ReadThrough):
+    """Attribute `name` of another source's object."""
+
+    name: str
 
     def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
         if self.name.isidentifier():
@@ -140,32 +150,16 @@ class AttrSource:
     def emit(self) -> list:
         return self.base.emit() + [Instr("LOAD_ATTR", self.name)]
 
-    def root_names(self) -> tuple:
-        return self.base.root_names()
-
-    def made_per_call(self) -> bool:
-        return self.per_call
-
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.name}"
 
 
 @_same_object_first
 @attrs.frozen(slots=True, cache_hash=True)
-class ItemSource:
+class ItemSource(_ReadThrough):
     """Item `index` (an int or str constant) of another source's object."""
 
-    base: object
     index: object
-    # whether the base is made per call, worked out once: asked for every wrap and guard, down the chain
-    per_call: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
-
-    @per_call.default
-    def _base_per_call(self) -> bool:
-        return _made_per_call(self.base)
-
-    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return self.expr_over(self.base.expr(g, b, f), g, b, f)
 
     def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
         return f"{base}[{self.index!r}]"
@@ -173,32 +167,16 @@ class ItemSource:
     def emit(self) -> list:
         return self.base.emit() + [Instr("LOAD_CONST", self.index), Instr("BINARY_SUBSCR")]
 
-    def root_names(self) -> tuple:
-        return self.base.root_names()
-
-    def made_per_call(self) -> bool:
-        return self.per_call
-
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.index}"
 
 
 @attrs.frozen(slots=True, cache_hash=True)
-class DictItemSource:
+class DictItemSource(_ReadThrough):
     """Item `key` of a dict-subclass object read with `dict.__getitem__`, past the class's own
     `__getitem__` (which guards and entries must not run: it may count, log or compute)."""
 
-    base: object
     key: object
-    # whether the base is made per call, worked out once: asked for every wrap and guard, down the chain
-    per_call: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
-
-    @per_call.default
-    def _base_per_call(self) -> bool:
-        return _made_per_call(self.base)
-
-    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return self.expr_over(self.base.expr(g, b, f), g, b, f)
 
     def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
         return f"{b}['dict'].__getitem__({base}, {self.key!r})"
@@ -206,12 +184,6 @@ class DictItemSource:
     def emit(self) -> list:
         return [Instr("PUSH_NULL"), Instr("LOAD_CONST", dict.__getitem__), *self.base.emit(),
                 Instr("LOAD_CONST", self.key), Instr("PRECALL", 2), Instr("CALL", 2)]
-
-    def root_names(self) -> tuple:
-        return self.base.root_names()
-
-    def made_per_call(self) -> bool:
-        return self.per_call
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_{self.key}"
@@ -239,21 +211,11 @@ class FunctionSource:
 
 @_same_object_first
 @attrs.frozen(slots=True, cache_hash=True)
-class DictValueSource:
+class DictValueSource(_ReadThrough):
     """The value at `position` of a dict input whose keys (guarded in order by KeysMatch) include a key
     a guard cannot spell, such as an enum member: `[*d.values()][position]`."""
 
-    base: object
     position: int
-    # whether the base is made per call, worked out once: asked for every wrap and guard, down the chain
-    per_call: bool = attrs.field(init=False, eq=False, hash=False, repr=False)
-
-    @per_call.default
-    def _base_per_call(self) -> bool:
-        return _made_per_call(self.base)
-
-    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return self.expr_over(self.base.expr(g, b, f), g, b, f)
 
     def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
         return f"[*{base}.values()][{self.position}]"
@@ -262,12 +224,6 @@ class DictValueSource:
         return [Instr("BUILD_LIST", 0), *self.base.emit(), Instr("LOAD_METHOD", "values"), Instr("PRECALL", 0),
                 Instr("CALL", 0), Instr("LIST_EXTEND", 1), Instr("LOAD_CONST", self.position),
                 Instr("BINARY_SUBSCR")]
-
-    def root_names(self) -> tuple:
-        return self.base.root_names()
-
-    def made_per_call(self) -> bool:
-        return self.per_call
 
     def placeholder_name(self) -> str:
         return f"{self.base.placeholder_name()}_v{self.position}"
@@ -297,16 +253,12 @@ class ImportedModuleSource:
 
 @_same_object_first
 @attrs.frozen(slots=True)
-class TensorPropertySource:
+class TensorPropertySource(_ReadThrough):
     """A size, stride or the storage offset of a tensor input: where a symbolic size comes from
     (`x.size(0)`), so a graph input and a guard can read it at call time."""
 
-    base: object
     prop: str  # "size", "stride" or "storage_offset"
     index: object = None  # the dimension; None for the storage offset
-
-    def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:
-        return self.expr_over(self.base.expr(g, b, f), g, b, f)
 
     def expr_over(self, base: str, g: str = "G", b: str = "B", f: str = "F") -> str:
         index = "" if self.index is None else repr(self.index)
@@ -316,9 +268,6 @@ class TensorPropertySource:
         args = [] if self.index is None else [Instr("LOAD_CONST", self.index)]
         return self.base.emit() + [Instr("LOAD_METHOD", self.prop), *args, Instr("PRECALL", len(args)),
                                    Instr("CALL", len(args))]
-
-    def root_names(self) -> tuple:
-        return self.base.root_names()
 
     def placeholder_name(self) -> str:
         index = "" if self.index is None else self.index
