@@ -5,7 +5,7 @@ from tracer.registry import handles
 from vt.builtins.builtin_operator import subscript
 from vt.data.operators import BINARY_OPS, COMPARE_OPS, binary_operation, unary_operation
 from vt.folding import call_constant_fn
-from vt.data.constant import ConstantVariable, is_constant_value
+from vt.data.constant import ConstantVariable
 from vt.data.equality import contains_in
 from core.outcomes import BreakKind, unsupported
 from vt.protocol import identical
@@ -18,43 +18,18 @@ def _replace_top(state, out, pop):
     return state.advance(pop=pop, push=(value,))
 
 
-# Numbers and strings known while tracing: the operator itself, on the values (what folding them
-# through `binary_operation` comes to, without its dispatch; loops of Python arithmetic are common).
-_SCALARS = frozenset({int, float, bool, str})
-
-
-def _scalar_result(fn, a, b):
-    """`fn(a, b)` for two constants of plain scalar types, as a ConstantVariable; None for anything
-    else, or when the operator raises (the general path then raises the program's error)."""
-    if type(a) is ConstantVariable and type(b) is ConstantVariable and type(a.value) in _SCALARS \
-            and type(b.value) in _SCALARS:
-        try:
-            result = fn(a.value, b.value)
-        except Exception:  # noqa: BLE001 - see the docstring
-            return None
-        return ConstantVariable(result) if is_constant_value(result) else None
-    return None
-
-
 @handles("BINARY_OP")
 def binary_op(state, ins):
     symbol, fn, _, plain = BINARY_OPS[ins.arg]
-    a, b = state.peek(2), state.peek(1)
-    result = _scalar_result(plain, a, b)
-    if result is not None:
-        return state.advance(pop=2, push=(result,))
-    return _replace_top(state, binary_operation(state, fn, a, b, symbol, plain), 2)
+    out = binary_operation(state, fn, state.peek(2), state.peek(1), symbol, plain)
+    return _replace_top(state, out, 2)
 
 
 @handles("COMPARE_OP")
 def compare_op(state, ins):
     symbol = ins.argval
     fn = COMPARE_OPS[symbol]
-    a, b = state.peek(2), state.peek(1)
-    result = _scalar_result(fn, a, b)
-    if result is not None:
-        return state.advance(pop=2, push=(result,))
-    return _replace_top(state, binary_operation(state, fn, a, b, symbol), 2)
+    return _replace_top(state, binary_operation(state, fn, state.peek(2), state.peek(1), symbol), 2)
 
 
 @handles("UNARY_NEGATIVE", "UNARY_POSITIVE", "UNARY_INVERT", "UNARY_NOT")

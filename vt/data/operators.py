@@ -14,7 +14,7 @@ import operator
 
 from core.outcomes import BreakKind, raised, unsupported
 from vt import registry
-from vt.data.constant import ConstantVariable
+from vt.data.constant import ConstantVariable, is_constant_value
 from vt.folding import call_constant_fn, real_argument
 from vt.protocol import NOT_CONSTANT
 
@@ -88,9 +88,30 @@ def compare_classes(state, fn, a, b, symbol, plain):
     return state, ConstantVariable(plain(a.fixed_object(), b.fixed_object()))
 
 
+# Numbers and strings known while tracing: the operator itself, on the values (what `_fold` comes to,
+# without the dispatch and the copying; loops of Python arithmetic are common).
+_SCALARS = frozenset({int, float, bool, str})
+
+
+def _scalar_result(fn, a, b):
+    """`fn(a, b)` for two constants of plain scalar types, as a ConstantVariable; None for anything
+    else, or when the operator raises (the general path then raises the program's error)."""
+    if type(a) is ConstantVariable and type(b) is ConstantVariable and type(a.value) in _SCALARS \
+            and type(b.value) in _SCALARS:
+        try:
+            result = fn(a.value, b.value)
+        except Exception:  # noqa: BLE001 - see the docstring
+            return None
+        return ConstantVariable(result) if is_constant_value(result) else None
+    return None
+
+
 def binary_operation(state, fn, a, b, symbol, plain=None):
     """a <symbol> b; `fn` may be the in-place operator, `plain` is its out-of-place twin."""
     plain = plain or fn
+    result = _scalar_result(plain, a, b)
+    if result is not None:
+        return state, result
     rule = registry.binary_rule_for(a, b) or no_binary_rule
     return rule(state, fn, a, b, symbol, plain)
 
