@@ -88,14 +88,20 @@ def remember(state, key, out, fake_args, fake_kwargs) -> None:
     shape, stride = tuple(out.shape), out.stride()
     if not all(type(size) is int for size in (*shape, *stride)):
         return
-    span = 0 if 0 in shape else 1 + sum((size - 1) * step for size, step in zip(shape, stride))
-    if out.untyped_storage().nbytes() != span * out.element_size():  # a fresh tensor's storage is just its span
+    if not _storage_is_its_span(out, shape, stride):  # a fresh tensor's storage is just its span
         return
     storage = out.untyped_storage()._cdata
     for value in (*fake_args, *fake_kwargs.values()):
         if isinstance(value, torch.Tensor) and (value is out or value.untyped_storage()._cdata == storage):
             return
     state.env.propagation[key] = (shape, stride, out.dtype, out.device)
+
+
+def _storage_is_its_span(tensor, shape: tuple, stride: tuple) -> bool:
+    """Whether the tensor (at offset 0) covers its whole storage: the bytes from its first element to
+    its last, no more, as a tensor made by `empty_strided(shape, stride)` has."""
+    span = 0 if 0 in shape else 1 + sum((size - 1) * step for size, step in zip(shape, stride))
+    return tensor.untyped_storage().nbytes() == span * tensor.element_size()
 
 
 def plain_input_fake(mode, value):
@@ -116,8 +122,7 @@ def plain_input_fake(mode, value):
     if known is not None:
         return known
     shape, stride = tuple(value.shape), value.stride()
-    span = 0 if 0 in shape else 1 + sum((size - 1) * step for size, step in zip(shape, stride))
-    if value.untyped_storage().nbytes() != span * value.element_size():  # more storage than the tensor shows
+    if not _storage_is_its_span(value, shape, stride):  # more storage than the tensor shows
         return None
     fake = FakeTensor(mode, torch.empty_strided(shape, stride, dtype=value.dtype, device="meta"), value.device)
     if value.requires_grad:
