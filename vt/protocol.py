@@ -265,6 +265,15 @@ class VariableTracker:
         return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"changes to a {self.describe()} cannot be replayed")
 
 
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
+
+
+def is_python_class(cls: type) -> bool:
+    """Whether `cls` was made by Python code (a class statement, `type(...)`), not by C: only such a
+    class can hold Python functions as its dunders, or give its objects another `__class__`."""
+    return bool(cls.__flags__ & _HEAP_TYPE)
+
+
 def is_tensor(vt) -> bool:
     """Whether the value is a tensor at run time (for code below vt/tensor.py, which cannot name
     TensorVariable)."""

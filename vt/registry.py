@@ -32,7 +32,7 @@ import attrs
 from core.outcomes import BreakKind, unsupported
 from core.sources import ItemSource
 from vt.guard_trail import only_guards_added, with_own_guards
-from vt.protocol import NOT_CONSTANT, VariableTracker
+from vt.protocol import NOT_CONSTANT, VariableTracker, is_python_class
 
 # -- builtin rules ---------------------------------------------------------------------------------
 
@@ -420,9 +420,6 @@ def _apply_wrap_rules(state, value, source, guard):
     return _unmodelled(value, source)
 
 
-_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by Python code
-
-
 def rules_for(env, kind: type) -> tuple:
     """The wrap rules, in WRAP_ORDER, that may answer for a value of class `kind`: those whose `only`
     classes `kind` is a subclass of, or that declared none.  Only for classes made in C (functions,
@@ -432,7 +429,7 @@ def rules_for(env, kind: type) -> tuple:
     rules = table.get(kind)
     if rules is None:
         sequence = _WRAP_SEQUENCE or _wrap_sequence()
-        if kind.__flags__ & _HEAP_TYPE:
+        if is_python_class(kind):
             rules = tuple(sequence)
         else:
             rules = tuple(rule for name, rule in zip(WRAP_ORDER, sequence)

@@ -42,7 +42,7 @@ from vt.callables.functions import UserFunctionVariable, existing_cell, made_ane
 from vt.callables.functools_variables import CACHE_WRAPPER_TYPE, wrap_cached_function, wrap_partial
 from vt.data.lists import ListVariable, TupleVariable
 from vt.nn.nn_modules import NNModuleClassVariable, is_module_class
-from vt.protocol import MAX_ITEMS, VariableTracker, is_identity_key
+from vt.protocol import MAX_ITEMS, VariableTracker, is_identity_key, is_python_class
 from vt.objects.records import wrap_record
 from vt.data.sets import SetVariable
 from vt.builtins.tensor_inputs import symbolic_int_input, wrap_tensor_input
@@ -339,7 +339,7 @@ def _is_user_object(value) -> bool:
     count too (a pytree `TreeSpec`), except those that take part in torch's dispatch
     (`__torch_function__`, `__torch_dispatch__`), which are not plain Python objects."""
     cls = type(value)
-    if not cls.__flags__ & (1 << 9) or isinstance(value, type) \
+    if not is_python_class(cls) or isinstance(value, type) \
             or isinstance(value, (types.FunctionType, types.MethodType, types.ModuleType)):
         return False
     return not _in_torch(cls) or not (hasattr(cls, "__torch_function__") or hasattr(cls, "__torch_dispatch__"))

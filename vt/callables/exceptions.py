@@ -23,7 +23,7 @@ from vt.callables.classes import class_vt
 from vt.data.dicts import DictVariable
 from vt.callables.functions import UserMethodVariable
 from vt.data.lists import ListVariable, TupleVariable
-from vt.protocol import DELETED, NOT_CONSTANT, VariableTracker, is_attribute_error
+from vt.protocol import DELETED, NOT_CONSTANT, VariableTracker, is_attribute_error, is_python_class
 from vt.data.constant import ConstantVariable, is_constant_value
 from core.outcomes import BreakKind, Thrown, raise_error, raised, unsupported
 from core.sources import AttrSource, ItemSource
@@ -48,7 +48,7 @@ def python_method(cls: type, name: str):
 def builtin_base(cls: type) -> type:
     """The first class along the MRO that is not written in Python."""
     for klass in cls.__mro__:
-        if not klass.__flags__ & (1 << 9):  # Py_TPFLAGS_HEAPTYPE: classes written in Python
+        if not is_python_class(klass):
             return klass
     return BaseException
 

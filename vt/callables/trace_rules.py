@@ -27,7 +27,7 @@ from core.outcomes import BreakKind, raised, unsupported
 from vt import registry
 from vt.data.tensor import METHODS_OUT_OF_GRAPH
 from vt.callables.torch import GRAPHABLE, TorchFunctionVariable, torch_callable_limit
-from vt.protocol import NOT_CONSTANT, VariableTracker, real_value
+from vt.protocol import NOT_CONSTANT, VariableTracker, is_python_class, real_value
 
 
 class Rule(enum.Enum):
@@ -64,7 +64,7 @@ def _runs_python_to_hash(fn) -> bool:
     """Whether looking `fn` up in a dict would run Python code (a `__hash__` / `__eq__` of a Python
     class, also through a bound method's `__self__`): the tracer must not run the program's code."""
     for kind in (type(fn), type(getattr(fn, "__self__", None)) if type(fn) is types.MethodType else None):
-        if kind is None or not kind.__flags__ & _HEAP_TYPE:  # a C type has no Python __hash__ / __eq__
+        if kind is None or not is_python_class(kind):  # a C type has no Python __hash__ / __eq__
             continue
         if _defines_in_python(kind, "__hash__") or _defines_in_python(kind, "__eq__"):
             return True
@@ -85,9 +85,6 @@ def _defines_in_python(kind: type, name: str) -> bool:
 
 
 _ABSENT = object()
-
-
-_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement (or type()), not by C code
 
 
 def user_rule(fn):

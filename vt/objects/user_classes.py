@@ -25,7 +25,7 @@ from vt.objects.object_protocol import run_init
 from vt.data.operators import compare_classes
 from vt.objects.object_attributes import _has_live_attribute, is_vt, lookup
 from vt.objects.attributes import store_raw
-from vt.protocol import DELETED, MISSING, VariableTracker
+from vt.protocol import DELETED, MISSING, VariableTracker, is_python_class
 from core.outcomes import BreakKind, raise_error, unsupported
 from core.sources import AttrSource
 from vt.registry import wrap_value
@@ -99,7 +99,7 @@ def is_user_class(value) -> bool:
     """A class defined in Python that the heap models: not a tuple subclass (named tuples), enum,
     exception, torch or contextlib class (vt/contexts.py models those), with the plain metaclass `type`."""
     module = getattr(value, "__module__", "") or ""
-    return isinstance(value, type) and type(value).__call__ is type.__call__ and bool(value.__flags__ & (1 << 9)) \
+    return isinstance(value, type) and type(value).__call__ is type.__call__ and is_python_class(value) \
         and not issubclass(value, (tuple, enum.Enum, BaseException)) \
         and (not module.startswith(("torch", "contextlib")) or module in _PLAIN_TORCH_MODULES)
 
