@@ -76,6 +76,16 @@ def _const_key(value):
     return kind, id(value)
 
 
+def _numbered(table: list, index_of: dict, key, value) -> int:
+    """The position of `value` in `table` (found by `key`), appended the first time it is met: how
+    constants, names and locals are numbered, in the order of first use."""
+    index = index_of.get(key)
+    if index is None:
+        index = index_of[key] = len(table)
+        table.append(value)
+    return index
+
+
 def assemble_code(items: list, *, argcount: int, posonlyargcount: int, kwonlyargcount: int, argnames: tuple,
                   varargs: bool, varkw: bool, name: str, qualname: str, filename: str,
                   firstlineno: int) -> types.CodeType:
@@ -95,26 +105,14 @@ def assemble_code(items: list, *, argcount: int, posonlyargcount: int, kwonlyarg
         if opcode < _HAVE_ARGUMENT:
             arg = 0
         elif opcode in _CONST_OPS:
-            key = _const_key(arg)
-            index = const_index.get(key)
-            if index is None:
-                index = const_index[key] = len(consts)
-                consts.append(arg)
-            arg = index
+            arg = _numbered(consts, const_index, _const_key(arg), arg)
         elif opcode in _NAME_OPS:
             if opcode == _LOAD_GLOBAL:
                 push_null, arg = arg
-            index = name_index.get(arg)
-            if index is None:
-                index = name_index[arg] = len(names)
-                names.append(arg)
+            index = _numbered(names, name_index, arg, arg)
             arg = (index << 1) | bool(push_null) if opcode == _LOAD_GLOBAL else index
         elif opcode in _LOCAL_OPS:
-            index = local_index.get(arg)
-            if index is None:
-                index = local_index[arg] = len(varnames)
-                varnames.append(arg)
-            arg = index
+            arg = _numbered(varnames, local_index, arg, arg)
         elif opcode in _JUMP_OPS:
             if type(arg) is not Label:
                 raise ValueError(f"{item.name} needs a Label, not {arg!r}")
