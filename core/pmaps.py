@@ -20,7 +20,8 @@ from pyrsistent import PMap, pmap, pvector
 
 
 class PersistentMap(PMap):
-    """A `PMap` whose reads and single-key writes are one Python call each (see the module)."""
+    """A `PMap` whose reads and single-key writes are one Python call each (see the module): the bucket
+    scan is written out in each of them on purpose, since a shared helper would be a second call."""
 
     __slots__ = ()
 
