@@ -245,3 +245,25 @@ def test_an_op_giving_back_its_argument_is_remembered_by_position_and_still_give
     got, want = res(x, y), fn(x, y)
     assert got[:2] == want[:2] == (True, True)
     assert torch.equal(got[2], want[2]) and got[3].dtype == torch.float64 and torch.equal(got[3], want[3])
+
+
+def test_a_view_of_the_ops_own_temporary_is_remembered_and_a_view_of_an_argument_is_not(monkeypatch):
+    # torch's fake `linear` with a bias on a 3-d input gives a view of the 2-d `addmm` it made
+    # itself; eager's kernel gives a tensor of its own.  Nothing can reach that temporary, so the result is remembered.
+    runs = []
+    real = tensor_module.fake_context
+    monkeypatch.setattr(tensor_module, "fake_context", lambda state: runs.append(1) or real(state))
+
+    def ops(x, w, b):
+        return [F.linear(x, w, b) for _ in range(3)] + [x.transpose(0, 1) for _ in range(3)]
+
+    def fn(x, w, b):
+        return tuple(metadata(t) for t in ops(x, w, b))
+
+    x, w, b = torch.randn(2, 5, 4), torch.randn(3, 4), torch.randn(3)
+    with torch.no_grad():
+        res = tracer.compile(ops)
+        for got, want in zip(res(x, w, b), ops(x, w, b)):
+            torch.testing.assert_close(got, want)
+        assert len(runs) == 1 + 3  # linear once; each transpose, a view of x
+        assert tracer.compile(fn)(x, w, b) == fn(x, w, b)

@@ -8,7 +8,7 @@ the first run of an op is remembered under that key, and a later op with the sam
 fake tensor with the remembered metadata, made directly.
 
 Only results that such a fresh tensor reproduces exactly are remembered: one plain fake tensor,
-over storage of its own (not a view, not an argument, nothing written in place), not requiring
+over storage of its own (not an argument, no view of one, nothing written in place), not requiring
 grad (a result that does carries a `grad_fn` a fresh tensor would lack), made outside autocast
 and inference mode, from arguments whose sizes are all known (no symbolic sizes) and that carry
 no constant values; or an op that gave back one of its arguments itself, remembered by position.
@@ -81,7 +81,7 @@ def remember(state, key, out, fake_args, fake_kwargs) -> None:
         if value is out and type(out) is FakeTensor:
             state.env.propagation[key] = position
             return
-    if type(out) is not FakeTensor or out.requires_grad or out._is_view() or out.storage_offset() != 0 \
+    if type(out) is not FakeTensor or out.requires_grad or out.storage_offset() != 0 \
             or out.constant is not None or out.is_inference() or out.is_conj() or out.is_neg() \
             or out.layout is not torch.strided:
         return
@@ -90,6 +90,9 @@ def remember(state, key, out, fake_args, fake_kwargs) -> None:
         return
     if not _storage_is_its_span(out, shape, stride):  # a fresh tensor's storage is just its span
         return
+    # A view is remembered only when its base is a temporary of the op's own decomposition (`linear`
+    # on a 3-d input views the 2-d `addmm` it made): nothing else can reach that base, and eager's
+    # kernels mostly make no view there at all.  A view of an argument shares its storage: refused.
     storage = out.untyped_storage()._cdata
     for value in (*fake_args, *fake_kwargs.values()):
         if isinstance(value, torch.Tensor) and (value is out or value.untyped_storage()._cdata == storage):
