@@ -188,7 +188,14 @@ def _input_tensors():
     conv = torch.randn(2, 3, 4, 5).contiguous(memory_format=torch.channels_last)
     return [torch.nn.Parameter(torch.randn(4, 3)), torch.randn(5, requires_grad=True), torch.randn(2, 3),
             torch.arange(6), torch.zeros(0, 3), torch.ones(2, 2, dtype=torch.bool), conv, torch.tensor(3.5),
-            torch.nn.Parameter(torch.randn(3), requires_grad=False)]
+            torch.nn.Parameter(torch.randn(3), requires_grad=False), *_view_inputs()]
+
+
+def _view_inputs():
+    """Views of plain tensors, as models keep them in buffers."""
+    base = torch.randn(4, 4)
+    return [torch.arange(8).expand((1, -1)), torch.tril(torch.ones(4, 4)).view(1, 1, 4, 4), base[1:], base.t(),
+            base[:, 1], torch.randn(6)[2:4]]
 
 
 def test_plain_input_fakes_are_the_fakes_torch_makes():
@@ -203,7 +210,8 @@ def test_plain_input_fakes_are_the_fakes_torch_makes():
         for read in (lambda t: t.shape, lambda t: t.stride(), lambda t: t.storage_offset(), lambda t: t.dtype,
                      lambda t: t.device, lambda t: t.requires_grad, lambda t: t.is_leaf, lambda t: type(t),
                      lambda t: t.__dict__.get("_is_param"), lambda t: t.is_contiguous(),
-                     lambda t: t.is_contiguous(memory_format=torch.channels_last), lambda t: t._version):
+                     lambda t: t.is_contiguous(memory_format=torch.channels_last), lambda t: t._version,
+                     lambda t: t._is_view(), lambda t: t._base is None or tuple(t._base.shape)):
             assert read(fast) == read(slow), (value, read(slow))
         with fast.fake_mode:
             out = fast * 2
@@ -228,9 +236,47 @@ def test_plain_input_fakes_are_remembered_and_refused_for_views_and_tensors_with
     base = torch.randn(4, 4)
     over_storage = torch.empty(0).set_(torch.randn(8).untyped_storage(), 0, (2,), (1,))  # not a view, more storage
     assert not over_storage._is_view()
-    for value in (base[1:], base.t(), with_grad, over_storage,
-                  torch.randn(3, 3) * torch.randn(3, 3, requires_grad=True)):
+    for value in (with_grad, over_storage, torch.randn(3, 3) * torch.randn(3, 3, requires_grad=True),
+                  torch.randn(4, requires_grad=True)[1:]):
         assert plain_input_fake(FakeTensorMode(), value) is None, value
+
+
+def test_a_view_input_shares_storage_and_version_with_its_bases_fake_as_in_eager():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from vt.data.propagation import plain_input_fake
+
+    mode, base = FakeTensorMode(), torch.randn(4, 4)
+    view = base[1:, 1:]
+    fake_view = plain_input_fake(mode, view)
+    fake_base = plain_input_fake(mode, base)
+    assert fake_view._base is fake_base and mode.from_tensor(view, static_shapes=True) is fake_view
+    assert fake_view.untyped_storage()._cdata == fake_base.untyped_storage()._cdata
+    with mode:
+        fake_base.add_(1)
+    assert fake_view._version == fake_base._version == 1
+
+
+def test_a_buffer_that_is_a_view_reads_and_writes_as_in_eager():
+    class Positions(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("ids", torch.arange(6).expand((1, -1)))
+            self.register_buffer("mask", torch.tril(torch.ones(6, 6)).view(1, 1, 6, 6))
+
+        def forward(self, x):
+            ids = self.ids[:, : x.shape[1]]
+            self.mask[0, 0, 0, 1] += 1  # into the base, seen through both
+            return x + ids, self.mask.narrow(2, 0, x.shape[1]).sum(), self.mask._base.sum()
+
+    eager, traced = Positions(), Positions()
+    res = tracer.compile(traced)
+    for n in (3, 3, 5):
+        x = torch.randn(2, n)
+        got, want = res(x), eager(x)
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b)
+    torch.testing.assert_close(traced.mask, eager.mask)
 
 
 def test_an_op_giving_back_its_argument_is_remembered_by_position_and_still_gives_it_back():

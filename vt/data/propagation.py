@@ -112,18 +112,23 @@ def plain_input_fake(mode, value):
     None when `mode.from_tensor` must make it.  torch's converter describes the tensor field by
     field first (a tenth of a millisecond or more per parameter); a dense leaf tensor over storage
     of its own, with no gradient, view base or flags, is fully told by its shape, strides, dtype,
-    device and requires_grad.  The converter's memo learns it, so the same tensor reached again
+    device and requires_grad; a view of one that needs no gradient, by its base's fake and its own
+    sizes, strides and offset.  The converter's memo learns it, so the same tensor reached again
     (tied weights, or a view of it converted by torch) finds this fake."""
     if type(value) is not torch.Tensor and type(value) is not torch.nn.Parameter:
         return None
-    if value.layout is not torch.strided or value.device.type not in ("cpu", "cuda") or value.storage_offset() != 0 \
-            or value._is_view() or value.grad_fn is not None or value.grad is not None or value.is_inference() \
-            or value.is_conj() or value.is_neg() or value.is_quantized or value.is_nested:
+    if value.layout is not torch.strided or value.device.type not in ("cpu", "cuda") or value.grad_fn is not None \
+            or value.grad is not None or value.is_inference() or value.is_conj() or value.is_neg() \
+            or value.is_quantized or value.is_nested:
         return None
     converter = mode.fake_tensor_converter
     known = converter._get_memo(value)
     if known is not None:
         return known
+    if value._is_view():
+        return _plain_view_fake(mode, value)
+    if value.storage_offset() != 0:
+        return None
     shape, stride = tuple(value.shape), value.stride()
     if not _storage_is_its_span(value, shape, stride):  # more storage than the tensor shows
         return None
@@ -133,4 +138,22 @@ def plain_input_fake(mode, value):
     if type(value) is torch.nn.Parameter:
         fake._is_param = True  # as torch's converter marks the fakes of parameters
     converter.set_tensor_memo(value, fake)
+    return fake
+
+
+def _plain_view_fake(mode, view):
+    """The fake of a view of a plain tensor that needs no gradient (a buffer such as
+    `torch.arange(n).expand(1, -1)`, a causal mask made with `.view`): the base's fake, made
+    directly, viewed with the view's sizes, strides and offset, so the two share storage and
+    version counter as the real pair does.  One fake `as_strided` instead of torch's converter
+    describing both tensors field by field."""
+    base = view._base
+    if view.requires_grad or base is None or base._is_view() or type(base) is not torch.Tensor:
+        return None
+    base_fake = plain_input_fake(mode, base)
+    if base_fake is None:
+        return None
+    with mode:
+        fake = base_fake.as_strided(tuple(view.shape), view.stride(), view.storage_offset())
+    mode.fake_tensor_converter.set_tensor_memo(view, fake)
     return fake
