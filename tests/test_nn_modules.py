@@ -1,6 +1,7 @@
 """nn.Module completeness: hooks, containers, tree walks, training flags, modules made inside the function."""
 import operator
 
+import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -46,6 +47,24 @@ def test_registering_a_hook_later_recaptures():
     handle.remove()
     torch.testing.assert_close(res(x), net(x))
     assert len(res.captures) == 2
+
+
+@pytest.mark.parametrize("register", [
+    lambda net: net.register_forward_pre_hook(lambda module, args: None),
+    lambda net: net.register_forward_pre_hook(lambda module, args, kwargs: None, with_kwargs=True),
+    lambda net: net.register_forward_hook(lambda module, args, out: None, with_kwargs=False),
+    lambda net: net.register_forward_hook(lambda module, args, kwargs, out: None, with_kwargs=True),
+    lambda net: net.register_full_backward_hook(lambda module, grad_in, grad_out: None),
+    lambda net: net.register_full_backward_pre_hook(lambda module, grad_out: None),
+], ids=["pre", "pre-kwargs", "forward", "forward-kwargs", "backward", "backward-pre"])
+def test_any_hook_registered_later_fails_the_guard_of_a_module_that_had_none(register):
+    net = nn.Linear(4, 4)
+    res = compile(lambda x: net(x))
+    x = torch.randn(2, 4)
+    res(x)
+    register(net)
+    torch.testing.assert_close(res(x), net(x))
+    assert len(res.captures) == 2  # the first capture's guards failed
 
 
 def test_global_hook_breaks_with_a_clear_reason():
