@@ -16,6 +16,7 @@ the reads it shares are stored.
 from __future__ import annotations
 
 import math
+import operator
 import weakref
 import re
 
@@ -43,6 +44,11 @@ class _Namespace:
             self._ids[key] = name
             self.values[name] = obj
         return self._ids[key]
+
+
+_TENSOR_FIELDS = operator.attrgetter("dtype", "device", "layout", "requires_grad", "shape")
+_TENSOR_FIELDS_AND_LEAF = operator.attrgetter("dtype", "device", "layout", "requires_grad", "shape", "is_leaf")
+"""What a tensor guard compares as one tuple: read by one C call, spelled in a few tokens."""
 
 
 @attrs.frozen(slots=True)
@@ -116,6 +122,14 @@ class TensorMatch:
 
     def expr(self, ns: _Namespace) -> str:
         x = ns.src(self.source)
+        if not self.symbolic:  # the common case, in few tokens (a guard function costs its parse)
+            expected = (self.dtype, self.device, self.layout, self.requires_grad, self.shape)
+            read = _TENSOR_FIELDS
+            if self.requires_grad:
+                expected, read = expected + (self.is_leaf,), _TENSOR_FIELDS_AND_LEAF
+            return (f"type({x}) is {ns.ref(self.python_type, 'type')} and {ns.ref(read, 'fields')}({x}) == "
+                    f"{ns.ref(expected, 'expected')} and {x}.stride() == {self.stride!r}"
+                    f" and {x}.storage_offset() == {self.storage_offset!r}")
         return (f"type({x}) is {ns.ref(self.python_type, 'type')}"
                 f" and {x}.dtype is {ns.ref(self.dtype, 'dtype')}"
                 f" and {x}.device == {ns.ref(self.device, 'device')}"

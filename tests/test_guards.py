@@ -51,6 +51,9 @@ def test_broadcasting_shapes_are_guarded_separately():
     lambda: (t(2, 3).requires_grad_(), t(2, 3)),                  # requires_grad
     lambda: (t(3, 2).t(), t(2, 3)),                               # same shape, other strides
     lambda: (torch.nn.Parameter(t(2, 3)), t(2, 3)),               # tensor subclass
+    lambda: (t(7)[1:].view(2, 3), t(2, 3)),                       # storage offset
+    lambda: (t(2, 3), t(2, 3)[None]),                             # rank
+    lambda: (t(2, 3), t(2, 3).to_sparse()),                       # layout
 ])
 def test_tensor_property_change_recaptures(second):
     res = compile(tensor_fn)
@@ -187,6 +190,14 @@ def test_is_leaf_folded_at_capture_is_guarded():
     res = compile(fn)
     check(res, fn, t(3, requires_grad=True))
     check(res, fn, t(3, requires_grad=True) * 2)
+
+
+def test_a_leaf_and_a_non_leaf_that_both_require_grad_are_told_apart():
+    res = compile(tensor_fn)
+    leaf = t(2, 3, requires_grad=True)
+    check(res, tensor_fn, leaf, t(2, 3))
+    check(res, tensor_fn, leaf * 2, t(2, 3))
+    assert len(res.captures) == 2
 
 
 def test_global_torch_settings_read_while_tracing_are_guarded():
