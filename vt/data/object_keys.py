@@ -87,7 +87,7 @@ def is_object_key(key) -> bool:
 
 def needs_python_eq(keys) -> bool:
     # Most containers hold constants only: the scan for an ObjectKey runs in C (a dict store
-    # asks this of every key the dict holds).
+    # asks this of every key the dict holds).  `keys` is a sequence: it is read twice.
     return ObjectKey in set(map(type, keys)) and any(type(key) is ObjectKey and key.python_eq for key in keys)
 
 
