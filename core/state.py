@@ -77,6 +77,8 @@ class Env:
     wrap_rules: dict = attrs.field(factory=dict)  # per-trace memo: class -> the wrap rules to ask (vt/registry.py)
     # per-trace memo: (oid, name) -> a read through a Python __getattribute__ (vt/objects/object_attributes.py)
     attribute_reads: dict = attrs.field(factory=dict)
+    # per-trace memo: dataclass -> `dataclasses.fields` of its objects (vt/objects/local_dataclasses.py)
+    dataclass_fields: dict = attrs.field(factory=dict)
     interpreter: Interpreter = None  # the step loop, for values that run frames of their own
     rebuilt: object = None  # WeakSet of the functions entries of this function made anew (graph/rebuild.py)
     steps: list = attrs.field(factory=lambda: [0])  # instructions traced so far (tracer/step.py's budget)

@@ -180,3 +180,32 @@ def test_dict_errors_and_limits(body, kind):
     namespace = {}
     exec(f"def fn(x):\n    y = x + 1\n    {body}\n    return y\n", namespace)
     assert_breaks(namespace["fn"], one_tensor, kind)
+
+
+def test_stores_keep_cpython_entry_order_after_deletes():
+    """`d[k] = v` of a present key keeps its place, a new key goes after every slot used so far
+    (also after deleted ones): what an iterator of the dict sees, as in CPython."""
+    def fn(x):
+        d = {"a": 1, "b": x, "c": 3}
+        del d["b"]
+        d["a"] = x + 1  # present: stays first
+        d["b"] = 2  # back, after "c"
+        d["d"] = x * 2
+        seen = []
+        for key in d:
+            seen.append(key)
+            d[key] = (key, d[key])  # only values change: the loop goes on
+        return d, seen, list(d.items())
+
+    assert_same_as_eager(fn, one_tensor)
+
+
+def test_deleting_and_storing_back_a_key_while_looping_is_the_runtime_error():
+    def fn(x):
+        d = {"a": 1, "b": 2}
+        for key in d:
+            del d["a"]
+            d["a"] = x  # same size, but the key took a new slot
+        return d
+
+    assert_breaks(fn, one_tensor, RAISES)

@@ -66,3 +66,38 @@ def test_fields_after_the_program_changed_the_fields_dict_run_for_real():
         return out.a + out.b, names
 
     assert_same_as_eager(fn, lambda: (torch.randn(2),))
+
+
+def test_fields_asked_again_after_the_program_renamed_a_field_see_the_new_name():
+    """The answer remembered for the class (Env.dataclass_fields) is not given again once the program
+    wrote to one of its `Field`s: fields() then runs and reads the written name."""
+    cls = _output_class()
+
+    def fn(x):
+        out = cls(x, x + 1)  # asks fields() on each attribute write: remembered
+        field = dataclasses.fields(out)[1]
+        field.name = "renamed"
+        names = [f.name for f in dataclasses.fields(out)]
+        out.b = x * 3  # __setattr__ asks again: "b" is no longer a field name
+        field.name = "b"
+        return out.a + out.b, names, dict(out.__dict__)
+
+    assert_same_as_eager(fn, lambda: (torch.randn(2),))
+
+
+def test_fields_of_two_dataclasses_are_remembered_apart():
+    first, second = _output_class(), _output_class()
+
+    @dataclasses.dataclass
+    class Other:
+        c: object = None
+
+        def __setattr__(self, name, value):
+            names = {f.name for f in dataclasses.fields(self)}
+            super().__setattr__(name, value + 1 if name in names else value)
+
+    def fn(x):
+        a, b, c = first(x, x), second(x + 1, None), Other(x)
+        return a.a + a.b + b.a + c.c, [[f.name for f in dataclasses.fields(o)] for o in (a, b, c)]
+
+    assert_same_as_eager(fn, lambda: (torch.randn(2),))

@@ -327,3 +327,56 @@ def test_guards_read_each_shared_input_once_and_still_tell_every_change():
     del block.layers  # reading the shared local raises: a miss, not an error
     with pytest.raises(AttributeError):
         res(x, extra)
+
+
+def test_input_containers_of_a_kind_are_checked_distinct_in_one_guard():
+    """Three input lists and two input dicts: the heap models them as five objects, so one call
+    passing one list twice (and writing through it) recaptures; each kind is one AllDistinct guard
+    (core/guards.py distinct_groups), not a guard per pair."""
+    from core.guards import AllDistinct, DistinctObjects
+
+    def fn(a, b, c, d, e, x):
+        a.append(x)
+        d["k"] = x + 1
+        return x + len(a) + len(b) + len(c) + len(d) + len(e)
+
+    res = compile(fn)
+    lists, dicts = ([1], [2], [3]), ({}, {})
+    def fresh():
+        return [list(v) for v in lists] + [dict(v) for v in dicts] + [torch.ones(2)]
+
+    torch.testing.assert_close(res(*fresh()), fn(*fresh()))
+    guards = res.captures[0].guards
+    assert not any(type(g) is DistinctObjects for g in guards)
+    assert sorted((g.kind, len(g.sources)) for g in guards if type(g) is AllDistinct) == [
+        ("DictVariable", 2), ("ListVariable", 3)]
+    shared, other = [1], {}
+    mine, theirs = [shared, shared, [3], other, {}], [[1], [1], [3], {}, {}]
+    theirs[1] = theirs[0]
+    out = res(*mine, torch.ones(2))
+    torch.testing.assert_close(out, fn(*theirs, torch.ones(2)))
+    assert len(mine[0]) == len(theirs[0]) == 2 and len(res.captures) == 2
+    shared_dict = {}
+    mine, theirs = [[1], [2], [3], shared_dict, shared_dict], [[1], [2], [3], {}, {}]
+    theirs[4] = theirs[3]
+    torch.testing.assert_close(res(*mine, torch.ones(2)), fn(*theirs, torch.ones(2)))
+    assert list(mine[3]) == list(theirs[3]) == ["k"] and len(res.captures) == 3
+
+
+def test_distinct_inputs_naming_one_object_are_one_group():
+    """Two DistinctInputs for one object (reached first through different sources in two
+    speculations) are one group: the joined guard asks them to stay one object."""
+    from core.guards import AllDistinct, DistinctInput, distinct_groups
+    from core.sources import LocalSource
+
+    a, b, c = LocalSource("a"), LocalSource("b"), LocalSource("c")
+    joined = distinct_groups((DistinctInput(a, "ListVariable", 1), DistinctInput(b, "ListVariable", 1),
+                              DistinctInput(c, "ListVariable", 2)))
+    assert joined == (AllDistinct("ListVariable", (a, b, c), (1, 1, 2)),)
+    shared = [0]
+    scope = {}
+    from core.guards import _Namespace
+    ns = _Namespace(("a", "b", "c"))
+    exec(f"def check(a, b, c):\n    return {joined[0].expr(ns)}", dict(ns.values, **{ns.g: {}, ns.b: vars(builtins)}), scope)
+    assert scope["check"](shared, shared, [1]) and not scope["check"](shared, [0], [1])
+    assert not scope["check"](shared, shared, shared)

@@ -29,7 +29,7 @@ from core.signatures import Signature, binder
 from graph.codegen import eager_entry, graph_entry
 from graph.fx_build import build_graph
 from core.dynamic import DYNAMIC_INT, DynamicPolicy
-from core.guards import ConstantMatch, GlobalStateMatch, TensorMatch
+from core.guards import ConstantMatch, GlobalStateMatch, TensorMatch, distinct_groups
 from graph.shape_guards import settle, shape_guards
 from graph.guard_function import compile_guards
 from graph.rebuild import graph_outputs, rebuild
@@ -182,7 +182,7 @@ def _capture(fn, state, backend, number: int, resume_cache, continuation) -> Cap
 
 
 def _guard_function(fn, state, number: int):
-    guards = settle(state.env, state.guard_list()) + shape_guards(state.env)
+    guards = distinct_groups(settle(state.env, state.guard_list())) + shape_guards(state.env)
     check = compile_guards(guards, _argnames(fn), fn, vars(builtins), f"{fn.__name__}_{number}")
     return guards, check
 

@@ -22,7 +22,7 @@ import attrs
 import torch
 
 import core.markers as markers
-from core.guards import (BuiltinMatch, ConstantMatch, DistinctObjects, IdMatch, KeysMatch, SameObject, SequenceMatch, TypeMatch)
+from core.guards import (BuiltinMatch, ConstantMatch, DistinctInput, DistinctObjects, IdMatch, KeysMatch, SameObject, SequenceMatch, TypeMatch)
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource
 from effects import heap
@@ -435,19 +435,15 @@ def _wrap_container(state, value, source, guard: bool):
         return state, DictVariable(oid, entries, source)
 
     first_seen = id(value) not in state.known_objects
-    # Objects still being wrapped (an outer container of this one) are not in the heap yet.
-    others = [state.heap[oid] for oid in state.known_objects.values() if oid in state.heap] if first_seen else []
     out = heap.existing_object(state, value, make)
     if type(out) is not tuple:
         return out
     if first_seen:
         # The heap models distinct real objects as distinct: a later call passing one object
-        # for two of them must recapture.
+        # for two of them must recapture (the containers of one kind are checked together at the
+        # end, core/guards.py distinct_groups).
         state, vt = out
-        for other in others:
-            if type(other) is type(vt):
-                state = _guarded(state, DistinctObjects(source, other.source), guard)
-        return state, vt
+        return _guarded(state, DistinctInput(source, type(vt).__name__, id(value)), guard), vt
     state, vt = out  # reached before through another source: one object, guarded to stay shared
     return _guarded(state, SameObject(source, vt.source), guard), vt
 

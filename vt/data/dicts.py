@@ -13,6 +13,7 @@ taken before a change sees the change, as in CPython.
 from __future__ import annotations
 
 import collections
+import operator
 
 import attrs
 
@@ -26,6 +27,8 @@ from vt.iteration import IteratorVariable, new_iterator
 from core.outcomes import raise_error, raised
 from vt.data.lists import TupleVariable
 from vt.protocol import NOT_CONSTANT, VariableTracker, reaches_itself
+
+_first = operator.itemgetter(0)  # the key of an (key, VT) entry
 
 
 @attrs.frozen(slots=True)
@@ -50,7 +53,7 @@ class DictVariable(VariableTracker):
 
     def key(self, state, value):
         """(state, the real key `value` is in this dict), or the stop (vt/data/object_keys.py)."""
-        return container_key(state, value, [key for key, _ in heap.current(state, self).entries], key_vt)
+        return container_key(state, value, list(map(_first, heap.current(state, self).entries)), key_vt)
 
     def comparison_kind(self):
         return "dict"
@@ -91,7 +94,7 @@ class DictVariable(VariableTracker):
 
     def with_entries(self, entries) -> "DictVariable":
         entries = tuple(entries)
-        old = dict(zip((key for key, _ in self.entries), self.entry_slots()))
+        old = dict(zip(map(_first, self.entries), self.entry_slots()))
         following = len(self.entries) if self.next_slot is None else self.next_slot
         slots = []
         for key, _ in entries:
@@ -101,6 +104,15 @@ class DictVariable(VariableTracker):
                 slots.append(following)
                 following += 1
         return attrs.evolve(self, entries=entries, slots=tuple(slots), next_slot=following)  # keeps the kind
+
+    def with_value_stored(self, entries: tuple, present: bool) -> "DictVariable":
+        """After `d[key] = value` gave `entries`: the same slots when `key` was `present` (it keeps
+        its place), else one more slot at the end (`with_entries` for one store, without walking
+        the entries: building a dict of N items store by store stays linear)."""
+        if present:
+            return attrs.evolve(self, entries=entries)
+        following = len(self.entries) if self.next_slot is None else self.next_slot
+        return attrs.evolve(self, entries=entries, slots=(*self.entry_slots(), following), next_slot=following + 1)
 
     def cleared(self) -> "DictVariable":
         """After `clear()`: empty, with a new entry table."""
@@ -150,8 +162,9 @@ class DictVariable(VariableTracker):
         state, real_key = out
         current = heap.current(state, self)
         entries = dict(current.entries)
+        present = real_key in entries
         entries[real_key] = value
-        return heap.mutate(state, current.with_entries(entries.items()), "dict.__setitem__")
+        return heap.mutate(state, current.with_value_stored(tuple(entries.items()), present), "dict.__setitem__")
 
     def delete_item(self, state, key):
         """DELETE_SUBSCR `del d[key]`: the next State, or Unsupported."""

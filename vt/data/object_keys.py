@@ -86,20 +86,22 @@ def is_object_key(key) -> bool:
 
 
 def needs_python_eq(keys) -> bool:
-    return any(type(key) is ObjectKey and key.python_eq for key in keys)
+    # Most containers hold constants only: the scan for an ObjectKey runs in C (a dict store
+    # asks this of every key the dict holds).  `keys` is a sequence: it is read twice.
+    return ObjectKey in set(map(type, keys)) and any(type(key) is ObjectKey and key.python_eq for key in keys)
 
 
 def unordered(keys) -> bool:
     """Whether a set of these keys iterates in an order the trace cannot know (an object hashed by
     its address, which differs from run to run)."""
-    return any(type(key) is ObjectKey and not key.exact for key in keys)
+    return ObjectKey in set(map(type, keys)) and any(type(key) is ObjectKey and not key.exact for key in keys)
 
 
 def resolve_key(state, key, keys, vt_of):
     """The key the container holds for `key`: an existing key equal to it when Python `__eq__`
     decides, else `key` itself; (state, key) or the stop of an `__eq__` that cannot be traced.
     `vt_of(real_key)` gives the VT of a key (constants become ConstantVariables)."""
-    if not (needs_python_eq((key,)) or needs_python_eq(keys)):
+    if not ((type(key) is ObjectKey and key.python_eq) or needs_python_eq(keys)):
         return state, key  # C equality only: the real dict and set decide
     wanted = hash(key)
     for existing in keys:

@@ -33,6 +33,7 @@ from vt.callables.functions import CellVariable, FunctionParts, UserFunctionVari
 from vt.callables.nested_functions import make_function
 from vt.objects.attributes import store_raw, written
 from vt.data.lists import TupleVariable
+from vt.guard_trail import with_own_guards
 from vt.objects.dataclasses_variables import is_generated_repr
 from vt.objects.introspection import FrozenObjectVariable
 from vt.objects.object_attributes import attribute_source, class_record, class_source_of, lookup, python_hook
@@ -205,17 +206,50 @@ def _fields_of_made_object(state, record):
     find first (it was made in the trace and its class has no Python `__getattribute__`), the
     class's `__dataclass_fields__` and its `Field`s are the real ones, untouched by the program (no
     effect names them), and the guards are those running it adds: the keys of the fields dict, the
-    identity of each `Field` and of its `_field_type`, and of `dataclasses._FIELD`."""
+    identity of each `Field` and of its `_field_type`, and of `dataclasses._FIELD`.
+
+    A dataclass's objects ask it again and again (once per field written), so the answer is
+    remembered for the trace (`Env.dataclass_fields`) with every guard it added (through the guard
+    trail, vt/guard_trail.py, so a hit in a rolled-back state misses none).  It is given again for
+    the same fields dict at the same source while the fields dict and each `Field` have the very
+    heap records they had when it was made (or still none): the program has not touched them since,
+    and when it was made no effect named them."""
     cls = record.cls
     if record.value is not None or written(record.attributes, _FIELDS_NAME) is not MISSING \
             or python_hook(state, cls, "__getattribute__") is not None:
         return None
     owner, found = lookup(state, cls, _FIELDS_NAME)
-    if type(found) is not dict or not all(type(field) is dataclasses.Field for field in found.values()):
+    if type(found) is not dict:
         return None  # a dict the program wrote, or not a dataclass
     dict_source = attribute_source(state, cls, class_source_of(record), owner, _FIELDS_NAME)
     if dict_source is None:
         return None
+    memo = state.env.dataclass_fields
+    hit = memo.get(cls)
+    if hit is not None and hit[0] is found and hit[1] == dict_source and _same_records(state, found, hit[2]):
+        for guard in hit[3]:
+            state = state.add_guard(guard)
+        return state, hit[4]
+    if not all(type(field) is dataclasses.Field for field in found.values()):
+        return None
+    out, guards = with_own_guards(state, lambda recording: _answer_fields(recording, found, dict_source))
+    if out is not None:
+        memo[cls] = (found, dict_source, _records(out[0], found), guards, out[1])
+    return out
+
+
+def _records(state, found) -> tuple:
+    """The heap record of the fields dict and of each `Field` (None for one the trace has not reached)."""
+    known, records = state.known_objects, state.heap
+    return tuple(None if (oid := known.get(id(obj))) is None else records.get(oid) for obj in (found, *found.values()))
+
+
+def _same_records(state, found, remembered) -> bool:
+    now = _records(state, found)
+    return len(now) == len(remembered) and all(a is b for a, b in zip(now, remembered))
+
+
+def _answer_fields(state, found, dict_source):
     touched = {getattr(effect, "oid", None) for effect in state.effects}
     for obj in (found, *found.values()):
         oid = state.known_objects.get(id(obj))
