@@ -121,8 +121,11 @@ class _ReadThrough:
     @per_call.default
     def _base_per_call(self) -> bool:
         # a base that is no source (None, or a stand-in that generated code loads from a local) is not
-        # made per call
-        made = getattr(self.base, "made_per_call", None)
+        # made per call; a base read through another already knows (no call: sources are made per read)
+        base = self.base
+        if isinstance(base, _ReadThrough):
+            return base.per_call
+        made = getattr(base, "made_per_call", None)
         return made() if made is not None else False
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:

@@ -86,12 +86,18 @@ def is_object_key(key) -> bool:
 
 
 def needs_python_eq(keys) -> bool:
+    # Dicts are looked up on every config read: most hold no ObjectKey at all, which the set of the
+    # keys' types tells without a Python-level step per key.
+    if ObjectKey not in set(map(type, keys)):
+        return False
     return any(type(key) is ObjectKey and key.python_eq for key in keys)
 
 
 def unordered(keys) -> bool:
     """Whether a set of these keys iterates in an order the trace cannot know (an object hashed by
     its address, which differs from run to run)."""
+    if ObjectKey not in set(map(type, keys)):
+        return False
     return any(type(key) is ObjectKey and not key.exact for key in keys)
 
 

@@ -42,21 +42,29 @@ def class_record(state, cls):
 def own_attribute(state, klass, name: str):
     """`klass.__dict__[name]` as the trace sees it: a VT when the program wrote it (or the class was
     made by the trace), the real value otherwise, MISSING if absent."""
-    record = class_record(state, klass)
-    if record is not None:
-        value = written(record.attributes, name)
-        if value is DELETED:
-            return MISSING
-        if value is not MISSING:
-            return value
+    oid = state.known_objects.get(id(klass))  # `class_record`, written out: asked per class of an MRO
+    if oid is not None:
+        record = state.heap.get(oid)
+        if record is not None and record.fixed_object() is klass:
+            value = written(record.attributes, name)
+            if value is DELETED:
+                return MISSING
+            if value is not MISSING:
+                return value
     return klass.__dict__.get(name, MISSING)
 
 
 def lookup(state, cls, name: str):
     """(owner, found) for the first definition of `name` along `cls`'s MRO, without running
-    descriptors; `found` is a VT when the program wrote that class attribute, MISSING if absent."""
+    descriptors; `found` is a VT when the program wrote that class attribute, MISSING if absent.
+    Every attribute read walks the MRO, so a class the trace has never seen (no heap record, so
+    nothing written) is read off its real `__dict__` here without asking `own_attribute`."""
+    known = state.known_objects
     for klass in cls.__mro__:
-        found = own_attribute(state, klass, name)
+        if known.get(id(klass)) is None:
+            found = klass.__dict__.get(name, MISSING)
+        else:
+            found = own_attribute(state, klass, name)
         if found is not MISSING:
             return klass, found
     return None, MISSING
@@ -218,9 +226,6 @@ def plain_read(state, vt, name: str):
     """object.__getattribute__ (with `__getattr__` as fallback): CPython's lookup order over the heap record."""
     record = heap.current(state, vt)
     cls = record.cls
-    owner, found = lookup(state, cls, name)
-    cls_source = class_source_of(record)
-    method_source = attribute_source(state, cls, cls_source, owner, name)
     if name == "__class__":
         return class_vt_of(state, record)
     if name == "__dict__":
@@ -234,7 +239,9 @@ def plain_read(state, vt, name: str):
                                f"obj.__dict__ of a {cls.__name__} object, which has no __dict__, is not modelled")
         # An object the trace has not written: its real dict, as a dict input (reads are guarded).
         return wrap_value(state, record.value.__dict__, AttrSource(record.source, "__dict__"))
+    owner, found = lookup(state, cls, name)
     if is_data_descriptor(found):
+        method_source = attribute_source(state, cls, class_source_of(record), owner, name)
         if is_vt(found):
             return _vt_descriptor_get(state, vt, record, found)
         return _descriptor_get(state, vt, record, name, found, method_source)
@@ -250,9 +257,10 @@ def plain_read(state, vt, name: str):
     if found is MISSING:
         getattr_hook = python_hook(state, cls, "__getattr__")
         if getattr_hook is not None:
-            return call_hook(state, getattr_hook, hook_source(state, cls, cls_source, "__getattr__"),
+            return call_hook(state, getattr_hook, hook_source(state, cls, class_source_of(record), "__getattr__"),
                              [vt, ConstantVariable(name)])
         return raise_error(AttributeError, f"{cls.__name__!r} object has no attribute {name!r}")
+    method_source = attribute_source(state, cls, class_source_of(record), owner, name)
     if is_vt(found):
         return _vt_descriptor_get(state, vt, record, found)
     if type(found) is types.FunctionType:
