@@ -219,3 +219,18 @@ def test_a_dict_of_plain_keys_misses_like_eager():
         return x * table.get("zz", 3) + ("zz" in table) + table.get(1, 0)
 
     assert_same_as_eager(fn, lambda: (torch.randn(2), {"a": 1, 1: 2}))
+
+
+def test_add_guards_adds_like_add_guard_one_by_one():
+    from core.guards import ConstantMatch
+    from core.sources import GlobalSource
+
+    a, b, c = (ConstantMatch.of(GlobalSource(name), value) for name, value in (("A", 1), ("B", 2), ("C", 3)))
+    start = make_state(_global_helper, (torch.ones(2),)).add_guard(b)
+    one_by_one = start.add_guard(a).add_guard(b).add_guard(c)
+    assert start.add_guards((a, b, c)).guard_list() == one_by_one.guard_list()
+    assert one_by_one.add_guards((a, c)) is one_by_one  # nothing new, nothing remembered: the same state
+    assert start.add_guards(()) is start
+    recording = start.replace(guard_trail=())
+    from vt.guard_trail import trail_guards
+    assert trail_guards(recording.add_guards((a, b)).guard_trail) == (a, b)  # the trail keeps those it had too

@@ -395,8 +395,7 @@ def wrap_value(state, value, source, guard: bool = True):
     if hit is not None and hit[0] is value:
         _, vt, guards, oid = hit
         if oid is None or state.known_objects.get(id(value)) == oid:
-            for check in guards:
-                state = state.add_guard(check)
+            state = state.add_guards(guards.guards())
             return state, (vt if oid is None else state.heap[oid])
     if source.made_per_call():
         return _apply_wrap_rules(state, value, source, guard)

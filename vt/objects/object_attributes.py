@@ -206,9 +206,7 @@ def read_attribute(state, vt, name: str):
     if hit is not None and hit[0].heap.get(vt.oid) is record and hit[0].globals is state.globals \
             and hit[0].grad_enabled == state.grad_enabled and hit[0].modes == state.modes \
             and heap.unchanged_since(state, hit[0], about_real_objects=record.source is not None):
-        for guard in hit[2]:
-            state = state.add_guard(guard)
-        return state, hit[1]
+        return state.add_guards(hit[2].guards()), hit[1]
     source = hook_source(state, record.cls, class_source_of(record), "__getattribute__")
     out, guards = with_own_guards(state, lambda recording: call_hook(recording, hook, source,
                                                                           [vt, ConstantVariable(name)]))
