@@ -234,3 +234,27 @@ def test_add_guards_adds_like_add_guard_one_by_one():
     recording = start.replace(guard_trail=())
     from vt.guard_trail import trail_guards
     assert trail_guards(recording.add_guards((a, b)).guard_trail) == (a, b)  # the trail keeps those it had too
+
+
+class Sneaky:
+    """A `__getattribute__` that answers `__dict__` with another dict: generic lookup
+    (`object.__getattribute__`) still reads the object's own attributes."""
+
+    def __init__(self):
+        self.a = 1
+
+    def __getattribute__(self, key):
+        if key == "__dict__":
+            return {"a": 100}
+        return object.__getattribute__(self, key)
+
+
+def test_generic_lookup_reads_the_real_instance_dict_past_the_class_hook():
+    def fn(x, obj):
+        return x * obj.a + object.__getattribute__(obj, "a")
+
+    obj = Sneaky()  # objects of a user class are guarded by identity: the same one again
+    res = trace(fn, (torch.randn(2), obj))
+    x = torch.randn(2)
+    assert torch.equal(res(x, obj), fn(x, obj))
+    assert len(res.captures) == 1  # the capture read 1, as eager does, so its guards held

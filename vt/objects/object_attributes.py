@@ -232,11 +232,12 @@ def plain_read(state, vt, name: str):
         if record.attributes:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "obj.__dict__ of an object the trace wrote to is "
                                "not modelled; read the attributes")
-        if not hasattr(record.value, "__dict__"):  # __slots__ without __dict__
+        real_dict = instance_dict(record.value)
+        if real_dict is None:  # __slots__ without __dict__
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                f"obj.__dict__ of a {cls.__name__} object, which has no __dict__, is not modelled")
         # An object the trace has not written: its real dict, as a dict input (reads are guarded).
-        return wrap_value(state, record.value.__dict__, AttrSource(record.source, "__dict__"))
+        return wrap_value(state, real_dict, AttrSource(record.source, "__dict__"))
     owner, found = lookup(state, cls, name)
     if is_data_descriptor(found):
         method_source = attribute_source(state, cls, class_source_of(record), owner, name)
@@ -247,9 +248,9 @@ def plain_read(state, vt, name: str):
     if value is not MISSING and value is not DELETED:
         return state, value
     if value is MISSING and record.value is not None:
-        instance_dict = getattr(record.value, "__dict__", None) or {}
-        if name in instance_dict:
-            return wrap_value(state, instance_dict[name], AttrSource(record.source, name))
+        own = instance_dict(record.value) or {}
+        if name in own:
+            return wrap_value(state, own[name], AttrSource(record.source, name))
         if record.source is not None and record.source.made_per_call():
             state = state.add_guard(NotInInstanceDict(record.source, name))
     if found is MISSING:
@@ -358,7 +359,17 @@ def has_attribute(state, vt, name: str):
         return True
     if value is DELETED or record.value is None:
         return False
-    return name in (getattr(record.value, "__dict__", None) or {})
+    return name in (instance_dict(record.value) or {})
+
+
+def instance_dict(value):
+    """The real object's own attribute dict as `object.__getattribute__` finds it, or None when it
+    has none: read past the class's own `__getattribute__`/`__getattr__` (a config's run for every
+    `getattr(obj, "__dict__")`), which generic attribute lookup never asks."""
+    try:
+        return object.__getattribute__(value, "__dict__")
+    except AttributeError:
+        return None
 
 
 # -- writes -------------------------------------------------------------------------------------
@@ -433,7 +444,7 @@ def _has_live_attribute(record, name) -> bool:
         return False
     if record.fixed_object() is record.cls:  # a class
         return name in record.cls.__dict__
-    return name in (getattr(record.value, "__dict__", None) or {})
+    return name in (instance_dict(record.value) or {})
 
 
 def _descriptor_set(state, vt, descriptor, method, descriptor_source, value):
