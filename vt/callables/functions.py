@@ -190,7 +190,12 @@ def made_anew(fn, source) -> bool:
 def existing_cells(state, fn, fn_source):
     """Heap cells for a pre-existing function's closure; contents are read lazily through sources."""
     cells = []
+    known, records = state.known_objects, state.heap
     for position, cell in enumerate(fn.__closure__ or ()):
+        oid = known.get(id(cell))
+        if oid is not None and oid in records:  # reached before (a method's `__class__` cell, each call)
+            cells.append(records[oid])
+            continue
         state, handle = existing_cell(state, cell, ItemSource(AttrSource(fn_source, "__closure__"), position))
         cells.append(handle)
     return state, tuple(cells)
