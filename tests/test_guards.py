@@ -316,3 +316,20 @@ def test_guards_read_each_shared_input_once_and_still_tell_every_change():
     del block.layers  # reading the shared local raises: a miss, not an error
     with pytest.raises(AttributeError):
         res(x, extra)
+
+
+def test_sources_on_a_base_compare_by_value_and_class():
+    from core.sources import AttrSource, DictValueSource, ItemSource, LocalSource, TensorPropertySource
+
+    def chain(name):
+        return ItemSource(AttrSource(AttrSource(LocalSource("obj"), "__class__"), "__mro__"), 2), name
+
+    (a, name), (b, _) = chain("f"), chain("f")
+    assert AttrSource(a, name) == AttrSource(b, name) and not AttrSource(a, name) != AttrSource(b, name)
+    assert hash(AttrSource(a, name)) == hash(AttrSource(b, name))
+    assert AttrSource(a, "f") != AttrSource(b, "g") and ItemSource(a, 1) != ItemSource(b, 2)
+    assert AttrSource(a, "f") != ItemSource(a, "f")  # another kind of read: never equal
+    assert ItemSource(AttrSource(LocalSource("x"), "y"), 0) != ItemSource(AttrSource(LocalSource("z"), "y"), 0)
+    assert DictValueSource(a, 0) == DictValueSource(b, 0) != DictValueSource(b, 1)
+    assert TensorPropertySource(a, "size", 0) == TensorPropertySource(b, "size", 0) != TensorPropertySource(b, "stride", 0)
+    assert len({AttrSource(a, "f"), AttrSource(b, "f"), AttrSource(a, "g")}) == 2
