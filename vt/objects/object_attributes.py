@@ -45,7 +45,8 @@ def own_attribute(state, klass, name: str):
     oid = state.known_objects.get(id(klass))  # `class_record`, written out: asked per class of an MRO
     if oid is not None:
         record = state.heap.get(oid)
-        if record is not None and record.fixed_object() is klass:
+        # a class the program never wrote to reads as its real __dict__ (most classes of an MRO)
+        if record is not None and getattr(record, "attributes", None) and record.fixed_object() is klass:
             value = written(record.attributes, name)
             if value is DELETED:
                 return MISSING
