@@ -1,8 +1,10 @@
 """The cheap paths of attribute reads stay exact: the MRO walk that skips classes the trace never
 saw, `super()` lookups that build a source only when the result needs one, a plain read that
-builds sources only past the instance dict, function wraps remembered for the trace, and dict
-lookups that skip the Python-`__eq__` scan when no key needs it (vt/objects/object_attributes.py,
-vt/objects/user_objects.py, vt/registry.py, vt/data/object_keys.py)."""
+builds sources only past the instance dict and reads the real instance dict past the class's
+hook, function wraps remembered for the trace, guards given again in one `State.add_guards`, and
+dict lookups that skip the Python-`__eq__` scan when no key needs it
+(vt/objects/object_attributes.py, vt/objects/user_objects.py, vt/registry.py, core/state.py,
+vt/data/object_keys.py)."""
 from __future__ import annotations
 
 import torch
