@@ -11,6 +11,7 @@ small frozen records compared by value, so guards keyed on them de-duplicate.
 from __future__ import annotations
 
 import keyword
+import operator
 import sys
 
 import attrs
@@ -28,13 +29,25 @@ def local_name(name: str) -> str:
 
 def _same_object_first(cls):
     """Sources built on a base compare by value, recursively; most comparisons (a guard or memo key
-    found again) meet the very same base object, so identity answers first and stops the descent."""
-    by_value = cls.__eq__
+    found again) meet the very same base object, so identity answers first and stops the descent.
+    The fields are compared as attrs would (as one tuple, of the same class), the base last, in one
+    Python call per level: a memo key met again as a fresh chain (`super()`'s method source, read
+    for every call) compares level by level."""
+    names = [field.name for field in attrs.fields(cls) if field.eq and field.name != "base"]
+    fields = operator.attrgetter(*names, "base")
 
     def __eq__(self, other):
-        return self is other or by_value(self, other)
+        if self is other:
+            return True
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return fields(self) == fields(other)
 
-    cls.__eq__ = __eq__
+    def __ne__(self, other):
+        equal = __eq__(self, other)
+        return equal if equal is NotImplemented else not equal
+
+    cls.__eq__, cls.__ne__ = __eq__, __ne__
     return cls
 
 
@@ -121,8 +134,11 @@ class _ReadThrough:
     @per_call.default
     def _base_per_call(self) -> bool:
         # a base that is no source (None, or a stand-in that generated code loads from a local) is not
-        # made per call
-        made = getattr(self.base, "made_per_call", None)
+        # made per call; a base read through another already knows (no call: sources are made per read)
+        base = self.base
+        if isinstance(base, _ReadThrough):
+            return base.per_call
+        made = getattr(base, "made_per_call", None)
         return made() if made is not None else False
 
     def expr(self, g: str = "G", b: str = "B", f: str = "F") -> str:

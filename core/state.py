@@ -229,6 +229,25 @@ class State:
         return self.replace(guards=self.guards.set(key, (len(self.guards), guard)),
                             guard_order=self.guard_order.append(guard), guard_trail=((guard,), trail))
 
+    def add_guards(self, guards) -> "State":
+        """`add_guard` for each of `guards` (a remembered wrap or read giving its guards again), in
+        order, making one new State: the same one when the state has them all and nothing is
+        being remembered."""
+        if not guards:
+            return self
+        table, order = self.guards, self.guard_order
+        for guard in guards:
+            key = guard.key()
+            if key not in table:
+                table = table.set(key, (len(table), guard))
+                order = order.append(guard)
+        trail = self.guard_trail
+        if trail is not None:
+            return self.replace(guards=table, guard_order=order, guard_trail=(tuple(guards), trail))
+        if table is self.guards:
+            return self
+        return self.replace(guards=table, guard_order=order)
+
     def guard_list(self) -> tuple:
         """The guards in the order the trace added them (cheap global checks first)."""
         return tuple(self.guard_order)

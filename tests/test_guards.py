@@ -380,3 +380,20 @@ def test_distinct_inputs_naming_one_object_are_one_group():
     exec(f"def check(a, b, c):\n    return {joined[0].expr(ns)}", dict(ns.values, **{ns.g: {}, ns.b: vars(builtins)}), scope)
     assert scope["check"](shared, shared, [1]) and not scope["check"](shared, [0], [1])
     assert not scope["check"](shared, shared, shared)
+
+
+def test_sources_on_a_base_compare_by_value_and_class():
+    from core.sources import AttrSource, DictValueSource, ItemSource, LocalSource, TensorPropertySource
+
+    def chain(name):
+        return ItemSource(AttrSource(AttrSource(LocalSource("obj"), "__class__"), "__mro__"), 2), name
+
+    (a, name), (b, _) = chain("f"), chain("f")
+    assert AttrSource(a, name) == AttrSource(b, name) and not AttrSource(a, name) != AttrSource(b, name)
+    assert hash(AttrSource(a, name)) == hash(AttrSource(b, name))
+    assert AttrSource(a, "f") != AttrSource(b, "g") and ItemSource(a, 1) != ItemSource(b, 2)
+    assert AttrSource(a, "f") != ItemSource(a, "f")  # another kind of read: never equal
+    assert ItemSource(AttrSource(LocalSource("x"), "y"), 0) != ItemSource(AttrSource(LocalSource("z"), "y"), 0)
+    assert DictValueSource(a, 0) == DictValueSource(b, 0) != DictValueSource(b, 1)
+    assert TensorPropertySource(a, "size", 0) == TensorPropertySource(b, "size", 0) != TensorPropertySource(b, "stride", 0)
+    assert len({AttrSource(a, "f"), AttrSource(b, "f"), AttrSource(a, "g")}) == 2

@@ -129,16 +129,16 @@ def test_a_remembering_run_inside_another_passes_every_guard_it_asked_for_to_the
 
     def outer(state):
         out, guards = with_own_guards(state, inner)
-        inner_guards.append(guards)
+        inner_guards.append(guards.guards())
         return out
 
     (after, value), guards = with_own_guards(start, outer)
-    assert value == "value" and inner_guards == [(first, second)] and guards == (first, second)
+    assert value == "value" and inner_guards == [(first, second)] and guards.guards() == (first, second)
     assert after.guard_trail is None and after.guard_list().count(first) == 1 and second in after.guard_list()
 
     # a run that raises: its state keeps the guards and records nothing any more
     thrown, guards = with_own_guards(start, lambda state: Thrown(ValueError, (), state=state.add_guard(second)))
-    assert type(thrown) is Thrown and guards == () and thrown.state.guard_trail is None
+    assert type(thrown) is Thrown and guards.guards() == () and thrown.state.guard_trail is None
     assert second in thrown.state.guard_list()
 
 

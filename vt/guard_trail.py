@@ -14,10 +14,10 @@ from core.outcomes import Thrown
 
 
 def with_own_guards(state, run):
-    """(outcome of `run(state)`, every guard it asked for): also the guards the state already had, so
-    a per-trace memo re-adding them in another state (say one a speculation rolled back to) misses
-    none.  `run` records them in the state's guard trail; a remembering run inside another passes
-    its guards on to the outer trail."""
+    """(outcome of `run(state)`, `OwnGuards` of every guard it asked for): also the guards the state
+    already had, so a per-trace memo re-adding them in another state (say one a speculation rolled
+    back to) misses none.  `run` records them in the state's guard trail; a remembering run inside
+    another passes its guards on to the outer trail."""
     outer = state.guard_trail
     out = run(state.replace(guard_trail=()))
     if type(out) is tuple:
@@ -25,28 +25,50 @@ def with_own_guards(state, run):
     elif type(out) is Thrown and out.state is not None:
         after = out.state
     else:
-        return out, ()
-    guards = trail_guards(after.guard_trail)
-    after = after.replace(guard_trail=None if outer is None else (guards, outer))
+        return out, NO_GUARDS
+    guards = OwnGuards(after.guard_trail)
+    after = after.replace(guard_trail=None if outer is None else ((guards,), outer))
     if type(out) is tuple:
         return (after, *out[1:]), guards
-    return attrs.evolve(out, state=after), ()
+    return attrs.evolve(out, state=after), NO_GUARDS
+
+
+class OwnGuards:
+    """The guards one remembering run asked for, as its trail holds them, flattened (`guards()`)
+    only when first needed: most wraps are never asked again, and a run inside another would
+    otherwise flatten the same guards once per level."""
+
+    __slots__ = ("_trail", "_flat")
+
+    def __init__(self, trail, flat=None):
+        self._trail, self._flat = trail, flat
+
+    def guards(self) -> tuple:
+        """The guards, oldest first, each once."""
+        if self._flat is None:
+            self._flat, self._trail = trail_guards(self._trail), None
+        return self._flat
+
+
+NO_GUARDS = OwnGuards((), ())
 
 
 def trail_guards(trail) -> tuple:
-    """The guards of a guard trail (core/state.py), oldest first, each once."""
+    """The guards of a guard trail (core/state.py), oldest first, each once; a chunk of a run
+    remembered inside gives its own (`OwnGuards`)."""
     chunks = []
     while trail:
         chunks.append(trail[0])
         trail = trail[1]
-    seen, guards = set(), []
+    first = {}  # key -> the first guard asked for under it; a dict keeps that order
     for chunk in reversed(chunks):
         for guard in chunk:
-            key = guard.key()
-            if key not in seen:
-                seen.add(key)
-                guards.append(guard)
-    return tuple(guards)
+            if type(guard) is OwnGuards:
+                for inner in guard.guards():
+                    first.setdefault(inner.key(), inner)
+            else:
+                first.setdefault(guard.key(), guard)  # one hash of the key per guard
+    return tuple(first.values())
 
 
 def only_guards_added(before, after) -> bool:

@@ -52,6 +52,9 @@ class VariableTracker:
     always_true = False  # objects whose bool() is True whatever they hold (modules, functions, classes)
     source = None  # where a value that existed before the call came from (core/sources.py); None: made here
     dunder_dispatch = False  # an object of a Python class: operators and builtins run its class's dunders
+    # The VT names nothing of one state (no heap handle, no graph node, no symbol) and stays true of
+    # its object for the whole trace: a per-trace memo may hand it to any later state (vt/registry.py).
+    stateless = False
 
     def constant_value(self):
         """The Python value if it is fully known while tracing, else NOT_CONSTANT."""

@@ -395,8 +395,7 @@ def wrap_value(state, value, source, guard: bool = True):
     if hit is not None and hit[0] is value:
         _, vt, guards, oid = hit
         if oid is None or state.known_objects.get(id(value)) == oid:
-            for check in guards:
-                state = state.add_guard(check)
+            state = state.add_guards(guards.guards())
             return state, (vt if oid is None else state.heap[oid])
     if source.made_per_call():
         return _apply_wrap_rules(state, value, source, guard)
@@ -405,9 +404,11 @@ def wrap_value(state, value, source, guard: bool = True):
     out, guards = with_own_guards(state, lambda recording: _apply_wrap_rules(recording, value, source, guard))
     if type(out) is tuple and only_guards_added(state, out[0]):
         vt, oid = out[1], getattr(out[1], "oid", None)
-        # Only values that name nothing of one state: fixed objects and constants, or heap handles
-        # checked again on use.  A tensor names a graph node a rolled-back state may not have.
-        if oid is not None or vt.fixed_object() is not NOT_CONSTANT or vt.constant_value() is not NOT_CONSTANT:
+        # Only values that name nothing of one state: fixed objects, constants and other stateless
+        # VTs (a function read through its source), or heap handles checked again on use.  A tensor
+        # names a graph node a rolled-back state may not have.
+        if oid is not None or vt.stateless or vt.fixed_object() is not NOT_CONSTANT \
+                or vt.constant_value() is not NOT_CONSTANT:
             memo[(source, guard)] = (value, vt, guards, oid)
     return out
 

@@ -107,6 +107,7 @@ class UserFunctionVariable(VariableTracker):
     source: object = attrs.field(default=None, eq=False)
 
     always_true = True
+    stateless = True  # the function and where it was read: its attributes are read through the source
 
     def pinned_object(self):
         rebuilt = made_anew(self.fn, self.source)  # made anew per call: guarded by its code
@@ -189,7 +190,12 @@ def made_anew(fn, source) -> bool:
 def existing_cells(state, fn, fn_source):
     """Heap cells for a pre-existing function's closure; contents are read lazily through sources."""
     cells = []
+    known, records = state.known_objects, state.heap
     for position, cell in enumerate(fn.__closure__ or ()):
+        oid = known.get(id(cell))
+        if oid is not None and oid in records:  # reached before (a method's `__class__` cell, each call)
+            cells.append(records[oid])
+            continue
         state, handle = existing_cell(state, cell, ItemSource(AttrSource(fn_source, "__closure__"), position))
         cells.append(handle)
     return state, tuple(cells)
@@ -198,11 +204,17 @@ def existing_cells(state, fn, fn_source):
 def existing_cell(state, cell, source):
     """(state, heap handle) for a real cell reached through `source`, one per cell however many
     ways it is reached (a resume function gets a cell both as a local and in a closure)."""
+    return heap.existing_object(state, cell, lambda state, oid: (state, CellVariable(oid, _lazy_contents(cell, source),
+                                                                                     source)))
+
+
+def _lazy_contents(cell, source):
+    """The contents of a real cell, read lazily through `source` (None: an empty cell); made only the
+    first time the cell is reached (a method's `__class__` cell is reached on every call)."""
     try:
-        contents = LazyVariable(AttrSource(source, "cell_contents"), cell.cell_contents)
+        return LazyVariable(AttrSource(source, "cell_contents"), cell.cell_contents)
     except ValueError:  # an empty cell
-        contents = None
-    return heap.existing_object(state, cell, lambda state, oid: (state, CellVariable(oid, contents, source)))
+        return None
 
 
 def bind_arguments(code, parts: FunctionParts, args, kwargs):

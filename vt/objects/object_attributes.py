@@ -42,21 +42,30 @@ def class_record(state, cls):
 def own_attribute(state, klass, name: str):
     """`klass.__dict__[name]` as the trace sees it: a VT when the program wrote it (or the class was
     made by the trace), the real value otherwise, MISSING if absent."""
-    record = class_record(state, klass)
-    if record is not None:
-        value = written(record.attributes, name)
-        if value is DELETED:
-            return MISSING
-        if value is not MISSING:
-            return value
+    oid = state.known_objects.get(id(klass))  # `class_record`, written out: asked per class of an MRO
+    if oid is not None:
+        record = state.heap.get(oid)
+        # a class the program never wrote to reads as its real __dict__ (most classes of an MRO)
+        if record is not None and getattr(record, "attributes", None) and record.fixed_object() is klass:
+            value = written(record.attributes, name)
+            if value is DELETED:
+                return MISSING
+            if value is not MISSING:
+                return value
     return klass.__dict__.get(name, MISSING)
 
 
 def lookup(state, cls, name: str):
     """(owner, found) for the first definition of `name` along `cls`'s MRO, without running
-    descriptors; `found` is a VT when the program wrote that class attribute, MISSING if absent."""
+    descriptors; `found` is a VT when the program wrote that class attribute, MISSING if absent.
+    Every attribute read walks the MRO, so a class the trace has never seen (no heap record, so
+    nothing written) is read off its real `__dict__` here without asking `own_attribute`."""
+    known = state.known_objects
     for klass in cls.__mro__:
-        found = own_attribute(state, klass, name)
+        if known.get(id(klass)) is None:
+            found = klass.__dict__.get(name, MISSING)
+        else:
+            found = own_attribute(state, klass, name)
         if found is not MISSING:
             return klass, found
     return None, MISSING
@@ -198,9 +207,7 @@ def read_attribute(state, vt, name: str):
     if hit is not None and hit[0].heap.get(vt.oid) is record and hit[0].globals is state.globals \
             and hit[0].grad_enabled == state.grad_enabled and hit[0].modes == state.modes \
             and heap.unchanged_since(state, hit[0], about_real_objects=record.source is not None):
-        for guard in hit[2]:
-            state = state.add_guard(guard)
-        return state, hit[1]
+        return state.add_guards(hit[2].guards()), hit[1]
     source = hook_source(state, record.cls, class_source_of(record), "__getattribute__")
     out, guards = with_own_guards(state, lambda recording: call_hook(recording, hook, source,
                                                                           [vt, ConstantVariable(name)]))
@@ -218,9 +225,6 @@ def plain_read(state, vt, name: str):
     """object.__getattribute__ (with `__getattr__` as fallback): CPython's lookup order over the heap record."""
     record = heap.current(state, vt)
     cls = record.cls
-    owner, found = lookup(state, cls, name)
-    cls_source = class_source_of(record)
-    method_source = attribute_source(state, cls, cls_source, owner, name)
     if name == "__class__":
         return class_vt_of(state, record)
     if name == "__dict__":
@@ -229,12 +233,15 @@ def plain_read(state, vt, name: str):
         if record.attributes:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, "obj.__dict__ of an object the trace wrote to is "
                                "not modelled; read the attributes")
-        if not hasattr(record.value, "__dict__"):  # __slots__ without __dict__
+        real_dict = instance_dict(record.value)
+        if real_dict is None:  # __slots__ without __dict__
             return unsupported(BreakKind.UNSUPPORTED_OPERATION,
                                f"obj.__dict__ of a {cls.__name__} object, which has no __dict__, is not modelled")
         # An object the trace has not written: its real dict, as a dict input (reads are guarded).
-        return wrap_value(state, record.value.__dict__, AttrSource(record.source, "__dict__"))
+        return wrap_value(state, real_dict, AttrSource(record.source, "__dict__"))
+    owner, found = lookup(state, cls, name)
     if is_data_descriptor(found):
+        method_source = attribute_source(state, cls, class_source_of(record), owner, name)
         if is_vt(found):
             return _vt_descriptor_get(state, vt, record, found)
         return _descriptor_get(state, vt, record, name, found, method_source)
@@ -242,17 +249,18 @@ def plain_read(state, vt, name: str):
     if value is not MISSING and value is not DELETED:
         return state, value
     if value is MISSING and record.value is not None:
-        instance_dict = getattr(record.value, "__dict__", None) or {}
-        if name in instance_dict:
-            return wrap_value(state, instance_dict[name], AttrSource(record.source, name))
+        own = instance_dict(record.value) or {}
+        if name in own:
+            return wrap_value(state, own[name], AttrSource(record.source, name))
         if record.source is not None and record.source.made_per_call():
             state = state.add_guard(NotInInstanceDict(record.source, name))
     if found is MISSING:
         getattr_hook = python_hook(state, cls, "__getattr__")
         if getattr_hook is not None:
-            return call_hook(state, getattr_hook, hook_source(state, cls, cls_source, "__getattr__"),
+            return call_hook(state, getattr_hook, hook_source(state, cls, class_source_of(record), "__getattr__"),
                              [vt, ConstantVariable(name)])
         return raise_error(AttributeError, f"{cls.__name__!r} object has no attribute {name!r}")
+    method_source = attribute_source(state, cls, class_source_of(record), owner, name)
     if is_vt(found):
         return _vt_descriptor_get(state, vt, record, found)
     if type(found) is types.FunctionType:
@@ -352,7 +360,17 @@ def has_attribute(state, vt, name: str):
         return True
     if value is DELETED or record.value is None:
         return False
-    return name in (getattr(record.value, "__dict__", None) or {})
+    return name in (instance_dict(record.value) or {})
+
+
+def instance_dict(value):
+    """The real object's own attribute dict as `object.__getattribute__` finds it, or None when it
+    has none: read past the class's own `__getattribute__`/`__getattr__` (a config's run for every
+    `getattr(obj, "__dict__")`), which generic attribute lookup never asks."""
+    try:
+        return object.__getattribute__(value, "__dict__")
+    except AttributeError:
+        return None
 
 
 # -- writes -------------------------------------------------------------------------------------
@@ -427,7 +445,7 @@ def _has_live_attribute(record, name) -> bool:
         return False
     if record.fixed_object() is record.cls:  # a class
         return name in record.cls.__dict__
-    return name in (getattr(record.value, "__dict__", None) or {})
+    return name in (instance_dict(record.value) or {})
 
 
 def _descriptor_set(state, vt, descriptor, method, descriptor_source, value):

@@ -262,6 +262,10 @@ def _receiver_class(state, vt):
     return vt.runtime_type() if _is_module(vt) else None
 
 
+_C_METHOD_TYPES = (types.WrapperDescriptorType, types.MethodDescriptorType, types.BuiltinFunctionType,
+                   types.MethodWrapperType, types.ClassMethodDescriptorType)
+
+
 @attrs.frozen(slots=True)
 class SuperVariable(VariableTracker):
     """`super()` or `super(C, obj)`: attribute lookup on obj's MRO after C."""
@@ -280,23 +284,25 @@ class SuperVariable(VariableTracker):
         if self.cls not in mro:
             return raise_error(TypeError, "super(type, obj): obj must be an instance "
                                                            "or subtype of type")
-        class_source = _receiver_class_source(state, self.receiver)
-        mro_source = None if class_source is None else AttrSource(class_source, "__mro__")
         for position in range(mro.index(self.cls) + 1, len(mro)):
             found = own_attribute(state, mro[position], name)
             if found is MISSING:
                 continue
             if is_vt(found):  # a class the trace made (or wrote to): the attribute's own __get__
                 return self._vt_get(state, found)
-            source = AttrSource(ItemSource(mro_source, position), name) if mro_source is not None \
-                else attribute_source(state, cls, None, mro[position], name)
+            if type(found) in _C_METHOD_TYPES:  # `super().__getattribute__` is often `object`'s: no source
+                method = builtin_method(state, self.receiver, found, name)
+                if method is not None:
+                    return method
+            class_source = _receiver_class_source(state, self.receiver)
+            source = AttrSource(ItemSource(AttrSource(class_source, "__mro__"), position), name) \
+                if class_source is not None else attribute_source(state, cls, None, mro[position], name)
             if type(found) is types.FunctionType:
                 return state, UserMethodVariable(found, self.receiver, source)
             if isinstance(found, staticmethod):
                 return wrap_value(state, found.__func__, source)
             if not hasattr(found, "__get__"):
                 return wrap_value(state, found, source)
-
             method = builtin_method(state, self.receiver, found, name)
             if method is not None:
                 return method
