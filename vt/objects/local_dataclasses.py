@@ -227,9 +227,7 @@ def _fields_of_made_object(state, record):
     memo = state.env.dataclass_fields
     hit = memo.get(cls)
     if hit is not None and hit[0] is found and hit[1] == dict_source and _same_records(state, found, hit[2]):
-        for guard in hit[3]:
-            state = state.add_guard(guard)
-        return state, hit[4]
+        return state.add_guards(hit[3].guards()), hit[4]
     if not all(type(field) is dataclasses.Field for field in found.values()):
         return None
     out, guards = with_own_guards(state, lambda recording: _answer_fields(recording, found, dict_source))
