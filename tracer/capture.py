@@ -19,7 +19,6 @@ import weakref
 import attrs
 import torch
 from pyrsistent import pvector
-from torch._subclasses.fake_tensor import FakeTensorMode
 
 from core.assembler import Instr
 from effects import heap
@@ -43,6 +42,7 @@ from tracer.continuations import compile_callee
 from tracer.step import INTERPRETER, run
 from graph.raise_entry import raising_capture
 from core.stops import GraphBreak, Raised, Returned
+from vt.data.fake_mode import trace_fake_mode
 from vt.data.iterators import EnumerateIteratorVariable, ZipIteratorVariable
 from vt.iteration import IteratorVariable, ListIteratorVariable, SequenceIteratorVariable
 from vt.data.constant import RangeIteratorVariable
@@ -87,7 +87,7 @@ def start_state(fn, args: tuple, kwargs: dict, dynamic: DynamicPolicy | None = N
     `dynamic` says which sizes and ints become symbols (core/dynamic.py); by default none.
     `rebuilt`: the WeakSet of functions entries made anew (see graph/rebuild.py)."""
     bound = bind_arguments(fn, args, kwargs)
-    env = Env(fn, fn.__globals__, vars(builtins), FakeTensorMode(), interpreter=INTERPRETER,
+    env = Env(fn, fn.__globals__, vars(builtins), trace_fake_mode(), interpreter=INTERPRETER,
               rebuilt=weakref.WeakSet() if rebuilt is None else rebuilt, dynamic=dynamic or DynamicPolicy())
     known = getattr(fn, "__snaptrace_decoded__", None)  # a resume function comes decoded
     if known is not None:
