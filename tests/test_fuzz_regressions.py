@@ -23,6 +23,35 @@ def test_global_store_before_a_failing_inplace_op_is_kept():
     assert report.ok, str(report)
 
 
+G_D = {}
+
+
+def global_update_then_inplace_op_by_a_symbolic_float(a1, a2):
+    G_D.update({"a": 0})
+    a1.mul_(0.5 + a2[0])  # an int64 tensor; with dynamic=True, a2[0] is a symbol: eager still raises
+    return a1
+
+
+def test_global_update_before_an_inplace_op_refused_for_a_symbolic_float_is_kept():
+    def fresh():
+        G_D.clear()
+        return torch.tensor([5, -1, -7]), [1]
+
+    try:
+        global_update_then_inplace_op_by_a_symbolic_float(*fresh())
+    except RuntimeError as exc:
+        expected = str(exc)
+    compiled = tracer.compile(global_update_then_inplace_op_by_a_symbolic_float, dynamic=True)
+    for _ in range(2):
+        args = fresh()
+        try:
+            compiled(*args)
+            raise AssertionError("no RuntimeError")
+        except RuntimeError as exc:
+            assert str(exc) == expected
+        assert G_D == {"a": 0} and args[0].tolist() == [5, -1, -7]
+
+
 G_LOG = []
 
 

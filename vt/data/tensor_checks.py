@@ -51,13 +51,18 @@ def _in_place_name(op: str, target):
     return None
 
 
+_SYMBOLIC_STAND_INS = {torch.SymInt: 1, torch.SymFloat: 1.0, torch.SymBool: True}
+"""A Python number of a symbolic scalar's kind: type promotion looks at a scalar's kind, never at
+its value, so `int_tensor.mul_(0.5 + n)` with a symbolic `n` is refused as `mul_(0.5)` is."""
+
+
 def refused_in_place_cast(op: str, target, fake_args: list, fake_kwargs: dict):
     """Eager's message when an in-place op's result type cannot be cast back into `self`'s dtype
     (`int_tensor.mul_(0.5)`, `int_tensor *= 0.5`, `bool_tensor *= 2`); None when it can."""
     name = _in_place_name(op, target)
     if name is None or len(fake_args) < 2:
         return None
-    receiver, other = fake_args[0], fake_args[1]
+    receiver, other = fake_args[0], _SYMBOLIC_STAND_INS.get(type(fake_args[1]), fake_args[1])
     if not isinstance(receiver, torch.Tensor) or not isinstance(other, (torch.Tensor, int, float, bool, complex)):
         return None
     try:
