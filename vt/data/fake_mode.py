@@ -15,7 +15,7 @@ wrappers.
 
 The short path runs only where it provably gives what torch's path gives: a listed op, with no
 keyword arguments, outside inference mode, before the trace has a ShapeEnv (no symbolic sizes),
-on a fake tensor of this mode with no constant value, the other arguments plain numbers, None or
+on a fake tensor of this mode with no constant value, the other arguments ints, bools, None or
 lists of ints.  Anything else, and any error, goes the full way, so errors keep torch's wording.
 tests/test_fake_mode.py compares both paths on every listed op, in grad and no-grad mode, over
 contiguous, transposed and channels-last inputs and failing calls.
@@ -73,12 +73,8 @@ def _by_kernel(mode, func, args):
             or torch.is_inference_mode_enabled():
         return None
     device = base.fake_device
-    for arg in args[1:]:
-        if type(arg) is FakeTensor:
-            if arg.fake_mode is not mode or arg.constant is not None or arg.fake_device != device:
-                return None
-        elif not _plain_argument(arg):
-            return None
+    if not all(_plain_argument(arg) for arg in args[1:]):
+        return None
     try:
         with in_kernel_invocation_manager(mode):
             out = func(*args)
@@ -92,6 +88,6 @@ def _by_kernel(mode, func, args):
 
 
 def _plain_argument(value) -> bool:
-    if type(value) in (int, float, bool) or value is None:
+    if type(value) in (int, bool) or value is None:
         return True
     return type(value) in (list, tuple) and all(type(item) is int for item in value)
