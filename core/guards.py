@@ -133,10 +133,7 @@ class TensorMatch:
         return (f"type({x}) is {ns.ref(self.python_type, 'type')}"
                 f" and {x}.dtype is {ns.ref(self.dtype, 'dtype')}"
                 f" and {x}.device == {ns.ref(self.device, 'device')}"
-                + (self._symbolic_layout(x) if self.symbolic else
-                   f" and {x}.shape == {self.shape!r}"
-                   f" and {x}.stride() == {self.stride!r}"
-                   f" and {x}.storage_offset() == {self.storage_offset!r}")
+                + self._symbolic_layout(x)
                 + f" and {x}.layout is {ns.ref(self.layout, 'layout')}"
                 f" and {x}.requires_grad is {self.requires_grad!r}"
                 + (f" and {x}.is_leaf is {self.is_leaf!r}" if self.requires_grad else ""))
