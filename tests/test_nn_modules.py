@@ -306,3 +306,30 @@ def test_forward_replaced_on_the_instance_and_custom_call():
 
     called = Called()
     assert_same_as_eager(lambda x: (net(x), called(x)), x4)
+
+
+def test_capture_reads_a_modules_own_dict_past_its_python_getattribute():
+    """The tracer's own reads of a module's instance dict (its tables, a replaced forward, its
+    plain attributes) must not run the class's Python `__getattribute__`: capturing runs none of
+    the user's code for real.  (Calls of the compiled function read attributes as eager does.)"""
+    asked = []
+
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = 2.0
+            self.inner = nn.Linear(4, 4)
+
+        def __getattribute__(self, name):
+            if name == "__dict__":
+                asked.append(name)
+            return super().__getattribute__(name)
+
+        def forward(self, x):
+            return self.inner(x) * self.scale
+
+    net, x = Counting(), torch.randn(2, 4)
+    asked.clear()
+    res = trace(net, (x,))
+    assert asked == [] and res.graph_breaks == []
+    torch.testing.assert_close(res(x), net(x))

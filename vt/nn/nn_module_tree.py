@@ -29,6 +29,7 @@ from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, ItemSource
 from vt.registry import wrap_value
 from vt.callables.functions import class_attribute
+from vt.objects.object_attributes import instance_dict
 
 _CONTAINERS = (torch.nn.Sequential, torch.nn.ModuleList)
 
@@ -304,7 +305,7 @@ class ModuleWalkVariable(VariableTracker):
             return state, modules
         seen, found = set(), []
         for module_prefix, owner, owner_source in modules:
-            entries = owner.__dict__[table]
+            entries = instance_dict(owner)[table]
             state = _guard_keys(state, AttrSource(owner_source, table), entries)
             for name, value in entries.items():
                 if value is None or id(value) in seen:

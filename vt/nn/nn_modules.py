@@ -28,6 +28,7 @@ import torch
 
 from effects import heap
 from vt.objects.attributes import store_raw, written
+from vt.objects.object_attributes import instance_dict
 from vt.protocol import DELETED, MISSING, NOT_CONSTANT, VariableTracker
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.data.lists import TupleVariable
@@ -134,7 +135,7 @@ def call_module(state, module_vt, args, kwargs):
                                "something that is not a Python function")
         return call_function_from(state, custom_call, _method_source(source, "__call__"), [module_vt, *args], kwargs)
     forward = class_attribute(type(module), "forward")
-    if "forward" in module.__dict__:  # forward replaced on the instance, which _call_impl's self.forward finds
+    if "forward" in instance_dict(module):  # forward replaced on the instance, which _call_impl's self.forward finds
         forward = None
     elif type(forward) is not types.FunctionType:
         return unsupported(BreakKind.UNSUPPORTED_CALL, f"{module_vt.describe()} has no Python forward")
@@ -242,7 +243,7 @@ class CreatedModuleVariable(VariableTracker):
         return AttrSource(self.class_source, "forward")
 
     def getattr(self, state, name):
-        instance = self.module.__dict__
+        instance = instance_dict(self.module)
         if name in instance and is_constant_value(instance[name]):
             return state, ConstantVariable(instance[name])
         found = class_attribute(type(self.module), name)
@@ -302,7 +303,7 @@ class NNModuleVariable(VariableTracker):
         if value is not MISSING:
             return state, value
         for table in ("_parameters", "_buffers", "_modules"):
-            entries = module.__dict__.get(table, {})
+            entries = instance_dict(module).get(table, {})
             if name in entries:
                 value = entries[name]
                 if value is None:
@@ -320,13 +321,14 @@ class NNModuleVariable(VariableTracker):
         if type(module).__setattr__ is not torch.nn.Module.__setattr__ or \
                 type(module).__delattr__ is not torch.nn.Module.__delattr__:
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"{self.describe()} has its own __setattr__/__delattr__")
-        if any(name in module.__dict__.get(table, {}) for table in ("_parameters", "_buffers", "_modules")):
+        own = instance_dict(module)
+        if any(name in own.get(table, {}) for table in ("_parameters", "_buffers", "_modules")):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning to parameter, buffer or submodule "
                                f"{name!r} of {self.describe()} is not traced yet")
         if value is not DELETED and (isinstance(value, TensorVariable) or _is_module(value)):
             return unsupported(BreakKind.UNSUPPORTED_OPERATION, f"assigning a {value.describe()} to {self.describe()} "
                                "(it may become a parameter, buffer or submodule) is not traced yet")
-        if value is DELETED and name not in module.__dict__:
+        if value is DELETED and name not in own:
             record = module_attributes(state, module)
 
             if record is None or written(record.attributes, name) in (MISSING, DELETED):

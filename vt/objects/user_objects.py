@@ -27,7 +27,8 @@ from vt.callables.functions import CellVariable, UserMethodVariable, call_functi
 from vt.objects.getattr_variable import builtin_method
 from vt.callables.lazy import realize_if_lazy
 from vt.objects.object_attributes import (attribute_source, call_hook, class_hook, class_record, class_source_of,
-    class_vt_of, hook_source, is_vt, lookup, own_attribute, python_method, read_attribute, write_attribute)
+    class_vt_of, hook_source, instance_dict, is_vt, lookup, own_attribute, python_method, read_attribute,
+    write_attribute)
 from vt.objects.object_operators import binary_object_operation, own_less_than, unary_object_operation
 from vt.objects.object_protocol import (call_dunder, call_dunder_discard, contains_object, equal_without_code,
     iterate_object, object_getitem, object_hash_key, object_truth)
@@ -60,11 +61,11 @@ def _read_attribute(state, vt, obj, name: str):
         if found.fget is None:
             return raise_error(AttributeError, f"property {name!r} has no getter")
         return call_function_from(state, found.fget, AttrSource(_method_source(vt.source, name), "fget"), [vt], {})
-    instance_dict = getattr(obj, "__dict__", {})
+    own = instance_dict(obj) or {}
     if found is MISSING or not hasattr(found, "__get__") or isinstance(found, (staticmethod, classmethod)) \
             or type(found) is types.FunctionType:
-        if name in instance_dict:
-            return wrap_value(state, instance_dict[name], AttrSource(vt.source, name))
+        if name in own:
+            return wrap_value(state, own[name], AttrSource(vt.source, name))
         if vt.source is not None and vt.source.made_per_call():
             state = state.add_guard(NotInInstanceDict(vt.source, name))
     if type(found) is types.FunctionType:
