@@ -8,8 +8,9 @@ a resume function without disassembling the whole function again.
 
 The compile cache.  What decoding produces depends on the code object alone (its bytes, constants,
 names, line and exception tables, all immutable), so it is kept per code object across captures in
-`_DECODED` (`compiled`), with the code of the argument binder (core/signatures.py): the one
-module-level mutable cache of the project, on purpose.  It is keyed by the
+`_DECODED` (`compiled`), with the code of the argument binder (core/signatures.py): the
+module-level mutable cache of the project, on purpose, with one other part, the fake mode's memo
+of functional ATen ops (vt/data/fake_memo.py).  It is keyed by the
 identity of the code object and holds it weakly, so an entry goes away with its code object (a
 fresh function compiled from the same text is a new code object, decoded anew); the globals a
 code runs in are not part of it (`CodeInfo` adds them per trace).  `decode_uncached` bypasses it.

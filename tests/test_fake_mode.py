@@ -6,7 +6,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 
 import tracer
 from vt.data import fake_mode as fake_mode_module
-from vt.data.fake_mode import PLAIN_VIEWS, trace_fake_mode
+from vt.data.fake_mode import BY_KERNEL, PLAIN_VIEWS, trace_fake_mode
 
 aten = torch.ops.aten
 
@@ -35,6 +35,9 @@ CASES = [  # (op, input maker, arguments)
     (aten.unbind.int, lambda: torch.randn(3, 4), (1,)),
     (aten.view.default, lambda: torch.randn(2, 3).to(torch.float16), ([6],)),
     (aten.transpose.int, lambda: torch.randn(2, 3, 4, 5).contiguous(memory_format=torch.channels_last), (1, 2)),
+    (aten.detach.default, lambda: torch.randn(3, 4), ()),
+    (aten._unsafe_view.default, lambda: torch.randn(2, 3, 4), ([6, 4],)),
+    (aten._unsafe_view.default, lambda: torch.randn(4, 6).t(), ([24],)),  # not viewable: raises
 ]
 
 
@@ -83,7 +86,7 @@ def test_an_op_by_its_kernel_is_what_torchs_fake_path_gives(case, grad, monkeypa
 
 
 def test_every_listed_op_has_a_case():
-    assert {op for op, _, _ in CASES} == PLAIN_VIEWS
+    assert {op for op, _, _ in CASES} == BY_KERNEL
 
 
 def test_every_listed_op_is_a_view_op_by_its_schema():

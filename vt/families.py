@@ -21,6 +21,8 @@ import vt.data.sorting  # noqa: F401
 import vt.data.equality  # noqa: F401
 import vt.data.lists  # noqa: F401
 import vt.data.tensor_checks  # noqa: F401
+import vt.data.fake_build  # noqa: F401
+import vt.data.fake_memo  # noqa: F401
 import vt.data.fake_mode  # noqa: F401
 import vt.data.propagation  # noqa: F401
 import vt.data.tensor  # noqa: F401

@@ -22,7 +22,8 @@ contiguous, transposed and channels-last inputs and failing calls.
 
 Functional ops (`add`, `addmm`, `native_layer_norm`) are not taken this way: many of their meta
 kernels are Python references, and running them each time cost more than torch's cache hit
-(measured: the nanoGPT block's capture went from 21,509 Python calls to 28,397).
+(measured: the nanoGPT block's capture went from 21,509 Python calls to 28,397).  They go torch's
+way the first time they meet given metadata, and are then remembered (vt/data/fake_memo.py).
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ import types
 import torch
 from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode, in_kernel_invocation_manager
 
+from vt.data import fake_memo
+from vt.data.fake_build import fake_over
+
 _aten = torch.ops.aten
 
 PLAIN_VIEWS = frozenset({
@@ -38,10 +42,17 @@ PLAIN_VIEWS = frozenset({
     _aten.expand.default, _aten.unsqueeze.default, _aten.squeeze.dim, _aten.squeeze.dims, _aten.squeeze.default,
     _aten.slice.Tensor, _aten.select.int, _aten.alias.default, _aten.unfold.default, _aten.diagonal.default,
     _aten.as_strided.default, _aten.split.Tensor, _aten.split_with_sizes.default, _aten.unbind.int,
+    _aten.detach.default,
 })
 """ATen view ops whose outputs are determined by the input's sizes, strides and offset and their
 integer arguments (several outputs for split and unbind).  Only ops that reach the mode as
 themselves: composite ones (`narrow`, `chunk`) arrive already decomposed into these."""
+
+BY_KERNEL = PLAIN_VIEWS | {_aten._unsafe_view.default}
+"""Ops taken by their kernel: the plain views, and `_unsafe_view`, which `reshape` and matmul's
+decomposition end with.  It is no view by its schema (eager's result is no view either) but
+shares its input's storage, which torch's cache cannot express, so torch's path runs its full
+dispatch for it every time (about 200 us); its kernel on meta storage gives the same."""
 
 
 def trace_fake_mode() -> FakeTensorMode:
@@ -56,11 +67,22 @@ def trace_fake_mode() -> FakeTensorMode:
 def _dispatch(mode, func, types_, args=(), kwargs=None):
     if func is _DEVICE and type(args[0]) is FakeTensor:  # `t.device` asked of a fake tensor, as torch answers it
         return args[0].fake_device
-    if func in PLAIN_VIEWS and not kwargs and mode.shape_env is None:
+    if func in BY_KERNEL and not kwargs and mode.shape_env is None:
         out = _by_kernel(mode, func, args)
         if out is not None:
             return out
-    return FakeTensorMode.__torch_dispatch__(mode, func, types_, args, kwargs or {})
+        return FakeTensorMode.__torch_dispatch__(mode, func, types_, args, kwargs or {})
+    key = fake_memo.op_key(mode, func, args, kwargs)
+    if key is None:
+        return FakeTensorMode.__torch_dispatch__(mode, func, types_, args, kwargs or {})
+    entry = fake_memo.lookup(key)
+    if entry is not None:
+        return fake_memo.remembered(mode, entry)
+    out = FakeTensorMode.__torch_dispatch__(mode, func, types_, args, kwargs or {})
+    entry = fake_memo.entry_of(mode, out, args, kwargs or {})
+    if entry is not None:
+        fake_memo.store(key, entry)
+    return out
 
 
 _DEVICE = torch.ops.prim.device.default
@@ -81,9 +103,9 @@ def _by_kernel(mode, func, args):
     except Exception:  # torch's path raises the error with its own wording
         return None
     if type(out) is torch.Tensor:
-        return FakeTensor(mode, out, device)
+        return fake_over(mode, out, device)
     if type(out) in (tuple, list) and all(type(item) is torch.Tensor for item in out):
-        return type(out)(FakeTensor(mode, item, device) for item in out)
+        return type(out)(fake_over(mode, item, device) for item in out)
     return None
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch._subclasses.fake_tensor import FakeTensor
 
+from vt.data.fake_build import fake_over
+
 _CONSTANT_TYPES = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout)
 
 
@@ -70,7 +72,7 @@ def remembered(state, key, fake_args):
     if type(meta) is int:  # the op gave back its argument itself (`x.to(x.dtype)`, `x.contiguous()`)
         return fake_args[meta]
     shape, stride, dtype, device = meta
-    return FakeTensor(state.env.fake_mode, torch.empty_strided(shape, stride, dtype=dtype, device="meta"), device)
+    return fake_over(state.env.fake_mode, torch.empty_strided(shape, stride, dtype=dtype, device="meta"), device)
 
 
 def remember(state, key, out, fake_args, fake_kwargs) -> None:
@@ -132,7 +134,7 @@ def plain_input_fake(mode, value):
     shape, stride = tuple(value.shape), value.stride()
     if not _storage_is_its_span(value, shape, stride):  # more storage than the tensor shows
         return None
-    fake = FakeTensor(mode, torch.empty_strided(shape, stride, dtype=value.dtype, device="meta"), value.device)
+    fake = fake_over(mode, torch.empty_strided(shape, stride, dtype=value.dtype, device="meta"), value.device)
     if value.requires_grad:
         fake.requires_grad_(True)
     if type(value) is torch.nn.Parameter:

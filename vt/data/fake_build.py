@@ -1,0 +1,43 @@
+"""A fake tensor made over a meta tensor, as `FakeTensor(mode, elem, device)` makes it, for less.
+
+The trace makes a new fake tensor for every op output, view and input (about 75 for a nanoGPT
+block).  torch's `FakeTensor.__new__` is Python that checks and normalizes its arguments, sets
+five memo descriptors that each set three attributes, and runs `__init__`: about 10 us, a tenth of
+a block's capture.  Where the arguments are already what torch would settle on (a device taken
+from another fake tensor, or the CPU), the result is the subclass made over `elem` with the same
+dispatch keys and the same instance fields, which are the mode, the device and Nones: a copy of
+one template dict per mode.  tests/test_fake_build.py checks it against torch's constructor
+field by field, so a torch that adds a field fails there first.
+"""
+from __future__ import annotations
+
+import torch
+from torch._subclasses.fake_tensor import FakeTensor, FakeTensorConfig
+
+_make_subclass = torch.Tensor._make_subclass
+
+
+def _template(mode) -> dict:
+    """The instance fields torch's constructor gives a fake tensor of `mode` with no constant."""
+    template = mode.__dict__.get("_snaptrace_fake_fields")
+    if template is None:
+        sample = FakeTensor(mode, torch.empty(0, device="meta"), torch.device("cpu"))
+        template = mode.__dict__["_snaptrace_fake_fields"] = dict(sample.__dict__)
+    return template
+
+
+def fake_over(mode, elem: torch.Tensor, device: torch.device) -> FakeTensor:
+    """`FakeTensor(mode, elem, device)` where `device` is normalized (a fake tensor's `fake_device`,
+    or any CPU device); falls back to torch's constructor for everything else."""
+    if FakeTensorConfig.debug or (device.type != "cpu" and device.index is None):
+        return FakeTensor(mode, elem, device)
+    fake = _make_subclass(FakeTensor, elem, elem.requires_grad, dispatch_device=True,
+                          device_for_backend_keys=device)
+    if mode._allow_unsafe_data_ptr_access:
+        torch._C._set_warn_deprecated_on_mutable_data_ptr(fake)
+    else:
+        torch._C._set_throw_on_mutable_data_ptr(fake)
+    fields = fake.__dict__
+    fields.update(_template(mode))
+    fields["_fake_device"] = device
+    return fake
