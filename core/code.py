@@ -9,8 +9,9 @@ a resume function without disassembling the whole function again.
 The compile cache.  What decoding produces depends on the code object alone (its bytes, constants,
 names, line and exception tables, all immutable), so it is kept per code object across captures in
 `_DECODED` (`compiled`), with the code of the argument binder (core/signatures.py): the
-module-level mutable cache of the project, on purpose, with one other part, the fake mode's memo
-of functional ATen ops (vt/data/fake_memo.py).  It is keyed by the
+module-level mutable cache of the project, on purpose.  Two other parts: the code of generated
+source (guard functions, `compiled_source`) and the fake mode's memo of functional ATen ops
+(vt/data/fake_memo.py).  It is keyed by the
 identity of the code object and holds it weakly, so an entry goes away with its code object (a
 fresh function compiled from the same text is a new code object, decoded anew); the globals a
 code runs in are not part of it (`CodeInfo` adds them per trace).  `decode_uncached` bypasses it.
@@ -125,6 +126,26 @@ def compiled(code: types.CodeType, what: str, make):
     if made is None:
         made = entry[1][what] = make(code)
     return made
+
+
+_SOURCES: dict = {}
+"""The compile cache's part for generated source: (source text, file name) -> code object."""
+SOURCE_LIMIT = 256
+
+
+def compiled_source(src: str, filename: str) -> types.CodeType:
+    """`compile(src, filename, "exec")`, kept in the compile cache: the code depends on the text and
+    the name alone.  Guard functions are generated text, and the same module class traced again (a
+    fresh instance, each block of a model compiled on its own) gives the same text, whose
+    compilation is a tenth of a small module's capture.  At most `SOURCE_LIMIT` texts are kept;
+    the cache starts over when full."""
+    key = (src, filename)
+    code = _SOURCES.get(key)
+    if code is None:
+        if len(_SOURCES) >= SOURCE_LIMIT:
+            _SOURCES.clear()
+        code = _SOURCES[key] = compile(src, filename, "exec")
+    return code
 
 
 def _forget(key: int):

@@ -23,6 +23,7 @@ import reprlib
 
 import torch
 
+from core.code import compiled_source
 from core.guards import _Namespace
 from core.sources import local_name
 
@@ -46,7 +47,7 @@ def compile_guards(guards, arg_names: tuple, fn, builtins: dict, name: str):
     src = "\n".join(lines) + "\n"
     scope = dict(_SHAPE_GUARD_NAMES, **ns.values)
     scope[ns.g], scope[ns.b], scope[ns.f] = fn.__globals__, builtins, fn
-    exec(compile(src, f"<snaptrace guards for {name}>", "exec"), scope)
+    exec(compiled_source(src, f"<snaptrace guards for {name}>"), scope)
     check = scope[f"__guard_{name}"]
     check.source = src
     check.why = _Explainer(tuple(guards), arg_names, fn, builtins, name)

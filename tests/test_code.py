@@ -96,3 +96,38 @@ def test_compile_cache_is_keyed_by_identity_and_forgets_dead_code():
     gc.collect()
     assert key not in _DECODED  # the entry went with its code object
     assert id(twin) in _DECODED
+
+
+def test_generated_source_is_compiled_once_per_text_and_name(monkeypatch):
+    import core.code as code_module
+
+    code_module._SOURCES.clear()
+    first = code_module.compiled_source("def f(x):\n    return x + 1\n", "<a>")
+    assert code_module.compiled_source("def f(x):\n    return x + 1\n", "<a>") is first
+    other_name = code_module.compiled_source("def f(x):\n    return x + 1\n", "<b>")
+    assert other_name is not first and other_name.co_filename == "<b>"
+    assert code_module.compiled_source("def f(x):\n    return x + 2\n", "<a>") is not first
+    scope = {}
+    exec(first, scope)
+    assert scope["f"](1) == 2
+    monkeypatch.setattr(code_module, "SOURCE_LIMIT", 2)
+    code_module.compiled_source("y = 3\n", "<c>")
+    assert len(code_module._SOURCES) <= 2  # started over when full
+
+
+def test_a_module_traced_again_reuses_its_guard_code_and_each_capture_guards_its_own_module():
+    import tracer
+
+    def make():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU())
+
+    one, two = make(), make()
+    first, second = tracer.compile(one), tracer.compile(two)
+    x = torch.randn(2, 4)
+    first(x), second(x)
+    assert first.captures[0].guard_source == second.captures[0].guard_source
+    one[1] = torch.nn.Tanh()  # only the first module changes: only its capture's guards fail
+    torch.testing.assert_close(first(x), one(x))
+    torch.testing.assert_close(second(x), two(x))
+    assert len(first.captures) == 2 and len(second.captures) == 1
