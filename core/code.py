@@ -55,6 +55,9 @@ class CodeInfo:
     globals: dict
     globals_source: object = None
     exception_table: tuple = ()  # HandlerEntry records, in the code's order
+    # per-trace memo: instruction index -> the VT its LOAD_CONST pushes (one shared value, as CPython
+    # pushes the one constant object each time; tracer/ops/loads_stores.py)
+    constants: dict = attrs.field(factory=dict, repr=False)
 
     def handler_at(self, index: int):
         """The exception-table entry covering instruction `index`, or None (the frame is left)."""

@@ -34,7 +34,8 @@ class Frame(NamedTuple):
 
     code: CodeInfo
     ip: int
-    stack: object  # PVector of VTs
+    stack: tuple  # of VTs; a tuple, not a PVector: a stack is short, and slicing and adding tuples is
+    # about twice as fast (`advance`)
     locals: object  # PVector of VTs, indexed like co_varnames; None means unbound
     kw_names: tuple = ()
     handled: object = None  # the exception an `except` block of this frame is handling (None: the caller's)
@@ -169,7 +170,7 @@ class State:
         if pop:
             stack = stack[:len(stack) - pop]
         if push:
-            stack = stack.extend(push)
+            stack = stack + push
         frame = _make_tuple(Frame, (code, ip + 1, stack, locals_, (), handled, namespace))
         fields = self.__dict__.copy()
         fields["frame"] = frame
@@ -256,11 +257,11 @@ class State:
 def _moved(stack, pop: int, push: tuple):
     if pop:
         stack = stack[:len(stack) - pop]
-    return stack.extend(push) if push else stack
+    return stack + push if push else stack
 
 
 def initial_state(code: CodeInfo, local_values: list, env: Env) -> State:
-    frame = Frame(code, 0, pvector(), pvector(local_values), ())
+    frame = Frame(code, 0, (), pvector(local_values), ())
     import torch
 
     return State(frame, pvector(), EMPTY_MAP, pvector(), EMPTY_MAP, pvector(), 0, pvector(), EMPTY_MAP, env,

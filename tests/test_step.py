@@ -161,7 +161,7 @@ def test_speculation_from_the_state_before_a_break():
     final, stop = run(make_state(breaking, (torch.randn(2),)))
     before = snapshot(final)
     stack = final.frame.stack
-    assumed = attrs.evolve(final, frame=final.frame._replace(stack=stack.set(len(stack) - 1, ConstantVariable(True))))
+    assumed = attrs.evolve(final, frame=final.frame._replace(stack=stack[:-1] + (ConstantVariable(True),)))
     spec_final, spec_stop = run(assumed)
     assert type(spec_stop) is Returned
     assert spec_stop.value.runtime_type() is torch.Tensor

@@ -101,7 +101,7 @@ def start_state(fn, args: tuple, kwargs: dict, dynamic: DynamicPolicy | None = N
     state, cells = existing_cells(state, fn, FunctionSource())
     if cells:  # free variables occupy the last slots of the frame
         values[len(values) - len(cells):] = cells
-        state = state.with_frame(Frame(info, 0, pvector(), pvector(values), ()))
+        state = state.with_frame(Frame(info, 0, (), pvector(values), ()))
     return state
 
 

@@ -38,7 +38,7 @@ def compile_callee(state, frame, stop, continuation):
     if made is None:
         return None
     state, stand_in = made
-    frame = frame.__class__(frame.code, frame.ip, frame.stack.set(position, stand_in), frame.locals,
+    frame = frame.__class__(frame.code, frame.ip, _replaced(frame.stack, position, stand_in), frame.locals,
                             frame.kw_names, frame.handled, frame.namespace)
     return state.with_frame(frame), stand_in.compiled
 
@@ -104,3 +104,9 @@ def _with_hooks(forward, pre_hooks: tuple, hooks: tuple):
 
     call_with_hooks.__qualname__ = f"{forward.__qualname__} with hooks"
     return call_with_hooks
+
+
+def _replaced(stack: tuple, position: int, value) -> tuple:
+    """The stack with the value at `position` replaced."""
+    position %= len(stack)
+    return stack[:position] + (value,) + stack[position + 1:]

@@ -79,5 +79,5 @@ def unwind(state, exc):
     if entry is None:
         return state, Raised(exc)
     push = (ConstantVariable(frame.code.instructions[frame.ip].offset), exc) if entry.lasti else (exc,)
-    stack = frame.stack[:entry.depth].extend(push)
+    stack = frame.stack[:entry.depth] + push
     return state.with_frame(frame._replace(ip=entry.target, stack=stack, kw_names=()))

@@ -31,7 +31,7 @@ def load_fast(state, ins):
         return out
     state, value = out  # realized once: the local now holds the real VT
     frame = state.frame
-    return state.next_with(stack=frame.stack.append(value), locals=frame.locals.set(ins.arg, value))
+    return state.next_with(stack=frame.stack + (value,), locals=frame.locals.set(ins.arg, value))
 
 
 @handles("STORE_FAST")
@@ -48,12 +48,16 @@ def delete_fast(state, ins):
 
 @handles("LOAD_CONST")
 def load_const(state, ins):
+    known = state.frame.code.constants.get(ins.index)
+    if known is not None:
+        return state.advance(push=(known,))
     if type(ins.argval) is types.FunctionType:  # generated code (a resume prologue) calls helpers this way
         return state.advance(push=(UserFunctionVariable(ins.argval),))
     if not is_constant_value(ins.argval):
         return unsupported(BreakKind.UNSUPPORTED_VALUE,
                            f"constant of type {type(ins.argval).__name__} is not modelled")
-    return state.advance(push=(ConstantVariable(ins.argval),))
+    vt = state.frame.code.constants[ins.index] = ConstantVariable(ins.argval)
+    return state.advance(push=(vt,))
 
 
 def global_value(state, name: str):

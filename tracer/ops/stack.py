@@ -30,4 +30,6 @@ def swap(state, ins):
     stack = state.frame.stack
     n = ins.arg
     top, other = stack[-1], stack[-n]
-    return state.next_with(stack=stack.set(len(stack) - 1, other).set(len(stack) - n, top))
+    items = list(stack)
+    items[-1], items[-n] = other, top
+    return state.next_with(stack=tuple(items))

@@ -293,7 +293,7 @@ def inline_call(state, parts: FunctionParts, args, kwargs, namespace=None):
         values.append(mapping)
     values += [None] * (len(info.localsplus) - len(values) - len(parts.closure))
     values += list(parts.closure)
-    callee = Frame(info, 0, pvector(), pvector(values), (), None, namespace)
+    callee = Frame(info, 0, (), pvector(values), (), None, namespace)
     make = registry.code_call_rule_for(code)
     if make is not None:  # a generator: the body runs only as items are asked for
         return make(state, callee, code.co_qualname)

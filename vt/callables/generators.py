@@ -57,7 +57,7 @@ class GeneratorVariable(IteratorVariable):
                 return raise_error(TypeError, "can't send non-None value to a just-started generator")
             return self._run(state, self.frame, None)
         frame = self.frame
-        return self._run(state, frame._replace(stack=frame.stack.set(len(frame.stack) - 1, value)), None)
+        return self._run(state, frame._replace(stack=frame.stack[:-1] + (value,)), None)
 
     def throw(self, state, exc):
         """gen.throw(exc): the exception is raised at the suspended yield."""
@@ -194,7 +194,7 @@ def _close(state, generator):
 
 def resume_after_yield(frame):
     """The frame a generator continues with after yielding: the value replaced by the sent None."""
-    stack = frame.stack[:len(frame.stack) - 1].append(ConstantVariable(None))
+    stack = frame.stack[:len(frame.stack) - 1] + (ConstantVariable(None),)
     return Frame(frame.code, frame.ip + 1, stack, frame.locals, (), frame.handled, frame.namespace)
 
 
