@@ -165,7 +165,7 @@ class State:
 
     def advance(self, pop: int = 0, push: tuple = ()) -> "State":
         """Pop `pop` values, push `push`, go to the next instruction.  The step loop's hottest path,
-        so `_moved`, `_frame` and `with_frame` are written out here."""
+        so the stack change, `_frame` and `with_frame` are written out here."""
         code, ip, stack, locals_, _, handled, namespace = self.frame
         if pop:
             stack = stack[:len(stack) - pop]
@@ -179,17 +179,29 @@ class State:
         return new
 
     def jump(self, target: int, pop: int = 0, push: tuple = ()) -> "State":
-        """Pop and push as `advance`, then continue at instruction `target` (KW_NAMES survive)."""
-        f = self.frame
-        return self.with_frame(_frame(f.code, target, _moved(f.stack, pop, push), f.locals, f.kw_names, f.handled,
-                                      f.namespace))
+        """Pop and push as `advance`, then continue at instruction `target` (KW_NAMES survive).
+        Written out as `advance` is: loops jump on every iteration, and PRECALL is a jump too."""
+        code, _, stack, locals_, kw_names, handled, namespace = self.frame
+        if pop:
+            stack = stack[:len(stack) - pop]
+        if push:
+            stack = stack + push
+        frame = _make_tuple(Frame, (code, target, stack, locals_, kw_names, handled, namespace))
+        fields = self.__dict__.copy()
+        fields["frame"] = frame
+        new = _new(State)
+        _set(new, "__dict__", fields)
+        return new
 
     def store_local(self, index: int, value, pop: int = 1) -> "State":
         code, ip, stack, locals_, _, handled, namespace = self.frame
         if pop:
             stack = stack[:len(stack) - pop]
-        return self.with_frame(_make_tuple(Frame, (code, ip + 1, stack, locals_.set(index, value), (), handled,
-                                                   namespace)))
+        fields = self.__dict__.copy()
+        fields["frame"] = _make_tuple(Frame, (code, ip + 1, stack, locals_.set(index, value), (), handled, namespace))
+        new = _new(State)
+        _set(new, "__dict__", fields)
+        return new
 
     def next_with(self, stack=None, locals=None) -> "State":
         """Go to the next instruction with a new stack and/or new locals."""
@@ -252,12 +264,6 @@ class State:
     def guard_list(self) -> tuple:
         """The guards in the order the trace added them (cheap global checks first)."""
         return tuple(self.guard_order)
-
-
-def _moved(stack, pop: int, push: tuple):
-    if pop:
-        stack = stack[:len(stack) - pop]
-    return stack + push if push else stack
 
 
 def initial_state(code: CodeInfo, local_values: list, env: Env) -> State:

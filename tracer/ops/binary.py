@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tracer.registry import handles
 from vt.builtins.builtin_operator import subscript
-from vt.data.operators import BINARY_OPS, COMPARE_OPS, binary_operation, unary_operation
+from vt.data.operators import BINARY_OPS, COMPARE_OPS, scalar_result, binary_operation, unary_operation
 from vt.folding import call_constant_fn
 from vt.data.constant import ConstantVariable
 from vt.data.equality import contains_in
@@ -21,15 +21,24 @@ def _replace_top(state, out, pop):
 @handles("BINARY_OP")
 def binary_op(state, ins):
     symbol, fn, _, plain = BINARY_OPS[ins.arg]
-    out = binary_operation(state, fn, state.peek(2), state.peek(1), symbol, plain)
-    return _replace_top(state, out, 2)
+    stack = state.frame.stack
+    a, b = stack[-2], stack[-1]
+    result = scalar_result(plain or fn, a, b)  # loops of Python arithmetic: no rule lookup
+    if result is not None:
+        return state.advance(pop=2, push=(result,))
+    return _replace_top(state, binary_operation(state, fn, a, b, symbol, plain), 2)
 
 
 @handles("COMPARE_OP")
 def compare_op(state, ins):
     symbol = ins.argval
     fn = COMPARE_OPS[symbol]
-    return _replace_top(state, binary_operation(state, fn, state.peek(2), state.peek(1), symbol), 2)
+    stack = state.frame.stack
+    a, b = stack[-2], stack[-1]
+    result = scalar_result(fn, a, b)
+    if result is not None:
+        return state.advance(pop=2, push=(result,))
+    return _replace_top(state, binary_operation(state, fn, a, b, symbol), 2)
 
 
 @handles("UNARY_NEGATIVE", "UNARY_POSITIVE", "UNARY_INVERT", "UNARY_NOT")

@@ -22,10 +22,14 @@ def _truth(state, value):
 @handles("POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_TRUE",
          "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_BACKWARD_IF_FALSE")
 def pop_jump_if(state, ins):
-    out = _truth(state, state.peek())
-    if type(out) is not tuple:
-        return out
-    state, truth = out
+    value = state.frame.stack[-1]
+    if type(value) is ConstantVariable:  # a condition computed while tracing: its truth, as `truth` gives it
+        truth = bool(value.value)
+    else:
+        out = _truth(state, value)
+        if type(out) is not tuple:
+            return out
+        state, truth = out
     if truth == ins.opname.endswith("TRUE"):
         return state.jump(ins.target, pop=1)
     return state.advance(pop=1)

@@ -93,7 +93,7 @@ def compare_classes(state, fn, a, b, symbol, plain):
 _SCALARS = frozenset({int, float, bool, str})
 
 
-def _scalar_result(fn, a, b):
+def scalar_result(fn, a, b):
     """`fn(a, b)` for two constants of plain scalar types, as a ConstantVariable; None for anything
     else, or when the operator raises (the general path then raises the program's error)."""
     if type(a) is ConstantVariable and type(b) is ConstantVariable and type(a.value) in _SCALARS \
@@ -109,7 +109,7 @@ def _scalar_result(fn, a, b):
 def binary_operation(state, fn, a, b, symbol, plain=None):
     """a <symbol> b; `fn` may be the in-place operator, `plain` is its out-of-place twin."""
     plain = plain or fn
-    result = _scalar_result(plain, a, b)
+    result = scalar_result(plain, a, b)
     if result is not None:
         return state, result
     rule = registry.binary_rule_for(a, b) or no_binary_rule
