@@ -178,6 +178,17 @@ class State:
         _set(new, "__dict__", fields)
         return new
 
+    def advance_changing(self, push: tuple, changes: dict) -> "State":
+        """`advance(push=push)` and `replace(**changes)` in one new State (FOR_ITER: the iterator's
+        new position in the heap, and its item pushed)."""
+        code, ip, stack, locals_, _, handled, namespace = self.frame
+        fields = self.__dict__.copy()
+        fields.update(changes)
+        fields["frame"] = _make_tuple(Frame, (code, ip + 1, stack + push, locals_, (), handled, namespace))
+        new = _new(State)
+        _set(new, "__dict__", fields)
+        return new
+
     def jump(self, target: int, pop: int = 0, push: tuple = ()) -> "State":
         """Pop and push as `advance`, then continue at instruction `target` (KW_NAMES survive).
         Written out as `advance` is: loops jump on every iteration, and PRECALL is a jump too."""

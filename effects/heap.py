@@ -38,7 +38,12 @@ def allocate(state, vt_factory) -> tuple:
 def update_object(state, vt):
     """Store new contents for an object without it counting as a change by the program
     (iterator positions, inputs realized on first use, generator frames)."""
-    return state.replace(heap=state.heap.set(vt.oid, vt), changed=(vt.oid, vt.source is not None, state.changed))
+    return state.replace(**object_updated(state, vt))
+
+
+def object_updated(state, vt) -> dict:
+    """The State fields `update_object` changes, for a caller that changes the frame too."""
+    return {"heap": state.heap.set(vt.oid, vt), "changed": (vt.oid, vt.source is not None, state.changed)}
 
 
 def unchanged_since(state, earlier, about_real_objects: bool = False, limit: int = 256) -> bool:

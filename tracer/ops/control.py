@@ -1,6 +1,7 @@
 """Control flow: jumps on conditions known while tracing, loops over iterators, return."""
 from __future__ import annotations
 
+from effects import heap
 from tracer.registry import handles
 from core.stops import Returned
 from core.stops import Yielded
@@ -67,16 +68,17 @@ def get_iter(state, ins):
 
 @handles("FOR_ITER")
 def for_iter(state, ins):
-    """Push the next item above the iterator (advanced in the heap), or pop it and leave the loop."""
-    out = state.peek().next_item(state)
+    """Push the next item above the iterator (advanced in the heap), or pop it and leave the loop.
+    `next_value` (vt/iteration.py) written out, so the heap and the frame change in one State."""
+    out = heap.current(state, state.frame.stack[-1]).step(state)
     if out is None:
         return state.jump(ins.target, pop=1)
     if type(out) is Exhausted:
         return out.state.jump(ins.target, pop=1)
     if type(out) is not tuple:
         return out
-    state, value = out
-    return state.advance(push=(value,))
+    state, value, advanced = out
+    return state.advance_changing((value,), heap.object_updated(state, advanced))
 
 
 @handles("RETURN_VALUE")
