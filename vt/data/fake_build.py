@@ -5,8 +5,7 @@ block).  torch's `FakeTensor.__new__` is Python that checks and normalizes its a
 five memo descriptors that each set three attributes, and runs `__init__`: about 10 us, a tenth of
 a block's capture.  Where the arguments are already what torch would settle on (a device taken
 from another fake tensor, or the CPU), the result is the subclass made over `elem` with the same
-dispatch keys and the same instance fields, which are the mode, the device and Nones: a copy of
-one template dict per mode.  tests/test_fake_build.py checks it against torch's constructor
+dispatch keys and the same instance fields, which are the mode, the device and Nones.  tests/test_fake_build.py checks it against torch's constructor
 field by field, so a torch that adds a field fails there first.
 """
 from __future__ import annotations
@@ -17,13 +16,13 @@ from torch._subclasses.fake_tensor import FakeTensor, FakeTensorConfig
 _make_subclass = torch.Tensor._make_subclass
 
 
-def _template(mode) -> dict:
-    """The instance fields torch's constructor gives a fake tensor of `mode` with no constant."""
-    template = mode.__dict__.get("_snaptrace_fake_fields")
-    if template is None:
-        sample = FakeTensor(mode, torch.empty(0, device="meta"), torch.device("cpu"))
-        template = mode.__dict__["_snaptrace_fake_fields"] = dict(sample.__dict__)
-    return template
+_UNSET_FIELDS = tuple((name, None) for name in (
+    "constant", "pytype", "dispatch_keys", "real_tensor",
+    *(f"_{memo}{suffix}" for memo in ("nonzero_memo", "item_memo", "unique_memo", "unique_consecutive_memo",
+                                      "nested_int_memo") for suffix in ("", "_vc", "_epoch"))))
+"""The instance fields torch's constructor leaves None on a fake tensor with no constant: its
+constant, Python type, dispatch keys and real tensor, and the value, version and epoch of each of
+its five memos (`nonzero`, `item`, ...)."""
 
 
 def fake_over(mode, elem: torch.Tensor, device: torch.device) -> FakeTensor:
@@ -38,6 +37,7 @@ def fake_over(mode, elem: torch.Tensor, device: torch.device) -> FakeTensor:
     else:
         torch._C._set_throw_on_mutable_data_ptr(fake)
     fields = fake.__dict__
-    fields.update(_template(mode))
     fields["_fake_device"] = device
+    fields["fake_mode"] = mode
+    fields.update(_UNSET_FIELDS)
     return fake
