@@ -127,3 +127,18 @@ def test_the_device_of_a_fake_tensor_is_its_fake_device_as_torch_answers_it():
         with mode:
             assert x.device == torch.device("cpu") and x.t().device == torch.device("cpu")
         assert x.device == x.fake_device
+
+
+def test_the_short_path_leaves_the_dispatch_state_as_it_found_it():
+    mode = trace_fake_mode()
+    x = mode.from_tensor(torch.randn(4, 6))
+    before = (mode.in_kernel_invocation, torch._C._meta_in_tls_dispatch_include(), torch._C._dispatch_tls_local_include_set(),
+              torch._C._dispatch_tls_local_exclude_set())
+    with mode:
+        x.view(24)
+        with pytest.raises((RuntimeError, ValueError)):
+            x.t().view(24)  # raises inside the kernel, then again on torch's path
+    after = (mode.in_kernel_invocation, torch._C._meta_in_tls_dispatch_include(), torch._C._dispatch_tls_local_include_set(),
+             torch._C._dispatch_tls_local_exclude_set())
+    assert before == after == (False, False, before[2], before[3])
+    assert torch.randn(2).add(1).device.type == "cpu"  # real ops run for real again

@@ -30,7 +30,7 @@ from __future__ import annotations
 import types
 
 import torch
-from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode, in_kernel_invocation_manager
+from torch._subclasses.fake_tensor import FakeTensor, FakeTensorMode
 
 from vt.data import fake_memo
 from vt.data.fake_build import fake_over
@@ -98,8 +98,7 @@ def _by_kernel(mode, func, args):
     if not all(_plain_argument(arg) for arg in args[1:]):
         return None
     try:
-        with in_kernel_invocation_manager(mode):
-            out = func(*args)
+        out = _in_kernel(mode, func._op, args)
     except Exception:  # torch's path raises the error with its own wording
         return None
     if type(out) is torch.Tensor:
@@ -107,6 +106,21 @@ def _by_kernel(mode, func, args):
     if type(out) in (tuple, list) and all(type(item) is torch.Tensor for item in out):
         return type(out)(fake_over(mode, item, device) for item in out)
     return None
+
+
+def _in_kernel(mode, kernel, args):
+    """`kernel(*args)` as torch's `in_kernel_invocation_manager(mode)` runs it (fake arguments seen as
+    the meta tensors they wrap, no dispatch to Python modes), without its generator-based context
+    manager, which cost more than the view itself; tests/test_fake_mode.py holds both to the same
+    results."""
+    previous = mode.in_kernel_invocation
+    with torch._C._DisableTorchDispatch(), torch._C._PreserveDispatchKeyGuard():
+        mode.in_kernel_invocation = True
+        torch._C._set_meta_in_tls_dispatch_include(True)
+        try:
+            return kernel(*args)
+        finally:
+            mode.in_kernel_invocation = previous
 
 
 def _plain_argument(value) -> bool:

@@ -28,8 +28,11 @@ def op_key(state, op: str, target, fake_args, fake_kwargs):
     """The key a fake run of this op is remembered under, or None when it is not remembered."""
     if state.modes:
         return None
-    parts = [op, target, state.grad_enabled]
+    grad = state.grad_enabled
+    parts = [op, target, grad]
     for value in fake_args:
+        if grad and type(value) is FakeTensor and value.requires_grad:
+            return None  # its result requires grad too, or is not worth the key: not remembered (below)
         part = _argument_key(value)
         if part is None:
             return None
