@@ -58,6 +58,9 @@ class CodeInfo:
     # per-trace memo: instruction index -> the VT its LOAD_CONST pushes (one shared value, as CPython
     # pushes the one constant object each time; tracer/ops/loads_stores.py)
     constants: dict = attrs.field(factory=dict, repr=False)
+    # per-trace memo: instruction index -> what its LOAD_GLOBAL read last, (object, VT, guards, whether
+    # from the builtins), for a read the wrap memo (vt/registry.py) remembered (tracer/ops/loads_stores.py)
+    global_reads: dict = attrs.field(factory=dict, repr=False)
 
     def handler_at(self, index: int):
         """The exception-table entry covering instruction `index`, or None (the frame is left)."""

@@ -273,3 +273,52 @@ def test_global_shadowing_a_builtin_recaptures():
     finally:
         del namespace["len"]
     torch.testing.assert_close(res(x), x * 2)
+
+
+STEP = 2
+
+
+def _bump_step():
+    global STEP
+    STEP = STEP + 1
+
+
+def test_a_global_read_in_a_loop_sees_the_programs_own_writes_and_the_guards_stay():
+    def fn(x):
+        out = []
+        for i in range(3):
+            out.append(x * STEP + i)  # the same LOAD_GLOBAL each turn: remembered after the first
+            if i == 1:
+                _bump_step()
+        return out
+
+    global STEP
+    STEP = 2
+    x = t(3)
+    want = fn(x)
+    STEP = 2
+    compiled = compile(fn)
+    got = compiled(x)
+    assert STEP == 3  # the write was replayed
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+    STEP = 5  # a new value of the global: the guard of the remembered read fails, and the capture is redone
+    want = fn(x)
+    STEP = 5
+    got = compiled(x)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+    assert len(compiled.captures) == 2
+
+
+def test_a_remembered_builtin_read_is_not_used_once_a_module_global_shadows_it():
+    code = "def fn(x):\n    n = 0\n    for i in range(3):\n        n += len([i])\n    return x + n\n"
+    scope = {"__name__": "shadow_test"}
+    exec(code, scope)
+    fn = scope["fn"]
+    compiled = compile(fn)
+    x = t(2)
+    torch.testing.assert_close(compiled(x), fn(x))
+    scope["len"] = lambda items: 10  # shadows the builtin in the function's module
+    torch.testing.assert_close(compiled(x), fn(x))
+    assert len(compiled.captures) == 2

@@ -413,6 +413,16 @@ def wrap_value(state, value, source, guard: bool = True):
     return out
 
 
+def remembered_wrap(env, value, source):
+    """(VT, guards) of the remembered wrap of `value` at `source` when it names nothing of one state
+    (no heap handle), else None: what a hit of `wrap_value` gives, for a caller that keeps it
+    closer to hand (LOAD_GLOBAL, per instruction)."""
+    hit = env.wrapped.get((source, True))
+    if hit is None or hit[0] is not value or hit[3] is not None:
+        return None
+    return hit[1], hit[2].guards()
+
+
 def _apply_wrap_rules(state, value, source, guard):
     for rule in rules_for(state.env, type(value)):
         out = rule(state, value, source, guard)

@@ -8,7 +8,7 @@ from effects import heap
 from effects.records import GlobalDelete, GlobalStore
 from tracer.registry import handles
 from vt.protocol import NULL
-from vt.registry import wrap_value
+from vt.registry import remembered_wrap, wrap_value
 from vt.callables.functions import UserFunctionVariable
 from vt.data.constant import ConstantVariable, is_constant_value
 from vt.callables.lazy import LazyVariable, realize_if_lazy
@@ -80,13 +80,43 @@ def global_value(state, name: str):
     return name_error(name, f"name {name!r} is not defined")
 
 
+_ABSENT = object()
+
+
 @handles("LOAD_GLOBAL")
 def load_global(state, ins):
-    out = global_value(state, ins.argval)
+    """The global's VT, pushed.  What an instruction read is remembered (CodeInfo.global_reads) when
+    the wrap memo kept it: the next run of the instruction checks that the name still gives the same
+    object (the program wrote no such global; the module's globals, or else the builtins, hold it)
+    and adds the same guards, without building the source and asking the wrap memo again."""
+    info, name = state.frame.code, ins.argval
+    known = info.global_reads.get(ins.index)
+    if known is not None and (info.globals_source is not None or heap.written_global(state, name) is None):
+        value, vt, guards, builtin = known
+        if builtin:
+            current = _ABSENT if name in info.globals else state.env.builtins.get(name, _ABSENT)
+        else:
+            current = info.globals.get(name, _ABSENT)
+        if current is value:
+            return state.add_guards(guards).advance(push=(NULL, vt) if ins.arg & 1 else (vt,))
+    out = global_value(state, name)
     if type(out) is not tuple:
         return out
-    state, value = out
-    return state.advance(push=(NULL, value) if ins.arg & 1 else (value,))
+    state, vt = out
+    _remember_read(state, info, ins.index, name)
+    return state.advance(push=(NULL, vt) if ins.arg & 1 else (vt,))
+
+
+def _remember_read(state, info, index: int, name: str) -> None:
+    """Note in `info.global_reads` what LOAD_GLOBAL at `index` read, when the wrap memo kept it."""
+    if info.globals_source is None and heap.written_global(state, name) is not None:
+        return  # the program's own value
+    builtin = name not in info.globals
+    value = state.env.builtins.get(name, _ABSENT) if builtin else info.globals[name]
+    source = BuiltinSource(name) if builtin else global_source(info, name)
+    remembered = remembered_wrap(state.env, value, source)
+    if remembered is not None:
+        info.global_reads[index] = (value, remembered[0], remembered[1], builtin)
 
 
 def _global_write(state, ins, value):
