@@ -84,9 +84,15 @@ def hashable_key(value, what: str = "dict key", state=None):
     return constant
 
 
+_PLAIN_KEYS = frozenset({str, int, bool, type(None)})
+"""Constants that are keys as they are: hashable, never NaN, no Python `__hash__` to run."""
+
+
 def key_of(state, value, what: str = "dict key"):
     """`hashable_key` for operations that can run the key's own Python `__hash__` (an object of a
     class that defines it): (state, real key) or the stop."""
+    if type(value) is ConstantVariable and type(value.value) in _PLAIN_KEYS:  # `counts[word]`: the common case
+        return state, value.value
     out = value.hash_key(state)
     if out is not None:
         return out
