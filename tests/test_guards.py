@@ -333,7 +333,7 @@ def test_input_containers_of_a_kind_are_checked_distinct_in_one_guard():
     """Three input lists and two input dicts: the heap models them as five objects, so one call
     passing one list twice (and writing through it) recaptures; each kind is one AllDistinct guard
     (core/guards.py distinct_groups), not a guard per pair."""
-    from core.guards import AllDistinct, DistinctObjects
+    from core.identity_guards import AllDistinct, DistinctObjects
 
     def fn(a, b, c, d, e, x):
         a.append(x)
@@ -366,7 +366,7 @@ def test_input_containers_of_a_kind_are_checked_distinct_in_one_guard():
 def test_distinct_inputs_naming_one_object_are_one_group():
     """Two DistinctInputs for one object (reached first through different sources in two
     speculations) are one group: the joined guard asks them to stay one object."""
-    from core.guards import AllDistinct, DistinctInput, distinct_groups
+    from core.identity_guards import AllDistinct, DistinctInput, distinct_groups
     from core.sources import LocalSource
 
     a, b, c = LocalSource("a"), LocalSource("b"), LocalSource("c")

@@ -28,7 +28,8 @@ from core.signatures import Signature, binder
 from graph.codegen import eager_entry, graph_entry
 from graph.fx_build import build_graph
 from core.dynamic import DYNAMIC_INT, DynamicPolicy
-from core.guards import ConstantMatch, GlobalStateMatch, TensorMatch, distinct_groups
+from core.guards import ConstantMatch, GlobalStateMatch, TensorMatch
+from core.identity_guards import distinct_groups
 from graph.shape_guards import settle, shape_guards
 from graph.guard_function import compile_guards
 from graph.rebuild import graph_outputs, rebuild

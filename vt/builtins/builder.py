@@ -22,7 +22,8 @@ import attrs
 import torch
 
 import core.markers as markers
-from core.guards import (BuiltinMatch, ConstantMatch, DistinctInput, DistinctObjects, IdMatch, KeysMatch, SameObject, SequenceMatch, TypeMatch)
+from core.guards import BuiltinMatch, ConstantMatch, IdMatch, KeysMatch, SequenceMatch, TypeMatch
+from core.identity_guards import DistinctInput, DistinctObjects, SameObject
 from core.outcomes import BreakKind, unsupported
 from core.sources import AttrSource, BuiltinSource, DictValueSource, ItemSource
 from effects import heap

@@ -8,7 +8,8 @@ import torch
 from torch.fx.experimental.symbolic_shapes import DimDynamic, StatelessSymbolicContext
 
 from core.dynamic import DUCK, OWN, STATIC, TorchSource
-from core.guards import SameObject, TensorMatch, TypeMatch
+from core.guards import TensorMatch, TypeMatch
+from core.identity_guards import SameObject
 from core.sources import TensorPropertySource
 from vt.data.propagation import plain_input_fake
 from vt.data.symbolic import SymNodeVariable, symbol_placeholder

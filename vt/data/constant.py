@@ -12,7 +12,7 @@ import types
 import attrs
 import torch
 
-from core.guards import DistinctObjects, SameObject
+from core.identity_guards import DistinctObjects, SameObject
 from vt import registry
 from vt.folding import call_constant_fn
 from vt.iteration import IteratorVariable, iterate_items, new_iterator
