@@ -63,21 +63,33 @@ def load_const(state, ins):
 def global_value(state, name: str):
     """The global `name` as the running frame sees it (the program's own writes first, then its
     module's globals, then the builtins): (state, vt), or NameError."""
+    out = _global_read(state, name)
+    return out[:2] if type(out) is tuple else out
+
+
+def _global_read(state, name: str):
+    """`global_value`, with where the value came from: (state, vt, origin), origin being (object,
+    source, whether from the builtins) for a module global or builtin the program did not write,
+    None for the program's own value; or NameError."""
     env = state.env
     info = state.frame.code
     written = heap.written_global(state, name) if info.globals_source is None else None
     if type(written) is GlobalDelete:  # deleted by the program: the builtin of that name, if any
         if name in env.builtins:  # (not guarded as unshadowed: the global exists when the call begins)
-            return wrap_value(state, env.builtins[name], BuiltinSource(name), guard=False)
+            out = wrap_value(state, env.builtins[name], BuiltinSource(name), guard=False)
+            return (*out, None) if type(out) is tuple else out
         return name_error(name, f"name {name!r} is not defined")
     stored = None if written is None else written.value
     if stored is not None:
-        return state, stored
+        return state, stored, None
     if name in info.globals:
-        return wrap_value(state, info.globals[name], global_source(info, name))
-    if name in env.builtins:
-        return wrap_value(state, env.builtins[name], BuiltinSource(name))
-    return name_error(name, f"name {name!r} is not defined")
+        origin = (info.globals[name], global_source(info, name), False)
+    elif name in env.builtins:
+        origin = (env.builtins[name], BuiltinSource(name), True)
+    else:
+        return name_error(name, f"name {name!r} is not defined")
+    out = wrap_value(state, origin[0], origin[1])
+    return (*out, origin) if type(out) is tuple else out
 
 
 _ABSENT = object()
@@ -99,24 +111,16 @@ def load_global(state, ins):
             current = info.globals.get(name, _ABSENT)
         if current is value:
             return state.add_guards(guards).advance(push=(NULL, vt) if ins.arg & 1 else (vt,))
-    out = global_value(state, name)
+    out = _global_read(state, name)
     if type(out) is not tuple:
         return out
-    state, vt = out
-    _remember_read(state, info, ins.index, name)
+    state, vt, origin = out
+    if origin is not None:  # a module global or builtin: remembered when the wrap memo kept it
+        value, source, builtin = origin
+        remembered = remembered_wrap(state.env, value, source)
+        if remembered is not None:
+            info.global_reads[ins.index] = (value, remembered[0], remembered[1], builtin)
     return state.advance(push=(NULL, vt) if ins.arg & 1 else (vt,))
-
-
-def _remember_read(state, info, index: int, name: str) -> None:
-    """Note in `info.global_reads` what LOAD_GLOBAL at `index` read, when the wrap memo kept it."""
-    if info.globals_source is None and heap.written_global(state, name) is not None:
-        return  # the program's own value
-    builtin = name not in info.globals
-    value = state.env.builtins.get(name, _ABSENT) if builtin else info.globals[name]
-    source = BuiltinSource(name) if builtin else global_source(info, name)
-    remembered = remembered_wrap(state.env, value, source)
-    if remembered is not None:
-        info.global_reads[index] = (value, remembered[0], remembered[1], builtin)
 
 
 def _global_write(state, ins, value):
