@@ -5,8 +5,9 @@ block).  torch's `FakeTensor.__new__` is Python that checks and normalizes its a
 five memo descriptors that each set three attributes, and runs `__init__`: about 10 us, a tenth of
 a block's capture.  Where the arguments are already what torch would settle on (a device taken
 from another fake tensor, or the CPU), the result is the subclass made over `elem` with the same
-dispatch keys and the same instance fields, which are the mode, the device and Nones.  tests/test_fake_build.py checks it against torch's constructor
-field by field, so a torch that adds a field fails there first.
+dispatch keys and the same instance fields, which are the mode, the device and Nones.
+tests/test_fake_memo.py checks it against torch's constructor field by field, so a torch that
+adds a field fails there first.
 """
 from __future__ import annotations
 
@@ -41,3 +42,17 @@ def fake_over(mode, elem: torch.Tensor, device: torch.device) -> FakeTensor:
     fields["fake_mode"] = mode
     fields.update(_UNSET_FIELDS)
     return fake
+
+
+def fresh_fake(mode, shape: tuple, stride: tuple, dtype, device) -> FakeTensor:
+    """A fake tensor over new meta storage of exactly its span, with these sizes, strides, dtype and
+    (normalized) device: what the memos of output metadata give back (vt/data/propagation.py,
+    vt/data/fake_memo.py) and a plain input's fake."""
+    return fake_over(mode, torch.empty_strided(shape, stride, dtype=dtype, device="meta"), device)
+
+
+def storage_is_its_span(tensor, shape: tuple, stride: tuple) -> bool:
+    """Whether the tensor (at offset 0) covers its whole storage: the bytes from its first element to
+    its last, no more, as a tensor made by `fresh_fake` (`empty_strided(shape, stride)`) has."""
+    span = 0 if 0 in shape else 1 + sum((size - 1) * step for size, step in zip(shape, stride))
+    return tensor.untyped_storage().nbytes() == span * tensor.element_size()

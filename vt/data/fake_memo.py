@@ -33,10 +33,11 @@ from __future__ import annotations
 import torch
 from torch._subclasses.fake_tensor import FakeTensor
 
-from vt.data.fake_build import fake_over
+from vt.data.fake_build import fresh_fake, storage_is_its_span
 
-_CONSTANTS = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.layout,
-                        torch.memory_format})
+CONSTANT_ARGUMENT_TYPES = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.layout,
+                                     torch.memory_format})
+"""Arguments a memo key holds by type and value (here, and in vt/data/propagation.py's)."""
 _REFUSED_TAGS = (torch.Tag.data_dependent_output, torch.Tag.dynamic_output_shape, torch.Tag.inplace_view)
 
 
@@ -102,7 +103,7 @@ def _argument_key(mode, value):
             return None
         return (value.dtype, value.fake_device, tuple(value.shape), value.stride(), value.storage_offset(),
                 value.requires_grad)
-    if kind in _CONSTANTS:
+    if kind in CONSTANT_ARGUMENT_TYPES:
         return (kind, value)
     if kind is list or kind is tuple:
         items = tuple(_argument_key(mode, item) for item in value)
@@ -113,8 +114,7 @@ def _argument_key(mode, value):
 def remembered(mode, entry):
     """New fake outputs made from a remembered entry."""
     container, records = entry
-    outs = [fake_over(mode, torch.empty_strided(shape, stride, dtype=dtype, device="meta"), device)
-            for shape, stride, dtype, device in records]
+    outs = [fresh_fake(mode, shape, stride, dtype, device) for shape, stride, dtype, device in records]
     return outs[0] if container is None else container(outs)
 
 
@@ -148,8 +148,7 @@ def _plain_record(mode, out):
     shape, stride = tuple(out.shape), out.stride()
     if not all(type(size) is int for size in (*shape, *stride)):
         return None
-    span = 0 if 0 in shape else 1 + sum((size - 1) * step for size, step in zip(shape, stride))
-    if out.untyped_storage().nbytes() != span * out.element_size():
+    if not storage_is_its_span(out, shape, stride):
         return None
     return shape, stride, out.dtype, out.fake_device
 

@@ -19,10 +19,8 @@ from __future__ import annotations
 import torch
 from torch._subclasses.fake_tensor import FakeTensor
 
-from vt.data.fake_build import fake_over
-
-_CONSTANT_TYPES = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout)
-
+from vt.data.fake_build import fresh_fake, storage_is_its_span
+from vt.data.fake_memo import CONSTANT_ARGUMENT_TYPES
 
 def op_key(state, op: str, target, fake_args, fake_kwargs):
     """The key a fake run of this op is remembered under, or None when it is not remembered."""
@@ -59,7 +57,7 @@ def _argument_key(value):
             return None
         return (value.dtype, value.device, tuple(shape), stride, offset, value.requires_grad, value.is_conj(),
                 value.is_neg())
-    if type(value) in _CONSTANT_TYPES:
+    if type(value) in CONSTANT_ARGUMENT_TYPES:
         return (type(value), value)
     if type(value) in (tuple, list):
         items = tuple(_argument_key(item) for item in value)
@@ -75,7 +73,7 @@ def remembered(state, key, fake_args):
     if type(meta) is int:  # the op gave back its argument itself (`x.to(x.dtype)`, `x.contiguous()`)
         return fake_args[meta]
     shape, stride, dtype, device = meta
-    return fake_over(state.env.fake_mode, torch.empty_strided(shape, stride, dtype=dtype, device="meta"), device)
+    return fresh_fake(state.env.fake_mode, shape, stride, dtype, device)
 
 
 def remember(state, key, out, fake_args, fake_kwargs) -> None:
@@ -93,7 +91,7 @@ def remember(state, key, out, fake_args, fake_kwargs) -> None:
     shape, stride = tuple(out.shape), out.stride()
     if not all(type(size) is int for size in (*shape, *stride)):
         return
-    if not _storage_is_its_span(out, shape, stride):  # a fresh tensor's storage is just its span
+    if not storage_is_its_span(out, shape, stride):  # a fresh tensor's storage is just its span
         return
     # A view is remembered only when its base is a temporary of the op's own decomposition (`linear`
     # on a 3-d input views the 2-d `addmm` it made): nothing else can reach that base, and eager's
@@ -103,13 +101,6 @@ def remember(state, key, out, fake_args, fake_kwargs) -> None:
         if isinstance(value, torch.Tensor) and (value is out or value.untyped_storage()._cdata == storage):
             return
     state.env.propagation[key] = (shape, stride, out.dtype, out.device)
-
-
-def _storage_is_its_span(tensor, shape: tuple, stride: tuple) -> bool:
-    """Whether the tensor (at offset 0) covers its whole storage: the bytes from its first element to
-    its last, no more, as a tensor made by `empty_strided(shape, stride)` has."""
-    span = 0 if 0 in shape else 1 + sum((size - 1) * step for size, step in zip(shape, stride))
-    return tensor.untyped_storage().nbytes() == span * tensor.element_size()
 
 
 def plain_input_fake(mode, value):
@@ -135,9 +126,9 @@ def plain_input_fake(mode, value):
     if value.storage_offset() != 0:
         return None
     shape, stride = tuple(value.shape), value.stride()
-    if not _storage_is_its_span(value, shape, stride):  # more storage than the tensor shows
+    if not storage_is_its_span(value, shape, stride):  # more storage than the tensor shows
         return None
-    fake = fake_over(mode, torch.empty_strided(shape, stride, dtype=value.dtype, device="meta"), value.device)
+    fake = fresh_fake(mode, shape, stride, value.dtype, value.device)
     if value.requires_grad:
         fake.requires_grad_(True)
     if type(value) is torch.nn.Parameter:
